@@ -1,0 +1,52 @@
+// ESLint flat config. The rule that matters most: workflow code stays
+// deterministic, so temporal/workflows may import only @temporalio/workflow and
+// pure modules (temporal/dsl, temporal/shared), never Node built-ins, the ORM,
+// HTTP clients or the NestJS app.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.data/**', 'coverage/**', 'bin/**', 'scripts/build.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { ecmaVersion: 2022, sourceType: 'module' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      'no-restricted-syntax': ['error', { selector: "CallExpression[callee.name='eval']", message: 'no eval' }],
+      'no-new-func': 'error',
+    },
+  },
+  {
+    files: ['temporal/workflows/**/*.ts', 'temporal/dsl/**/*.ts', 'temporal/shared/**/*.ts'],
+    ignores: ['temporal/dsl/expressions.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'Workflow code must be deterministic: no Node built-ins.' },
+            { group: ['@src/*', '**/src/**'], message: 'Workflow code must not import the NestJS app.' },
+            { group: ['@engine/activities/*', '@engine/worker'], allowTypeImports: true, message: 'Workflows import activities as types only (proxyActivities).' },
+          ],
+          paths: [
+            'fs', 'path', 'crypto', 'http', 'https', 'net', 'dns', 'os', 'child_process', 'timers', 'zlib', 'stream', 'url', 'util',
+            'typeorm', 'pg', '@nestjs/common', '@nestjs/core', '@nestjs/typeorm', 'axios', 'node-fetch', 'undici', 'openai', 'nodemailer',
+            '@temporalio/activity', '@temporalio/worker', '@temporalio/client', 'jsonata',
+          ].map((name) => ({ name, message: 'Workflow code must be deterministic: import only @temporalio/workflow and pure modules.' })),
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'use sleep() from @temporalio/workflow' }, { name: 'setInterval', message: 'not in workflow code' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'use uuid4()/random from @temporalio/workflow' },
+        { object: 'Date', property: 'now', message: 'workflow time comes from the sandboxed Date' },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+);

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// Compiles the TypeScript tree to dist/ with swc (fast, keeps decorator metadata,
+// rewrites path aliases), copies static assets, then bundles the workflow code once
+// so the worker and the tests load a prebuilt bundle instead of running webpack each time.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const dirs = ['src', 'temporal', 'test', 'bench', 'scripts', 'migrations'].filter((d) => fs.existsSync(path.join(root, d)));
+const swc = path.join(root, 'node_modules', '.bin', 'swc');
+if (!fs.existsSync(swc)) {
+  console.error('build: node_modules is missing; run `npm ci` first.');
+  process.exit(1);
+}
+const started = Date.now();
+const res = spawnSync(swc, [...dirs, '-d', 'dist', '--extensions', '.ts', '--quiet'], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (res.status !== 0) process.exit(res.status ?? 1);
+if (process.argv.includes("--no-bundle")) process.exit(0);
+const bundle = spawnSync(process.execPath, [path.join(root, 'dist/scripts/bundle-workflows.js')], { cwd: root, stdio: 'inherit' });
+if (bundle.status !== 0) process.exit(bundle.status ?? 1);
+if (process.env.MERCHFLOW_BUILD_QUIET !== '1') console.log(`build: compiled ${dirs.join(', ')} in ${Date.now() - started} ms`);

@@ -1,0 +1,131 @@
+/**
+ * `npm start`: brings up the whole system on its embedded defaults and runs
+ * until Ctrl-C, then shuts every part down cleanly.
+ *
+ *   PostgreSQL  DATABASE_URL, else embedded Postgres (data in .data/postgres)
+ *   Temporal    TEMPORAL_ADDRESS, else `temporal server start-dev` (SQLite in .data/temporal, Web UI :8233)
+ *   then migrations, the API (:3000) and the worker, each line prefixed with its part's name.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig, redactUrl, EMBEDDED_DATABASE_PORT, type AppConfig } from '@src/config/config';
+import { describeStartupError } from '@src/common/startup-errors';
+import { runMigrations } from '@src/database/migrate';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './lib/embedded-postgres';
+import { startTemporalDevServer, type TemporalDevServer } from './lib/temporal-server';
+import { assertPortFree, waitFor } from './lib/ports';
+import { prefixer, startNodeProcess, stopAll, type Supervised } from './lib/supervisor';
+
+const say = prefixer('start', 5);
+
+/** Keeps a server's log to the lines an operator needs; nothing at all while shutting down. */
+function quiet(out: (line: string) => void, keep: RegExp, muted: () => boolean = () => false): (line: string) => void {
+  return (line) => {
+    if (!muted() && keep.test(line)) out(line);
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  let config: AppConfig = loadConfig();
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const cleanups: Array<() => Promise<void>> = [];
+  const parts: Supervised[] = [];
+  let stopping = false;
+
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping...');
+    await stopAll(parts, (config.worker.shutdownGraceSeconds + 5) * 1000);
+    for (const c of cleanups.reverse()) await c().catch((e) => say(`cleanup failed: ${(e as Error).message}`));
+    say('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  try {
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    await assertPortFree(config.http.port, 'the API', 'PORT');
+
+    if (config.databaseEmbedded) {
+      say(`starting embedded PostgreSQL on 127.0.0.1:${EMBEDDED_DATABASE_PORT} (data in ${path.relative(config.rootDir, config.dataDir)}/postgres)`);
+      const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({
+        dataDir: path.join(config.dataDir, 'postgres'),
+        port: EMBEDDED_DATABASE_PORT,
+        database: 'merchflow',
+        password: 'merchflow',
+        log: quiet(prefixer('postgres', 0), /\b(ERROR|FATAL|PANIC|WARNING)\b/),
+      });
+      cleanups.push(() => pg.stop());
+      env.DATABASE_URL = pg.url;
+    } else {
+      say(`using the database at ${redactUrl(config.databaseUrl)}`);
+    }
+
+    if (config.temporal.embedded) {
+      const [, portText] = config.temporal.address.split(':');
+      say(`starting the Temporal dev server on ${config.temporal.address} (history in ${path.relative(config.rootDir, config.dataDir)}/temporal)`);
+      const temporal: TemporalDevServer = await startTemporalDevServer({
+        port: Number(portText),
+        uiPort: 8233,
+        dbFile: path.join(config.dataDir, 'temporal', 'temporal.db'),
+        namespace: config.temporal.namespace,
+        log: quiet(prefixer('temporal', 1), /level=ERROR|Temporal (CLI|Server|UI|Persistence)/, () => stopping),
+      });
+      cleanups.push(() => temporal.stop());
+      env.TEMPORAL_ADDRESS = temporal.address;
+      env.TEMPORAL_UI_URL = temporal.uiUrl ?? undefined;
+    } else {
+      say(`using the Temporal server at ${config.temporal.address}`);
+    }
+
+    Object.assign(process.env, { DATABASE_URL: env.DATABASE_URL, TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS });
+    config = loadConfig(process.env);
+    const applied = await runMigrations('up');
+    say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'schema up to date');
+
+    parts.push(startNodeProcess('api', 2, path.join(config.rootDir, 'dist/src/main.js'), [], env));
+    parts.push(startNodeProcess('worker', 3, path.join(config.rootDir, 'dist/temporal/worker-main.js'), [], env));
+    for (const p of parts) {
+      void p.exited.then((code) => {
+        if (!stopping) {
+          say(`${p.name} exited with code ${code}; stopping everything`);
+          void shutdown(1);
+        }
+      });
+    }
+
+    const base = `http://127.0.0.1:${config.http.port}${config.http.basePath}`;
+    await waitFor('the API', async () => {
+      try {
+        return (await fetch(`${base}/health/`)).status === 200;
+      } catch {
+        return false;
+      }
+    }, 90_000, 300);
+
+    const lines = [
+      '',
+      `Merchflow is up in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `  API             ${base}/`,
+      `  Health          ${base}/health/`,
+      `  OpenAPI docs    ${base}/docs`,
+      `  Temporal Web UI ${config.temporal.uiUrl}`,
+      `  Temporal        ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+      `  Database        ${redactUrl(config.databaseUrl)}`,
+      'Press Ctrl-C to stop.',
+      '',
+    ];
+    lines.forEach((l) => say(l));
+  } catch (err) {
+    say(`error: ${describeStartupError(err, { database: redactUrl(config.databaseUrl), temporal: config.temporal.address, port: config.http.port })}`);
+    await shutdown(1);
+  }
+}
+
+main().catch((err) => {
+  console.error(`start: ${describeStartupError(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,230 @@
+import path from 'node:path';
+
+/**
+ * The one typed configuration of Merchflow, read from the environment and
+ * validated at boot. The API, the worker, the CLI and the migration runner all
+ * call `loadConfig()`; nothing else reads `process.env` for settings.
+ */
+export interface AppConfig {
+  env: 'development' | 'production' | 'test';
+  rootDir: string;
+  dataDir: string;
+  databaseUrl: string;
+  /** True when DATABASE_URL was not set and the embedded Postgres address is used. */
+  databaseEmbedded: boolean;
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    uiUrl: string;
+    embedded: boolean;
+  };
+  http: { host: string; port: number; basePath: string };
+  worker: {
+    maxConcurrentActivities: number;
+    maxConcurrentWorkflowTasks: number;
+    maxCachedWorkflows: number;
+    shutdownGraceSeconds: number;
+    bundlePath: string | null;
+  };
+  log: { level: LogLevel; format: 'json' | 'pretty' };
+  payloadThresholdBytes: number;
+  /** Host names (or host:port) that outbound HTTP may reach even when they resolve to private addresses. */
+  httpAllowHosts: string[];
+  openai: { apiKey: string | null; baseUrl: string | null; model: string };
+  smtp: { url: string | null; from: string };
+  security: { masterKey: string | null; adminApiKey: string | null };
+  sandbox: { enabled: boolean; port: number; products: number };
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** A configuration problem; the message names the variable. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const EMBEDDED_DATABASE_PORT = 5488;
+export const EMBEDDED_DATABASE_URL = `postgres://postgres:merchflow@127.0.0.1:${EMBEDDED_DATABASE_PORT}/merchflow`;
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  readonly errors: ConfigError[] = [];
+  constructor(private readonly env: Env) {}
+
+  str(name: string, fallback: string): string {
+    const v = this.env[name];
+    return v === undefined || v.trim() === '' ? fallback : v.trim();
+  }
+
+  optional(name: string): string | null {
+    const v = this.env[name];
+    return v === undefined || v.trim() === '' ? null : v.trim();
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.optional(name);
+    if (raw === null) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.errors.push(new ConfigError(name, `expected an integer from ${min} to ${max}, got "${raw}"`));
+      return fallback;
+    }
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.optional(name);
+    if (raw === null) return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    this.errors.push(new ConfigError(name, `expected true or false, got "${raw}"`));
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.optional(name);
+    if (raw === null) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.errors.push(new ConfigError(name, `expected one of ${allowed.join(', ')}, got "${raw}"`));
+      return fallback;
+    }
+    return raw as T;
+  }
+
+  url(name: string, fallback: string | null, protocols: string[]): string | null {
+    const raw = this.optional(name);
+    if (raw === null) return fallback;
+    try {
+      const u = new URL(raw);
+      if (!protocols.includes(u.protocol)) throw new Error();
+      return raw;
+    } catch {
+      this.errors.push(new ConfigError(name, `expected a ${protocols.join(' or ')} URL, got "${redactUrl(raw)}"`));
+      return fallback;
+    }
+  }
+
+  hostPort(name: string, fallback: string): string {
+    const raw = this.str(name, fallback);
+    if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(raw)) {
+      this.errors.push(new ConfigError(name, `expected host:port, got "${raw}"`));
+      return fallback;
+    }
+    return raw;
+  }
+}
+
+/** Hides the password of a URL so configuration errors never print credentials. */
+export function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return raw.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  }
+}
+
+/**
+ * Reads and validates the configuration. Throws an `AggregateConfigError`
+ * listing every bad variable at once, so an operator fixes them in one go.
+ */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const r = new Reader(env);
+  const rootDir = path.resolve(__dirname, '..', '..', '..');
+  const nodeEnv = r.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const dataDir = path.resolve(rootDir, r.str('MERCHFLOW_DATA_DIR', '.data'));
+  const databaseUrlRaw = r.url('DATABASE_URL', null, ['postgres:', 'postgresql:']);
+  const temporalAddressSet = r.optional('TEMPORAL_ADDRESS') !== null;
+  const bundle = r.optional('WORKER_WORKFLOW_BUNDLE');
+  const config: AppConfig = {
+    env: nodeEnv,
+    rootDir,
+    dataDir,
+    databaseUrl: databaseUrlRaw ?? EMBEDDED_DATABASE_URL,
+    databaseEmbedded: databaseUrlRaw === null,
+    temporal: {
+      address: r.hostPort('TEMPORAL_ADDRESS', '127.0.0.1:7233'),
+      namespace: r.str('TEMPORAL_NAMESPACE', 'default'),
+      taskQueue: r.str('TEMPORAL_TASK_QUEUE', 'merchflow'),
+      uiUrl: r.url('TEMPORAL_UI_URL', 'http://127.0.0.1:8233', ['http:', 'https:']) as string,
+      embedded: !temporalAddressSet,
+    },
+    http: {
+      host: r.str('HOST', nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1'),
+      port: r.int('PORT', 3000, 0, 65535),
+      basePath: '/orchestration/api',
+    },
+    worker: {
+      maxConcurrentActivities: r.int('WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 10000),
+      maxConcurrentWorkflowTasks: r.int('WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 1, 10000),
+      maxCachedWorkflows: r.int('WORKER_MAX_CACHED_WORKFLOWS', 500, 0, 100000),
+      shutdownGraceSeconds: r.int('WORKER_SHUTDOWN_GRACE_SECONDS', 30, 0, 3600),
+      bundlePath: bundle ? path.resolve(rootDir, bundle) : null,
+    },
+    log: {
+      level: r.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+      format: r.oneOf('LOG_FORMAT', ['json', 'pretty'] as const, nodeEnv === 'production' ? 'json' : 'pretty'),
+    },
+    payloadThresholdBytes: r.int('PAYLOAD_THRESHOLD_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
+    httpAllowHosts: r
+      .str('HTTP_ALLOW_HOSTS', '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+    openai: {
+      apiKey: r.optional('OPENAI_API_KEY'),
+      baseUrl: r.url('OPENAI_BASE_URL', null, ['http:', 'https:']),
+      model: r.str('OPENAI_MODEL', 'gpt-4o-mini'),
+    },
+    smtp: {
+      url: r.url('SMTP_URL', null, ['smtp:', 'smtps:']),
+      from: r.str('SMTP_FROM', 'merchflow@localhost'),
+    },
+    security: {
+      masterKey: r.optional('MERCHFLOW_MASTER_KEY'),
+      adminApiKey: r.optional('MERCHFLOW_ADMIN_API_KEY'),
+    },
+    sandbox: {
+      enabled: r.bool('SANDBOX_ENABLED', true),
+      port: r.int('SANDBOX_PORT', 4010, 0, 65535),
+      products: r.int('SANDBOX_PRODUCTS', 1000, 0, 10_000_000),
+    },
+  };
+  if (config.security.masterKey !== null && config.security.masterKey.length < 16) {
+    r.errors.push(new ConfigError('MERCHFLOW_MASTER_KEY', 'must be at least 16 characters (32 random bytes, base64, recommended)'));
+  }
+  if (nodeEnv === 'production' && config.databaseEmbedded) {
+    r.errors.push(new ConfigError('DATABASE_URL', 'is required when NODE_ENV=production'));
+  }
+  if (nodeEnv === 'production' && !temporalAddressSet) {
+    r.errors.push(new ConfigError('TEMPORAL_ADDRESS', 'is required when NODE_ENV=production'));
+  }
+  if (r.errors.length > 0) throw new AggregateConfigError(r.errors);
+  return config;
+}
+
+export class AggregateConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly errors: ConfigError[]) {
+    super(`invalid configuration: ${errors.map((e) => e.message).join('; ')}`);
+    this.name = 'AggregateConfigError';
+  }
+}
+
+let cached: AppConfig | null = null;
+
+/** The process-wide configuration, loaded once. */
+export function appConfig(): AppConfig {
+  cached ??= loadConfig();
+  return cached;
+}

@@ -1,0 +1,7 @@
+import { Payload } from '@src/database/payload.entity';
+import { WorkflowExecution, WorkflowStepExecution } from '@src/executions/execution.entity';
+import { WorkflowSchedule } from '@src/schedules/schedule.entity';
+import { Workflow, WorkflowStep, WorkflowVersion } from '@src/workflows/workflow.entity';
+
+/** Every TypeORM entity of the application. */
+export const ENTITIES = [Workflow, WorkflowVersion, WorkflowStep, WorkflowExecution, WorkflowStepExecution, WorkflowSchedule, Payload];

@@ -1,0 +1,267 @@
+import { randomUUID } from 'node:crypto';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { defaultPayloadConverter, type SearchAttributePair, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { DataSource } from 'typeorm';
+import type { StepTypeRegistry, WorkflowDefinition } from '@engine/dsl/types';
+import { effectiveDependencies } from '@engine/dsl/graph';
+import { validateDefinition, formatIssues } from '@engine/dsl/validate';
+import {
+  approvalSignal,
+  progressQuery,
+  SEARCH_ATTRIBUTES,
+  workflowTypeName,
+  type ApprovalDecision,
+  type InterpreterInput,
+  type RunProgress,
+  type StepResult,
+} from '@engine/shared/contracts';
+import { AppError, ConflictError, NotFoundError } from '@src/common/errors';
+import { WorkflowExecution, WorkflowStepExecution, type TriggerType } from '@src/executions/execution.entity';
+import type { WorkflowsService } from '@src/workflows/workflows.service';
+
+export interface StartOptions {
+  input_data?: unknown;
+  trigger_type?: TriggerType;
+  triggered_by?: string | null;
+  /** The same key never starts a second run. */
+  idempotency_key?: string | null;
+  version?: number;
+  schedule_id?: number | null;
+  /** Overrides the configured task queue (tests run their own workers). */
+  task_queue?: string;
+}
+
+export interface RestartOptions {
+  /** Re-run this step and everything downstream of it; reuse the rest. Default: the failed steps. */
+  from_step?: string;
+  /** Shallow-merged into the run's input. */
+  input_overrides?: Record<string, unknown>;
+  triggered_by?: string | null;
+  task_queue?: string;
+}
+
+const SA = {
+  code: defineSearchAttributeKey(SEARCH_ATTRIBUTES.workflowCode, SearchAttributeType.KEYWORD),
+  type: defineSearchAttributeKey(SEARCH_ATTRIBUTES.workflowType, SearchAttributeType.KEYWORD),
+  trigger: defineSearchAttributeKey(SEARCH_ATTRIBUTES.triggerType, SearchAttributeType.KEYWORD),
+  version: defineSearchAttributeKey(SEARCH_ATTRIBUTES.version, SearchAttributeType.INT),
+};
+
+/**
+ * Starts, inspects, signals, cancels and restarts runs. Temporal is the source
+ * of truth; the execution rows are the projection the worker keeps current.
+ */
+export class ExecutionsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly temporal: () => Promise<Client>,
+    private readonly workflows: WorkflowsService,
+    private readonly registry: StepTypeRegistry,
+    private readonly defaultTaskQueue: string,
+  ) {}
+
+  async start(workflowId: number, opts: StartOptions = {}, resume?: InterpreterInput['resume'], restartedFrom?: string): Promise<WorkflowExecution> {
+    const repo = this.dataSource.getRepository(WorkflowExecution);
+    if (opts.idempotency_key) {
+      const existing = await repo.findOne({ where: { idempotency_key: opts.idempotency_key } });
+      if (existing) return existing;
+    }
+    const { workflow, definition } = await this.workflows.definition(workflowId, opts.version);
+    if (workflow.status !== 'active') {
+      throw new AppError('WORKFLOW_INACTIVE', `workflow ${workflow.code} is inactive; activate it before running it`, 409, { workflow_id: workflow.id });
+    }
+    // Validate again: the registry of executors may have changed since the definition was saved.
+    const issues = validateDefinition(definition, this.registry);
+    if (issues.length > 0) throw new AppError('DEFINITION_INVALID', `definition invalid: ${formatIssues(issues)}`, 400, { issues });
+
+    const executionId = `${workflow.code}-${randomUUID()}`;
+    const input = opts.input_data ?? {};
+    const row = repo.create({
+      execution_id: executionId,
+      workflow_id: workflow.id,
+      workflow_version_id: definition.version_id,
+      version: definition.version,
+      status: 'pending',
+      trigger_type: opts.trigger_type ?? 'api',
+      triggered_by: opts.triggered_by ?? null,
+      input_data: input,
+      total_steps: definition.steps.filter((s) => s.role === 'main').length,
+      idempotency_key: opts.idempotency_key ?? null,
+      schedule_id: opts.schedule_id ?? null,
+      restarted_from: restartedFrom ?? null,
+    });
+    try {
+      await repo.save(row);
+    } catch (err) {
+      // A concurrent request with the same idempotency key won the race: answer with its run.
+      if ((err as { code?: string }).code === '23505' && opts.idempotency_key) {
+        const existing = await repo.findOne({ where: { idempotency_key: opts.idempotency_key } });
+        if (existing) return existing;
+      }
+      throw err;
+    }
+    const args: InterpreterInput = {
+      execution_id: executionId,
+      definition,
+      input,
+      trigger_type: row.trigger_type,
+      triggered_by: row.triggered_by,
+      resume,
+    };
+    try {
+      const client = await this.temporal();
+      const handle = await client.workflow.start(workflowTypeName(definition.workflow_type), {
+        workflowId: executionId,
+        taskQueue: opts.task_queue ?? this.defaultTaskQueue,
+        args: [args],
+        typedSearchAttributes: searchAttributes(definition, row.trigger_type),
+        memo: { workflow_id: workflow.id, workflow_name: workflow.name, version: definition.version, restarted_from: restartedFrom ?? null },
+      });
+      row.temporal_run_id = handle.firstExecutionRunId;
+      await repo.update({ execution_id: executionId }, { temporal_run_id: handle.firstExecutionRunId });
+    } catch (err) {
+      // Nothing lost: the row records why the run never started.
+      const message = (err as Error).message;
+      await repo.update({ execution_id: executionId }, { status: 'failed', error_message: `could not start: ${message}`, completed_at: new Date() });
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ConflictError('ALREADY_STARTED', message, { execution_id: executionId });
+      throw new AppError('TEMPORAL_UNAVAILABLE', `could not start the run: ${message}`, 503, { execution_id: executionId });
+    }
+    return row;
+  }
+
+  /** By numeric id or by execution_id. */
+  async get(id: string): Promise<WorkflowExecution> {
+    const repo = this.dataSource.getRepository(WorkflowExecution);
+    const row = /^\d+$/.test(id) ? await repo.findOne({ where: { id } }) : await repo.findOne({ where: { execution_id: id } });
+    if (!row) throw new NotFoundError('Execution', id);
+    return row;
+  }
+
+  async steps(executionId: string): Promise<WorkflowStepExecution[]> {
+    return this.dataSource.getRepository(WorkflowStepExecution).find({ where: { execution_id: executionId }, order: { started_at: 'ASC', id: 'ASC' } });
+  }
+
+  async handle(id: string): Promise<WorkflowHandle> {
+    const row = await this.get(id);
+    return (await this.temporal()).workflow.getHandle(row.execution_id);
+  }
+
+  /** Live progress from the running workflow; null when Temporal cannot answer (the projection still can). */
+  async progress(id: string): Promise<RunProgress | null> {
+    try {
+      return await (await this.handle(id)).query(progressQuery);
+    } catch {
+      return null;
+    }
+  }
+
+  async cancel(id: string): Promise<WorkflowExecution> {
+    const row = await this.get(id);
+    if (['completed', 'failed', 'cancelled'].includes(row.status)) {
+      throw new ConflictError('EXECUTION_FINISHED', `execution ${row.execution_id} is already ${row.status}`, { execution_id: row.execution_id });
+    }
+    try {
+      await (await this.temporal()).workflow.getHandle(row.execution_id).cancel();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new NotFoundError('Execution', row.execution_id);
+      throw err;
+    }
+    return row;
+  }
+
+  async signal(id: string, decision: ApprovalDecision): Promise<WorkflowExecution> {
+    const row = await this.get(id);
+    if (row.status !== 'running' && row.status !== 'pending') {
+      throw new ConflictError('EXECUTION_FINISHED', `execution ${row.execution_id} is ${row.status}`, { execution_id: row.execution_id });
+    }
+    await (await this.temporal()).workflow.getHandle(row.execution_id).signal(approvalSignal, decision);
+    return row;
+  }
+
+  /**
+   * Starts a new run that reuses the outputs of the steps that completed in an
+   * earlier one, from its failed step or from a chosen step (re-running it and
+   * everything downstream), optionally with edited input.
+   */
+  async restart(id: string, opts: RestartOptions = {}): Promise<WorkflowExecution> {
+    const old = await this.get(id);
+    if (old.status === 'running' || old.status === 'pending') {
+      throw new ConflictError('EXECUTION_RUNNING', `execution ${old.execution_id} is still ${old.status}; cancel it first`, { execution_id: old.execution_id });
+    }
+    const { definition } = await this.workflows.definition(old.workflow_id, old.version);
+    const main = definition.steps.filter((s) => s.role === 'main');
+    if (opts.from_step !== undefined && !main.some((s) => s.key === opts.from_step)) {
+      throw new AppError('STEP_NOT_FOUND', `from_step: workflow ${definition.code} v${definition.version} has no step "${opts.from_step}"`, 400, { field: 'from_step' });
+    }
+    const outputs = await this.completedOutputs(old.execution_id);
+    const stepRows = await this.steps(old.execution_id);
+    const rerun = opts.from_step ? downstreamOf(definition, opts.from_step) : new Set<string>();
+    const completed: Record<string, unknown> = {};
+    for (const s of main) if (!rerun.has(s.key) && s.key in outputs) completed[s.key] = outputs[s.key];
+    const skipped = stepRows.filter((r) => r.status === 'skipped' && r.role === 'main' && !rerun.has(r.step_key)).map((r) => r.step_key);
+    const input =
+      opts.input_overrides && isObject(old.input_data) ? { ...old.input_data, ...opts.input_overrides } : opts.input_overrides ?? old.input_data;
+    return this.start(
+      old.workflow_id,
+      { input_data: input, trigger_type: 'restart', triggered_by: opts.triggered_by ?? null, version: old.version, task_queue: opts.task_queue },
+      { from_execution_id: old.execution_id, completed_outputs: completed, skipped_steps: skipped },
+      old.execution_id,
+    );
+  }
+
+  /** Step outputs of a finished run, read from its Temporal history (activity results keyed by step). */
+  private async completedOutputs(executionId: string): Promise<Record<string, unknown>> {
+    const handle = (await this.temporal()).workflow.getHandle(executionId);
+    const history = await handle.fetchHistory();
+    const scheduled = new Map<string, string>();
+    const outputs: Record<string, unknown> = {};
+    for (const ev of history.events ?? []) {
+      const sched = ev.activityTaskScheduledEventAttributes;
+      if (sched?.activityId) scheduled.set(String(ev.eventId), sched.activityId);
+      const done = ev.activityTaskCompletedEventAttributes;
+      if (done) {
+        const key = scheduled.get(String(done.scheduledEventId));
+        const payload = done.result?.payloads?.[0];
+        if (key && payload) outputs[key] = (defaultPayloadConverter.fromPayload(payload) as StepResult).output;
+      }
+    }
+    // Steps restored into that run from an earlier one keep their outputs too.
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    if (input) {
+      const started = defaultPayloadConverter.fromPayload(input) as InterpreterInput;
+      for (const [k, v] of Object.entries(started.resume?.completed_outputs ?? {})) if (!(k in outputs)) outputs[k] = v;
+    }
+    return outputs;
+  }
+}
+
+function searchAttributes(def: WorkflowDefinition, trigger: string): SearchAttributePair[] {
+  return [
+    { key: SA.code, value: def.code },
+    { key: SA.type, value: def.workflow_type },
+    { key: SA.trigger, value: trigger },
+    { key: SA.version, value: def.version },
+  ];
+}
+
+/** The step and every main step that depends on it, transitively. */
+function downstreamOf(def: WorkflowDefinition, key: string): Set<string> {
+  const deps = effectiveDependencies(def);
+  const out = new Set([key]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [k, ds] of Object.entries(deps)) {
+      if (!out.has(k) && ds.some((d) => out.has(d))) {
+        out.add(k);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}

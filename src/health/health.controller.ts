@@ -1,0 +1,44 @@
+import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Response } from 'express';
+import type { DataSource } from 'typeorm';
+import { TemporalClientService } from '@src/temporal-client/temporal-client.service';
+
+/** `GET /health/`: public; 200 when the database and Temporal answer, else 503. */
+@Controller('health')
+export class HealthController {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly temporal: TemporalClientService,
+  ) {}
+
+  @Get()
+  async health(@Res({ passthrough: true }) res: Response) {
+    const [database, temporal] = await Promise.all([this.databaseStatus(), this.temporal.healthy()]);
+    const up = database.up && temporal.up;
+    res.status(up ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
+    return {
+      status: up ? 'ok' : 'degraded',
+      database: { status: database.up ? 'up' : 'down', ...(database.error ? { error: database.error } : {}) },
+      temporal: {
+        status: temporal.up ? 'up' : 'down',
+        namespace: this.temporal.namespace,
+        task_queue: this.temporal.taskQueue,
+        ...(temporal.error ? { error: temporal.error } : {}),
+      },
+      time: new Date().toISOString(),
+    };
+  }
+
+  private async databaseStatus(): Promise<{ up: boolean; error?: string }> {
+    try {
+      await Promise.race([
+        this.dataSource.query('SELECT 1'),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 3000 ms')), 3000)),
+      ]);
+      return { up: true };
+    } catch (err) {
+      return { up: false, error: (err as Error).message.split('\n')[0] };
+    }
+  }
+}

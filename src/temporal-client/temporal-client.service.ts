@@ -1,0 +1,68 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Client, Connection } from '@temporalio/client';
+import { APP_CONFIG } from '@src/config/config.module';
+import type { AppConfig } from '@src/config/config';
+
+/**
+ * The API's Temporal client. Connects lazily so the API starts (and its health
+ * endpoint reports Temporal down) even while the Temporal server is away.
+ */
+@Injectable()
+export class TemporalClientService implements OnModuleDestroy {
+  private connecting: Promise<Client> | null = null;
+  private connection: Connection | null = null;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  get taskQueue(): string {
+    return this.config.temporal.taskQueue;
+  }
+
+  get namespace(): string {
+    return this.config.temporal.namespace;
+  }
+
+  async client(): Promise<Client> {
+    this.connecting ??= (async () => {
+      try {
+        this.connection = await Connection.connect({ address: this.config.temporal.address, connectTimeout: '5 seconds' });
+        return new Client({ connection: this.connection, namespace: this.config.temporal.namespace });
+      } catch (err) {
+        this.connecting = null;
+        throw err;
+      }
+    })();
+    return this.connecting;
+  }
+
+  /** True when the Temporal frontend answers a health check within the timeout. */
+  async healthy(timeoutMs = 3000): Promise<{ up: boolean; error?: string }> {
+    try {
+      await withTimeout(this.client(), timeoutMs);
+      await withTimeout(this.connection!.healthService.check({}), timeoutMs);
+      return { up: true };
+    } catch (err) {
+      return { up: false, error: (err as Error).message.split('\n')[0] };
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.connection?.close().catch(() => undefined);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,221 @@
+import { createHash } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import { IsNull } from 'typeorm';
+import type { DefinitionInput, StepDefinition, StepTypeRegistry, WorkflowDefinition } from '@engine/dsl/types';
+import { normalizeDefinition } from '@engine/dsl/normalize';
+import { validateDefinition, formatIssues } from '@engine/dsl/validate';
+import { AppError, ConflictError, NotFoundError } from '@src/common/errors';
+import { Workflow, WorkflowStep, WorkflowVersion } from '@src/workflows/workflow.entity';
+
+/** What a caller gives to create a workflow. */
+export interface CreateWorkflowInput extends DefinitionInput {
+  description?: string;
+  status?: 'active' | 'inactive';
+  is_template?: boolean;
+}
+
+/** A change to a workflow; any definition field creates a new version. */
+export type UpdateWorkflowInput = Partial<CreateWorkflowInput>;
+
+const DEFINITION_FIELDS = ['name', 'workflow_type', 'config', 'max_retries', 'retry_delay_seconds', 'max_parallel_steps', 'steps'] as const;
+
+export interface WorkflowWithDefinition {
+  workflow: Workflow;
+  definition: WorkflowDefinition;
+}
+
+/**
+ * Stores workflow definitions. Every edit of the definition creates a new
+ * immutable version; runs pin one version, so later edits never change a
+ * running or replayed execution.
+ */
+export class WorkflowsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly registry: StepTypeRegistry,
+  ) {}
+
+  /** Normalises and validates a definition; throws DEFINITION_INVALID naming each step and field. */
+  validate(input: unknown): WorkflowDefinition {
+    const issues = validateDefinition(input, this.registry);
+    if (issues.length > 0) {
+      throw new AppError('DEFINITION_INVALID', `definition invalid: ${formatIssues(issues)}`, 400, { issues });
+    }
+    return normalizeDefinition(input as DefinitionInput);
+  }
+
+  async create(input: CreateWorkflowInput, createdBy: string | null = null): Promise<WorkflowWithDefinition> {
+    const def = this.validate(input);
+    return this.dataSource.transaction(async (m) => {
+      const existing = await m.findOne(Workflow, { where: { code: def.code, deleted_at: IsNull() } });
+      if (existing) throw new ConflictError('WORKFLOW_EXISTS', `a workflow with code "${def.code}" already exists`, { code: def.code, id: existing.id });
+      const wf = m.create(Workflow, {
+        code: def.code,
+        name: def.name,
+        description: input.description ?? '',
+        workflow_type: def.workflow_type,
+        status: input.status ?? 'active',
+        is_template: input.is_template ?? false,
+        current_version: 1,
+        config: def.config,
+        max_retries: def.max_retries,
+        retry_delay_seconds: def.retry_delay_seconds,
+        max_parallel_steps: def.max_parallel_steps,
+        created_by: createdBy,
+      });
+      await m.save(wf);
+      const version = await this.insertVersion(m, wf.id, 1, def, createdBy);
+      return { workflow: wf, definition: { ...def, workflow_id: wf.id, version_id: version.id, version: 1 } };
+    });
+  }
+
+  /** Applies a change; a changed definition becomes a new version (identical ones do not). */
+  async update(id: number, patch: UpdateWorkflowInput, updatedBy: string | null = null): Promise<WorkflowWithDefinition> {
+    return this.dataSource.transaction(async (m) => {
+      const wf = await m.findOne(Workflow, { where: { id, deleted_at: IsNull() }, lock: { mode: 'pessimistic_write' } });
+      if (!wf) throw new NotFoundError('Workflow', id);
+      const current = await this.loadDefinition(m, wf, wf.current_version);
+      if (patch.code !== undefined && patch.code !== wf.code) {
+        throw new AppError('CODE_IMMUTABLE', 'a workflow code cannot change; create a new workflow instead', 400, { field: 'code' });
+      }
+      const touchesDefinition = DEFINITION_FIELDS.some((f) => patch[f] !== undefined);
+      let def = current;
+      if (touchesDefinition) {
+        const merged: DefinitionInput = {
+          code: wf.code,
+          name: patch.name ?? current.name,
+          workflow_type: patch.workflow_type ?? current.workflow_type,
+          config: patch.config ?? current.config,
+          max_retries: patch.max_retries ?? current.max_retries,
+          retry_delay_seconds: patch.retry_delay_seconds ?? current.retry_delay_seconds,
+          max_parallel_steps: patch.max_parallel_steps ?? current.max_parallel_steps,
+          steps: patch.steps ?? current.steps,
+        };
+        const next = this.validate(merged);
+        if (checksum(next) !== checksum(current)) {
+          const version = await this.insertVersion(m, wf.id, wf.current_version + 1, next, updatedBy);
+          wf.current_version = version.version;
+          def = { ...next, workflow_id: wf.id, version_id: version.id, version: version.version };
+        }
+        Object.assign(wf, {
+          name: def.name,
+          workflow_type: def.workflow_type,
+          config: def.config,
+          max_retries: def.max_retries,
+          retry_delay_seconds: def.retry_delay_seconds,
+          max_parallel_steps: def.max_parallel_steps,
+        });
+      }
+      if (patch.description !== undefined) wf.description = patch.description;
+      if (patch.status !== undefined) wf.status = patch.status;
+      if (patch.is_template !== undefined) wf.is_template = patch.is_template;
+      await m.save(wf);
+      return { workflow: wf, definition: def };
+    });
+  }
+
+  async get(id: number): Promise<Workflow> {
+    const wf = await this.dataSource.getRepository(Workflow).findOne({ where: { id, deleted_at: IsNull() } });
+    if (!wf) throw new NotFoundError('Workflow', id);
+    return wf;
+  }
+
+  async getByCode(code: string): Promise<Workflow> {
+    const wf = await this.dataSource.getRepository(Workflow).findOne({ where: { code, deleted_at: IsNull() } });
+    if (!wf) throw new NotFoundError('Workflow', code);
+    return wf;
+  }
+
+  /** The definition of a version (the current one by default), ready to run. */
+  async definition(id: number, version?: number): Promise<WorkflowWithDefinition> {
+    const wf = await this.get(id);
+    return { workflow: wf, definition: await this.loadDefinition(this.dataSource.manager, wf, version ?? wf.current_version) };
+  }
+
+  async versions(id: number): Promise<WorkflowVersion[]> {
+    await this.get(id);
+    return this.dataSource.getRepository(WorkflowVersion).find({ where: { workflow_id: id }, order: { version: 'DESC' } });
+  }
+
+  /** Soft delete: runs keep their workflow; the code becomes free. */
+  async remove(id: number): Promise<void> {
+    const wf = await this.get(id);
+    await this.dataSource.getRepository(Workflow).softRemove(wf);
+  }
+
+  private async loadDefinition(m: EntityManager, wf: Workflow, version: number): Promise<WorkflowDefinition> {
+    const v = await m.findOne(WorkflowVersion, { where: { workflow_id: wf.id, version } });
+    if (!v) throw new NotFoundError('Workflow version', `${wf.id}/${version}`);
+    const steps = await m.find(WorkflowStep, { where: { workflow_version_id: v.id }, order: { order: 'ASC', key: 'ASC' } });
+    return {
+      workflow_id: wf.id,
+      version_id: v.id,
+      version: v.version,
+      code: wf.code,
+      name: v.name,
+      workflow_type: wf.workflow_type,
+      config: v.config,
+      max_retries: v.max_retries,
+      retry_delay_seconds: v.retry_delay_seconds,
+      max_parallel_steps: v.max_parallel_steps,
+      steps: steps.map(toStepDefinition),
+    };
+  }
+
+  private async insertVersion(m: EntityManager, workflowId: number, version: number, def: WorkflowDefinition, by: string | null): Promise<WorkflowVersion> {
+    const v = m.create(WorkflowVersion, {
+      workflow_id: workflowId,
+      version,
+      name: def.name,
+      config: def.config,
+      max_retries: def.max_retries,
+      retry_delay_seconds: def.retry_delay_seconds,
+      max_parallel_steps: def.max_parallel_steps,
+      checksum: checksum(def),
+      created_by: by,
+    });
+    await m.save(v);
+    await m.save(def.steps.map((s) => m.create(WorkflowStep, { ...s, workflow_version_id: v.id })));
+    return v;
+  }
+}
+
+function toStepDefinition(s: WorkflowStep): StepDefinition {
+  return {
+    key: s.key,
+    name: s.name,
+    step_type: s.step_type,
+    order: s.order,
+    config: s.config,
+    depends_on_steps: s.depends_on_steps,
+    is_optional: s.is_optional,
+    can_run_parallel: s.can_run_parallel,
+    parallel_group: s.parallel_group,
+    condition: s.condition,
+    timeout_seconds: s.timeout_seconds,
+    can_retry: s.can_retry,
+    max_retries: s.max_retries,
+    retry_delay_seconds: s.retry_delay_seconds,
+    retry_backoff: s.retry_backoff,
+    max_retry_delay_seconds: s.max_retry_delay_seconds,
+    role: s.role,
+    compensates: s.compensates,
+  };
+}
+
+/** sha256 of the definition's content (not its identity), with object keys sorted. */
+export function checksum(def: WorkflowDefinition): string {
+  const { workflow_id: _w, version_id: _v, version: _n, ...content } = def;
+  return createHash('sha256').update(canonicalJson(content)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,168 @@
+import type { DataSource } from 'typeorm';
+import type { RunProjectionEvent, StepProjection } from '@engine/shared/contracts';
+
+const TERMINAL = `('completed', 'failed', 'skipped', 'cancelled')`;
+
+/**
+ * Keeps `workflow_executions` and `workflow_step_executions` current. Every
+ * write is an idempotent upsert keyed by execution and step, guarded by the
+ * attempt number, so a retried or crashed activity never leaves a duplicate or
+ * a stale row: a late write from an older attempt, or a non-final write after
+ * a final one, changes nothing.
+ */
+export class ProjectionService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async projectRun(e: RunProjectionEvent): Promise<void> {
+    if (e.kind === 'started') {
+      await this.dataSource.query(
+        `INSERT INTO workflow_executions
+           (execution_id, workflow_id, workflow_version_id, version, temporal_run_id, status, trigger_type, triggered_by,
+            input_data, total_steps, started_at, restarted_from)
+         VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (execution_id) DO UPDATE SET
+           status = CASE WHEN workflow_executions.status IN ${TERMINAL} THEN workflow_executions.status ELSE 'running' END,
+           temporal_run_id = EXCLUDED.temporal_run_id,
+           total_steps = EXCLUDED.total_steps,
+           started_at = COALESCE(workflow_executions.started_at, EXCLUDED.started_at),
+           restarted_from = COALESCE(workflow_executions.restarted_from, EXCLUDED.restarted_from),
+           updated_at = now()`,
+        [
+          e.execution_id,
+          e.workflow_id,
+          e.version_id,
+          e.version,
+          e.temporal_run_id,
+          e.trigger_type,
+          e.triggered_by,
+          JSON.stringify(e.input ?? {}),
+          e.total_steps,
+          e.started_at,
+          e.restarted_from,
+        ],
+      );
+      return;
+    }
+    await this.dataSource.transaction(async (m) => {
+      await m.query(
+        `UPDATE workflow_executions SET
+           status = $2, output_data = $3, error_message = $4, error_details = $5,
+           completed_at = $6,
+           duration_seconds = EXTRACT(EPOCH FROM ($6::timestamptz - COALESCE(started_at, created_at))),
+           current_step = NULL,
+           updated_at = now()
+         WHERE execution_id = $1`,
+        [e.execution_id, e.status, JSON.stringify(e.output ?? null), e.error_message, e.error_details ? JSON.stringify(e.error_details) : null, e.completed_at],
+      );
+      await this.refreshCounts(m, e.execution_id);
+      await refreshWorkflowStatistics(m, e.workflow_id);
+    });
+  }
+
+  /** Authoritative step states from the workflow (skips, cancellations, final failures, restored steps). */
+  async projectSteps(req: { rows: StepProjection[] }): Promise<void> {
+    if (req.rows.length === 0) return;
+    await this.dataSource.transaction(async (m) => {
+      for (const row of req.rows) await upsertStep(m, row, true);
+      await this.refreshCounts(m, req.rows[0].execution_id);
+    });
+  }
+
+  /** A step's own report from inside its activity: guarded against stale attempts. */
+  async reportStep(row: StepProjection & { max_attempts?: number; output_payload_id?: string | null; duration_ms?: number | null }): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      await upsertStep(m, row, false);
+      await this.refreshCounts(m, row.execution_id);
+    });
+  }
+
+  private async refreshCounts(m: Queryable, executionId: string): Promise<void> {
+    await m.query(
+      `UPDATE workflow_executions e SET
+         completed_steps = c.completed, failed_steps = c.failed, skipped_steps = c.skipped,
+         current_step = CASE WHEN e.status IN ${TERMINAL} THEN NULL ELSE c.current END,
+         updated_at = now()
+       FROM (
+         SELECT count(*) FILTER (WHERE status = 'completed' AND role = 'main') AS completed,
+                count(*) FILTER (WHERE status = 'failed' AND role = 'main') AS failed,
+                count(*) FILTER (WHERE status = 'skipped' AND role = 'main') AS skipped,
+                (array_agg(step_key ORDER BY started_at DESC) FILTER (WHERE status IN ('running', 'waiting')))[1] AS current
+         FROM workflow_step_executions WHERE execution_id = $1
+       ) c
+       WHERE e.execution_id = $1`,
+      [executionId],
+    );
+  }
+}
+
+interface Queryable {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+async function upsertStep(
+  m: Queryable,
+  row: StepProjection & { max_attempts?: number; output_payload_id?: string | null; duration_ms?: number | null },
+  authoritative: boolean,
+): Promise<void> {
+  // Activity reports never overwrite a final state, nor a newer attempt.
+  const guard = authoritative
+    ? ''
+    : `WHERE workflow_step_executions.status NOT IN ${TERMINAL} AND workflow_step_executions.attempt <= EXCLUDED.attempt`;
+  await m.query(
+    `INSERT INTO workflow_step_executions
+       (execution_id, step_key, step_name, step_type, role, status, attempt, max_attempts, output_summary, output_payload_id,
+        error_message, error_details, started_at, completed_at, duration_ms)
+     VALUES ($1, $2, $3, $4, $15, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+             COALESCE($14, (EXTRACT(EPOCH FROM ($13::timestamptz - $12::timestamptz)) * 1000)::int))
+     ON CONFLICT (execution_id, step_key) DO UPDATE SET
+       status = EXCLUDED.status,
+       attempt = GREATEST(workflow_step_executions.attempt, EXCLUDED.attempt),
+       max_attempts = COALESCE(EXCLUDED.max_attempts, workflow_step_executions.max_attempts),
+       output_summary = COALESCE(EXCLUDED.output_summary, workflow_step_executions.output_summary),
+       output_payload_id = COALESCE(EXCLUDED.output_payload_id, workflow_step_executions.output_payload_id),
+       error_message = EXCLUDED.error_message,
+       error_details = COALESCE(EXCLUDED.error_details, workflow_step_executions.error_details),
+       started_at = COALESCE(workflow_step_executions.started_at, EXCLUDED.started_at),
+       completed_at = EXCLUDED.completed_at,
+       duration_ms = COALESCE(EXCLUDED.duration_ms,
+         (EXTRACT(EPOCH FROM (EXCLUDED.completed_at - COALESCE(workflow_step_executions.started_at, EXCLUDED.started_at))) * 1000)::int),
+       updated_at = now()
+     ${guard}`,
+    [
+      row.execution_id,
+      row.step_key,
+      row.step_name,
+      row.step_type,
+      row.status,
+      row.attempt,
+      row.max_attempts ?? null,
+      row.output_summary ? JSON.stringify(row.output_summary) : null,
+      row.output_payload_id ?? null,
+      row.error_message ?? null,
+      row.error_details ? JSON.stringify(row.error_details) : null,
+      row.started_at ?? null,
+      row.completed_at ?? null,
+      row.duration_ms ?? null,
+      row.role ?? 'main',
+    ],
+  );
+}
+
+/** Recomputes a workflow's statistics from its executions (idempotent, unlike counters). */
+export async function refreshWorkflowStatistics(m: Queryable, workflowId: number): Promise<void> {
+  await m.query(
+    `UPDATE workflows w SET
+       total_executions = s.total, successful_executions = s.ok, failed_executions = s.failed,
+       average_duration_seconds = s.avg_duration, last_executed_at = s.last_at
+     FROM (
+       SELECT count(*) AS total,
+              count(*) FILTER (WHERE status = 'completed') AS ok,
+              count(*) FILTER (WHERE status = 'failed') AS failed,
+              avg(duration_seconds) FILTER (WHERE status = 'completed') AS avg_duration,
+              max(started_at) AS last_at
+       FROM workflow_executions WHERE workflow_id = $1
+     ) s
+     WHERE w.id = $1`,
+    [workflowId],
+  );
+}

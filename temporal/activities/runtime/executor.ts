@@ -1,0 +1,52 @@
+import type { ConfigValidator, RunContext } from '@engine/dsl/types';
+import type { Logger } from '@src/logging/logger';
+
+/** What an executor sees while it runs one attempt of one step. */
+export interface StepExecutionContext {
+  execution_id: string;
+  workflow_code: string;
+  step_key: string;
+  attempt: number;
+  max_attempts: number;
+  /** `${execution_id}:${step_key}`; add an item id for per-item outside calls. */
+  idempotency_key: string;
+  /** The step's input with payload refs loaded. */
+  input: unknown;
+  /** What references resolve against, with payload refs loaded. */
+  run: RunContext;
+  /** Resolves references in a config value; `item` binds `$` and bare `$field` references. */
+  resolve<T = unknown>(value: T, item?: unknown): unknown;
+  /** Records progress and lets Temporal know the step is alive; throws when the step was cancelled. */
+  heartbeat(details?: unknown): void;
+  /** Aborted when Temporal cancels the activity. */
+  signal: AbortSignal;
+  logger: Logger;
+  /** For compensation steps: the step being undone. */
+  compensates: string | null;
+}
+
+/**
+ * A step executor: its type id, its config validator (used when a definition
+ * is saved) and its implementation, exported together.
+ */
+export interface StepExecutor {
+  type: string;
+  validateConfig: ConfigValidator;
+  /** Returns the step's output; large outputs are claim-checked by the runner. */
+  execute(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<unknown>;
+  /** Optional short summary of an output for the projection (item counts, ids). */
+  summarize?(output: unknown): Record<string, unknown>;
+}
+
+/** An error with a code that survives serialisation; `retryable: false` stops Temporal retrying. */
+export class StepError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable = false,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'StepError';
+  }
+}

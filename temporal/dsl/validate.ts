@@ -1,0 +1,398 @@
+/**
+ * Validation of untrusted definitions, run before a definition is stored and
+ * again before a run starts. Every problem becomes a ValidationIssue naming the
+ * step and the field; nothing here throws on malformed input.
+ * Pure: safe to import from workflow code.
+ */
+import { validateCondition } from './conditions';
+import { effectiveDependencies, findCycle, upstreamOf, type Dependencies } from './graph';
+import { normalizeDefinition, normalizeStep, type DefinitionMeta } from './normalize';
+import { findStepReferences, isPlainObject, MAX_NESTING } from './references';
+import type { DefinitionInput, StepDefinition, StepInput, StepRole, StepTypeRegistry, ValidationIssue, WorkflowDefinition } from './types';
+
+/** Issue codes, one per kind of problem. */
+export type IssueCode =
+  | 'INVALID_FIELD'
+  | 'DUPLICATE_KEY'
+  | 'UNKNOWN_STEP_TYPE'
+  | 'MISSING_DEPENDENCY'
+  | 'CYCLE'
+  | 'REFERENCE_NOT_UPSTREAM'
+  | 'BAD_CONDITION'
+  | 'STEP_CONFIG_INVALID';
+
+/** Step keys are slugs: they appear in references (`$steps.<key>`). */
+export const STEP_KEY_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
+
+/** Most steps a definition may have; keeps validation and scheduling cheap. */
+export const MAX_STEPS = 500;
+
+export interface ValidateOptions {
+  /** Skip everything that needs the registry (step types and executor configs). */
+  structuralOnly?: boolean;
+}
+
+/** Thrown for a definition that failed validation; carries the issues. */
+export class DefinitionInvalidError extends Error {
+  readonly code = 'DEFINITION_INVALID';
+
+  constructor(readonly issues: ValidationIssue[]) {
+    super(`invalid workflow definition: ${formatIssues(issues)}`);
+    this.name = 'DefinitionInvalidError';
+  }
+}
+
+/**
+ * One line per problem set, for error messages and the CLI.
+ *
+ * @example formatIssues(issues) // "step 'fetch' config.url: url is required; max_parallel_steps: must be ..."
+ */
+export function formatIssues(issues: readonly ValidationIssue[]): string {
+  return issues
+    .map((i) => [i.step === null ? '' : `step '${i.step}'`, i.field ? `${i.field}:` : ''].filter(Boolean).join(' ') + ` ${i.message}`)
+    .map((s) => s.trim())
+    .join('; ');
+}
+
+interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+interface NumberRule {
+  min: number;
+  max?: number;
+  integer?: boolean;
+}
+
+const WORKFLOW_NUMBERS: Record<string, NumberRule> = {
+  max_retries: { min: 0, max: 100, integer: true },
+  retry_delay_seconds: { min: 0, max: 86400 },
+  max_parallel_steps: { min: 1, max: 100, integer: true },
+};
+
+const STEP_NUMBERS: Record<string, NumberRule> = {
+  order: { min: 0, integer: true },
+  timeout_seconds: { min: 1, max: 86400, integer: true },
+  max_retries: { min: 0, max: 100, integer: true },
+  retry_delay_seconds: { min: 0, max: 86400 },
+  retry_backoff: { min: 1, max: 10 },
+  max_retry_delay_seconds: { min: 1, max: 86400 },
+};
+
+const STEP_BOOLEANS = ['is_optional', 'can_run_parallel', 'can_retry'] as const;
+const ROLES: readonly StepRole[] = ['main', 'compensation', 'on_failure'];
+
+/** Null and undefined both mean "take the default". */
+const given = (v: unknown): boolean => v !== undefined && v !== null;
+
+function numberProblem(value: unknown, rule: NumberRule): string | null {
+  const ok =
+    typeof value === 'number' &&
+    (rule.integer ? Number.isSafeInteger(value) : Number.isFinite(value)) &&
+    value >= rule.min &&
+    (rule.max === undefined || value <= rule.max);
+  if (ok) return null;
+  const kind = rule.integer ? 'an integer' : 'a number';
+  return rule.max === undefined ? `must be ${kind} >= ${rule.min}` : `must be ${kind} between ${rule.min} and ${rule.max}`;
+}
+
+/** First reason `value` is not JSON data (cycle, depth, non-JSON value), with where it is. */
+function jsonProblem(value: unknown, field: string, depth = 0, ancestors = new Set<object>()): FieldProblem | null {
+  const problem = (message: string): FieldProblem => ({ field, message });
+  if (value === null || value === undefined || typeof value === 'string' || typeof value === 'boolean') return null;
+  if (typeof value === 'number') return Number.isFinite(value) ? null : problem('numbers must be finite');
+  if (!Array.isArray(value) && !isPlainObject(value)) return problem(`must be JSON data, not ${typeof value}`);
+  if (ancestors.has(value)) return problem('contains a circular reference');
+  if (depth >= MAX_NESTING) return problem(`nests deeper than ${MAX_NESTING} levels`);
+  ancestors.add(value);
+  const entries: Array<[string, unknown]> = Array.isArray(value)
+    ? value.map((v, i) => [`${field}[${i}]`, v])
+    : Object.entries(value).map(([k, v]) => [`${field}.${k}`, v]);
+  for (const [f, v] of entries) {
+    const found = jsonProblem(v, f, depth + 1, ancestors);
+    if (found) return found;
+  }
+  ancestors.delete(value);
+  return null;
+}
+
+/** A step as far as it could be read: the parts that passed their checks, defaults elsewhere. */
+interface ReadStep {
+  key: string | null;
+  /** Who issues are reported against: the key, or null plus a `steps[i].` field prefix. */
+  step: string | null;
+  prefix: string;
+  def: StepDefinition;
+  configOk: boolean;
+  conditionOk: boolean;
+}
+
+class Validator {
+  readonly issues: ValidationIssue[] = [];
+
+  constructor(
+    private readonly registry: StepTypeRegistry,
+    private readonly opts: ValidateOptions,
+  ) {}
+
+  add(code: IssueCode, step: string | null, field: string, message: string): void {
+    this.issues.push({ code, step, field, message });
+  }
+
+  run(input: unknown): void {
+    if (!isPlainObject(input)) {
+      this.add('INVALID_FIELD', null, '', 'definition must be an object');
+      return;
+    }
+    this.checkWorkflow(input);
+    const steps = input.steps;
+    if (!Array.isArray(steps)) {
+      this.add('INVALID_FIELD', null, 'steps', 'steps must be a list');
+      return;
+    }
+    if (steps.length > MAX_STEPS) {
+      this.add('INVALID_FIELD', null, 'steps', `a workflow may have at most ${MAX_STEPS} steps`);
+      return;
+    }
+    const read = steps.map((s, i) => this.readStep(s, i)).filter((r): r is ReadStep => r !== null);
+    const unique = this.checkKeys(read);
+    this.checkRoles(unique);
+    this.checkDependencies(unique);
+    const deps = effectiveDependencies({ steps: unique.map((r) => r.def) });
+    const cycle = findCycle(deps);
+    if (cycle) this.add('CYCLE', cycle[0], 'depends_on_steps', `dependency cycle: ${cycle.join(' → ')} (each waits for the next)`);
+    this.checkReferences(unique, deps);
+  }
+
+  private checkWorkflow(w: Record<string, unknown>): void {
+    for (const field of ['code', 'name'] as const) {
+      const v = w[field];
+      if (typeof v !== 'string' || v.trim() === '') this.add('INVALID_FIELD', null, field, `${field} is required`);
+      else if (v.length > 200) this.add('INVALID_FIELD', null, field, `${field} must be at most 200 characters`);
+    }
+    if (given(w.workflow_type) && (typeof w.workflow_type !== 'string' || w.workflow_type === '')) {
+      this.add('INVALID_FIELD', null, 'workflow_type', 'workflow_type must be a non-empty string');
+    }
+    for (const [field, rule] of Object.entries(WORKFLOW_NUMBERS)) {
+      const problem = given(w[field]) ? numberProblem(w[field], rule) : null;
+      if (problem) this.add('INVALID_FIELD', null, field, `${field} ${problem}`);
+    }
+    if (given(w.config)) {
+      if (!isPlainObject(w.config)) this.add('INVALID_FIELD', null, 'config', 'config must be an object');
+      else {
+        const problem = jsonProblem(w.config, 'config');
+        if (problem) this.add('INVALID_FIELD', null, problem.field, problem.message);
+      }
+    }
+  }
+
+  /** Checks one step's own fields and returns what could be read of it (null for a non-object). */
+  private readStep(s: unknown, index: number): ReadStep | null {
+    if (!isPlainObject(s)) {
+      this.add('INVALID_FIELD', null, `steps[${index}]`, 'step must be an object');
+      return null;
+    }
+    const key = typeof s.key === 'string' && STEP_KEY_PATTERN.test(s.key) ? s.key : null;
+    const step = key;
+    const prefix = key === null ? `steps[${index}].` : '';
+    const bad = (code: IssueCode, field: string, message: string) => this.add(code, step, prefix + field, message);
+
+    if (key === null) {
+      bad('INVALID_FIELD', 'key', 'key is required: a slug of lowercase letters, digits and _ starting with a letter (at most 63 characters)');
+    }
+    if (typeof s.name !== 'string' || s.name.trim() === '') bad('INVALID_FIELD', 'name', 'name is required');
+
+    const stepType = typeof s.step_type === 'string' && s.step_type !== '' ? s.step_type : null;
+    const known = stepType !== null && Object.prototype.hasOwnProperty.call(this.registry, stepType);
+    if (stepType === null) bad('INVALID_FIELD', 'step_type', 'step_type is required');
+    else if (!known && !this.opts.structuralOnly) bad('UNKNOWN_STEP_TYPE', 'step_type', `unknown step type '${stepType}'`);
+
+    let configOk = true;
+    if (given(s.config)) {
+      const problem = isPlainObject(s.config) ? jsonProblem(s.config, 'config') : { field: 'config', message: 'config must be an object' };
+      if (problem) bad('INVALID_FIELD', problem.field, problem.message);
+      configOk = problem === null;
+    }
+    const config = configOk && isPlainObject(s.config) ? s.config : {};
+    if (configOk && known && !this.opts.structuralOnly) this.checkExecutorConfig(stepType, config, bad);
+
+    const sane: Partial<StepInput> = {};
+    const keep = <K extends keyof StepInput>(field: K, ok: boolean) => {
+      if (ok) sane[field] = s[field] as StepInput[K];
+    };
+    for (const [field, rule] of Object.entries(STEP_NUMBERS)) {
+      const v = s[field];
+      const problem = given(v) ? numberProblem(v, rule) : null;
+      if (problem) bad('INVALID_FIELD', field, `${field} ${problem}`);
+      keep(field as keyof StepInput, problem === null);
+    }
+    for (const field of STEP_BOOLEANS) {
+      const ok = !given(s[field]) || typeof s[field] === 'boolean';
+      if (!ok) bad('INVALID_FIELD', field, `${field} must be true or false`);
+      keep(field, ok);
+    }
+    const groupOk = !given(s.parallel_group) || (typeof s.parallel_group === 'string' && s.parallel_group !== '');
+    if (!groupOk) bad('INVALID_FIELD', 'parallel_group', 'parallel_group must be a non-empty string or null');
+    keep('parallel_group', groupOk);
+    const roleOk = !given(s.role) || ROLES.includes(s.role as StepRole);
+    if (!roleOk) bad('INVALID_FIELD', 'role', `role must be one of ${ROLES.join(', ')}`);
+    keep('role', roleOk);
+    const compensatesOk = !given(s.compensates) || typeof s.compensates === 'string';
+    if (!compensatesOk) bad('INVALID_FIELD', 'compensates', 'compensates must be a step key');
+    keep('compensates', compensatesOk);
+
+    let depsOk = true;
+    if (given(s.depends_on_steps) && !Array.isArray(s.depends_on_steps)) {
+      bad('INVALID_FIELD', 'depends_on_steps', 'depends_on_steps must be a list of step keys');
+      depsOk = false;
+    } else if (Array.isArray(s.depends_on_steps)) {
+      s.depends_on_steps.forEach((d, i) => {
+        if (typeof d !== 'string') bad('INVALID_FIELD', `depends_on_steps[${i}]`, 'must be a step key');
+      });
+    }
+    sane.depends_on_steps = depsOk && Array.isArray(s.depends_on_steps) ? s.depends_on_steps.filter((d) => typeof d === 'string') : [];
+
+    const conditionIssues = given(s.condition) ? validateCondition(s.condition, 'condition') : [];
+    for (const issue of conditionIssues) bad('BAD_CONDITION', issue.field, issue.message);
+    const conditionOk = conditionIssues.length === 0;
+
+    const def = normalizeStep(
+      { ...sane, key: key ?? '', name: '', step_type: stepType ?? '', config, condition: conditionOk ? (s.condition as StepDefinition['condition']) : null },
+      index,
+    );
+    return { key, step, prefix, def, configOk, conditionOk };
+  }
+
+  private checkExecutorConfig(
+    stepType: string,
+    config: Record<string, unknown>,
+    bad: (code: IssueCode, field: string, message: string) => void,
+  ): void {
+    try {
+      const found: unknown = this.registry[stepType](config);
+      for (const issue of Array.isArray(found) ? found : []) {
+        const field = isPlainObject(issue) && typeof issue.field === 'string' && issue.field ? `config.${issue.field}` : 'config';
+        const message = isPlainObject(issue) && typeof issue.message === 'string' ? issue.message : 'invalid';
+        bad('STEP_CONFIG_INVALID', field, message);
+      }
+    } catch (err) {
+      bad('STEP_CONFIG_INVALID', 'config', `config could not be checked: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** Reports duplicate keys and returns the steps the graph is built from (the first of each valid key). */
+  private checkKeys(read: ReadStep[]): ReadStep[] {
+    const seen = new Set<string>();
+    return read.filter((r) => {
+      if (r.key === null) return false;
+      if (seen.has(r.key)) {
+        this.add('DUPLICATE_KEY', r.key, 'key', `another step already has the key '${r.key}'`);
+        return false;
+      }
+      seen.add(r.key);
+      return true;
+    });
+  }
+
+  private checkRoles(steps: ReadStep[]): void {
+    const main = new Set(steps.filter((r) => r.def.role === 'main').map((r) => r.def.key));
+    const compensatedBy = new Map<string, string>();
+    for (const { def, step } of steps) {
+      if (def.role !== 'compensation') {
+        if (def.compensates !== null) this.add('INVALID_FIELD', step, 'compensates', "only steps with role 'compensation' may set compensates");
+      } else if (def.compensates === null || !main.has(def.compensates)) {
+        this.add('INVALID_FIELD', step, 'compensates', 'a compensation step must name the main step it compensates');
+      } else if (compensatedBy.has(def.compensates)) {
+        const other = compensatedBy.get(def.compensates);
+        this.add('INVALID_FIELD', step, 'compensates', `step '${def.compensates}' is already compensated by '${other}'`);
+      } else {
+        compensatedBy.set(def.compensates, def.key);
+      }
+      if (def.role !== 'main' && def.depends_on_steps.length > 0) {
+        this.add('INVALID_FIELD', step, 'depends_on_steps', `${def.role} steps run after the run fails and cannot have depends_on_steps`);
+      }
+    }
+  }
+
+  private checkDependencies(steps: ReadStep[]): void {
+    const roles = new Map(steps.map((r) => [r.def.key, r.def.role]));
+    for (const { def, step } of steps) {
+      if (def.role !== 'main') continue;
+      def.depends_on_steps.forEach((dep, i) => {
+        const role = roles.get(dep);
+        const problem =
+          dep === def.key
+            ? 'a step cannot depend on itself'
+            : role === undefined
+              ? `depends on '${dep}', which is not a step of this workflow`
+              : role !== 'main'
+                ? `depends on '${dep}', a ${role} step; only main steps can be depended on`
+                : null;
+        if (problem) this.add('MISSING_DEPENDENCY', step, `depends_on_steps[${i}]`, problem);
+      });
+    }
+  }
+
+  private checkReferences(steps: ReadStep[], deps: Dependencies): void {
+    const graph = { steps: steps.map((r) => r.def) };
+    const exists = new Set(graph.steps.map((s) => s.key));
+    for (const r of steps) {
+      const refs = [
+        ...(r.configOk ? findStepReferences(r.def.config, 'config') : []),
+        ...(r.conditionOk ? findStepReferences(r.def.condition, 'condition', 'condition') : []),
+      ];
+      if (refs.length === 0) continue;
+      const upstream = upstreamOf(graph, r.def.key, deps);
+      const reported = new Set<string>();
+      for (const ref of refs) {
+        const id = `${ref.field}\u0000${ref.step}`;
+        if (upstream.has(ref.step) || reported.has(id)) continue;
+        reported.add(id);
+        const why =
+          ref.step === r.def.key
+            ? 'a step cannot read its own output'
+            : !exists.has(ref.step)
+              ? `there is no step '${ref.step}'`
+              : `'${ref.step}' does not run before '${r.def.key}'; add it to depends_on_steps`;
+        this.add('REFERENCE_NOT_UPSTREAM', r.step, ref.field, `references $steps.${ref.step}, but ${why}`);
+      }
+    }
+  }
+}
+
+/**
+ * Validates an untrusted definition (a DefinitionInput or a WorkflowDefinition)
+ * against the step types of `registry`. Returns every problem found; an empty
+ * list means valid. Never throws, whatever `def` is.
+ *
+ * @example
+ * const issues = validateDefinition(body, registry);
+ * if (issues.length) throw new DefinitionInvalidError(issues);
+ */
+export function validateDefinition(def: unknown, registry: StepTypeRegistry, opts: ValidateOptions = {}): ValidationIssue[] {
+  const v = new Validator(registry, opts);
+  try {
+    v.run(def);
+  } catch (err) {
+    // Getters or proxies in the input can throw; that is a malformed definition, not a crash.
+    v.add('INVALID_FIELD', null, '', `definition could not be read: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return v.issues;
+}
+
+/**
+ * Validates and normalises in one go.
+ *
+ * @throws DefinitionInvalidError listing every issue.
+ */
+export function parseDefinition(
+  input: unknown,
+  registry: StepTypeRegistry,
+  meta?: DefinitionMeta,
+  opts?: ValidateOptions,
+): WorkflowDefinition {
+  const issues = validateDefinition(input, registry, opts);
+  if (issues.length > 0) throw new DefinitionInvalidError(issues);
+  return normalizeDefinition(input as DefinitionInput, meta);
+}

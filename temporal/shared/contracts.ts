@@ -1,0 +1,199 @@
+/**
+ * Contracts shared by the API, the CLI, the worker and the workflow code:
+ * workflow type names, signal and query definitions, and the shapes that cross
+ * between them. Pure: safe to import from workflow code.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { PayloadRef, RunStatus, StepStatus, WorkflowDefinition } from '@engine/dsl/types';
+
+export const DEFAULT_TASK_QUEUE = 'merchflow';
+
+/** Temporal workflow type per definition `workflow_type`; each interprets its stored DAG. */
+export const WORKFLOW_TYPE_NAMES: Record<string, string> = {
+  product_import: 'productImportWorkflow',
+  listing_creation: 'listingCreationWorkflow',
+  inventory_sync: 'inventorySyncWorkflow',
+  order_processing: 'orderProcessingWorkflow',
+};
+export const GENERIC_WORKFLOW_NAME = 'definitionWorkflow';
+
+export function workflowTypeName(workflowType: string): string {
+  return WORKFLOW_TYPE_NAMES[workflowType] ?? GENERIC_WORKFLOW_NAME;
+}
+
+/** Custom search attributes registered on the Temporal namespace (see scripts/temporal-server.ts). */
+export const SEARCH_ATTRIBUTES = {
+  workflowCode: 'MerchflowWorkflowCode',
+  workflowType: 'MerchflowWorkflowType',
+  triggerType: 'MerchflowTriggerType',
+  version: 'MerchflowVersion',
+} as const;
+export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int'> = {
+  MerchflowWorkflowCode: 'Keyword',
+  MerchflowWorkflowType: 'Keyword',
+  MerchflowTriggerType: 'Keyword',
+  MerchflowVersion: 'Int',
+};
+
+/** What a run is started with: one immutable definition version and the run's input. */
+export interface InterpreterInput {
+  execution_id: string;
+  definition: WorkflowDefinition;
+  input: unknown;
+  trigger_type: string;
+  triggered_by: string | null;
+  /** Set when this run restarts an earlier one from a step. */
+  resume?: ResumeInput;
+}
+
+export interface ResumeInput {
+  from_execution_id: string;
+  /** Outputs (values or payload refs) of steps that completed in the earlier run and are reused. */
+  completed_outputs: Record<string, unknown>;
+  /** Steps that were skipped in the earlier run and stay skipped. */
+  skipped_steps: string[];
+}
+
+export interface RunResult {
+  execution_id: string;
+  status: RunStatus;
+  output: unknown;
+  steps: Record<string, { status: StepStatus; output?: unknown }>;
+}
+
+export interface StepProgress {
+  key: string;
+  name: string;
+  step_type: string;
+  role: string;
+  status: StepStatus;
+  attempt: number;
+  started_at: string | null;
+  completed_at: string | null;
+  error: string | null;
+}
+
+export interface RunProgress {
+  execution_id: string;
+  status: RunStatus;
+  total_steps: number;
+  completed_steps: number;
+  failed_steps: number;
+  skipped_steps: number;
+  running_steps: string[];
+  steps: StepProgress[];
+  error: string | null;
+}
+
+export interface ApprovalDecision {
+  step_key: string;
+  decision: 'approve' | 'reject';
+  data?: unknown;
+  by?: string | null;
+  comment?: string | null;
+}
+
+export const progressQuery = defineQuery<RunProgress>('progress');
+export const approvalSignal = defineSignal<[ApprovalDecision]>('approval');
+
+/** What the interpreter hands to a step executor activity. */
+export interface StepRequest {
+  execution_id: string;
+  workflow_code: string;
+  step_key: string;
+  step_name: string;
+  step_type: string;
+  role: string;
+  /** Raw config; references are resolved inside the activity. */
+  config: Record<string, unknown>;
+  /** The step's input: a value or a payload ref. */
+  input: unknown;
+  /** What references resolve against; values may be payload refs. Only the steps the config references. */
+  context: {
+    input: unknown;
+    steps: Record<string, unknown>;
+    config: Record<string, unknown>;
+    execution: Record<string, unknown>;
+  };
+  max_attempts: number;
+  /** `${execution_id}:${step_key}`: for outside calls and idempotent side effects. */
+  idempotency_key: string;
+  /** For compensation steps: the key of the step being undone. */
+  compensates?: string | null;
+}
+
+export interface StepResult {
+  /** The output value, or a payload ref when it was larger than the threshold. */
+  output: unknown | PayloadRef;
+  attempt: number;
+  summary: Record<string, unknown>;
+}
+
+/** Projection events the workflow records through local activities. */
+export type RunProjectionEvent =
+  | {
+      kind: 'started';
+      execution_id: string;
+      workflow_id: number;
+      version_id: number;
+      version: number;
+      temporal_run_id: string;
+      trigger_type: string;
+      triggered_by: string | null;
+      input: unknown;
+      total_steps: number;
+      restarted_from: string | null;
+      started_at: string;
+    }
+  | {
+      kind: 'finished';
+      execution_id: string;
+      workflow_id: number;
+      status: RunStatus;
+      output: unknown;
+      error_message: string | null;
+      error_details: Record<string, unknown> | null;
+      completed_at: string;
+    };
+
+export interface StepProjection {
+  execution_id: string;
+  step_key: string;
+  step_name: string;
+  step_type: string;
+  role?: string;
+  status: StepStatus;
+  attempt: number;
+  error_message?: string | null;
+  error_details?: Record<string, unknown> | null;
+  output_summary?: Record<string, unknown> | null;
+  started_at?: string | null;
+  completed_at?: string | null;
+}
+
+/** Error codes that cross process boundaries (instanceof does not survive serialisation). */
+export const ErrorCodes = {
+  DEFINITION_INVALID: 'DEFINITION_INVALID',
+  STEP_CONFIG_INVALID: 'STEP_CONFIG_INVALID',
+  STEP_FAILED: 'STEP_FAILED',
+  APPROVAL_REJECTED: 'APPROVAL_REJECTED',
+  APPROVAL_TIMED_OUT: 'APPROVAL_TIMED_OUT',
+  SSRF_BLOCKED: 'SSRF_BLOCKED',
+  UNKNOWN_STEP_TYPE: 'UNKNOWN_STEP_TYPE',
+  PAYLOAD_NOT_FOUND: 'PAYLOAD_NOT_FOUND',
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  SECRET_NOT_FOUND: 'SECRET_NOT_FOUND',
+} as const;
+
+/** Error types Temporal never retries. */
+export const NON_RETRYABLE_ERROR_TYPES = [
+  ErrorCodes.DEFINITION_INVALID,
+  ErrorCodes.STEP_CONFIG_INVALID,
+  ErrorCodes.SSRF_BLOCKED,
+  ErrorCodes.UNKNOWN_STEP_TYPE,
+  ErrorCodes.PAYLOAD_NOT_FOUND,
+  ErrorCodes.VALIDATION_FAILED,
+  ErrorCodes.SECRET_NOT_FOUND,
+  'HTTP_CLIENT_ERROR',
+  'EXPRESSION_INVALID',
+];

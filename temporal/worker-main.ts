@@ -1,0 +1,85 @@
+/**
+ * The worker process: `npm run worker -- [--max-workers N] [--task-queue Q]`
+ * (also `merchflow worker`). Polls until SIGINT/SIGTERM, then stops polling and
+ * lets in-flight activities finish within WORKER_SHUTDOWN_GRACE_SECONDS.
+ */
+import { NativeConnection } from '@temporalio/worker';
+import { appConfig, redactUrl } from '@src/config/config';
+import { createDataSource } from '@src/database/data-source';
+import { rootLogger } from '@src/logging/logger';
+import { describeStartupError } from '@src/common/startup-errors';
+import { createMerchflowWorker, installTemporalRuntime } from '@engine/worker';
+
+export interface WorkerArgs {
+  maxWorkers?: number;
+  taskQueue?: string;
+}
+
+export function parseWorkerArgs(argv: string[]): WorkerArgs {
+  const args: WorkerArgs = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--max-workers') {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 1 || n > 10000) throw new Error('--max-workers must be an integer from 1 to 10000');
+      args.maxWorkers = n;
+    } else if (a === '--task-queue') args.taskQueue = value();
+    else throw new Error(`unknown option ${a} (expected --max-workers N, --task-queue Q)`);
+  }
+  return args;
+}
+
+export async function runWorker(args: WorkerArgs): Promise<void> {
+  const config = appConfig();
+  const logger = rootLogger({ level: config.log.level, format: config.log.format }).child({ component: 'worker' });
+  installTemporalRuntime(logger);
+  const names = { database: redactUrl(config.databaseUrl), temporal: config.temporal.address };
+  let dataSource;
+  let connection;
+  try {
+    dataSource = await createDataSource(config).initialize();
+    connection = await NativeConnection.connect({ address: config.temporal.address });
+  } catch (err) {
+    await dataSource?.destroy().catch(() => undefined);
+    throw new Error(describeStartupError(err, names));
+  }
+  try {
+    const worker = await createMerchflowWorker({
+      config,
+      dataSource,
+      connection,
+      logger,
+      taskQueue: args.taskQueue,
+      maxConcurrentActivities: args.maxWorkers,
+    });
+    logger.info('worker polling', {
+      task_queue: args.taskQueue ?? config.temporal.taskQueue,
+      namespace: config.temporal.namespace,
+      max_concurrent_activities: args.maxWorkers ?? config.worker.maxConcurrentActivities,
+    });
+    await worker.run();
+    logger.info('worker stopped');
+  } finally {
+    await connection.close().catch(() => undefined);
+    await dataSource.destroy().catch(() => undefined);
+  }
+}
+
+if (require.main === module) {
+  let args: WorkerArgs;
+  try {
+    args = parseWorkerArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`worker: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  runWorker(args).catch((err) => {
+    console.error(`worker: ${describeStartupError(err)}`);
+    process.exit(1);
+  });
+}

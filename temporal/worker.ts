@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
+import type { DataSource } from 'typeorm';
+import type { AppConfig } from '@src/config/config';
+import type { Logger } from '@src/logging/logger';
+import { ProjectionService } from '@engine/activities/projection/projection.service';
+import { PayloadStore } from '@engine/activities/runtime/payload-store';
+import { buildConditionActivity, buildStepActivities } from '@engine/activities/runtime/step-runner';
+import type { StepExecutor } from '@engine/activities/runtime/executor';
+import { builtinExecutors } from '@engine/activities/registry';
+
+export interface MerchflowWorkerOptions {
+  config: AppConfig;
+  dataSource: DataSource;
+  connection: NativeConnection;
+  logger: Logger;
+  taskQueue?: string;
+  /** Executors beyond the built-in ones (tests register their own). */
+  executors?: StepExecutor[];
+  maxConcurrentActivities?: number;
+}
+
+/** The prebuilt workflow bundle, when there is one; else the worker bundles the sources at start. */
+export function workflowBundlePath(config: AppConfig): string | null {
+  const candidate = config.worker.bundlePath ?? path.join(config.rootDir, 'dist', 'workflow-bundle.js');
+  return fs.existsSync(candidate) ? candidate : null;
+}
+
+/** The worker's activities: projection bookkeeping, condition evaluation and one activity per step type. */
+export function createActivities(opts: Pick<MerchflowWorkerOptions, 'config' | 'dataSource' | 'logger' | 'executors'>) {
+  const projection = new ProjectionService(opts.dataSource);
+  const payloads = new PayloadStore(opts.dataSource, opts.config.payloadThresholdBytes);
+  const executors = [...builtinExecutors(), ...(opts.executors ?? [])];
+  return {
+    projectRun: projection.projectRun.bind(projection),
+    projectSteps: projection.projectSteps.bind(projection),
+    evaluateCondition: buildConditionActivity(payloads),
+    ...buildStepActivities(executors, { projection, payloads, logger: opts.logger }),
+  };
+}
+
+/** Creates (but does not run) a worker for the interpreter and the step executors. */
+export async function createMerchflowWorker(opts: MerchflowWorkerOptions): Promise<Worker> {
+  const { config } = opts;
+  const bundle = workflowBundlePath(config);
+  return Worker.create({
+    connection: opts.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
+    activities: createActivities(opts),
+    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? config.worker.maxConcurrentActivities,
+    maxConcurrentLocalActivityExecutions: 50,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
+    shutdownGraceTime: `${config.worker.shutdownGraceSeconds} seconds`,
+  });
+}
+
+let runtimeInstalled = false;
+
+/** Routes the Temporal SDK's own log lines through our logger (once per process). */
+export function installTemporalRuntime(logger: Logger, level: TemporalLogLevel = 'WARN'): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => {
+      const lvl = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' ? 'info' : 'debug';
+      const meta = entry.meta ? { ...entry.meta } : {};
+      logger.log(lvl, entry.message, { component: 'temporal', ...meta });
+    }),
+  });
+}

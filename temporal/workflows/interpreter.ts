@@ -1,0 +1,532 @@
+/**
+ * The interpreter: one Temporal workflow that runs any stored definition
+ * version. Deterministic: it imports only @temporalio/workflow and pure DSL
+ * modules; every effect happens in activities.
+ */
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition as waitUntil,
+  CancelledFailure,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { StepDefinition, StepStatus, WorkflowDefinition } from '@engine/dsl/types';
+import { effectiveRetry } from '@engine/dsl/normalize';
+import { effectiveDependencies, inputSources, type Dependencies } from '@engine/dsl/graph';
+import { readySteps } from '@engine/dsl/scheduler';
+import { evaluateCondition } from '@engine/dsl/conditions';
+import { referencedSteps, PayloadRefEncountered } from '@engine/dsl/references';
+import { validateDefinition, formatIssues } from '@engine/dsl/validate';
+import {
+  approvalSignal,
+  ErrorCodes,
+  NON_RETRYABLE_ERROR_TYPES,
+  progressQuery,
+  type ApprovalDecision,
+  type InterpreterInput,
+  type RunProgress,
+  type RunResult,
+  type StepProgress,
+  type StepProjection,
+  type StepRequest,
+  type StepResult,
+} from '@engine/shared/contracts';
+import type { ProjectionActivities } from '@engine/activities/projection/projection.activities';
+
+/** Named retry/timeout profiles for the interpreter's own bookkeeping. */
+const bookkeeping = proxyLocalActivities<ProjectionActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 20 },
+});
+
+/** Steps that run longer than this are expected to heartbeat. */
+const HEARTBEAT_TIMEOUT_SECONDS = 30;
+
+interface StepState {
+  step: StepDefinition;
+  status: StepStatus;
+  attempt: number;
+  started_at: string | null;
+  completed_at: string | null;
+  error: string | null;
+  /** Output value or payload ref; for skipped / failed-optional steps, their input passed through. */
+  output?: unknown;
+}
+
+function nowIso(): string {
+  // Workflow time is deterministic (Date is replaced inside the workflow sandbox).
+  return new Date().toISOString();
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+function errorCode(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return cause.type ?? undefined;
+  return (cause as { name?: string } | undefined)?.name;
+}
+
+function attemptOf(err: unknown, fallback: number): number {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure && Array.isArray(cause.details)) {
+    const d = cause.details[0] as { attempt?: number } | undefined;
+    if (d && typeof d.attempt === 'number') return d.attempt;
+  }
+  return fallback;
+}
+
+/** Builds the interpreter for one run; `run()` executes it. */
+class Run {
+  private readonly def: WorkflowDefinition;
+  private readonly states = new Map<string, StepState>();
+  private readonly approvals = new Map<string, ApprovalDecision>();
+  private readonly main: StepDefinition[];
+  private readonly sources: Dependencies;
+  private readonly deps: Dependencies;
+  private status: RunProgress['status'] = 'running';
+  private failure: string | null = null;
+  /** Set when the run itself was cancelled (from the API). */
+  private cancelled = false;
+  /** Main steps in completion order, for compensation in reverse. */
+  private readonly completionOrder: string[] = [];
+
+  constructor(private readonly input: InterpreterInput) {
+    this.def = input.definition;
+    this.main = this.def.steps.filter((s) => s.role === 'main');
+    this.deps = effectiveDependencies(this.def);
+    this.sources = inputSources(this.def, this.deps);
+    for (const step of this.def.steps) {
+      this.states.set(step.key, { step, status: 'pending', attempt: 0, started_at: null, completed_at: null, error: null });
+    }
+    const resume = input.resume;
+    if (resume) {
+      for (const [key, output] of Object.entries(resume.completed_outputs)) {
+        const s = this.states.get(key);
+        if (s && s.step.role === 'main') Object.assign(s, { status: 'completed', output });
+      }
+      for (const key of resume.skipped_steps) {
+        const s = this.states.get(key);
+        if (s && s.step.role === 'main') s.status = 'skipped';
+      }
+      // Restored steps count as done in completion order so their compensations still run.
+      for (const s of this.main) if (this.states.get(s.key)!.status === 'completed') this.completionOrder.push(s.key);
+    }
+  }
+
+  progress(): RunProgress {
+    const steps: StepProgress[] = [...this.states.values()].map((s) => ({
+      key: s.step.key,
+      name: s.step.name,
+      step_type: s.step.step_type,
+      role: s.step.role,
+      status: s.status,
+      attempt: s.attempt,
+      started_at: s.started_at,
+      completed_at: s.completed_at,
+      error: s.error,
+    }));
+    const mainStates = this.main.map((s) => this.states.get(s.key)!);
+    return {
+      execution_id: this.input.execution_id,
+      status: this.status,
+      total_steps: this.main.length,
+      completed_steps: mainStates.filter((s) => s.status === 'completed').length,
+      failed_steps: mainStates.filter((s) => s.status === 'failed').length,
+      skipped_steps: mainStates.filter((s) => s.status === 'skipped').length,
+      running_steps: mainStates.filter((s) => s.status === 'running' || s.status === 'waiting').map((s) => s.step.key),
+      steps,
+      error: this.failure,
+    };
+  }
+
+  onApproval(decision: ApprovalDecision): void {
+    const s = this.states.get(decision.step_key);
+    if (!s || s.step.step_type !== 'approval') return;
+    if (!this.approvals.has(decision.step_key)) this.approvals.set(decision.step_key, decision);
+  }
+
+  async run(): Promise<RunResult> {
+    const info = workflowInfo();
+    const issues = validateDefinition(this.def, {}, { structuralOnly: true });
+    if (issues.length > 0) {
+      throw ApplicationFailure.create({
+        type: ErrorCodes.DEFINITION_INVALID,
+        message: `definition invalid: ${formatIssues(issues)}`,
+        nonRetryable: true,
+      });
+    }
+    await bookkeeping.projectRun({
+      kind: 'started',
+      execution_id: this.input.execution_id,
+      workflow_id: this.def.workflow_id,
+      version_id: this.def.version_id,
+      version: this.def.version,
+      temporal_run_id: info.runId,
+      trigger_type: this.input.trigger_type,
+      triggered_by: this.input.triggered_by,
+      input: this.input.input,
+      total_steps: this.main.length,
+      restarted_from: this.input.resume?.from_execution_id ?? null,
+      started_at: nowIso(),
+    });
+    const restored = [...this.states.values()].filter((s) => s.status !== 'pending');
+    if (restored.length > 0) {
+      await this.projectSteps(restored.map((s) => this.projection(s, { output_summary: { restored_from: this.input.resume!.from_execution_id } })));
+    }
+
+    try {
+      await this.runMain();
+    } catch (err) {
+      if (isCancellation(err)) {
+        await CancellationScope.nonCancellable(() => this.finishCancelled());
+        throw err;
+      }
+      throw err;
+    }
+
+    if (this.failure !== null) {
+      await CancellationScope.nonCancellable(async () => {
+        await this.compensate();
+        await this.runOnFailure();
+        this.status = 'failed';
+        await bookkeeping.projectRun({
+          kind: 'finished',
+          execution_id: this.input.execution_id,
+          workflow_id: this.def.workflow_id,
+          status: 'failed',
+          output: null,
+          error_message: this.failure,
+          error_details: { failed_steps: this.main.filter((s) => this.states.get(s.key)!.status === 'failed').map((s) => s.key) },
+          completed_at: nowIso(),
+        });
+      });
+      throw ApplicationFailure.create({ type: ErrorCodes.STEP_FAILED, message: this.failure, nonRetryable: true });
+    }
+
+    this.status = 'completed';
+    const output = this.finalOutput();
+    await bookkeeping.projectRun({
+      kind: 'finished',
+      execution_id: this.input.execution_id,
+      workflow_id: this.def.workflow_id,
+      status: 'completed',
+      output,
+      error_message: null,
+      error_details: null,
+      completed_at: nowIso(),
+    });
+    return {
+      execution_id: this.input.execution_id,
+      status: 'completed',
+      output,
+      steps: Object.fromEntries([...this.states.values()].map((s) => [s.step.key, { status: s.status }])),
+    };
+  }
+
+  /** The run's output: the output of the last main steps (those nothing depends on). */
+  private finalOutput(): unknown {
+    const dependedOn = new Set(Object.values(this.sources).flat());
+    const sinks = this.main.filter((s) => !dependedOn.has(s.key));
+    if (sinks.length === 1) return this.states.get(sinks[0].key)!.output ?? null;
+    return Object.fromEntries(sinks.map((s) => [s.key, this.states.get(s.key)!.output ?? null]));
+  }
+
+  private statusMap(): Record<string, StepStatus> {
+    return Object.fromEntries(this.main.map((s) => [s.key, this.states.get(s.key)!.status]));
+  }
+
+  private async runMain(): Promise<void> {
+    const running = new Map<string, { scope: CancellationScope; done: Promise<void> }>();
+    const limit = Math.max(1, this.def.max_parallel_steps);
+    for (;;) {
+      if (this.failure === null) {
+        const ready = readySteps(this.def, this.statusMap(), this.deps).filter((k) => !running.has(k));
+        const skipped: StepState[] = [];
+        for (const key of ready) {
+          const state = this.states.get(key)!;
+          const shouldRun = await this.conditionHolds(state.step);
+          if (!shouldRun) {
+            Object.assign(state, { status: 'skipped', output: this.stepInput(state.step), completed_at: nowIso() });
+            skipped.push(state);
+            continue;
+          }
+          if (running.size >= limit) break;
+          const scope = new CancellationScope();
+          state.status = 'running';
+          state.started_at = nowIso();
+          running.set(key, { scope, done: scope.run(() => this.runStep(state)) });
+        }
+        if (skipped.length > 0) {
+          await this.projectSteps(skipped.map((s) => this.projection(s, { output_summary: { reason: 'condition false' } })));
+          continue; // skips may make more steps ready
+        }
+      }
+      if (running.size === 0) return;
+      const finished = await Promise.race(
+        [...running.entries()].map(([key, r]) => r.done.then(() => key)),
+      );
+      running.delete(finished);
+      if (this.cancelled) {
+        // The run was cancelled: every running step's scope is cancelled with it; wait for them.
+        await Promise.all([...running.values()].map((r) => r.done));
+        throw new CancelledFailure('run cancelled');
+      }
+      if (this.failure !== null && running.size > 0) {
+        // A required step failed: cancel the siblings still running and wait for them to settle.
+        for (const r of running.values()) r.scope.cancel();
+        await Promise.all([...running.values()].map((r) => r.done));
+        running.clear();
+        return;
+      }
+    }
+  }
+
+  private async conditionHolds(step: StepDefinition): Promise<boolean> {
+    if (!step.condition) return true;
+    try {
+      return evaluateCondition(step.condition, this.referenceContext());
+    } catch (err) {
+      if (err instanceof PayloadRefEncountered) {
+        // The condition reads into a claim-checked output: evaluate it where payloads can be loaded.
+        return await stepActivities({ startToCloseTimeout: '1 minute' }).evaluateCondition({
+          condition: step.condition,
+          context: this.referenceContext(),
+        });
+      }
+      throw err;
+    }
+  }
+
+  private referenceContext() {
+    const steps: Record<string, unknown> = {};
+    for (const [key, s] of this.states) if (s.output !== undefined) steps[key] = s.output;
+    return { input: this.input.input, steps, config: this.def.config, execution: this.executionContext() };
+  }
+
+  private executionContext(): Record<string, unknown> {
+    return {
+      id: this.input.execution_id,
+      execution_id: this.input.execution_id,
+      workflow_code: this.def.code,
+      workflow_name: this.def.name,
+      workflow_type: this.def.workflow_type,
+      version: this.def.version,
+      trigger_type: this.input.trigger_type,
+      triggered_by: this.input.triggered_by,
+      started_at: workflowInfo().startTime.toISOString(),
+      status: this.status,
+      error: this.failure,
+    };
+  }
+
+  /** A step's input: the output of what it depends on, or the run's input for a first step. */
+  private stepInput(step: StepDefinition): unknown {
+    if (step.role === 'compensation' && step.compensates) return this.states.get(step.compensates)?.output ?? null;
+    if (step.role === 'on_failure') return { error: this.failure, progress: this.progress() };
+    const sources = this.sources[step.key] ?? [];
+    if (sources.length === 0) return this.input.input;
+    if (sources.length === 1) return this.states.get(sources[0])!.output ?? null;
+    return Object.fromEntries(sources.map((k) => [k, this.states.get(k)!.output ?? null]));
+  }
+
+  private request(step: StepDefinition): StepRequest {
+    const steps: Record<string, unknown> = {};
+    const referenced = new Set([...referencedSteps(step.config), ...referencedSteps(step.condition, 'condition')]);
+    for (const key of referenced) {
+      const s = this.states.get(key);
+      if (s && s.output !== undefined) steps[key] = s.output;
+    }
+    return {
+      execution_id: this.input.execution_id,
+      workflow_code: this.def.code,
+      step_key: step.key,
+      step_name: step.name,
+      step_type: step.step_type,
+      role: step.role,
+      config: step.config,
+      input: this.stepInput(step),
+      context: { input: this.input.input, steps, config: this.def.config, execution: this.executionContext() },
+      max_attempts: effectiveRetry(step, this.def).maxAttempts,
+      idempotency_key: `${this.input.execution_id}:${step.key}`,
+      compensates: step.compensates,
+    };
+  }
+
+  private activityOptions(step: StepDefinition): ActivityOptions {
+    const retry = effectiveRetry(step, this.def);
+    return {
+      activityId: step.key,
+      startToCloseTimeout: `${step.timeout_seconds} seconds`,
+      heartbeatTimeout: step.timeout_seconds > HEARTBEAT_TIMEOUT_SECONDS ? `${HEARTBEAT_TIMEOUT_SECONDS} seconds` : undefined,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      retry: {
+        maximumAttempts: retry.maxAttempts,
+        initialInterval: `${Math.max(retry.initialIntervalSeconds, 0.001)} seconds`,
+        backoffCoefficient: retry.backoff,
+        maximumInterval: `${Math.max(retry.maxIntervalSeconds, retry.initialIntervalSeconds, 0.001)} seconds`,
+        nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+      },
+    };
+  }
+
+  /** Runs one step to its end state; never throws except for cancellation of the whole run. */
+  private async runStep(state: StepState): Promise<void> {
+    const step = state.step;
+    try {
+      const output = step.step_type === 'approval' ? await this.awaitApproval(state) : await this.execute(state);
+      Object.assign(state, { status: 'completed', output, completed_at: nowIso(), error: null });
+      if (step.role === 'main') this.completionOrder.push(step.key);
+    } catch (err) {
+      if (isCancellation(err) && this.failure !== null) {
+        // Cancelled because a sibling failed.
+        Object.assign(state, { status: 'cancelled', completed_at: nowIso(), error: 'cancelled: another step failed' });
+        await CancellationScope.nonCancellable(() => this.projectSteps([this.projection(state)]));
+        return;
+      }
+      if (isCancellation(err)) {
+        this.cancelled = true;
+        Object.assign(state, { status: 'cancelled', completed_at: nowIso(), error: 'cancelled' });
+        return;
+      }
+      const message = errorMessage(err);
+      state.attempt = attemptOf(err, state.attempt);
+      Object.assign(state, { status: 'failed', completed_at: nowIso(), error: message });
+      await this.projectSteps([this.projection(state, { error_details: { code: errorCode(err) ?? null, optional: step.is_optional } })]);
+      if (step.role !== 'main') return; // compensation / on-failure errors are recorded, not escalated
+      if (step.is_optional) {
+        state.output = this.stepInput(step); // pass the input through to dependents
+        return;
+      }
+      this.failure ??= `step "${step.key}" failed: ${message}`;
+    }
+  }
+
+  private async execute(state: StepState): Promise<unknown> {
+    const step = state.step;
+    const acts = stepActivities(this.activityOptions(step));
+    const fn = acts[step.step_type as keyof typeof acts] as ((req: StepRequest) => Promise<StepResult>) | undefined;
+    if (!fn) throw ApplicationFailure.nonRetryable(`no executor for step type ${step.step_type}`, ErrorCodes.UNKNOWN_STEP_TYPE);
+    const result = await fn(this.request(step));
+    state.attempt = result.attempt;
+    return result.output;
+  }
+
+  /** An approval step waits for an approve/reject signal, with an optional timeout. */
+  private async awaitApproval(state: StepState): Promise<unknown> {
+    const step = state.step;
+    state.status = 'waiting';
+    state.attempt = 1;
+    await this.projectSteps([this.projection(state)]);
+    const timeoutSeconds = Number(step.config.timeout_seconds ?? 0);
+    const got = timeoutSeconds > 0
+      ? await waitUntil(() => this.approvals.has(step.key), `${timeoutSeconds} seconds`)
+      : (await waitUntil(() => this.approvals.has(step.key)), true);
+    if (!got) {
+      const onTimeout = step.config.on_timeout === 'approve' ? 'approve' : 'reject';
+      if (onTimeout === 'approve') return { approved: true, decision: 'approve', timed_out: true, data: null, by: null };
+      throw ApplicationFailure.create({ type: ErrorCodes.APPROVAL_TIMED_OUT, message: `approval timed out after ${timeoutSeconds}s`, nonRetryable: true });
+    }
+    const d = this.approvals.get(step.key)!;
+    if (d.decision === 'reject') {
+      throw ApplicationFailure.create({
+        type: ErrorCodes.APPROVAL_REJECTED,
+        message: `rejected${d.by ? ` by ${d.by}` : ''}${d.comment ? `: ${d.comment}` : ''}`,
+        nonRetryable: true,
+      });
+    }
+    return { approved: true, decision: 'approve', timed_out: false, data: d.data ?? null, by: d.by ?? null, comment: d.comment ?? null };
+  }
+
+  /** Runs compensation steps of completed main steps in reverse completion order. */
+  private async compensate(): Promise<void> {
+    const byTarget = new Map(this.def.steps.filter((s) => s.role === 'compensation' && s.compensates).map((s) => [s.compensates!, s]));
+    for (const key of [...this.completionOrder].reverse()) {
+      const comp = byTarget.get(key);
+      if (!comp) continue;
+      const state = this.states.get(comp.key)!;
+      state.status = 'running';
+      state.started_at = nowIso();
+      await this.runStep(state);
+    }
+  }
+
+  private async runOnFailure(): Promise<void> {
+    for (const step of this.def.steps.filter((s) => s.role === 'on_failure').sort((a, b) => a.order - b.order)) {
+      const state = this.states.get(step.key)!;
+      state.status = 'running';
+      state.started_at = nowIso();
+      await this.runStep(state);
+    }
+  }
+
+  private async finishCancelled(): Promise<void> {
+    this.status = 'cancelled';
+    const touched: StepState[] = [];
+    for (const s of this.states.values()) {
+      if (s.status === 'pending' || s.status === 'running' || s.status === 'waiting' || s.status === 'cancelled') {
+        if (s.started_at) touched.push(s);
+        Object.assign(s, { status: 'cancelled', completed_at: s.started_at ? (s.completed_at ?? nowIso()) : null, error: s.started_at ? 'cancelled' : null });
+      }
+    }
+    if (touched.length > 0) await this.projectSteps(touched.map((s) => this.projection(s)));
+    await bookkeeping.projectRun({
+      kind: 'finished',
+      execution_id: this.input.execution_id,
+      workflow_id: this.def.workflow_id,
+      status: 'cancelled',
+      output: null,
+      error_message: 'cancelled',
+      error_details: null,
+      completed_at: nowIso(),
+    });
+  }
+
+  private projection(s: StepState, extra: Partial<StepProjection> = {}): StepProjection {
+    return {
+      execution_id: this.input.execution_id,
+      step_key: s.step.key,
+      step_name: s.step.name,
+      step_type: s.step.step_type,
+      role: s.step.role,
+      status: s.status,
+      attempt: s.attempt,
+      error_message: s.error,
+      started_at: s.started_at,
+      completed_at: s.completed_at,
+      ...extra,
+    };
+  }
+
+  private async projectSteps(rows: StepProjection[]): Promise<void> {
+    await bookkeeping.projectSteps({ rows });
+  }
+}
+
+/** Step executors are activities named by step type; the worker registers them. */
+type StepActivities = Record<string, (req: StepRequest) => Promise<StepResult>> & {
+  evaluateCondition(req: { condition: unknown; context: unknown }): Promise<boolean>;
+};
+
+function stepActivities(options: ActivityOptions): StepActivities {
+  return proxyActivities<StepActivities>(options);
+}
+
+/** Runs the definition carried by `input`. Every named workflow type delegates here. */
+export async function interpret(input: InterpreterInput): Promise<RunResult> {
+  const run = new Run(input);
+  setHandler(progressQuery, () => run.progress());
+  setHandler(approvalSignal, (d) => run.onApproval(d));
+  return await run.run();
+}
+
