@@ -177,8 +177,14 @@ function tokenize(s: string): Part[] {
  */
 export function parseReference(str: string): Reference | null {
   if (str === '$') return { scope: 'item', segments: [] };
+  if (str.startsWith('$') && str[1] !== '$' && str[1] !== '{') {
+    // Unlike inside text, a whole string may also be a rootless item path (`$.title`, `$[0]`).
+    const scan = scanPath(str, 1);
+    const rootOk = scan.rootless || isWordStart(scan.segments[0][0]);
+    return scan.end === str.length && scan.segments.length > 0 && rootOk ? classify(scan) : null;
+  }
   const parts = tokenize(str);
-  return parts.length === 1 && parts[0].ref && parts[0].text === str ? parts[0].ref : null;
+  return parts.length === 1 && parts[0].ref ? parts[0].ref : null;
 }
 
 /** True when the whole string is one reference, so resolving it keeps the value's type. */
@@ -247,9 +253,10 @@ function resolveString(s: string, ctx: RunContext): unknown {
   if (!s.includes('$')) return s;
   // Without a current item, item references are left for the executor that maps over items.
   const hasItem = 'item' in ctx;
-  const parts: Part[] = s === '$' ? [{ text: s, ref: { scope: 'item', segments: [] } }] : tokenize(s);
+  const whole = parseReference(s);
+  if (whole) return whole.scope === 'item' && !hasItem ? s : lookupReference(whole, ctx);
+  const parts = tokenize(s);
   if (!hasItem && parts.some((p) => p.ref?.scope === 'item')) return s;
-  if (parts.length === 1 && parts[0].ref) return lookupReference(parts[0].ref, ctx);
   return parts.map((p) => (p.ref ? toText(lookupReference(p.ref, ctx), p.ref) : p.text)).join('');
 }
 

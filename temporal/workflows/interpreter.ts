@@ -387,6 +387,8 @@ class Run {
       const output = step.step_type === 'approval' ? await this.awaitApproval(state) : await this.execute(state);
       Object.assign(state, { status: 'completed', output, completed_at: nowIso(), error: null });
       if (step.role === 'main') this.completionOrder.push(step.key);
+      // Approvals run in the workflow itself: no activity reports their end.
+      if (step.step_type === 'approval') await this.projectSteps([this.projection(state, { output_summary: output as Record<string, unknown> })]);
     } catch (err) {
       if (isCancellation(err) && this.failure !== null) {
         // Cancelled because a sibling failed.

@@ -29,7 +29,8 @@ export function testExecutors(ds: () => DataSource): StepExecutor[] {
     {
       type: 'test_fail',
       validateConfig: noIssues,
-      async execute(config, ctx) {
+      async execute(raw, ctx) {
+        const config = ctx.resolve(raw) as Record<string, unknown>;
         await record(ctx.execution_id, ctx.step_key, 'attempt', ctx.attempt);
         if (config.non_retryable) throw new StepError('TEST_FATAL', `fatal failure in ${ctx.step_key}`, false);
         const times = Number(config.fail_times ?? Infinity);
@@ -40,7 +41,8 @@ export function testExecutors(ds: () => DataSource): StepExecutor[] {
     {
       type: 'test_sleep',
       validateConfig: noIssues,
-      async execute(config, ctx) {
+      async execute(raw, ctx) {
+        const config = ctx.resolve(raw) as Record<string, unknown>;
         await record(ctx.execution_id, ctx.step_key, 'started', ctx.attempt);
         const ms = Number(config.ms ?? 1000);
         const until = Date.now() + ms;
@@ -60,7 +62,8 @@ export function testExecutors(ds: () => DataSource): StepExecutor[] {
     {
       type: 'test_side_effect',
       validateConfig: noIssues,
-      async execute(config, ctx) {
+      async execute(raw, ctx) {
+        const config = ctx.resolve(raw) as Record<string, unknown>;
         await record(ctx.execution_id, ctx.step_key, 'attempt', ctx.attempt);
         const rows: unknown[] = await ds().query(
           `INSERT INTO test_side_effects (idempotency_key, execution_id, step_key) VALUES ($1, $2, $3)

@@ -47,7 +47,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const config = loadConfig({ ...process.env, ...(opts.env ?? {}) });
   const logLines: string[] = [];
   const logger = new Logger({ level: 'debug', format: 'json', sink: (l) => logLines.push(l) });
-  installTemporalRuntime(new Logger({ level: 'warn', format: 'pretty' }));
+  installTemporalRuntime(new Logger({ level: 'error', format: 'pretty' }), 'ERROR');
   const dataSource = await createDataSource(config, { poolSize: 10 }).initialize();
   await ensureTestTables(dataSource);
   const connection = await Connection.connect({ address: config.temporal.address });
