@@ -14,13 +14,15 @@ if (!fs.existsSync(swc)) {
   console.error('build: node_modules is missing; run `npm ci` first.');
   process.exit(1);
 }
+// BUILD_OUT lets parallel work trees of one checkout build side by side (dist is the default).
+const out = process.env.BUILD_OUT || 'dist';
 const started = Date.now();
-const res = spawnSync(swc, [...dirs, '-d', 'dist', '--extensions', '.ts', '--quiet'], {
+const res = spawnSync(swc, [...dirs, '-d', out, '--extensions', '.ts', '--quiet'], {
   cwd: root,
   stdio: 'inherit',
 });
 if (res.status !== 0) process.exit(res.status ?? 1);
 if (process.argv.includes("--no-bundle")) process.exit(0);
-const bundle = spawnSync(process.execPath, [path.join(root, 'dist/scripts/bundle-workflows.js')], { cwd: root, stdio: 'inherit' });
+const bundle = spawnSync(process.execPath, [path.join(root, out, 'scripts/bundle-workflows.js')], { cwd: root, stdio: 'inherit' });
 if (bundle.status !== 0) process.exit(bundle.status ?? 1);
 if (process.env.MERCHFLOW_BUILD_QUIET !== '1') console.log(`build: compiled ${dirs.join(', ')} in ${Date.now() - started} ms`);

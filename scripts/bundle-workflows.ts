@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 
-const root = path.resolve(__dirname, '..', '..');
-const out = path.join(root, 'dist', 'workflow-bundle.js');
+const distDir = path.resolve(__dirname, '..');
+const root = path.resolve(distDir, '..');
+const out = path.join(distDir, 'workflow-bundle.js');
 const stamp = out + '.sha256';
 
 function sourceHash(): string {
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
   if (fs.existsSync(out) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === hash) return;
   const started = Date.now();
   const { code } = await bundleWorkflowCode({
-    workflowsPath: path.join(root, 'dist', 'temporal', 'workflows', 'index.js'),
+    workflowsPath: path.join(distDir, 'temporal', 'workflows', 'index.js'),
     logger: { trace() {}, debug() {}, info() {}, warn: (m: string) => console.warn(m), error: (m: string) => console.error(m), log() {} },
   });
   fs.writeFileSync(out, code);

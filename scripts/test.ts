@@ -17,7 +17,10 @@ import { startTemporalDevServer } from './lib/temporal-server';
 import { freePort } from './lib/ports';
 import { prefixer } from './lib/supervisor';
 
-const root = path.resolve(__dirname, '..', '..');
+const distDir = path.resolve(__dirname, '..');
+const root = path.resolve(distDir, '..');
+// Separate data per build directory, so parallel checkouts never share a database.
+const testDataDir = path.join(root, '.data', path.basename(distDir) === 'dist' ? 'test' : `test-${path.basename(distDir)}`);
 const say = prefixer('test', 5);
 
 function findTests(dir: string): string[] {
@@ -45,8 +48,8 @@ async function main(): Promise<number> {
   const only = argv.includes('--unit') ? 'unit' : argv.includes('--integration') ? 'integration' : 'all';
   const filters = argv.filter((a) => !a.startsWith('--'));
   const match = (f: string) => filters.length === 0 || filters.some((x) => f.includes(x));
-  const unit = only === 'integration' ? [] : findTests(path.join(root, 'dist/test/unit')).filter(match);
-  const integration = only === 'unit' ? [] : findTests(path.join(root, 'dist/test/integration')).filter(match);
+  const unit = only === 'integration' ? [] : findTests(path.join(distDir, 'test/unit')).filter(match);
+  const integration = only === 'unit' ? [] : findTests(path.join(distDir, 'test/integration')).filter(match);
   const started = Date.now();
   const baseEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
 
@@ -68,7 +71,7 @@ async function main(): Promise<number> {
       await ensureDatabase(databaseUrl);
     } else {
       const pg = await startEmbeddedPostgres({
-        dataDir: path.join(root, '.data', 'test', 'postgres'),
+        dataDir: path.join(testDataDir, 'postgres'),
         port: Number(process.env.TEST_DATABASE_PORT ?? (await freePort())),
         database: 'merchflow_test',
         password: 'merchflow',
@@ -92,7 +95,7 @@ async function main(): Promise<number> {
     const env = { ...baseEnv, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SANDBOX_ENABLED: 'false' };
     // Migrate once before the files run in parallel.
     const migrate = await new Promise<number>((resolve) => {
-      const child = spawn(process.execPath, [path.join(root, 'dist/src/database/migrate.js'), 'up'], { env, stdio: 'inherit' });
+      const child = spawn(process.execPath, [path.join(distDir, 'src/database/migrate.js'), 'up'], { env, stdio: 'inherit' });
       child.once('exit', (code) => resolve(code ?? 1));
     });
     if (migrate !== 0) return 1;

@@ -9,6 +9,7 @@ import { PayloadStore } from '@engine/activities/runtime/payload-store';
 import { buildConditionActivity, buildStepActivities } from '@engine/activities/runtime/step-runner';
 import type { StepExecutor } from '@engine/activities/runtime/executor';
 import { builtinExecutors } from '@engine/activities/registry';
+import { createSecretResolver } from '@engine/activities/runtime/secret-store';
 
 export interface MerchflowWorkerOptions {
   config: AppConfig;
@@ -23,7 +24,8 @@ export interface MerchflowWorkerOptions {
 
 /** The prebuilt workflow bundle, when there is one; else the worker bundles the sources at start. */
 export function workflowBundlePath(config: AppConfig): string | null {
-  const candidate = config.worker.bundlePath ?? path.join(config.rootDir, 'dist', 'workflow-bundle.js');
+  // Built next to this file: <dist>/temporal/worker.js -> <dist>/workflow-bundle.js.
+  const candidate = config.worker.bundlePath ?? path.join(__dirname, '..', 'workflow-bundle.js');
   return fs.existsSync(candidate) ? candidate : null;
 }
 
@@ -31,12 +33,13 @@ export function workflowBundlePath(config: AppConfig): string | null {
 export function createActivities(opts: Pick<MerchflowWorkerOptions, 'config' | 'dataSource' | 'logger' | 'executors'>) {
   const projection = new ProjectionService(opts.dataSource);
   const payloads = new PayloadStore(opts.dataSource, opts.config.payloadThresholdBytes);
-  const executors = [...builtinExecutors(), ...(opts.executors ?? [])];
+  const secrets = createSecretResolver(opts.config, opts.dataSource);
+  const executors = [...builtinExecutors({ config: opts.config, dataSource: opts.dataSource, secrets, logger: opts.logger }), ...(opts.executors ?? [])];
   return {
     projectRun: projection.projectRun.bind(projection),
     projectSteps: projection.projectSteps.bind(projection),
     evaluateCondition: buildConditionActivity(payloads),
-    ...buildStepActivities(executors, { projection, payloads, logger: opts.logger }),
+    ...buildStepActivities(executors, { projection, payloads, logger: opts.logger, secrets }),
   };
 }
 

@@ -1,7 +1,8 @@
 import { Payload } from '@src/database/payload.entity';
+import { SourceData } from '@src/commerce/source-data.entity';
 import { WorkflowExecution, WorkflowStepExecution } from '@src/executions/execution.entity';
 import { WorkflowSchedule } from '@src/schedules/schedule.entity';
 import { Workflow, WorkflowStep, WorkflowVersion } from '@src/workflows/workflow.entity';
 
 /** Every TypeORM entity of the application. */
-export const ENTITIES = [Workflow, WorkflowVersion, WorkflowStep, WorkflowExecution, WorkflowStepExecution, WorkflowSchedule, Payload];
+export const ENTITIES = [Workflow, WorkflowVersion, WorkflowStep, WorkflowExecution, WorkflowStepExecution, WorkflowSchedule, Payload, SourceData];

@@ -6,6 +6,7 @@
  * so workflow code must not import this module; `index.ts` does not export it.
  */
 import jsonata from 'jsonata';
+import { isPlainObject } from './references';
 
 /** Bounds on one evaluation. */
 export interface ExpressionLimits {
@@ -84,11 +85,12 @@ const abbreviate = (s: string): string => (s.length > 80 ? `${s.slice(0, 77)}...
 
 /**
  * JSONata marks its result arrays with extra properties (`sequence`,
- * `keepSingleton`); copy results into plain arrays and objects.
+ * `keepSingleton`) and builds objects without a prototype; copy results into
+ * ordinary arrays and objects.
  */
 function toPlain(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(toPlain);
-  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+  if (isPlainObject(value)) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toPlain(v)]));
   }
   return value;

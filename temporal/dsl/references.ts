@@ -170,19 +170,25 @@ function tokenize(s: string): Part[] {
 }
 
 /**
- * Parses a string that is exactly one reference (`$input.x`, `${steps.a.b}`, `$`),
- * or returns null.
+ * Parses a whole reference body (what follows the `$`): `input.x`, `.title`, `[0]`,
+ * `title`, or '' for the item itself. The root word may not start with a digit.
+ */
+function parseBody(body: string): Reference | null {
+  if (body === '') return { scope: 'item', segments: [] };
+  const scan = scanPath(body, 0);
+  if (scan.end !== body.length || scan.segments.length === 0) return null;
+  return scan.rootless || isWordStart(body[0]) ? classify(scan) : null;
+}
+
+/**
+ * Parses a string that is exactly one reference (`$input.x`, `${steps.a.b}`,
+ * `$`, `$.title`), or returns null.
  *
  * @example parseReference('$steps.fetch.items[0]') // { scope: 'run', segments: ['steps', 'fetch', 'items', '0'] }
  */
 export function parseReference(str: string): Reference | null {
-  if (str === '$') return { scope: 'item', segments: [] };
-  if (str.startsWith('$') && str[1] !== '$' && str[1] !== '{') {
-    // Unlike inside text, a whole string may also be a rootless item path (`$.title`, `$[0]`).
-    const scan = scanPath(str, 1);
-    const rootOk = scan.rootless || isWordStart(scan.segments[0][0]);
-    return scan.end === str.length && scan.segments.length > 0 && rootOk ? classify(scan) : null;
-  }
+  if (!str.startsWith('$') || str[1] === '$') return null;
+  if (str[1] !== '{') return parseBody(str.slice(1));
   const parts = tokenize(str);
   return parts.length === 1 && parts[0].ref ? parts[0].ref : null;
 }
@@ -197,12 +203,7 @@ export function isReference(str: unknown): str is string {
  * (`workflow.config.x`, `$input.total`, `steps.a.count`). Returns null when it is not a path.
  */
 export function parseConditionPath(path: string): Reference | null {
-  const body = path.startsWith('$') ? path.slice(1) : path;
-  if (body === '') return { scope: 'item', segments: [] };
-  const scan = scanPath(body, 0);
-  if (scan.end !== body.length || scan.segments.length === 0) return null;
-  if (!scan.rootless && !isWordStart(scan.segments[0][0])) return null;
-  return classify(scan);
+  return parseBody(path.startsWith('$') ? path.slice(1) : path);
 }
 
 /** Splits `a.b[0].c` / `a.b.0.c` / `a['b'].c` into keys; null when the path does not parse. */

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
-import { StepError, type StepExecutor } from '@engine/activities/runtime/executor';
+import { StepError } from '@engine/activities/shared/errors';
+import type { StepExecutor } from '@engine/activities/runtime/executor';
 
 /**
  * Test-only step executors: they make the interpreter's behaviour observable
@@ -32,7 +33,7 @@ export function testExecutors(ds: () => DataSource): StepExecutor[] {
       async execute(raw, ctx) {
         const config = ctx.resolve(raw) as Record<string, unknown>;
         await record(ctx.execution_id, ctx.step_key, 'attempt', ctx.attempt);
-        if (config.non_retryable) throw new StepError('TEST_FATAL', `fatal failure in ${ctx.step_key}`, false);
+        if (config.non_retryable) throw new StepError('TEST_FATAL', `fatal failure in ${ctx.step_key}`, { retryable: false });
         const times = Number(config.fail_times ?? Infinity);
         if (ctx.attempt <= times) throw new Error(`planned failure ${ctx.attempt} of ${ctx.step_key}`);
         return { succeeded_on_attempt: ctx.attempt };

@@ -8,7 +8,7 @@ import { Logger } from '@src/logging/logger';
 import { WorkflowsService, type CreateWorkflowInput } from '@src/workflows/workflows.service';
 import { ExecutionsService } from '@src/executions/executions.service';
 import { createMerchflowWorker, installTemporalRuntime } from '@engine/worker';
-import { stepTypeRegistry, builtinExecutors } from '@engine/activities/registry';
+import { stepTypeRegistry } from '@engine/activities/registry';
 import type { StepExecutor } from '@engine/activities/runtime/executor';
 import type { WorkflowExecution } from '@src/executions/execution.entity';
 
@@ -54,7 +54,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const taskQueue = `test-${randomUUID()}`;
   const executors = opts.executors ?? [];
-  const registry = stepTypeRegistry([...builtinExecutors(), ...executors]);
+  const registry = stepTypeRegistry(executors);
   const workflows = new WorkflowsService(dataSource, registry);
   const executions = new ExecutionsService(dataSource, async () => client, workflows, registry, taskQueue);
 

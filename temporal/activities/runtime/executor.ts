@@ -1,5 +1,16 @@
+import type { DataSource } from 'typeorm';
 import type { ConfigValidator, RunContext } from '@engine/dsl/types';
+import type { AppConfig } from '@src/config/config';
 import type { Logger } from '@src/logging/logger';
+import type { SecretResolver, SecretsResolved } from '@engine/activities/shared/secrets';
+
+/** What executor factories get from the worker: one configuration, one data source, one secrets resolver. */
+export interface ExecutorDeps {
+  config: AppConfig;
+  dataSource: DataSource;
+  secrets: SecretResolver;
+  logger: Logger;
+}
 
 /** What an executor sees while it runs one attempt of one step. */
 export interface StepExecutionContext {
@@ -23,6 +34,12 @@ export interface StepExecutionContext {
   logger: Logger;
   /** For compensation steps: the step being undone. */
   compensates: string | null;
+  /**
+   * Replaces `{"secret": "NAME"}` references in a value by the secrets'
+   * values. Resolved values are scrubbed from this step's error messages and
+   * output before anything leaves the activity.
+   */
+  resolveSecrets<T>(value: T): Promise<SecretsResolved<T>>;
 }
 
 /**
@@ -38,15 +55,4 @@ export interface StepExecutor {
   summarize?(output: unknown): Record<string, unknown>;
 }
 
-/** An error with a code that survives serialisation; `retryable: false` stops Temporal retrying. */
-export class StepError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly retryable = false,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = 'StepError';
-  }
-}
+export { StepError } from '@engine/activities/shared/errors';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DataSource } from 'typeorm';
 import { isPayloadRef, type PayloadRef } from '@engine/dsl/types';
-import { StepError } from '@engine/activities/runtime/executor';
+import { StepError } from '@engine/activities/shared/errors';
 
 /**
  * The claim-check store. Outputs larger than the threshold are written to the

@@ -7,8 +7,9 @@ import type { StepRequest, StepResult } from '@engine/shared/contracts';
 import { NON_RETRYABLE_ERROR_TYPES } from '@engine/shared/contracts';
 import type { ProjectionService } from '@engine/activities/projection/projection.service';
 import type { PayloadStore } from '@engine/activities/runtime/payload-store';
-import { StepError, type StepExecutor, type StepExecutionContext } from '@engine/activities/runtime/executor';
+import type { StepExecutor, StepExecutionContext } from '@engine/activities/runtime/executor';
 import type { Logger } from '@src/logging/logger';
+import { redact, redactString, resolveSecretRefs, type SecretResolver } from '@engine/activities/shared/secrets';
 
 /** How often the runner heartbeats on its own while an executor works. */
 const AUTO_HEARTBEAT_MS = 5_000;
@@ -17,8 +18,7 @@ export interface StepRunnerDeps {
   projection: ProjectionService;
   payloads: PayloadStore;
   logger: Logger;
-  /** Scrubs known secret values out of error messages before they reach history or the projection. */
-  redact?: (text: string) => string;
+  secrets: SecretResolver;
 }
 
 /**
@@ -54,6 +54,8 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   logger.info('step started', { step_type: req.step_type });
 
   const timer = setInterval(() => actx.heartbeat(), AUTO_HEARTBEAT_MS);
+  // Secret values this attempt resolved: scrubbed from its errors and output.
+  const usedSecrets = new Set<string>();
   try {
     const [input, contextInput, steps] = await Promise.all([
       deps.payloads.hydrate(req.input),
@@ -80,8 +82,10 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       signal: actx.cancellationSignal,
       logger,
       compensates: req.compensates ?? null,
+      resolveSecrets: (value) => resolveSecretRefs(value, deps.secrets, { collect: usedSecrets }),
     };
-    const output = await executor.execute(req.config, ctx);
+    const raw = await executor.execute(req.config, ctx);
+    const output = usedSecrets.size > 0 ? redact(raw, usedSecrets) : raw;
     const stored = await deps.payloads.offload(req.execution_id, req.step_key, output);
     const summary = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };
     const completed = new Date();
@@ -98,7 +102,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     logger.info('step completed', { duration_ms: completed.getTime() - started.getTime(), ...summary });
     return { output: stored, attempt, summary };
   } catch (err) {
-    const failure = toFailure(err, attempt, deps.redact);
+    const failure = toFailure(err, attempt, usedSecrets.size > 0 ? (t) => redactString(t, usedSecrets) : undefined);
     if (actx.cancellationSignal.aborted) {
       logger.warn('step cancelled');
       throw err;
@@ -136,24 +140,33 @@ function summarize(output: unknown): Record<string, unknown> {
   return output === null || output === undefined ? {} : { value_type: typeof output };
 }
 
+/**
+ * The failure Temporal records: the error's code as its type, retryability from
+ * the error (config and validation codes never retry), the attempt in details,
+ * and secret values scrubbed from the message.
+ */
 function toFailure(err: unknown, attempt: number, redact?: (t: string) => string): ApplicationFailure {
   const clean = (t: string) => (redact ? redact(t) : t);
   if (err instanceof ApplicationFailure) {
+    const code = err.type ?? 'STEP_ERROR';
+    const first = err.details?.[0];
+    const extra = first && typeof first === 'object' ? (first as Record<string, unknown>) : {};
     return ApplicationFailure.create({
       message: clean(err.message),
-      type: err.type ?? 'STEP_ERROR',
-      nonRetryable: err.nonRetryable || NON_RETRYABLE_ERROR_TYPES.includes(err.type ?? ''),
-      details: [{ attempt, code: err.type ?? 'STEP_ERROR' }],
+      type: code,
+      nonRetryable: err.nonRetryable || NON_RETRYABLE_ERROR_TYPES.includes(code),
+      details: [{ ...extra, attempt, code }],
+      nextRetryDelay: err.nextRetryDelay ?? undefined,
     });
   }
-  const e = err as { code?: unknown; message?: string; retryable?: boolean; details?: Record<string, unknown> };
+  const e = err as { code?: unknown; message?: string; retryable?: boolean };
   const code = typeof e?.code === 'string' ? e.code : 'STEP_ERROR';
-  const nonRetryable = err instanceof StepError ? !err.retryable : e?.retryable === false || NON_RETRYABLE_ERROR_TYPES.includes(code);
+  const nonRetryable = e?.retryable === false || NON_RETRYABLE_ERROR_TYPES.includes(code);
   return ApplicationFailure.create({
     message: clean(e?.message ?? String(err)),
     type: code,
     nonRetryable,
-    details: [{ attempt, code, ...(err instanceof StepError ? err.details : {}) }],
+    details: [{ attempt, code }],
   });
 }
 

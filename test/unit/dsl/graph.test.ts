@@ -132,7 +132,8 @@ describe(findCycle.name, () => {
 
 describe(topologicalOrder.name, () => {
   it('respects dependencies and breaks ties by order then key', () => {
-    const def = definition([step('z', { order: 1 }), step('m', { order: 1 }), step('b', { order: 0, depends_on_steps: ['z'] })]);
+    // b waits for z only, although m comes first by key.
+    const def = definition([step('z', { order: 1 }), step('m', { order: 1 }), step('b', { order: 5, depends_on_steps: ['z'] })]);
     assert.deepEqual(topologicalOrder(def), ['m', 'z', 'b']);
     assert.deepEqual(topologicalOrder(diamond), ['a', 'b', 'c', 'd']);
   });
