@@ -156,17 +156,13 @@ export function compileJsonata(source: string, limits: Partial<ExpressionLimits>
  * @throws ExpressionError (`EXPRESSION_INVALID`, `EXPRESSION_LIMIT` or `EXPRESSION_FAILED`).
  * @example await evaluateJsonata('$sum(items.price)', { items: [{ price: 2 }, { price: 3 }] }) // 5
  */
-export function evaluateJsonata(
+export async function evaluateJsonata(
   source: string,
   data: unknown,
   bindings?: Record<string, unknown>,
   limits?: Partial<ExpressionLimits>,
 ): Promise<unknown> {
-  try {
-    return compileJsonata(source, limits).evaluate(data, bindings);
-  } catch (err) {
-    return Promise.reject(err);
-  }
+  return compileJsonata(source, limits).evaluate(data, bindings);
 }
 
 /** The compile error of an expression, or null when it compiles: for config validators. */

@@ -79,13 +79,13 @@ export function inputSources(def: StepGraph, deps: Dependencies = effectiveDepen
   const index = stepIndex(def);
   return Object.fromEntries(
     [...index.values()].map((s): [string, string[]] => {
-        if (s.role === 'compensation') return [s.key, s.compensates ? [s.compensates] : []];
-        if (s.role !== 'main') return [s.key, []];
-        const own = deps[s.key] ?? [];
-        if (s.depends_on_steps.length > 0) return [s.key, own];
-        const last = Math.max(...own.map((k) => index.get(k)?.order ?? -Infinity));
-        return [s.key, own.filter((k) => index.get(k)?.order === last)];
-      }),
+      if (s.role === 'compensation') return [s.key, s.compensates ? [s.compensates] : []];
+      if (s.role !== 'main') return [s.key, []];
+      const own = deps[s.key] ?? [];
+      if (s.depends_on_steps.length > 0) return [s.key, own];
+      const last = Math.max(...own.map((k) => index.get(k)?.order ?? -Infinity));
+      return [s.key, own.filter((k) => index.get(k)?.order === last)];
+    }),
   );
 }
 

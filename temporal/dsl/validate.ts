@@ -65,37 +65,52 @@ interface NumberRule {
   integer?: boolean;
 }
 
-const WORKFLOW_NUMBERS: Record<string, NumberRule> = {
-  max_retries: { min: 0, max: 100, integer: true },
-  retry_delay_seconds: { min: 0, max: 86400 },
-  max_parallel_steps: { min: 1, max: 100, integer: true },
-};
+/** Checks one optional field's value; returns what is wrong with it, or null. */
+type FieldCheck = (value: unknown) => string | null;
 
-const STEP_NUMBERS: Record<string, NumberRule> = {
-  order: { min: 0, integer: true },
-  timeout_seconds: { min: 1, max: 86400, integer: true },
-  max_retries: { min: 0, max: 100, integer: true },
-  retry_delay_seconds: { min: 0, max: 86400 },
-  retry_backoff: { min: 1, max: 10 },
-  max_retry_delay_seconds: { min: 1, max: 86400 },
-};
+const inRange =
+  (rule: NumberRule): FieldCheck =>
+  (value) => {
+    const ok =
+      typeof value === 'number' &&
+      (rule.integer ? Number.isSafeInteger(value) : Number.isFinite(value)) &&
+      value >= rule.min &&
+      (rule.max === undefined || value <= rule.max);
+    if (ok) return null;
+    const kind = rule.integer ? 'an integer' : 'a number';
+    return rule.max === undefined ? `must be ${kind} >= ${rule.min}` : `must be ${kind} between ${rule.min} and ${rule.max}`;
+  };
+const isBoolean: FieldCheck = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
+const isNonEmptyString: FieldCheck = (v) => (typeof v === 'string' && v !== '' ? null : 'must be a non-empty string');
 
-const STEP_BOOLEANS = ['is_optional', 'can_run_parallel', 'can_retry'] as const;
 const ROLES: readonly StepRole[] = ['main', 'compensation', 'on_failure'];
+
+/** Optional workflow fields (absent or null takes the default). */
+const WORKFLOW_FIELDS: Record<string, FieldCheck> = {
+  workflow_type: isNonEmptyString,
+  max_retries: inRange({ min: 0, max: 100, integer: true }),
+  retry_delay_seconds: inRange({ min: 0, max: 86400 }),
+  max_parallel_steps: inRange({ min: 1, max: 100, integer: true }),
+};
+
+/** Optional scalar step fields (absent or null takes the default). */
+const STEP_FIELDS: Record<string, FieldCheck> = {
+  order: inRange({ min: 0, integer: true }),
+  timeout_seconds: inRange({ min: 1, max: 86400, integer: true }),
+  max_retries: inRange({ min: 0, max: 100, integer: true }),
+  retry_delay_seconds: inRange({ min: 0, max: 86400 }),
+  retry_backoff: inRange({ min: 1, max: 10 }),
+  max_retry_delay_seconds: inRange({ min: 1, max: 86400 }),
+  is_optional: isBoolean,
+  can_run_parallel: isBoolean,
+  can_retry: isBoolean,
+  parallel_group: isNonEmptyString,
+  role: (v) => (ROLES.includes(v as StepRole) ? null : `must be one of ${ROLES.join(', ')}`),
+  compensates: (v) => (typeof v === 'string' ? null : 'must be a step key'),
+};
 
 /** Null and undefined both mean "take the default". */
 const given = (v: unknown): boolean => v !== undefined && v !== null;
-
-function numberProblem(value: unknown, rule: NumberRule): string | null {
-  const ok =
-    typeof value === 'number' &&
-    (rule.integer ? Number.isSafeInteger(value) : Number.isFinite(value)) &&
-    value >= rule.min &&
-    (rule.max === undefined || value <= rule.max);
-  if (ok) return null;
-  const kind = rule.integer ? 'an integer' : 'a number';
-  return rule.max === undefined ? `must be ${kind} >= ${rule.min}` : `must be ${kind} between ${rule.min} and ${rule.max}`;
-}
 
 /** First reason `value` is not JSON data (cycle, depth, non-JSON value), with where it is. */
 function jsonProblem(value: unknown, field: string, depth = 0, ancestors = new Set<object>()): FieldProblem | null {
@@ -119,10 +134,8 @@ function jsonProblem(value: unknown, field: string, depth = 0, ancestors = new S
 
 /** A step as far as it could be read: the parts that passed their checks, defaults elsewhere. */
 interface ReadStep {
+  /** Null for a step without a valid key; such steps stay out of the graph. */
   key: string | null;
-  /** Who issues are reported against: the key, or null plus a `steps[i].` field prefix. */
-  step: string | null;
-  prefix: string;
   def: StepDefinition;
   configOk: boolean;
   conditionOk: boolean;
@@ -165,26 +178,38 @@ class Validator {
     this.checkReferences(unique, deps);
   }
 
+  /** Checks the optional fields of `rules` in `obj`, reporting each problem; returns the valid ones. */
+  private checkFields(
+    obj: Record<string, unknown>,
+    rules: Record<string, FieldCheck>,
+    report: (field: string, message: string) => void,
+  ): Record<string, unknown> {
+    const valid: Record<string, unknown> = {};
+    for (const [field, check] of Object.entries(rules)) {
+      const problem = given(obj[field]) ? check(obj[field]) : null;
+      if (problem) report(field, `${field} ${problem}`);
+      else valid[field] = obj[field];
+    }
+    return valid;
+  }
+
+  /** Checks a `config` field: absent, or a JSON object. Returns the config to use, or null when invalid. */
+  private checkConfig(config: unknown, report: (field: string, message: string) => void): Record<string, unknown> | null {
+    if (!given(config)) return {};
+    const problem = isPlainObject(config) ? jsonProblem(config, 'config') : { field: 'config', message: 'config must be an object' };
+    if (problem) report(problem.field, problem.message);
+    return problem === null ? (config as Record<string, unknown>) : null;
+  }
+
   private checkWorkflow(w: Record<string, unknown>): void {
+    const report = (field: string, message: string) => this.add('INVALID_FIELD', null, field, message);
     for (const field of ['code', 'name'] as const) {
       const v = w[field];
-      if (typeof v !== 'string' || v.trim() === '') this.add('INVALID_FIELD', null, field, `${field} is required`);
-      else if (v.length > 200) this.add('INVALID_FIELD', null, field, `${field} must be at most 200 characters`);
+      if (typeof v !== 'string' || v.trim() === '') report(field, `${field} is required`);
+      else if (v.length > 200) report(field, `${field} must be at most 200 characters`);
     }
-    if (given(w.workflow_type) && (typeof w.workflow_type !== 'string' || w.workflow_type === '')) {
-      this.add('INVALID_FIELD', null, 'workflow_type', 'workflow_type must be a non-empty string');
-    }
-    for (const [field, rule] of Object.entries(WORKFLOW_NUMBERS)) {
-      const problem = given(w[field]) ? numberProblem(w[field], rule) : null;
-      if (problem) this.add('INVALID_FIELD', null, field, `${field} ${problem}`);
-    }
-    if (given(w.config)) {
-      if (!isPlainObject(w.config)) this.add('INVALID_FIELD', null, 'config', 'config must be an object');
-      else {
-        const problem = jsonProblem(w.config, 'config');
-        if (problem) this.add('INVALID_FIELD', null, problem.field, problem.message);
-      }
-    }
+    this.checkFields(w, WORKFLOW_FIELDS, report);
+    this.checkConfig(w.config, report);
   }
 
   /** Checks one step's own fields and returns what could be read of it (null for a non-object). */
@@ -194,74 +219,49 @@ class Validator {
       return null;
     }
     const key = typeof s.key === 'string' && STEP_KEY_PATTERN.test(s.key) ? s.key : null;
-    const step = key;
+    // A step without a usable key is named by its position instead.
     const prefix = key === null ? `steps[${index}].` : '';
-    const bad = (code: IssueCode, field: string, message: string) => this.add(code, step, prefix + field, message);
+    const bad = (code: IssueCode, field: string, message: string) => this.add(code, key, prefix + field, message);
+    const invalid = (field: string, message: string) => bad('INVALID_FIELD', field, message);
 
-    if (key === null) {
-      bad('INVALID_FIELD', 'key', 'key is required: a slug of lowercase letters, digits and _ starting with a letter (at most 63 characters)');
-    }
-    if (typeof s.name !== 'string' || s.name.trim() === '') bad('INVALID_FIELD', 'name', 'name is required');
+    if (key === null) invalid('key', 'key is required: a slug of lowercase letters, digits and _ starting with a letter (at most 63 characters)');
+    if (typeof s.name !== 'string' || s.name.trim() === '') invalid('name', 'name is required');
 
     const stepType = typeof s.step_type === 'string' && s.step_type !== '' ? s.step_type : null;
     const known = stepType !== null && Object.prototype.hasOwnProperty.call(this.registry, stepType);
-    if (stepType === null) bad('INVALID_FIELD', 'step_type', 'step_type is required');
+    if (stepType === null) invalid('step_type', 'step_type is required');
     else if (!known && !this.opts.structuralOnly) bad('UNKNOWN_STEP_TYPE', 'step_type', `unknown step type '${stepType}'`);
 
-    let configOk = true;
-    if (given(s.config)) {
-      const problem = isPlainObject(s.config) ? jsonProblem(s.config, 'config') : { field: 'config', message: 'config must be an object' };
-      if (problem) bad('INVALID_FIELD', problem.field, problem.message);
-      configOk = problem === null;
-    }
-    const config = configOk && isPlainObject(s.config) ? s.config : {};
-    if (configOk && known && !this.opts.structuralOnly) this.checkExecutorConfig(stepType, config, bad);
+    const config = this.checkConfig(s.config, invalid);
+    if (config && known && !this.opts.structuralOnly) this.checkExecutorConfig(stepType, config, bad);
 
-    const sane: Partial<StepInput> = {};
-    const keep = <K extends keyof StepInput>(field: K, ok: boolean) => {
-      if (ok) sane[field] = s[field] as StepInput[K];
-    };
-    for (const [field, rule] of Object.entries(STEP_NUMBERS)) {
-      const v = s[field];
-      const problem = given(v) ? numberProblem(v, rule) : null;
-      if (problem) bad('INVALID_FIELD', field, `${field} ${problem}`);
-      keep(field as keyof StepInput, problem === null);
-    }
-    for (const field of STEP_BOOLEANS) {
-      const ok = !given(s[field]) || typeof s[field] === 'boolean';
-      if (!ok) bad('INVALID_FIELD', field, `${field} must be true or false`);
-      keep(field, ok);
-    }
-    const groupOk = !given(s.parallel_group) || (typeof s.parallel_group === 'string' && s.parallel_group !== '');
-    if (!groupOk) bad('INVALID_FIELD', 'parallel_group', 'parallel_group must be a non-empty string or null');
-    keep('parallel_group', groupOk);
-    const roleOk = !given(s.role) || ROLES.includes(s.role as StepRole);
-    if (!roleOk) bad('INVALID_FIELD', 'role', `role must be one of ${ROLES.join(', ')}`);
-    keep('role', roleOk);
-    const compensatesOk = !given(s.compensates) || typeof s.compensates === 'string';
-    if (!compensatesOk) bad('INVALID_FIELD', 'compensates', 'compensates must be a step key');
-    keep('compensates', compensatesOk);
+    const fields: Partial<StepInput> = this.checkFields(s, STEP_FIELDS, invalid);
 
-    let depsOk = true;
-    if (given(s.depends_on_steps) && !Array.isArray(s.depends_on_steps)) {
-      bad('INVALID_FIELD', 'depends_on_steps', 'depends_on_steps must be a list of step keys');
-      depsOk = false;
-    } else if (Array.isArray(s.depends_on_steps)) {
-      s.depends_on_steps.forEach((d, i) => {
-        if (typeof d !== 'string') bad('INVALID_FIELD', `depends_on_steps[${i}]`, 'must be a step key');
-      });
+    let depends: string[] = [];
+    if (Array.isArray(s.depends_on_steps)) {
+      s.depends_on_steps.forEach((d, i) => typeof d !== 'string' && invalid(`depends_on_steps[${i}]`, 'must be a step key'));
+      depends = s.depends_on_steps.filter((d): d is string => typeof d === 'string');
+    } else if (given(s.depends_on_steps)) {
+      invalid('depends_on_steps', 'depends_on_steps must be a list of step keys');
     }
-    sane.depends_on_steps = depsOk && Array.isArray(s.depends_on_steps) ? s.depends_on_steps.filter((d) => typeof d === 'string') : [];
 
     const conditionIssues = given(s.condition) ? validateCondition(s.condition, 'condition') : [];
     for (const issue of conditionIssues) bad('BAD_CONDITION', issue.field, issue.message);
     const conditionOk = conditionIssues.length === 0;
 
     const def = normalizeStep(
-      { ...sane, key: key ?? '', name: '', step_type: stepType ?? '', config, condition: conditionOk ? (s.condition as StepDefinition['condition']) : null },
+      {
+        ...fields,
+        key: key ?? '',
+        name: '',
+        step_type: stepType ?? '',
+        config: config ?? {},
+        depends_on_steps: depends,
+        condition: conditionOk ? (s.condition as StepDefinition['condition']) : null,
+      },
       index,
     );
-    return { key, step, prefix, def, configOk, conditionOk };
+    return { key, def, configOk: config !== null, conditionOk };
   }
 
   private checkExecutorConfig(
@@ -298,7 +298,8 @@ class Validator {
   private checkRoles(steps: ReadStep[]): void {
     const main = new Set(steps.filter((r) => r.def.role === 'main').map((r) => r.def.key));
     const compensatedBy = new Map<string, string>();
-    for (const { def, step } of steps) {
+    for (const { def } of steps) {
+      const step = def.key;
       if (def.role !== 'compensation') {
         if (def.compensates !== null) this.add('INVALID_FIELD', step, 'compensates', "only steps with role 'compensation' may set compensates");
       } else if (def.compensates === null || !main.has(def.compensates)) {
@@ -317,7 +318,7 @@ class Validator {
 
   private checkDependencies(steps: ReadStep[]): void {
     const roles = new Map(steps.map((r) => [r.def.key, r.def.role]));
-    for (const { def, step } of steps) {
+    for (const { def } of steps) {
       if (def.role !== 'main') continue;
       def.depends_on_steps.forEach((dep, i) => {
         const role = roles.get(dep);
@@ -329,7 +330,7 @@ class Validator {
               : role !== 'main'
                 ? `depends on '${dep}', a ${role} step; only main steps can be depended on`
                 : null;
-        if (problem) this.add('MISSING_DEPENDENCY', step, `depends_on_steps[${i}]`, problem);
+        if (problem) this.add('MISSING_DEPENDENCY', def.key, `depends_on_steps[${i}]`, problem);
       });
     }
   }
@@ -355,7 +356,7 @@ class Validator {
             : !exists.has(ref.step)
               ? `there is no step '${ref.step}'`
               : `'${ref.step}' does not run before '${r.def.key}'; add it to depends_on_steps`;
-        this.add('REFERENCE_NOT_UPSTREAM', r.step, ref.field, `references $steps.${ref.step}, but ${why}`);
+        this.add('REFERENCE_NOT_UPSTREAM', r.def.key, ref.field, `references $steps.${ref.step}, but ${why}`);
       }
     }
   }

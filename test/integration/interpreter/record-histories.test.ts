@@ -1,0 +1,90 @@
+/**
+ * Runs one workflow per interpreter feature and replays each fresh history
+ * against the current workflow code. With RECORD_HISTORIES=1 it also writes
+ * them to test/fixtures/histories, where the unit replay test keeps checking
+ * that interpreter changes do not break executions already running.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import { progressQuery } from '@engine/shared/contracts';
+import { eventually, startHarness, type Harness } from '@test/support/harness';
+import { testExecutors } from '@test/support/executors';
+
+const fixtures = path.resolve(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'histories');
+const bundle = path.resolve(__dirname, '..', '..', '..', 'workflow-bundle.js');
+
+describe('interpreter: replay of recorded scenarios', () => {
+  let h: Harness;
+  const recorded: Array<{ name: string; workflowId: string }> = [];
+  before(async () => {
+    h = await startHarness({ executors: testExecutors(() => h.dataSource) });
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  async function scenario(name: string, steps: unknown[], drive?: (executionId: string) => Promise<void>, input: unknown = {}, config = {}) {
+    const id = await h.createWorkflow({ steps: steps as never, config });
+    const run = await h.start(id, input);
+    if (drive) await drive(run.execution_id);
+    await h.wait(run.execution_id);
+    recorded.push({ name, workflowId: run.execution_id });
+    return run.execution_id;
+  }
+
+  it('records scenarios covering each interpreter path', async () => {
+    await scenario('linear-with-references', [
+      { key: 'a', name: 'a', step_type: 'test_echo', config: { output: { n: '$input.n' } } },
+      { key: 'b', name: 'b', step_type: 'test_echo', config: { output: { n: '$steps.a.n', label: 'n is $steps.a.n' } } },
+    ], undefined, { n: 7 });
+    await scenario('diamond-condition-optional', [
+      { key: 'start', name: 'start', step_type: 'test_echo', config: { output: { go: true } } },
+      { key: 'left', name: 'left', step_type: 'test_echo', config: {}, depends_on_steps: ['start'] },
+      { key: 'right', name: 'right', step_type: 'test_echo', config: {}, depends_on_steps: ['start'], condition: { type: 'value_check', path: 'workflow.config.enabled', operator: 'equals', value: true } },
+      { key: 'opt', name: 'opt', step_type: 'test_fail', config: { non_retryable: true }, depends_on_steps: ['start'], is_optional: true },
+      { key: 'join', name: 'join', step_type: 'test_echo', config: {}, depends_on_steps: ['left', 'right', 'opt'] },
+    ], undefined, {}, { enabled: false });
+    await scenario('retry-then-fail-compensate', [
+      { key: 'reserve', name: 'reserve', step_type: 'test_echo', config: { output: { id: 1 } } },
+      { key: 'flaky', name: 'flaky', step_type: 'test_fail', config: { fail_times: 1 }, retry_delay_seconds: 0 },
+      { key: 'boom', name: 'boom', step_type: 'test_fail', config: {}, max_retries: 0 },
+      { key: 'release', name: 'release', step_type: 'test_echo', config: {}, role: 'compensation', compensates: 'reserve' },
+      { key: 'notify', name: 'notify', step_type: 'test_echo', config: {}, role: 'on_failure' },
+    ]);
+    await scenario('approval-approved', [
+      { key: 'review', name: 'review', step_type: 'approval', config: {} },
+      { key: 'after', name: 'after', step_type: 'test_echo', config: { output: '$steps.review.data' } },
+    ], async (executionId) => {
+      await eventually(async () => (await h.client.workflow.getHandle(executionId).query(progressQuery)).steps[0].status === 'waiting');
+      await h.executions.signal(executionId, { step_key: 'review', decision: 'approve', data: { ok: 1 } });
+    });
+    await scenario('cancelled-mid-step', [
+      { key: 'slow', name: 'slow', step_type: 'test_sleep', config: { ms: 30000 }, timeout_seconds: 60 },
+    ], async (executionId) => {
+      await eventually(async () => (await h.client.workflow.getHandle(executionId).query(progressQuery)).steps[0].status === 'running');
+      await h.executions.cancel(executionId);
+    });
+    assert.equal(recorded.length, 5);
+  });
+
+  it('replays every fresh history with the current workflow code', async () => {
+    const histories = await Promise.all(
+      recorded.map(async (r) => ({ ...r, history: await h.client.workflow.getHandle(r.workflowId).fetchHistory() })),
+    );
+    for (const r of histories) {
+      await Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, r.history, r.workflowId);
+    }
+    if (process.env.RECORD_HISTORIES === '1') {
+      fs.mkdirSync(fixtures, { recursive: true });
+      for (const r of histories) {
+        // Protobuf bytes, exactly as Temporal stores them.
+        fs.writeFileSync(path.join(fixtures, `${r.name}.history.pb`), temporal.api.history.v1.History.encode(r.history as temporal.api.history.v1.IHistory).finish());
+      }
+      console.log(`# recorded ${histories.length} histories in ${fixtures}`);
+    }
+  });
+});
