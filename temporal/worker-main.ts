@@ -7,7 +7,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { appConfig, redactUrl } from '@src/config/config';
 import { createDataSource } from '@src/database/data-source';
 import { rootLogger } from '@src/logging/logger';
-import { describeStartupError } from '@src/common/startup-errors';
+import { connectOrExplain, describeStartupError } from '@src/common/startup-errors';
 import { createMerchflowWorker, installTemporalRuntime } from '@engine/worker';
 
 export interface WorkerArgs {
@@ -38,15 +38,15 @@ export async function runWorker(args: WorkerArgs): Promise<void> {
   const config = appConfig();
   const logger = rootLogger({ level: config.log.level, format: config.log.format }).child({ component: 'worker' });
   installTemporalRuntime(logger);
-  const names = { database: redactUrl(config.databaseUrl), temporal: config.temporal.address };
-  let dataSource;
-  let connection;
+  const dataSource = await connectOrExplain(`database ${redactUrl(config.databaseUrl)}`, 'DATABASE_URL', () => createDataSource(config).initialize());
+  let connection: NativeConnection;
   try {
-    dataSource = await createDataSource(config).initialize();
-    connection = await NativeConnection.connect({ address: config.temporal.address });
+    connection = await connectOrExplain(`Temporal server ${config.temporal.address}`, 'TEMPORAL_ADDRESS', () =>
+      NativeConnection.connect({ address: config.temporal.address }),
+    );
   } catch (err) {
-    await dataSource?.destroy().catch(() => undefined);
-    throw new Error(describeStartupError(err, names));
+    await dataSource.destroy().catch(() => undefined);
+    throw err;
   }
   try {
     const worker = await createMerchflowWorker({

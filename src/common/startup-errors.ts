@@ -3,11 +3,26 @@
  * or Temporal server that does not answer, bad configuration) into one line
  * that names the culprit, instead of a stack trace.
  */
+/** A start-up failure whose message already names the culprit. */
+export class StartupError extends Error {
+  readonly code = 'STARTUP_FAILED';
+}
+
+/** Connects to a dependency, turning any failure into a one-line StartupError naming it and its variable. */
+export async function connectOrExplain<T>(what: string, variable: string, connect: () => Promise<T>): Promise<T> {
+  try {
+    return await connect();
+  } catch (err) {
+    const reason = ((err as Error)?.message ?? String(err)).split('\n')[0];
+    throw new StartupError(`${what} is not reachable: ${reason} (${variable})`);
+  }
+}
+
 export function describeStartupError(err: unknown, names: { database?: string; temporal?: string; port?: number } = {}): string {
   const e = err as { code?: string; message?: string; port?: number; address?: string; errors?: unknown[] };
   const code = e?.code;
   const message = e?.message ?? String(err);
-  if (code === 'CONFIG_INVALID') return message;
+  if (code === 'CONFIG_INVALID' || code === 'STARTUP_FAILED') return message;
   if (code === 'EADDRINUSE') return `port ${e.port ?? names.port ?? '?'} is already in use (set PORT or stop the process using it)`;
   if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) {
     const where = e.address && e.port ? `${e.address}:${e.port}` : '';

@@ -37,7 +37,8 @@ export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int'> = {
 
 /** What a run is started with: one immutable definition version and the run's input. */
 export interface InterpreterInput {
-  execution_id: string;
+  /** Informational: the interpreter uses its Temporal workflow id (the same value for API-started runs). */
+  execution_id?: string;
   definition: WorkflowDefinition;
   input: unknown;
   trigger_type: string;

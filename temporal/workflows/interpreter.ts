@@ -101,7 +101,15 @@ class Run {
   /** Main steps in completion order, for compensation in reverse. */
   private readonly completionOrder: string[] = [];
 
+  /**
+   * The run's id is its Temporal workflow id. Runs started by the API pass the
+   * same value in their input; runs started by a Temporal Schedule get a
+   * generated workflow id, so the workflow id is the one to trust.
+   */
+  private readonly executionId: string;
+
   constructor(private readonly input: InterpreterInput) {
+    this.executionId = workflowInfo().workflowId;
     this.def = input.definition;
     this.main = this.def.steps.filter((s) => s.role === 'main');
     this.deps = effectiveDependencies(this.def);
@@ -138,7 +146,7 @@ class Run {
     }));
     const mainStates = this.main.map((s) => this.states.get(s.key)!);
     return {
-      execution_id: this.input.execution_id,
+      execution_id: this.executionId,
       status: this.status,
       total_steps: this.main.length,
       completed_steps: mainStates.filter((s) => s.status === 'completed').length,
@@ -168,7 +176,7 @@ class Run {
     }
     await bookkeeping.projectRun({
       kind: 'started',
-      execution_id: this.input.execution_id,
+      execution_id: this.executionId,
       workflow_id: this.def.workflow_id,
       version_id: this.def.version_id,
       version: this.def.version,
@@ -202,7 +210,7 @@ class Run {
         this.status = 'failed';
         await bookkeeping.projectRun({
           kind: 'finished',
-          execution_id: this.input.execution_id,
+          execution_id: this.executionId,
           workflow_id: this.def.workflow_id,
           status: 'failed',
           output: null,
@@ -218,7 +226,7 @@ class Run {
     const output = this.finalOutput();
     await bookkeeping.projectRun({
       kind: 'finished',
-      execution_id: this.input.execution_id,
+      execution_id: this.executionId,
       workflow_id: this.def.workflow_id,
       status: 'completed',
       output,
@@ -227,7 +235,7 @@ class Run {
       completed_at: nowIso(),
     });
     return {
-      execution_id: this.input.execution_id,
+      execution_id: this.executionId,
       status: 'completed',
       output,
       steps: Object.fromEntries([...this.states.values()].map((s) => [s.step.key, { status: s.status }])),
@@ -316,8 +324,8 @@ class Run {
 
   private executionContext(): Record<string, unknown> {
     return {
-      id: this.input.execution_id,
-      execution_id: this.input.execution_id,
+      id: this.executionId,
+      execution_id: this.executionId,
       workflow_code: this.def.code,
       workflow_name: this.def.name,
       workflow_type: this.def.workflow_type,
@@ -348,7 +356,7 @@ class Run {
       if (s && s.output !== undefined) steps[key] = s.output;
     }
     return {
-      execution_id: this.input.execution_id,
+      execution_id: this.executionId,
       workflow_code: this.def.code,
       step_key: step.key,
       step_name: step.name,
@@ -358,7 +366,7 @@ class Run {
       input: this.stepInput(step),
       context: { input: this.input.input, steps, config: this.def.config, execution: this.executionContext() },
       max_attempts: effectiveRetry(step, this.def).maxAttempts,
-      idempotency_key: `${this.input.execution_id}:${step.key}`,
+      idempotency_key: `${this.executionId}:${step.key}`,
       compensates: step.compensates,
     };
   }
@@ -484,7 +492,7 @@ class Run {
     if (touched.length > 0) await this.projectSteps(touched.map((s) => this.projection(s)));
     await bookkeeping.projectRun({
       kind: 'finished',
-      execution_id: this.input.execution_id,
+      execution_id: this.executionId,
       workflow_id: this.def.workflow_id,
       status: 'cancelled',
       output: null,
@@ -496,7 +504,7 @@ class Run {
 
   private projection(s: StepState, extra: Partial<StepProjection> = {}): StepProjection {
     return {
-      execution_id: this.input.execution_id,
+      execution_id: this.executionId,
       step_key: s.step.key,
       step_name: s.step.name,
       step_type: s.step.step_type,
