@@ -262,6 +262,7 @@ class Run {
         const ready = readySteps(this.def, this.statusMap(), this.deps).filter((k) => !running.has(k));
         const skipped: StepState[] = [];
         for (const key of ready) {
+          if (running.size >= limit) break;
           const state = this.states.get(key)!;
           const shouldRun = await this.conditionHolds(state.step);
           if (!shouldRun) {
@@ -269,7 +270,6 @@ class Run {
             skipped.push(state);
             continue;
           }
-          if (running.size >= limit) break;
           const scope = new CancellationScope();
           state.status = 'running';
           state.started_at = nowIso();

@@ -135,4 +135,28 @@ describe('interpreter: cancellation, approval, restart', () => {
     assert.deepEqual(ran, ['b', 'c']);
     await assert.rejects(h.executions.restart(first.execution_id, { from_step: 'nope' }), /from_step/);
   });
+
+  it('pins a run to its definition version: edits made while it runs apply only to later runs', async () => {
+    const id = await h.createWorkflow(approvalDef());
+    const run = await h.start(id);
+    await waitForStep(h, run.execution_id, 'review', 'waiting');
+    const edited = approvalDef();
+    edited.steps[2].config = { output: { version: 'two' } } as never;
+    const { definition } = await h.workflows.update(id, { steps: edited.steps as never });
+    assert.equal(definition.version, 2);
+    await h.executions.signal(run.execution_id, { step_key: 'review', decision: 'approve', data: 'v1 data' });
+    const res = await h.wait(run.execution_id);
+    assert.deepEqual((res.result as { output: unknown }).output, { approved_data: 'v1 data' }, 'the running run kept version 1');
+    assert.equal((await h.executions.get(run.execution_id)).version, 1);
+
+    const next = await h.start(id);
+    assert.equal(next.version, 2);
+    await waitForStep(h, next.execution_id, 'review', 'waiting');
+    await h.executions.signal(next.execution_id, { step_key: 'review', decision: 'approve' });
+    assert.deepEqual(((await h.wait(next.execution_id)).result as { output: unknown }).output, { version: 'two' });
+    // An identical edit does not create a version.
+    const same = await h.workflows.update(id, { steps: edited.steps as never });
+    assert.equal(same.definition.version, 2);
+    assert.equal((await h.workflows.versions(id)).length, 2);
+  });
 });
