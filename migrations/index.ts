@@ -1,6 +1,12 @@
 import { InitialSchema1764230400000 } from './1764230400000-InitialSchema';
 import { Secrets1764230500000 } from './1764230500000-Secrets';
 import { SourceData1764230600000 } from './1764230600000-SourceData';
+import { FetchCursors1764230700000 } from './1764230700000-FetchCursors';
 
 /** Every migration, in order. Listed explicitly so the bundle and the CLI agree. */
-export const MIGRATIONS = [InitialSchema1764230400000, Secrets1764230500000, SourceData1764230600000];
+export const MIGRATIONS = [
+  InitialSchema1764230400000,
+  Secrets1764230500000,
+  SourceData1764230600000,
+  FetchCursors1764230700000,
+];

@@ -1,6 +1,8 @@
 import type { ConfigValidator, StepTypeRegistry } from '@engine/dsl/types';
 import type { ExecutorDeps, StepExecutor } from '@engine/activities/runtime/executor';
 import { APPROVAL_STEP_TYPE, validateApprovalConfig } from '@engine/activities/approval/approval.executor';
+import { apiCallExecutorModule } from '@engine/activities/api_call';
+import { dataFetchExecutorModule } from '@engine/activities/data_fetch';
 
 /** One built-in step type: its id, its config validator, and how to build it for a worker. */
 export interface ExecutorModule {
@@ -10,7 +12,7 @@ export interface ExecutorModule {
 }
 
 /** The step executors that ship with Merchflow, one folder each under temporal/activities. */
-export const EXECUTOR_MODULES: ExecutorModule[] = [];
+export const EXECUTOR_MODULES: ExecutorModule[] = [dataFetchExecutorModule, apiCallExecutorModule];
 
 /** The built-in executors, built for a worker. */
 export function builtinExecutors(deps: ExecutorDeps): StepExecutor[] {

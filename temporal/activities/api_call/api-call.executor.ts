@@ -1,0 +1,324 @@
+import { createHash } from 'node:crypto';
+import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
+import type { ExecutorModule } from '@engine/activities/registry';
+import { StepError, errorCode } from '@engine/activities/shared/errors';
+import { HttpClient, parseRetryAfter, type HttpBody, type HttpResponse } from '@engine/activities/shared/http';
+import {
+  OAuthProviderCache,
+  authProviderOf,
+  credentialHeaderNames,
+  normalizeAuth,
+  parseOrThrow,
+  retryPolicyOf,
+  scrubProviderSecrets,
+  type RenderedAuth,
+} from '@engine/activities/api_call/http-config';
+import {
+  configError,
+  configInvalid,
+  credentialsHostOf,
+  hasItemReferences,
+  readPath,
+  renderTemplate,
+  resolveSecretNames,
+  secretNames,
+  stringValues,
+} from '@engine/activities/api_call/template';
+import {
+  API_CALL_DEFAULTS,
+  API_CALL_SETTING_KEYS,
+  apiCallRuntimeSettingsSchema,
+  validateApiCallConfig,
+  type ApiCallSettings,
+} from '@engine/activities/api_call/schema';
+
+/** Step type id of the HTTP call executor. */
+export const API_CALL_STEP_TYPE = 'api_call';
+
+/** Methods that send the input as their body when the config gives none. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/** One failed item in per-item mode with `continue_on_item_error`. */
+export interface ApiCallItemError {
+  index: number;
+  key: string;
+  code: string;
+  message: string;
+  status?: number;
+}
+
+/** Output of a per-item call: `results[i]` is the (mapped) response for item `i`, null when it failed. */
+export interface ApiCallPerItemOutput {
+  results: unknown[];
+  succeeded: number;
+  failed: number;
+  errors: ApiCallItemError[];
+}
+
+export interface ApiCallExecutorOptions {
+  /** Replaces the client built from `deps.config` (tests inject DNS stubs). */
+  client?: HttpClient;
+}
+
+/** The mapped part of a response body: `response_path`, `response_mapping`, or the whole body. */
+export function mapResponse(body: unknown, config: { response_path?: unknown; response_mapping?: unknown }): unknown {
+  const value = body === '' || body === undefined ? null : body;
+  if (typeof config.response_path === 'string') return readPath(value, config.response_path) ?? null;
+  if (config.response_mapping && typeof config.response_mapping === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [target, path] of Object.entries(config.response_mapping as Record<string, string>)) {
+      out[target] = readPath(value, path) ?? null;
+    }
+    return out;
+  }
+  return value;
+}
+
+/**
+ * The key part identifying an item in its `Idempotency-Key`: the value at
+ * `keyField`, or the item's index. Keys that are not plain visible ASCII (or
+ * are long) are hashed so the header stays valid.
+ *
+ * @example itemKeyOf({ sku: 'A-1' }, 3, 'sku') // 'A-1'
+ */
+export function itemKeyOf(item: unknown, index: number, keyField?: string): string {
+  if (!keyField) return String(index);
+  const v = readPath(item, keyField);
+  if (!((typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isFinite(v)))) {
+    throw new StepError('STEP_INPUT_INVALID', `item ${index} has no value at ${JSON.stringify(keyField)} (item_key_field) for its idempotency key`, {
+      details: { index, field: keyField },
+    });
+  }
+  const text = String(v);
+  return /^[\x21-\x7e]{1,128}$/.test(text) ? text : `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 40)}`;
+}
+
+/** The error for a response status outside `expected` (4xx except 408/429 never retry). */
+export function unexpectedStatus(method: string, url: string, res: Pick<HttpResponse, 'status' | 'headers'>): StepError {
+  const where = safeWhere(url);
+  const status = res.status;
+  const details = { status, method, url: where };
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+    return new StepError('HTTP_CLIENT_ERROR', `${method} ${where} responded ${status}`, { details });
+  }
+  if (status >= 400) {
+    const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+    return new StepError('HTTP_STATUS', `${method} ${where} responded ${status}`, {
+      retryable: status !== 501 && status !== 505,
+      details,
+      nextRetryDelayMs: retryAfterMs,
+    });
+  }
+  return new StepError('HTTP_UNEXPECTED_STATUS', `${method} ${where} responded ${status}, which is not in expected_status`, { details });
+}
+
+/** Origin and path, without query or fragment. */
+function safeWhere(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return 'the configured URL';
+  }
+}
+
+/** Runs `fn` over `count` indexes with at most `concurrency` at once; stops starting new ones once `stop()` is true. */
+export async function runPool(count: number, concurrency: number, fn: (index: number) => Promise<void>, stop: () => boolean = () => false): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (next < count && !failed && !stop()) {
+      const index = next++;
+      try {
+        await fn(index);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(Math.max(1, concurrency), count) }, worker));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+}
+
+/** Prefixes an error's message with the item it belongs to, keeping code, retryability and retry delay. */
+function forItem(err: unknown, index: number, key: string): unknown {
+  if (!(err instanceof StepError)) return err;
+  const label = key === String(index) ? `item ${index}` : `item ${index} (${key})`;
+  return new StepError(err.code, `${label}: ${err.message}`, {
+    retryable: err.retryable,
+    details: { ...err.info, item_index: index, item_key: key },
+    nextRetryDelayMs: typeof err.nextRetryDelay === 'number' ? err.nextRetryDelay : undefined,
+  });
+}
+
+class ApiCall {
+  constructor(
+    private readonly client: HttpClient,
+    private readonly oauth: OAuthProviderCache,
+  ) {}
+
+  async execute(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<unknown> {
+    const issues = validateApiCallConfig(config);
+    if (issues.length > 0) throw configInvalid(issues);
+    const settings = parseOrThrow<ApiCallSettings>(
+      apiCallRuntimeSettingsSchema,
+      ctx.resolve(Object.fromEntries(API_CALL_SETTING_KEYS.filter((k) => config[k] !== undefined).map((k) => [k, config[k]]))),
+    );
+
+    const source = config.input !== undefined ? ctx.resolve(config.input) : ctx.input;
+    const itemsField = config.items_field as string | undefined;
+    const items = itemsField ? readPath(source, itemsField) : source;
+    if (itemsField && items === undefined) {
+      throw new StepError('STEP_INPUT_INVALID', `the input has nothing at items_field ${JSON.stringify(itemsField)}`, { details: { field: itemsField } });
+    }
+
+    const templates = { url: config.url, headers: config.headers, query: config.query, body: config.body };
+    const bodyMode = settings.body_mode ?? API_CALL_DEFAULTS.body_mode;
+    const perItem = bodyMode === 'per_item' || (bodyMode === 'auto' && hasItemReferences(templates));
+    if (perItem && !Array.isArray(items)) {
+      throw new StepError('STEP_INPUT_INVALID', `per-item mode needs a list as input${itemsField ? ` at ${JSON.stringify(itemsField)}` : ''}, got ${describe(items)}`);
+    }
+    const method = (settings.method ?? (config.body !== undefined ? 'POST' : 'GET')).toUpperCase();
+
+    // Secrets: resolved through the context (so the runner scrubs them), from where the config writes them.
+    const { auth: authTemplate } = normalizeAuth(config);
+    const secrets = await resolveSecretNames(ctx, secretNames({ headers: config.headers, query: config.query, body: config.body, auth: authTemplate }));
+    const secretValues = [...secrets.values()];
+    const auth = authTemplate === undefined ? undefined : (renderTemplate(authTemplate, (s) => ctx.resolve(s), secrets) as RenderedAuth);
+    const provider = authProviderOf(auth, this.oauth);
+
+    const credentialHeaders = credentialHeaderNames(config.headers);
+    const payloadSecrets = secretNames({ query: config.query, body: config.body }).size > 0;
+    const hasCredentials = provider !== undefined || credentialHeaders.length > 0 || payloadSecrets;
+    const baseUrl = ctx.resolve(config.url);
+    const credentialsHost = typeof baseUrl === 'string' ? credentialsHostOf(baseUrl) : null;
+    if (hasCredentials && credentialsHost === null) {
+      throw configError('url', 'must resolve to an http(s) URL whose host does not depend on the item when credentials are sent');
+    }
+
+    const expected = settings.expected_status;
+    const timeoutMs = (settings.timeout_seconds ?? API_CALL_DEFAULTS.timeout_seconds) * 1000;
+    const retry = retryPolicyOf(settings.retry);
+    const bodySecrets = secretNames(config.body).size > 0;
+
+    const send = async (item: unknown, idempotencyKey: string): Promise<unknown> => {
+      const render = (t: unknown) => renderTemplate(t, (s) => ctx.resolve(s, item), secrets);
+      const url = render(config.url);
+      if (typeof url !== 'string' || url === '') throw configError('url', `must resolve to a URL, got ${describe(url)}`);
+      if (payloadSecrets && credentialsHostOf(url) !== credentialsHost) {
+        throw configError('url', `secrets in query or body go only to ${credentialsHost}; this request is for another host`);
+      }
+      const body = config.body !== undefined ? render(config.body) : BODY_METHODS.has(method) ? item : undefined;
+      const res = await this.client.request(method, url, {
+        headers: stringValues(render(config.headers), 'headers'),
+        query: stringValues(render(config.query), 'query'),
+        body: body as HttpBody | undefined,
+        auth: provider,
+        credentialsHosts: credentialsHost ? [credentialsHost] : undefined,
+        credentialHeaders,
+        idempotencyKey,
+        retry,
+        timeoutMs,
+        signal: ctx.signal,
+        // A 4xx the config expects must come back as a response, not an error.
+        throwHttpErrors: !expected?.some((s) => s >= 400),
+        // A 307/308 would send the body, secrets and all, to wherever the server points.
+        followRedirects: !bodySecrets,
+        secrets: secretValues,
+      });
+      const ok = expected ? expected.includes(res.status) : res.status >= 200 && res.status < 300;
+      if (!ok) throw unexpectedStatus(method, url, res);
+      return mapResponse(res.body, config);
+    };
+
+    const where = typeof baseUrl === 'string' ? safeWhere(baseUrl.split('$')[0]) : 'url';
+    let output: unknown;
+    if (!perItem) {
+      ctx.heartbeat({ phase: 'request', method });
+      output = await send(items, ctx.idempotency_key);
+      ctx.logger.debug('api_call completed', { method, url: where, mode: 'batch' });
+    } else {
+      output = await this.perItem(items as unknown[], settings, config, ctx, send);
+      const o = output as ApiCallPerItemOutput;
+      ctx.logger.debug('api_call completed', { method, url: where, mode: 'per_item', succeeded: o.succeeded, failed: o.failed });
+    }
+    // Dynamic credentials (OAuth tokens) are not known to the runner: scrub them here.
+    return scrubProviderSecrets(output, provider);
+  }
+
+  private async perItem(
+    items: unknown[],
+    settings: ApiCallSettings,
+    config: Record<string, unknown>,
+    ctx: StepExecutionContext,
+    send: (item: unknown, key: string) => Promise<unknown>,
+  ): Promise<ApiCallPerItemOutput> {
+    const continueOnError = settings.continue_on_item_error ?? API_CALL_DEFAULTS.continue_on_item_error;
+    const keyField = config.item_key_field as string | undefined;
+    const results: unknown[] = new Array(items.length).fill(null);
+    const errors: ApiCallItemError[] = [];
+    let done = 0;
+    let fatal: unknown;
+    await runPool(
+      items.length,
+      settings.concurrency ?? API_CALL_DEFAULTS.concurrency,
+      async (index) => {
+        let key = String(index);
+        try {
+          key = itemKeyOf(items[index], index, keyField);
+          results[index] = await send(items[index], `${ctx.idempotency_key}:${key}`);
+        } catch (err) {
+          if (ctx.signal.aborted || !continueOnError) {
+            fatal ??= forItem(err, index, key);
+          } else {
+            const e = err as { message?: string; info?: Record<string, unknown> };
+            const status = e.info?.status;
+            errors.push({
+              index,
+              key,
+              code: errorCode(err) ?? 'STEP_ERROR',
+              message: String(e.message ?? err),
+              ...(typeof status === 'number' ? { status } : {}),
+            });
+          }
+        }
+        done++;
+        ctx.heartbeat({ done, total: items.length, failed: errors.length });
+      },
+      () => fatal !== undefined || ctx.signal.aborted,
+    );
+    if (fatal !== undefined) throw fatal;
+    if (ctx.signal.aborted) throw new StepError('HTTP_ABORTED', 'the step was cancelled');
+    errors.sort((a, b) => a.index - b.index);
+    return { results, succeeded: items.length - errors.length, failed: errors.length, errors };
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'an object' : typeof v;
+}
+
+/**
+ * Builds the `api_call` executor. One HttpClient per worker (pooled
+ * connections, SSRF policy from `HTTP_ALLOW_HOSTS`) and one OAuth token cache.
+ */
+export function createApiCallExecutor(deps: ExecutorDeps, options: ApiCallExecutorOptions = {}): StepExecutor {
+  const client = options.client ?? new HttpClient({ allowHosts: deps.config.httpAllowHosts, logger: deps.logger });
+  const call = new ApiCall(client, new OAuthProviderCache());
+  return {
+    type: API_CALL_STEP_TYPE,
+    validateConfig: validateApiCallConfig,
+    execute: (config, ctx) => call.execute(config, ctx),
+  };
+}
+
+/** The `api_call` step type: its id, config validator and factory. */
+export const apiCallExecutorModule: ExecutorModule = {
+  type: API_CALL_STEP_TYPE,
+  validateConfig: validateApiCallConfig,
+  create: (deps) => createApiCallExecutor(deps),
+};

@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import type { ConfigValidator } from '@engine/dsl/types';
+import {
+  LEGACY_AUTH_KEYS,
+  headersSchema,
+  intIn,
+  methodSchema,
+  pathSchema,
+  querySchema,
+  refOr,
+  referenceString,
+  retrySchema,
+  timeoutSchema,
+  urlSchema,
+  validateAuth,
+  zodIssues,
+  type ConfigIssue,
+  type RetryConfig,
+  type SchemaMode,
+} from '@engine/activities/api_call/http-config';
+
+/** Defaults of an `api_call` step. */
+export const API_CALL_DEFAULTS = {
+  body_mode: 'auto',
+  concurrency: 4,
+  timeout_seconds: 30,
+  continue_on_item_error: false,
+} as const;
+
+/** The config fields that are plain values (references resolved once per step), as opposed to request templates. */
+const settingsShape = (mode: SchemaMode) => ({
+  method: methodSchema(mode).optional(),
+  body_mode: refOr(
+    mode,
+    z.enum(['auto', 'batch', 'per_item'], { error: 'must be "auto", "batch" or "per_item"' }),
+    '"auto", "batch" or "per_item"',
+  ).optional(),
+  concurrency: refOr(mode, intIn(1, 50), 'an integer from 1 to 50').optional(),
+  timeout_seconds: timeoutSchema(mode).optional(),
+  retry: retrySchema(mode).optional(),
+  expected_status: refOr(
+    mode,
+    z.array(intIn(100, 599), { error: 'must be a list of HTTP status codes' }).min(1, { message: 'must list at least one status code' }),
+    'a list of HTTP status codes',
+  ).optional(),
+  continue_on_item_error: refOr(mode, z.boolean({ error: 'must be true or false' }), 'true or false').optional(),
+});
+
+/** The value fields, resolved: what the executor runs with. */
+export interface ApiCallSettings {
+  method?: string;
+  body_mode?: 'auto' | 'batch' | 'per_item';
+  concurrency?: number;
+  timeout_seconds?: number;
+  retry?: RetryConfig;
+  expected_status?: number[];
+  continue_on_item_error?: boolean;
+}
+
+export const API_CALL_SETTING_KEYS = Object.keys(settingsShape('runtime')) as Array<keyof ApiCallSettings>;
+
+/** Checks the settings after their references were resolved. */
+export const apiCallRuntimeSettingsSchema = z.object(settingsShape('runtime'));
+
+const definitionSchema = z
+  .strictObject({
+    url: urlSchema,
+    headers: headersSchema.optional(),
+    query: querySchema.optional(),
+    body: z.unknown().optional(),
+    input: referenceString.optional(),
+    items_field: pathSchema.optional(),
+    item_key_field: pathSchema.optional(),
+    response_mapping: z
+      .record(z.string().min(1), pathSchema, { error: 'must be an object of output fields to paths in the response' })
+      .optional(),
+    response_path: pathSchema.optional(),
+    auth: z.unknown().optional(),
+    ...Object.fromEntries(LEGACY_AUTH_KEYS.map((k) => [k, z.unknown().optional()])),
+    ...settingsShape('definition'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.response_mapping !== undefined && c.response_path !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['response_path'], message: 'give either response_path or response_mapping, not both' });
+    }
+    if (c.body_mode === 'batch' && c.item_key_field !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['item_key_field'], message: 'is only used with body_mode "per_item"' });
+    }
+  });
+
+/**
+ * Validates an `api_call` step config: one HTTP request with the step's
+ * input (`body_mode: "batch"`), or one request per item of the input list
+ * (`"per_item"`, where `$field` in `url`, `query`, `headers` and `body` reads
+ * the item). `"auto"` (the default) is per-item when those templates refer to
+ * the item.
+ *
+ * Fields (defaults in brackets):
+ * - `url` (required): http(s) URL, may interpolate references (`https://api.example.com/products/$sku`).
+ * - `method` [POST when `body` is given, else GET]: any HTTP method.
+ * - `headers`, `query`: values are strings (templated), numbers, booleans or `{"secret": "NAME"}`.
+ * - `body`: any JSON, templated; `$` is the item (per-item) or the step's input list (batch).
+ *   Without `body`, POST/PUT/PATCH send the item (per-item) or the input list (batch).
+ * - `body_mode` ["auto"]: `"batch"`, `"per_item"` or `"auto"`.
+ * - `input`: a reference to read instead of the step's input (`"$steps.fetch.items"`).
+ * - `items_field`: path of the list inside the input (`"products"`).
+ * - `item_key_field`: path of each item's id, for its `Idempotency-Key` (default: the item's index).
+ * - `concurrency` [4]: requests in flight at once in per-item mode (1-50).
+ * - `auth`: `{type: "bearer"|"api_key"|"basic"|"oauth2_client_credentials", ...}` with secrets by reference;
+ *   the specification's `"auth_type": "bearer"` with `"token": {"secret": "NAME"}` works too.
+ * - `timeout_seconds` [30]: per request.
+ * - `retry` [3 attempts, 0.25 s backoff x2, Retry-After honoured up to 60 s]:
+ *   `{attempts, backoff_seconds, factor, max_delay_seconds, max_retry_after_seconds}`.
+ * - `expected_status` [any 2xx]: status codes that count as success.
+ * - `response_mapping` (`{"listing_id": "data.id"}`) or `response_path` (`"data"`): what to keep of each response.
+ * - `continue_on_item_error` [false]: collect per-item failures in the output instead of failing the step.
+ *
+ * Values may be references (`"$config.concurrency"`); they are checked again once resolved.
+ *
+ * @example
+ * {
+ *   "url": "https://api.marketplace.example/listings",
+ *   "method": "POST",
+ *   "auth": { "type": "bearer", "token": { "secret": "MARKETPLACE_TOKEN" } },
+ *   "items_field": "listings",
+ *   "item_key_field": "sku",
+ *   "body": { "title": "$title", "price": "$price" },
+ *   "response_mapping": { "listing_id": "id" },
+ *   "continue_on_item_error": true
+ * }
+ */
+export const validateApiCallConfig: ConfigValidator = (config) => {
+  const issues: ConfigIssue[] = [];
+  const parsed = definitionSchema.safeParse(config);
+  if (!parsed.success) issues.push(...zodIssues(parsed.error));
+  issues.push(...validateAuth(config));
+  return issues;
+};

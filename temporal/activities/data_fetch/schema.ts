@@ -1,0 +1,269 @@
+import { z } from 'zod';
+import type { ConfigValidator } from '@engine/dsl/types';
+import {
+  LEGACY_AUTH_KEYS,
+  headersSchema,
+  intIn,
+  pathSchema,
+  querySchema,
+  refOr,
+  retrySchema,
+  timeoutSchema,
+  urlSchema,
+  validateAuth,
+  zodIssues,
+  type ConfigIssue,
+  type RetryConfig,
+  type SchemaMode,
+} from '@engine/activities/api_call/http-config';
+
+export const DATA_FETCH_SOURCE_TYPES = ['source_data', 'http', 'supplier', 'marketplace'] as const;
+export type DataFetchSourceType = (typeof DATA_FETCH_SOURCE_TYPES)[number];
+
+/** Defaults of a `data_fetch` step. */
+export const DATA_FETCH_DEFAULTS = {
+  limit: 1000,
+  order_by: 'id',
+  output: 'raw_data',
+  timeout_seconds: 30,
+  pagination: {
+    type: 'none',
+    page_param: 'page',
+    size_param: 'per_page',
+    start_page: 1,
+    cursor_param: 'cursor',
+    cursor_path: 'next_cursor',
+    max_pages: 100,
+    max_items: 100_000,
+  },
+  incremental: { param: 'updated_since', field: 'updated_at' },
+} as const;
+
+export const SOURCE_DATA_ORDER_BY = ['id', '-id', 'created_at', '-created_at', 'updated_at', '-updated_at'] as const;
+
+/** Keys for stored cursors: `supplier-42-products`. */
+export const INCREMENTAL_KEY_PATTERN = /^[A-Za-z0-9_.:/-]{1,200}$/;
+
+const nonEmpty = z.string({ error: 'must be a string' }).min(1, { message: 'may not be empty' });
+const isoTimestamp = z.string({ error: 'must be an ISO 8601 timestamp' }).refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO 8601 timestamp' });
+const oneOrMany = (one: z.ZodType, what: string) =>
+  z.union([one, z.array(one, { error: `must be ${what} or a list of them` }).min(1, { message: 'may not be an empty list' }).max(10_000)], {
+    error: `must be ${what} or a list of them`,
+  });
+
+// ---------------------------------------------------------------- source_data
+
+const sourceDataValueShape = (mode: SchemaMode) => ({
+  filters: z
+    .strictObject(
+      {
+        source_type: refOr(mode, oneOrMany(nonEmpty, 'a string'), 'a string or a list of strings').optional(),
+        status: refOr(mode, oneOrMany(nonEmpty, 'a string'), 'a string or a list of strings').optional(),
+        supplier_id: refOr(mode, oneOrMany(intIn(0, 2_147_483_647), 'an integer id'), 'an integer id or a list of them').optional(),
+        marketplace_id: refOr(mode, oneOrMany(intIn(0, 2_147_483_647), 'an integer id'), 'an integer id or a list of them').optional(),
+        external_ids: refOr(mode, z.array(nonEmpty, { error: 'must be a list of strings' }).max(10_000), 'a list of strings').optional(),
+        execution_id: refOr(mode, nonEmpty, 'a string').optional(),
+        since: refOr(mode, isoTimestamp, 'an ISO 8601 timestamp').optional(),
+      },
+      { error: 'must be an object of filters' },
+    )
+    .optional(),
+  supplier_id: refOr(mode, intIn(0, 2_147_483_647), 'an integer id').optional(),
+  marketplace_id: refOr(mode, intIn(0, 2_147_483_647), 'an integer id').optional(),
+  limit: refOr(mode, intIn(1, 100_000), 'an integer from 1 to 100000').optional(),
+  order_by: z.enum(SOURCE_DATA_ORDER_BY, { error: `must be one of ${SOURCE_DATA_ORDER_BY.join(', ')}` }).optional(),
+  output: z.enum(['raw_data', 'rows'], { error: 'must be "raw_data" or "rows"' }).optional(),
+  incremental: z.strictObject({ key: nonEmpty }, { error: 'must be an object: {"key": "..."}' }).optional(),
+});
+
+/** Resolved source_data settings. */
+export interface SourceDataSettings {
+  filters?: {
+    source_type?: string | string[];
+    status?: string | string[];
+    supplier_id?: number | number[];
+    marketplace_id?: number | number[];
+    external_ids?: string[];
+    execution_id?: string;
+    since?: string;
+  };
+  supplier_id?: number;
+  marketplace_id?: number;
+  limit?: number;
+  order_by?: (typeof SOURCE_DATA_ORDER_BY)[number];
+  output?: 'raw_data' | 'rows';
+  incremental?: { key: string };
+}
+
+export const sourceDataRuntimeSchema = z.object(sourceDataValueShape('runtime'));
+
+const sourceDataSchema = z
+  .strictObject({
+    source_type: z.literal('source_data'),
+    fetch_type: z.string().optional(),
+    ...sourceDataValueShape('definition'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.incremental && c.order_by !== undefined && c.order_by !== 'updated_at') {
+      ctx.addIssue({ code: 'custom', path: ['order_by'], message: 'an incremental fetch reads in updated_at order; leave order_by unset or "updated_at"' });
+    }
+    if (c.supplier_id !== undefined && c.filters?.supplier_id !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['supplier_id'], message: 'give supplier_id either here or in filters, not both' });
+    }
+    if (c.marketplace_id !== undefined && c.filters?.marketplace_id !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['marketplace_id'], message: 'give marketplace_id either here or in filters, not both' });
+    }
+  });
+
+// ---------------------------------------------------------------- http
+
+const paginationShape = (mode: SchemaMode) => ({
+  type: z.enum(['none', 'page', 'cursor', 'link'], { error: 'must be "none", "page", "cursor" or "link"' }).optional(),
+  page_param: nonEmpty.optional(),
+  size_param: nonEmpty.optional(),
+  page_size: refOr(mode, intIn(1, 10_000), 'an integer from 1 to 10000').optional(),
+  start_page: refOr(mode, intIn(0, 1_000_000), 'an integer from 0').optional(),
+  cursor_param: nonEmpty.optional(),
+  cursor_path: pathSchema.optional(),
+  items_path: pathSchema.optional(),
+  has_more_path: pathSchema.optional(),
+  total_pages_path: pathSchema.optional(),
+  next_url_path: pathSchema.optional(),
+  max_pages: refOr(mode, intIn(1, 10_000), 'an integer from 1 to 10000').optional(),
+  max_items: refOr(mode, intIn(1, 1_000_000), 'an integer from 1 to 1000000').optional(),
+});
+
+const httpValueShape = (mode: SchemaMode) => ({
+  method: refOr(mode, z.enum(['GET', 'POST', 'get', 'post'], { error: 'must be GET or POST' }), 'GET or POST').optional(),
+  timeout_seconds: timeoutSchema(mode).optional(),
+  retry: retrySchema(mode).optional(),
+  pagination: z.strictObject(paginationShape(mode), { error: 'must be an object: {type, ...}' }).optional(),
+  incremental: z
+    .strictObject(
+      {
+        key: nonEmpty,
+        mode: z.enum(['cursor', 'updated_since'], { error: 'must be "cursor" or "updated_since"' }).optional(),
+        param: nonEmpty.optional(),
+        field: pathSchema.optional(),
+      },
+      { error: 'must be an object: {"key": "...", "mode": "cursor" | "updated_since"}' },
+    )
+    .optional(),
+});
+
+/** Resolved pagination settings. */
+export interface PaginationSettings {
+  type?: 'none' | 'page' | 'cursor' | 'link';
+  page_param?: string;
+  size_param?: string;
+  page_size?: number;
+  start_page?: number;
+  cursor_param?: string;
+  cursor_path?: string;
+  items_path?: string;
+  has_more_path?: string;
+  total_pages_path?: string;
+  next_url_path?: string;
+  max_pages?: number;
+  max_items?: number;
+}
+
+/** Resolved HTTP source settings. */
+export interface HttpSourceSettings {
+  method?: string;
+  timeout_seconds?: number;
+  retry?: RetryConfig;
+  pagination?: PaginationSettings;
+  incremental?: { key: string; mode?: 'cursor' | 'updated_since'; param?: string; field?: string };
+}
+
+export const httpRuntimeSchema = z.object(httpValueShape('runtime'));
+
+const httpSchema = z
+  .strictObject({
+    source_type: z.enum(['http', 'supplier', 'marketplace']),
+    fetch_type: z.string().optional(),
+    supplier_id: z.unknown().optional(),
+    marketplace_id: z.unknown().optional(),
+    url: urlSchema,
+    headers: headersSchema.optional(),
+    query: querySchema.optional(),
+    body: z.unknown().optional(),
+    auth: z.unknown().optional(),
+    ...Object.fromEntries(LEGACY_AUTH_KEYS.map((k) => [k, z.unknown().optional()])),
+    ...httpValueShape('definition'),
+  })
+  .superRefine((c, ctx) => {
+    const type = c.pagination?.type ?? 'none';
+    if (c.incremental?.mode === 'cursor' && type !== 'cursor') {
+      ctx.addIssue({ code: 'custom', path: ['incremental', 'mode'], message: '"cursor" needs pagination.type "cursor"' });
+    }
+    if (c.body !== undefined && typeof c.method === 'string' && !c.method.startsWith('$') && c.method.toUpperCase() !== 'POST') {
+      ctx.addIssue({ code: 'custom', path: ['body'], message: 'is only sent with method POST' });
+    }
+    if (c.pagination?.next_url_path !== undefined && type !== 'link') {
+      ctx.addIssue({ code: 'custom', path: ['pagination', 'next_url_path'], message: 'is only used with pagination.type "link"' });
+    }
+  });
+
+/**
+ * Validates a `data_fetch` step config. `source_type` picks the source:
+ *
+ * `"source_data"`: rows of the source_data table (bound parameters only).
+ * - `filters`: `{source_type, status, supplier_id, marketplace_id, external_ids, execution_id, since}`;
+ *   each a value or a list (`since` is an ISO timestamp compared with `updated_at`).
+ *   `supplier_id` / `marketplace_id` may also sit at the top level, as in the specification.
+ * - `limit` [1000, at most 100000], `order_by` ["id"; `-` for descending: "-updated_at"],
+ *   `output` ["raw_data": the records' raw_data; "rows": whole rows].
+ * - `incremental: {key}`: only rows updated after the last fetch with this key (watermark on updated_at, id).
+ *
+ * `"http"`: a paginated JSON API, through the SSRF-safe client.
+ * - `url` (required), `method` [POST when `body` is given, else GET; POST sends `body`], `headers`, `query`, `auth`, `timeout_seconds` [30], `retry`
+ *   as for `api_call`.
+ * - `pagination` [type "none"]: `{type: "page"|"cursor"|"link"|"none", page_param ["page"], size_param ["per_page"],
+ *   page_size, start_page [1], cursor_param ["cursor"], cursor_path ["next_cursor"], items_path (default: the body is
+ *   the list), has_more_path, total_pages_path, next_url_path (link: read the next URL from the body instead of the
+ *   `Link: <...>; rel="next"` header), max_pages [100], max_items [100000]}`.
+ * - `incremental`: `{key, mode: "cursor" (resume from the stored cursor; default with cursor pagination) |
+ *   "updated_since" (send the stored watermark as query `param` ["updated_since"], taken from item `field`
+ *   ["updated_at"])}`.
+ *
+ * `"supplier"` / `"marketplace"` are for the commerce connectors; until they exist such a step needs an explicit
+ * `url` and then behaves as `"http"` (`fetch_type`, `supplier_id`, `marketplace_id` are kept for the connectors).
+ *
+ * Values may be references (`"$input.supplier_id"`); they are checked again once resolved.
+ *
+ * @example { "source_type": "source_data", "filters": { "source_type": "supplier_product", "status": "new", "supplier_id": "$input.supplier_id" }, "limit": 500 }
+ * @example
+ * {
+ *   "source_type": "http",
+ *   "url": "https://supplier.example/api/products",
+ *   "auth": { "type": "api_key", "key": { "secret": "SUPPLIER_KEY" } },
+ *   "pagination": { "type": "cursor", "cursor_param": "after", "cursor_path": "meta.next", "items_path": "data", "page_size": 100 },
+ *   "incremental": { "key": "supplier-$input.supplier_id-products" }
+ * }
+ */
+export const validateDataFetchConfig: ConfigValidator = (config) => {
+  const type = config.source_type;
+  if (!DATA_FETCH_SOURCE_TYPES.includes(type as DataFetchSourceType)) {
+    return [{ field: 'source_type', message: `must be one of ${DATA_FETCH_SOURCE_TYPES.join(', ')}` }];
+  }
+  if ((type === 'supplier' || type === 'marketplace') && config.url === undefined) {
+    return [
+      {
+        field: 'source_type',
+        message: `"${type}" needs the ${type} connector, which is not available yet: give an explicit url to fetch over HTTP, or use "http" or "source_data"`,
+      },
+    ];
+  }
+  const issues: ConfigIssue[] = [];
+  if (type === 'source_data') {
+    const parsed = sourceDataSchema.safeParse(config);
+    if (!parsed.success) issues.push(...zodIssues(parsed.error));
+    return issues;
+  }
+  const parsed = httpSchema.safeParse(config);
+  if (!parsed.success) issues.push(...zodIssues(parsed.error));
+  issues.push(...validateAuth(config));
+  return issues;
+};
