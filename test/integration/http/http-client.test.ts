@@ -234,6 +234,29 @@ describe(HttpClient.name, () => {
     assert.equal(hits.get('/loop'), 4);
   });
 
+  it('refuses a 307/308 that would re-send a body to another origin', async () => {
+    const other = await startServer();
+    try {
+      const client = new HttpClient({ allowHosts: [server.hostPort, other.hostPort], retry: { attempts: 1 } });
+      behaviour.set('/moved', (res) => {
+        res.writeHead(307, { location: `${other.origin}/sink` });
+        res.end();
+      });
+      await rejectsWith(client.post(`${server.origin}/moved`, { card: '4111' }), 'REDIRECT_REFUSED');
+      assert.equal(other.requests.length, 0, 'the other origin received nothing');
+      // Same origin is fine: the body goes where it was meant to go.
+      behaviour.set('/here', (res) => {
+        res.writeHead(308, { location: '/result' });
+        res.end();
+      });
+      behaviour.set('/result', json(200, { done: true }));
+      assert.deepEqual((await client.post(`${server.origin}/here`, { x: 1 })).body, { done: true });
+      assert.equal(server.requests.at(-1)!.body, JSON.stringify({ x: 1 }));
+    } finally {
+      await other.close();
+    }
+  });
+
   it('refuses non-http schemes, also as a redirect target', async () => {
     await rejectsWith(sut.get('file:///etc/passwd'), 'UNSUPPORTED_SCHEME');
     await rejectsWith(sut.get('ftp://127.0.0.1/x'), 'UNSUPPORTED_SCHEME');

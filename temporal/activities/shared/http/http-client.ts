@@ -314,7 +314,14 @@ export class HttpClient {
             details: { url: safeUrl(start, secrets), maxRedirects },
           });
         }
-        current = parseRedirectUrl(location, current, secrets);
+        const next = parseRedirectUrl(location, current, secrets);
+        if ((raw.status === 307 || raw.status === 308) && body !== undefined && next.origin !== current.origin) {
+          // 307/308 ask to repeat the request, body included: never hand a body to another origin.
+          throw new StepError('REDIRECT_REFUSED', `${verb} ${safeUrl(current, secrets)}: refusing to re-send the body to ${safeUrl(next, secrets)} (${raw.status})`, {
+            details: { status: raw.status },
+          });
+        }
+        current = next;
         if (raw.status === 303 ? verb !== 'HEAD' : (raw.status === 301 || raw.status === 302) && verb === 'POST') {
           // Browsers' (and RFC 9110's) behaviour: the follow-up is a GET without the body.
           verb = 'GET';
