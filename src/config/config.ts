@@ -29,6 +29,8 @@ export interface AppConfig {
   };
   log: { level: LogLevel; format: 'json' | 'pretty' };
   payloadThresholdBytes: number;
+  /** `database_query` steps may run read-only raw SQL (DATABASE_QUERY_RAW_SQL). */
+  databaseQueryRawSql: boolean;
   /** Host names (or host:port) that outbound HTTP may reach even when they resolve to private addresses. */
   httpAllowHosts: string[];
   openai: { apiKey: string | null; baseUrl: string | null; model: string };
@@ -176,6 +178,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       format: r.oneOf('LOG_FORMAT', ['json', 'pretty'] as const, nodeEnv === 'production' ? 'json' : 'pretty'),
     },
     payloadThresholdBytes: r.int('PAYLOAD_THRESHOLD_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
+    databaseQueryRawSql: r.bool('DATABASE_QUERY_RAW_SQL', false),
     httpAllowHosts: r
       .str('HTTP_ALLOW_HOSTS', '')
       .split(',')

@@ -3,6 +3,9 @@ import type { ExecutorDeps, StepExecutor } from '@engine/activities/runtime/exec
 import { APPROVAL_STEP_TYPE, validateApprovalConfig } from '@engine/activities/approval/approval.executor';
 import { apiCallExecutorModule } from '@engine/activities/api_call';
 import { dataFetchExecutorModule } from '@engine/activities/data_fetch';
+import { databaseQueryExecutorModule } from '@engine/activities/database_query';
+import { notificationExecutorModule } from '@engine/activities/notification';
+import { aiProcessExecutorModule } from '@engine/activities/ai_process';
 
 /** One built-in step type: its id, its config validator, and how to build it for a worker. */
 export interface ExecutorModule {
@@ -12,7 +15,13 @@ export interface ExecutorModule {
 }
 
 /** The step executors that ship with Merchflow, one folder each under temporal/activities. */
-export const EXECUTOR_MODULES: ExecutorModule[] = [dataFetchExecutorModule, apiCallExecutorModule];
+export const EXECUTOR_MODULES: ExecutorModule[] = [
+  dataFetchExecutorModule,
+  apiCallExecutorModule,
+  databaseQueryExecutorModule,
+  aiProcessExecutorModule,
+  notificationExecutorModule,
+];
 
 /** The built-in executors, built for a worker. */
 export function builtinExecutors(deps: ExecutorDeps): StepExecutor[] {

@@ -1,0 +1,113 @@
+/**
+ * Config of an `ai_process` step. Items come from the step input (a list, or
+ * the list at `source_field`); each is sent to an OpenAI-compatible API in
+ * batches and its structured answer is applied when `confidence` reaches
+ * `min_confidence`, otherwise attached as `ai_suggestion` with
+ * `needs_review: true`.
+ *
+ * | field           | default               | notes                                                   |
+ * |-----------------|-----------------------|---------------------------------------------------------|
+ * | task_type       | (required)            | enrich_product, optimize_listing, translate, categorize, detect_fraud |
+ * | source_field    | the input itself      | path of the item list in the input (`products`)         |
+ * | model           | OPENAI_MODEL          |                                                         |
+ * | api_key         | OPENAI_API_KEY        | `{"secret": "NAME"}` only                               |
+ * | batch_size      | 10                    | items per request, 1-50                                 |
+ * | concurrency     | 2                     | requests in flight, 1-16                                |
+ * | min_confidence  | 0.7                   | 0-1                                                     |
+ * | target_language | (translate: required) | e.g. "de" or "German"                                   |
+ * | fields          | ["title","description"] | translate: fields to translate                        |
+ * | translate_mode  | replace               | or `add`: under `translations.<lang>`                   |
+ * | categories      | (categorize: required)| allowed categories (strings)                            |
+ * | category_field  | category              | categorize: where the category goes                     |
+ * | include_fields  | all                   | item fields sent to the model                           |
+ * | instructions    | none                  | extra guidance appended to the prompt                   |
+ * | temperature     | 0                     | 0-2                                                     |
+ * | timeout_seconds | 120                   | per request                                             |
+ *
+ * @example The specification's config
+ * { "task_type": "enrich_product", "source_field": "products" }
+ * @example
+ * { "task_type": "categorize", "source_field": "products", "categories": ["Shoes", "Bags", "Accessories"],
+ *   "batch_size": 20, "concurrency": 4, "min_confidence": 0.8 }
+ * @example
+ * { "task_type": "translate", "target_language": "$config.marketplace_language", "fields": ["title", "description"] }
+ */
+import { z } from 'zod';
+import type { ConfigValidator } from '@engine/dsl/types';
+import { isReference } from '@engine/dsl/references';
+import { SECRET_NAME_PATTERN } from '@engine/activities/shared/secrets';
+import { TASK_TYPES } from './tasks';
+
+export const AI_PROCESS_DEFAULTS = {
+  batchSize: 10,
+  concurrency: 2,
+  minConfidence: 0.7,
+  temperature: 0,
+  timeoutSeconds: 120,
+  fields: ['title', 'description'],
+  categoryField: 'category',
+} as const;
+
+export type ConfigIssue = { field: string; message: string };
+
+const reference = z.string().refine((s) => isReference(s), { message: 'must be a reference like "$input.x"' });
+const refOr = <T extends z.ZodType>(schema: T, what: string) => z.union([schema, reference], { error: `must be ${what} or a reference like "$input.x"` });
+const int = (min: number, max: number) => refOr(z.number().int().min(min).max(max), `an integer from ${min} to ${max}`);
+const fieldName = z.string().min(1).max(200);
+
+const configSchema = z.strictObject({
+  task_type: z.enum(TASK_TYPES),
+  description: z.string().optional(),
+  input: z.unknown().optional(),
+  source_field: fieldName.optional(),
+  model: z.string().min(1).max(200).optional(),
+  api_key: z.strictObject({ secret: z.string().regex(SECRET_NAME_PATTERN, 'must be a secret name') }, { error: 'must be {"secret": "NAME"}' }).optional(),
+  batch_size: int(1, 50).optional(),
+  concurrency: int(1, 16).optional(),
+  min_confidence: refOr(z.number().min(0).max(1), 'a number from 0 to 1').optional(),
+  target_language: z.string().min(1).max(100).optional(),
+  source_language: z.string().min(1).max(100).optional(),
+  fields: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a plain field name')).min(1).max(20).optional(),
+  translate_mode: z.enum(['replace', 'add']).optional(),
+  categories: refOr(z.array(z.string().min(1).max(200)).min(1).max(500), 'a list of categories').optional(),
+  category_field: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a plain field name').optional(),
+  include_fields: z.array(fieldName).min(1).max(200).optional(),
+  instructions: z.string().max(4000).optional(),
+  temperature: refOr(z.number().min(0).max(2), 'a number from 0 to 2').optional(),
+  timeout_seconds: int(1, 600).optional(),
+});
+
+function pathText(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+}
+
+function zodIssues(error: z.ZodError): ConfigIssue[] {
+  return error.issues.flatMap((i): ConfigIssue[] => {
+    const at = pathText(i.path);
+    if (i.code === 'unrecognized_keys') return i.keys.map((k) => ({ field: at ? `${at}.${k}` : k, message: 'is not a known option' }));
+    return [{ field: at || 'config', message: i.message }];
+  });
+}
+
+/** Validates an `ai_process` config; every issue names its field. */
+export const validateAiProcessConfig: ConfigValidator = (config) => {
+  const parsed = configSchema.safeParse(config);
+  if (!parsed.success) return zodIssues(parsed.error);
+  const c = parsed.data;
+  const issues: ConfigIssue[] = [];
+  if (c.task_type === 'translate' && c.target_language === undefined) issues.push({ field: 'target_language', message: 'is required for translate' });
+  if (c.task_type === 'categorize' && c.categories === undefined) issues.push({ field: 'categories', message: 'is required for categorize' });
+  if (Array.isArray(c.categories) && new Set(c.categories).size !== c.categories.length) issues.push({ field: 'categories', message: 'has duplicates' });
+  const only: Array<[keyof typeof c, string]> = [
+    ['target_language', 'translate'],
+    ['source_language', 'translate'],
+    ['fields', 'translate'],
+    ['translate_mode', 'translate'],
+    ['categories', 'categorize'],
+    ['category_field', 'categorize'],
+  ];
+  for (const [field, task] of only) {
+    if (c[field] !== undefined && c.task_type !== task) issues.push({ field, message: `applies to ${task} only` });
+  }
+  return issues;
+};

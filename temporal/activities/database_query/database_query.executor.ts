@@ -1,0 +1,478 @@
+/**
+ * `database_query`: select, insert, upsert, update and delete on allow-listed
+ * models (see ./models.ts), plus opt-in read-only raw SQL.
+ *
+ * Writes are idempotent under Temporal retries: insert conflicts on the
+ * model's unique key with DO NOTHING and upsert rewrites a row only when its
+ * content changed, so a retried attempt converges on the same rows. A model
+ * without conflict keys gets plain INSERTs, which are at-least-once.
+ */
+import type { PoolClient, QueryConfig, QueryResult } from 'pg';
+import { getPath, isPlainObject } from '@engine/dsl/references';
+import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
+import type { ExecutorModule } from '@engine/activities/registry';
+import { StepError } from '@engine/activities/shared/errors';
+import { DATABASE_MODELS, assertModels, type ModelRegistry, type ModelSpec } from './models';
+import { coerceValue, sha256Hex } from './values';
+import { deleteSql, INSERTED_FLAG, QueryConfigError, selectSql, updateSql, writeSql, type WhereCondition } from './sql';
+import { checkRawSql, wrapRawSql } from './raw-sql';
+import { createDatabaseQueryValidator, DATABASE_QUERY_LIMITS, normalizeOrder, normalizeWhere, type QueryType } from './schema';
+
+/** Step type id. */
+export const DATABASE_QUERY_STEP_TYPE = 'database_query';
+
+export interface DatabaseQueryOptions {
+  /** The allow-list; the built-in models by default. */
+  models?: ModelRegistry;
+  /** Whether `query_type: "raw"` may run (read-only). Off unless the worker enables it. */
+  rawSqlEnabled?: boolean;
+}
+
+/** Per-row problems kept in the output (the rest are only counted). */
+const MAX_REPORTED_ERRORS = 100;
+/** Rows per transaction for per-item updates. */
+const PER_ITEM_CHUNK = 1000;
+
+interface RowError {
+  index: number;
+  field: string;
+  message: string;
+}
+
+type Row = Array<string | number | boolean | null>;
+
+/** Output of insert/upsert/update/delete. */
+export interface WriteResult {
+  query_type: QueryType;
+  model: string;
+  total: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  deleted?: number;
+  duplicates?: number;
+  invalid?: number;
+  unmatched?: number;
+  errors?: RowError[];
+  rows?: Record<string, unknown>[];
+}
+
+/** Output of select and raw. */
+export interface SelectResult {
+  query_type: 'select' | 'raw';
+  model?: string;
+  count: number;
+  rows: Record<string, unknown>[];
+}
+
+function configError(field: string, message: string): StepError {
+  return new StepError('STEP_CONFIG_INVALID', `${field}: ${message}`, { details: { field } });
+}
+
+/**
+ * Maps a Postgres error to a StepError: data and constraint violations,
+ * syntax and permission errors are not retryable; connection loss,
+ * deadlocks, serialisation failures and timeouts are.
+ */
+export function databaseError(err: unknown): unknown {
+  if (err instanceof StepError || err instanceof QueryConfigError) return err;
+  const e = err as { code?: unknown; message?: string };
+  const sqlstate = typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : null;
+  if (!sqlstate) return err;
+  const message = `database: ${e.message ?? 'error'} (SQLSTATE ${sqlstate})`;
+  const details = { sqlstate };
+  if (sqlstate === '25006') return new StepError('RAW_SQL_REJECTED', message, { details });
+  if (/^(22|23|25|42|2F|0A|44)/.test(sqlstate)) return new StepError('DB_QUERY_REJECTED', message, { details });
+  if (sqlstate === '57014') return new StepError('DB_TIMEOUT', message, { retryable: true, details });
+  return new StepError('DB_ERROR', message, { retryable: true, details });
+}
+
+/**
+ * Builds the executor. Exported with options so tests and future wiring can
+ * pass another allow-list or enable raw SQL explicitly.
+ */
+export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): StepExecutor {
+  const models = options.models ?? DATABASE_MODELS;
+  assertModels(models);
+  const validate = createDatabaseQueryValidator(models);
+  const rawSqlEnabled = options.rawSqlEnabled ?? false;
+
+  /** One pooled connection for the whole step, released whatever happens. */
+  async function withClient<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const qr = deps.dataSource.createQueryRunner();
+    try {
+      const client = (await qr.connect()) as PoolClient;
+      return await fn(client);
+    } catch (err) {
+      throw databaseError(err);
+    } finally {
+      await qr.release();
+    }
+  }
+
+  /** Runs `fn` in a transaction; rolls back on error. */
+  async function inTransaction<T>(client: PoolClient, fn: () => Promise<T>): Promise<T> {
+    await client.query('BEGIN');
+    try {
+      const result = await fn();
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  return {
+    type: DATABASE_QUERY_STEP_TYPE,
+    validateConfig: validate,
+
+    async execute(config, ctx) {
+      const issues = validate(config);
+      if (issues.length > 0) {
+        throw new StepError('STEP_CONFIG_INVALID', issues.map((i) => `${i.field}: ${i.message}`).join('; '), { details: { issues } });
+      }
+      const type = config.query_type as QueryType;
+      try {
+        if (type === 'raw') return await runRaw(config, ctx);
+        const model = models[config.model as string];
+        switch (type) {
+          case 'select':
+            return await runSelect(model, config, ctx);
+          case 'insert':
+          case 'upsert':
+            return await runWrite(type, model, config, ctx);
+          case 'update':
+            return await runUpdate(model, config, ctx);
+          case 'delete':
+            return await runDelete(model, config, ctx);
+        }
+      } catch (err) {
+        if (err instanceof QueryConfigError) throw configError(err.field, err.reason);
+        throw err;
+      }
+    },
+
+    summarize(output) {
+      if (!isPlainObject(output)) return {};
+      const keep = ['query_type', 'model', 'total', 'inserted', 'updated', 'unchanged', 'deleted', 'duplicates', 'invalid', 'count'];
+      return Object.fromEntries(Object.entries(output).filter(([k, v]) => keep.includes(k) && v !== undefined));
+    },
+  };
+
+  async function runSelect(model: ModelSpec, config: Record<string, unknown>, ctx: StepExecutionContext): Promise<SelectResult> {
+    const input = stepInput(config, ctx);
+    const where = resolveWhere(config.where, input, ctx);
+    const sql = selectSql(model, {
+      fields: (config.fields as string[] | undefined) ?? [],
+      where,
+      orderBy: normalizeOrder(config.order_by),
+      limit: intOption(config.limit, 'limit', DATABASE_QUERY_LIMITS.selectLimit.default, 1, DATABASE_QUERY_LIMITS.selectLimit.max, input, ctx),
+      offset: intOption(config.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER, input, ctx),
+    });
+    const res = await withClient((c) => c.query(sql.text, sql.values));
+    return { query_type: 'select', model: config.model as string, count: res.rows.length, rows: res.rows };
+  }
+
+  async function runWrite(mode: 'insert' | 'upsert', model: ModelSpec, config: Record<string, unknown>, ctx: StepExecutionContext): Promise<WriteResult> {
+    const input = stepInput(config, ctx);
+    const items = itemsOf(input, config.items_field as string | undefined);
+    const batchSize = intOption(config.batch_size, 'batch_size', DATABASE_QUERY_LIMITS.batchSize.default, 1, DATABASE_QUERY_LIMITS.batchSize.max, input, ctx);
+    const mapping = config.record_mapping as Record<string, unknown>;
+    const returning = (config.returning as string[] | undefined) ?? [];
+    const plan = writePlan(model, Object.keys(mapping));
+
+    // Resolve and check every row before writing any, so a bad record fails the step without a partial write.
+    const errors: RowError[] = [];
+    let invalid = 0;
+    const unique = new Map<string, Row>();
+    let keyless = 0;
+    for (let i = 0; i < items.length; i++) {
+      const resolved = ctx.resolve(mapping, items[i]) as Record<string, unknown>;
+      const built = buildRow(model, plan, resolved, ctx);
+      if ('errors' in built) {
+        invalid++;
+        for (const e of built.errors) if (errors.length < MAX_REPORTED_ERRORS) errors.push({ index: i, ...e });
+        continue;
+      }
+      // Later items win over earlier ones with the same key: one statement may not touch a row twice.
+      const key = plan.dedupe ? JSON.stringify(plan.keyIndexes.map((k) => built.row[k])) : String(keyless++);
+      unique.delete(key);
+      unique.set(key, built.row);
+    }
+    if (invalid > 0 && config.on_invalid !== 'skip') {
+      const first = errors.slice(0, 5).map((e) => `item ${e.index} ${e.field}: ${e.message}`);
+      throw new StepError('VALIDATION_FAILED', `${invalid} of ${items.length} records are invalid: ${first.join('; ')}${invalid > 5 ? '; …' : ''}`, {
+        details: { invalid, errors: errors.slice(0, 20) },
+      });
+    }
+
+    const rows = [...unique.values()];
+    const text = writeSql(model, plan.columns, mode, returning);
+    const counts = { inserted: 0, updated: 0, unchanged: 0 };
+    const written: Record<string, unknown>[] = [];
+    await withClient(async (client) => {
+      for (let start = 0; start < rows.length; start += batchSize) {
+        const batch = rows.slice(start, start + batchSize);
+        // One array per column: unnest() turns them back into rows.
+        const params = plan.columns.map((_, ci) => batch.map((r) => r[ci]));
+        const res: QueryResult<Record<string, unknown>> = await client.query(text, params);
+        for (const r of res.rows) {
+          if (r[INSERTED_FLAG]) counts.inserted++;
+          else counts.updated++;
+          if (returning.length > 0) {
+            const { [INSERTED_FLAG]: _flag, ...rest } = r;
+            written.push(rest);
+          }
+        }
+        counts.unchanged += batch.length - res.rows.length;
+        ctx.heartbeat({ written: Math.min(start + batchSize, rows.length), total: rows.length });
+      }
+    });
+    return {
+      query_type: mode,
+      model: config.model as string,
+      total: items.length,
+      ...counts,
+      duplicates: items.length - invalid - rows.length,
+      invalid,
+      ...(errors.length > 0 ? { errors } : {}),
+      ...(returning.length > 0 ? { rows: written } : {}),
+    };
+  }
+
+  async function runUpdate(model: ModelSpec, config: Record<string, unknown>, ctx: StepExecutionContext): Promise<WriteResult> {
+    const input = stepInput(config, ctx);
+    const maxRows = intOption(config.max_rows, 'max_rows', DATABASE_QUERY_LIMITS.updateMaxRows.default, 1, Number.MAX_SAFE_INTEGER, input, ctx);
+    const returning = (config.returning as string[] | undefined) ?? [];
+    const statementFor = (item: unknown) => {
+      const set = buildSet(model, ctx.resolve(config.set, item) as Record<string, unknown>, ctx);
+      return updateSql(model, set, resolveWhere(config.where, item, ctx), returning);
+    };
+    const items = config.per_item ? itemsOf(input, config.items_field as string | undefined) : [input];
+    let updated = 0;
+    let unmatched = 0;
+    const rows: Record<string, unknown>[] = [];
+    await withClient(async (client) => {
+      for (let start = 0; start < items.length; start += PER_ITEM_CHUNK) {
+        await inTransaction(client, async () => {
+          for (const item of items.slice(start, start + PER_ITEM_CHUNK)) {
+            const sql = statementFor(item);
+            const res = await client.query(sql.text, sql.values);
+            const n = res.rowCount ?? 0;
+            guardRows(n, maxRows, 'update');
+            updated += n;
+            if (n === 0) unmatched++;
+            if (returning.length > 0) rows.push(...res.rows);
+          }
+        });
+        ctx.heartbeat({ done: Math.min(start + PER_ITEM_CHUNK, items.length), total: items.length });
+      }
+    });
+    return {
+      query_type: 'update',
+      model: config.model as string,
+      total: items.length,
+      inserted: 0,
+      updated,
+      unchanged: 0,
+      ...(config.per_item ? { unmatched } : {}),
+      ...(returning.length > 0 ? { rows } : {}),
+    };
+  }
+
+  async function runDelete(model: ModelSpec, config: Record<string, unknown>, ctx: StepExecutionContext): Promise<WriteResult> {
+    const input = stepInput(config, ctx);
+    const maxRows = intOption(config.max_rows, 'max_rows', DATABASE_QUERY_LIMITS.deleteMaxRows.default, 1, Number.MAX_SAFE_INTEGER, input, ctx);
+    const returning = (config.returning as string[] | undefined) ?? [];
+    const where = resolveWhere(config.where, input, ctx);
+    if (where.length === 0) throw configError('where', 'delete needs at least one condition');
+    const sql = deleteSql(model, where, returning);
+    const res = await withClient((client) =>
+      inTransaction(client, async () => {
+        const r = await client.query(sql.text, sql.values);
+        // Over the limit: roll back rather than delete more than the author expected.
+        guardRows(r.rowCount ?? 0, maxRows, 'delete');
+        return r;
+      }),
+    );
+    const deleted = res.rowCount ?? 0;
+    return {
+      query_type: 'delete',
+      model: config.model as string,
+      total: deleted,
+      inserted: 0,
+      updated: 0,
+      unchanged: 0,
+      deleted,
+      ...(returning.length > 0 ? { rows: res.rows } : {}),
+    };
+  }
+
+  async function runRaw(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<SelectResult> {
+    if (!rawSqlEnabled) {
+      throw new StepError('RAW_SQL_DISABLED', 'raw SQL is disabled on this worker; enable read-only raw queries with DATABASE_QUERY_RAW_SQL=true');
+    }
+    const checked = checkRawSql(config.sql as string);
+    if ('error' in checked) throw configError('sql', checked.error);
+    const input = stepInput(config, ctx);
+    const resolved = config.params === undefined ? [] : ctx.resolve(config.params, input);
+    if (!Array.isArray(resolved)) throw configError('params', 'must resolve to a list');
+    // Objects travel as JSON text; scalars and arrays as pg binds them.
+    const params = resolved.map((p) => (isPlainObject(p) ? JSON.stringify(p) : p));
+    if (checked.maxPlaceholder !== params.length) {
+      throw configError('params', `the statement uses ${checked.maxPlaceholder} placeholder(s) but ${params.length} param(s) were given`);
+    }
+    const maxRows = intOption(config.max_rows, 'max_rows', DATABASE_QUERY_LIMITS.rawMaxRows.default, 1, DATABASE_QUERY_LIMITS.rawMaxRows.max, input, ctx);
+    const timeout = intOption(
+      config.statement_timeout_ms,
+      'statement_timeout_ms',
+      DATABASE_QUERY_LIMITS.rawTimeoutMs.default,
+      DATABASE_QUERY_LIMITS.rawTimeoutMs.min,
+      DATABASE_QUERY_LIMITS.rawTimeoutMs.max,
+      input,
+      ctx,
+    );
+    const text = wrapRawSql(checked.sql, params.length + 1);
+    const res = await withClient(async (client) => {
+      await client.query('BEGIN TRANSACTION READ ONLY');
+      try {
+        await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(timeout)]);
+        // The extended protocol carries exactly one statement: Postgres itself refuses a second one.
+        return await client.query({ text, values: [...params, maxRows], queryMode: 'extended' } as QueryConfig);
+      } finally {
+        // Rolling back also undoes any session setting the query changed; session advisory locks survive a rollback.
+        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
+      }
+    }).catch((err: unknown) => {
+      // Whatever Postgres refused (a write in a read-only transaction, a statement the wrapper cannot hold) is a refusal of the raw query.
+      if (err instanceof StepError && err.code === 'DB_QUERY_REJECTED') throw new StepError('RAW_SQL_REJECTED', err.message, { details: err.info });
+      throw err;
+    });
+    return { query_type: 'raw', count: res.rows.length, rows: res.rows };
+  }
+}
+
+function guardRows(n: number, maxRows: number, what: string): void {
+  if (n > maxRows) {
+    throw new StepError('ROW_LIMIT_EXCEEDED', `${what} would touch ${n} rows, more than max_rows ${maxRows}; nothing was changed by that statement`, {
+      details: { rows: n, max_rows: maxRows },
+    });
+  }
+}
+
+/** The step's input: `config.input` when it names one, else what the interpreter passed. */
+function stepInput(config: Record<string, unknown>, ctx: StepExecutionContext): unknown {
+  return config.input !== undefined ? ctx.resolve(config.input) : ctx.input;
+}
+
+/** The records to write: the input list, a list under `items_field`, or a single object as one record. */
+export function itemsOf(input: unknown, itemsField: string | undefined): unknown[] {
+  const value = itemsField ? getPath(input, itemsField) : input;
+  if (Array.isArray(value)) return value;
+  if (value === undefined || value === null) {
+    if (itemsField) throw new StepError('VALIDATION_FAILED', `items_field: the step input has no list at ${JSON.stringify(itemsField)}`);
+    return [];
+  }
+  if (isPlainObject(value) && !itemsField) return [value];
+  throw new StepError('VALIDATION_FAILED', `${itemsField ? `items_field ${JSON.stringify(itemsField)}` : 'the step input'} is not a list of records`);
+}
+
+/** An integer option that may be a reference, checked after resolution. */
+function intOption(value: unknown, field: string, fallback: number, min: number, max: number, input: unknown, ctx: StepExecutionContext): number {
+  if (value === undefined || value === null) return fallback;
+  const v = ctx.resolve(value, input);
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw configError(field, `must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+/** `where` with its values resolved against the run and `item`. */
+function resolveWhere(where: unknown, item: unknown, ctx: StepExecutionContext): WhereCondition[] {
+  return normalizeWhere(where).map((c) => ({ ...c, value: ctx.resolve(c.value, item) }));
+}
+
+/** Which columns a write binds, and where derived values go. */
+interface WritePlan {
+  columns: string[];
+  mapped: string[];
+  /** Compute the content hash column from `contentHash.of`. */
+  hashIndex: number | null;
+  hashSourceIndex: number | null;
+  /** Fill this column with `prefix + hash` when it is null. */
+  fallbackIndex: number | null;
+  lineage: { execution: number; step: number } | null;
+  /** Rows with equal conflict-key values are merged (the last wins). */
+  dedupe: boolean;
+  keyIndexes: number[];
+}
+
+export function writePlan(model: ModelSpec, mapped: string[]): WritePlan {
+  const columns = [...mapped];
+  const add = (c: string) => (columns.includes(c) ? columns.indexOf(c) : columns.push(c) - 1);
+  const hash = model.contentHash;
+  const hashSourceIndex = hash && mapped.includes(hash.of) ? mapped.indexOf(hash.of) : null;
+  const hashIndex = hash && hashSourceIndex !== null ? add(hash.column) : null;
+  const fallbackIndex = model.identityFallback && hashSourceIndex !== null ? add(model.identityFallback.column) : null;
+  const lineage = model.lineage ? { execution: add(model.lineage.executionId), step: add(model.lineage.stepKey) } : null;
+  // Unbound key columns are NULL in every row, so only bound ones tell rows apart.
+  const keyIndexes = (model.conflictKeys ?? []).filter((k) => columns.includes(k)).map((k) => columns.indexOf(k));
+  return { columns, mapped, hashIndex, hashSourceIndex, fallbackIndex, lineage, dedupe: (model.conflictKeys ?? []).length > 0, keyIndexes };
+}
+
+/** One record's values in plan order, or what is wrong with it. */
+function buildRow(model: ModelSpec, plan: WritePlan, resolved: Record<string, unknown>, ctx: StepExecutionContext): { row: Row } | { errors: Array<{ field: string; message: string }> } {
+  const row: Row = new Array(plan.columns.length).fill(null);
+  const errors: Array<{ field: string; message: string }> = [];
+  plan.mapped.forEach((col, i) => {
+    const c = coerceValue(model.columns[col], resolved[col]);
+    if (c.ok) row[i] = c.value;
+    else errors.push({ field: col, message: c.message });
+  });
+  for (const col of model.required ?? []) {
+    const i = plan.columns.indexOf(col);
+    if (i >= 0 && i < plan.mapped.length && row[i] === null && !errors.some((e) => e.field === col)) errors.push({ field: col, message: 'is required' });
+  }
+  if (errors.length > 0) return { errors };
+  if (plan.hashIndex !== null && plan.hashSourceIndex !== null) {
+    // The jsonb value is already canonical JSON, so hashing it hashes the document.
+    const source = row[plan.hashSourceIndex];
+    if (row[plan.hashIndex] === null && source !== null) row[plan.hashIndex] = sha256Hex(String(source));
+    if (plan.fallbackIndex !== null && row[plan.fallbackIndex] === null && row[plan.hashIndex] !== null) {
+      row[plan.fallbackIndex] = `${model.identityFallback!.prefix}${row[plan.hashIndex]}`;
+    }
+  }
+  if (plan.lineage) {
+    row[plan.lineage.execution] = ctx.execution_id;
+    row[plan.lineage.step] = ctx.step_key;
+  }
+  return { row };
+}
+
+/** `set` values coerced per column, with the content hash and lineage kept current. */
+function buildSet(model: ModelSpec, set: Record<string, unknown>, ctx: StepExecutionContext): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [col, v] of Object.entries(set)) {
+    const c = coerceValue(model.columns[col], v);
+    if (!c.ok) throw new QueryConfigError(`set.${col}`, c.message);
+    out[col] = c.value;
+  }
+  const hash = model.contentHash;
+  if (hash && hash.of in out && !(hash.column in out)) out[hash.column] = out[hash.of] === null ? null : sha256Hex(String(out[hash.of]));
+  if (model.lineage) {
+    out[model.lineage.executionId] = ctx.execution_id;
+    out[model.lineage.stepKey] = ctx.step_key;
+  }
+  return out;
+}
+
+/**
+ * The `database_query` module for the registry. Raw SQL is enabled by
+ * `DATABASE_QUERY_RAW_SQL=true` (config `databaseQueryRawSql`).
+ */
+export const databaseQueryExecutorModule: ExecutorModule = {
+  type: DATABASE_QUERY_STEP_TYPE,
+  validateConfig: createDatabaseQueryValidator(DATABASE_MODELS),
+  create: (deps) => createDatabaseQueryExecutor(deps, { rawSqlEnabled: deps.config.databaseQueryRawSql }),
+};

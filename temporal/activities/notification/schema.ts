@@ -1,0 +1,142 @@
+/**
+ * Config of a `notification` step: a log line, an email over SMTP, or a
+ * signed webhook. Text fields are templates: `$input.x`, `$steps.a.count`,
+ * `${config.shop}` and, bound to the step input, `$field` / `$` are
+ * interpolated. Secrets are only ever `{"secret": "NAME"}` references.
+ *
+ * @example Log (level debug | info | warn | error, default info)
+ * { "type": "log", "level": "info", "message": "Imported $steps.store.inserted products for supplier $input.supplier_id" }
+ * @example Email (the specification's config; `recipient` may be a list; `body` or `template`, optional `html`)
+ * { "type": "email", "recipient": "admin@company.com", "subject": "Workflow completed",
+ *   "body": "Run $execution.id finished: $steps.store.inserted new, $steps.store.updated changed." }
+ * @example Webhook (POST JSON, HMAC-SHA256 signed with the named secret)
+ * { "type": "webhook", "url": "https://hooks.example.com/merchflow", "secret": { "secret": "HOOK_SECRET" },
+ *   "event": "import.completed", "message": "done", "data": { "inserted": "$steps.store.inserted" } }
+ */
+import { z } from 'zod';
+import type { ConfigValidator } from '@engine/dsl/types';
+import { isReference } from '@engine/dsl/references';
+import { SECRET_NAME_PATTERN, containsSecretRef } from '@engine/activities/shared/secrets';
+
+export const NOTIFICATION_TYPES = ['log', 'email', 'webhook'] as const;
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+export const NOTIFICATION_DEFAULTS = {
+  logLevel: 'info',
+  event: 'workflow.notification',
+  webhookTimeoutMs: 30_000,
+  maxRecipients: 100,
+} as const;
+
+export type ConfigIssue = { field: string; message: string };
+
+/** A plain address; display names and groups are not accepted (they are where header injection hides). */
+export const EMAIL_ADDRESS = /^[^\s@<>()[\]\\,;:"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$/;
+
+/** Headers the executor sets itself; a config may not override them. */
+export const RESERVED_HEADERS = new Set([
+  'host',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+  'idempotency-key',
+  'x-merchflow-signature',
+  'x-merchflow-timestamp',
+  'x-merchflow-event',
+]);
+
+const isDynamic = (s: string) => s.includes('$');
+const secretRef = z.strictObject({ secret: z.string().regex(SECRET_NAME_PATTERN, 'must be a secret name') });
+const template = z.string().max(100_000);
+const address = z.string().refine((s) => isDynamic(s) || EMAIL_ADDRESS.test(s), { message: 'must be an email address or a reference' });
+const addresses = z.union([address, z.array(address).min(1).max(NOTIFICATION_DEFAULTS.maxRecipients)], {
+  error: 'must be an email address, a reference, or a list of them',
+});
+const httpUrl = z.string().refine(
+  (s) => {
+    if (isDynamic(s)) return true;
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an http(s) URL without credentials, or a template' },
+);
+const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, 'is not a valid header name');
+const common = { type: z.enum(NOTIFICATION_TYPES), description: z.string().optional(), input: z.unknown().optional() };
+
+const schemas: Record<NotificationType, z.ZodType> = {
+  log: z.strictObject({
+    ...common,
+    level: z.enum(LOG_LEVELS).optional(),
+    message: template,
+    fields: z.record(z.string(), z.unknown()).optional(),
+  }),
+  email: z.strictObject({
+    ...common,
+    recipient: addresses,
+    cc: addresses.optional(),
+    bcc: addresses.optional(),
+    from: address.optional(),
+    reply_to: address.optional(),
+    subject: template.max(998),
+    body: template.optional(),
+    template: template.optional(),
+    html: template.optional(),
+  }),
+  webhook: z.strictObject({
+    ...common,
+    url: z.union([httpUrl, secretRef], { error: 'must be an http(s) URL, a template, or {"secret": "NAME"}' }),
+    secret: secretRef.optional(),
+    headers: z.record(headerName, z.union([z.string(), secretRef], { error: 'must be a string or {"secret": "NAME"}' })).optional(),
+    event: z.string().min(1).max(200).optional(),
+    message: template.optional(),
+    data: z.unknown().optional(),
+    body: z.unknown().optional(),
+    timeout_ms: z.union([z.number().int().min(1000).max(120_000), z.string().refine(isReference)], { error: 'must be 1000 to 120000 or a reference' }).optional(),
+  }),
+};
+
+function pathText(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+}
+
+/** zod issues as `{field, message}`; unknown keys reported one field each. */
+function zodIssues(error: z.ZodError): ConfigIssue[] {
+  return error.issues.flatMap((i): ConfigIssue[] => {
+    const at = pathText(i.path);
+    if (i.code === 'unrecognized_keys') return i.keys.map((k) => ({ field: at ? `${at}.${k}` : k, message: 'is not a known option' }));
+    return [{ field: at || 'config', message: i.message }];
+  });
+}
+
+/** Validates a `notification` config; every issue names its field. */
+export const validateNotificationConfig: ConfigValidator = (config) => {
+  const type = config.type;
+  if (typeof type !== 'string' || !(NOTIFICATION_TYPES as readonly string[]).includes(type)) {
+    return [{ field: 'type', message: `must be one of ${NOTIFICATION_TYPES.join(', ')}` }];
+  }
+  const parsed = schemas[type as NotificationType].safeParse(config);
+  if (!parsed.success) return zodIssues(parsed.error);
+  const issues: ConfigIssue[] = [];
+  if (type === 'email' && config.body !== undefined && config.template !== undefined) {
+    issues.push({ field: 'template', message: 'give either body or template, not both' });
+  }
+  if (type === 'webhook') {
+    if (config.body !== undefined && (config.message !== undefined || config.data !== undefined)) {
+      issues.push({ field: 'body', message: 'a custom body replaces the envelope: do not combine it with message or data' });
+    }
+    // Secret values go into headers or the signature only, never into a payload that receivers store and log.
+    for (const field of ['body', 'data'] as const) {
+      if (containsSecretRef(config[field])) issues.push({ field, message: 'may not contain secret references' });
+    }
+    for (const name of Object.keys((config.headers as Record<string, unknown> | undefined) ?? {})) {
+      if (RESERVED_HEADERS.has(name.toLowerCase())) issues.push({ field: `headers.${name}`, message: 'is set by the executor' });
+    }
+  }
+  return issues;
+};
