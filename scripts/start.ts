@@ -13,7 +13,7 @@ import { describeStartupError } from '@src/common/startup-errors';
 import { runMigrations } from '@src/database/migrate';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './lib/embedded-postgres';
 import { startTemporalDevServer, type TemporalDevServer } from './lib/temporal-server';
-import { assertPortFree, waitFor } from './lib/ports';
+import { assertPortFree, portAnswers, waitFor } from './lib/ports';
 import { prefixer, startNodeProcess, stopAll, type Supervised } from './lib/supervisor';
 
 const say = prefixer('start', 5);
@@ -81,7 +81,22 @@ async function main(): Promise<void> {
       say(`using the Temporal server at ${config.temporal.address}`);
     }
 
-    Object.assign(process.env, { DATABASE_URL: env.DATABASE_URL, TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS });
+    if (config.sandbox.enabled) {
+      // The sandbox supplier, marketplace and carrier, so every predefined workflow runs with no outside service.
+      await assertPortFree(config.sandbox.port, 'the sandbox', 'SANDBOX_PORT, or SANDBOX_ENABLED=false');
+      const sandbox = startNodeProcess('sandbox', 4, path.join(config.rootDir, 'dist/src/sandbox/main.js'), [], {
+        ...env,
+        SANDBOX_PORT: String(config.sandbox.port),
+        SANDBOX_PRODUCTS: String(config.sandbox.products),
+      });
+      parts.push(sandbox);
+      const hostPort = `127.0.0.1:${config.sandbox.port}`;
+      await waitFor('the sandbox', () => portAnswers(config.sandbox.port), 15_000, 100);
+      env.HTTP_ALLOW_HOSTS = [...config.httpAllowHosts, hostPort].join(',');
+      env.MERCHFLOW_SANDBOX_URL = `http://${hostPort}`;
+    }
+
+    Object.assign(process.env, { DATABASE_URL: env.DATABASE_URL, TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS, HTTP_ALLOW_HOSTS: env.HTTP_ALLOW_HOSTS });
     config = loadConfig(process.env);
     const applied = await runMigrations('up');
     say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'schema up to date');
@@ -115,6 +130,7 @@ async function main(): Promise<void> {
       `  Temporal Web UI ${config.temporal.uiUrl}`,
       `  Temporal        ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       `  Database        ${redactUrl(config.databaseUrl)}`,
+      ...(env.MERCHFLOW_SANDBOX_URL ? [`  Sandbox         ${env.MERCHFLOW_SANDBOX_URL} (supplier, marketplace and carrier APIs)`] : []),
       'Press Ctrl-C to stop.',
       '',
     ];
