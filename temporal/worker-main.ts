@@ -9,6 +9,7 @@ import { createDataSource } from '@src/database/data-source';
 import { rootLogger } from '@src/logging/logger';
 import { connectOrExplain, describeStartupError } from '@src/common/startup-errors';
 import { createMerchflowWorker, installTemporalRuntime } from '@engine/worker';
+import { ensureSearchAttributes } from '@engine/setup/search-attributes';
 
 export interface WorkerArgs {
   maxWorkers?: number;
@@ -49,6 +50,8 @@ export async function runWorker(args: WorkerArgs): Promise<void> {
     throw err;
   }
   try {
+    const added = await ensureSearchAttributes(config.temporal.address, config.temporal.namespace);
+    if (added.length > 0) logger.info('registered search attributes', { names: added });
     const worker = await createMerchflowWorker({
       config,
       dataSource,
