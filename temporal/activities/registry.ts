@@ -3,6 +3,8 @@ import type { ExecutorDeps, StepExecutor } from '@engine/activities/runtime/exec
 import { APPROVAL_STEP_TYPE, validateApprovalConfig } from '@engine/activities/approval/approval.executor';
 import { apiCallExecutorModule } from '@engine/activities/api_call';
 import { dataFetchExecutorModule } from '@engine/activities/data_fetch';
+import { dataTransformExecutorModule } from '@engine/activities/data_transform';
+import { dataValidateExecutorModule } from '@engine/activities/data_validate';
 import { databaseQueryExecutorModule } from '@engine/activities/database_query';
 import { notificationExecutorModule } from '@engine/activities/notification';
 import { aiProcessExecutorModule } from '@engine/activities/ai_process';
@@ -17,6 +19,8 @@ export interface ExecutorModule {
 /** The step executors that ship with Merchflow, one folder each under temporal/activities. */
 export const EXECUTOR_MODULES: ExecutorModule[] = [
   dataFetchExecutorModule,
+  dataTransformExecutorModule,
+  dataValidateExecutorModule,
   apiCallExecutorModule,
   databaseQueryExecutorModule,
   aiProcessExecutorModule,

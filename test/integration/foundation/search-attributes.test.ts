@@ -12,7 +12,7 @@ describe(ensureSearchAttributes.name, () => {
     const namespace = `sa-${randomUUID().slice(0, 8)}`;
     const connection = await Connection.connect({ address });
     try {
-      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86400 } });
+      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86400 as never } });
       // A new namespace takes a moment to be visible to the operator service.
       const added = await eventually(async () => {
         try {

@@ -1,0 +1,47 @@
+import type { ExecutorDeps, StepExecutor } from '@engine/activities/runtime/executor';
+import type { ExecutorModule } from '@engine/activities/registry';
+import { executorProgress } from './items';
+import { validateDataTransformConfig } from './schema';
+import { transformData, type TransformStats } from './transform';
+
+/** Step type id of the data transform executor. */
+export const DATA_TRANSFORM_STEP_TYPE = 'data_transform';
+
+/**
+ * The `data_transform` executor: maps, filters, aggregates, normalizes or
+ * applies JSONata to the step's input (see `schema.ts` for the config). The
+ * work is done by the pure functions of `transform.ts`; this wrapper feeds
+ * them the run context, heartbeats every 1000 items, and reports counts.
+ */
+export function createDataTransformExecutor(_deps?: ExecutorDeps): StepExecutor {
+  // Counts of outputs this worker produced, for summarize(): a bare list output has no room for them.
+  const statsOf = new WeakMap<object, TransformStats>();
+  return {
+    type: DATA_TRANSFORM_STEP_TYPE,
+    validateConfig: validateDataTransformConfig,
+    async execute(config, ctx) {
+      const { output, stats, warnings } = await transformData(ctx.input, config, { run: ctx.run, ...executorProgress(ctx) });
+      for (const warning of warnings) ctx.logger.warn(`data_transform: ${warning}`);
+      if (stats.error_count) {
+        ctx.logger.warn('data_transform: some values could not be converted', { error_count: stats.error_count, samples: stats.error_samples });
+      }
+      if (output !== null && typeof output === 'object') statsOf.set(output, stats);
+      return output;
+    },
+    summarize(output) {
+      const stats = output !== null && typeof output === 'object' ? statsOf.get(output) : undefined;
+      if (stats) return { ...stats };
+      return Array.isArray(output) ? { output_count: output.length } : {};
+    },
+  };
+}
+
+/** The data_transform step type as registered in the worker. */
+export const dataTransformExecutorModule: ExecutorModule = {
+  type: DATA_TRANSFORM_STEP_TYPE,
+  validateConfig: validateDataTransformConfig,
+  create: (deps) => createDataTransformExecutor(deps),
+};
+
+export { transformData, mapItems, filterItems, aggregateItems, normalizeItems, applyJsonata } from './transform';
+export { validateDataTransformConfig, checkTransformConfig, resolveTransformConfig } from './schema';

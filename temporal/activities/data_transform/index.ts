@@ -1,0 +1,9 @@
+export {
+  DATA_TRANSFORM_STEP_TYPE,
+  createDataTransformExecutor,
+  dataTransformExecutorModule,
+} from './data_transform.executor';
+export * from './schema';
+export * from './transform';
+export { selectItems, shapeOutput, type InputShape, type ProgressHooks } from './items';
+export { parseDecimal, parseCurrency, parseDate, convertUnit, castValue, parseBoolean, titleCase, isIsoDate } from './values';

@@ -1,0 +1,352 @@
+/**
+ * The data_validate rules as pure functions: each item is checked against
+ * every rule, invalid items carry their reasons, and thresholds decide whether
+ * the batch as a whole fails. No I/O; progress goes through hooks.
+ */
+import { deepEqual } from '@engine/dsl/conditions';
+import { compileJsonata, ExpressionError } from '@engine/dsl/expressions';
+import { isPlainObject } from '@engine/dsl/references';
+import type { RunContext } from '@engine/dsl/types';
+import { StepError } from '@engine/activities/shared/errors';
+import { ErrorCodes } from '@engine/shared/contracts';
+import {
+  EMPTY_RUN,
+  expressionBindings,
+  expressionFailure,
+  PROGRESS_EVERY,
+  selectItems,
+  type ProgressHooks,
+} from '@engine/activities/data_transform/items';
+import { configInvalid } from '@engine/activities/data_transform/config-check';
+import { mustParsePath, pathReader, setIn } from '@engine/activities/data_transform/paths';
+import { compileSafeRegex, MAX_MATCH_LENGTH } from '@engine/activities/data_transform/safe-regex';
+import { asNumber, isIsoDate, isTruthy } from '@engine/activities/data_transform/values';
+import { checkValidateConfig, resolveValidateConfig, type ValidateConfig, type ValidationRule, type ValueType } from './schema';
+
+/** Why an item is invalid. `field` is null for a custom rule without one. */
+export interface ValidationReason {
+  field: string | null;
+  rule: string;
+  message: string;
+}
+
+export interface InvalidItem {
+  index: number;
+  item?: unknown;
+  errors: ValidationReason[];
+}
+
+export interface ValidationResult {
+  valid: unknown[];
+  invalid: InvalidItem[];
+}
+
+export interface ValidateOptions extends ProgressHooks {
+  /** What expression variables (`$input`, `$config`, ...) read. */
+  run?: RunContext;
+  /** Whether invalid entries carry the item (default true). */
+  includeItems?: boolean;
+}
+
+/** One compiled rule: returns the reason message, or null when the item passes. */
+interface Check {
+  field: string | null;
+  rule: string;
+  /** Synchronous check; null for custom rules. */
+  test: ((item: unknown, index: number) => string | null) | null;
+  testAsync: ((item: unknown, index: number) => Promise<string | null>) | null;
+}
+
+const isMissing = (v: unknown): boolean => v === undefined || v === null;
+
+const show = (v: unknown): string => {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+};
+
+const EMAIL = /^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+$/;
+
+/** Whether `v` has the type: see the schema for what each means. */
+export function hasType(v: unknown, type: ValueType): boolean {
+  switch (type) {
+    case 'string':
+      return typeof v === 'string';
+    case 'number':
+      return typeof v === 'number' && Number.isFinite(v);
+    case 'integer':
+      return typeof v === 'number' && Number.isInteger(v);
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'array':
+      return Array.isArray(v);
+    case 'object':
+      return isPlainObject(v);
+    case 'date':
+      return isIsoDate(v);
+    case 'email':
+      return typeof v === 'string' && v.length <= 254 && EMAIL.test(v);
+    case 'url': {
+      if (typeof v !== 'string' || v.length > 2048) return false;
+      try {
+        const u = new URL(v);
+        return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+      } catch {
+        return false;
+      }
+    }
+  }
+}
+
+/** Length in characters (code points) of a string, or elements of a list; null for anything else. */
+function lengthOf(v: unknown): { n: number; unit: string } | null {
+  if (typeof v === 'string') {
+    let n = 0;
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      if (c < 0xdc00 || c > 0xdfff) n++; // count low surrogates only with their high surrogate
+    }
+    return { n, unit: 'characters' };
+  }
+  if (Array.isArray(v)) return { n: v.length, unit: 'items' };
+  return null;
+}
+
+/** Type-sensitive key for uniqueness (`1` and `'1'` differ). */
+function keyOf(v: unknown, ci: boolean): string {
+  if (typeof v === 'string') return `s${ci ? v.toLowerCase() : v}`;
+  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v}${v}`;
+  return `j${JSON.stringify(v)}`;
+}
+
+function compileRule(rule: ValidationRule, index: number, run: RunContext): Check {
+  const field = rule.field ?? (rule.fields ? rule.fields.join(',') : null);
+  const custom = rule.message;
+  const read = rule.field !== undefined ? pathReader(mustParsePath(rule.field)) : () => undefined;
+  const check = (fn: (v: unknown, item: unknown, i: number) => string | null): Check => ({
+    field,
+    rule: rule.type,
+    test: (item, i) => {
+      const why = fn(read(item), item, i);
+      return why === null ? null : (custom ?? why);
+    },
+    testAsync: null,
+  });
+  const name = field ?? 'value';
+  switch (rule.type) {
+    case 'required': {
+      const allowEmpty = rule.allow_empty === true;
+      return check((v) => {
+        if (isMissing(v)) return `${name} is required`;
+        if (!allowEmpty && ((typeof v === 'string' && v.trim() === '') || (Array.isArray(v) && v.length === 0))) return `${name} must not be empty`;
+        return null;
+      });
+    }
+    case 'min_value':
+    case 'max_value': {
+      const bound = rule.type === 'min_value' ? rule.min_value! : rule.max_value!;
+      const min = rule.type === 'min_value';
+      const words = min ? 'at least' : 'at most';
+      if (typeof bound === 'string') {
+        return check((v) => {
+          if (isMissing(v)) return null;
+          if (typeof v !== 'string') return `${name} must be text comparable with ${show(bound)}`;
+          return (min ? v >= bound : v <= bound) ? null : `${name} must be ${words} ${show(bound)} (got ${show(v)})`;
+        });
+      }
+      return check((v) => {
+        if (isMissing(v)) return null;
+        const n = asNumber(v);
+        if (n === null) return `${name} must be a number (got ${show(v)})`;
+        return (min ? n >= bound : n <= bound) ? null : `${name} must be ${words} ${bound} (got ${show(v)})`;
+      });
+    }
+    case 'type': {
+      const expected = (rule.expected ?? rule.expected_type)!;
+      const article = /^[aeiou]/.test(expected) ? 'an' : 'a';
+      return check((v) => (isMissing(v) || hasType(v, expected) ? null : `${name} must be ${article} ${expected} (got ${show(v)})`));
+    }
+    case 'min_length':
+    case 'max_length': {
+      const limit = (rule.type === 'min_length' ? rule.min_length : rule.max_length)!;
+      const min = rule.type === 'min_length';
+      return check((v) => {
+        if (isMissing(v)) return null;
+        const len = lengthOf(v);
+        if (!len) return `${name} must be a string or a list to have a length`;
+        return (min ? len.n >= limit : len.n <= limit) ? null : `${name} must have ${min ? 'at least' : 'at most'} ${limit} ${len.unit} (has ${len.n})`;
+      });
+    }
+    case 'pattern': {
+      const re = compileSafeRegex(rule.pattern!, rule.flags ?? '');
+      return check((v) => {
+        if (isMissing(v)) return null;
+        if (typeof v === 'string' && v.length > MAX_MATCH_LENGTH) return `${name} is too long to match a pattern (over ${MAX_MATCH_LENGTH} characters)`;
+        return re.test(v) ? null : `${name} does not match the pattern ${rule.pattern} (got ${show(v)})`;
+      });
+    }
+    case 'enum':
+    case 'in': {
+      const ci = rule.case_insensitive === true;
+      const values = rule.values ?? [];
+      const strings = new Set(values.filter((x): x is string => typeof x === 'string').map((x) => (ci ? x.toLowerCase() : x)));
+      const others = values.filter((x) => typeof x !== 'string');
+      const allowed = values.map((x) => show(x)).join(', ');
+      return check((v) => {
+        if (isMissing(v)) return null;
+        const ok = typeof v === 'string' ? strings.has(ci ? v.toLowerCase() : v) : others.some((x) => deepEqual(x, v));
+        return ok ? null : `${name} must be one of ${allowed.length > 200 ? `${allowed.slice(0, 197)}...` : allowed} (got ${show(v)})`;
+      });
+    }
+    case 'unique': {
+      const ci = rule.case_insensitive === true;
+      const readers = (rule.fields ?? [rule.field!]).map((f) => pathReader(mustParsePath(f)));
+      // Batch state: a fresh map per compile, and compile happens once per batch.
+      const firstSeen = new Map<string, number>();
+      return check((_v, item, i) => {
+        const values = readers.map((r) => r(item));
+        if (values.some(isMissing)) return null;
+        const key = values.length === 1 ? keyOf(values[0], ci) : values.map((x) => keyOf(x, ci)).join('\u0001');
+        const first = firstSeen.get(key);
+        if (first === undefined) {
+          firstSeen.set(key, i);
+          return null;
+        }
+        return `${name} ${show(values.length === 1 ? values[0] : values)} duplicates item ${first}`;
+      });
+    }
+    case 'custom': {
+      const expr = compileJsonata(rule.expression!);
+      const bindings = expressionBindings(run);
+      const fallback = `custom rule ${index} failed: ${rule.expression}`;
+      return {
+        field: rule.field ?? null,
+        rule: 'custom',
+        test: null,
+        testAsync: async (item, i) => {
+          try {
+            return isTruthy(await expr.evaluate(item, { ...bindings, index: i })) ? null : (custom ?? fallback);
+          } catch (err) {
+            // A type error on this item's data makes the item invalid; running out of time or depth stops the step.
+            if (err instanceof ExpressionError && err.code === 'EXPRESSION_FAILED') return `${custom ?? fallback} (${err.message})`;
+            throw expressionFailure(err, `validation_rules[${index}] (item ${i})`, { index: i });
+          }
+        },
+      };
+    }
+  }
+}
+
+/**
+ * Checks every item against every rule (rules are compiled once per call, so
+ * `unique` sees this batch only). Valid items are returned as they are;
+ * invalid ones with their index and reasons in rule order.
+ *
+ * @example await validateItems([{ sku: 'A1', price: 0 }], [{ type: 'min_value', field: 'price', min_value: 0.01 }])
+ * // { valid: [], invalid: [{ index: 0, item: {...}, errors: [{ field: 'price', rule: 'min_value', message: 'price must be at least 0.01 (got 0)' }] }] }
+ */
+export async function validateItems(items: readonly unknown[], rules: readonly ValidationRule[], opts: ValidateOptions = {}): Promise<ValidationResult> {
+  const run = opts.run ?? EMPTY_RUN;
+  const issues = checkValidateConfig({ validation_rules: rules }, 'run');
+  if (issues.length > 0) throw configInvalid(issues);
+  const checks = rules.map((r, i) => compileRule(r, i, run));
+  const includeItems = opts.includeItems !== false;
+  const valid: unknown[] = [];
+  const invalid: InvalidItem[] = [];
+  const every = Math.max(1, opts.every ?? PROGRESS_EVERY);
+  for (let from = 0; from < items.length; from += every) {
+    const to = Math.min(items.length, from + every);
+    for (let i = from; i < to; i++) {
+      const item = items[i];
+      let errors: ValidationReason[] | null = null;
+      for (const c of checks) {
+        const why = c.test ? c.test(item, i) : await c.testAsync!(item, i);
+        if (why !== null) (errors ??= []).push({ field: c.field, rule: c.rule, message: why });
+      }
+      if (errors === null) valid.push(item);
+      else invalid.push(includeItems ? { index: i, item, errors } : { index: i, errors });
+    }
+    await opts.progress?.(to, items.length);
+  }
+  return { valid, invalid };
+}
+
+/** Counts of one validation, in the output and the step summary. */
+export interface ValidationCounts {
+  total: number;
+  valid_count: number;
+  invalid_count: number;
+}
+
+/** Thresholds of a validation (see the schema). */
+export type Thresholds = Pick<ValidateConfig, 'max_invalid_ratio' | 'max_invalid_count' | 'fail_on_invalid'>;
+
+/** How many invalid items' reasons a VALIDATION_FAILED error carries. */
+const FAILURE_SAMPLES = 5;
+
+/**
+ * The failure for a batch with too many invalid items, or null when it is
+ * within the thresholds. An empty batch never fails.
+ */
+export function thresholdFailure(result: ValidationResult, counts: ValidationCounts, t: Thresholds): StepError | null {
+  const { total, invalid_count } = counts;
+  if (invalid_count === 0) return null;
+  const ratio = invalid_count / total;
+  let limit: string | null = null;
+  if (t.fail_on_invalid === true) limit = 'fail_on_invalid is set';
+  else if (t.max_invalid_count !== undefined && invalid_count > t.max_invalid_count) limit = `more than max_invalid_count ${t.max_invalid_count}`;
+  else if (t.max_invalid_ratio !== undefined && ratio > t.max_invalid_ratio) limit = `more than max_invalid_ratio ${t.max_invalid_ratio}`;
+  if (limit === null) return null;
+  const first = result.invalid.slice(0, FAILURE_SAMPLES).map((x) => ({ index: x.index, errors: x.errors.slice(0, 5) }));
+  const example = first[0]?.errors[0]?.message;
+  return new StepError(
+    ErrorCodes.VALIDATION_FAILED,
+    `${invalid_count} of ${total} items are invalid (${limit})${example ? `; first: item ${first[0].index}: ${example}` : ''}`,
+    {
+      retryable: false,
+      details: {
+        ...counts,
+        invalid_ratio: Math.round(ratio * 10_000) / 10_000,
+        max_invalid_ratio: t.max_invalid_ratio ?? null,
+        max_invalid_count: t.max_invalid_count ?? null,
+        fail_on_invalid: t.fail_on_invalid ?? false,
+        first_invalid: first,
+      },
+    },
+  );
+}
+
+export interface ValidateDataResult {
+  output: Record<string, unknown>;
+  counts: ValidationCounts;
+  /** Things worth a log line (an object with lists read as one item). */
+  warnings: string[];
+}
+
+/**
+ * Runs one data_validate config against a step input: resolves references,
+ * checks the config, picks the items, validates them and applies the
+ * thresholds. Output: `{valid, invalid, total, valid_count, invalid_count}`,
+ * with the valid items at `source_field` instead of `valid` when one is given.
+ *
+ * @throws StepError `VALIDATION_FAILED` over a threshold, `STEP_CONFIG_INVALID` for
+ *   a config that is invalid once resolved, `INPUT_INVALID` for an input without the list.
+ */
+export async function validateData(input: unknown, rawConfig: Record<string, unknown>, opts: ValidateOptions = {}): Promise<ValidateDataResult> {
+  const run = opts.run ?? EMPTY_RUN;
+  const resolved = resolveValidateConfig(rawConfig, run);
+  const issues = checkValidateConfig(resolved, 'run');
+  if (issues.length > 0) throw configInvalid(issues);
+  const config = resolved as unknown as ValidateConfig;
+  const data = 'input' in rawConfig ? config.input : input;
+  const sourceField = config.source_field ?? config.items_field;
+  const { items, shape, warning } = selectItems(data, sourceField);
+  const result = await validateItems(items, config.validation_rules, { ...opts, run, includeItems: config.include_invalid_items !== false });
+  const counts: ValidationCounts = { total: items.length, valid_count: result.valid.length, invalid_count: result.invalid.length };
+  const failure = thresholdFailure(result, counts, config);
+  if (failure) throw failure;
+  const output: Record<string, unknown> = {};
+  if (shape.kind === 'field') setIn(output, shape.outputPath, result.valid);
+  else output.valid = result.valid;
+  Object.assign(output, { invalid: result.invalid, ...counts });
+  return { output, counts, warnings: warning ? [warning] : [] };
+}
