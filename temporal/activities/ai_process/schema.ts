@@ -37,6 +37,9 @@ import type { ConfigValidator } from '@engine/dsl/types';
 import { isReference } from '@engine/dsl/references';
 import { SECRET_NAME_PATTERN } from '@engine/activities/shared/secrets';
 import { TASK_TYPES } from './tasks';
+import { zodIssues, type ConfigIssue } from '@engine/activities/shared/config-issues';
+
+export type { ConfigIssue };
 
 export const AI_PROCESS_DEFAULTS = {
   batchSize: 10,
@@ -48,7 +51,6 @@ export const AI_PROCESS_DEFAULTS = {
   categoryField: 'category',
 } as const;
 
-export type ConfigIssue = { field: string; message: string };
 
 const reference = z.string().refine((s) => isReference(s), { message: 'must be a reference like "$input.x"' });
 const refOr = <T extends z.ZodType>(schema: T, what: string) => z.union([schema, reference], { error: `must be ${what} or a reference like "$input.x"` });
@@ -76,18 +78,6 @@ const configSchema = z.strictObject({
   temperature: refOr(z.number().min(0).max(2), 'a number from 0 to 2').optional(),
   timeout_seconds: int(1, 600).optional(),
 });
-
-function pathText(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
-}
-
-function zodIssues(error: z.ZodError): ConfigIssue[] {
-  return error.issues.flatMap((i): ConfigIssue[] => {
-    const at = pathText(i.path);
-    if (i.code === 'unrecognized_keys') return i.keys.map((k) => ({ field: at ? `${at}.${k}` : k, message: 'is not a known option' }));
-    return [{ field: at || 'config', message: i.message }];
-  });
-}
 
 /** Validates an `ai_process` config; every issue names its field. */
 export const validateAiProcessConfig: ConfigValidator = (config) => {

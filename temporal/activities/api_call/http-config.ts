@@ -18,14 +18,13 @@ import {
   type RetryPolicy,
 } from '@engine/activities/shared/http';
 import { configError, parsePath, secretNames } from '@engine/activities/api_call/template';
+import { joinPath, zodIssues, type ConfigIssue } from '@engine/activities/shared/config-issues';
+
+export { joinPath, zodIssues, type ConfigIssue };
 
 /** `definition`: values may be references (`$input.x`); `runtime`: references are resolved, values must be real. */
 export type SchemaMode = 'definition' | 'runtime';
 
-export interface ConfigIssue {
-  field: string;
-  message: string;
-}
 
 const REF_HINT = 'or a reference like "$input.x"';
 
@@ -260,30 +259,6 @@ export function validateAuth(config: Record<string, unknown>): ConfigIssue[] {
     return { field, message: i.message };
   });
   return [...issues, ...mapped];
-}
-
-/** Turns zod issues into `{field, message}`; unknown keys become one issue each. */
-export function zodIssues(error: z.ZodError, prefix: Array<string | number> = []): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  for (const issue of error.issues) {
-    const path = [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ field: joinPath([...path, key]), message: 'is not a known field' });
-      continue;
-    }
-    if (issue.code === 'invalid_key') {
-      out.push({ field: joinPath(path), message: 'is not a valid name' });
-      continue;
-    }
-    out.push({ field: joinPath(path), message: issue.message });
-  }
-  return out;
-}
-
-export function joinPath(path: ReadonlyArray<string | number>): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
-  return out;
 }
 
 /** Parses a runtime value, throwing `STEP_CONFIG_INVALID` naming the first bad field. */

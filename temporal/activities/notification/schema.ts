@@ -17,6 +17,9 @@ import { z } from 'zod';
 import type { ConfigValidator } from '@engine/dsl/types';
 import { isReference } from '@engine/dsl/references';
 import { SECRET_NAME_PATTERN, containsSecretRef } from '@engine/activities/shared/secrets';
+import { zodIssues, type ConfigIssue } from '@engine/activities/shared/config-issues';
+
+export type { ConfigIssue };
 
 export const NOTIFICATION_TYPES = ['log', 'email', 'webhook'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
@@ -29,7 +32,6 @@ export const NOTIFICATION_DEFAULTS = {
   maxRecipients: 100,
 } as const;
 
-export type ConfigIssue = { field: string; message: string };
 
 /** A plain address; display names and groups are not accepted (they are where header injection hides). */
 export const EMAIL_ADDRESS = /^[^\s@<>()[\]\\,;:"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$/;
@@ -100,19 +102,6 @@ const schemas: Record<NotificationType, z.ZodType> = {
     timeout_ms: z.union([z.number().int().min(1000).max(120_000), z.string().refine(isReference)], { error: 'must be 1000 to 120000 or a reference' }).optional(),
   }),
 };
-
-function pathText(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
-}
-
-/** zod issues as `{field, message}`; unknown keys reported one field each. */
-function zodIssues(error: z.ZodError): ConfigIssue[] {
-  return error.issues.flatMap((i): ConfigIssue[] => {
-    const at = pathText(i.path);
-    if (i.code === 'unrecognized_keys') return i.keys.map((k) => ({ field: at ? `${at}.${k}` : k, message: 'is not a known option' }));
-    return [{ field: at || 'config', message: i.message }];
-  });
-}
 
 /** Validates a `notification` config; every issue names its field. */
 export const validateNotificationConfig: ConfigValidator = (config) => {
