@@ -8,4 +8,4 @@ if (!fs.existsSync(main)) {
   console.error('merchflow: not built yet; run `npm run build` in ' + path.resolve(__dirname, '..'));
   process.exit(2);
 }
-require(main);
+require(main).main(process.argv.slice(2));

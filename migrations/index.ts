@@ -2,6 +2,7 @@ import { InitialSchema1764230400000 } from './1764230400000-InitialSchema';
 import { Secrets1764230500000 } from './1764230500000-Secrets';
 import { SourceData1764230600000 } from './1764230600000-SourceData';
 import { FetchCursors1764230700000 } from './1764230700000-FetchCursors';
+import { ApiKeys1764230800000 } from './1764230800000-ApiKeys';
 
 /** Every migration, in order. Listed explicitly so the bundle and the CLI agree. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   Secrets1764230500000,
   SourceData1764230600000,
   FetchCursors1764230700000,
+  ApiKeys1764230800000,
 ];

@@ -1,20 +1,37 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from '@src/auth/auth.module';
 import { ConfigModule } from '@src/config/config.module';
 import { appConfig } from '@src/config/config';
+import type { AppOptions } from '@src/core/app-options';
+import { CoreModule } from '@src/core/core.module';
 import { dataSourceOptions } from '@src/database/data-source';
+import { ExecutionsModule } from '@src/executions/executions.module';
 import { HealthController } from '@src/health/health.controller';
-import { TemporalClientService } from '@src/temporal-client/temporal-client.service';
+import { SchedulesModule } from '@src/schedules/schedules.module';
+import { StatsModule } from '@src/stats/stats.module';
+import { WorkflowsModule } from '@src/workflows/workflows.module';
 
-@Module({
-  imports: [
-    ConfigModule,
-    TypeOrmModule.forRootAsync({
-      useFactory: () => ({ ...dataSourceOptions(appConfig()), retryAttempts: 2, retryDelay: 1000 }),
-    }),
-  ],
-  controllers: [HealthController],
-  providers: [TemporalClientService],
-  exports: [TemporalClientService],
-})
-export class AppModule {}
+/** The API: every area, over one configuration, one data source and one Temporal client. */
+@Module({})
+export class AppModule {
+  static forRoot(options: AppOptions = {}): DynamicModule {
+    const config = options.config ?? appConfig();
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        CoreModule.forRoot({ ...options, config }),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({ ...dataSourceOptions(config), retryAttempts: 2, retryDelay: 1000 }),
+        }),
+        AuthModule,
+        WorkflowsModule,
+        ExecutionsModule,
+        SchedulesModule,
+        StatsModule,
+      ],
+      controllers: [HealthController],
+    };
+  }
+}

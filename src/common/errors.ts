@@ -26,3 +26,26 @@ export class ConflictError extends AppError {
     super(code, message, 409, details);
   }
 }
+
+/** A request the caller must fix: the message names the field, `details.errors` lists every problem. */
+export class ValidationFailedError extends AppError {
+  constructor(errors: Array<{ field: string; message: string }>, code = 'VALIDATION_FAILED') {
+    const shown = errors.slice(0, 5).map((e) => (e.field ? `${e.field}: ${e.message}` : e.message));
+    const more = errors.length > shown.length ? ` (and ${errors.length - shown.length} more)` : '';
+    super(code, `${shown.join('; ')}${more}`, 400, { errors: errors.slice(0, 50) });
+  }
+}
+
+/** No credentials, or credentials that match no live key. */
+export class UnauthenticatedError extends AppError {
+  constructor(message = 'an API key is required: send "Authorization: Bearer <key>" or "X-API-Key: <key>"') {
+    super('UNAUTHENTICATED', message, 401);
+  }
+}
+
+/** A valid key whose role is too low for the operation. */
+export class ForbiddenError extends AppError {
+  constructor(required: string, actual: string) {
+    super('FORBIDDEN', `this operation needs the ${required} role; the key has the ${actual} role`, 403, { required_role: required, role: actual });
+  }
+}

@@ -1,3 +1,4 @@
+import { ApiKey } from '@src/auth/api-key.entity';
 import { Payload } from '@src/database/payload.entity';
 import { SourceData } from '@src/commerce/source-data.entity';
 import { WorkflowExecution, WorkflowStepExecution } from '@src/executions/execution.entity';
@@ -5,4 +6,4 @@ import { WorkflowSchedule } from '@src/schedules/schedule.entity';
 import { Workflow, WorkflowStep, WorkflowVersion } from '@src/workflows/workflow.entity';
 
 /** Every TypeORM entity of the application. */
-export const ENTITIES = [Workflow, WorkflowVersion, WorkflowStep, WorkflowExecution, WorkflowStepExecution, WorkflowSchedule, Payload, SourceData];
+export const ENTITIES = [Workflow, WorkflowVersion, WorkflowStep, WorkflowExecution, WorkflowStepExecution, WorkflowSchedule, Payload, SourceData, ApiKey];

@@ -65,7 +65,7 @@ export class ExecutionsService {
     const repo = this.dataSource.getRepository(WorkflowExecution);
     if (opts.idempotency_key) {
       const existing = await repo.findOne({ where: { idempotency_key: opts.idempotency_key } });
-      if (existing) return existing;
+      if (existing) return sameWorkflow(existing, workflowId, opts.idempotency_key);
     }
     const { workflow, definition } = await this.workflows.definition(workflowId, opts.version);
     if (workflow.status !== 'active') {
@@ -97,7 +97,7 @@ export class ExecutionsService {
       // A concurrent request with the same idempotency key won the race: answer with its run.
       if ((err as { code?: string }).code === '23505' && opts.idempotency_key) {
         const existing = await repo.findOne({ where: { idempotency_key: opts.idempotency_key } });
-        if (existing) return existing;
+        if (existing) return sameWorkflow(existing, workflowId, opts.idempotency_key);
       }
       throw err;
     }
@@ -236,13 +236,25 @@ export class ExecutionsService {
   }
 }
 
-function searchAttributes(def: WorkflowDefinition, trigger: string): SearchAttributePair[] {
+/** The search attributes operators filter runs by in the Temporal Web UI (also set on scheduled runs). */
+export function searchAttributes(def: WorkflowDefinition, trigger: string): SearchAttributePair[] {
   return [
     { key: SA.code, value: def.code },
     { key: SA.type, value: def.workflow_type },
     { key: SA.trigger, value: trigger },
     { key: SA.version, value: def.version },
   ];
+}
+
+/** An idempotency key answers with its run only for the workflow it started. */
+function sameWorkflow(existing: WorkflowExecution, workflowId: number, key: string): WorkflowExecution {
+  if (existing.workflow_id !== workflowId) {
+    throw new ConflictError('IDEMPOTENCY_KEY_REUSED', `idempotency_key: "${key}" already started a run of another workflow (${existing.execution_id})`, {
+      field: 'idempotency_key',
+      execution_id: existing.execution_id,
+    });
+  }
+  return existing;
 }
 
 /** The step and every main step that depends on it, transitively. */

@@ -2,10 +2,14 @@ import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import type { DataSource } from 'typeorm';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Public } from '@src/auth/roles';
 import { TemporalClientService } from '@src/temporal-client/temporal-client.service';
 
 /** `GET /health/`: public; 200 when the database and Temporal answer, else 503. */
+@ApiTags('health')
 @Controller('health')
+@Public()
 export class HealthController {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -13,6 +17,7 @@ export class HealthController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: 'Liveness of the API and its dependencies (no key needed)' })
   async health(@Res({ passthrough: true }) res: Response) {
     const [database, temporal] = await Promise.all([this.databaseStatus(), this.temporal.healthy()]);
     const up = database.up && temporal.up;

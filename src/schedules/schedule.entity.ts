@@ -27,6 +27,10 @@ export class WorkflowSchedule {
   @Column({ type: 'jsonb', default: {} })
   input_data: unknown;
 
+  /** The definition version the Temporal Schedule's action runs; re-pinned to the current one on every update. */
+  @Column({ type: 'integer', nullable: true })
+  workflow_version: number | null;
+
   @Column({ type: 'boolean', default: true })
   is_active: boolean;
 
@@ -36,6 +40,10 @@ export class WorkflowSchedule {
   /** 'synced' or 'pending' while a Temporal change is being applied; repaired on the next read. */
   @Column({ type: 'varchar', length: 20, default: 'synced' })
   sync_state: string;
+
+  /** Why the last attempt to apply this row to Temporal failed (null once synced). */
+  @Column({ type: 'text', nullable: true })
+  sync_error: string | null;
 
   @Column({ type: 'timestamptz', nullable: true })
   next_run_at: Date | null;

@@ -5,6 +5,7 @@ import type { DefinitionInput, StepDefinition, StepTypeRegistry, WorkflowDefinit
 import { normalizeDefinition } from '@engine/dsl/normalize';
 import { validateDefinition, formatIssues } from '@engine/dsl/validate';
 import { AppError, ConflictError, NotFoundError } from '@src/common/errors';
+import { offsetOf, pageOf, type Page, type PageRequest } from '@src/common/pagination';
 import { Workflow, WorkflowStep, WorkflowVersion } from '@src/workflows/workflow.entity';
 
 /** What a caller gives to create a workflow. */
@@ -18,6 +19,15 @@ export interface CreateWorkflowInput extends DefinitionInput {
 export type UpdateWorkflowInput = Partial<CreateWorkflowInput>;
 
 const DEFINITION_FIELDS = ['name', 'workflow_type', 'config', 'max_retries', 'retry_delay_seconds', 'max_parallel_steps', 'steps'] as const;
+
+/** Filters of `list`. */
+export interface WorkflowFilter {
+  workflow_type?: string;
+  status?: 'active' | 'inactive';
+  is_template?: boolean;
+  /** Matches code or name, case-insensitively. */
+  search?: string;
+}
 
 export interface WorkflowWithDefinition {
   workflow: Workflow;
@@ -137,9 +147,43 @@ export class WorkflowsService {
     return this.dataSource.getRepository(WorkflowVersion).find({ where: { workflow_id: id }, order: { version: 'DESC' } });
   }
 
-  /** Soft delete: runs keep their workflow; the code becomes free. */
+  /** Live workflows, newest first, with the number of main steps of their current version. */
+  async list(filter: WorkflowFilter, page: PageRequest): Promise<Page<{ workflow: Workflow; step_count: number }>> {
+    const qb = this.dataSource.getRepository(Workflow).createQueryBuilder('w').where('w.deleted_at IS NULL');
+    if (filter.workflow_type) qb.andWhere('w.workflow_type = :type', { type: filter.workflow_type });
+    if (filter.status) qb.andWhere('w.status = :status', { status: filter.status });
+    if (filter.is_template !== undefined) qb.andWhere('w.is_template = :tpl', { tpl: filter.is_template });
+    if (filter.search) {
+      const like = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      qb.andWhere('(w.code ILIKE :like OR w.name ILIKE :like)', { like });
+    }
+    const [rows, count] = await qb.orderBy('w.id', 'DESC').skip(offsetOf(page)).take(page.page_size).getManyAndCount();
+    const counts = await this.stepCounts(rows.map((w) => [w.id, w.current_version]));
+    return pageOf(page, count, rows.map((workflow) => ({ workflow, step_count: counts.get(`${workflow.id}/${workflow.current_version}`) ?? 0 })));
+  }
+
+  /** Main-step counts keyed by `workflow_id/version`. */
+  async stepCounts(pairs: Array<[number, number]>): Promise<Map<string, number>> {
+    if (pairs.length === 0) return new Map();
+    const rows: Array<{ workflow_id: number; version: number; n: string }> = await this.dataSource.query(
+      `SELECT v.workflow_id, v.version, count(s.id) FILTER (WHERE s.role = 'main') AS n
+       FROM workflow_versions v LEFT JOIN workflow_steps s ON s.workflow_version_id = v.id
+       WHERE (v.workflow_id, v.version) IN (SELECT * FROM unnest($1::int[], $2::int[]))
+       GROUP BY v.workflow_id, v.version`,
+      [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
+    );
+    return new Map(rows.map((r) => [`${r.workflow_id}/${r.version}`, Number(r.n)]));
+  }
+
+  /** Soft delete: runs keep their workflow; the code becomes free. Refused while schedules still start it. */
   async remove(id: number): Promise<void> {
     const wf = await this.get(id);
+    const schedules: Array<{ id: number }> = await this.dataSource.query(`SELECT id FROM workflow_schedules WHERE workflow_id = $1 ORDER BY id`, [id]);
+    if (schedules.length > 0) {
+      throw new ConflictError('WORKFLOW_HAS_SCHEDULES', `workflow ${wf.code} still has schedules (${schedules.map((s) => s.id).join(', ')}); delete them first`, {
+        schedule_ids: schedules.map((s) => s.id),
+      });
+    }
     await this.dataSource.getRepository(Workflow).softRemove(wf);
   }
 

@@ -1,0 +1,13 @@
+import type { CliContext } from '@src/cli/context';
+
+/** One CLI command (or command group); returns its exit code. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  run(ctx: CliContext, argv: string[]): Promise<number>;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;

@@ -1,0 +1,134 @@
+import { parseArgs, UsageError } from '@src/cli/args';
+import type { CliContext } from '@src/cli/context';
+import { duration, json, table } from '@src/cli/format';
+import { followRun } from '@src/cli/progress';
+import { EXIT_OK, type Command } from '@src/cli/commands/command';
+import { cliUser, reportOutcome } from '@src/cli/commands/run-workflow';
+import { pageRequest } from '@src/common/pagination';
+import { RUN_STATUSES } from '@src/executions/execution-status';
+import { TRIGGER_TYPES, type TriggerType } from '@src/executions/execution.entity';
+
+const USAGE = `merchflow executions list [--workflow CODE|ID] [--status S] [--trigger-type T] [--page N] [--page-size N] [--json]
+merchflow executions show ID [--json]
+merchflow executions cancel ID
+merchflow executions restart ID [--from-step KEY] [--input-overrides JSON] [--wait]
+
+ID is the numeric id or the execution_id.`;
+
+/** `executions list|show|cancel|restart`. */
+export const executionsCommand: Command = {
+  name: 'executions',
+  summary: 'List, show, cancel and restart runs',
+  usage: USAGE,
+  async run(ctx, argv) {
+    const [sub, ...rest] = argv;
+    switch (sub) {
+      case 'list':
+        return list(ctx, rest);
+      case 'show':
+        return show(ctx, rest);
+      case 'cancel':
+        return cancel(ctx, rest);
+      case 'restart':
+        return restart(ctx, rest);
+      default:
+        throw new UsageError(sub ? `unknown executions command "${sub}"\n\n${USAGE}` : `executions needs a command\n\n${USAGE}`);
+    }
+  },
+};
+
+function needId(positionals: string[], what: string): string {
+  const id = positionals[0];
+  if (!id) throw new UsageError(`executions ${what} needs an execution ID`);
+  return id;
+}
+
+async function list(ctx: CliContext, argv: string[]): Promise<number> {
+  const { options } = parseArgs(
+    argv,
+    {
+      workflow: { kind: 'string' },
+      status: { kind: 'string' },
+      'trigger-type': { kind: 'string' },
+      page: { kind: 'int', min: 1 },
+      'page-size': { kind: 'int', min: 1, max: 100 },
+      json: { kind: 'boolean' },
+    },
+    { maxPositionals: 0 },
+  );
+  if (options.status && !(RUN_STATUSES as readonly string[]).includes(String(options.status))) throw new UsageError(`--status must be one of ${RUN_STATUSES.join(', ')}`);
+  if (options['trigger-type'] && !(TRIGGER_TYPES as readonly string[]).includes(String(options['trigger-type']))) {
+    throw new UsageError(`--trigger-type must be one of ${TRIGGER_TYPES.join(', ')}`);
+  }
+  const { queries } = await ctx.services();
+  const page = await queries.list(
+    { workflow: options.workflow as string | undefined, status: options.status as string | undefined, trigger_type: options['trigger-type'] as TriggerType | undefined },
+    pageRequest({ page: options.page as number | undefined, page_size: options['page-size'] as number | undefined }),
+  );
+  if (options.json) {
+    ctx.io.out(json(page));
+    return EXIT_OK;
+  }
+  ctx.io.out(
+    table(
+      ['ID', 'EXECUTION', 'WORKFLOW', 'STATUS', 'STEPS', 'TRIGGER', 'CREATED', 'DURATION'],
+      page.results.map((e) => [e.id, e.execution_id, e.workflow_code, e.status, `${e.completed_steps}/${e.total_steps}`, e.trigger_type, e.created_at, duration(e.duration_seconds)]),
+    ),
+  );
+  ctx.io.out(`${page.results.length} of ${page.count} (page ${page.page})`);
+  return EXIT_OK;
+}
+
+async function show(ctx: CliContext, argv: string[]): Promise<number> {
+  const { positionals, options } = parseArgs(argv, { json: { kind: 'boolean' } }, { maxPositionals: 1 });
+  const { queries } = await ctx.services();
+  const d = await queries.detail(needId(positionals, 'show'));
+  if (options.json) {
+    ctx.io.out(json(d));
+    return EXIT_OK;
+  }
+  const lines = [
+    `execution   ${d.execution_id} (id ${d.id})`,
+    `workflow    ${d.workflow_code} v${d.version}`,
+    `status      ${d.status}  ${d.progress.completed_steps}/${d.progress.total_steps} steps (${d.progress.percent}%, ${d.progress.source})`,
+    `trigger     ${d.trigger_type}${d.triggered_by ? ` by ${d.triggered_by}` : ''}`,
+    `started     ${d.started_at ? d.started_at.toString() : '-'}`,
+    `duration    ${duration(d.duration_seconds)}`,
+    `temporal    ${d.temporal_ui_url}`,
+  ];
+  if (d.error_message) lines.push(`error       ${d.error_message}`);
+  lines.push(`input       ${JSON.stringify(d.input_data)}`);
+  if (d.output_data !== null && d.output_data !== undefined) lines.push(`output      ${JSON.stringify(d.output_data).slice(0, 2000)}`);
+  ctx.io.out(lines.join('\n'));
+  ctx.io.out('');
+  ctx.io.out(table(['STEP', 'TYPE', 'STATUS', 'ATTEMPT', 'DURATION', 'ERROR'], d.steps.map((s) => [s.step_key, s.step_type, s.status, s.attempt, s.duration_ms === null ? '-' : `${s.duration_ms}ms`, s.error_message])));
+  return EXIT_OK;
+}
+
+async function cancel(ctx: CliContext, argv: string[]): Promise<number> {
+  const { positionals } = parseArgs(argv, {}, { maxPositionals: 1 });
+  const { executions } = await ctx.services();
+  const row = await executions.cancel(needId(positionals, 'cancel'));
+  ctx.io.out(`cancellation requested for ${row.execution_id}`);
+  return EXIT_OK;
+}
+
+async function restart(ctx: CliContext, argv: string[]): Promise<number> {
+  const { positionals, options } = parseArgs(
+    argv,
+    { 'from-step': { kind: 'string' }, 'input-overrides': { kind: 'json', object: true }, wait: { kind: 'boolean' } },
+    { maxPositionals: 1 },
+  );
+  const { executions } = await ctx.services();
+  const row = await executions.restart(needId(positionals, 'restart'), {
+    from_step: options['from-step'] as string | undefined,
+    input_overrides: options['input-overrides'] as Record<string, unknown> | undefined,
+    triggered_by: cliUser(),
+  });
+  if (!options.wait) {
+    ctx.io.out(row.execution_id);
+    return EXIT_OK;
+  }
+  ctx.io.err(`restarted as ${row.execution_id}`);
+  return reportOutcome(ctx, row.execution_id, await followRun(ctx, row.execution_id));
+}

@@ -1,0 +1,84 @@
+import { Client, Connection } from '@temporalio/client';
+import type { DataSource } from 'typeorm';
+import { redactUrl, type AppConfig } from '@src/config/config';
+import { describeStartupError } from '@src/common/startup-errors';
+import { createDataSource } from '@src/database/data-source';
+import { createServices, type Services } from '@src/core/services';
+import { Logger } from '@src/logging/logger';
+
+/** The database or Temporal could not be reached; the message names which and the variable to check. */
+export class ConnectionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConnectionError';
+  }
+}
+
+/** Where a command writes: results to stdout, progress and messages to stderr. */
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  /** Raw stderr writes (the progress bar redraws in place on a terminal). */
+  errRaw(text: string): void;
+  isTty: boolean;
+}
+
+export const processIo: Io = {
+  out: (l) => process.stdout.write(l + '\n'),
+  err: (l) => process.stderr.write(l + '\n'),
+  errRaw: (t) => process.stderr.write(t),
+  isTty: Boolean(process.stderr.isTTY),
+};
+
+/** The CLI's database and Temporal connections, opened on first use and closed once the command ends. */
+export class CliContext {
+  private ds: DataSource | null = null;
+  private connection: Connection | null = null;
+  private clientPromise: Promise<Client> | null = null;
+  private svc: Services | null = null;
+
+  constructor(
+    readonly config: AppConfig,
+    readonly io: Io,
+  ) {}
+
+  async dataSource(): Promise<DataSource> {
+    if (!this.ds) {
+      const ds = createDataSource(this.config, { poolSize: 4 });
+      try {
+        await ds.initialize();
+      } catch (err) {
+        throw new ConnectionError(describeStartupError(err, { database: redactUrl(this.config.databaseUrl) }));
+      }
+      this.ds = ds;
+    }
+    return this.ds;
+  }
+
+  temporal = (): Promise<Client> => {
+    this.clientPromise ??= (async () => {
+      try {
+        this.connection = await Connection.connect({ address: this.config.temporal.address, connectTimeout: '5 seconds' });
+      } catch (err) {
+        this.clientPromise = null;
+        throw new ConnectionError(describeStartupError(err, { temporal: this.config.temporal.address }));
+      }
+      return new Client({ connection: this.connection, namespace: this.config.temporal.namespace });
+    })();
+    return this.clientPromise;
+  };
+
+  async services(): Promise<Services> {
+    if (!this.svc) {
+      const dataSource = await this.dataSource();
+      const logger = new Logger({ level: 'warn', format: 'pretty', sink: (l) => this.io.err(l) });
+      this.svc = createServices({ config: this.config, dataSource, temporal: this.temporal, logger });
+    }
+    return this.svc;
+  }
+
+  async close(): Promise<void> {
+    await this.connection?.close().catch(() => undefined);
+    await this.ds?.destroy().catch(() => undefined);
+  }
+}

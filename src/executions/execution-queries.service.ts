@@ -1,0 +1,232 @@
+import type { Client } from '@temporalio/client';
+import type { DataSource } from 'typeorm';
+import { progressQuery, type RunProgress, type StepProgress } from '@engine/shared/contracts';
+import type { AppConfig } from '@src/config/config';
+import { AppError, ConflictError } from '@src/common/errors';
+import { offsetOf, pageOf, type Page, type PageRequest } from '@src/common/pagination';
+import { WorkflowExecution, WorkflowStepExecution, type TriggerType } from '@src/executions/execution.entity';
+import type { ExecutionsService } from '@src/executions/executions.service';
+import type { ApprovalDecision } from '@engine/shared/contracts';
+
+export interface ExecutionFilter {
+  /** Workflow id or code. */
+  workflow?: string;
+  status?: string;
+  trigger_type?: TriggerType;
+  schedule?: number;
+  created_after?: Date;
+  created_before?: Date;
+}
+
+export interface ExecutionSummary {
+  id: number;
+  execution_id: string;
+  workflow_id: number;
+  workflow_code: string | null;
+  workflow_name: string | null;
+  version: number;
+  status: string;
+  trigger_type: string;
+  triggered_by: string | null;
+  schedule_id: number | null;
+  restarted_from: string | null;
+  total_steps: number;
+  completed_steps: number;
+  failed_steps: number;
+  skipped_steps: number;
+  current_step: string | null;
+  progress_percent: number;
+  error_message: string | null;
+  started_at: Date | null;
+  completed_at: Date | null;
+  duration_seconds: number | null;
+  created_at: Date;
+  temporal_ui_url: string;
+}
+
+const LIVE = new Set(['pending', 'running']);
+const STEP_FINAL = new Set(['completed', 'failed', 'skipped', 'cancelled']);
+
+/**
+ * The read side of runs for the API and the CLI: filtered lists from the
+ * projection, and one run's detail with live progress from Temporal while it
+ * runs. Also the checks a signal needs before it is sent.
+ */
+export class ExecutionQueriesService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly temporal: () => Promise<Client>,
+    private readonly executions: ExecutionsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  temporalUiUrl(executionId: string): string {
+    const base = this.config.temporal.uiUrl.replace(/\/+$/, '');
+    return `${base}/namespaces/${encodeURIComponent(this.config.temporal.namespace)}/workflows/${encodeURIComponent(executionId)}`;
+  }
+
+  async list(filter: ExecutionFilter, page: PageRequest): Promise<Page<ExecutionSummary>> {
+    if (filter.schedule !== undefined) await this.linkScheduledRuns();
+    const qb = this.dataSource
+      .getRepository(WorkflowExecution)
+      .createQueryBuilder('e')
+      .leftJoin('e.workflow', 'w')
+      .addSelect(['w.code', 'w.name']);
+    if (filter.workflow !== undefined) {
+      if (/^\d{1,10}$/.test(filter.workflow)) qb.andWhere('(e.workflow_id = :wid OR w.code = :wcode)', { wid: Number(filter.workflow), wcode: filter.workflow });
+      else qb.andWhere('w.code = :wcode', { wcode: filter.workflow });
+    }
+    if (filter.status) qb.andWhere('e.status = :status', { status: filter.status });
+    if (filter.trigger_type) qb.andWhere('e.trigger_type = :trigger', { trigger: filter.trigger_type });
+    if (filter.schedule !== undefined) qb.andWhere('e.schedule_id = :schedule', { schedule: filter.schedule });
+    if (filter.created_after) qb.andWhere('e.created_at >= :after', { after: filter.created_after });
+    if (filter.created_before) qb.andWhere('e.created_at < :before', { before: filter.created_before });
+    const [rows, count] = await qb.orderBy('e.created_at', 'DESC').addOrderBy('e.id', 'DESC').skip(offsetOf(page)).take(page.page_size).getManyAndCount();
+    return pageOf(page, count, rows.map((r) => this.summary(r)));
+  }
+
+  summary(r: WorkflowExecution, wf: { code: string; name: string } | undefined = r.workflow): ExecutionSummary {
+    return {
+      id: Number(r.id),
+      execution_id: r.execution_id,
+      workflow_id: r.workflow_id,
+      workflow_code: wf?.code ?? null,
+      workflow_name: wf?.name ?? null,
+      version: r.version,
+      status: r.status,
+      trigger_type: r.trigger_type,
+      triggered_by: r.triggered_by,
+      schedule_id: r.schedule_id,
+      restarted_from: r.restarted_from,
+      total_steps: r.total_steps,
+      completed_steps: r.completed_steps,
+      failed_steps: r.failed_steps,
+      skipped_steps: r.skipped_steps,
+      current_step: r.current_step,
+      progress_percent: percent(r.completed_steps + r.skipped_steps, r.total_steps, r.status),
+      error_message: r.error_message,
+      started_at: r.started_at,
+      completed_at: r.completed_at,
+      duration_seconds: r.duration_seconds,
+      created_at: r.created_at,
+      temporal_ui_url: this.temporalUiUrl(r.execution_id),
+    };
+  }
+
+  /** The summary of a row whose workflow relation is not loaded (a run just started, cancelled, signalled). */
+  async present(r: WorkflowExecution): Promise<ExecutionSummary> {
+    const wf: Array<{ code: string; name: string }> = await this.dataSource.query(`SELECT code, name FROM workflows WHERE id = $1`, [r.workflow_id]);
+    return this.summary(r, wf[0]);
+  }
+
+  /** One run in full: input, output, progress (live while it runs), each step. */
+  async detail(id: string, opts: { liveTimeoutMs?: number } = {}) {
+    const row = await this.executions.get(id);
+    const [workflow, stepRows] = await Promise.all([
+      this.dataSource.query(`SELECT code, name FROM workflows WHERE id = $1`, [row.workflow_id]) as Promise<Array<{ code: string; name: string }>>,
+      this.executions.steps(row.execution_id),
+    ]);
+    const live = LIVE.has(row.status) ? await this.liveProgress(row.execution_id, opts.liveTimeoutMs ?? 3000) : null;
+    // The row says how the run ended (with its output); the live answer only says it has started.
+    const status = row.status === 'pending' && live?.status === 'running' ? 'running' : row.status;
+    const counts = live ?? row;
+    const byKey = new Map(stepRows.map((s) => [s.step_key, s]));
+    const steps = live ? live.steps.map((p) => mergeStep(p, byKey.get(p.key))) : stepRows.map((s) => mergeStep(null, s));
+    return {
+      ...this.summary(row, workflow[0]),
+      status,
+      input_data: row.input_data,
+      output_data: row.output_data,
+      error_details: row.error_details,
+      idempotency_key: row.idempotency_key,
+      temporal_run_id: row.temporal_run_id,
+      updated_at: row.updated_at,
+      progress: {
+        source: live ? 'live' : 'projection',
+        status,
+        total_steps: counts.total_steps,
+        completed_steps: counts.completed_steps,
+        failed_steps: counts.failed_steps,
+        skipped_steps: counts.skipped_steps,
+        running_steps: live ? live.running_steps : stepRows.filter((s) => s.status === 'running' || s.status === 'waiting').map((s) => s.step_key),
+        percent: percent(counts.completed_steps + counts.skipped_steps, counts.total_steps, status),
+      },
+      steps,
+    };
+  }
+
+  /** The progress query, bounded in time; null when the run (or a worker to answer) is not there. */
+  async liveProgress(executionId: string, timeoutMs = 3000): Promise<RunProgress | null> {
+    try {
+      const client = await this.temporal();
+      return await client.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(executionId).query(progressQuery));
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Sends an approval decision after checking it can land: the step must be an
+   * approval step of the run's definition version, not yet decided.
+   */
+  async signal(id: string, decision: ApprovalDecision): Promise<WorkflowExecution> {
+    const row = await this.executions.get(id);
+    const step: Array<{ step_type: string }> = await this.dataSource.query(
+      `SELECT step_type FROM workflow_steps WHERE workflow_version_id = $1 AND key = $2`,
+      [row.workflow_version_id, decision.step_key],
+    );
+    if (step.length === 0) {
+      throw new AppError('STEP_NOT_FOUND', `step_key: execution ${row.execution_id} has no step "${decision.step_key}"`, 400, { field: 'step_key' });
+    }
+    if (step[0].step_type !== 'approval') {
+      throw new AppError('NOT_AN_APPROVAL_STEP', `step_key: step "${decision.step_key}" is a ${step[0].step_type} step, not an approval step`, 400, { field: 'step_key' });
+    }
+    const projected = await this.dataSource.getRepository(WorkflowStepExecution).findOne({ where: { execution_id: row.execution_id, step_key: decision.step_key } });
+    if (projected && STEP_FINAL.has(projected.status)) {
+      throw new ConflictError('STEP_FINISHED', `step "${decision.step_key}" of ${row.execution_id} is already ${projected.status}`, { execution_id: row.execution_id, step_key: decision.step_key });
+    }
+    return this.executions.signal(row.execution_id, decision);
+  }
+
+  /**
+   * Runs started by a Temporal Schedule are projected by the worker, which does
+   * not know the schedule's row id; their `triggered_by` (`schedule:<id>`) does.
+   */
+  async linkScheduledRuns(): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE workflow_executions e SET schedule_id = s.id
+       FROM workflow_schedules s
+       WHERE e.schedule_id IS NULL AND e.trigger_type = 'schedule' AND e.triggered_by = 'schedule:' || s.id`,
+    );
+  }
+}
+
+function percent(done: number, total: number, status: string): number {
+  if (status === 'completed') return 100;
+  if (total <= 0) return 0;
+  return Math.min(100, Math.round((done / total) * 1000) / 10);
+}
+
+function mergeStep(live: StepProgress | null, row: WorkflowStepExecution | undefined | null) {
+  return {
+    step_key: live?.key ?? row!.step_key,
+    step_name: live?.name ?? row!.step_name,
+    step_type: live?.step_type ?? row!.step_type,
+    role: live?.role ?? row!.role,
+    status: live?.status ?? row!.status,
+    attempt: Math.max(live?.attempt ?? 0, row?.attempt ?? 0),
+    max_attempts: row?.max_attempts ?? null,
+    started_at: live?.started_at ?? row?.started_at ?? null,
+    completed_at: live?.completed_at ?? row?.completed_at ?? null,
+    duration_ms: row?.duration_ms ?? durationMs(live?.started_at ?? null, live?.completed_at ?? null),
+    error_message: live?.error ?? row?.error_message ?? null,
+    error_details: row?.error_details ?? null,
+    output_summary: row?.output_summary ?? null,
+    output_payload_id: row?.output_payload_id ?? null,
+  };
+}
+
+function durationMs(start: string | null, end: string | null): number | null {
+  if (!start || !end) return null;
+  return new Date(end).getTime() - new Date(start).getTime();
+}

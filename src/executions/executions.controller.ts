@@ -1,0 +1,96 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Actor, RequireRole } from '@src/auth/roles';
+import { pageRequest } from '@src/common/http/pagination';
+import { ExecutionRefPipe, IntIdPipe } from '@src/common/http/params';
+import { plainBody } from '@src/common/http/plain';
+import { ListExecutionsQueryDto, RestartExecutionDto, SignalExecutionDto } from '@src/executions/dto/execution.dto';
+import { ExecutionQueriesService } from '@src/executions/execution-queries.service';
+import { ExecutionsService } from '@src/executions/executions.service';
+import { ExecuteWorkflowDto } from '@src/workflows/dto/workflow.dto';
+
+/** Runs: list, inspect, cancel, restart, and the decisions of approval steps. */
+@ApiTags('executions')
+@ApiBearerAuth()
+@ApiSecurity('api_key')
+@Controller('executions')
+export class ExecutionsController {
+  constructor(
+    private readonly executions: ExecutionsService,
+    private readonly queries: ExecutionQueriesService,
+  ) {}
+
+  @Get()
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'List runs (filters: workflow, status, trigger_type, schedule, created_after, created_before)' })
+  list(@Query() q: ListExecutionsQueryDto) {
+    return this.queries.list(
+      { workflow: q.workflow, status: q.status, trigger_type: q.trigger_type, schedule: q.schedule, created_after: q.created_after, created_before: q.created_before },
+      pageRequest(q),
+    );
+  }
+
+  @Get(':id')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'One run by numeric id or execution_id: status, progress (live while running), input, output, steps' })
+  get(@Param('id', ExecutionRefPipe) id: string) {
+    return this.queries.detail(id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Request cancellation; running steps are cancelled and the run ends as cancelled' })
+  async cancel(@Param('id', ExecutionRefPipe) id: string) {
+    const row = await this.executions.cancel(id);
+    return { ...(await this.queries.present(row)), cancel_requested: true };
+  }
+
+  @Post(':id/restart')
+  @HttpCode(202)
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Start a new run that reuses the completed steps of this one (from its failed step, or from_step)' })
+  async restart(@Param('id', ExecutionRefPipe) id: string, @Body() body: RestartExecutionDto, @Actor() actor: string | null) {
+    const b = plainBody(body);
+    const row = await this.executions.restart(id, { from_step: b.from_step, input_overrides: b.input_overrides, triggered_by: actor });
+    return this.queries.present(row);
+  }
+
+  @Post(':id/signal')
+  @HttpCode(202)
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Approve or reject a waiting approval step' })
+  async signal(@Param('id', ExecutionRefPipe) id: string, @Body() body: SignalExecutionDto, @Actor() actor: string | null) {
+    const b = plainBody(body);
+    const row = await this.queries.signal(id, { step_key: b.step_key, decision: b.decision, data: b.data, comment: b.comment ?? null, by: actor });
+    return { ...(await this.queries.present(row)), signal: { step_key: b.step_key, decision: b.decision }, accepted: true };
+  }
+}
+
+/** `POST /workflows/{id}/execute/` lives with the runs it starts. */
+@ApiTags('workflows')
+@ApiBearerAuth()
+@ApiSecurity('api_key')
+@Controller('workflows')
+export class WorkflowExecuteController {
+  constructor(
+    private readonly executions: ExecutionsService,
+    private readonly queries: ExecutionQueriesService,
+  ) {}
+
+  @Post(':id/execute')
+  @HttpCode(202)
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Start a run of the current version (202 with the execution; idempotency_key makes retries safe)' })
+  async execute(@Param('id', new IntIdPipe()) id: number, @Body() body: ExecuteWorkflowDto, @Actor() actor: string | null) {
+    const b = plainBody(body);
+    const row = await this.executions.start(id, {
+      input_data: b.input_data ?? {},
+      idempotency_key: b.idempotency_key ?? null,
+      version: b.version,
+      trigger_type: 'api',
+      triggered_by: actor,
+    });
+    return { ...(await this.queries.present(row)), input_data: row.input_data };
+  }
+}
