@@ -22,6 +22,11 @@ const res = spawnSync(swc, [...dirs, '-d', out, '--extensions', '.ts', '--quiet'
   stdio: 'inherit',
 });
 if (res.status !== 0) process.exit(res.status ?? 1);
+// Static assets served as they are (the admin UI).
+for (const dir of ['src/admin/public']) {
+  const from = path.join(root, dir);
+  if (fs.existsSync(from)) fs.cpSync(from, path.join(root, out, dir), { recursive: true });
+}
 if (process.argv.includes("--no-bundle")) process.exit(0);
 const bundle = spawnSync(process.execPath, [path.join(root, out, 'scripts/bundle-workflows.js')], { cwd: root, stdio: 'inherit' });
 if (bundle.status !== 0) process.exit(bundle.status ?? 1);

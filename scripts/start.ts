@@ -15,8 +15,11 @@ import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './lib/embedd
 import { startTemporalDevServer, type TemporalDevServer } from './lib/temporal-server';
 import { assertPortFree, portAnswers, waitFor } from './lib/ports';
 import { prefixer, startNodeProcess, stopAll, type Supervised } from './lib/supervisor';
+import { generateKey } from '@src/auth/api-keys.service';
 
 const say = prefixer('start', 5);
+/** The build this script belongs to (dist, or BUILD_OUT's directory). */
+const distDir = path.resolve(__dirname, '..');
 
 /** Keeps a server's log to the lines an operator needs; nothing at all while shutting down. */
 function quiet(out: (line: string) => void, keep: RegExp, muted: () => boolean = () => false): (line: string) => void {
@@ -84,7 +87,7 @@ async function main(): Promise<void> {
     if (config.sandbox.enabled) {
       // The sandbox supplier, marketplace and carrier, so every predefined workflow runs with no outside service.
       await assertPortFree(config.sandbox.port, 'the sandbox', 'SANDBOX_PORT, or SANDBOX_ENABLED=false');
-      const sandbox = startNodeProcess('sandbox', 4, path.join(config.rootDir, 'dist/src/sandbox/main.js'), [], {
+      const sandbox = startNodeProcess('sandbox', 4, path.join(distDir, 'src/sandbox/main.js'), [], {
         ...env,
         SANDBOX_PORT: String(config.sandbox.port),
         SANDBOX_PRODUCTS: String(config.sandbox.products),
@@ -101,8 +104,17 @@ async function main(): Promise<void> {
     const applied = await runMigrations('up');
     say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'schema up to date');
 
-    parts.push(startNodeProcess('api', 2, path.join(config.rootDir, 'dist/src/main.js'), [], env));
-    parts.push(startNodeProcess('worker', 3, path.join(config.rootDir, 'dist/temporal/worker-main.js'), [], env));
+    // Without MERCHFLOW_ADMIN_API_KEY, a development admin key kept in the data directory (mode 600).
+    let devKey: string | null = null;
+    if (!config.security.adminApiKey) {
+      const file = path.join(config.dataDir, 'dev-admin-api-key');
+      devKey = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : generateKey().key;
+      fs.writeFileSync(file, devKey + '\n', { mode: 0o600 });
+      env.MERCHFLOW_ADMIN_API_KEY = devKey;
+    }
+
+    parts.push(startNodeProcess('api', 2, path.join(distDir, 'src/main.js'), [], env));
+    parts.push(startNodeProcess('worker', 3, path.join(distDir, 'temporal/worker-main.js'), [], env));
     for (const p of parts) {
       void p.exited.then((code) => {
         if (!stopping) {
@@ -127,6 +139,8 @@ async function main(): Promise<void> {
       `  API             ${base}/`,
       `  Health          ${base}/health/`,
       `  OpenAPI docs    ${base}/docs`,
+      `  Admin UI        http://127.0.0.1:${config.http.port}/orchestration/admin/`,
+      ...(devKey ? [`  Admin API key   ${devKey}  (development key, kept in ${path.relative(config.rootDir, config.dataDir)}/dev-admin-api-key)`] : []),
       `  Temporal Web UI ${config.temporal.uiUrl}`,
       `  Temporal        ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       `  Database        ${redactUrl(config.databaseUrl)}`,

@@ -3,6 +3,7 @@
  * and its OpenAPI docs at /orchestration/api/docs.
  */
 import 'reflect-metadata';
+import path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -44,7 +45,24 @@ export async function createApp(config: AppConfig = appConfig(), options: Omit<A
   app.useGlobalFilters(new ErrorFilter(logger));
   app.enableShutdownHooks();
   setupOpenApi(app, config);
+  mountAdminUi(app);
   return app;
+}
+
+/** Where the admin UI is served: static files that talk to the REST API with the operator's key. */
+export const ADMIN_PATH = '/orchestration/admin';
+
+/** Serves the admin UI (no key needed for the page itself; every API call it makes needs one). */
+function mountAdminUi(app: NestExpressApplication): void {
+  app.use(ADMIN_PATH, (_req: unknown, res: { setHeader(name: string, value: string): void }, next: () => void) => {
+    // The page runs only its own script and talks only to this origin.
+    res.setHeader('Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    next();
+  });
+  app.useStaticAssets(path.join(__dirname, 'admin', 'public'), { prefix: ADMIN_PATH, index: 'index.html', redirect: true });
+  app.getHttpAdapter().get('/', (_req, res) => app.getHttpAdapter().redirect(res, 302, `${ADMIN_PATH}/`));
 }
 
 async function main(): Promise<void> {

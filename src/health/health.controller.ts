@@ -29,6 +29,7 @@ export class HealthController {
         status: temporal.up ? 'up' : 'down',
         namespace: this.temporal.namespace,
         task_queue: this.temporal.taskQueue,
+        ui_url: this.temporal.uiUrl,
         ...(temporal.error ? { error: temporal.error } : {}),
       },
       time: new Date().toISOString(),

@@ -18,6 +18,11 @@ export class TemporalClientService implements OnModuleDestroy {
     return this.config.temporal.taskQueue;
   }
 
+  /** The Temporal Web UI, for links to runs. */
+  get uiUrl(): string {
+    return this.config.temporal.uiUrl;
+  }
+
   get namespace(): string {
     return this.config.temporal.namespace;
   }
