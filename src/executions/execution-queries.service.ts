@@ -66,7 +66,6 @@ export class ExecutionQueriesService {
   }
 
   async list(filter: ExecutionFilter, page: PageRequest): Promise<Page<ExecutionSummary>> {
-    if (filter.schedule !== undefined) await this.linkScheduledRuns();
     const qb = this.dataSource
       .getRepository(WorkflowExecution)
       .createQueryBuilder('e')
@@ -186,18 +185,6 @@ export class ExecutionQueriesService {
       throw new ConflictError('STEP_FINISHED', `step "${decision.step_key}" of ${row.execution_id} is already ${projected.status}`, { execution_id: row.execution_id, step_key: decision.step_key });
     }
     return this.executions.signal(row.execution_id, decision);
-  }
-
-  /**
-   * Runs started by a Temporal Schedule are projected by the worker, which does
-   * not know the schedule's row id; their `triggered_by` (`schedule:<id>`) does.
-   */
-  async linkScheduledRuns(): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE workflow_executions e SET schedule_id = s.id
-       FROM workflow_schedules s
-       WHERE e.schedule_id IS NULL AND e.trigger_type = 'schedule' AND e.triggered_by = 'schedule:' || s.id`,
-    );
   }
 }
 

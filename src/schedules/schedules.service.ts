@@ -432,6 +432,7 @@ export class SchedulesService {
       input: row.input_data ?? {},
       trigger_type: 'schedule',
       triggered_by: `schedule:${row.id}`,
+      schedule_id: row.id,
     };
     return {
       scheduleId: row.temporal_schedule_id,

@@ -43,6 +43,8 @@ export interface InterpreterInput {
   input: unknown;
   trigger_type: string;
   triggered_by: string | null;
+  /** The `workflow_schedules` row of a run started by a Temporal Schedule. */
+  schedule_id?: number | null;
   /** Set when this run restarts an earlier one from a step. */
   resume?: ResumeInput;
 }
@@ -144,6 +146,7 @@ export type RunProjectionEvent =
       input: unknown;
       total_steps: number;
       restarted_from: string | null;
+      schedule_id?: number | null;
       started_at: string;
     }
   | {

@@ -186,6 +186,7 @@ class Run {
       input: this.input.input,
       total_steps: this.main.length,
       restarted_from: this.input.resume?.from_execution_id ?? null,
+      schedule_id: this.input.schedule_id ?? null,
       started_at: nowIso(),
     });
     const restored = [...this.states.values()].filter((s) => s.status !== 'pending');

@@ -18,14 +18,16 @@ export class ProjectionService {
       await this.dataSource.query(
         `INSERT INTO workflow_executions
            (execution_id, workflow_id, workflow_version_id, version, temporal_run_id, status, trigger_type, triggered_by,
-            input_data, total_steps, started_at, restarted_from)
-         VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10, $11)
+            input_data, total_steps, started_at, restarted_from, schedule_id)
+         VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10, $11,
+                 (SELECT id FROM workflow_schedules WHERE id = $12))
          ON CONFLICT (execution_id) DO UPDATE SET
            status = CASE WHEN workflow_executions.status IN ${TERMINAL} THEN workflow_executions.status ELSE 'running' END,
            temporal_run_id = EXCLUDED.temporal_run_id,
            total_steps = EXCLUDED.total_steps,
            started_at = COALESCE(workflow_executions.started_at, EXCLUDED.started_at),
            restarted_from = COALESCE(workflow_executions.restarted_from, EXCLUDED.restarted_from),
+           schedule_id = COALESCE(workflow_executions.schedule_id, EXCLUDED.schedule_id),
            updated_at = now()`,
         [
           e.execution_id,
@@ -39,6 +41,7 @@ export class ProjectionService {
           e.total_steps,
           e.started_at,
           e.restarted_from,
+          e.schedule_id ?? null,
         ],
       );
       return;

@@ -38,7 +38,7 @@ describe('admin UI', { skip }, () => {
   async function signIn(key: string) {
     await page.goto(`${origin}/orchestration/admin/`);
     // Start signed out: the key lives in this tab's sessionStorage.
-    await page.evaluate(() => sessionStorage.clear());
+    await page.evaluate('sessionStorage.clear()');
     await page.reload();
     await page.fill('#key', key);
     await page.click('#login button[type=submit]');
@@ -47,7 +47,7 @@ describe('admin UI', { skip }, () => {
   it('asks for a key, refuses a wrong one and signs in with a valid one', async () => {
     const res = await page.goto(`${origin}/`);
     assert.equal(new URL(page.url()).pathname, '/orchestration/admin/', 'the root redirects to the admin UI');
-    assert.match(res!.headers()['content-security-policy'] ?? (await page.evaluate(() => document.contentType)), /default-src 'self'|text\/html/);
+    assert.match(res!.headers()['content-security-policy'] ?? '', /default-src 'self'/);
     await signIn('mf_wrong_key');
     await page.waitForSelector('#toast:not([hidden])');
     assert.match(await page.textContent('#toast') ?? '', /not accepted/);
