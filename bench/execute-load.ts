@@ -9,8 +9,13 @@
  * prints requests/s, p50/p90/p99/max latency and the count per status. Use an
  * operator key; each request starts a real run, so point it at a workflow
  * whose steps are cheap (or one the worker is not polling for).
+ *
+ * With `--baseline-temporal HOST:PORT` it then runs the same load as plain
+ * Temporal `workflow.start` calls (no API, no database, a task queue nobody
+ * polls) and prints the API's figures as ratios of that baseline.
  */
 import { performance } from 'node:perf_hooks';
+import { Client, Connection } from '@temporalio/client';
 
 interface Options {
   url: string;
@@ -21,6 +26,7 @@ interface Options {
   durationSeconds: number | null;
   input: Record<string, unknown>;
   warmup: number;
+  baselineTemporal: string | null;
 }
 
 function usage(message?: string): never {
@@ -46,7 +52,7 @@ function parse(argv: string[]): Options {
     if (!Number.isInteger(n) || n < 1) usage(`--${name} must be a positive integer`);
     return n;
   };
-  const known = new Set(['url', 'key', 'workflow', 'clients', 'requests', 'duration', 'input', 'warmup']);
+  const known = new Set(['url', 'key', 'workflow', 'clients', 'requests', 'duration', 'input', 'warmup', 'baseline-temporal']);
   for (const a of argv) if (a.startsWith('--') && !known.has(a.slice(2))) usage(`unknown option ${a}`);
   const url = get('url') ?? process.env.MERCHFLOW_API_URL ?? 'http://127.0.0.1:3000/orchestration/api';
   const key = get('key') ?? process.env.MERCHFLOW_API_KEY;
@@ -64,7 +70,17 @@ function parse(argv: string[]): Options {
   }
   const durationSeconds = int('duration', null);
   const requests = int('requests', durationSeconds === null ? 2000 : null);
-  return { url: url.replace(/\/+$/, ''), key, workflow, clients: int('clients', 50)!, requests, durationSeconds, input, warmup: int('warmup', 20)! };
+  return {
+    url: url.replace(/\/+$/, ''),
+    key,
+    workflow,
+    clients: int('clients', 50)!,
+    requests,
+    durationSeconds,
+    input,
+    warmup: int('warmup', 20)!,
+    baselineTemporal: get('baseline-temporal') ?? null,
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -97,6 +113,44 @@ async function main(): Promise<void> {
   }
   for (let i = 0; i < o.warmup; i++) await once();
 
+  const api = await load(o, once);
+  report(`POST ${endpoint}`, o, api, 202);
+  if (api.ok !== api.latencies.length) process.exitCode = 1;
+
+  if (o.baselineTemporal) {
+    // The same number of runs started straight through the Temporal client: what the API adds on top.
+    const client = new Client({ connection: await Connection.connect({ address: o.baselineTemporal }) });
+    const stamp = Date.now().toString(36);
+    let n = 0;
+    const start = async (): Promise<{ status: number; ms: number }> => {
+      const t0 = performance.now();
+      try {
+        await client.workflow.start('executeLoadBaseline', { taskQueue: `execute-load-baseline-${stamp}`, workflowId: `baseline-${stamp}-${n++}`, args: [o.input] });
+        return { status: 202, ms: performance.now() - t0 };
+      } catch {
+        return { status: 0, ms: performance.now() - t0 };
+      }
+    };
+    const base = await load(o, start);
+    report(`baseline: Temporal workflow.start at ${o.baselineTemporal}`, o, base, 202);
+    const p = (r: LoadResult, q: number) => percentile(r.latencies, q);
+    console.log(
+      `ratio API / baseline: throughput ${(api.latencies.length / api.elapsed / (base.latencies.length / base.elapsed)).toFixed(2)}x, ` +
+        `p50 ${(p(api, 50) / p(base, 50)).toFixed(2)}x, p99 ${(p(api, 99) / p(base, 99)).toFixed(2)}x`,
+    );
+    await client.connection.close();
+  }
+}
+
+interface LoadResult {
+  latencies: number[];
+  statuses: Map<number, number>;
+  elapsed: number;
+  ok: number;
+}
+
+/** N clients each looping `once` until the request count or the duration is reached. */
+async function load(o: Options, once: () => Promise<{ status: number; ms: number }>): Promise<LoadResult> {
   const latencies: number[] = [];
   const statuses = new Map<number, number>();
   let issued = 0;
@@ -115,14 +169,16 @@ async function main(): Promise<void> {
   );
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  const ok = statuses.get(202) ?? 0;
+  return { latencies, statuses, elapsed, ok: statuses.get(202) ?? 0 };
+}
+
+function report(title: string, o: Options, r: LoadResult, okStatus: number): void {
   const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
-  console.log(`POST ${endpoint}`);
-  console.log(`clients ${o.clients}, requests ${latencies.length} in ${elapsed.toFixed(2)} s`);
-  console.log(`throughput ${(latencies.length / elapsed).toFixed(1)} requests/s (${(ok / elapsed).toFixed(1)} runs started/s)`);
-  console.log(`latency p50 ${fmt(percentile(latencies, 50))}  p90 ${fmt(percentile(latencies, 90))}  p99 ${fmt(percentile(latencies, 99))}  max ${fmt(latencies.at(-1) ?? NaN)}`);
-  console.log(`statuses ${[...statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s || 'error'}: ${n}`).join(', ')}`);
-  if (ok !== latencies.length) process.exitCode = 1;
+  console.log(title);
+  console.log(`  clients ${o.clients}, requests ${r.latencies.length} in ${r.elapsed.toFixed(2)} s`);
+  console.log(`  throughput ${(r.latencies.length / r.elapsed).toFixed(1)} requests/s (${((r.statuses.get(okStatus) ?? 0) / r.elapsed).toFixed(1)} runs started/s)`);
+  console.log(`  latency p50 ${fmt(percentile(r.latencies, 50))}  p90 ${fmt(percentile(r.latencies, 90))}  p99 ${fmt(percentile(r.latencies, 99))}  max ${fmt(r.latencies.at(-1) ?? NaN)}`);
+  console.log(`  statuses ${[...r.statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s || 'error'}: ${n}`).join(', ')}`);
 }
 
 main().catch((err) => {

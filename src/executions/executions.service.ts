@@ -118,8 +118,8 @@ export class ExecutionsService {
         typedSearchAttributes: searchAttributes(definition, row.trigger_type),
         memo: { workflow_id: workflow.id, workflow_name: workflow.name, version: definition.version, restarted_from: restartedFrom ?? null },
       });
+      // The worker's projection records the run id too; no second write on this hot path.
       row.temporal_run_id = handle.firstExecutionRunId;
-      await repo.update({ execution_id: executionId }, { temporal_run_id: handle.firstExecutionRunId });
     } catch (err) {
       // Nothing lost: the row records why the run never started.
       const message = (err as Error).message;

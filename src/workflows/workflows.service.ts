@@ -18,6 +18,9 @@ export interface CreateWorkflowInput extends DefinitionInput {
 /** A change to a workflow; any definition field creates a new version. */
 export type UpdateWorkflowInput = Partial<CreateWorkflowInput>;
 
+/** Versions kept in memory per process (each a few KB). */
+const VERSION_CACHE_SIZE = 500;
+
 const DEFINITION_FIELDS = ['name', 'workflow_type', 'config', 'max_retries', 'retry_delay_seconds', 'max_parallel_steps', 'steps'] as const;
 
 /** Filters of `list`. */
@@ -40,6 +43,8 @@ export interface WorkflowWithDefinition {
  * running or replayed execution.
  */
 export class WorkflowsService {
+  /** Immutable versions with their steps, by `workflow_id:version`. */
+  private readonly versionCache = new Map<string, { version: WorkflowVersion; steps: StepDefinition[] }>();
   constructor(
     private readonly dataSource: DataSource,
     private readonly registry: StepTypeRegistry,
@@ -188,9 +193,18 @@ export class WorkflowsService {
   }
 
   private async loadDefinition(m: EntityManager, wf: Workflow, version: number): Promise<WorkflowDefinition> {
-    const v = await m.findOne(WorkflowVersion, { where: { workflow_id: wf.id, version } });
-    if (!v) throw new NotFoundError('Workflow version', `${wf.id}/${version}`);
-    const steps = await m.find(WorkflowStep, { where: { workflow_version_id: v.id }, order: { order: 'ASC', key: 'ASC' } });
+    const key = `${wf.id}:${version}`;
+    let stored = this.versionCache.get(key);
+    if (!stored) {
+      const v = await m.findOne(WorkflowVersion, { where: { workflow_id: wf.id, version } });
+      if (!v) throw new NotFoundError('Workflow version', `${wf.id}/${version}`);
+      const steps = await m.find(WorkflowStep, { where: { workflow_version_id: v.id }, order: { order: 'ASC', key: 'ASC' } });
+      stored = { version: v, steps: steps.map(toStepDefinition) };
+      // Versions never change once written, so every process may keep them.
+      this.versionCache.set(key, stored);
+      if (this.versionCache.size > VERSION_CACHE_SIZE) this.versionCache.delete(this.versionCache.keys().next().value as string);
+    }
+    const v = stored.version;
     return {
       workflow_id: wf.id,
       version_id: v.id,
@@ -202,7 +216,7 @@ export class WorkflowsService {
       max_retries: v.max_retries,
       retry_delay_seconds: v.retry_delay_seconds,
       max_parallel_steps: v.max_parallel_steps,
-      steps: steps.map(toStepDefinition),
+      steps: stored.steps,
     };
   }
 

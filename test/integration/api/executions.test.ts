@@ -50,7 +50,7 @@ describe('executions API', () => {
   it('shows live progress while running, then cancels the run', async () => {
     const wf = await workflow([
       { key: 'first', name: 'First', step_type: 'test_echo', config: {} },
-      { key: 'nap', name: 'Nap', step_type: 'test_sleep', config: { ms: 20_000 }, depends_on_steps: ['first'] },
+      { key: 'nap', name: 'Nap', step_type: 'test_sleep', config: { ms: 120_000 }, timeout_seconds: 300, depends_on_steps: ['first'] },
       { key: 'after_nap', name: 'After', step_type: 'test_echo', depends_on_steps: ['nap'] },
     ]);
     const run = await execute(wf.id, { label: 'live' });
