@@ -1,35 +1,17 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsDate, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { ApiBearerAuth, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { DateQueryField, IdQueryField } from '@src/common/http/query-fields';
 import { RequireRole } from '@src/auth/roles';
 import { StatsService } from '@src/stats/stats.service';
 
-function toDate(value: unknown): unknown {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(value)) return value;
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? value : d;
-}
-
 export class StatsQueryDto {
-  @ApiPropertyOptional({ description: 'Only this workflow' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(2_147_483_647)
+  @IdQueryField('Only this workflow')
   workflow?: number;
 
-  @ApiPropertyOptional({ type: String, format: 'date-time' })
-  @IsOptional()
-  @Transform(({ value }) => toDate(value))
-  @IsDate({ message: 'must be an ISO 8601 date or date-time' })
+  @DateQueryField()
   created_after?: Date;
 
-  @ApiPropertyOptional({ type: String, format: 'date-time' })
-  @IsOptional()
-  @Transform(({ value }) => toDate(value))
-  @IsDate({ message: 'must be an ISO 8601 date or date-time' })
+  @DateQueryField()
   created_before?: Date;
 }
 

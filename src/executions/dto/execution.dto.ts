@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { Allow, IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Allow, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { STEP_KEY_PATTERN } from '@engine/dsl/validate';
 import { PageQueryDto } from '@src/common/http/pagination';
+import { DateQueryField, IdQueryField } from '@src/common/http/query-fields';
 import { TRIGGER_TYPES } from '@src/executions/execution.entity';
 import { RUN_STATUSES } from '@src/executions/execution-status';
 
@@ -25,34 +25,16 @@ export class ListExecutionsQueryDto extends PageQueryDto {
   @IsIn(TRIGGER_TYPES)
   trigger_type?: (typeof TRIGGER_TYPES)[number];
 
-  @ApiPropertyOptional({ description: 'Runs started by this schedule' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(2_147_483_647)
+  @IdQueryField('Runs started by this schedule')
   schedule?: number;
 
-  @ApiPropertyOptional({ type: String, format: 'date-time' })
-  @IsOptional()
-  @Transform(({ value }) => toDate(value))
-  @IsDate({ message: 'must be an ISO 8601 date or date-time' })
+  @DateQueryField()
   created_after?: Date;
 
-  @ApiPropertyOptional({ type: String, format: 'date-time' })
-  @IsOptional()
-  @Transform(({ value }) => toDate(value))
-  @IsDate({ message: 'must be an ISO 8601 date or date-time' })
+  @DateQueryField()
   created_before?: Date;
 }
 
-function toDate(value: unknown): unknown {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) return value;
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? value : d;
-}
-
-/** `POST /executions/{id}/restart/`. */
 export class RestartExecutionDto {
   @ApiPropertyOptional({ description: 'Re-run this step and everything downstream; default: from the failed steps', example: 'validate' })
   @IsOptional()
