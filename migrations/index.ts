@@ -3,6 +3,7 @@ import { Secrets1764230500000 } from './1764230500000-Secrets';
 import { SourceData1764230600000 } from './1764230600000-SourceData';
 import { FetchCursors1764230700000 } from './1764230700000-FetchCursors';
 import { ApiKeys1764230800000 } from './1764230800000-ApiKeys';
+import { Commerce1764230900000 } from './1764230900000-Commerce';
 
 /** Every migration, in order. Listed explicitly so the bundle and the CLI agree. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   SourceData1764230600000,
   FetchCursors1764230700000,
   ApiKeys1764230800000,
+  Commerce1764230900000,
 ];

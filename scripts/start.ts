@@ -11,6 +11,8 @@ import path from 'node:path';
 import { loadConfig, redactUrl, EMBEDDED_DATABASE_PORT, type AppConfig } from '@src/config/config';
 import { describeStartupError } from '@src/common/startup-errors';
 import { runMigrations } from '@src/database/migrate';
+import { createDataSource } from '@src/database/data-source';
+import { seedSandboxCommerce } from '@src/commerce/seed';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './lib/embedded-postgres';
 import { startTemporalDevServer, type TemporalDevServer } from './lib/temporal-server';
 import { assertPortFree, portAnswers, waitFor } from './lib/ports';
@@ -103,6 +105,17 @@ async function main(): Promise<void> {
     config = loadConfig(process.env);
     const applied = await runMigrations('up');
     say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'schema up to date');
+
+    if (env.MERCHFLOW_SANDBOX_URL) {
+      // A supplier and a marketplace on the sandbox, and the four predefined workflows, so every one runs out of the box.
+      const ds = await createDataSource(config, { poolSize: 2 }).initialize();
+      try {
+        const seeded = await seedSandboxCommerce(ds, { sandboxUrl: env.MERCHFLOW_SANDBOX_URL, aiEnabled: Boolean(config.openai.apiKey) });
+        say(`sandbox shop: supplier ${seeded.supplier_id}, marketplace ${seeded.marketplace_id}; ${seeded.workflows.map((w) => `${w.code} (${w.status})`).join(', ')}`);
+      } finally {
+        await ds.destroy();
+      }
+    }
 
     // Without MERCHFLOW_ADMIN_API_KEY, a development admin key kept in the data directory (mode 600).
     let devKey: string | null = null;

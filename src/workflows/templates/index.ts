@@ -3,14 +3,15 @@
  * `createWorkflowFromTemplate`), `POST /templates/{name}/create/` and
  * `merchflow create-workflow-templates` turn into stored workflows.
  *
- * The four predefined templates of the specification (product_import,
- * listing_creation, inventory_sync, order_processing) are added to TEMPLATES
- * as their step executors land. Tests hand the API and the services a registry
- * of their own.
+ * TEMPLATES holds the four predefined templates of the specification
+ * (product_import, listing_creation, inventory_sync, order_processing, from
+ * src/commerce/templates) and `manual_approval`. Tests hand the API and the
+ * services a registry of their own.
  */
 import type { StepInput } from '@engine/dsl/types';
 import { AppError } from '@src/common/errors';
 import type { WorkflowsService, WorkflowWithDefinition } from '@src/workflows/workflows.service';
+import { COMMERCE_TEMPLATES } from '@src/commerce/templates';
 
 /** A template: a definition without a code (each workflow made from it gets its own). */
 export interface TemplateDefinition {
@@ -48,6 +49,7 @@ export const TEMPLATES: TemplateRegistry = {
       },
     ],
   },
+  ...COMMERCE_TEMPLATES,
 };
 
 export interface CreateFromTemplateOptions {

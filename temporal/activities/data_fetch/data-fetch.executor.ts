@@ -16,15 +16,18 @@ import { configError, configInvalid, credentialsHostOf, renderTemplate, resolveS
 import {
   DATA_FETCH_DEFAULTS,
   INCREMENTAL_KEY_PATTERN,
+  connectorRuntimeSchema,
   httpRuntimeSchema,
   sourceDataRuntimeSchema,
   validateDataFetchConfig,
+  type ConnectorSourceSettings,
   type HttpSourceSettings,
   type SourceDataSettings,
 } from '@engine/activities/data_fetch/schema';
 import { fetchPaginated, latestValue } from '@engine/activities/data_fetch/paginate';
 import { FetchCursorStore } from '@engine/activities/data_fetch/cursor-store';
 import { buildSourceDataQuery, decodeWatermark, encodeWatermark, rowToJson } from '@engine/activities/data_fetch/source-data';
+import { fetchFromConnector } from '@engine/activities/data_fetch/connector-source';
 
 /** Step type id of the data fetch executor. */
 export const DATA_FETCH_STEP_TYPE = 'data_fetch';
@@ -36,6 +39,8 @@ export interface DataFetchOutput {
   pages: number;
   /** Where to continue: the stored cursor of an incremental fetch, or where max_pages/max_items stopped; else null. */
   next_cursor: string | null;
+  /** Connector sources: which supplier or marketplace was read. */
+  source?: { type: 'supplier' | 'marketplace'; id: number; code: string; fetch_type: string };
 }
 
 export interface DataFetchExecutorOptions {
@@ -67,7 +72,22 @@ class DataFetch {
   async execute(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<DataFetchOutput> {
     const issues = validateDataFetchConfig(config);
     if (issues.length > 0) throw configInvalid(issues);
-    return config.source_type === 'source_data' ? this.sourceData(config, ctx) : this.http(config, ctx);
+    if (config.source_type === 'source_data') return this.sourceData(config, ctx);
+    if ((config.source_type === 'supplier' || config.source_type === 'marketplace') && config.url === undefined) return this.connector(config, ctx);
+    return this.http(config, ctx);
+  }
+
+  /** A supplier or marketplace source: the row gives URL, credentials and paging; its connector does the walking. */
+  private async connector(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<DataFetchOutput> {
+    const settings = parseOrThrow<ConnectorSourceSettings>(
+      connectorRuntimeSchema,
+      ctx.resolve(pick(config, ['supplier_id', 'marketplace_id', 'status', 'max_items', 'page_size', 'timeout_seconds', 'retry'])),
+    );
+    return fetchFromConnector(
+      { dataSource: this.dataSource, client: this.client },
+      { source_type: config.source_type as 'supplier' | 'marketplace', fetch_type: config.fetch_type as string, ...settings, retry: retryPolicyOf(settings.retry) },
+      ctx,
+    );
   }
 
   private async sourceData(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<DataFetchOutput> {

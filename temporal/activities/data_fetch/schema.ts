@@ -179,6 +179,57 @@ export interface HttpSourceSettings {
 
 export const httpRuntimeSchema = z.object(httpValueShape('runtime'));
 
+
+// ---------------------------------------------------------------- supplier / marketplace connectors
+
+/** What each connector source can fetch. */
+export const CONNECTOR_FETCH_TYPES = { supplier: ['products', 'inventory'], marketplace: ['orders', 'listings'] } as const;
+
+const connectorValueShape = (mode: SchemaMode) => ({
+  supplier_id: refOr(mode, intIn(1, 2_147_483_647), 'an integer id').optional(),
+  marketplace_id: refOr(mode, intIn(1, 2_147_483_647), 'an integer id').optional(),
+  /** orders: `new` (default), `acknowledged`, `shipped`, or `all`; listings: `active`, `inactive` or `all` (default). */
+  status: refOr(mode, z.enum(['new', 'acknowledged', 'shipped', 'active', 'inactive', 'all'], { error: 'must be new, acknowledged, shipped, active, inactive or all' }), 'a status').optional(),
+  max_items: refOr(mode, intIn(1, 10_000_000), 'an integer from 1 to 10000000').optional(),
+  page_size: refOr(mode, intIn(1, 10_000), 'an integer from 1 to 10000').optional(),
+  timeout_seconds: timeoutSchema(mode).optional(),
+  retry: retrySchema(mode).optional(),
+});
+
+/** Resolved connector settings. */
+export interface ConnectorSourceSettings {
+  supplier_id?: number;
+  marketplace_id?: number;
+  status?: 'new' | 'acknowledged' | 'shipped' | 'active' | 'inactive' | 'all';
+  max_items?: number;
+  page_size?: number;
+  timeout_seconds?: number;
+  retry?: RetryConfig;
+}
+
+export const connectorRuntimeSchema = z.object(connectorValueShape('runtime'));
+
+const connectorSchema = z
+  .strictObject({
+    source_type: z.enum(['supplier', 'marketplace']),
+    fetch_type: z.string({ error: 'is required' }),
+    ...connectorValueShape('definition'),
+  })
+  .superRefine((c, ctx) => {
+    const allowed = CONNECTOR_FETCH_TYPES[c.source_type] as readonly string[];
+    if (!allowed.includes(c.fetch_type)) {
+      ctx.addIssue({ code: 'custom', path: ['fetch_type'], message: `must be one of ${allowed.join(', ')} for a ${c.source_type} source` });
+    }
+    const idField = c.source_type === 'supplier' ? 'supplier_id' : 'marketplace_id';
+    const other = c.source_type === 'supplier' ? 'marketplace_id' : 'supplier_id';
+    if (c[idField] === undefined) ctx.addIssue({ code: 'custom', path: [idField], message: `is required: the ${c.source_type} to fetch from (an id or a reference like "$input.${idField}")` });
+    if (c[other] !== undefined) ctx.addIssue({ code: 'custom', path: [other], message: `does not apply to a ${c.source_type} source` });
+    if (c.status !== undefined && typeof c.status === 'string' && !c.status.startsWith('$')) {
+      const ok = c.fetch_type === 'orders' ? ['new', 'acknowledged', 'shipped', 'all'] : c.fetch_type === 'listings' ? ['active', 'inactive', 'all'] : [];
+      if (!ok.includes(c.status)) ctx.addIssue({ code: 'custom', path: ['status'], message: ok.length ? `must be one of ${ok.join(', ')} for ${c.fetch_type}` : `does not apply to ${c.fetch_type}` });
+    }
+  });
+
 const httpSchema = z
   .strictObject({
     source_type: z.enum(['http', 'supplier', 'marketplace']),
@@ -228,11 +279,16 @@ const httpSchema = z
  *   "updated_since" (send the stored watermark as query `param` ["updated_since"], taken from item `field`
  *   ["updated_at"])}`.
  *
- * `"supplier"` / `"marketplace"` are for the commerce connectors; until they exist such a step needs an explicit
- * `url` and then behaves as `"http"` (`fetch_type`, `supplier_id`, `marketplace_id` are kept for the connectors).
+ * `"supplier"` / `"marketplace"`: the commerce connectors. The row (`suppliers` / `marketplaces`) gives the API base
+ * URL, credentials (by secret name) and paging settings.
+ * - `supplier_id` with `fetch_type` `"products"` or `"inventory"`; `marketplace_id` with `"orders"` (`status`
+ *   ["new"]: new, acknowledged, shipped or all) or `"listings"` (`status`: active, inactive or all);
+ * - `max_items` [the row's settings, else 1000000], `page_size` [the row's, else 500], `timeout_seconds`, `retry`.
+ * With an explicit `url` such a step behaves as `"http"` instead (`fetch_type` and the ids are then only labels).
  *
  * Values may be references (`"$input.supplier_id"`); they are checked again once resolved.
  *
+ * @example { "source_type": "supplier", "fetch_type": "products", "supplier_id": "$input.supplier_id" }
  * @example { "source_type": "source_data", "filters": { "source_type": "supplier_product", "status": "new", "supplier_id": "$input.supplier_id" }, "limit": 500 }
  * @example
  * {
@@ -249,12 +305,8 @@ export const validateDataFetchConfig: ConfigValidator = (config) => {
     return [{ field: 'source_type', message: `must be one of ${DATA_FETCH_SOURCE_TYPES.join(', ')}` }];
   }
   if ((type === 'supplier' || type === 'marketplace') && config.url === undefined) {
-    return [
-      {
-        field: 'source_type',
-        message: `"${type}" needs the ${type} connector, which is not available yet: give an explicit url to fetch over HTTP, or use "http" or "source_data"`,
-      },
-    ];
+    const parsed = connectorSchema.safeParse(config);
+    return parsed.success ? [] : zodIssues(parsed.error);
   }
   const issues: ConfigIssue[] = [];
   if (type === 'source_data') {

@@ -1,6 +1,7 @@
 /**
  * `database_query`: select, insert, upsert, update and delete on allow-listed
- * models (see ./models.ts), plus opt-in read-only raw SQL.
+ * models (see ./models.ts), named domain operations (./operations), plus
+ * opt-in read-only raw SQL.
  *
  * Writes are idempotent under Temporal retries: insert conflicts on the
  * model's unique key with DO NOTHING and upsert rewrites a row only when its
@@ -16,7 +17,8 @@ import { DATABASE_MODELS, assertModels, type ModelRegistry, type ModelSpec } fro
 import { coerceValue, sha256Hex } from './values';
 import { deleteSql, INSERTED_FLAG, QueryConfigError, selectSql, updateSql, writeSql, type WhereCondition } from './sql';
 import { checkRawSql, wrapRawSql } from './raw-sql';
-import { createDatabaseQueryValidator, DATABASE_QUERY_LIMITS, normalizeOrder, normalizeWhere, type QueryType } from './schema';
+import { createDatabaseQueryValidator, DATABASE_QUERY_LIMITS, normalizeOrder, normalizeWhere, zodIssues, type QueryType } from './schema';
+import { DATABASE_OPERATIONS } from './operations';
 
 /** Step type id. */
 export const DATABASE_QUERY_STEP_TYPE = 'database_query';
@@ -135,6 +137,7 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
       const type = config.query_type as QueryType;
       try {
         if (type === 'raw') return await runRaw(config, ctx);
+        if (type === 'operation') return await runOperation(config, ctx);
         const model = models[config.model as string];
         switch (type) {
           case 'select':
@@ -155,10 +158,24 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
 
     summarize(output) {
       if (!isPlainObject(output)) return {};
-      const keep = ['query_type', 'model', 'total', 'inserted', 'updated', 'unchanged', 'deleted', 'duplicates', 'invalid', 'count'];
+      const keep = ['query_type', 'model', 'operation', 'total', 'inserted', 'updated', 'unchanged', 'deleted', 'duplicates', 'invalid', 'count'];
       return Object.fromEntries(Object.entries(output).filter(([k, v]) => keep.includes(k) && v !== undefined));
     },
   };
+
+  /** A named operation: params resolved against the run (`$` is the step input), checked again, then run on one connection. */
+  async function runOperation(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<Record<string, unknown>> {
+    const op = DATABASE_OPERATIONS[config.operation as string];
+    const input = stepInput(config, ctx);
+    const resolved = ctx.resolve(config.params ?? {}, input);
+    const parsed = op.params('runtime').safeParse(resolved);
+    if (!parsed.success) {
+      const issues = zodIssues(parsed.error).map((i) => ({ field: i.field === 'config' ? 'params' : `params.${i.field}`, message: i.message }));
+      throw new StepError('STEP_CONFIG_INVALID', `operation ${op.name}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, { details: { issues } });
+    }
+    const result = await withClient((client) => op.run(parsed.data as Record<string, unknown>, { client, step: ctx }));
+    return { query_type: 'operation', operation: op.name, ...result };
+  }
 
   async function runSelect(model: ModelSpec, config: Record<string, unknown>, ctx: StepExecutionContext): Promise<SelectResult> {
     const input = stepInput(config, ctx);

@@ -21,6 +21,9 @@
  * @example Update (per item: one UPDATE per input item, references bound to it)
  * { "query_type": "update", "model": "SourceData", "per_item": true,
  *   "where": [{ "field": "id", "value": "$id" }], "set": { "status": "processed" } }
+ * @example A named domain operation (see ./operations: stock reservations, the product import, ...)
+ * { "query_type": "operation", "operation": "reserve_inventory",
+ *   "params": { "marketplace_id": "$config.marketplace_id", "orders": "$.items" } }
  * @example Read-only raw SQL (only when the worker enables it)
  * { "query_type": "raw", "sql": "SELECT source_type, count(*) FROM source_data WHERE created_at > $1 GROUP BY 1",
  *   "params": ["$input.since"] }
@@ -32,8 +35,9 @@ import { DATABASE_MODELS, assertModels, fieldTarget, hasColumn, hasModel, writab
 import { normalizeOperator, UNARY_OPERATORS, type OrderTerm, type WhereCondition } from './sql';
 import { checkRawSql } from './raw-sql';
 import { coerceValue } from './values';
+import { DATABASE_OPERATIONS, hasOperation } from './operations';
 
-export const QUERY_TYPES = ['select', 'insert', 'upsert', 'update', 'delete', 'raw'] as const;
+export const QUERY_TYPES = ['select', 'insert', 'upsert', 'update', 'delete', 'raw', 'operation'] as const;
 export type QueryType = (typeof QUERY_TYPES)[number];
 
 /** Defaults and bounds. */
@@ -101,6 +105,11 @@ const schemas: Record<QueryType, z.ZodType> = {
     max_rows: count(1, Number.MAX_SAFE_INTEGER).optional(),
     returning: columns.optional(),
   }),
+  operation: z.strictObject({
+    ...common,
+    operation: z.string({ error: 'is required: the name of a database operation' }).min(1).max(100),
+    params: z.record(z.string(), z.unknown(), { error: 'must be an object of the operation\'s parameters' }).optional(),
+  }),
   raw: z.strictObject({
     ...common,
     sql: z.string().min(1).max(100_000),
@@ -157,6 +166,13 @@ export function normalizeOrder(order: unknown): OrderTerm[] {
 /** Allow-list checks the shape schema cannot express. */
 function allowListIssues(type: QueryType, config: Record<string, unknown>, models: ModelRegistry): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
+  if (type === 'operation') {
+    if (!hasOperation(config.operation)) {
+      return [{ field: 'operation', message: `unknown operation ${JSON.stringify(config.operation)}; allowed: ${Object.keys(DATABASE_OPERATIONS).join(', ')}` }];
+    }
+    const parsed = DATABASE_OPERATIONS[config.operation].params('definition').safeParse(config.params ?? {});
+    return parsed.success ? [] : zodIssues(parsed.error).map((i) => ({ field: i.field === 'config' ? 'params' : `params.${i.field}`, message: i.message }));
+  }
   if (type === 'raw') {
     const checked = checkRawSql(config.sql as string);
     if ('error' in checked) issues.push({ field: 'sql', message: checked.error });

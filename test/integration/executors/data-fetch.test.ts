@@ -250,12 +250,12 @@ describe('data_fetch executor in workflow runs', () => {
     });
   });
 
-  it('rejects supplier and marketplace sources without a url when the definition is stored', async () => {
+  it('rejects a connector source without its supplier when the definition is stored', async () => {
     await assert.rejects(
-      h.createWorkflow({ steps: [fetchStep('fetch', { source_type: 'supplier', fetch_type: 'products', supplier_id: '$input.supplier_id' })] } as never),
+      h.createWorkflow({ steps: [fetchStep('fetch', { source_type: 'supplier', fetch_type: 'products' })] } as never),
       (err: { code?: string; details?: { issues?: Array<{ code: string; step: string; field: string }> } }) => {
         assert.equal(err.code, 'DEFINITION_INVALID');
-        assert.ok(err.details?.issues?.some((i) => i.code === 'STEP_CONFIG_INVALID' && i.step === 'fetch' && i.field === 'config.source_type'), JSON.stringify(err.details));
+        assert.ok(err.details?.issues?.some((i) => i.code === 'STEP_CONFIG_INVALID' && i.step === 'fetch' && i.field === 'config.supplier_id'), JSON.stringify(err.details));
         return true;
       },
     );

@@ -54,11 +54,16 @@ describe('validateDataFetchConfig', () => {
     assert.deepEqual(fields({ source_type: 'source_data', supplier_id: 1, filters: { supplier_id: 2 } }), ['supplier_id']);
   });
 
-  it('rejects supplier and marketplace sources without a url, naming source_type', () => {
-    const issues = sut({ source_type: 'supplier', fetch_type: 'products', supplier_id: 123 });
-    assert.deepEqual(issues.map((i) => i.field), ['source_type']);
-    assert.match(issues[0].message, /connector/);
-    assert.deepEqual(fields({ source_type: 'marketplace', fetch_type: 'orders' }), ['source_type']);
+  it('accepts supplier and marketplace connector sources and rejects bad ones, naming the field', () => {
+    assert.deepEqual(sut({ source_type: 'supplier', fetch_type: 'products', supplier_id: 123 }), []);
+    assert.deepEqual(sut({ source_type: 'supplier', fetch_type: 'inventory', supplier_id: '$input.supplier_id', page_size: 1000 }), []);
+    assert.deepEqual(sut({ source_type: 'marketplace', fetch_type: 'orders', marketplace_id: '$config.marketplace_id', status: 'new' }), []);
+    assert.deepEqual(fields({ source_type: 'marketplace', fetch_type: 'orders' }), ['marketplace_id']);
+    assert.deepEqual(fields({ source_type: 'supplier', fetch_type: 'orders', supplier_id: 1 }), ['fetch_type']);
+    assert.deepEqual(fields({ source_type: 'supplier', fetch_type: 'products', supplier_id: 1, marketplace_id: 2 }), ['marketplace_id']);
+    assert.deepEqual(fields({ source_type: 'supplier', fetch_type: 'products', supplier_id: 0 }), ['supplier_id']);
+    assert.deepEqual(fields({ source_type: 'marketplace', fetch_type: 'orders', marketplace_id: 1, status: 'active' }), ['status']);
+    assert.deepEqual(fields({ source_type: 'supplier', fetch_type: 'products', supplier_id: 1, pagination: { type: 'page' } }), ['pagination']);
     assert.deepEqual(fields({ source_type: 'ftp' }), ['source_type']);
     assert.deepEqual(fields({}), ['source_type']);
   });

@@ -1,0 +1,30 @@
+import type { PoolClient } from 'pg';
+import type { z } from 'zod';
+import type { SchemaMode } from '@engine/activities/api_call/http-config';
+import type { StepExecutionContext } from '@engine/activities/runtime/executor';
+
+/** What an operation runs with: one pooled connection for the whole step, and the step's context. */
+export interface OperationContext {
+  client: PoolClient;
+  /** The run and step writing (lineage), heartbeats, cancellation and logging. */
+  step: Pick<StepExecutionContext, 'execution_id' | 'step_key' | 'heartbeat' | 'logger' | 'signal'>;
+}
+
+/**
+ * A named domain operation of `database_query` (`query_type: "operation"`):
+ * what generic SQL cannot do safely, as a TypeScript function over the data
+ * source, in transactions, with its own parameter schema.
+ */
+export interface OperationSpec<P = Record<string, unknown>> {
+  name: string;
+  /** One line for docs and error messages. */
+  summary: string;
+  /** `params` in `definition` mode (values may be references) or `runtime` mode (resolved). */
+  params(mode: SchemaMode): z.ZodType;
+  run(params: P, octx: OperationContext): Promise<Record<string, unknown>>;
+}
+
+/** Declares an operation with typed params. */
+export function operation<P>(spec: OperationSpec<P>): OperationSpec {
+  return spec as unknown as OperationSpec;
+}
