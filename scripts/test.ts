@@ -86,7 +86,8 @@ async function main(): Promise<number> {
         port: await freePort(),
         uiPort: null,
         dbFile: null,
-        log: (l) => (/level=ERROR/.test(l) && !/graceful_stop|connection refused/.test(l) ? say(`temporal: ${l}`) : undefined),
+        // Only errors that are not the usual noise of workers and servers being shut down at the end of a run.
+        log: (l) => (/level=ERROR/.test(l) && !/graceful_stop|connection refused|context canceled|task queue closed/.test(l) ? say(`temporal: ${l}`) : undefined),
       });
       cleanups.push(() => temporal.stop());
       temporalAddress = temporal.address;

@@ -27,6 +27,8 @@ describe('admin UI', { skip }, () => {
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
     page = await browser.newPage();
+    // The whole suite shares two cores: give the page room before calling it stuck.
+    page.setDefaultTimeout(60_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
   });
@@ -78,10 +80,10 @@ describe('admin UI', { skip }, () => {
     await page.click('#execute');
     await page.waitForURL(/#\/executions\//);
     // The page polls the run: wait for the approval button, approve, and see the run complete.
-    await page.waitForSelector('[data-approve="review"]', { timeout: 30_000 });
+    await page.waitForSelector('[data-approve="review"]', { timeout: 60_000 });
     assert.ok(await page.isVisible('progress'));
     await page.click('[data-approve="review"]');
-    await page.waitForSelector('.toolbar .status.completed', { timeout: 30_000 });
+    await page.waitForSelector('.toolbar .status.completed', { timeout: 60_000 });
     const rows = await page.$$eval('table tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
     assert.equal(rows.length, 3);
     assert.ok(rows.every((r) => r.includes('completed')), rows.join('\n'));
