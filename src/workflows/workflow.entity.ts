@@ -11,16 +11,13 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 import type { Condition, StepRole } from '@engine/dsl/types';
+import { numericTransformer } from '@src/database/column-transformers';
 
 export const WORKFLOW_TYPES = ['product_import', 'listing_creation', 'inventory_sync', 'order_processing', 'custom'] as const;
 export type WorkflowType = (typeof WORKFLOW_TYPES)[number];
 export type WorkflowStatus = 'active' | 'inactive';
 
-/** numeric columns come back from pg as strings; keep them numbers in the model. */
-export const numericTransformer = {
-  to: (v: number | null | undefined) => v,
-  from: (v: string | null) => (v === null ? null : Number(v)),
-};
+export { numericTransformer };
 
 /** A reusable workflow: identity, settings, statistics. Its steps live in immutable versions. */
 @Entity('workflows')

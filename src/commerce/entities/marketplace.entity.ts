@@ -1,5 +1,5 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import { numeric, type ApiCredentials, type ConnectorSettings } from './shared';
+import { Column, CreateDateColumn, Entity, UpdateDateColumn } from 'typeorm';
+import { ApiEndpointRow, numeric } from './shared';
 
 /**
  * What a marketplace demands of a listing. Listing creation validates against
@@ -23,28 +23,7 @@ export const DEFAULT_REQUIREMENTS: Required<MarketplaceRequirements> = {
 
 /** A marketplace listings are created on, orders come from, and inventory is pushed to. */
 @Entity('marketplaces')
-export class Marketplace {
-  @PrimaryGeneratedColumn()
-  id: number;
-
-  @Column({ type: 'varchar', length: 50, unique: true })
-  code: string;
-
-  @Column({ type: 'varchar', length: 200 })
-  name: string;
-
-  /** e.g. `http://127.0.0.1:4010/marketplace/v1` */
-  @Column({ type: 'text' })
-  api_base_url: string;
-
-  @Column({ type: 'jsonb', default: {} })
-  credentials: ApiCredentials;
-
-  @Column({ type: 'jsonb', default: {} })
-  settings: ConnectorSettings;
-
-  @Column({ type: 'boolean', default: true })
-  is_active: boolean;
+export class Marketplace extends ApiEndpointRow {
 
   /** Listing price = cost price × (1 + markup_percent / 100). */
   @Column({ type: 'numeric', precision: 7, scale: 2, default: 0, transformer: numeric })

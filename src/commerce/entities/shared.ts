@@ -1,8 +1,6 @@
-/** numeric columns come back from pg as strings; the commerce model keeps them as numbers. */
-export const numeric = {
-  to: (v: number | null | undefined) => v,
-  from: (v: string | null) => (v === null || v === undefined ? null : Number(v)),
-};
+import { Column, PrimaryGeneratedColumn } from 'typeorm';
+
+export { numericTransformer as numeric } from '@src/database/column-transformers';
 
 /**
  * How a supplier or marketplace API authenticates: by the NAME of a secret
@@ -31,4 +29,30 @@ export interface ConnectorSettings {
   /** Client-side request rate limit (default: none; 429/Retry-After is always honoured). */
   requests_per_second?: number;
   [extra: string]: unknown;
+}
+
+/** The columns suppliers and marketplaces share: identity, API endpoint, credentials by secret name, connector settings. */
+export abstract class ApiEndpointRow {
+  @PrimaryGeneratedColumn()
+  id: number;
+
+  @Column({ type: 'varchar', length: 50, unique: true })
+  code: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  name: string;
+
+  /** e.g. `http://127.0.0.1:4010/supplier/v1` */
+  @Column({ type: 'text' })
+  api_base_url: string;
+
+  /** Secret by name only. */
+  @Column({ type: 'jsonb', default: {} })
+  credentials: ApiCredentials;
+
+  @Column({ type: 'jsonb', default: {} })
+  settings: ConnectorSettings;
+
+  @Column({ type: 'boolean', default: true })
+  is_active: boolean;
 }

@@ -1,5 +1,5 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { ApiCredentials, ConnectorSettings } from './shared';
+import { Column, CreateDateColumn, Entity, UpdateDateColumn } from 'typeorm';
+import { ApiEndpointRow } from './shared';
 
 /** One invalid record of the last import, as kept on the supplier row. */
 export interface ImportError {
@@ -11,29 +11,7 @@ export interface ImportError {
 
 /** A supplier whose API the product import and inventory sync read, with the statistics of its last import. */
 @Entity('suppliers')
-export class Supplier {
-  @PrimaryGeneratedColumn()
-  id: number;
-
-  @Column({ type: 'varchar', length: 50, unique: true })
-  code: string;
-
-  @Column({ type: 'varchar', length: 200 })
-  name: string;
-
-  /** e.g. `http://127.0.0.1:4010/supplier/v1` */
-  @Column({ type: 'text' })
-  api_base_url: string;
-
-  /** Secret by name only. */
-  @Column({ type: 'jsonb', default: {} })
-  credentials: ApiCredentials;
-
-  @Column({ type: 'jsonb', default: {} })
-  settings: ConnectorSettings;
-
-  @Column({ type: 'boolean', default: true })
-  is_active: boolean;
+export class Supplier extends ApiEndpointRow {
 
   @Column({ type: 'integer', default: 0 })
   products_total: number;
