@@ -265,7 +265,16 @@ class Run {
         for (const key of ready) {
           if (running.size >= limit) break;
           const state = this.states.get(key)!;
-          const shouldRun = await this.conditionHolds(state.step);
+          let shouldRun: boolean;
+          try {
+            shouldRun = await this.conditionHolds(state.step);
+          } catch (err) {
+            if (isCancellation(err)) throw err;
+            // A condition that cannot be evaluated fails its step, rather than failing the workflow task over and over.
+            state.started_at = nowIso();
+            await this.recordFailure(state, ApplicationFailure.create({ type: 'BAD_CONDITION', message: `condition: ${errorMessage(err)}`, nonRetryable: true }));
+            continue;
+          }
           if (!shouldRun) {
             Object.assign(state, { status: 'skipped', output: this.stepInput(state.step), completed_at: nowIso() });
             skipped.push(state);
@@ -410,17 +419,23 @@ class Run {
         Object.assign(state, { status: 'cancelled', completed_at: nowIso(), error: 'cancelled' });
         return;
       }
-      const message = errorMessage(err);
-      state.attempt = attemptOf(err, state.attempt);
-      Object.assign(state, { status: 'failed', completed_at: nowIso(), error: message });
-      await this.projectSteps([this.projection(state, { error_details: { code: errorCode(err) ?? null, optional: step.is_optional } })]);
-      if (step.role !== 'main') return; // compensation / on-failure errors are recorded, not escalated
-      if (step.is_optional) {
-        state.output = this.stepInput(step); // pass the input through to dependents
-        return;
-      }
-      this.failure ??= `step "${step.key}" failed: ${message}`;
+      await this.recordFailure(state, err);
     }
+  }
+
+  /** Records a step's final failure; a required main step's failure fails the run. */
+  private async recordFailure(state: StepState, err: unknown): Promise<void> {
+    const step = state.step;
+    const message = errorMessage(err);
+    state.attempt = attemptOf(err, state.attempt);
+    Object.assign(state, { status: 'failed', completed_at: nowIso(), error: message });
+    await this.projectSteps([this.projection(state, { error_details: { code: errorCode(err) ?? null, optional: step.is_optional } })]);
+    if (step.role !== 'main') return; // compensation / on-failure errors are recorded, not escalated
+    if (step.is_optional) {
+      state.output = this.stepInput(step); // pass the input through to dependents
+      return;
+    }
+    this.failure ??= `step "${step.key}" failed: ${message}`;
   }
 
   private async execute(state: StepState): Promise<unknown> {

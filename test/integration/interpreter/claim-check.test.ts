@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isPayloadRef } from '@engine/dsl/types';
-import { startHarness, type Harness } from '@test/support/harness';
+import { eventually, startHarness, type Harness } from '@test/support/harness';
 import { testExecutors } from '@test/support/executors';
 import { historyStats } from '@test/support/history';
 
@@ -63,5 +63,39 @@ describe('interpreter: history stays small', () => {
     assert.ok(stats.events < 50 * 12, `${stats.events} events`);
     const row = await h.executions.get(run.execution_id);
     assert.equal(row.completed_steps, 50);
+  });
+
+  it('evaluates a condition that reads into a claim-checked output, and fails the step (not the workflow task) when it cannot', async () => {
+    const def = (value: number) => ({
+      steps: [
+        { key: 'big', name: 'big', step_type: 'test_big_output', config: { bytes: 400 * 1024 } },
+        { key: 'pause', name: 'pause', step_type: 'test_sleep', config: { ms: 1500 }, depends_on_steps: ['big'] },
+        {
+          key: 'gated',
+          name: 'gated',
+          step_type: 'test_echo',
+          config: { output: 'ran' },
+          depends_on_steps: ['pause'],
+          condition: { type: 'value_check', path: 'steps.big.0.i', operator: 'equals', value },
+        },
+      ],
+    });
+    const okId = await h.createWorkflow(def(0));
+    const ok = await h.start(okId);
+    assert.equal(((await h.wait(ok.execution_id)).result as { output: unknown }).output, 'ran', 'condition true through the payload');
+
+    const brokenId = await h.createWorkflow(def(0));
+    const broken = await h.start(brokenId);
+    // While `pause` runs, the stored payload disappears: the condition can no longer be evaluated.
+    await eventually(async () => (await h.executions.steps(broken.execution_id)).some((s) => s.step_key === 'pause' && s.status === 'running'));
+    await h.dataSource.query(`DELETE FROM payloads WHERE execution_id = $1`, [broken.execution_id]);
+    // A fresh worker, so no payload is left in a worker's memory either.
+    await h.stopWorker();
+    await h.startWorker();
+    const res = await h.wait(broken.execution_id);
+    assert.equal(res.status, 'failed');
+    const gated = (await h.executions.steps(broken.execution_id)).find((s) => s.step_key === 'gated')!;
+    assert.equal(gated.status, 'failed');
+    assert.match(gated.error_message ?? '', /condition: .*payload .* not found/);
   });
 });
