@@ -76,7 +76,7 @@ describe('interpreter: history stays small', () => {
           step_type: 'test_echo',
           config: { output: 'ran' },
           depends_on_steps: ['pause'],
-          condition: { type: 'value_check', path: 'steps.big.0.i', operator: 'equals', value },
+          condition: { type: 'value_check' as const, path: 'steps.big.0.i', operator: 'equals' as const, value },
         },
       ],
     });
