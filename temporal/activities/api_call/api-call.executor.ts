@@ -3,6 +3,7 @@ import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/a
 import type { ExecutorModule } from '@engine/activities/registry';
 import { StepError, errorCode } from '@engine/activities/shared/errors';
 import { HttpClient, parseRetryAfter, type HttpBody, type HttpResponse } from '@engine/activities/shared/http';
+import { isPlainObject, isReference } from '@engine/dsl/references';
 import {
   OAuthProviderCache,
   authProviderOf,
@@ -205,7 +206,10 @@ class ApiCall {
 
     const send = async (item: unknown, idempotencyKey: string): Promise<unknown> => {
       const render = (t: unknown) => renderTemplate(t, (s) => ctx.resolve(s, item), secrets);
-      const url = render(config.url);
+      // Item values inside a URL template are path/query components: encode them, so a SKU like
+      // "a/b?c" cannot change the URL's shape. A URL that is one reference (`$url`) is taken as written.
+      const urlItem = typeof config.url === 'string' && isReference(config.url) ? item : encodeForUrl(item);
+      const url = renderTemplate(config.url, (s) => ctx.resolve(s, urlItem), secrets);
       if (typeof url !== 'string' || url === '') throw configError('url', `must resolve to a URL, got ${describe(url)}`);
       if (payloadSecrets && credentialsHostOf(url) !== credentialsHost) {
         throw configError('url', `secrets in query or body go only to ${credentialsHost}; this request is for another host`);
@@ -322,3 +326,11 @@ export const apiCallExecutorModule: ExecutorModule = {
   validateConfig: validateApiCallConfig,
   create: (deps) => createApiCallExecutor(deps),
 };
+
+/** The item with every string inside it percent-encoded as a URL component. */
+function encodeForUrl(value: unknown): unknown {
+  if (typeof value === 'string') return encodeURIComponent(value);
+  if (Array.isArray(value)) return value.map(encodeForUrl);
+  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encodeForUrl(v)]));
+  return value;
+}

@@ -227,6 +227,19 @@ describe('api_call executor in workflow runs', () => {
     assert.equal(api.requestsTo('/t6/reject').length, 1);
   });
 
+  it('percent-encodes item values placed in the URL, so they cannot change its path or query', async () => {
+    api.route('/t9/items/a%2Fb%3Fc%3Dd', (_req, res) => json(res, 200, { ok: 'encoded' }));
+    api.route('/t9/items/plain-1', (_req, res) => json(res, 200, { ok: 'plain' }));
+    const run = await runDefinition(
+      h,
+      [call('call', { url: `${api.origin}/t9/items/$sku`, method: 'GET', item_key_field: 'sku' })],
+      [{ sku: 'a/b?c=d' }, { sku: 'plain-1' }],
+    );
+    assert.equal(run.status, 'completed', String(run.error));
+    assert.deepEqual((run.output as { results: unknown[] }).results, [{ ok: 'encoded' }, { ok: 'plain' }]);
+    assert.equal(api.requestsTo('/t9/items/a').length, 0, 'the value did not become a path of its own');
+  });
+
   it('collects per-item failures with continue_on_item_error', async () => {
     api.route('/t7/items', (_req, res, body) => {
       const b = JSON.parse(body) as { sku: string };
