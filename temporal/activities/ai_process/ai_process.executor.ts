@@ -18,6 +18,7 @@ import { StepError } from '@engine/activities/shared/errors';
 import { parseRetryAfter } from '@engine/activities/shared/http';
 import { AI_PROCESS_DEFAULTS, validateAiProcessConfig } from './schema';
 import { TASKS, parseResults, responseJsonSchema, systemPrompt, userMessage, type TaskOptions, type TaskType } from './tasks';
+import { assertValidConfig } from '@engine/activities/shared/config-issues';
 
 /** Step type id. */
 export const AI_PROCESS_STEP_TYPE = 'ai_process';
@@ -118,10 +119,7 @@ export function createAiProcessExecutor(deps: ExecutorDeps): StepExecutor {
     validateConfig: validateAiProcessConfig,
 
     async execute(config, ctx) {
-      const issues = validateAiProcessConfig(config);
-      if (issues.length > 0) {
-        throw new StepError('STEP_CONFIG_INVALID', issues.map((i) => `${i.field}: ${i.message}`).join('; '), { details: { issues } });
-      }
+      assertValidConfig(validateAiProcessConfig, config);
       const task = config.task_type as TaskType;
       const input = config.input !== undefined ? ctx.resolve(config.input) : ctx.input;
       const sourceField = config.source_field as string | undefined;

@@ -19,6 +19,7 @@ import { deleteSql, INSERTED_FLAG, QueryConfigError, selectSql, updateSql, write
 import { checkRawSql, wrapRawSql } from './raw-sql';
 import { createDatabaseQueryValidator, DATABASE_QUERY_LIMITS, normalizeOrder, normalizeWhere, zodIssues, type QueryType } from './schema';
 import { DATABASE_OPERATIONS } from './operations';
+import { assertValidConfig } from '@engine/activities/shared/config-issues';
 
 /** Step type id. */
 export const DATABASE_QUERY_STEP_TYPE = 'database_query';
@@ -130,10 +131,7 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
     validateConfig: validate,
 
     async execute(config, ctx) {
-      const issues = validate(config);
-      if (issues.length > 0) {
-        throw new StepError('STEP_CONFIG_INVALID', issues.map((i) => `${i.field}: ${i.message}`).join('; '), { details: { issues } });
-      }
+      assertValidConfig(validate, config);
       const type = config.query_type as QueryType;
       try {
         if (type === 'raw') return await runRaw(config, ctx);

@@ -17,6 +17,7 @@ import { isPlainObject } from '@engine/dsl/references';
 import { createHash } from 'node:crypto';
 import { EMAIL_ADDRESS, NOTIFICATION_DEFAULTS, validateNotificationConfig, type NotificationType } from './schema';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signatureHeader } from './signature';
+import { assertValidConfig } from '@engine/activities/shared/config-issues';
 
 /** Step type id. */
 export const NOTIFICATION_STEP_TYPE = 'notification';
@@ -212,10 +213,7 @@ export function createNotificationExecutor(deps: ExecutorDeps, options: Notifica
     type: NOTIFICATION_STEP_TYPE,
     validateConfig: validateNotificationConfig,
     async execute(config, ctx) {
-      const issues = validateNotificationConfig(config);
-      if (issues.length > 0) {
-        throw new StepError('STEP_CONFIG_INVALID', issues.map((i) => `${i.field}: ${i.message}`).join('; '), { details: { issues } });
-      }
+      assertValidConfig(validateNotificationConfig, config);
       const input = config.input !== undefined ? ctx.resolve(config.input) : ctx.input;
       switch (config.type as NotificationType) {
         case 'log':

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { StepError } from '@engine/activities/shared/errors';
 
 /** One problem with a step config: the field (a dotted path with [i] for indexes) and what is wrong. */
 export interface ConfigIssue {
@@ -29,4 +30,16 @@ export function zodIssues(error: z.ZodError, prefix: Array<string | number> = []
     out.push({ field: joinPath(path) || 'config', message: issue.message });
   }
   return out;
+}
+
+/**
+ * Checks a config again at run time (references resolved, or a definition
+ * stored before a validator changed) and fails the step, non-retryable,
+ * naming every bad field.
+ */
+export function assertValidConfig(validate: (config: Record<string, unknown>) => ConfigIssue[], config: Record<string, unknown>, prefix = ''): void {
+  const issues = validate(config);
+  if (issues.length > 0) {
+    throw new StepError('STEP_CONFIG_INVALID', `${prefix}${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, { details: { issues } });
+  }
 }
