@@ -328,7 +328,14 @@
 
   // ---------- routing ----------
 
-  async function route(quiet) {
+  // Navigations run one after another, so a slow earlier page can never paint over a later one.
+  let routing = Promise.resolve();
+  function route(quiet) {
+    routing = routing.then(() => render(quiet)).catch((e) => toast(e.message, true));
+    return routing;
+  }
+
+  async function render(quiet) {
     clearTimeout(timer);
     if (!sessionStorage.getItem(KEY_STORAGE)) return login();
     document.getElementById('nav').hidden = false;
