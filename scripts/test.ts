@@ -8,6 +8,8 @@
  *   npm test -- --unit            unit tests only (no servers)
  *   npm test -- --integration     integration tests only
  *   npm test -- interpreter       only test files whose path contains "interpreter"
+ *   npm test -- chaos             the chaos suite (test/chaos: outages, kills,
+ *                                 overlapping runs); never part of the default run
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -49,7 +51,9 @@ async function main(): Promise<number> {
   const filters = argv.filter((a) => !a.startsWith('--'));
   const match = (f: string) => filters.length === 0 || filters.some((x) => f.includes(x));
   const unit = only === 'integration' ? [] : findTests(path.join(distDir, 'test/unit')).filter(match);
-  const integration = only === 'unit' ? [] : findTests(path.join(distDir, 'test/integration')).filter(match);
+  // The chaos suite runs only when asked for by name (it is long and stops servers).
+  const chaos = filters.some((x) => x.includes('chaos')) ? findTests(path.join(distDir, 'test/chaos')).filter(match) : [];
+  const integration = only === 'unit' ? [] : [...findTests(path.join(distDir, 'test/integration')).filter(match), ...chaos];
   const started = Date.now();
   const baseEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
 
