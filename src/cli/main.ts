@@ -30,7 +30,7 @@ function help(): string {
     'usage: merchflow <command> [options]',
     '',
     'commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}${c.aliases?.length ? ` (also ${c.aliases.join(', ')})` : ''}`),
     '',
     'Run "merchflow <command> --help" for its options. Configuration comes from the',
     'environment (DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, ...).',
@@ -48,7 +48,7 @@ export async function runCli(argv: string[], io: Io = processIo, configLoader: (
     io.out(help());
     return EXIT_OK;
   }
-  const command = COMMANDS.find((c) => c.name === name);
+  const command = COMMANDS.find((c) => c.name === name || c.aliases?.includes(name));
   if (!command) {
     io.err(`merchflow: unknown command "${name}"\n\n${help()}`);
     return EXIT_USAGE;

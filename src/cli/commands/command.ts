@@ -3,6 +3,8 @@ import type { CliContext } from '@src/cli/context';
 /** One CLI command (or command group); returns its exit code. */
 export interface Command {
   name: string;
+  /** Other names the command answers to (the specification's snake_case management commands). */
+  aliases?: string[];
   summary: string;
   usage: string;
   run(ctx: CliContext, argv: string[]): Promise<number>;

@@ -33,8 +33,10 @@ export function reportOutcome(ctx: CliContext, executionId: string, outcome: Run
 /** `run-workflow CODE --input-data JSON`: starts a run, shows its progress, prints its output. */
 export const runWorkflow: Command = {
   name: 'run-workflow',
+  aliases: ['run_workflow'],
   summary: 'Run a workflow by code, showing live progress, then print its output',
   usage: `merchflow run-workflow CODE [--input-data JSON] [--no-wait] [--idempotency-key KEY] [--version N] [--timeout SECONDS]
+(also: merchflow run_workflow CODE --input-data JSON, the specification's name)
 
   CODE                 the workflow code (e.g. product_import_template)
   --input-data JSON    the run's input, a JSON object (default {})

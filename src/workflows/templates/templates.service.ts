@@ -25,7 +25,15 @@ export interface TemplateSummary {
   install_code: string;
 }
 
-export type InstallResult = { template: string; code: string; status: 'created' | 'updated' | 'unchanged'; workflow: Workflow; version: number };
+export type InstallResult = {
+  template: string;
+  code: string;
+  status: 'created' | 'updated' | 'unchanged';
+  workflow: Workflow;
+  version: number;
+  /** Config keys whose workflow value was kept over the template's default (empty with `force`). */
+  kept_config: string[];
+};
 
 /**
  * The template catalogue: lists templates, creates workflows from them, and
@@ -77,8 +85,12 @@ export class TemplatesService {
   /**
    * Stores the template as the workflow `<name>_template`: created when
    * missing, given a new version when the template changed, else left alone.
+   * The workflow's own config values (a supplier id, a marketplace URL set by
+   * an operator or the seed) are kept over the template's defaults; keys the
+   * template added since are filled in. `force` resets the config to the
+   * template's.
    */
-  async install(templateName: string, createdBy: string | null = null): Promise<InstallResult> {
+  async install(templateName: string, createdBy: string | null = null, opts: { force?: boolean } = {}): Promise<InstallResult> {
     const t = this.get(templateName);
     const code = installCode(templateName);
     let existing: Workflow | null = null;
@@ -89,16 +101,19 @@ export class TemplatesService {
     }
     if (!existing) {
       const { workflow, definition } = await this.createWorkflow(templateName, { code, name: t.name, description: t.description, created_by: createdBy, is_template: true });
-      return { template: templateName, code, status: 'created', workflow, version: definition.version };
+      return { template: templateName, code, status: 'created', workflow, version: definition.version, kept_config: [] };
     }
     const before = existing.current_version;
+    const defaults = t.config ?? {};
+    const own = existing.config ?? {};
+    const kept = opts.force ? [] : Object.keys(own).filter((k) => JSON.stringify(own[k]) !== JSON.stringify(defaults[k])).sort();
     const { workflow, definition } = await this.workflows.update(
       existing.id,
       {
         name: t.name,
         description: t.description,
         workflow_type: t.workflow_type,
-        config: t.config ?? {},
+        config: opts.force ? defaults : { ...defaults, ...own },
         max_retries: t.max_retries,
         retry_delay_seconds: t.retry_delay_seconds,
         max_parallel_steps: t.max_parallel_steps,
@@ -107,7 +122,7 @@ export class TemplatesService {
       },
       createdBy,
     );
-    return { template: templateName, code, status: definition.version === before ? 'unchanged' : 'updated', workflow, version: definition.version };
+    return { template: templateName, code, status: definition.version === before ? 'unchanged' : 'updated', workflow, version: definition.version, kept_config: kept };
   }
 }
 

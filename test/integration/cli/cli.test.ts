@@ -104,6 +104,44 @@ describe('merchflow CLI', () => {
     assert.match(unknown.stderr, /template "product_importt" not found; known templates: .*manual_approval/);
   });
 
+  it("answers to the specification's management command names", async () => {
+    const help = await run(['--help']);
+    assert.match(help.stdout, /create-workflow-templates .*\(also create_workflow_templates\)/);
+    assert.match(help.stdout, /run-workflow .*\(also run_workflow\)/);
+    assert.match(help.stdout, /worker .*\(also workflow_scheduler\)/);
+    const install = await run(['create_workflow_templates', '--template', 'manual_approval']);
+    assert.equal(install.code, 0, install.stderr);
+    assert.match(install.stdout, /manual_approval_template \(workflow \d+, version \d+/);
+    const runHelp = await run(['run_workflow', '--help']);
+    assert.equal(runHelp.code, 0);
+    assert.match(runHelp.stdout, /--input-data JSON/);
+    // workflow_scheduler is the worker: its options are the worker's, checked before anything starts.
+    const bad = await run(['workflow_scheduler', '--max-workers', '0']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /merchflow worker: --max-workers must be from 1/);
+  });
+
+  it("create-workflow-templates keeps a workflow's own config values; --force resets them", async () => {
+    const first = await run(['create-workflow-templates', '--template', 'manual_approval']);
+    assert.equal(first.code, 0, first.stderr);
+    const wf = await h.workflows.getByCode('manual_approval_template');
+    const own = { ...wf.config, supplier_id: 7, notify_email: 'ops@example.test' };
+    await h.workflows.update(wf.id, { config: own }, 'operator');
+    const before = (await h.workflows.getByCode('manual_approval_template')).current_version;
+    const again = await run(['create-workflow-templates', '--template', 'manual_approval']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^unchanged\s+manual_approval_template \(workflow \d+, version \d+; kept its own notify_email, supplier_id \(--force resets\)\)$/m);
+    const kept = await h.workflows.getByCode('manual_approval_template');
+    assert.equal(kept.current_version, before, 'an unchanged template makes no new version');
+    assert.deepEqual(kept.config, own);
+    const forced = await run(['create-workflow-templates', '--template', 'manual_approval', '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /^updated\s+manual_approval_template .*config reset to the template defaults \(--force\)/m);
+    const reset = await h.workflows.getByCode('manual_approval_template');
+    assert.equal(reset.current_version, before + 1);
+    assert.equal(reset.config.supplier_id, undefined);
+  });
+
   it('run-workflow shows live progress, then prints the output and exits 0', async () => {
     const wf = await approvalWorkflow(['check_prices', 'check_stock']);
     const p = start(['run-workflow', wf.code, '--input-data', '{"supplier_id": 123}', '--poll-ms', '100']);
