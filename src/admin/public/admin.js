@@ -40,6 +40,13 @@
     return n < 1 ? `${Math.round(n * 1000)} ms` : n < 120 ? `${n.toFixed(1)} s` : `${(n / 60).toFixed(1)} min`;
   }
   const status = (s) => raw(html`<span class="status ${s}">${s}</span>`);
+  /** Steps that are over for the progress bar: completed and skipped ones (a skipped step is done, not missing). */
+  function stepsDone(c) {
+    return (c.completed_steps || 0) + (c.skipped_steps || 0);
+  }
+  function stepsLabel(c) {
+    return `${c.completed_steps ?? 0}/${c.total_steps ?? 0}${c.skipped_steps ? ` (${c.skipped_steps} skipped)` : ''}`;
+  }
   function bar(done, total, state) {
     const max = Math.max(total || 0, 1);
     return raw(html`<progress class="${state}" value="${Math.min(done || 0, max)}" max="${max}" title="${done}/${total}"></progress>`);
@@ -154,7 +161,7 @@
         <td><a href="#/executions/${encodeURIComponent(r.execution_id)}">${r.execution_id}</a></td>
         <td>${r.workflow_code || r.workflow_id}</td>
         <td>${status(r.status)}</td>
-        <td>${bar(r.completed_steps, r.total_steps, r.status)} <span class="muted">${r.completed_steps}/${r.total_steps}</span></td>
+        <td>${bar(stepsDone(r), r.total_steps, r.status)} <span class="muted">${stepsLabel(r)}</span></td>
         <td>${r.trigger_type}</td><td>${when(r.started_at || r.created_at)}</td><td>${seconds(r.duration_seconds)}</td></tr>`))}
       </tbody></table>`;
   }
@@ -225,8 +232,8 @@
     const waiting = (r.steps || []).filter((s) => s.status === 'waiting');
     const finished = ['completed', 'failed', 'cancelled'].includes(r.status);
     app.innerHTML = html`<h1>Run ${r.execution_id}</h1>
-      <div class="toolbar">${status(r.status)} ${bar(p.completed_steps ?? r.completed_steps, p.total_steps ?? r.total_steps, r.status)}
-        <span class="muted">${p.completed_steps ?? r.completed_steps}/${p.total_steps ?? r.total_steps} steps${p.running_steps && p.running_steps.length ? ' · running ' + p.running_steps.join(', ') : ''}</span>
+      <div class="toolbar">${status(r.status)} ${bar(stepsDone(p.total_steps ? p : r), p.total_steps ?? r.total_steps, r.status)}
+        <span class="muted">${stepsLabel(p.total_steps ? p : r)} steps${p.running_steps && p.running_steps.length ? ' · running ' + p.running_steps.join(', ') : ''}</span>
         <a href="${r.temporal_ui_url}" target="_blank" rel="noopener">history in Temporal ↗</a></div>
       <p class="muted">Workflow <a href="#/workflows/${r.workflow_id}">${r.workflow_code || r.workflow_id}</a> v${r.version} · trigger ${r.trigger_type}
         ${r.restarted_from ? raw(html` · restarted from <a href="#/executions/${encodeURIComponent(r.restarted_from)}">${r.restarted_from}</a>`) : ''}

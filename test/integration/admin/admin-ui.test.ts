@@ -92,6 +92,28 @@ describe('admin UI', { skip }, () => {
     assert.match((await page.textContent('pre')) ?? '', /"n": 7/);
   });
 
+  it('fills the progress bar of a completed run whose condition skipped a step', async () => {
+    await signIn(api.keys.operator);
+    const created = await api.request<{ id: number }>('POST', '/workflows/', {
+      body: {
+        code: `ui_skip_${Date.now()}`,
+        name: 'Skips one',
+        steps: [
+          { key: 'first', name: 'First', step_type: 'test_echo', config: {} },
+          { key: 'never', name: 'Never', step_type: 'test_echo', config: {}, depends_on_steps: ['first'], condition: { type: 'value_check', path: 'input.n', operator: 'equals', value: 1 } },
+        ],
+      },
+    });
+    assert.equal(created.status, 201);
+    const run = await api.request<{ execution_id: string }>('POST', `/workflows/${created.body.id}/execute/`, { body: { input_data: { n: 7 } } });
+    assert.equal(run.status, 202);
+    await page.goto(`${origin}/orchestration/admin/#/executions/${encodeURIComponent(run.body.execution_id)}`);
+    await page.waitForSelector('.toolbar .status.completed', { timeout: 60_000 });
+    const bar = await page.$eval('.toolbar progress', (p) => ({ value: (p as HTMLProgressElement).value, max: (p as HTMLProgressElement).max }));
+    assert.deepEqual(bar, { value: 2, max: 2 });
+    assert.match((await page.textContent('.toolbar')) ?? '', /1\/2 \(1 skipped\) steps/);
+  });
+
   it('lists runs, workflows and statistics', async () => {
     await page.goto(`${origin}/orchestration/admin/#/executions`);
     await page.waitForSelector('table tbody tr');
