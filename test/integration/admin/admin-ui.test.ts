@@ -109,7 +109,7 @@ describe('admin UI', { skip }, () => {
     assert.equal(run.status, 202);
     await page.goto(`${origin}/orchestration/admin/#/executions/${encodeURIComponent(run.body.execution_id)}`);
     await page.waitForSelector('.toolbar .status.completed', { timeout: 60_000 });
-    const bar = await page.$eval('.toolbar progress', (p) => ({ value: (p as HTMLProgressElement).value, max: (p as HTMLProgressElement).max }));
+    const bar = await page.$eval('.toolbar progress', (p) => ({ value: Number(p.getAttribute('value')), max: Number(p.getAttribute('max')) }));
     assert.deepEqual(bar, { value: 2, max: 2 });
     assert.match((await page.textContent('.toolbar')) ?? '', /1\/2 \(1 skipped\) steps/);
   });
