@@ -82,7 +82,11 @@
       route();
       throw new Error('your API key was not accepted');
     }
-    if (!res.ok) throw new Error(body && body.message ? `${body.code}: ${body.message}` : `HTTP ${res.status}`);
+    if (!res.ok) {
+      const err = new Error(body && body.message ? `${body.code}: ${body.message}` : `HTTP ${res.status}`);
+      err.body = body;
+      throw err;
+    }
     return body;
   }
 
@@ -93,6 +97,20 @@
     } catch (e) {
       throw new Error(`${what} is not valid JSON: ${e.message}`);
     }
+  }
+
+  /** The field-level problems of an API error, as a list to show beside a form. */
+  function fieldProblems(err) {
+    const d = (err && err.body && err.body.details) || {};
+    const list = [
+      ...(d.errors || []).map((e) => ({ where: e.field, message: e.message })),
+      ...(d.issues || []).map((i) => ({ where: i.step ? `steps.${i.step}${i.field ? '.' + i.field : ''}` : i.field, message: i.message })),
+    ];
+    return list.length > 0 ? list : [{ where: '', message: err.message }];
+  }
+  function showProblems(el, err) {
+    el.hidden = false;
+    el.innerHTML = html`<ul>${fieldProblems(err).map((p) => raw(html`<li>${p.where ? raw(html`<code>${p.where}</code>: `) : ''}${p.message}</li>`))}</ul>`;
   }
 
   async function act(fn, okMessage) {
@@ -200,8 +218,77 @@
         <td class="muted">${[s.is_optional ? 'optional' : '', s.parallel_group ? `group ${s.parallel_group}` : '', s.condition ? 'conditional' : '', s.role !== 'main' ? s.role + (s.compensates ? ' of ' + s.compensates : '') : '', `timeout ${s.timeout_seconds}s`].filter(Boolean).join(' · ')}</td></tr>`))}
       </tbody></table>
       <h2>Configuration</h2><pre>${JSON.stringify(w.config, null, 2)}</pre>
+      <div class="toolbar">
+        ${status(w.status)}
+        <button class="secondary" id="wf-toggle" data-status="${w.status === 'active' ? 'inactive' : 'active'}">${w.status === 'active' ? 'Deactivate' : 'Activate'}</button>
+        <button class="secondary" id="wf-edit">Edit definition</button>
+        <button class="danger" id="wf-delete">Delete workflow</button>
+      </div>
+      <form id="wf-editor" hidden>
+        <p class="muted">The definition as JSON: name, description, workflow_type, config, max_retries, retry_delay_seconds, max_parallel_steps and steps.
+          Saving makes a new version when anything changed; runs in flight keep theirs. The server checks it and names every problem below.</p>
+        <textarea id="wf-json" aria-label="Definition JSON" spellcheck="false"></textarea>
+        <div id="wf-problems" class="error" hidden></div>
+        <div class="toolbar"><button type="submit" id="wf-save">Save new version</button><button type="button" class="secondary" id="wf-check">Check</button></div>
+      </form>
       <h2>Versions</h2><p>${(versions.results || versions).map((v) => `v${v.version} (${when(v.created_at)})`).join(' · ')}</p>
       <h2>Latest runs</h2>${raw(runsTable(runs.results))}`;
+    const editable = {
+      name: w.name,
+      ...(w.description ? { description: w.description } : {}),
+      workflow_type: w.workflow_type,
+      config: w.config,
+      max_retries: w.max_retries,
+      retry_delay_seconds: w.retry_delay_seconds,
+      max_parallel_steps: w.max_parallel_steps,
+      steps: steps.map((s) => {
+        const out = { key: s.key, name: s.name, step_type: s.step_type, config: s.config };
+        for (const f of ['order', 'depends_on_steps', 'parallel_group', 'condition', 'is_optional', 'timeout_seconds', 'max_retries', 'retry_delay_seconds', 'role', 'compensates']) {
+          if (s[f] !== undefined && s[f] !== null && !(Array.isArray(s[f]) && s[f].length === 0)) out[f] = s[f];
+        }
+        return out;
+      }),
+    };
+    const editor = document.getElementById('wf-editor');
+    const problems = document.getElementById('wf-problems');
+    document.getElementById('wf-edit').addEventListener('click', () => {
+      editor.hidden = !editor.hidden;
+      if (!editor.hidden && !document.getElementById('wf-json').value) document.getElementById('wf-json').value = JSON.stringify(editable, null, 2);
+    });
+    const readEditor = () => {
+      problems.hidden = true;
+      return parseJson(document.getElementById('wf-json').value, 'Definition');
+    };
+    document.getElementById('wf-check').addEventListener('click', async () => {
+      try {
+        const body = readEditor();
+        const r = await api('/workflows/validate/', { method: 'POST', body: { code: w.code, ...body } });
+        if (r && r.valid === false) showProblems(problems, { body: { details: { issues: r.issues } }, message: 'invalid' });
+        else toast('The definition is valid');
+      } catch (e) {
+        showProblems(problems, e);
+      }
+    });
+    editor.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        const r = await api(`/workflows/${id}/`, { method: 'PATCH', body: readEditor() });
+        toast(`Saved: version ${r.current_version}`);
+        route();
+      } catch (e) {
+        showProblems(problems, e);
+      }
+    });
+    document.getElementById('wf-toggle').addEventListener('click', (ev) =>
+      act(() => api(`/workflows/${id}/`, { method: 'PATCH', body: { status: ev.target.dataset.status } }), ev.target.dataset.status === 'active' ? 'Activated' : 'Deactivated'),
+    );
+    document.getElementById('wf-delete').addEventListener('click', () => {
+      if (!confirm(`Delete the workflow ${w.code}? Its runs and history are kept.`)) return;
+      act(async () => {
+        await api(`/workflows/${id}/`, { method: 'DELETE' });
+        location.hash = '#/workflows';
+      }, 'Deleted');
+    });
     document.getElementById('execute').addEventListener('click', () =>
       act(async () => {
         const input = parseJson(document.getElementById('input').value, 'Input data');
@@ -275,35 +362,62 @@
         <td>${when(s.next_run_at)}</td><td>${s.total_runs}</td>
         <td><button class="secondary" data-toggle="${s.id}" data-active="${s.is_active}">${s.is_active ? 'Pause' : 'Unpause'}</button>
             <button class="secondary" data-trigger="${s.id}">Run now</button>
+            <button class="secondary" data-edit="${s.id}">Edit</button>
             <button class="danger" data-delete="${s.id}">Delete</button></td></tr>`))}
       </tbody></table>
-      <h2>New schedule</h2>
-      <form class="inline" id="create">
-        <select id="s-workflow" aria-label="Workflow">${wfs.results.map((w) => raw(html`<option value="${w.id}">${w.name}</option>`))}</select>
-        <input id="s-name" placeholder="Name" aria-label="Name" required>
-        <input id="s-cron" placeholder="0 3 * * *" aria-label="Cron expression" required>
-        <input id="s-tz" value="UTC" aria-label="Time zone">
-        <button type="submit">Create</button>
+      <h2 id="s-title">New schedule</h2>
+      <form id="create">
+        <div class="inline">
+          <select id="s-workflow" aria-label="Workflow">${wfs.results.map((w) => raw(html`<option value="${w.id}">${w.name}</option>`))}</select>
+          <input id="s-name" placeholder="Name" aria-label="Name" required>
+          <input id="s-cron" placeholder="0 3 * * *" aria-label="Cron expression" required>
+          <input id="s-tz" value="UTC" aria-label="Time zone">
+        </div>
+        <label for="s-input">Input data of every run (JSON), e.g. <code>{"supplier_id": 1}</code></label>
+        <textarea id="s-input" aria-label="Schedule input data">{}</textarea>
+        <div id="s-problems" class="error" hidden></div>
+        <div class="toolbar"><button type="submit" id="s-submit">Create</button><button type="button" class="secondary" id="s-cancel" hidden>Cancel editing</button></div>
       </form>`;
     const on = (sel, fn) => document.querySelectorAll(sel).forEach((el) => el.addEventListener('click', () => fn(el)));
     on('[data-toggle]', (el) => act(() => api(`/schedules/${el.dataset.toggle}/${el.dataset.active === 'true' ? 'pause' : 'unpause'}/`, { method: 'POST' })));
     on('[data-trigger]', (el) => act(() => api(`/schedules/${el.dataset.trigger}/trigger/`, { method: 'POST' }), 'Run started'));
     on('[data-delete]', (el) => confirm('Delete this schedule?') && act(() => api(`/schedules/${el.dataset.delete}/`, { method: 'DELETE' }), 'Deleted'));
-    document.getElementById('create').addEventListener('submit', (ev) => {
+    let editing = null;
+    const field = (id) => document.getElementById(id);
+    on('[data-edit]', (el) => {
+      const s = list.results.find((x) => String(x.id) === el.dataset.edit);
+      if (!s) return;
+      editing = s.id;
+      field('s-title').textContent = `Edit schedule ${s.name}`;
+      field('s-workflow').value = String(s.workflow_id);
+      field('s-workflow').disabled = true;
+      field('s-name').value = s.name;
+      field('s-cron').value = s.cron_expression;
+      field('s-tz').value = s.timezone;
+      field('s-input').value = JSON.stringify(s.input_data || {}, null, 2);
+      field('s-submit').textContent = 'Save';
+      field('s-cancel').hidden = false;
+      field('s-name').focus();
+    });
+    field('s-cancel').addEventListener('click', () => route());
+    field('create').addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      act(
-        () =>
-          api('/schedules/', {
-            method: 'POST',
-            body: {
-              workflow_id: Number(document.getElementById('s-workflow').value),
-              name: document.getElementById('s-name').value,
-              cron_expression: document.getElementById('s-cron').value,
-              timezone: document.getElementById('s-tz').value || 'UTC',
-            },
-          }),
-        'Schedule created',
-      );
+      const problems = field('s-problems');
+      problems.hidden = true;
+      try {
+        const body = {
+          name: field('s-name').value,
+          cron_expression: field('s-cron').value,
+          timezone: field('s-tz').value || 'UTC',
+          input_data: parseJson(field('s-input').value, 'Input data'),
+        };
+        if (editing === null) await api('/schedules/', { method: 'POST', body: { workflow_id: Number(field('s-workflow').value), ...body } });
+        else await api(`/schedules/${editing}/`, { method: 'PATCH', body });
+        toast(editing === null ? 'Schedule created' : 'Schedule saved');
+        route();
+      } catch (e) {
+        showProblems(problems, e);
+      }
     });
   }
 
@@ -326,6 +440,49 @@
         });
       }),
     );
+  }
+
+  async function apiKeys() {
+    const list = await api('/api-keys/?page_size=100&include_revoked=true');
+    app.innerHTML = html`<h1>API keys</h1>
+      <p class="muted">Keys sign in to this UI and call the API. A key's secret is shown once, when it is created; only its prefix is kept in view.</p>
+      <table><thead><tr><th>Name</th><th>Prefix</th><th>Role</th><th>Created</th><th>Expires</th><th>Last used</th><th>State</th><th></th></tr></thead><tbody>
+      ${list.results.map((k) => raw(html`<tr><td>${k.name}</td><td><code>${k.prefix || k.key_prefix || ''}</code></td><td>${k.role}</td>
+        <td>${when(k.created_at)}${k.created_by ? ' · ' + k.created_by : ''}</td><td>${when(k.expires_at)}</td><td>${when(k.last_used_at)}</td>
+        <td>${status(k.revoked_at ? 'revoked' : k.is_active ? 'active' : 'expired')}</td>
+        <td>${k.revoked_at ? '' : raw(html`<button class="danger" data-revoke="${k.id}">Revoke</button>`)}</td></tr>`))}
+      </tbody></table>
+      <h2>New key</h2>
+      <form id="k-create">
+        <div class="inline">
+          <input id="k-name" placeholder="Name, e.g. ci-deploy" aria-label="Key name" required>
+          <select id="k-role" aria-label="Role">${['viewer', 'operator', 'admin'].map((r) => raw(html`<option value="${r}">${r}</option>`))}</select>
+          <label for="k-expires">Expires</label><input id="k-expires" type="date" aria-label="Expires on">
+          <button type="submit">Create key</button>
+        </div>
+        <div id="k-problems" class="error" hidden></div>
+      </form>
+      <div id="k-created" hidden><p>Copy this key now: it is not shown again.</p><pre id="k-secret"></pre></div>`;
+    document.querySelectorAll('[data-revoke]').forEach((el) =>
+      el.addEventListener('click', () => confirm('Revoke this key? Clients using it stop working at once.') && act(() => api(`/api-keys/${el.dataset.revoke}/`, { method: 'DELETE' }), 'Revoked')),
+    );
+    document.getElementById('k-create').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const problems = document.getElementById('k-problems');
+      problems.hidden = true;
+      try {
+        const expires = document.getElementById('k-expires').value;
+        const created = await api('/api-keys/', {
+          method: 'POST',
+          body: { name: document.getElementById('k-name').value, role: document.getElementById('k-role').value, ...(expires ? { expires_at: new Date(expires + 'T23:59:59Z').toISOString() } : {}) },
+        });
+        await apiKeys();
+        document.getElementById('k-secret').textContent = created.key;
+        document.getElementById('k-created').hidden = false;
+      } catch (e) {
+        showProblems(problems, e);
+      }
+    });
   }
 
   function refreshWhile(condition, ms) {
@@ -365,6 +522,7 @@
       if (parts[0] === 'executions') return parts[1] ? await execution(decodeURIComponent(parts[1])) : await executions(query);
       if (parts[0] === 'schedules') return await schedules();
       if (parts[0] === 'templates') return await templates();
+      if (parts[0] === 'api-keys') return await apiKeys();
       app.innerHTML = '<h1>Not found</h1>';
     } catch (e) {
       app.innerHTML = html`<p class="error">${e.message}</p>`;

@@ -139,6 +139,102 @@ describe('admin UI', { skip }, () => {
     assert.match((await page.textContent('#toast')) ?? '', /FORBIDDEN/);
   });
 
+  it('edits a definition with server-side problems shown by field, saves a new version, deactivates and deletes', async () => {
+    const code = `ui_edit_${Date.now()}`;
+    const created = await api.request<{ id: number }>('POST', '/workflows/', {
+      body: { code, name: 'Editable', steps: [{ key: 'a', name: 'A', step_type: 'test_echo', config: {} }] },
+    });
+    assert.equal(created.status, 201);
+    await signIn(api.keys.admin);
+    await page.waitForSelector('h1:has-text("Dashboard")');
+    await page.goto(`${origin}/orchestration/admin/#/workflows/${created.body.id}`);
+    await page.click('#wf-edit');
+    const original = JSON.parse(await page.inputValue('#wf-json')) as { steps: Array<Record<string, unknown>> };
+    assert.deepEqual(original.steps.map((s) => s.key), ['a']);
+    // A dependency on a step that does not exist: the server names the step and the field.
+    const broken = { ...original, steps: [...original.steps, { key: 'b', name: 'B', step_type: 'test_echo', config: {}, depends_on_steps: ['nope'] }] };
+    await page.fill('#wf-json', JSON.stringify(broken));
+    await page.click('#wf-save');
+    await page.waitForSelector('#wf-problems:not([hidden])');
+    assert.match((await page.textContent('#wf-problems')) ?? '', /steps\.b\.depends_on_steps.*nope/s);
+    const fixed = { ...original, steps: [...original.steps, { key: 'b', name: 'B', step_type: 'test_echo', config: {}, depends_on_steps: ['a'] }] };
+    await page.fill('#wf-json', JSON.stringify(fixed));
+    await page.click('#wf-save');
+    await page.waitForSelector('h1:has-text("v2")');
+    const saved = await api.request<{ current_version: number; steps: Array<{ key: string }> }>('GET', `/workflows/${created.body.id}/`);
+    assert.equal(saved.body.current_version, 2);
+    assert.deepEqual(saved.body.steps.map((s) => s.key), ['a', 'b']);
+    await page.click('#wf-toggle');
+    await page.waitForSelector('#wf-toggle:has-text("Activate")');
+    assert.equal((await api.request<{ status: string }>('GET', `/workflows/${created.body.id}/`)).body.status, 'inactive');
+    page.once('dialog', (d) => void d.accept());
+    await page.click('#wf-delete');
+    await page.waitForURL(/#\/workflows$/);
+    assert.equal((await api.request('GET', `/workflows/${created.body.id}/`)).status, 404);
+  });
+
+  it('creates a schedule with input data and edits it', async () => {
+    const created = await api.request<{ id: number }>('POST', '/workflows/', {
+      body: { code: `ui_sched_${Date.now()}`, name: `Scheduled ${Date.now()}`, steps: [{ key: 'a', name: 'A', step_type: 'test_echo', config: {} }] },
+    });
+    await signIn(api.keys.admin);
+    await page.waitForSelector('h1:has-text("Dashboard")');
+    await page.goto(`${origin}/orchestration/admin/#/schedules`);
+    await page.waitForSelector('#s-workflow');
+    await page.selectOption('#s-workflow', String(created.body.id));
+    const name = `nightly-${Date.now()}`;
+    await page.fill('#s-name', name);
+    await page.fill('#s-cron', '0 3 * * *');
+    await page.fill('#s-input', '{"supplier_id": 1}');
+    await page.click('#s-submit');
+    await page.waitForSelector(`td:has-text("${name}")`);
+    const list = await api.request<{ results: Array<{ id: number; name: string; input_data: unknown; cron_expression: string }> }>('GET', `/schedules/?workflow=${created.body.id}`);
+    const row = list.body.results.find((r) => r.name === name)!;
+    assert.deepEqual(row.input_data, { supplier_id: 1 });
+    await page.click(`[data-edit="${row.id}"]`);
+    assert.equal(await page.inputValue('#s-cron'), '0 3 * * *');
+    await page.fill('#s-cron', '30 4 * * *');
+    await page.fill('#s-input', '{"supplier_id": 2}');
+    await page.click('#s-submit');
+    await page.waitForSelector('td code:has-text("30 4 * * *")');
+    const after = await api.request<{ input_data: unknown; cron_expression: string }>('GET', `/schedules/${row.id}/`);
+    assert.equal(after.body.cron_expression, '30 4 * * *');
+    assert.deepEqual(after.body.input_data, { supplier_id: 2 });
+    // A bad expression is refused with the field named beside the form.
+    await page.click(`[data-edit="${row.id}"]`);
+    await page.fill('#s-cron', 'every day');
+    await page.click('#s-submit');
+    await page.waitForSelector('#s-problems:not([hidden])');
+    assert.match((await page.textContent('#s-problems')) ?? '', /cron_expression/);
+    page.once('dialog', (d) => void d.accept());
+    await page.click(`[data-delete="${row.id}"]`);
+    await page.waitForSelector(`td:has-text("${name}")`, { state: 'detached' });
+  });
+
+  it('creates an API key shown once, and revokes it', async () => {
+    await signIn(api.keys.admin);
+    await page.waitForSelector('h1:has-text("Dashboard")');
+    await page.goto(`${origin}/orchestration/admin/#/api-keys`);
+    await page.waitForSelector('#k-name');
+    const name = `ui-key-${Date.now()}`;
+    await page.fill('#k-name', name);
+    await page.selectOption('#k-role', 'viewer');
+    await page.click('#k-create button[type=submit]');
+    await page.waitForSelector('#k-created:not([hidden])');
+    const secret = ((await page.textContent('#k-secret')) ?? '').trim();
+    assert.match(secret, /^mf_/);
+    assert.equal((await api.request('GET', '/workflows/?page_size=1', { key: secret })).status, 200);
+    // The list shows the prefix, never the secret.
+    assert.equal((await page.content()).split(secret).length, 2, 'the secret appears once, in the one-time box');
+    await page.reload();
+    await page.waitForSelector(`td:has-text("${name}")`);
+    assert.equal((await page.content()).includes(secret), false);
+    page.once('dialog', (d) => void d.accept());
+    await page.click(`tr:has(td:has-text("${name}")) [data-revoke]`);
+    await page.waitForSelector(`tr:has(td:has-text("${name}")) .status.revoked`);
+    assert.equal((await api.request('GET', '/workflows/?page_size=1', { key: secret })).status, 401);
+  });
+
   it('raised no script errors', () => {
     assert.deepEqual(pageErrors.filter((e) => !/401|403|Failed to load resource/.test(e)), []);
   });
