@@ -27,6 +27,11 @@ for (const dir of ['src/admin/public']) {
   const from = path.join(root, dir);
   if (fs.existsSync(from)) fs.cpSync(from, path.join(root, out, dir), { recursive: true });
 }
+// The admin UI's graph layout library, served from the app (no CDN).
+const vendor = path.join(root, out, 'src/admin/public/vendor');
+fs.mkdirSync(vendor, { recursive: true });
+const dagrePackage = path.dirname(require.resolve('@dagrejs/dagre/package.json', { paths: [root] }));
+fs.copyFileSync(path.join(dagrePackage, 'dist/dagre.min.js'), path.join(vendor, 'dagre.min.js'));
 if (process.argv.includes("--no-bundle")) process.exit(0);
 const bundle = spawnSync(process.execPath, [path.join(root, out, 'scripts/bundle-workflows.js')], { cwd: root, stdio: 'inherit' });
 if (bundle.status !== 0) process.exit(bundle.status ?? 1);

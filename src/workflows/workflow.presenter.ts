@@ -1,3 +1,4 @@
+import { dependencyEdges } from '@engine/dsl/graph';
 import type { StepDefinition, WorkflowDefinition } from '@engine/dsl/types';
 import type { Workflow, WorkflowVersion } from '@src/workflows/workflow.entity';
 
@@ -28,7 +29,14 @@ export function presentWorkflow(wf: Workflow, def?: WorkflowDefinition, extra: {
     created_at: wf.created_at,
     updated_at: wf.updated_at,
     ...(extra.step_count !== undefined ? { step_count: extra.step_count } : {}),
-    ...(def ? { step_count: def.steps.filter((s) => s.role === 'main').length, steps: def.steps.map(presentStep) } : {}),
+    ...(def
+      ? {
+          step_count: def.steps.filter((s) => s.role === 'main').length,
+          steps: def.steps.map(presentStep),
+          // The step graph to draw: prerequisite → step, implied edges left out.
+          graph: { edges: dependencyEdges(def) },
+        }
+      : {}),
   };
 }
 

@@ -183,3 +183,23 @@ export function topologicalOrder(def: StepGraph, deps: Dependencies = effectiveD
   if (result.length < main.length) throw new CycleError(findCycle(deps) ?? []);
   return result;
 }
+
+/**
+ * The edges worth drawing: each main step's effective dependencies less those
+ * already implied through another one (a transitive reduction), so a picture
+ * of `a → b → c` has no extra `a → c` arrow. Edges run prerequisite → step.
+ *
+ * @example // a(1), b(2, group g), c(3, group g), d(4)
+ * dependencyEdges(def) // [['a','b'], ['a','c'], ['b','d'], ['c','d']]
+ */
+export function dependencyEdges(def: StepGraph, deps: Dependencies = effectiveDependencies(def)): Array<[string, string]> {
+  const keys = new Set(mainSteps(def).map((s) => s.key));
+  const edges: Array<[string, string]> = [];
+  for (const s of mainSteps(def)) {
+    const direct = (deps[s.key] ?? []).filter((d) => keys.has(d) && d !== s.key);
+    // A dependency that another direct dependency already waits for is implied.
+    const implied = new Set(direct.flatMap((d) => [...reachable([d], deps)]));
+    for (const d of direct) if (!implied.has(d)) edges.push([d, s.key]);
+  }
+  return edges;
+}

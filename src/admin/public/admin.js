@@ -51,6 +51,66 @@
     const max = Math.max(total || 0, 1);
     return raw(html`<progress class="${state}" value="${Math.min(done || 0, max)}" max="${max}" title="${done}/${total}"></progress>`);
   }
+  /**
+   * The step graph as SVG, laid out by dagre (served from the app). Main steps
+   * and their dependencies; parallel groups boxed; conditional and optional
+   * steps marked; compensations dashed, linked to the step they undo;
+   * on-failure steps boxed apart. With `statuses` (a run), each node is
+   * coloured by its step's status.
+   */
+  function dagSvg(steps, edges, statuses) {
+    if (!window.dagre || steps.length === 0) return '';
+    const g = new window.dagre.graphlib.Graph({ compound: true });
+    g.setGraph({ rankdir: 'LR', ranksep: 46, nodesep: 16, edgesep: 10, marginx: 10, marginy: 10 });
+    g.setDefaultEdgeLabel(() => ({}));
+    const W = 176;
+    const H = 46;
+    for (const s of steps) {
+      g.setNode(s.key, { width: W, height: H, step: s });
+      if (s.role === 'main' && s.parallel_group) {
+        g.setNode(`group:${s.parallel_group}`, { label: `parallel: ${s.parallel_group}`, cluster: 'group' });
+        g.setParent(s.key, `group:${s.parallel_group}`);
+      }
+      if (s.role === 'on_failure') {
+        g.setNode('cluster:on_failure', { label: 'on failure', cluster: 'onfail' });
+        g.setParent(s.key, 'cluster:on_failure');
+      }
+    }
+    for (const [from, to] of edges) if (g.hasNode(from) && g.hasNode(to)) g.setEdge(from, to, { kind: 'dep' });
+    for (const s of steps) if (s.role === 'compensation' && s.compensates && g.hasNode(s.compensates)) g.setEdge(s.compensates, s.key, { kind: 'undo' });
+    window.dagre.layout(g);
+    const gr = g.graph();
+    const clip = (t, n) => (t.length > n ? t.slice(0, n - 1) + '…' : t);
+    const parts = [];
+    for (const id of g.nodes()) {
+      const n = g.node(id);
+      if (!n.cluster) continue;
+      parts.push(html`<g class="dag-cluster ${n.cluster}"><rect x="${n.x - n.width / 2}" y="${n.y - n.height / 2}" width="${n.width}" height="${n.height}" rx="6"></rect>
+        <text x="${n.x - n.width / 2 + 6}" y="${n.y - n.height / 2 + 11}">${n.label}</text></g>`);
+    }
+    for (const e of g.edges()) {
+      const edge = g.edge(e);
+      const d = edge.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
+      parts.push(html`<path class="dag-edge ${edge.kind}" d="${d}" marker-end="url(#dag-arrow)"></path>`);
+    }
+    for (const id of g.nodes()) {
+      const n = g.node(id);
+      if (n.cluster) continue;
+      const s = n.step;
+      const st = statuses ? statuses[s.key] || 'pending' : null;
+      const marks = [s.condition ? 'if' : '', s.is_optional ? 'optional' : '', s.role === 'compensation' ? 'undo' : ''].filter(Boolean).join(' · ');
+      parts.push(html`<g class="dag-node ${s.role}${st ? ' st-' + st : ''}" data-step="${s.key}" data-status="${st || ''}">
+        <title>${s.name} (${s.key}, ${s.step_type})${st ? ': ' + st : ''}${s.condition ? '\ncondition: ' + JSON.stringify(s.condition) : ''}</title>
+        <rect x="${n.x - W / 2}" y="${n.y - H / 2}" width="${W}" height="${H}" rx="5"></rect>
+        <text class="name" x="${n.x - W / 2 + 8}" y="${n.y - 4}">${clip(s.name, 26)}</text>
+        <text class="meta" x="${n.x - W / 2 + 8}" y="${n.y + 12}">${clip(`${s.step_type}${marks ? ' · ' + marks : ''}${st ? ' · ' + st : ''}`, 32)}</text>
+        ${s.condition ? raw(html`<path class="cond" d="M${n.x + W / 2 - 14},${n.y - H / 2 + 4} l6,6 l-6,6 l-6,-6 z"></path>`) : ''}</g>`);
+    }
+    return html`<div class="dag" role="img" aria-label="Step graph"><svg width="${Math.ceil(gr.width)}" height="${Math.ceil(gr.height)}" viewBox="0 0 ${Math.ceil(gr.width)} ${Math.ceil(gr.height)}">
+      <defs><marker id="dag-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"></path></marker></defs>
+      ${raw(parts.join(''))}</svg></div>`;
+  }
+
   /** `{count: 1000, pages: 11}` → `count 1000 · pages 11` */
   function summary(obj) {
     if (!obj || typeof obj !== 'object') return '';
@@ -212,6 +272,7 @@
       <textarea id="input" aria-label="Input data">{}</textarea>
       <div class="toolbar"><button id="execute">Run now</button></div>
       <h2>Steps</h2>
+      ${raw(dagSvg(steps, (w.graph && w.graph.edges) || [], null))}
       <table><thead><tr><th>#</th><th>Key</th><th>Name</th><th>Type</th><th>Depends on</th><th>Options</th></tr></thead><tbody>
       ${steps.map((s) => raw(html`<tr><td>${s.order}</td><td>${s.key}</td><td>${s.name}</td><td>${s.step_type}</td>
         <td>${(s.depends_on_steps || []).join(', ') || '—'}</td>
@@ -313,8 +374,18 @@
     refreshWhile(list.results.some((r) => r.status === 'running' || r.status === 'pending'), 3000);
   }
 
+  /** Definitions of versions already seen (immutable), so a live run page fetches its graph once. */
+  const versionCache = new Map();
+  async function definitionOf(workflowId, version) {
+    const key = `${workflowId}@${version}`;
+    if (!versionCache.has(key)) versionCache.set(key, await api(`/workflows/${workflowId}/?version=${version}`).catch(() => null));
+    return versionCache.get(key);
+  }
+
   async function execution(id) {
     const r = await api(`/executions/${encodeURIComponent(id)}/`);
+    const def = await definitionOf(r.workflow_id, r.version);
+    const statuses = Object.fromEntries([...(r.steps || []).map((s) => [s.step_key, s.status]), ...((r.progress && r.progress.steps) || []).map((s) => [s.key, s.status])]);
     const p = r.progress || {};
     const waiting = (r.steps || []).filter((s) => s.status === 'waiting');
     const finished = ['completed', 'failed', 'cancelled'].includes(r.status);
@@ -332,6 +403,7 @@
         ${waiting.map((s) => raw(html`<span>Approval <b>${s.step_name}</b>:</span><button data-approve="${s.step_key}">Approve</button><button class="secondary" data-reject="${s.step_key}">Reject</button>`))}
       </div>
       <h2>Steps</h2>
+      ${def && def.steps ? raw(dagSvg(def.steps, (def.graph && def.graph.edges) || [], statuses)) : ''}
       <table><thead><tr><th>Step</th><th>Type</th><th>Status</th><th>Attempt</th><th>Started</th><th>Duration</th><th>Result</th></tr></thead><tbody>
       ${(r.steps || []).map((s) => raw(html`<tr><td>${s.step_name} <span class="muted">${s.step_key}${s.role && s.role !== 'main' ? ' · ' + s.role : ''}</span></td>
         <td>${s.step_type}</td><td>${status(s.status)}</td><td>${s.attempt}${s.max_attempts ? ' / ' + s.max_attempts : ''}</td>

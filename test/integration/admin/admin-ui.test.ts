@@ -235,6 +235,51 @@ describe('admin UI', { skip }, () => {
     assert.equal((await api.request('GET', '/workflows/?page_size=1', { key: secret })).status, 401);
   });
 
+  it('draws the step graph of a workflow, and of a run coloured by status as it goes', async () => {
+    const created = await api.request<{ id: number }>('POST', '/workflows/', {
+      body: {
+        code: `ui_dag_${Date.now()}`,
+        name: 'Graph',
+        steps: [
+          { key: 'fetch', name: 'Fetch', step_type: 'test_echo', config: {}, order: 1 },
+          { key: 'left', name: 'Left', step_type: 'test_echo', config: {}, order: 2, parallel_group: 'fan' },
+          { key: 'right', name: 'Right', step_type: 'test_echo', config: {}, order: 2, parallel_group: 'fan', condition: { type: 'value_check', path: 'input.go', operator: 'equals', value: true } },
+          { key: 'review', name: 'Review', step_type: 'approval', config: {}, order: 3 },
+          { key: 'undo_left', name: 'Undo left', step_type: 'test_echo', config: {}, role: 'compensation', compensates: 'left' },
+          { key: 'alert', name: 'Alert', step_type: 'test_echo', config: {}, role: 'on_failure' },
+        ],
+      },
+    });
+    assert.equal(created.status, 201);
+    await signIn(api.keys.operator);
+    await page.waitForSelector('h1:has-text("Dashboard")');
+    await page.goto(`${origin}/orchestration/admin/#/workflows/${created.body.id}`);
+    await page.waitForSelector('.dag svg');
+    const nodes = await page.$$eval('.dag-node', (ns) => ns.map((n) => `${n.getAttribute('data-step')}:${n.getAttribute('class')}`));
+    assert.deepEqual(nodes.map((n) => n.split(':')[0]).sort(), ['alert', 'fetch', 'left', 'review', 'right', 'undo_left']);
+    assert.ok(nodes.includes('undo_left:dag-node compensation'), nodes.join());
+    assert.ok(nodes.includes('alert:dag-node on_failure'), nodes.join());
+    assert.equal(await page.$$eval('.dag-edge.dep', (es) => es.length), 4, 'fetch → left, fetch → right, left → review, right → review');
+    assert.equal(await page.$$eval('.dag-edge.undo', (es) => es.length), 1);
+    assert.equal(await page.$$eval('.dag-cluster.group', (cs) => cs.map((c) => c.textContent?.trim())).then((t) => t.join()), 'parallel: fan');
+    assert.equal(await page.$$eval('[data-step="right"] .cond', (c) => c.length), 1, 'the conditional step is marked');
+
+    await page.fill('#input', '{"go": false}');
+    await page.click('#execute');
+    await page.waitForURL(/#\/executions\//);
+    // Live: the approval step turns "waiting" while the rest are coloured by what happened.
+    await page.waitForSelector('.dag-node[data-step="review"].st-waiting', { timeout: 60_000 });
+    const status = async (key: string) => page.getAttribute(`.dag-node[data-step="${key}"]`, 'data-status');
+    assert.equal(await status('fetch'), 'completed');
+    assert.equal(await status('left'), 'completed');
+    assert.equal(await status('right'), 'skipped');
+    await page.screenshot({ path: process.env.ADMIN_SCREENSHOT ?? '/tmp/merchflow-admin-dag.png', fullPage: true });
+    await page.click('[data-approve="review"]');
+    await page.waitForSelector('.dag-node[data-step="review"].st-completed', { timeout: 60_000 });
+    const fill = await page.$eval('.dag-node[data-step="review"] rect', (r) => (globalThis as unknown as { getComputedStyle(e: unknown): { fill: string } }).getComputedStyle(r).fill);
+    assert.equal(fill, 'rgb(230, 244, 234)', 'a completed node is drawn green');
+  });
+
   it('raised no script errors', () => {
     assert.deepEqual(pageErrors.filter((e) => !/401|403|Failed to load resource/.test(e)), []);
   });

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CycleError,
+  dependencyEdges,
   effectiveDependencies,
   findCycle,
   inputSources,
@@ -154,5 +155,24 @@ describe(mainSteps.name, () => {
       mainSteps(def).map((s) => s.name),
       ['Step a'],
     );
+  });
+});
+
+describe(dependencyEdges.name, () => {
+  it('draws implicit order dependencies without the arrows they imply', () => {
+    assert.deepEqual(dependencyEdges(grouped), [['a', 'b'], ['a', 'c'], ['b', 'd'], ['c', 'd']]);
+    const chain = definition([step('a', { order: 1 }), step('b', { order: 2 }), step('c', { order: 3 })]);
+    assert.deepEqual(dependencyEdges(chain), [['a', 'b'], ['b', 'c']]);
+  });
+
+  it('keeps explicit edges that nothing else implies, and only main steps', () => {
+    const def = definition([
+      step('a'),
+      step('b', { depends_on_steps: ['a'] }),
+      step('c', { depends_on_steps: ['a', 'b'] }),
+      step('undo_b', { role: 'compensation', compensates: 'b' }),
+    ]);
+    assert.deepEqual(dependencyEdges(def), [['a', 'b'], ['b', 'c']]);
+    assert.deepEqual(dependencyEdges(diamond), [['a', 'b'], ['a', 'c'], ['b', 'd'], ['c', 'd']]);
   });
 });
