@@ -88,7 +88,7 @@ export class WorkflowExecuteController {
       input_data: b.input_data ?? {},
       idempotency_key: b.idempotency_key ?? null,
       version: b.version,
-      trigger_type: 'api',
+      trigger_type: b.trigger_type ?? 'api',
       triggered_by: actor,
     });
     return { ...(await this.queries.present(row)), input_data: row.input_data };

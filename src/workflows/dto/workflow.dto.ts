@@ -244,6 +244,9 @@ export class UpdateWorkflowDto extends WorkflowFieldsDto {
 /** `POST /workflows/validate/`: the same body as create; nothing is saved. */
 export class ValidateWorkflowDto extends CreateWorkflowDto {}
 
+/** Trigger types a caller of the execute endpoint may claim. */
+export const CALLER_TRIGGER_TYPES = ['api', 'manual'] as const;
+
 /** `POST /workflows/{id}/execute/`. */
 export class ExecuteWorkflowDto {
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { supplier_id: 123 } })
@@ -264,6 +267,15 @@ export class ExecuteWorkflowDto {
   @Min(1)
   @Max(1_000_000)
   version?: number;
+
+  @ApiPropertyOptional({
+    enum: CALLER_TRIGGER_TYPES,
+    default: 'api',
+    description: 'How the caller started the run: `manual` (a person) or `api` (a program). `schedule`, `restart` and `cli` are set by Merchflow itself.',
+  })
+  @IsOptional()
+  @IsIn(CALLER_TRIGGER_TYPES, { message: `trigger_type must be one of ${CALLER_TRIGGER_TYPES.join(', ')} (schedule, restart and cli are set by Merchflow)` })
+  trigger_type?: (typeof CALLER_TRIGGER_TYPES)[number];
 }
 
 const toBool = ({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value);

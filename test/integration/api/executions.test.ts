@@ -47,6 +47,29 @@ describe('executions API', () => {
       return pred(r.body) ? r.body : null;
     }, 30_000, what);
 
+  it('takes the trigger type a caller may claim, and refuses input that is not an object, naming the field', async () => {
+    const wf = await workflow([{ key: 'only', name: 'Only', step_type: 'test_echo', config: {} }]);
+    const manual = await api.request<{ execution_id: string; trigger_type: string }>('POST', `/workflows/${wf.id}/execute/`, { body: { input_data: {}, trigger_type: 'manual' } });
+    assert.equal(manual.status, 202, manual.text);
+    assert.equal(manual.body.trigger_type, 'manual');
+    assert.equal((await detail(manual.body.execution_id)).body.trigger_type, 'manual');
+    const plain = await api.request<{ trigger_type: string }>('POST', `/workflows/${wf.id}/execute/`, { body: {} });
+    assert.equal(plain.body.trigger_type, 'api');
+    const claimed = await api.request<{ code: string; message: string }>('POST', `/workflows/${wf.id}/execute/`, { body: { trigger_type: 'schedule' } });
+    assert.equal(claimed.status, 400);
+    assert.match(claimed.body.message, /trigger_type: must be one of api, manual/);
+    for (const bad of ['abc', 999, [1, 2], null]) {
+      const r = await api.request<{ code: string; message: string }>('POST', `/workflows/${wf.id}/execute/`, { body: { input_data: bad } });
+      if (bad === null) {
+        // null is "no input": the run gets {}.
+        assert.equal(r.status, 202, r.text);
+        continue;
+      }
+      assert.equal(r.status, 400, `${JSON.stringify(bad)}: ${r.text}`);
+      assert.match(r.body.message, /input_data/);
+    }
+  });
+
   it('shows live progress while running, then cancels the run', async () => {
     const wf = await workflow([
       { key: 'first', name: 'First', step_type: 'test_echo', config: {} },
