@@ -17,6 +17,7 @@ import {
   type StepResult,
 } from '@engine/shared/contracts';
 import { AppError, ConflictError, NotFoundError } from '@src/common/errors';
+import { assertInputMatches } from '@src/workflows/input-schema';
 import { WorkflowExecution, WorkflowStepExecution, type TriggerType } from '@src/executions/execution.entity';
 import type { WorkflowsService } from '@src/workflows/workflows.service';
 
@@ -74,9 +75,11 @@ export class ExecutionsService {
     // Validate again: the registry of executors may have changed since the definition was saved.
     const issues = validateDefinition(definition, this.registry);
     if (issues.length > 0) throw new AppError('DEFINITION_INVALID', `definition invalid: ${formatIssues(issues)}`, 400, { issues });
+    const input = opts.input_data ?? {};
+    // A run whose input the workflow cannot take is refused now, naming the field, rather than failing at its first step.
+    assertInputMatches(definition.input_schema, input, workflow.code);
 
     const executionId = `${workflow.code}-${randomUUID()}`;
-    const input = opts.input_data ?? {};
     const row = repo.create({
       execution_id: executionId,
       workflow_id: workflow.id,

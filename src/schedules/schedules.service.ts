@@ -12,6 +12,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { StepTypeRegistry, WorkflowDefinition } from '@engine/dsl/types';
 import { formatIssues, validateDefinition } from '@engine/dsl/validate';
 import { workflowTypeName, type InterpreterInput } from '@engine/shared/contracts';
+import { assertInputMatches } from '@src/workflows/input-schema';
 import { AppError, ConflictError, NotFoundError, ValidationFailedError } from '@src/common/errors';
 import { offsetOf, pageOf, type Page, type PageRequest } from '@src/common/pagination';
 import { searchAttributes } from '@src/executions/executions.service';
@@ -142,6 +143,8 @@ export class SchedulesService {
   async create(input: ScheduleInput, createdBy: string | null = null): Promise<ScheduleView> {
     this.checkInput(input, true);
     const definition = await this.runnableDefinition(input.workflow_id);
+    // Every run of the schedule gets this input: refuse it now if the workflow cannot take it.
+    assertInputMatches(definition.input_schema, input.input_data ?? {}, definition.code);
     let scheduleId: string | null = null;
     try {
       const row = await this.dataSource.transaction(async (m) => {
@@ -184,6 +187,8 @@ export class SchedulesService {
       if (patch.timezone !== undefined) row.timezone = patch.timezone;
       if (patch.input_data !== undefined) row.input_data = patch.input_data;
       if (patch.is_active !== undefined) row.is_active = patch.is_active;
+      // Re-pinned to the current version: its input schema applies to the schedule's input.
+      assertInputMatches(definition.input_schema, row.input_data ?? {}, definition.code);
       row.workflow_version = definition.version;
       await this.upsertInTemporal(row, definition, { mustExist: true });
     });

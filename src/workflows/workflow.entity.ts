@@ -128,6 +128,10 @@ export class WorkflowVersion {
   @Column({ type: 'integer', default: 10 })
   max_parallel_steps: number;
 
+  /** JSON Schema of the runs' input_data; null for none. */
+  @Column({ type: 'jsonb', nullable: true })
+  input_schema: Record<string, unknown> | null;
+
   /** sha256 of the canonical definition; identical edits do not create versions. */
   @Column({ type: 'char', length: 64 })
   checksum: string;

@@ -4,6 +4,7 @@ import { IsNull } from 'typeorm';
 import type { DefinitionInput, StepDefinition, StepTypeRegistry, WorkflowDefinition } from '@engine/dsl/types';
 import { normalizeDefinition } from '@engine/dsl/normalize';
 import { validateDefinition, formatIssues } from '@engine/dsl/validate';
+import { inputSchemaProblem } from '@src/workflows/input-schema';
 import { AppError, ConflictError, NotFoundError } from '@src/common/errors';
 import { offsetOf, pageOf, type Page, type PageRequest } from '@src/common/pagination';
 import { Workflow, WorkflowStep, WorkflowVersion } from '@src/workflows/workflow.entity';
@@ -21,7 +22,7 @@ export type UpdateWorkflowInput = Partial<CreateWorkflowInput>;
 /** Versions kept in memory per process (each a few KB). */
 const VERSION_CACHE_SIZE = 500;
 
-const DEFINITION_FIELDS = ['name', 'workflow_type', 'config', 'max_retries', 'retry_delay_seconds', 'max_parallel_steps', 'steps'] as const;
+const DEFINITION_FIELDS = ['name', 'workflow_type', 'config', 'max_retries', 'retry_delay_seconds', 'max_parallel_steps', 'input_schema', 'steps'] as const;
 
 /** Filters of `list`. */
 export interface WorkflowFilter {
@@ -53,6 +54,11 @@ export class WorkflowsService {
   /** Normalises and validates a definition; throws DEFINITION_INVALID naming each step and field. */
   validate(input: unknown): WorkflowDefinition {
     const issues = validateDefinition(input, this.registry);
+    const schema = (input as { input_schema?: unknown } | null)?.input_schema;
+    if (schema && typeof schema === 'object' && !Array.isArray(schema)) {
+      const problem = inputSchemaProblem(schema as Record<string, unknown>);
+      if (problem) issues.push({ code: 'INVALID_INPUT_SCHEMA', step: null, field: 'input_schema', message: problem });
+    }
     if (issues.length > 0) {
       throw new AppError('DEFINITION_INVALID', `definition invalid: ${formatIssues(issues)}`, 400, { issues });
     }
@@ -104,6 +110,8 @@ export class WorkflowsService {
           max_retries: patch.max_retries ?? current.max_retries,
           retry_delay_seconds: patch.retry_delay_seconds ?? current.retry_delay_seconds,
           max_parallel_steps: patch.max_parallel_steps ?? current.max_parallel_steps,
+          // null removes the schema; absent keeps it.
+          input_schema: patch.input_schema === undefined ? current.input_schema : patch.input_schema,
           steps: patch.steps ?? current.steps,
         };
         const next = this.validate(merged);
@@ -216,6 +224,7 @@ export class WorkflowsService {
       max_retries: v.max_retries,
       retry_delay_seconds: v.retry_delay_seconds,
       max_parallel_steps: v.max_parallel_steps,
+      input_schema: v.input_schema ?? null,
       steps: stored.steps,
     };
   }
@@ -229,6 +238,7 @@ export class WorkflowsService {
       max_retries: def.max_retries,
       retry_delay_seconds: def.retry_delay_seconds,
       max_parallel_steps: def.max_parallel_steps,
+      input_schema: def.input_schema,
       checksum: checksum(def),
       created_by: by,
     });
@@ -263,7 +273,9 @@ function toStepDefinition(s: WorkflowStep): StepDefinition {
 
 /** sha256 of the definition's content (not its identity), with object keys sorted. */
 export function checksum(def: WorkflowDefinition): string {
-  const { workflow_id: _w, version_id: _v, version: _n, ...content } = def;
+  const { workflow_id: _w, version_id: _v, version: _n, input_schema, ...rest } = def;
+  // A definition without a schema keeps the checksum it had before schemas existed.
+  const content = input_schema ? { ...rest, input_schema } : rest;
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 

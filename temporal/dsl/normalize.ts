@@ -86,6 +86,7 @@ export function normalizeDefinition(input: DefinitionInput, meta: DefinitionMeta
     max_retries: input.max_retries ?? w.max_retries,
     retry_delay_seconds: input.retry_delay_seconds ?? w.retry_delay_seconds,
     max_parallel_steps: input.max_parallel_steps ?? w.max_parallel_steps,
+    input_schema: input.input_schema ?? null,
     steps: input.steps.map(normalizeStep),
   };
 }

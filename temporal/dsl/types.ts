@@ -91,6 +91,8 @@ export interface WorkflowDefinition {
   retry_delay_seconds: number;
   /** How many ready steps may run at once. */
   max_parallel_steps: number;
+  /** JSON Schema the run's `input_data` must match (checked before a run starts); null for none. */
+  input_schema: Record<string, unknown> | null;
   steps: StepDefinition[];
 }
 
@@ -107,6 +109,7 @@ export interface DefinitionInput {
   max_retries?: number;
   retry_delay_seconds?: number;
   max_parallel_steps?: number;
+  input_schema?: Record<string, unknown> | null;
   steps: StepInput[];
 }
 

@@ -91,6 +91,8 @@ const WORKFLOW_FIELDS: Record<string, FieldCheck> = {
   max_retries: inRange({ min: 0, max: 100, integer: true }),
   retry_delay_seconds: inRange({ min: 0, max: 86400 }),
   max_parallel_steps: inRange({ min: 1, max: 100, integer: true }),
+  // Structure only here (workflow code imports this module); the API compiles the schema itself.
+  input_schema: (v) => (isPlainObject(v) ? null : 'must be a JSON Schema object, like {"type": "object", "properties": {...}}'),
 };
 
 /** Optional scalar step fields (absent or null takes the default). */

@@ -270,6 +270,7 @@
       <p>${w.description || ''}</p>
       <form class="inline" id="run"><label for="input">Input data (JSON)</label></form>
       <textarea id="input" aria-label="Input data">{}</textarea>
+      ${w.input_schema ? raw(html`<details class="schema"><summary>Input schema: ${Object.keys(w.input_schema.properties || {}).map((k) => `${k}${(w.input_schema.required || []).includes(k) ? ' (required)' : ''}`).join(', ') || 'see below'}</summary><pre>${JSON.stringify(w.input_schema, null, 2)}</pre></details>`) : ''}
       <div class="toolbar"><button id="execute">Run now</button></div>
       <h2>Steps</h2>
       ${raw(dagSvg(steps, (w.graph && w.graph.edges) || [], null))}
@@ -302,6 +303,7 @@
       max_retries: w.max_retries,
       retry_delay_seconds: w.retry_delay_seconds,
       max_parallel_steps: w.max_parallel_steps,
+      ...(w.input_schema ? { input_schema: w.input_schema } : {}),
       steps: steps.map((s) => {
         const out = { key: s.key, name: s.name, step_type: s.step_type, config: s.config };
         for (const f of ['order', 'depends_on_steps', 'parallel_group', 'condition', 'is_optional', 'timeout_seconds', 'max_retries', 'retry_delay_seconds', 'role', 'compensates']) {

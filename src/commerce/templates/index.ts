@@ -51,6 +51,7 @@ export function templateDefinition(template: TemplateDefinition, opts: CreateFro
     max_retries: template.max_retries,
     retry_delay_seconds: template.retry_delay_seconds,
     max_parallel_steps: template.max_parallel_steps,
+    input_schema: template.input_schema ? structuredClone(template.input_schema) : null,
     // Deep copies: a stored workflow is edited independently of the template.
     steps: structuredClone(template.steps),
   };

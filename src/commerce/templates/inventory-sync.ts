@@ -16,6 +16,11 @@ export const inventorySyncTemplate: TemplateDefinition = {
   name: 'Inventory Sync',
   description: 'Synchronises supplier stock into inventory, pushes available quantities to the marketplace and alerts on low stock.',
   workflow_type: 'inventory_sync',
+  input_schema: {
+    type: 'object',
+    properties: { supplier_id: { type: 'integer', minimum: 1, description: 'The supplier whose stock to sync (its id in Merchflow).' } },
+    required: ['supplier_id'],
+  },
   config: {
     marketplace_id: 1,
     marketplace_url: SANDBOX_DEFAULTS.marketplace_url,

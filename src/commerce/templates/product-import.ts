@@ -14,6 +14,11 @@ export const productImportTemplate: TemplateDefinition = {
   name: 'Product Import',
   description: 'Imports products from a supplier API with validation, normalisation, optional AI enrichment and statistics.',
   workflow_type: 'product_import',
+  input_schema: {
+    type: 'object',
+    properties: { supplier_id: { type: 'integer', minimum: 1, description: 'The supplier to import from (its id in Merchflow).' } },
+    required: ['supplier_id'],
+  },
   config: {
     enable_ai_enrichment: false,
     /** New products land here; `imported` holds them back for review before listing. */

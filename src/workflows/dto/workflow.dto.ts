@@ -194,6 +194,17 @@ class WorkflowFieldsDto {
   @Min(1)
   @Max(100)
   max_parallel_steps?: number;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description: 'JSON Schema that every run\'s input_data must match; checked before a run starts (400 naming the field). null removes it.',
+    example: { type: 'object', properties: { supplier_id: { type: 'integer', minimum: 1 } }, required: ['supplier_id'] },
+  })
+  @IsOptional()
+  @IsObject()
+  input_schema?: Record<string, unknown> | null;
 }
 
 /** `POST /workflows/`: a complete definition. */

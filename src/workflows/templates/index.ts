@@ -24,6 +24,8 @@ export interface TemplateDefinition {
   max_retries?: number;
   retry_delay_seconds?: number;
   max_parallel_steps?: number;
+  /** JSON Schema of the runs' input_data (see docs/definitions.md). */
+  input_schema?: Record<string, unknown> | null;
   steps: StepInput[];
 }
 
@@ -96,6 +98,7 @@ export async function createWorkflowFromTemplate(
     max_retries: template.max_retries,
     retry_delay_seconds: template.retry_delay_seconds,
     max_parallel_steps: template.max_parallel_steps,
+    input_schema: template.input_schema ?? null,
     steps: template.steps,
     is_template: opts.is_template ?? false,
   };

@@ -117,6 +117,7 @@ export class TemplatesService {
         max_retries: t.max_retries,
         retry_delay_seconds: t.retry_delay_seconds,
         max_parallel_steps: t.max_parallel_steps,
+        input_schema: t.input_schema ?? null,
         steps: t.steps,
         is_template: true,
       },

@@ -162,6 +162,40 @@ describe('workflows API', () => {
     assert.equal((await api.request('GET', `/workflows/${wf.id}/?version=9`)).status, 404);
   });
 
+  it('checks run input against the input schema before starting: execute, schedules, and a schema that is not one', async () => {
+    const schema = { type: 'object', properties: { n: { type: 'integer', minimum: 1 } }, required: ['n'] };
+    const bad = await create(echoDefinition(uniqueCode('schema'), { input_schema: { type: 'nonsense' } }));
+    assert.equal(bad.status, 400);
+    assert.match(JSON.stringify(bad.body), /input_schema: is not a valid JSON Schema/);
+    const r = await create(echoDefinition(uniqueCode('schema'), { input_schema: schema }));
+    assert.equal(r.status, 201, r.text);
+    assert.deepEqual((r.body as unknown as { input_schema: unknown }).input_schema, schema);
+    const runs = async () => (await api.request<{ count: number }>('GET', `/executions/?workflow=${r.body.id}`)).body.count;
+
+    const missing = await api.request<{ code: string; message: string; details: { errors: unknown[] } }>('POST', `/workflows/${r.body.id}/execute/`, { body: { input_data: {} } });
+    assert.equal(missing.status, 400);
+    assert.equal(missing.body.code, 'VALIDATION_FAILED');
+    assert.deepEqual(missing.body.details.errors, [{ field: 'input_data.n', message: 'is required' }]);
+    const wrong = await api.request<{ message: string }>('POST', `/workflows/${r.body.id}/execute/`, { body: { input_data: { n: 'seven' } } });
+    assert.equal(wrong.status, 400);
+    assert.match(wrong.body.message, /input_data\.n: must be integer/);
+    assert.equal(await runs(), 0, 'a refused input leaves no run behind');
+    const ok = await api.request('POST', `/workflows/${r.body.id}/execute/`, { body: { input_data: { n: 7 } } });
+    assert.equal(ok.status, 202, ok.text);
+    assert.equal(await runs(), 1);
+
+    const sched = await api.request<{ message: string }>('POST', '/schedules/', { body: { workflow_id: r.body.id, name: uniqueCode('s'), cron_expression: '0 3 * * *', input_data: { n: 0 } } });
+    assert.equal(sched.status, 400);
+    assert.match(sched.body.message, /input_data\.n: must be >= 1/);
+
+    // null removes the schema (a new version); the same input is then accepted.
+    const patched = await api.request<WorkflowBody & { input_schema: unknown }>('PATCH', `/workflows/${r.body.id}/`, { body: { input_schema: null } });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal(patched.body.input_schema, null);
+    assert.equal(patched.body.current_version, 2);
+    assert.equal((await api.request('POST', `/workflows/${r.body.id}/execute/`, { body: { input_data: {} } })).status, 202);
+  });
+
   it('deletes (soft): 204, then 404', async () => {
     const wf = (await create(echoDefinition(uniqueCode('del')))).body;
     const del = await api.request('DELETE', `/workflows/${wf.id}/`);
