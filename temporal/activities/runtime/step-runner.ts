@@ -61,7 +61,8 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   const signal = AbortSignal.any([actx.cancellationSignal, stepTimeout.signal]);
   const outages = new OutageRider({
     budgetMs: deps.outageBudgetMs ?? 600_000,
-    heartbeat: (details) => actx.heartbeat(details),
+    // No details: heartbeat details are the executor's (a checkpoint it may resume from).
+    heartbeat: () => actx.heartbeat(),
     signal: actx.cancellationSignal,
     logger,
     databasePorts: deps.databasePorts,
