@@ -39,10 +39,10 @@ export async function createApp(config: AppConfig = appConfig(), options: Omit<A
   app.use(requestIdMiddleware);
   app.useBodyParser('json', { limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
   app.use(bodyGuard);
-  app.use(expressErrorHandler(logger));
+  app.use(expressErrorHandler(logger, config.outage.retryAfterSeconds));
   app.setGlobalPrefix(config.http.basePath);
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new ErrorFilter(logger));
+  app.useGlobalFilters(new ErrorFilter(logger, config.outage.retryAfterSeconds));
   app.enableShutdownHooks();
   setupOpenApi(app, config);
   mountAdminUi(app);

@@ -10,6 +10,7 @@ import { buildConditionActivity, buildStepActivities } from '@engine/activities/
 import type { StepExecutor } from '@engine/activities/runtime/executor';
 import { builtinExecutors } from '@engine/activities/registry';
 import { createSecretResolver } from '@engine/activities/runtime/secret-store';
+import { databasePort } from '@engine/activities/runtime/outage';
 
 export interface MerchflowWorkerOptions {
   config: AppConfig;
@@ -39,7 +40,14 @@ export function createActivities(opts: Pick<MerchflowWorkerOptions, 'config' | '
     projectRun: projection.projectRun.bind(projection),
     projectSteps: projection.projectSteps.bind(projection),
     evaluateCondition: buildConditionActivity(payloads),
-    ...buildStepActivities(executors, { projection, payloads, logger: opts.logger, secrets }),
+    ...buildStepActivities(executors, {
+      projection,
+      payloads,
+      logger: opts.logger,
+      secrets,
+      outageBudgetMs: opts.config.outage.budgetSeconds * 1000,
+      databasePorts: [databasePort(opts.config.databaseUrl)].filter((p): p is number => p !== null),
+    }),
   };
 }
 

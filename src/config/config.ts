@@ -37,6 +37,14 @@ export interface AppConfig {
   smtp: { url: string | null; from: string };
   security: { masterKey: string | null; adminApiKey: string | null };
   sandbox: { enabled: boolean; port: number; products: number };
+  /**
+   * PostgreSQL or Temporal being unreachable is an infrastructure fault, not a
+   * step failure: the worker waits it out for up to `budgetSeconds` without
+   * spending the step's retries (OUTAGE_BUDGET_SECONDS, default 600). The API
+   * answers 503 with `Retry-After: retryAfterSeconds` meanwhile, and gives up
+   * on Temporal calls after `temporalCallTimeoutMs` (TEMPORAL_CALL_TIMEOUT_MS).
+   */
+  outage: { budgetSeconds: number; retryAfterSeconds: number; temporalCallTimeoutMs: number };
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -201,6 +209,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       enabled: r.bool('SANDBOX_ENABLED', true),
       port: r.int('SANDBOX_PORT', 4010, 0, 65535),
       products: r.int('SANDBOX_PRODUCTS', 1000, 0, 10_000_000),
+    },
+    outage: {
+      budgetSeconds: r.int('OUTAGE_BUDGET_SECONDS', 600, 0, 7 * 24 * 3600),
+      retryAfterSeconds: r.int('OUTAGE_RETRY_AFTER_SECONDS', 5, 1, 3600),
+      temporalCallTimeoutMs: r.int('TEMPORAL_CALL_TIMEOUT_MS', 1500, 100, 60_000),
     },
   };
   if (config.security.masterKey !== null && config.security.masterKey.length < 16) {

@@ -40,7 +40,10 @@ export function createServices(deps: ServiceDeps): Services {
   const { config, dataSource, temporal } = deps;
   const registry = deps.registry ?? stepTypeRegistry();
   const workflows = new WorkflowsService(dataSource, registry);
-  const executions = new ExecutionsService(dataSource, temporal, workflows, registry, config.temporal.taskQueue);
+  const executions = new ExecutionsService(dataSource, temporal, workflows, registry, config.temporal.taskQueue, {
+    outageBudgetSeconds: config.outage.budgetSeconds,
+    startTimeoutMs: config.outage.temporalCallTimeoutMs,
+  });
   return {
     workflows,
     executions,

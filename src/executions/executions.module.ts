@@ -19,7 +19,10 @@ import { WorkflowsService } from '@src/workflows/workflows.service';
     {
       provide: ExecutionsService,
       useFactory: (ds: DataSource, temporal: TemporalClientService, workflows: WorkflowsService, registry: StepTypeRegistry, config: AppConfig) =>
-        new ExecutionsService(ds, () => temporal.client(), workflows, registry, config.temporal.taskQueue),
+        new ExecutionsService(ds, () => temporal.client(), workflows, registry, config.temporal.taskQueue, {
+          outageBudgetSeconds: config.outage.budgetSeconds,
+          startTimeoutMs: config.outage.temporalCallTimeoutMs,
+        }),
       inject: [getDataSourceToken(), TemporalClientService, WorkflowsService, STEP_TYPE_REGISTRY, APP_CONFIG],
     },
     {

@@ -8,6 +8,7 @@ import { effectiveDependencies } from '@engine/dsl/graph';
 import { validateDefinition, formatIssues } from '@engine/dsl/validate';
 import {
   approvalSignal,
+  ErrorCodes,
   progressQuery,
   SEARCH_ATTRIBUTES,
   workflowTypeName,
@@ -42,6 +43,13 @@ export interface RestartOptions {
   task_queue?: string;
 }
 
+export interface ExecutionLimits {
+  /** Config `outage.budgetSeconds`, handed to each run (its steps wait out outages this long). */
+  outageBudgetSeconds?: number;
+  /** How long a start may wait for Temporal before it answers 503 (config `outage.temporalCallTimeoutMs`; default 10 s). */
+  startTimeoutMs?: number;
+}
+
 const SA = {
   code: defineSearchAttributeKey(SEARCH_ATTRIBUTES.workflowCode, SearchAttributeType.KEYWORD),
   type: defineSearchAttributeKey(SEARCH_ATTRIBUTES.workflowType, SearchAttributeType.KEYWORD),
@@ -60,6 +68,7 @@ export class ExecutionsService {
     private readonly workflows: WorkflowsService,
     private readonly registry: StepTypeRegistry,
     private readonly defaultTaskQueue: string,
+    private readonly limits: ExecutionLimits = {},
   ) {}
 
   async start(workflowId: number, opts: StartOptions = {}, resume?: InterpreterInput['resume'], restartedFrom?: string): Promise<WorkflowExecution> {
@@ -111,24 +120,32 @@ export class ExecutionsService {
       trigger_type: row.trigger_type,
       triggered_by: row.triggered_by,
       resume,
+      ...(this.limits.outageBudgetSeconds !== undefined ? { outage_budget_seconds: this.limits.outageBudgetSeconds } : {}),
     };
     try {
       const client = await this.temporal();
-      const handle = await client.workflow.start(workflowTypeName(definition.workflow_type), {
-        workflowId: executionId,
-        taskQueue: opts.task_queue ?? this.defaultTaskQueue,
-        args: [args],
-        typedSearchAttributes: searchAttributes(definition, row.trigger_type),
-        memo: { workflow_id: workflow.id, workflow_name: workflow.name, version: definition.version, restarted_from: restartedFrom ?? null },
-      });
+      // Bounded: while Temporal is down the client would retry for a minute; the caller gets a 503 within the limit instead.
+      const handle = await client.withAbortSignal(AbortSignal.timeout(this.limits.startTimeoutMs ?? 10_000), () =>
+        client.workflow.start(workflowTypeName(definition.workflow_type), {
+          workflowId: executionId,
+          taskQueue: opts.task_queue ?? this.defaultTaskQueue,
+          args: [args],
+          typedSearchAttributes: searchAttributes(definition, row.trigger_type),
+          memo: { workflow_id: workflow.id, workflow_name: workflow.name, version: definition.version, restarted_from: restartedFrom ?? null },
+        }),
+      );
       // The worker's projection records the run id too; no second write on this hot path.
       row.temporal_run_id = handle.firstExecutionRunId;
     } catch (err) {
-      // Nothing lost: the row records why the run never started.
-      const message = (err as Error).message;
-      await repo.update({ execution_id: executionId }, { status: 'failed', error_message: `could not start: ${message}`, completed_at: new Date() });
-      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ConflictError('ALREADY_STARTED', message, { execution_id: executionId });
-      throw new AppError('TEMPORAL_UNAVAILABLE', `could not start the run: ${message}`, 503, { execution_id: executionId });
+      const message = String((err as Error).message ?? err).split('\n')[0];
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        await repo.update({ execution_id: executionId }, { status: 'failed', error_message: `could not start: ${message}`, completed_at: new Date() });
+        throw new ConflictError('ALREADY_STARTED', message, { execution_id: executionId });
+      }
+      // The run never started: leave no row claiming it did. (Should Temporal have taken the start after all,
+      // the worker's projection records the run when it begins; the start is never retried behind the caller's back.)
+      await repo.delete({ execution_id: executionId }).catch(() => undefined);
+      throw new AppError(ErrorCodes.DEPENDENCY_UNAVAILABLE, `could not start the run: Temporal did not answer (${message})`, 503, { dependency: 'temporal' });
     }
     return row;
   }

@@ -1,4 +1,6 @@
-import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
+import { APP_CONFIG } from '@src/config/config.module';
+import type { AppConfig } from '@src/config/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import type { DataSource } from 'typeorm';
@@ -14,14 +16,17 @@ export class HealthController {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly temporal: TemporalClientService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get()
   @ApiOperation({ summary: 'Liveness of the API and its dependencies (no key needed)' })
   async health(@Res({ passthrough: true }) res: Response) {
-    const [database, temporal] = await Promise.all([this.databaseStatus(), this.temporal.healthy()]);
+    const timeoutMs = this.config.outage.temporalCallTimeoutMs;
+    const [database, temporal] = await Promise.all([this.databaseStatus(timeoutMs), this.temporal.healthy(timeoutMs)]);
     const up = database.up && temporal.up;
     res.status(up ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
+    if (!up) res.setHeader('Retry-After', String(this.config.outage.retryAfterSeconds));
     return {
       status: up ? 'ok' : 'degraded',
       database: { status: database.up ? 'up' : 'down', ...(database.error ? { error: database.error } : {}) },
@@ -36,15 +41,18 @@ export class HealthController {
     };
   }
 
-  private async databaseStatus(): Promise<{ up: boolean; error?: string }> {
+  private async databaseStatus(timeoutMs: number): Promise<{ up: boolean; error?: string }> {
+    let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         this.dataSource.query('SELECT 1'),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 3000 ms')), 3000)),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs))),
       ]);
       return { up: true };
     } catch (err) {
       return { up: false, error: (err as Error).message.split('\n')[0] };
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -47,7 +47,15 @@ export interface InterpreterInput {
   schedule_id?: number | null;
   /** Set when this run restarts an earlier one from a step. */
   resume?: ResumeInput;
+  /**
+   * How long a PostgreSQL/Temporal outage may last before it fails a step
+   * (config `outage.budgetSeconds`); absent in older runs: DEFAULT_OUTAGE_BUDGET_SECONDS.
+   */
+  outage_budget_seconds?: number;
 }
+
+/** The outage budget of runs whose input does not name one. */
+export const DEFAULT_OUTAGE_BUDGET_SECONDS = 600;
 
 export interface ResumeInput {
   from_execution_id: string;
@@ -119,6 +127,8 @@ export interface StepRequest {
     execution: Record<string, unknown>;
   };
   max_attempts: number;
+  /** The step's timeout: the runner enforces it on the step's work, outage waits not counted. */
+  timeout_seconds?: number;
   /** `${execution_id}:${step_key}`: for outside calls and idempotent side effects. */
   idempotency_key: string;
   /** For compensation steps: the key of the step being undone. */
@@ -187,6 +197,10 @@ export const ErrorCodes = {
   PAYLOAD_NOT_FOUND: 'PAYLOAD_NOT_FOUND',
   VALIDATION_FAILED: 'VALIDATION_FAILED',
   SECRET_NOT_FOUND: 'SECRET_NOT_FOUND',
+  /** PostgreSQL or Temporal is unreachable: the API answers 503 + Retry-After; a step waits it out within the outage budget. */
+  DEPENDENCY_UNAVAILABLE: 'DEPENDENCY_UNAVAILABLE',
+  /** A step's work (outage waits not counted) took longer than its timeout_seconds; retryable. */
+  STEP_TIMED_OUT: 'STEP_TIMED_OUT',
 } as const;
 
 /** Error types Temporal never retries. */

@@ -26,6 +26,7 @@ import { referencedSteps, PayloadRefEncountered } from '@engine/dsl/references';
 import { validateDefinition, formatIssues } from '@engine/dsl/validate';
 import {
   approvalSignal,
+  DEFAULT_OUTAGE_BUDGET_SECONDS,
   ErrorCodes,
   NON_RETRYABLE_ERROR_TYPES,
   progressQuery,
@@ -40,14 +41,25 @@ import {
 } from '@engine/shared/contracts';
 import type { ProjectionActivities } from '@engine/activities/projection/projection.activities';
 
-/** Named retry/timeout profiles for the interpreter's own bookkeeping. */
-const bookkeeping = proxyLocalActivities<ProjectionActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 20 },
-});
+/**
+ * Named retry/timeout profile of the interpreter's own bookkeeping (projection
+ * writes): retried without an attempt limit for as long as the run's outage
+ * budget, so a PostgreSQL outage shorter than the budget never fails a run.
+ */
+function bookkeepingProfile(outageBudgetSeconds: number) {
+  return proxyLocalActivities<ProjectionActivities>({
+    startToCloseTimeout: '30 seconds',
+    scheduleToCloseTimeout: `${Math.max(outageBudgetSeconds, 60)} seconds`,
+    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5 seconds' },
+  });
+}
 
-/** Steps that run longer than this are expected to heartbeat. */
-const HEARTBEAT_TIMEOUT_SECONDS = 30;
+/**
+ * Heartbeat timeout of every step: the step runner heartbeats each second, so a
+ * lost worker is noticed after this long, even though start-to-close also
+ * allows for the outage budget. Between these bounds, the step's own timeout.
+ */
+const HEARTBEAT_TIMEOUT_SECONDS = { min: 10, max: 30 };
 
 interface StepState {
   step: StepDefinition;
@@ -100,6 +112,9 @@ class Run {
   private cancelled = false;
   /** Main steps in completion order, for compensation in reverse. */
   private readonly completionOrder: string[] = [];
+  /** How long a PostgreSQL/Temporal outage may last before it fails a step or the bookkeeping. */
+  private readonly outageBudgetSeconds: number;
+  private readonly bookkeeping: ReturnType<typeof bookkeepingProfile>;
 
   /**
    * The run's id is its Temporal workflow id. Runs started by the API pass the
@@ -110,6 +125,8 @@ class Run {
 
   constructor(private readonly input: InterpreterInput) {
     this.executionId = workflowInfo().workflowId;
+    this.outageBudgetSeconds = input.outage_budget_seconds ?? DEFAULT_OUTAGE_BUDGET_SECONDS;
+    this.bookkeeping = bookkeepingProfile(this.outageBudgetSeconds);
     this.def = input.definition;
     this.main = this.def.steps.filter((s) => s.role === 'main');
     this.deps = effectiveDependencies(this.def);
@@ -174,7 +191,7 @@ class Run {
         nonRetryable: true,
       });
     }
-    await bookkeeping.projectRun({
+    await this.bookkeeping.projectRun({
       kind: 'started',
       execution_id: this.executionId,
       workflow_id: this.def.workflow_id,
@@ -209,7 +226,7 @@ class Run {
         await this.compensate();
         await this.runOnFailure();
         this.status = 'failed';
-        await bookkeeping.projectRun({
+        await this.bookkeeping.projectRun({
           kind: 'finished',
           execution_id: this.executionId,
           workflow_id: this.def.workflow_id,
@@ -225,7 +242,7 @@ class Run {
 
     this.status = 'completed';
     const output = this.finalOutput();
-    await bookkeeping.projectRun({
+    await this.bookkeeping.projectRun({
       kind: 'finished',
       execution_id: this.executionId,
       workflow_id: this.def.workflow_id,
@@ -376,6 +393,7 @@ class Run {
       input: this.stepInput(step),
       context: { input: this.input.input, steps, config: this.def.config, execution: this.executionContext() },
       max_attempts: effectiveRetry(step, this.def).maxAttempts,
+      timeout_seconds: step.timeout_seconds,
       idempotency_key: `${this.executionId}:${step.key}`,
       compensates: step.compensates,
     };
@@ -383,10 +401,12 @@ class Run {
 
   private activityOptions(step: StepDefinition): ActivityOptions {
     const retry = effectiveRetry(step, this.def);
+    // The runner enforces timeout_seconds on the step's work; start-to-close also allows for waiting out an outage.
+    const heartbeat = Math.min(HEARTBEAT_TIMEOUT_SECONDS.max, Math.max(HEARTBEAT_TIMEOUT_SECONDS.min, step.timeout_seconds));
     return {
       activityId: step.key,
-      startToCloseTimeout: `${step.timeout_seconds} seconds`,
-      heartbeatTimeout: step.timeout_seconds > HEARTBEAT_TIMEOUT_SECONDS ? `${HEARTBEAT_TIMEOUT_SECONDS} seconds` : undefined,
+      startToCloseTimeout: `${step.timeout_seconds + this.outageBudgetSeconds} seconds`,
+      heartbeatTimeout: `${heartbeat} seconds`,
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
       retry: {
         maximumAttempts: retry.maxAttempts,
@@ -506,7 +526,7 @@ class Run {
       }
     }
     if (touched.length > 0) await this.projectSteps(touched.map((s) => this.projection(s)));
-    await bookkeeping.projectRun({
+    await this.bookkeeping.projectRun({
       kind: 'finished',
       execution_id: this.executionId,
       workflow_id: this.def.workflow_id,
@@ -535,7 +555,7 @@ class Run {
   }
 
   private async projectSteps(rows: StepProjection[]): Promise<void> {
-    await bookkeeping.projectSteps({ rows });
+    await this.bookkeeping.projectSteps({ rows });
   }
 }
 

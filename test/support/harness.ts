@@ -56,7 +56,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const executors = opts.executors ?? [];
   const registry = stepTypeRegistry(executors);
   const workflows = new WorkflowsService(dataSource, registry);
-  const executions = new ExecutionsService(dataSource, async () => client, workflows, registry, taskQueue);
+  const executions = new ExecutionsService(dataSource, async () => client, workflows, registry, taskQueue, {
+    outageBudgetSeconds: config.outage.budgetSeconds,
+  });
 
   let workerConnection: NativeConnection | null = null;
   let worker: Worker | null = null;

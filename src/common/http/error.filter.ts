@@ -3,6 +3,11 @@ import type { Request, Response } from 'express';
 import { AppError } from '@src/common/errors';
 import type { Logger } from '@src/logging/logger';
 import { requestId } from '@src/common/http/request-id';
+import { ErrorCodes } from '@engine/shared/contracts';
+import { unavailableDependency } from '@engine/shared/infra-faults';
+
+/** `Retry-After` (seconds) of every 503 unless the filter is given another (config `outage.retryAfterSeconds`). */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
 /** The one error shape of the API. */
 export interface ErrorBody {
@@ -84,13 +89,16 @@ export function toErrorBody(err: unknown): { status: number; body: ErrorBody; un
     const status = e.status ?? e.statusCode ?? 400;
     return { status: status >= 400 && status < 500 ? status : 400, body: { code: known.code, message: known.message(e), details: {} }, unexpected: false };
   }
+  // PostgreSQL or Temporal unreachable: not the caller's fault nor a bug; 503 with Retry-After.
+  const dependency = unavailableDependency(err) ?? (isTemporalUnavailable(err) ? 'temporal' : null);
+  if (dependency) {
+    const message = dependency === 'database' ? 'the database is unavailable; retry shortly' : 'Temporal is unavailable; retry shortly';
+    return { status: 503, body: { code: ErrorCodes.DEPENDENCY_UNAVAILABLE, message, details: { dependency } }, unexpected: false };
+  }
   const pgCode = e?.driverError?.code ?? (e && (e as { name?: string }).name === 'QueryFailedError' ? e.code : undefined);
   if (pgCode && PG_ERRORS[pgCode]) {
     const known = PG_ERRORS[pgCode];
     return { status: known.status, body: { code: known.code, message: known.message, details: {} }, unexpected: false };
-  }
-  if (isTemporalUnavailable(err)) {
-    return { status: 503, body: { code: 'TEMPORAL_UNAVAILABLE', message: `Temporal did not answer: ${firstLine(e.message)}`, details: {} }, unexpected: false };
   }
   const status = e?.status ?? e?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -115,7 +123,10 @@ export function isTemporalUnavailable(err: unknown): boolean {
  */
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly retryAfterSeconds = DEFAULT_RETRY_AFTER_SECONDS,
+  ) {}
 
   catch(err: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -138,6 +149,7 @@ export class ErrorFilter implements ExceptionFilter {
     }
     if (res.headersSent) return;
     if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="merchflow"');
+    if (status === 503) res.setHeader('Retry-After', String(this.retryAfterSeconds));
     res.status(status).json(body);
   }
 }
@@ -146,8 +158,8 @@ export class ErrorFilter implements ExceptionFilter {
  * The same mapping for errors raised by Express middleware (the JSON parser,
  * the body guard) before a request reaches Nest's pipeline.
  */
-export function expressErrorHandler(logger: Logger) {
-  const filter = new ErrorFilter(logger);
+export function expressErrorHandler(logger: Logger, retryAfterSeconds = DEFAULT_RETRY_AFTER_SECONDS) {
+  const filter = new ErrorFilter(logger, retryAfterSeconds);
   return (err: unknown, req: Request, res: Response, next: (err?: unknown) => void): void => {
     if (res.headersSent) return next(err);
     filter.catch(err, {

@@ -1,24 +1,30 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { StepError } from '@engine/activities/shared/errors';
 import type { Condition, RunContext } from '@engine/dsl/types';
 import { evaluateCondition } from '@engine/dsl/conditions';
 import { resolveReferences } from '@engine/dsl/references';
 import type { StepRequest, StepResult } from '@engine/shared/contracts';
-import { NON_RETRYABLE_ERROR_TYPES } from '@engine/shared/contracts';
+import { ErrorCodes, NON_RETRYABLE_ERROR_TYPES } from '@engine/shared/contracts';
 import type { ProjectionService } from '@engine/activities/projection/projection.service';
 import type { PayloadStore } from '@engine/activities/runtime/payload-store';
 import type { StepExecutor, StepExecutionContext } from '@engine/activities/runtime/executor';
 import type { Logger } from '@src/logging/logger';
 import { redact, redactString, resolveSecretRefs, type SecretResolver } from '@engine/activities/shared/secrets';
+import { OutageRider } from '@engine/activities/runtime/outage';
 
-/** How often the runner heartbeats on its own while an executor works. */
-const AUTO_HEARTBEAT_MS = 5_000;
+/** How often the runner heartbeats on its own while an executor works (the SDK throttles what it sends). */
+const AUTO_HEARTBEAT_MS = 1_000;
 
 export interface StepRunnerDeps {
   projection: ProjectionService;
   payloads: PayloadStore;
   logger: Logger;
   secrets: SecretResolver;
+  /** How long one PostgreSQL/Temporal outage is waited out inside an attempt (config `outage.budgetSeconds`). */
+  outageBudgetMs?: number;
+  /** Ports of the database, to tell its socket errors from an outside peer's. */
+  databasePorts?: number[];
 }
 
 /**
@@ -50,18 +56,33 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     attempt,
     max_attempts: req.max_attempts,
   };
-  await deps.projection.reportStep({ ...base, status: 'running', started_at: started.toISOString(), error_message: null });
-  logger.info('step started', { step_type: req.step_type });
-
-  const timer = setInterval(() => actx.heartbeat(), AUTO_HEARTBEAT_MS);
+  // The step's own timeout: its work, not the time it waited for PostgreSQL or Temporal to come back.
+  const stepTimeout = new AbortController();
+  const signal = AbortSignal.any([actx.cancellationSignal, stepTimeout.signal]);
+  const outages = new OutageRider({
+    budgetMs: deps.outageBudgetMs ?? 600_000,
+    // No details: heartbeat details are the executor's (a checkpoint it may resume from).
+    heartbeat: () => actx.heartbeat(),
+    signal: actx.cancellationSignal,
+    logger,
+    databasePorts: deps.databasePorts,
+  });
+  const timer = setInterval(() => {
+    actx.heartbeat();
+    if (req.timeout_seconds && Date.now() - started.getTime() - outages.waitedMs > req.timeout_seconds * 1000 && !stepTimeout.signal.aborted) {
+      stepTimeout.abort(new StepError(ErrorCodes.STEP_TIMED_OUT, `the step took longer than its timeout_seconds (${req.timeout_seconds})`, { retryable: true }));
+    }
+  }, AUTO_HEARTBEAT_MS);
   // Secret values this attempt resolved: scrubbed from its errors and output.
   const usedSecrets = new Set<string>();
   try {
-    const [input, contextInput, steps] = await Promise.all([
-      deps.payloads.hydrate(req.input),
-      deps.payloads.hydrate(req.context.input),
-      deps.payloads.hydrate(req.context.steps),
-    ]);
+    await outages.ride('recording the attempt', () =>
+      deps.projection.reportStep({ ...base, status: 'running', started_at: started.toISOString(), error_message: null }),
+    );
+    logger.info('step started', { step_type: req.step_type });
+    const [input, contextInput, steps] = await outages.ride('loading inputs', () =>
+      Promise.all([deps.payloads.hydrate(req.input), deps.payloads.hydrate(req.context.input), deps.payloads.hydrate(req.context.steps)]),
+    );
     const run: RunContext = {
       input: contextInput,
       steps: steps as Record<string, unknown>,
@@ -79,27 +100,31 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       run,
       resolve: (value, item) => resolveReferences(value, item === undefined ? run : { ...run, item }),
       heartbeat: (details) => actx.heartbeat(details),
-      signal: actx.cancellationSignal,
+      signal,
       logger,
       compensates: req.compensates ?? null,
       resolveSecrets: (value) => resolveSecretRefs(value, deps.secrets, { collect: usedSecrets }),
     };
-    const raw = await executor.execute(req.config, ctx);
+    // An executor that meets an outage runs again once it is over: steps are idempotent (Temporal retries them too).
+    const raw = await outages.ride('the step', () => untilAborted(executor.execute(req.config, ctx), stepTimeout.signal));
     const output = usedSecrets.size > 0 ? redact(raw, usedSecrets) : raw;
-    const stored = await deps.payloads.offload(req.execution_id, req.step_key, output);
+    const stored = await outages.ride('storing the output', () => deps.payloads.offload(req.execution_id, req.step_key, output));
     const summary = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };
     const completed = new Date();
-    await deps.projection.reportStep({
-      ...base,
-      status: 'completed',
-      output_summary: summary,
-      output_payload_id: stored !== output && stored !== null ? (stored as { $payload: { id: string } }).$payload.id : null,
-      error_message: null,
-      started_at: started.toISOString(),
-      completed_at: completed.toISOString(),
-      duration_ms: completed.getTime() - started.getTime(),
-    });
-    logger.info('step completed', { duration_ms: completed.getTime() - started.getTime(), ...summary });
+    await outages.ride('recording the result', () =>
+      deps.projection.reportStep({
+        ...base,
+        status: 'completed',
+        output_summary: summary,
+        output_payload_id: stored !== output && stored !== null ? (stored as { $payload: { id: string } }).$payload.id : null,
+        error_message: null,
+        started_at: started.toISOString(),
+        completed_at: completed.toISOString(),
+        duration_ms: completed.getTime() - started.getTime(),
+      }),
+    );
+    const outage = outages.waitedMs > 0 ? { outage_waited_ms: outages.waitedMs } : {};
+    logger.info('step completed', { duration_ms: completed.getTime() - started.getTime(), ...outage, ...summary });
     return { output: stored, attempt, summary };
   } catch (err) {
     const failure = toFailure(err, attempt, usedSecrets.size > 0 ? (t) => redactString(t, usedSecrets) : undefined);
@@ -108,20 +133,41 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       throw err;
     }
     const final = failure.nonRetryable || attempt >= req.max_attempts;
-    await deps.projection
-      .reportStep({
-        ...base,
-        status: 'running',
-        error_message: `attempt ${attempt} failed: ${failure.message}`,
-        error_details: { code: failure.type, attempt, final },
-        started_at: started.toISOString(),
-      })
+    await outages
+      .ride('recording the failed attempt', () =>
+        deps.projection.reportStep({
+          ...base,
+          status: 'running',
+          error_message: `attempt ${attempt} failed: ${failure.message}`,
+          error_details: { code: failure.type, attempt, final },
+          started_at: started.toISOString(),
+        }),
+      )
       .catch((e) => logger.warn('could not record the failed attempt', { error: e }));
     logger.warn('step attempt failed', { code: failure.type, error: failure.message, final });
     throw failure;
   } finally {
     clearInterval(timer);
   }
+}
+
+/** Settles with `work`, or rejects with the abort reason as soon as `signal` aborts. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** Item counts for the projection, whatever the executor returns. */
