@@ -10,6 +10,7 @@ import type { PayloadStore } from '@engine/activities/runtime/payload-store';
 import type { StepExecutor, StepExecutionContext } from '@engine/activities/runtime/executor';
 import type { Logger } from '@src/logging/logger';
 import { redact, redactString, resolveSecretRefs, type SecretResolver } from '@engine/activities/shared/secrets';
+import type { SecretScrubber } from '@engine/activities/runtime/secret-scrubber';
 
 /** How often the runner heartbeats on its own while an executor works. */
 const AUTO_HEARTBEAT_MS = 5_000;
@@ -19,6 +20,8 @@ export interface StepRunnerDeps {
   payloads: PayloadStore;
   logger: Logger;
   secrets: SecretResolver;
+  /** Scrubs every secret the worker knows from every step's output, errors and heartbeats. */
+  scrubber: SecretScrubber;
 }
 
 /**
@@ -54,8 +57,10 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   logger.info('step started', { step_type: req.step_type });
 
   const timer = setInterval(() => actx.heartbeat(), AUTO_HEARTBEAT_MS);
-  // Secret values this attempt resolved: scrubbed from its errors and output.
+  // Secret values this attempt resolved: scrubbed from its errors and output whatever their length;
+  // every other known secret is scrubbed by the worker-wide scrubber.
   const usedSecrets = new Set<string>();
+  const clean = (t: string) => deps.scrubber.scrubText(usedSecrets.size > 0 ? redactString(t, usedSecrets) : t);
   try {
     const [input, contextInput, steps] = await Promise.all([
       deps.payloads.hydrate(req.input),
@@ -78,14 +83,19 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       input,
       run,
       resolve: (value, item) => resolveReferences(value, item === undefined ? run : { ...run, item }),
-      heartbeat: (details) => actx.heartbeat(details),
+      heartbeat: (details) => actx.heartbeat(deps.scrubber.scrub(usedSecrets.size > 0 ? redact(details, usedSecrets) : details)),
       signal: actx.cancellationSignal,
       logger,
       compensates: req.compensates ?? null,
-      resolveSecrets: (value) => resolveSecretRefs(value, deps.secrets, { collect: usedSecrets }),
+      resolveSecrets: async (value) => {
+        const resolved = await resolveSecretRefs(value, deps.secrets, { collect: usedSecrets });
+        deps.scrubber.add(usedSecrets);
+        return resolved;
+      },
     };
     const raw = await executor.execute(req.config, ctx);
-    const output = usedSecrets.size > 0 ? redact(raw, usedSecrets) : raw;
+    await deps.scrubber.refresh();
+    const output = deps.scrubber.scrub(usedSecrets.size > 0 ? redact(raw, usedSecrets) : raw);
     const stored = await deps.payloads.offload(req.execution_id, req.step_key, output);
     const summary = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };
     const completed = new Date();
@@ -102,7 +112,8 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     logger.info('step completed', { duration_ms: completed.getTime() - started.getTime(), ...summary });
     return { output: stored, attempt, summary };
   } catch (err) {
-    const failure = toFailure(err, attempt, usedSecrets.size > 0 ? (t) => redactString(t, usedSecrets) : undefined);
+    await deps.scrubber.refresh().catch(() => undefined);
+    const failure = toFailure(err, attempt, clean, (v) => deps.scrubber.scrub(usedSecrets.size > 0 ? redact(v, usedSecrets) : v));
     if (actx.cancellationSignal.aborted) {
       logger.warn('step cancelled');
       throw err;
@@ -145,8 +156,7 @@ function summarize(output: unknown): Record<string, unknown> {
  * the error (config and validation codes never retry), the attempt in details,
  * and secret values scrubbed from the message.
  */
-function toFailure(err: unknown, attempt: number, redact?: (t: string) => string): ApplicationFailure {
-  const clean = (t: string) => (redact ? redact(t) : t);
+function toFailure(err: unknown, attempt: number, clean: (t: string) => string, cleanValue: <T>(v: T) => T): ApplicationFailure {
   if (err instanceof ApplicationFailure) {
     const code = err.type ?? 'STEP_ERROR';
     const first = err.details?.[0];
@@ -155,7 +165,7 @@ function toFailure(err: unknown, attempt: number, redact?: (t: string) => string
       message: clean(err.message),
       type: code,
       nonRetryable: err.nonRetryable || NON_RETRYABLE_ERROR_TYPES.includes(code),
-      details: [{ ...extra, attempt, code }],
+      details: [{ ...cleanValue(extra), attempt, code }],
       nextRetryDelay: err.nextRetryDelay ?? undefined,
     });
   }

@@ -213,7 +213,7 @@ export const REDACTED = '[REDACTED]';
  * form-encoded (query strings, bodies) and JSON-escaped. Longest first, so a
  * secret that contains another is replaced whole.
  */
-function secretForms(secrets: Iterable<string>): string[] {
+export function secretForms(secrets: Iterable<string>): string[] {
   const forms = new Set<string>();
   for (const s of secrets) {
     if (typeof s !== 'string' || s === '') continue;
@@ -230,7 +230,8 @@ export function redactString(text: string, secrets: Iterable<string>): string {
   return replaceForms(text, secretForms(secrets));
 }
 
-function replaceForms(text: string, forms: readonly string[]): string {
+/** {@link redactString} with spellings from {@link secretForms}, computed once by the caller. */
+export function replaceForms(text: string, forms: readonly string[]): string {
   let out = text;
   for (const f of forms) if (out.includes(f)) out = out.split(f).join(REDACTED);
   return out;
@@ -246,7 +247,11 @@ function replaceForms(text: string, forms: readonly string[]): string {
  * @example redact({ error: `401 for token ${t}` }, [t]) // { error: '401 for token [REDACTED]' }
  */
 export function redact<T>(value: T, knownSecrets: Iterable<string>): T {
-  const forms = secretForms(knownSecrets);
+  return redactForms(value, secretForms(knownSecrets));
+}
+
+/** {@link redact} with spellings from {@link secretForms}, computed once by the caller. */
+export function redactForms<T>(value: T, forms: readonly string[]): T {
   if (forms.length === 0) return value;
   const seen = new Map<object, unknown>();
   const walk = (v: unknown): unknown => {

@@ -55,7 +55,7 @@ describe('API key auth', () => {
 
   before(async () => {
     api = await startApi({ env: { MERCHFLOW_ADMIN_API_KEY: envKey } });
-    const doc = await api.request<{ paths: Record<string, Record<string, unknown>> }>('GET', '/docs-json', { key: null });
+    const doc = await api.request<{ paths: Record<string, Record<string, unknown>> }>('GET', '/docs-json', { key: api.keys.viewer });
     assert.equal(doc.status, 200);
     routes = Object.entries(doc.body.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
   });
