@@ -39,6 +39,8 @@ export interface AppConfig {
   /** `scrubMinLength`: secret values this long or longer are scrubbed from every step's output, errors and logs (SECRET_SCRUB_MIN_LENGTH, default 8). */
   security: { masterKey: string | null; adminApiKey: string | null; scrubMinLength: number };
   sandbox: { enabled: boolean; port: number; products: number };
+  /** `minIntervalSeconds`: the shortest time a schedule may leave between two runs (SCHEDULE_MIN_INTERVAL_SECONDS, default 60). */
+  schedules: { minIntervalSeconds: number };
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -205,6 +207,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       enabled: r.bool('SANDBOX_ENABLED', true),
       port: r.int('SANDBOX_PORT', 4010, 0, 65535),
       products: r.int('SANDBOX_PRODUCTS', 1000, 0, 10_000_000),
+    },
+    schedules: {
+      minIntervalSeconds: r.int('SCHEDULE_MIN_INTERVAL_SECONDS', 60, 1, 31 * 86_400),
     },
   };
   if (config.security.masterKey !== null && config.security.masterKey.length < 16) {
