@@ -204,7 +204,7 @@ describe('schedules API', () => {
       const r = await createSchedule({ cron_expression, is_active: false });
       assert.equal(r.status, 400, `${cron_expression}: ${r.text}`);
       assert.ok(isErrorShape(r.body));
-      assert.equal(r.body.code as unknown, 'VALIDATION_FAILED');
+      assert.equal((r.body as unknown as { code: string }).code, 'VALIDATION_FAILED');
       const errors = (r.body as unknown as { details: { errors: Array<{ field: string; message: string }> } }).details.errors;
       assert.equal(errors[0].field, 'cron_expression', r.text);
       assert.match(errors[0].message, never.includes(cron_expression) ? /never fires/ : /at most once every 1 minute/, r.text);
