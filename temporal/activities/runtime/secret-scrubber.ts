@@ -44,8 +44,10 @@ export class SecretScrubber {
   private secrets: string[] = [];
   /** Every spelling of every value, longest first (see `secretForms`). */
   private forms: string[] = [];
-  /** Each spelling of each value as it appears inside JSON text. */
-  private probes: string[] = [];
+  /** Each spelling of each value as it appears inside JSON text, with the value it spells. */
+  private probes: Array<{ text: string; secret: string }> = [];
+  /** One pattern matching any probe (a single scan of the text, whatever the number of values). */
+  private probeRe: RegExp | null = null;
 
   constructor(private readonly options: SecretScrubberOptions) {
     this.minLength = Math.max(1, options.minLength ?? DEFAULT_SCRUB_MIN_LENGTH);
@@ -100,13 +102,14 @@ export class SecretScrubber {
     try {
       text = JSON.stringify(value);
     } catch {
-      text = undefined; // cyclic or BigInt: walk it
+      text = undefined; // cyclic or BigInt: walk it with every value
     }
-    if (text !== undefined && !this.probes.some((p) => text!.includes(p))) {
-      // Errors serialise without their message and stack: those are checked by the walk.
-      if (!(value instanceof Error)) return value;
-    }
-    return redactForms(value, this.forms);
+    // Errors serialise without their message and stack: those are always walked.
+    if (text === undefined || value instanceof Error) return redactForms(value, this.forms);
+    if (!this.probeRe || !this.probeRe.test(text)) return value;
+    // Walk with the spellings of the values that occur only.
+    const found = new Set(this.probes.filter((p) => text!.includes(p.text)).map((p) => p.secret));
+    return redactForms(value, secretForms(found));
   }
 
   /** `text` with every known secret, in any of its spellings, replaced by `[REDACTED]`. */
@@ -118,12 +121,15 @@ export class SecretScrubber {
   private rebuild(): void {
     this.secrets = [...new Set([...this.loaded, ...this.added])];
     this.forms = secretForms(this.secrets);
-    const probes = new Set<string>();
+    const probes = new Map<string, string>();
     for (const s of this.secrets) {
       for (const form of [s, encodeURIComponent(s), new URLSearchParams({ s }).toString().slice(2), JSON.stringify(s).slice(1, -1)]) {
-        probes.add(JSON.stringify(form).slice(1, -1));
+        const probe = JSON.stringify(form).slice(1, -1);
+        if (probe !== REDACTED && !probes.has(probe)) probes.set(probe, s);
       }
     }
-    this.probes = [...probes].filter((p) => p !== REDACTED);
+    this.probes = [...probes].map(([text, secret]) => ({ text, secret }));
+    const escaped = [...probes.keys()].sort((a, b) => b.length - a.length).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    this.probeRe = escaped.length > 0 ? new RegExp(escaped.join('|')) : null;
   }
 }
