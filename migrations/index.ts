@@ -5,6 +5,7 @@ import { FetchCursors1764230700000 } from './1764230700000-FetchCursors';
 import { ApiKeys1764230800000 } from './1764230800000-ApiKeys';
 import { Commerce1764230900000 } from './1764230900000-Commerce';
 import { InputSchemas1796212762980 } from './1796212762980-InputSchemas';
+import { ApiKeyChanges1796211220482 } from './1796211220482-ApiKeyChanges';
 
 /** Every migration, in order. Listed explicitly so the bundle and the CLI agree. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   ApiKeys1764230800000,
   Commerce1764230900000,
   InputSchemas1796212762980,
+  ApiKeyChanges1796211220482,
 ];

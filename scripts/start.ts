@@ -151,7 +151,7 @@ async function main(): Promise<void> {
       `Merchflow is up in ${((Date.now() - started) / 1000).toFixed(1)} s`,
       `  API             ${base}/`,
       `  Health          ${base}/health/`,
-      `  OpenAPI docs    ${base}/docs`,
+      `  OpenAPI docs    ${base}/docs${config.http.openApiPublic ? '' : '  (sign in with any user name and an API key as the password)'}`,
       `  Admin UI        http://127.0.0.1:${config.http.port}/orchestration/admin/`,
       ...(devKey ? [`  Admin API key   ${devKey}  (development key, kept in ${path.relative(config.rootDir, config.dataDir)}/dev-admin-api-key)`] : []),
       `  Temporal Web UI ${config.temporal.uiUrl}`,

@@ -9,8 +9,9 @@ import { PayloadStore } from '@engine/activities/runtime/payload-store';
 import { buildConditionActivity, buildStepActivities } from '@engine/activities/runtime/step-runner';
 import type { StepExecutor } from '@engine/activities/runtime/executor';
 import { builtinExecutors } from '@engine/activities/registry';
-import { createSecretResolver } from '@engine/activities/runtime/secret-store';
+import { createSecretResolver, createSecretScrubber } from '@engine/activities/runtime/secret-store';
 import { databasePort } from '@engine/activities/runtime/outage';
+import { addLogRedactor } from '@src/logging/logger';
 
 export interface MerchflowWorkerOptions {
   config: AppConfig;
@@ -35,6 +36,9 @@ export function createActivities(opts: Pick<MerchflowWorkerOptions, 'config' | '
   const projection = new ProjectionService(opts.dataSource);
   const payloads = new PayloadStore(opts.dataSource, opts.config.payloadThresholdBytes);
   const secrets = createSecretResolver(opts.config, opts.dataSource);
+  // Worker-wide: every known secret value is scrubbed from every step and every log line of the process.
+  const scrubber = createSecretScrubber(opts.config, opts.dataSource, opts.logger);
+  addLogRedactor((line) => scrubber.scrubText(line));
   const executors = [...builtinExecutors({ config: opts.config, dataSource: opts.dataSource, secrets, logger: opts.logger }), ...(opts.executors ?? [])];
   return {
     projectRun: projection.projectRun.bind(projection),
@@ -45,6 +49,7 @@ export function createActivities(opts: Pick<MerchflowWorkerOptions, 'config' | '
       payloads,
       logger: opts.logger,
       secrets,
+      scrubber,
       outageBudgetMs: opts.config.outage.budgetSeconds * 1000,
       databasePorts: [databasePort(opts.config.databaseUrl)].filter((p): p is number => p !== null),
     }),

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Client as PgClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import { IsNull } from 'typeorm';
 import { AppError, NotFoundError } from '@src/common/errors';
@@ -25,6 +26,10 @@ const PREFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const MAX_KEY_LENGTH = 256;
 const CACHE_TTL_MS = 5_000;
 const LAST_USED_EVERY_MS = 60_000;
+/** Where the database announces key changes (see the ApiKeyChanges migration's trigger). */
+export const API_KEY_CHANNEL = 'merchflow_api_keys';
+const RELISTEN_MIN_MS = 500;
+const RELISTEN_MAX_MS = 10_000;
 
 export function hashKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
@@ -60,8 +65,95 @@ export interface CreateKeyInput {
 export class ApiKeysService {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
   private readonly lastUsedWritten = new Map<number, number>();
+  /** Bumped on every invalidation, so a look-up that raced a revocation does not cache its stale answer. */
+  private generation = 0;
+  private listener: PgClient | null = null;
+  private listening = false;
+  private stopped = true;
+  private relistenTimer: NodeJS.Timeout | null = null;
+  private relistenDelay = RELISTEN_MIN_MS;
 
   constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Keeps the cache honest across replicas: LISTENs on {@link API_KEY_CHANNEL},
+   * where a trigger announces every revocation, expiry or role change, and
+   * drops the cache on each. The cache is used only while the listener is
+   * connected; without it (not started, or the connection dropped and is being
+   * re-established) every request reads the database.
+   */
+  async startRevocationListener(): Promise<void> {
+    this.stopped = false;
+    await this.listen();
+  }
+
+  async stopRevocationListener(): Promise<void> {
+    this.stopped = true;
+    if (this.relistenTimer) clearTimeout(this.relistenTimer);
+    this.relistenTimer = null;
+    const client = this.listener;
+    this.dropListener();
+    await client?.end().catch(() => undefined);
+  }
+
+  /** Whether cached answers are in use (the listener is connected). */
+  get cacheLive(): boolean {
+    return this.listening;
+  }
+
+  private async listen(): Promise<void> {
+    const url = (this.dataSource.options as { url?: string }).url;
+    const client = new PgClient({ connectionString: url, application_name: 'merchflow-api-keys', connectionTimeoutMillis: 5_000 });
+    client.on('notification', () => this.invalidate());
+    const lost = () => {
+      if (this.listener !== client) return;
+      this.dropListener();
+      void client.end().catch(() => undefined);
+      this.scheduleRelisten();
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${API_KEY_CHANNEL}`);
+    } catch {
+      client.removeAllListeners('end');
+      void client.end().catch(() => undefined);
+      this.scheduleRelisten();
+      return;
+    }
+    if (this.stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    // Whatever changed while nobody listened is forgotten with the old cache.
+    this.invalidate();
+    this.listener = client;
+    this.listening = true;
+    this.relistenDelay = RELISTEN_MIN_MS;
+  }
+
+  private dropListener(): void {
+    this.listener = null;
+    this.listening = false;
+    this.invalidate();
+  }
+
+  private scheduleRelisten(): void {
+    if (this.stopped || this.relistenTimer) return;
+    const delay = this.relistenDelay;
+    this.relistenDelay = Math.min(RELISTEN_MAX_MS, delay * 2);
+    this.relistenTimer = setTimeout(() => {
+      this.relistenTimer = null;
+      if (!this.stopped) void this.listen();
+    }, delay);
+    this.relistenTimer.unref();
+  }
+
+  private invalidate(): void {
+    this.generation++;
+    this.cache.clear();
+  }
 
   async create(input: CreateKeyInput): Promise<{ record: ApiKey; key: string }> {
     if (!ROLES.includes(input.role)) throw new AppError('VALIDATION_FAILED', `role: must be one of ${ROLES.join(', ')}`, 400, { field: 'role' });
@@ -107,14 +199,14 @@ export class ApiKeysService {
     return row;
   }
 
-  /** Revokes a key; it stops working at once in this process and within seconds elsewhere. */
+  /** Revokes a key; it stops working at once here, and on other replicas as soon as they hear the database's notification. */
   async revoke(id: number): Promise<ApiKey> {
     const row = await this.get(id);
     if (!row.revoked_at) {
       row.revoked_at = new Date();
       await this.dataSource.getRepository(ApiKey).update({ id }, { revoked_at: row.revoked_at });
     }
-    this.cache.clear();
+    this.invalidate();
     return row;
   }
 
@@ -123,8 +215,9 @@ export class ApiKeysService {
     if (!presented || presented.length > MAX_KEY_LENGTH) return null;
     const hash = hashKey(presented);
     const now = Date.now();
-    const cached = this.cache.get(hash);
+    const cached = this.listening ? this.cache.get(hash) : undefined;
     if (cached && cached.until > now) return cached.principal;
+    const generation = this.generation;
 
     const m = KEY_PATTERN.exec(presented);
     const qb = this.dataSource
@@ -134,6 +227,7 @@ export class ApiKeysService {
       .where(m ? 'k.prefix = :prefix' : 'k.key_hash = :hash', m ? { prefix: m[1] } : { hash });
     const row = await qb.getOne();
     let principal: Principal | null = null;
+    let until = now + CACHE_TTL_MS;
     if (
       row &&
       timingSafeEqual(Buffer.from(row.key_hash, 'hex'), Buffer.from(hash, 'hex')) &&
@@ -141,10 +235,14 @@ export class ApiKeysService {
       (row.expires_at === null || row.expires_at.getTime() > now)
     ) {
       principal = { key_id: row.id, name: row.name, role: row.role };
+      // An expiring key is cached no later than its expiry: it stops working on the millisecond.
+      if (row.expires_at !== null) until = Math.min(until, row.expires_at.getTime());
       this.touch(row.id, now);
     }
-    if (this.cache.size > 1000) this.cache.clear();
-    this.cache.set(hash, { principal, until: now + CACHE_TTL_MS });
+    if (this.listening && generation === this.generation) {
+      if (this.cache.size > 1000) this.cache.clear();
+      this.cache.set(hash, { principal, until });
+    }
     return principal;
   }
 
@@ -174,7 +272,7 @@ export class ApiKeysService {
       );
       return rows[0] ? tx.getRepository(ApiKey).findOne({ where: { id: rows[0].id } }) : null;
     });
-    this.cache.clear();
+    this.invalidate();
     return row;
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -17,7 +17,7 @@ import type { AppConfig } from '@src/config/config';
   ],
   exports: [ApiKeysService],
 })
-export class AuthModule implements OnApplicationBootstrap {
+export class AuthModule implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly keys: ApiKeysService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -25,5 +25,10 @@ export class AuthModule implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.keys.seedAdminKey(this.config.security.adminApiKey);
+    await this.keys.startRevocationListener();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.keys.stopRevocationListener();
   }
 }

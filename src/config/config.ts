@@ -19,7 +19,8 @@ export interface AppConfig {
     uiUrl: string;
     embedded: boolean;
   };
-  http: { host: string; port: number; basePath: string };
+  /** `openApiPublic`: serve /docs and /docs-json without an API key (OPENAPI_PUBLIC, default false). */
+  http: { host: string; port: number; basePath: string; openApiPublic: boolean };
   worker: {
     maxConcurrentActivities: number;
     maxConcurrentWorkflowTasks: number;
@@ -35,7 +36,8 @@ export interface AppConfig {
   httpAllowHosts: string[];
   openai: { apiKey: string | null; baseUrl: string | null; model: string };
   smtp: { url: string | null; from: string };
-  security: { masterKey: string | null; adminApiKey: string | null };
+  /** `scrubMinLength`: secret values this long or longer are scrubbed from every step's output, errors and logs (SECRET_SCRUB_MIN_LENGTH, default 8). */
+  security: { masterKey: string | null; adminApiKey: string | null; scrubMinLength: number };
   sandbox: { enabled: boolean; port: number; products: number };
   /**
    * PostgreSQL or Temporal being unreachable is an infrastructure fault, not a
@@ -45,6 +47,8 @@ export interface AppConfig {
    * on Temporal calls after `temporalCallTimeoutMs` (TEMPORAL_CALL_TIMEOUT_MS).
    */
   outage: { budgetSeconds: number; retryAfterSeconds: number; temporalCallTimeoutMs: number };
+  /** `minIntervalSeconds`: the shortest time a schedule may leave between two runs (SCHEDULE_MIN_INTERVAL_SECONDS, default 60). */
+  schedules: { minIntervalSeconds: number };
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -173,6 +177,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       host: r.str('HOST', nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1'),
       port: r.int('PORT', 3000, 0, 65535),
       basePath: '/orchestration/api',
+      openApiPublic: r.bool('OPENAPI_PUBLIC', false),
     },
     worker: {
       maxConcurrentActivities: r.int('WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 10000),
@@ -204,6 +209,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     security: {
       masterKey: r.optional('MERCHFLOW_MASTER_KEY'),
       adminApiKey: r.optional('MERCHFLOW_ADMIN_API_KEY'),
+      scrubMinLength: r.int('SECRET_SCRUB_MIN_LENGTH', 8, 4, 1024),
     },
     sandbox: {
       enabled: r.bool('SANDBOX_ENABLED', true),
@@ -214,6 +220,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       budgetSeconds: r.int('OUTAGE_BUDGET_SECONDS', 600, 0, 7 * 24 * 3600),
       retryAfterSeconds: r.int('OUTAGE_RETRY_AFTER_SECONDS', 5, 1, 3600),
       temporalCallTimeoutMs: r.int('TEMPORAL_CALL_TIMEOUT_MS', 1500, 100, 60_000),
+    },
+    schedules: {
+      minIntervalSeconds: r.int('SCHEDULE_MIN_INTERVAL_SECONDS', 60, 1, 31 * 86_400),
     },
   };
   if (config.security.masterKey !== null && config.security.masterKey.length < 16) {

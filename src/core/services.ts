@@ -54,6 +54,7 @@ export function createServices(deps: ServiceDeps): Services {
       namespace: config.temporal.namespace,
       owner: scheduleOwner(config.databaseUrl, config.temporal.namespace),
       logger: deps.logger,
+      minIntervalSeconds: config.schedules.minIntervalSeconds,
     }),
     stats: new StatsService(dataSource),
     apiKeys: new ApiKeysService(dataSource),

@@ -6,6 +6,26 @@ const COLORS: Record<LogLevel, string> = { debug: '\x1b[90m', info: '\x1b[36m', 
 
 export type LogFields = Record<string, unknown>;
 
+/** Process-wide filters every log line passes through before its sink (the worker's secret scrubber). */
+const lineRedactors = new Set<(line: string) => string>();
+
+/**
+ * Registers a filter applied to every line of every logger in the process;
+ * returns the function that removes it.
+ *
+ * @example const remove = addLogRedactor((line) => scrubber.scrubText(line));
+ */
+export function addLogRedactor(redactor: (line: string) => string): () => void {
+  lineRedactors.add(redactor);
+  return () => lineRedactors.delete(redactor);
+}
+
+function redactLine(line: string): string {
+  let out = line;
+  for (const r of lineRedactors) out = r(out);
+  return out;
+}
+
 export interface LoggerOptions {
   level: LogLevel;
   format: 'json' | 'pretty';
@@ -51,14 +71,14 @@ export class Logger {
     if (LEVELS[level] < this.threshold) return;
     const all = { ...this.bindings, ...(fields ?? {}) };
     if (this.options.format === 'json') {
-      this.sink(JSON.stringify({ time: new Date().toISOString(), level, msg, ...serializeFields(all) }));
+      this.sink(redactLine(JSON.stringify({ time: new Date().toISOString(), level, msg, ...serializeFields(all) })));
       return;
     }
     const extras = Object.entries(serializeFields(all))
       .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
       .join(' ');
     const time = new Date().toISOString().slice(11, 23);
-    this.sink(`${time} ${COLORS[level]}${level.toUpperCase().padEnd(5)}\x1b[0m ${msg}${extras ? ' ' + extras : ''}`);
+    this.sink(redactLine(`${time} ${COLORS[level]}${level.toUpperCase().padEnd(5)}\x1b[0m ${msg}${extras ? ' ' + extras : ''}`));
   }
 }
 

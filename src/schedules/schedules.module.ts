@@ -24,6 +24,7 @@ import { WorkflowsService } from '@src/workflows/workflows.service';
           namespace: config.temporal.namespace,
           owner: scheduleOwner(config.databaseUrl, config.temporal.namespace),
           logger,
+          minIntervalSeconds: config.schedules.minIntervalSeconds,
         }),
       inject: [getDataSourceToken(), TemporalClientService, WorkflowsService, STEP_TYPE_REGISTRY, APP_CONFIG, API_LOGGER],
     },

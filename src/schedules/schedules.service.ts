@@ -17,7 +17,7 @@ import { AppError, ConflictError, NotFoundError, ValidationFailedError } from '@
 import { offsetOf, pageOf, type Page, type PageRequest } from '@src/common/pagination';
 import { searchAttributes } from '@src/executions/executions.service';
 import type { Logger } from '@src/logging/logger';
-import { cronProblem, timezoneProblem } from '@src/schedules/cron';
+import { cronProblem, cronTimingProblem, timezoneProblem } from '@src/schedules/cron';
 import { WorkflowSchedule } from '@src/schedules/schedule.entity';
 import type { WorkflowsService } from '@src/workflows/workflows.service';
 
@@ -69,6 +69,8 @@ export interface SchedulesOptions {
   logger?: Logger;
   /** How old an orphan or a vanished schedule must be before the sweep acts (default 2 minutes). */
   settleMs?: number;
+  /** Shortest time allowed between two runs of a schedule, in seconds (default 60). */
+  minIntervalSeconds?: number;
 }
 
 /** A stable, secret-free fingerprint of the database a deployment uses. */
@@ -142,6 +144,7 @@ export class SchedulesService {
 
   async create(input: ScheduleInput, createdBy: string | null = null): Promise<ScheduleView> {
     this.checkInput(input, true);
+    this.checkTiming(input.cron_expression, input.timezone ?? 'UTC');
     const definition = await this.runnableDefinition(input.workflow_id);
     // Every run of the schedule gets this input: refuse it now if the workflow cannot take it.
     assertInputMatches(definition.input_schema, input.input_data ?? {}, definition.code);
@@ -180,6 +183,10 @@ export class SchedulesService {
   /** Changes a schedule and re-pins the workflow's current definition version. */
   async update(id: number, patch: SchedulePatch): Promise<ScheduleView> {
     this.checkInput(patch, false);
+    if (patch.cron_expression !== undefined || patch.timezone !== undefined) {
+      const current = patch.cron_expression === undefined || patch.timezone === undefined ? await this.row(id) : null;
+      this.checkTiming(patch.cron_expression ?? current!.cron_expression, patch.timezone ?? current!.timezone);
+    }
     await this.mutate(id, async (row) => {
       const definition = await this.runnableDefinition(row.workflow_id);
       if (patch.name !== undefined) row.name = patch.name;
@@ -486,6 +493,12 @@ export class SchedulesService {
       if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 200) errors.push({ field: 'name', message: 'must be 1 to 200 characters' });
     }
     if (errors.length > 0) throw new ValidationFailedError(errors);
+  }
+
+  /** Refuses an expression that fires more often than the minimum interval, or never again (checked after `checkInput`). */
+  private checkTiming(cron: string, timezone: string): void {
+    const problem = cronTimingProblem(cron, timezone, this.opts.minIntervalSeconds ?? 60);
+    if (problem) throw new ValidationFailedError([{ field: 'cron_expression', message: problem }]);
   }
 
   private async row(id: number): Promise<WorkflowSchedule> {

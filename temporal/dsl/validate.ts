@@ -21,8 +21,42 @@ export type IssueCode =
   | 'BAD_CONDITION'
   | 'STEP_CONFIG_INVALID';
 
-/** Step keys are slugs: they appear in references (`$steps.<key>`). */
+/** Step keys are slugs: they appear in references (`$steps.<key>`), whose `.name` segments take exactly these. */
 export const STEP_KEY_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
+
+/**
+ * Keys a step may not have: every property an object inherits, and the keys
+ * reference resolution refuses to follow. A step named `constructor` would be
+ * stored, but `$steps.constructor` could never read it.
+ */
+export const RESERVED_STEP_KEYS: ReadonlySet<string> = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+  '__definegetter__',
+  '__definesetter__',
+  '__lookupgetter__',
+  '__lookupsetter__',
+  'hasownproperty',
+  'isprototypeof',
+  'propertyisenumerable',
+  'tolocalestring',
+  'tostring',
+  'valueof',
+]);
+
+/**
+ * Why `key` cannot be a step key, or null when it can.
+ *
+ * @example stepKeyProblem('constructor') // "key 'constructor' is reserved: ..."
+ */
+export function stepKeyProblem(key: unknown): string | null {
+  if (typeof key !== 'string' || key === '') return 'key is required: a slug of lowercase letters, digits and _ starting with a letter (at most 63 characters)';
+  // Compared case-insensitively, so `hasOwnProperty` and `toString` are named as reserved rather than as bad slugs.
+  if (RESERVED_STEP_KEYS.has(key.toLowerCase())) return `key '${key.slice(0, 64)}' is reserved (a name every object inherits, which $steps.<key> cannot address); choose another key`;
+  if (!STEP_KEY_PATTERN.test(key)) return `key '${key.slice(0, 64)}' is not a slug of lowercase letters, digits and _ starting with a letter (at most 63 characters), so $steps.<key> could not address it`;
+  return null;
+}
 
 /** Most steps a definition may have; keeps validation and scheduling cheap. */
 export const MAX_STEPS = 500;
@@ -220,13 +254,14 @@ class Validator {
       this.add('INVALID_FIELD', null, `steps[${index}]`, 'step must be an object');
       return null;
     }
-    const key = typeof s.key === 'string' && STEP_KEY_PATTERN.test(s.key) ? s.key : null;
+    const keyProblem = stepKeyProblem(s.key);
+    const key = keyProblem === null ? (s.key as string) : null;
     // A step without a usable key is named by its position instead.
     const prefix = key === null ? `steps[${index}].` : '';
     const bad = (code: IssueCode, field: string, message: string) => this.add(code, key, prefix + field, message);
     const invalid = (field: string, message: string) => bad('INVALID_FIELD', field, message);
 
-    if (key === null) invalid('key', 'key is required: a slug of lowercase letters, digits and _ starting with a letter (at most 63 characters)');
+    if (keyProblem !== null) invalid('key', keyProblem);
     if (typeof s.name !== 'string' || s.name.trim() === '') invalid('name', 'name is required');
 
     const stepType = typeof s.step_type === 'string' && s.step_type !== '' ? s.step_type : null;

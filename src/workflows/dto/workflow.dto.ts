@@ -15,9 +15,11 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateBy,
   ValidateNested,
+  type ValidationOptions,
 } from 'class-validator';
-import { MAX_STEPS, STEP_KEY_PATTERN } from '@engine/dsl/validate';
+import { MAX_STEPS, STEP_KEY_PATTERN, stepKeyProblem } from '@engine/dsl/validate';
 import { PageQueryDto } from '@src/common/http/pagination';
 import type { CreateWorkflowInput, UpdateWorkflowInput } from '@src/workflows/workflows.service';
 
@@ -26,11 +28,25 @@ export const WORKFLOW_CODE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$/;
 const ROLES = ['main', 'compensation', 'on_failure'] as const;
 const STATUSES = ['active', 'inactive'] as const;
 
+/** A step key as the definition validator accepts it (a slug, not a reserved name); the message names the key. */
+function IsStepKey(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isStepKey',
+      validator: {
+        validate: (value: unknown) => stepKeyProblem(value) === null,
+        defaultMessage: (args) => stepKeyProblem(args?.value)?.replace(/^key /, '') ?? 'must be a step key',
+      },
+    },
+    options,
+  );
+}
+
 /** One step of a definition, as a client writes it; the definition validator checks the rest (graph, references, executor config). */
 export class StepDto {
   @ApiProperty({ example: 'fetch_products', pattern: STEP_KEY_PATTERN.source })
   @IsString()
-  @Matches(STEP_KEY_PATTERN, { message: 'must be a slug of lowercase letters, digits and _ starting with a letter (at most 63 characters)' })
+  @IsStepKey()
   key: string;
 
   @ApiProperty({ example: 'Fetch supplier products', maxLength: 200 })

@@ -6,7 +6,9 @@ import {
   EnvSecretResolver,
   type SecretResolver,
 } from '@engine/activities/shared/secrets';
-import { encryptSecret, parseMasterKey, type StoredSecret } from '@engine/activities/shared/secret-crypto';
+import { decryptSecret, encryptSecret, parseMasterKey, type StoredSecret } from '@engine/activities/shared/secret-crypto';
+import { SecretScrubber } from '@engine/activities/runtime/secret-scrubber';
+import type { Logger } from '@src/logging/logger';
 
 /**
  * The worker's secrets: the encrypted `secrets` table first (when a master
@@ -40,4 +42,34 @@ export async function storeSecret(config: AppConfig, dataSource: DataSource, nam
      ON CONFLICT (name) DO UPDATE SET ciphertext = EXCLUDED.ciphertext, iv = EXCLUDED.iv, tag = EXCLUDED.tag, updated_at = now()`,
     [name, enc.ciphertext, enc.iv, enc.tag, by],
   );
+}
+
+/**
+ * Every secret value the worker could hand out: each row of the encrypted
+ * store it can decrypt (rows under another key are skipped: they cannot be
+ * resolved either) and every `MERCHFLOW_SECRET_*` variable.
+ */
+export async function loadSecretValues(config: AppConfig, dataSource: DataSource, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  const values = new EnvSecretResolver(env).values();
+  if (config.security.masterKey) {
+    const key = parseMasterKey(config.security.masterKey);
+    const rows: Array<StoredSecret & { name: string }> = await dataSource.query(`SELECT name, ciphertext, iv, tag FROM secrets`);
+    for (const row of rows) {
+      try {
+        values.push(decryptSecret(row.name, row, key));
+      } catch {
+        /* not ours to read */
+      }
+    }
+  }
+  return values;
+}
+
+/** The worker-wide scrubber over {@link loadSecretValues}, reloaded at most every few seconds. */
+export function createSecretScrubber(config: AppConfig, dataSource: DataSource, logger?: Logger, env: NodeJS.ProcessEnv = process.env): SecretScrubber {
+  return new SecretScrubber({
+    load: () => loadSecretValues(config, dataSource, env),
+    minLength: config.security.scrubMinLength,
+    onStale: (err) => logger?.warn('could not reload secret values to scrub; keeping the previous ones', { error: err }),
+  });
 }

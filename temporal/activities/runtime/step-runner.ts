@@ -12,6 +12,7 @@ import type { StepExecutor, StepExecutionContext } from '@engine/activities/runt
 import type { Logger } from '@src/logging/logger';
 import { redact, redactString, resolveSecretRefs, type SecretResolver } from '@engine/activities/shared/secrets';
 import { OutageRider } from '@engine/activities/runtime/outage';
+import type { SecretScrubber } from '@engine/activities/runtime/secret-scrubber';
 
 /** How often the runner heartbeats on its own while an executor works (the SDK throttles what it sends). */
 const AUTO_HEARTBEAT_MS = 1_000;
@@ -25,6 +26,8 @@ export interface StepRunnerDeps {
   outageBudgetMs?: number;
   /** Ports of the database, to tell its socket errors from an outside peer's. */
   databasePorts?: number[];
+  /** Scrubs every secret the worker knows from every step's output, errors and heartbeats. */
+  scrubber: SecretScrubber;
 }
 
 /**
@@ -73,8 +76,10 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       stepTimeout.abort(new StepError(ErrorCodes.STEP_TIMED_OUT, `the step took longer than its timeout_seconds (${req.timeout_seconds})`, { retryable: true }));
     }
   }, AUTO_HEARTBEAT_MS);
-  // Secret values this attempt resolved: scrubbed from its errors and output.
+  // Secret values this attempt resolved: scrubbed from its errors and output whatever their length;
+  // every other known secret is scrubbed by the worker-wide scrubber.
   const usedSecrets = new Set<string>();
+  const clean = (t: string) => deps.scrubber.scrubText(usedSecrets.size > 0 ? redactString(t, usedSecrets) : t);
   try {
     await outages.ride('recording the attempt', () =>
       deps.projection.reportStep({ ...base, status: 'running', started_at: started.toISOString(), error_message: null }),
@@ -99,15 +104,20 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       input,
       run,
       resolve: (value, item) => resolveReferences(value, item === undefined ? run : { ...run, item }),
-      heartbeat: (details) => actx.heartbeat(details),
+      heartbeat: (details) => actx.heartbeat(deps.scrubber.scrub(usedSecrets.size > 0 ? redact(details, usedSecrets) : details)),
       signal,
       logger,
       compensates: req.compensates ?? null,
-      resolveSecrets: (value) => resolveSecretRefs(value, deps.secrets, { collect: usedSecrets }),
+      resolveSecrets: async (value) => {
+        const resolved = await resolveSecretRefs(value, deps.secrets, { collect: usedSecrets });
+        deps.scrubber.add(usedSecrets);
+        return resolved;
+      },
     };
     // An executor that meets an outage runs again once it is over: steps are idempotent (Temporal retries them too).
     const raw = await outages.ride('the step', () => untilAborted(executor.execute(req.config, ctx), stepTimeout.signal));
-    const output = usedSecrets.size > 0 ? redact(raw, usedSecrets) : raw;
+    await outages.ride('loading the secrets to scrub', () => deps.scrubber.refresh());
+    const output = deps.scrubber.scrub(usedSecrets.size > 0 ? redact(raw, usedSecrets) : raw);
     const stored = await outages.ride('storing the output', () => deps.payloads.offload(req.execution_id, req.step_key, output));
     const summary = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };
     const completed = new Date();
@@ -127,7 +137,8 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     logger.info('step completed', { duration_ms: completed.getTime() - started.getTime(), ...outage, ...summary });
     return { output: stored, attempt, summary };
   } catch (err) {
-    const failure = toFailure(err, attempt, usedSecrets.size > 0 ? (t) => redactString(t, usedSecrets) : undefined);
+    await deps.scrubber.refresh().catch(() => undefined);
+    const failure = toFailure(err, attempt, clean, (v) => deps.scrubber.scrub(usedSecrets.size > 0 ? redact(v, usedSecrets) : v));
     if (actx.cancellationSignal.aborted) {
       logger.warn('step cancelled');
       throw err;
@@ -191,8 +202,7 @@ function summarize(output: unknown): Record<string, unknown> {
  * the error (config and validation codes never retry), the attempt in details,
  * and secret values scrubbed from the message.
  */
-function toFailure(err: unknown, attempt: number, redact?: (t: string) => string): ApplicationFailure {
-  const clean = (t: string) => (redact ? redact(t) : t);
+function toFailure(err: unknown, attempt: number, clean: (t: string) => string, cleanValue: <T>(v: T) => T): ApplicationFailure {
   if (err instanceof ApplicationFailure) {
     const code = err.type ?? 'STEP_ERROR';
     const first = err.details?.[0];
@@ -201,7 +211,7 @@ function toFailure(err: unknown, attempt: number, redact?: (t: string) => string
       message: clean(err.message),
       type: code,
       nonRetryable: err.nonRetryable || NON_RETRYABLE_ERROR_TYPES.includes(code),
-      details: [{ ...extra, attempt, code }],
+      details: [{ ...cleanValue(extra), attempt, code }],
       nextRetryDelay: err.nextRetryDelay ?? undefined,
     });
   }

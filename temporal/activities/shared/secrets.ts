@@ -137,41 +137,31 @@ function envSuffix(name: string): string {
   return name.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
 }
 
-/**
- * Plain (unprefixed) env names that are never handed out as secrets: the
- * master key and the engine's own connection settings. Without this a
- * definition author could read them with `{"secret": "MERCHFLOW_MASTER_KEY"}`.
- */
-const PLAIN_DENYLIST = /^(MERCHFLOW_|DATABASE_|TEMPORAL_|PG[A-Z]+$)/;
-
-export interface EnvSecretResolverOptions {
-  /** Also look up `NAME` itself when it matches `^[A-Z][A-Z0-9_]*$`. Default true. */
-  plainFallback?: boolean;
-}
+/** The only environment variables that hold secrets: `MERCHFLOW_SECRET_<NAME>`. */
+export const ENV_SECRET_PREFIX = 'MERCHFLOW_SECRET_';
 
 /**
- * Secrets from environment variables: `MERCHFLOW_SECRET_<NAME>` (upper-cased,
- * `.`/`-` as `_`), then plain `NAME` when the name is already in env-var form
- * (`OPENAI_API_KEY`) and not one of the engine's own settings. Empty values
- * count as unset.
+ * Secrets from environment variables, `MERCHFLOW_SECRET_<NAME>` only (the name
+ * upper-cased, `.`/`-` as `_`). Nothing else in the worker's environment
+ * (PATH, SMTP_URL, AWS_*, the engine's own settings) can be read as a secret,
+ * so a definition author cannot send it to a host of their choosing. Empty
+ * values count as unset.
  */
 export class EnvSecretResolver implements SecretResolver {
-  constructor(
-    private readonly env: NodeJS.ProcessEnv = process.env,
-    private readonly options: EnvSecretResolverOptions = {},
-  ) {}
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
 
   async resolve(name: string): Promise<string> {
     assertSecretName(name);
-    const candidates = [`MERCHFLOW_SECRET_${envSuffix(name)}`];
-    if ((this.options.plainFallback ?? true) && /^[A-Z][A-Z0-9_]*$/.test(name) && !PLAIN_DENYLIST.test(name)) {
-      candidates.push(name);
-    }
-    for (const key of candidates) {
-      const v = this.env[key];
-      if (v !== undefined && v !== '') return v;
-    }
+    const v = this.env[`${ENV_SECRET_PREFIX}${envSuffix(name)}`];
+    if (v !== undefined && v !== '') return v;
     throw secretNotFound(name);
+  }
+
+  /** Every non-empty `MERCHFLOW_SECRET_*` value (for the worker-wide scrubber). */
+  values(): string[] {
+    return Object.entries(this.env)
+      .filter(([k, v]) => k.startsWith(ENV_SECRET_PREFIX) && typeof v === 'string' && v !== '')
+      .map(([, v]) => v as string);
   }
 }
 
@@ -223,7 +213,7 @@ export const REDACTED = '[REDACTED]';
  * form-encoded (query strings, bodies) and JSON-escaped. Longest first, so a
  * secret that contains another is replaced whole.
  */
-function secretForms(secrets: Iterable<string>): string[] {
+export function secretForms(secrets: Iterable<string>): string[] {
   const forms = new Set<string>();
   for (const s of secrets) {
     if (typeof s !== 'string' || s === '') continue;
@@ -240,7 +230,8 @@ export function redactString(text: string, secrets: Iterable<string>): string {
   return replaceForms(text, secretForms(secrets));
 }
 
-function replaceForms(text: string, forms: readonly string[]): string {
+/** {@link redactString} with spellings from {@link secretForms}, computed once by the caller. */
+export function replaceForms(text: string, forms: readonly string[]): string {
   let out = text;
   for (const f of forms) if (out.includes(f)) out = out.split(f).join(REDACTED);
   return out;
@@ -256,7 +247,11 @@ function replaceForms(text: string, forms: readonly string[]): string {
  * @example redact({ error: `401 for token ${t}` }, [t]) // { error: '401 for token [REDACTED]' }
  */
 export function redact<T>(value: T, knownSecrets: Iterable<string>): T {
-  const forms = secretForms(knownSecrets);
+  return redactForms(value, secretForms(knownSecrets));
+}
+
+/** {@link redact} with spellings from {@link secretForms}, computed once by the caller. */
+export function redactForms<T>(value: T, forms: readonly string[]): T {
   if (forms.length === 0) return value;
   const seen = new Map<object, unknown>();
   const walk = (v: unknown): unknown => {

@@ -2,7 +2,17 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { ApiKeysService } from '@src/auth/api-keys.service';
-import { isErrorShape, startApi, type ApiHarness } from './support';
+import { isErrorShape, startApi, startReplica, type ApiHarness } from './support';
+
+/** Polls `check` every 25 ms until it holds, failing after `timeoutMs`. */
+async function pollUntil(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
 
 type Role = 'viewer' | 'operator' | 'admin';
 
@@ -55,7 +65,7 @@ describe('API key auth', () => {
 
   before(async () => {
     api = await startApi({ env: { MERCHFLOW_ADMIN_API_KEY: envKey } });
-    const doc = await api.request<{ paths: Record<string, Record<string, unknown>> }>('GET', '/docs-json', { key: null });
+    const doc = await api.request<{ paths: Record<string, Record<string, unknown>> }>('GET', '/docs-json', { key: api.keys.viewer });
     assert.equal(doc.status, 200);
     routes = Object.entries(doc.body.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
   });
@@ -161,6 +171,59 @@ describe('API key auth', () => {
     await api.h.dataSource.query(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [record.id]);
     const fresh = new ApiKeysService(api.h.dataSource);
     assert.equal(await fresh.authenticate(key), null);
+    // The change is announced: the running API's cache forgets the key too.
+    await pollUntil(async () => (await api.request('GET', '/stats/', { key })).status === 401, 'the API refuses a key expired by hand');
+  });
+
+  it('refuses a key from the moment it expires, although its answer was cached', async () => {
+    const app = api.app.get(ApiKeysService);
+    await pollUntil(async () => app.cacheLive, 'the API listens for key changes');
+    const expiresAt = new Date(Date.now() + 1_500);
+    const { key } = await new ApiKeysService(api.h.dataSource).create({ name: 'expiring', role: 'viewer', expires_at: expiresAt });
+    assert.equal((await api.request('GET', '/stats/', { key })).status, 200, 'valid before its expiry (and now cached)');
+    await pollUntil(async () => Date.now() > expiresAt.getTime(), 'the expiry passes');
+    const after = await api.request('GET', '/stats/', { key });
+    assert.equal(after.status, 401, 'refused on the first request after expires_at');
+    assert.equal(after.body.code, 'UNAUTHENTICATED');
+  });
+
+  it('stops a key revoked on one API replica on every other replica, within a short bound', async () => {
+    const replica = await startReplica(api);
+    try {
+      await pollUntil(async () => replica.app.get(ApiKeysService).cacheLive && api.app.get(ApiKeysService).cacheLive, 'both replicas listen for key changes');
+      const created = await api.request<{ id: number; key: string }>('POST', '/api-keys/', { body: { name: 'two-replicas', role: 'viewer' } });
+      assert.equal(created.status, 201, created.text);
+      const key = created.body.key;
+      // Warm both caches.
+      for (let i = 0; i < 3; i++) {
+        assert.equal((await replica.request('GET', '/stats/', { key })).status, 200);
+        assert.equal((await api.request('GET', '/stats/', { key })).status, 200);
+      }
+      const revokedAt = Date.now();
+      assert.equal((await api.request('DELETE', `/api-keys/${created.body.id}/`)).status, 200);
+      assert.equal((await api.request('GET', '/stats/', { key })).status, 401, 'refused at once where it was revoked');
+      // Far below the 5 s the cache would otherwise keep an answer.
+      await pollUntil(async () => (await replica.request('GET', '/stats/', { key })).status === 401, 'the other replica refuses the revoked key', 2_500);
+      const took = Date.now() - revokedAt;
+      for (let i = 0; i < 5; i++) assert.equal((await replica.request('GET', '/stats/', { key })).status, 401, 'and keeps refusing it');
+      assert.ok(took < 2_500, `took ${took} ms`);
+    } finally {
+      await replica.close();
+    }
+  });
+
+  it('forgets its cache when the listener loses the database, so a change it could not hear still counts, and listens again', async () => {
+    const svc = api.app.get(ApiKeysService);
+    await pollUntil(async () => svc.cacheLive, 'the API listens for key changes');
+    const { record, key } = await new ApiKeysService(api.h.dataSource).create({ name: 'while-deaf', role: 'viewer' });
+    assert.equal((await api.request('GET', '/stats/', { key })).status, 200, 'valid (and now cached)');
+    // Cut the listener's connection from the database side, then change the key while nobody listens.
+    await api.h.dataSource.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'merchflow-api-keys' AND datname = current_database()`);
+    await pollUntil(async () => !svc.cacheLive, 'the API notices the lost listener');
+    await api.h.dataSource.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [record.id]);
+    assert.equal((await api.request('GET', '/stats/', { key })).status, 401, 'the revocation is seen without its notification');
+    await pollUntil(async () => svc.cacheLive, 'the listener reconnects', 15_000);
+    assert.equal((await api.request('GET', '/stats/', { key })).status, 401);
   });
 
   it('seeds MERCHFLOW_ADMIN_API_KEY as an admin key at boot, and rotates it', async () => {

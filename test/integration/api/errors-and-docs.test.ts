@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatsService } from '@src/stats/stats.service';
-import { isErrorShape, startApi, type ApiHarness } from './support';
+import { isErrorShape, startApi, startReplica, type ApiHarness } from './support';
 
 describe('error shape, limits and docs', () => {
   let api: ApiHarness;
@@ -59,21 +59,54 @@ describe('error shape, limits and docs', () => {
     }
   });
 
-  it('serves the OpenAPI document and the interactive docs', async () => {
+  it('serves the OpenAPI document and the interactive docs to a key holder', async () => {
     const json = await api.request<{ openapi: string; paths: Record<string, unknown>; components: { securitySchemes: Record<string, unknown>; schemas: Record<string, unknown> } }>(
       'GET',
       '/docs-json',
-      { key: null },
+      { key: api.keys.viewer },
     );
     assert.equal(json.status, 200);
     assert.match(json.body.openapi, /^3\./);
     assert.ok(json.body.paths['/workflows/{id}/execute']);
     assert.ok(json.body.components.securitySchemes.bearer && json.body.components.securitySchemes.api_key);
     for (const schema of ['CreateWorkflowDto', 'StepDto', 'ExecuteWorkflowDto', 'CreateScheduleDto', 'SignalExecutionDto']) assert.ok(json.body.components.schemas[schema], schema);
-    const html = await fetch(`${api.base}/docs`);
+    const html = await fetch(`${api.base}/docs`, { headers: { 'x-api-key': api.keys.viewer } });
     assert.equal(html.status, 200);
     assert.match(html.headers.get('content-type') ?? '', /text\/html/);
     assert.match(await html.text(), /swagger/i);
+    // A browser answers the Basic challenge: the key as the password opens the UI.
+    const basic = await fetch(`${api.base}/docs/`, { headers: { authorization: `Basic ${Buffer.from(`any:${api.keys.viewer}`).toString('base64')}` } });
+    assert.equal(basic.status, 200);
+    assert.equal((await api.request('GET', '/stats/', { key: null, headers: { authorization: `Basic ${Buffer.from(`any:${api.keys.viewer}`).toString('base64')}` } })).status, 401, 'Basic is for the docs only');
+  });
+
+  it('refuses the OpenAPI document and UI without a valid key (OPENAPI_PUBLIC unset)', async () => {
+    assert.equal(api.config.http.openApiPublic, false);
+    const revoked = await api.request<{ id: number; key: string }>('POST', '/api-keys/', { body: { name: 'docs-revoked', role: 'viewer' } });
+    assert.equal((await api.request('DELETE', `/api-keys/${revoked.body.id}/`)).status, 200);
+    for (const path of ['/docs-json', '/docs-yaml', '/docs', '/docs/', '/docs/swagger-ui-init.js', '/docs-json?x=1']) {
+      for (const key of [null, 'mf_aaaaaaaa_' + 'b'.repeat(43), revoked.body.key]) {
+        const r = await api.request('GET', path, { key });
+        assert.equal(r.status, 401, `${path} with ${key}: ${r.status} ${r.text.slice(0, 200)}`);
+        assert.ok(isErrorShape(r.body), path);
+        assert.equal(r.body.code, 'UNAUTHENTICATED');
+        assert.ok(!r.text.includes('/workflows/{id}/execute'), 'nothing of the document leaks');
+        assert.match(r.headers.get('www-authenticate') ?? '', /^Bearer .*Basic/);
+      }
+    }
+  });
+
+  it('serves the docs without a key when OPENAPI_PUBLIC=true', async () => {
+    const replica = await startReplica(api, { OPENAPI_PUBLIC: 'true' });
+    try {
+      const json = await replica.request<{ paths: Record<string, unknown> }>('GET', '/docs-json', { key: null });
+      assert.equal(json.status, 200);
+      assert.ok(json.body.paths['/workflows/{id}/execute']);
+      assert.equal((await replica.request('GET', '/docs', { key: null })).status, 200);
+      assert.equal((await replica.request('GET', '/stats/', { key: null })).status, 401, 'the API itself still needs a key');
+    } finally {
+      await replica.close();
+    }
   });
 
   it('keeps health public', async () => {

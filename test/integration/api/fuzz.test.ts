@@ -105,6 +105,32 @@ describe('fuzzing request bodies', () => {
     await api?.close();
   });
 
+  it('refuses reserved step keys at save with a 400 naming the key (create, validate, update)', async () => {
+    const wf = await api.request<{ id: number }>('POST', '/workflows/', { body: echoDefinition(uniqueCode('rk')) });
+    assert.equal(wf.status, 201, wf.text);
+    for (const key of ['constructor', 'prototype', '__proto__', 'hasOwnProperty', 'toString']) {
+      const steps = [
+        { key, name: 'Reserved', step_type: 'test_echo', config: {} },
+        { key: 'reader', name: 'Reader', step_type: 'test_echo', config: { output: { v: `$steps.${key}` } }, depends_on_steps: [key] },
+      ];
+      const attempts = [
+        { method: 'POST', path: '/workflows/', body: { code: uniqueCode('rk'), name: 'reserved', steps } },
+        { method: 'POST', path: '/workflows/validate/', body: { code: uniqueCode('rk'), name: 'reserved', steps } },
+        { method: 'PATCH', path: `/workflows/${wf.body.id}/`, body: { steps } },
+      ];
+      for (const a of attempts) {
+        const r = await api.request(a.method, a.path, { body: a.body });
+        const label = `${a.method} ${a.path} ${key}: ${r.status} ${r.text.slice(0, 300)}`;
+        assert.equal(r.status, 400, label);
+        assert.ok(isErrorShape(r.body), label);
+        assert.ok(r.text.includes(key), `the answer names the key: ${label}`);
+        assert.match(r.text, /steps(\[0\]|\.0)\.key|"field":"steps\[0\]\.key"/, `the answer names the field: ${label}`);
+      }
+    }
+    const list = await api.request<{ count: number }>('GET', '/workflows/?search=reserved');
+    assert.equal(list.body.count, 0, 'nothing was saved');
+  });
+
   it(`answers ${CASES} malformed and hostile bodies with 4xx in the error shape, never 5xx (seed ${SEED})`, async (t) => {
     const rnd = prng(SEED);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];

@@ -7,7 +7,7 @@ import { scheduleOwner, SchedulesService, SCHEDULE_ID_PREFIX } from '@src/schedu
 import { WorkflowsService } from '@src/workflows/workflows.service';
 import { eventually } from '@test/support/harness';
 import { testExecutors } from '@test/support/executors';
-import { echoDefinition, isErrorShape, startApi, uniqueCode, type ApiHarness } from './support';
+import { echoDefinition, isErrorShape, startApi, startReplica, uniqueCode, type ApiHarness } from './support';
 
 interface ScheduleBody {
   id: number;
@@ -195,6 +195,55 @@ describe('schedules API', () => {
     assert.equal(unchanged.body.cron_expression, '0 3 * * *');
     assert.equal(unchanged.body.sync_state, 'synced');
     await api.request('DELETE', `/schedules/${s.id}/`);
+  });
+
+  it('refuses schedules that fire more often than the minimum interval, or never, on create and update (400 naming cron_expression)', async () => {
+    const tooOften = ['* * * * * * *', '*/30 * * * * * *', '0,30 * * * * * *', '@every 1s', '@every 59s'];
+    const never = ['0 0 31 2 *', '0 0 30 2 *', '0 0 31 4 *', '0 0 1 1 * 2020', '0 0 0 1 1 * 2001-2025'];
+    for (const cron_expression of [...tooOften, ...never]) {
+      const r = await createSchedule({ cron_expression, is_active: false });
+      assert.equal(r.status, 400, `${cron_expression}: ${r.text}`);
+      assert.ok(isErrorShape(r.body));
+      assert.equal((r.body as unknown as { code: string }).code, 'VALIDATION_FAILED');
+      const errors = (r.body as unknown as { details: { errors: Array<{ field: string; message: string }> } }).details.errors;
+      assert.equal(errors[0].field, 'cron_expression', r.text);
+      assert.match(errors[0].message, never.includes(cron_expression) ? /never fires/ : /at most once every 1 minute/, r.text);
+    }
+    // Every minute is the default minimum, and it is allowed; so are rare but real dates.
+    for (const ok of ['* * * * *', '@every 1m', '0 0 29 2 *', '0 0 13 * FRI', '0 0 0 1 1 * 2030']) {
+      const r = await createSchedule({ cron_expression: ok, is_active: false });
+      assert.equal(r.status, 201, `${ok}: ${r.text}`);
+      assert.equal((await api.request('DELETE', `/schedules/${r.body.id}/`)).status, 204);
+    }
+    // Update: refused the same way, and nothing changes, in the row or in Temporal.
+    const s = (await createSchedule({ is_active: false })).body;
+    for (const cron_expression of ['@every 10s', '0 0 31 2 *']) {
+      const r = await api.request('PATCH', `/schedules/${s.id}/`, { body: { cron_expression } });
+      assert.equal(r.status, 400, `${cron_expression}: ${r.text}`);
+      assert.match(r.text, /"field":"cron_expression"/);
+    }
+    const unchanged = await api.request<ScheduleBody>('GET', `/schedules/${s.id}/`);
+    assert.equal(unchanged.body.cron_expression, '0 3 * * *');
+    const desc = await handle(unchanged.body.temporal_schedule_id).describe();
+    assert.deepEqual(desc.spec.calendars?.length ?? 0, 1, 'Temporal still holds the old spec');
+    await api.request('DELETE', `/schedules/${s.id}/`);
+  });
+
+  it('takes the minimum interval from SCHEDULE_MIN_INTERVAL_SECONDS', async () => {
+    const replica = await startReplica(api, { SCHEDULE_MIN_INTERVAL_SECONDS: '3600' });
+    try {
+      const body = { workflow_id: workflowId, name: uniqueCode('hourly'), is_active: false };
+      const refused = await replica.request('POST', '/schedules/', { body: { ...body, cron_expression: '*/30 * * * *' } });
+      assert.equal(refused.status, 400, refused.text);
+      assert.match(refused.text, /"field":"cron_expression".*fires every 30 minutes at times; schedules may fire at most once every 1 hour/);
+      const ok = await replica.request<ScheduleBody>('POST', '/schedules/', { body: { ...body, cron_expression: '@hourly' } });
+      assert.equal(ok.status, 201, ok.text);
+      const patched = await replica.request('PATCH', `/schedules/${ok.body.id}/`, { body: { cron_expression: '@every 59m' } });
+      assert.equal(patched.status, 400, patched.text);
+      assert.equal((await replica.request('DELETE', `/schedules/${ok.body.id}/`)).status, 204);
+    } finally {
+      await replica.close();
+    }
   });
 
   it('lists with pagination and filters', async () => {

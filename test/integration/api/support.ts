@@ -65,24 +65,7 @@ export async function startApi(opts: { env?: Record<string, string>; templates?:
   for (const role of ['viewer', 'operator', 'admin'] as const) {
     keys[role] = (await keyService.create({ name: `test-${role}-${address.port}`, role })).key;
   }
-  const request = async <T>(method: string, path: string, o: RequestOptions = {}): Promise<Reply<T>> => {
-    const headers: Record<string, string> = { ...(o.headers ?? {}) };
-    const key = o.key === undefined ? keys.admin : o.key;
-    if (key) headers.authorization = `Bearer ${key}`;
-    let body: string | undefined;
-    if (o.raw !== undefined) body = o.raw;
-    else if (o.body !== undefined) body = JSON.stringify(o.body);
-    if (body !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
-    const res = await fetch(`${base}${path}`, { method, headers, body });
-    const text = await res.text();
-    let parsed: unknown = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = null;
-    }
-    return { status: res.status, body: parsed as T, headers: res.headers, text };
-  };
+  const request = <T>(method: string, path: string, o: RequestOptions = {}): Promise<Reply<T>> => requestAt<T>(base, keys.admin, method, path, o);
   return {
     h: harness,
     app,
@@ -96,6 +79,48 @@ export async function startApi(opts: { env?: Record<string, string>; templates?:
       await harness.close();
     },
   };
+}
+
+/** Another API process over the same database and Temporal (a second replica), with its own configuration. */
+export interface ApiReplica {
+  app: INestApplication;
+  base: string;
+  request: ApiHarness['request'];
+  close(): Promise<void>;
+}
+
+export async function startReplica(api: ApiHarness, env: Record<string, string> = {}): Promise<ApiReplica> {
+  const config = loadConfig({ ...process.env, ...env, TEMPORAL_TASK_QUEUE: api.h.taskQueue });
+  const logger = new Logger({ level: 'warn', format: 'json', sink: (l) => api.logLines.push(l) });
+  const app = await createApp(config, { stepTypes: testExecutors(() => api.h.dataSource), templates: TEST_TEMPLATES, logger });
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  const base = `http://127.0.0.1:${address.port}${config.http.basePath}`;
+  return {
+    app,
+    base,
+    request: (method, path, o = {}) => requestAt(base, api.keys.admin, method, path, o),
+    close: () => app.close(),
+  };
+}
+
+async function requestAt<T>(base: string, defaultKey: string, method: string, path: string, o: RequestOptions = {}): Promise<Reply<T>> {
+  const headers: Record<string, string> = { ...(o.headers ?? {}) };
+  const key = o.key === undefined ? defaultKey : o.key;
+  if (key) headers.authorization = `Bearer ${key}`;
+  let body: string | undefined;
+  if (o.raw !== undefined) body = o.raw;
+  else if (o.body !== undefined) body = JSON.stringify(o.body);
+  if (body !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+  const res = await fetch(`${base}${path}`, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = null;
+  }
+  return { status: res.status, body: parsed as T, headers: res.headers, text };
 }
 
 /** A minimal definition on the test executors. */

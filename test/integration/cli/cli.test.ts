@@ -256,6 +256,12 @@ describe('merchflow CLI', () => {
     const bad = await run(['schedules', 'create', '--workflow', wf.code, '--cron', '0 25 * * *']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /cron_expression: hour: 25 is out of range 0-23/);
+    const tooOften = await run(['schedules', 'create', '--workflow', wf.code, '--cron', '@every 5s']);
+    assert.equal(tooOften.code, 2, tooOften.stderr);
+    assert.match(tooOften.stderr, /cron_expression: fires every 5 seconds at times; schedules may fire at most once every 1 minute/);
+    const never = await run(['schedules', 'update', String(scheduleId), '--cron', '0 0 31 2 *']);
+    assert.equal(never.code, 2, never.stderr);
+    assert.match(never.stderr, /cron_expression: never fires/);
 
     const del = await run(['schedules', 'delete', String(scheduleId)]);
     assert.equal(del.code, 0, del.stderr);

@@ -6,6 +6,10 @@ import { lazyExecutors } from '@test/support/deps';
 import { installSocketGuard, startServer, type SocketGuard, type TestServer } from '@test/integration/http/support';
 import { json, runDefinition, runFootprint, startRoutedServer, type RoutedServer } from '@test/integration/executors/http-executors-support';
 import { apiCallExecutorModule, API_CALL_STEP_TYPE } from '@engine/activities/api_call';
+import { storeSecret } from '@engine/activities/runtime/secret-store';
+import { ApiKeysService } from '@src/auth/api-keys.service';
+import { createApp } from '@src/main';
+import { Logger } from '@src/logging/logger';
 
 const suffix = randomUUID().slice(0, 8).toUpperCase();
 /** Secret names unique to this file; values live in process.env, where the worker's env resolver reads them. */
@@ -15,13 +19,18 @@ const SECRET = {
   password: `APICALL_PASSWORD_${suffix}`,
   clientSecret: `APICALL_CLIENT_SECRET_${suffix}`,
   canary: `APICALL_CANARY_${suffix}`,
+  echoed: `APICALL_ECHOED_${suffix}`,
 };
+/** Kept in the encrypted store (not the environment). */
+const STORED_NAME = `APICALL_STORED_${suffix}`;
+const STORED_VALUE = `STORED-${randomBytes(12).toString('hex')}`;
 const VALUES = {
   token: `tok-${randomBytes(8).toString('hex')}`,
   key: `key-${randomBytes(8).toString('hex')}`,
   password: `pw-${randomBytes(8).toString('hex')}`,
   clientSecret: `cs-${randomBytes(8).toString('hex')}`,
   canary: `CANARY-${randomBytes(12).toString('hex')}`,
+  echoed: `ECHOED-${randomBytes(12).toString('hex')}`,
 };
 
 const call = (key: string, config: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -50,11 +59,13 @@ describe('api_call executor in workflow runs', () => {
     other = await startServer((req, res) => json(res, 200, { authorization: req.headers.authorization ?? null, key: req.headers['x-api-key'] ?? null }));
     h = await startHarness({
       executors: lazyExecutors(() => h, [apiCallExecutorModule]),
-      env: { HTTP_ALLOW_HOSTS: `${api.hostPort},${other.hostPort}` },
+      env: { HTTP_ALLOW_HOSTS: `${api.hostPort},${other.hostPort}`, MERCHFLOW_MASTER_KEY: randomBytes(32).toString('base64') },
     });
+    await storeSecret(h.config, h.dataSource, STORED_NAME, STORED_VALUE, 'api-call.test');
   });
 
   after(async () => {
+    await h?.dataSource.query(`DELETE FROM secrets WHERE name = $1`, [STORED_NAME]).catch(() => undefined);
     await h?.close();
     await Promise.all([api?.close(), internal?.close(), other?.close()]);
     guard?.restore();
@@ -330,5 +341,58 @@ describe('api_call executor in workflow runs', () => {
     const logs = h.logLines.join('\n');
     assert.ok(logs.includes(failed.executionId), 'the logs cover the failed run');
     assert.ok(!logs.includes(VALUES.canary), 'the canary leaked into the logs');
+  });
+  it('scrubs a secret from every later step of the run: a step that reads back what a remote echoed stores no value', async () => {
+    // A remote that keeps what it is sent and hands it back later, to anyone.
+    const kept: Record<string, string> = {};
+    api.route('/t12/keep', (req, res) => {
+      kept.env = String(req.headers['x-env-secret'] ?? '');
+      kept.stored = String(req.headers['x-stored-secret'] ?? '');
+      json(res, 201, { ok: true });
+    });
+    // Large enough to go to the payload store rather than the history.
+    api.route('/t12/read', (_req, res) => json(res, 200, { kept: { ...kept }, note: `env=${kept.env}; stored=${kept.stored}`, pad: 'x'.repeat(300_000) }));
+    api.route('/t12/fail', (_req, res) => json(res, 400, { error: `your key ${kept.env} / ${kept.stored} is wrong` }));
+    const run = await runDefinition(h, [
+      call('send', { url: `${api.origin}/t12/keep`, method: 'POST', body: {}, headers: { 'X-Env-Secret': { secret: SECRET.echoed }, 'X-Stored-Secret': { secret: STORED_NAME } } }),
+      call('read_back', { url: `${api.origin}/t12/read` }, { depends_on_steps: ['send'] }),
+      call('read_fail', { url: `${api.origin}/t12/fail` }, { depends_on_steps: ['read_back'], is_optional: true, max_retries: 0 }),
+    ]);
+    assert.equal(run.status, 'completed', String(run.error));
+    // The secrets really went out and really came back to the later steps...
+    assert.equal(kept.env, VALUES.echoed);
+    assert.equal(kept.stored, STORED_VALUE);
+    assert.equal(api.requestsTo('/t12/read').length, 1);
+    assert.equal(run.step('read_fail').status, 'failed');
+    assert.match(run.step('read_fail').error_message ?? '', /your key \[REDACTED\] \/ \[REDACTED\]/);
+    // ...and are stored nowhere: Temporal history, the execution and step rows, the payload store...
+    const footprint = await runFootprint(h, run.executionId);
+    assert.ok(footprint.includes('[REDACTED]'), 'the footprint holds the scrubbed outputs');
+    assert.ok(footprint.includes('x'.repeat(1000)), 'the footprint covers the offloaded payload');
+    for (const value of [VALUES.echoed, STORED_VALUE]) {
+      assert.ok(!footprint.includes(value), `${value} leaked into the run's footprint`);
+      assert.ok(!footprint.includes(Buffer.from(value).toString('base64')), `${value} leaked base64-encoded`);
+    }
+    const [row] = await h.dataSource.query(`SELECT output_data FROM workflow_executions WHERE execution_id = $1`, [run.executionId]);
+    assert.ok(row.output_data !== null, 'the run has an output');
+    // ...the API's answer...
+    const lines: string[] = [];
+    const app = await createApp(h.config, { logger: new Logger({ level: 'debug', format: 'json', sink: (l) => lines.push(l) }) });
+    try {
+      await app.listen(0, '127.0.0.1');
+      const { port } = app.getHttpServer().address() as { port: number };
+      const { key } = await new ApiKeysService(h.dataSource).create({ name: `canary-${suffix}`, role: 'viewer' });
+      const res = await fetch(`http://127.0.0.1:${port}${h.config.http.basePath}/executions/${run.executionId}/`, { headers: { authorization: `Bearer ${key}` } });
+      const text = await res.text();
+      assert.equal(res.status, 200, text.slice(0, 300));
+      assert.ok(text.includes('read_back'), 'the answer covers the steps');
+      for (const value of [VALUES.echoed, STORED_VALUE]) assert.ok(!text.includes(value), `${value} leaked into the API answer`);
+    } finally {
+      await app.close();
+    }
+    // ...and the logs.
+    const logs = [...h.logLines, ...lines].join('\n');
+    assert.ok(logs.includes(run.executionId), 'the logs cover the run');
+    for (const value of [VALUES.echoed, STORED_VALUE]) assert.ok(!logs.includes(value), `${value} leaked into the logs`);
   });
 });

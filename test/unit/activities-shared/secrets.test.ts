@@ -103,10 +103,16 @@ describe(EnvSecretResolver.name, () => {
     assert.equal(await sut.resolve('shop-key'), 'shop');
   });
 
-  it('falls back to a plain NAME in env-var form', async () => {
-    assert.equal(await sut.resolve('OPENAI_API_KEY'), 'from-plain');
-    await assert.rejects(sut.resolve('openai_api_key'), (err: unknown) => errorCode(err) === 'SECRET_NOT_FOUND');
-    await assert.rejects(new EnvSecretResolver(env, { plainFallback: false }).resolve('OPENAI_API_KEY'), (err: unknown) => errorCode(err) === 'SECRET_NOT_FOUND');
+  it('reads MERCHFLOW_SECRET_<NAME> only: no other variable of the worker is a secret', async () => {
+    for (const name of ['OPENAI_API_KEY', 'PATH', 'SMTP_URL', 'AWS_SECRET_ACCESS_KEY', 'NODE_OPTIONS', 'HOME']) {
+      const sutWithAll = new EnvSecretResolver({ ...env, PATH: '/usr/bin', SMTP_URL: 'smtp://u:p@h', AWS_SECRET_ACCESS_KEY: 'aws', NODE_OPTIONS: '--x', HOME: '/root' });
+      await assert.rejects(sutWithAll.resolve(name), (err: unknown) => errorCode(err) === 'SECRET_NOT_FOUND', name);
+    }
+    assert.equal(await new EnvSecretResolver({ MERCHFLOW_SECRET_OPENAI_API_KEY: 'prefixed' }).resolve('OPENAI_API_KEY'), 'prefixed');
+  });
+
+  it('lists every MERCHFLOW_SECRET_* value, for scrubbing', () => {
+    assert.deepEqual(sut.values().sort(), ['from-prefixed', 'shop']);
   });
 
   it("never hands out the engine's own settings or empty values", async () => {

@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalizeDefinition } from '@engine/dsl/normalize';
 import type { StepInput, ValidationIssue } from '@engine/dsl/types';
-import { DefinitionInvalidError, formatIssues, MAX_STEPS, parseDefinition, validateDefinition } from '@engine/dsl/validate';
+import { DefinitionInvalidError, formatIssues, MAX_STEPS, parseDefinition, stepKeyProblem, validateDefinition } from '@engine/dsl/validate';
+import { parseReference } from '@engine/dsl/references';
 import { input, registry, step } from './fixtures';
 
 const sut = (def: unknown, opts?: { structuralOnly?: boolean }) => validateDefinition(def, registry, opts);
@@ -104,6 +105,29 @@ describe(validateDefinition.name, () => {
       'INVALID_FIELD - steps[3].key',
     ]);
     assert.deepEqual(issuesOf([step('a'.repeat(63))]), []);
+  });
+
+  it('refuses reserved step keys, naming the key, so no reference silently reads nothing', () => {
+    for (const key of ['constructor', 'prototype', '__proto__', 'hasOwnProperty', 'toString', 'valueOf', 'isPrototypeOf', 'tostring']) {
+      const issues = sut({ ...input([]), steps: [step(key), step('ok', { config: { x: `$steps.${key}.y` } })] });
+      const keyIssue = issues.find((i) => i.field.endsWith('key'));
+      assert.ok(keyIssue, `${key} is refused`);
+      assert.equal(keyIssue.code, 'INVALID_FIELD');
+      assert.equal(keyIssue.field, 'steps[0].key');
+      assert.match(keyIssue.message, new RegExp(`'${key}' is reserved`));
+    }
+    assert.match(stepKeyProblem('Bad-Key') ?? '', /'Bad-Key' is not a slug/);
+    assert.match(stepKeyProblem(undefined) ?? '', /key is required/);
+    assert.equal(stepKeyProblem('constructor_step'), null);
+    assert.equal(stepKeyProblem('to_string'), null);
+  });
+
+  it('accepts exactly the keys a $steps.<key> reference can address', () => {
+    for (const key of ['a', 'fetch_2', 'x'.repeat(63)]) {
+      assert.equal(stepKeyProblem(key), null, key);
+      assert.deepEqual(parseReference(`$steps.${key}.v`)?.segments, ['steps', key, 'v'], key);
+    }
+    for (const key of ['with-dash', 'with.dot', 'with space', '9lives', 'Upper', '_lead', 'é']) assert.notEqual(stepKeyProblem(key), null, key);
   });
 
   it('rejects duplicate keys', () => {
