@@ -10,6 +10,7 @@ import { buildConditionActivity, buildStepActivities } from '@engine/activities/
 import type { StepExecutor } from '@engine/activities/runtime/executor';
 import { builtinExecutors } from '@engine/activities/registry';
 import { createSecretResolver } from '@engine/activities/runtime/secret-store';
+import { merchflowDataConverter } from '@engine/codec/data-converter';
 
 export interface MerchflowWorkerOptions {
   config: AppConfig;
@@ -52,6 +53,8 @@ export async function createMerchflowWorker(opts: MerchflowWorkerOptions): Promi
     namespace: config.temporal.namespace,
     taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
     activities: createActivities(opts),
+    // Payloads are encrypted here, outside the workflow sandbox: workflow code and its replays are unchanged.
+    dataConverter: merchflowDataConverter(config),
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? config.worker.maxConcurrentActivities,
     maxConcurrentLocalActivityExecutions: 50,

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Client, Connection } from '@temporalio/client';
 import { APP_CONFIG } from '@src/config/config.module';
 import type { AppConfig } from '@src/config/config';
+import { merchflowDataConverter } from '@engine/codec/data-converter';
 
 /**
  * The API's Temporal client. Connects lazily so the API starts (and its health
@@ -31,7 +32,7 @@ export class TemporalClientService implements OnModuleDestroy {
     this.connecting ??= (async () => {
       try {
         this.connection = await Connection.connect({ address: this.config.temporal.address, connectTimeout: '5 seconds' });
-        return new Client({ connection: this.connection, namespace: this.config.temporal.namespace });
+        return new Client({ connection: this.connection, namespace: this.config.temporal.namespace, dataConverter: merchflowDataConverter(this.config) });
       } catch (err) {
         this.connecting = null;
         throw err;

@@ -187,6 +187,10 @@ export const ErrorCodes = {
   PAYLOAD_NOT_FOUND: 'PAYLOAD_NOT_FOUND',
   VALIDATION_FAILED: 'VALIDATION_FAILED',
   SECRET_NOT_FOUND: 'SECRET_NOT_FOUND',
+  /** A Temporal payload names an encryption key id that is not configured (PAYLOAD_KEYS). */
+  PAYLOAD_KEY_UNKNOWN: 'PAYLOAD_KEY_UNKNOWN',
+  /** An encrypted Temporal payload failed authentication (altered, or the key under its id changed). */
+  PAYLOAD_DECRYPT_FAILED: 'PAYLOAD_DECRYPT_FAILED',
 } as const;
 
 /** Error types Temporal never retries. */
