@@ -116,11 +116,12 @@ export class CodecController {
   }
 
   @Delete('session')
-  @HttpCode(204)
+  @HttpCode(200)
   @Public()
-  @ApiOperation({ summary: 'Clears the codec session cookie' })
-  endSession(@Req() req: Request, @Res({ passthrough: true }) res: Response): void {
+  @ApiOperation({ summary: 'Clears the codec session cookie (no key needed)' })
+  endSession(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
     res.clearCookie(CODEC_SESSION_COOKIE, this.cookieOptions(req));
+    return { cleared: true };
   }
 
   private cookieOptions(req: Request) {
