@@ -11,6 +11,7 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { merchflowDataConverter } from '@engine/codec/data-converter';
 import { Client as PgClient } from 'pg';
 import { loadConfig } from '@src/config/config';
 import { createDataSource } from '@src/database/data-source';
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     await ds.runMigrations();
     await ds.query(`DELETE FROM source_data WHERE source_type IN ('bench_product', 'bench_baseline')`);
     const workflows = new WorkflowsService(ds, stepTypeRegistry());
-    const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+    const client = new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: merchflowDataConverter(config) });
     const executions = new ExecutionsService(ds, async () => client, workflows, stepTypeRegistry(), 'bench');
     const worker = await createMerchflowWorker({ config, dataSource: ds, connection: await NativeConnection.connect({ address: temporal.address }), logger, taskQueue: 'bench' });
     const running = worker.run();

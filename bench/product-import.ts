@@ -15,6 +15,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { merchflowDataConverter } from '@engine/codec/data-converter';
 import { temporal } from '@temporalio/proto';
 import { loadConfig } from '@src/config/config';
 import { createDataSource } from '@src/database/data-source';
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
 
     const connection = await Connection.connect({ address: config.temporal.address });
     cleanups.push(() => connection.close());
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: merchflowDataConverter(config) });
     const registry = stepTypeRegistry(extra);
     const workflows = new WorkflowsService(dataSource, registry);
     const executions = new ExecutionsService(dataSource, async () => client, workflows, registry, taskQueue);

@@ -8,7 +8,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig, redactUrl, EMBEDDED_DATABASE_PORT, type AppConfig } from '@src/config/config';
+import { loadConfig, redactUrl, DEV_PAYLOAD_KEYS_FILE, EMBEDDED_DATABASE_PORT, type AppConfig } from '@src/config/config';
+import { generatePayloadKey } from '@engine/codec/encryption-codec';
 import { describeStartupError } from '@src/common/startup-errors';
 import { runMigrations } from '@src/database/migrate';
 import { createDataSource } from '@src/database/data-source';
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
   try {
     fs.mkdirSync(config.dataDir, { recursive: true });
     await assertPortFree(config.http.port, 'the API', 'PORT');
+    config = ensureDevPayloadKey(config);
+    const codecEndpoint = `http://127.0.0.1:${config.http.port}${config.http.basePath}/codec`;
 
     if (config.databaseEmbedded) {
       say(`starting embedded PostgreSQL on 127.0.0.1:${EMBEDDED_DATABASE_PORT} (data in ${path.relative(config.rootDir, config.dataDir)}/postgres)`);
@@ -77,6 +80,7 @@ async function main(): Promise<void> {
         uiPort: 8233,
         dbFile: path.join(config.dataDir, 'temporal', 'temporal.db'),
         namespace: config.temporal.namespace,
+        uiCodecEndpoint: codecEndpoint,
         log: quiet(prefixer('temporal', 1), /level=ERROR|Temporal (CLI|Server|UI|Persistence)/, () => stopping),
       });
       cleanups.push(() => temporal.stop());
@@ -155,6 +159,9 @@ async function main(): Promise<void> {
       `  Admin UI        http://127.0.0.1:${config.http.port}/orchestration/admin/`,
       ...(devKey ? [`  Admin API key   ${devKey}  (development key, kept in ${path.relative(config.rootDir, config.dataDir)}/dev-admin-api-key)`] : []),
       `  Temporal Web UI ${config.temporal.uiUrl}`,
+      config.payloadEncryption.enabled
+        ? `  Payloads        encrypted with key "${config.payloadEncryption.activeKeyId}" (${config.payloadEncryption.source}); codec endpoint ${codecEndpoint} (see docs/security.md to read them in the Web UI)`
+        : '  Payloads        not encrypted (PAYLOAD_ENCRYPTION=false or no key)',
       `  Temporal        ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       `  Database        ${redactUrl(config.databaseUrl)}`,
       ...(env.MERCHFLOW_SANDBOX_URL ? [`  Sandbox         ${env.MERCHFLOW_SANDBOX_URL} (supplier, marketplace and carrier APIs)`] : []),
@@ -166,6 +173,22 @@ async function main(): Promise<void> {
     say(`error: ${describeStartupError(err, { database: redactUrl(config.databaseUrl), temporal: config.temporal.address, port: config.http.port })}`);
     await shutdown(1);
   }
+}
+
+/**
+ * In development, without PAYLOAD_KEYS / PAYLOAD_KEYS_FILE, a payload key kept
+ * in the data directory (mode 600), so `npm start` runs with encryption on like
+ * production. The API, the worker and the CLI read the same file (loadConfig).
+ */
+function ensureDevPayloadKey(config: AppConfig): AppConfig {
+  if (config.env !== 'development' || config.payloadEncryption.source !== null || process.env.PAYLOAD_ENCRYPTION?.match(/^(0|false|no|off)$/i)) return config;
+  const file = path.join(config.dataDir, DEV_PAYLOAD_KEYS_FILE);
+  if (!fs.existsSync(file)) {
+    const id = `dev-${new Date().toISOString().slice(0, 10)}`;
+    fs.writeFileSync(file, `# Development payload key of npm start (never use it in production). Format: key-id:base64-key\n${id}:${generatePayloadKey()}\n`, { mode: 0o600 });
+    say(`generated a development payload key in ${path.relative(config.rootDir, file)}`);
+  }
+  return loadConfig(process.env);
 }
 
 main().catch((err) => {

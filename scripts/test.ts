@@ -12,6 +12,7 @@
  *                                 overlapping runs); never part of the default run
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startEmbeddedPostgres, ensureDatabase } from './lib/embedded-postgres';
@@ -97,7 +98,9 @@ async function main(): Promise<number> {
       temporalAddress = temporal.address;
     }
     say(`integration: ${integration.length} files against ${temporalAddress} and ${databaseUrl.replace(/:[^:@/]+@/, ':***@')} (${((Date.now() - started) / 1000).toFixed(1)} s to start)`);
-    const env = { ...baseEnv, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SANDBOX_ENABLED: 'false' };
+    // Integration tests run with payload encryption on, as production does (a fresh key per run unless PAYLOAD_KEYS is set).
+    const payloadKeys = process.env.PAYLOAD_KEYS ?? `test-${Date.now().toString(36)}:${randomBytes(32).toString('base64')}`;
+    const env = { ...baseEnv, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SANDBOX_ENABLED: 'false', PAYLOAD_ENCRYPTION: 'true', PAYLOAD_KEYS: payloadKeys };
     // Migrate once before the files run in parallel.
     const migrate = await new Promise<number>((resolve) => {
       const child = spawn(process.execPath, [path.join(distDir, 'src/database/migrate.js'), 'up'], { env, stdio: 'inherit' });

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '@src/auth/auth.module';
+import { CodecModule } from '@src/codec/codec.module';
 import { ConfigModule } from '@src/config/config.module';
 import { appConfig } from '@src/config/config';
 import type { AppOptions } from '@src/core/app-options';
@@ -30,6 +31,7 @@ export class AppModule {
         ExecutionsModule,
         SchedulesModule,
         StatsModule,
+        CodecModule,
       ],
       controllers: [HealthController],
     };

@@ -17,6 +17,7 @@ import { ErrorFilter, expressErrorHandler } from '@src/common/http/error.filter'
 import { requestIdMiddleware } from '@src/common/http/request-id';
 import { createValidationPipe } from '@src/common/http/validation';
 import { setupOpenApi } from '@src/docs/openapi';
+import { mountCodecHttp } from '@src/codec/codec-http';
 
 /** Largest JSON body the API reads. */
 export const BODY_LIMIT = '1mb';
@@ -37,6 +38,7 @@ export async function createApp(config: AppConfig = appConfig(), options: Omit<A
   app.set('query parser', 'simple');
   // Order matters: id, JSON parser, guard, then an error handler for what those two reject.
   app.use(requestIdMiddleware);
+  mountCodecHttp(app, config);
   app.useBodyParser('json', { limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
   app.use(bodyGuard);
   app.use(expressErrorHandler(logger, config.outage.retryAfterSeconds));

@@ -12,6 +12,7 @@ import { builtinExecutors } from '@engine/activities/registry';
 import { createSecretResolver, createSecretScrubber } from '@engine/activities/runtime/secret-store';
 import { databasePort } from '@engine/activities/runtime/outage';
 import { addLogRedactor } from '@src/logging/logger';
+import { merchflowDataConverter } from '@engine/codec/data-converter';
 
 export interface MerchflowWorkerOptions {
   config: AppConfig;
@@ -65,6 +66,8 @@ export async function createMerchflowWorker(opts: MerchflowWorkerOptions): Promi
     namespace: config.temporal.namespace,
     taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
     activities: createActivities(opts),
+    // Payloads are encrypted here, outside the workflow sandbox: workflow code and its replays are unchanged.
+    dataConverter: merchflowDataConverter(config),
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? config.worker.maxConcurrentActivities,
     maxConcurrentLocalActivityExecutions: 50,

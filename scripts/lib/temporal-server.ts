@@ -70,6 +70,8 @@ export async function startTemporalDevServer(opts: {
   namespace?: string;
   log?: (line: string) => void;
   readyTimeoutMs?: number;
+  /** The Web UI decodes payloads through this remote codec endpoint (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string | null;
 }): Promise<TemporalDevServer> {
   const log = opts.log ?? (() => undefined);
   const cli = findTemporalCli(log);
@@ -78,6 +80,7 @@ export async function startTemporalDevServer(opts: {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
   args.push('--namespace', opts.namespace ?? 'default');
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort));
+  if (opts.uiPort && opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   else args.push('--headless');
   if (opts.dbFile) {
     fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });

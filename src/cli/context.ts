@@ -5,6 +5,7 @@ import { describeStartupError } from '@src/common/startup-errors';
 import { createDataSource } from '@src/database/data-source';
 import { createServices, type Services } from '@src/core/services';
 import { Logger } from '@src/logging/logger';
+import { merchflowDataConverter } from '@engine/codec/data-converter';
 
 /** The database or Temporal could not be reached; the message names which and the variable to check. */
 export class ConnectionError extends Error {
@@ -63,7 +64,7 @@ export class CliContext {
         this.clientPromise = null;
         throw new ConnectionError(describeStartupError(err, { temporal: this.config.temporal.address }));
       }
-      return new Client({ connection: this.connection, namespace: this.config.temporal.namespace });
+      return new Client({ connection: this.connection, namespace: this.config.temporal.namespace, dataConverter: merchflowDataConverter(this.config) });
     })();
     return this.clientPromise;
   };

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -49,7 +50,23 @@ export interface AppConfig {
   outage: { budgetSeconds: number; retryAfterSeconds: number; temporalCallTimeoutMs: number };
   /** `minIntervalSeconds`: the shortest time a schedule may leave between two runs (SCHEDULE_MIN_INTERVAL_SECONDS, default 60). */
   schedules: { minIntervalSeconds: number };
+  /** Encryption of Temporal payloads (workflow inputs, step outputs, results) by the client and worker codec. */
+  payloadEncryption: {
+    /** PAYLOAD_ENCRYPTION: new payloads are encrypted (on by default in production, and wherever keys are configured). */
+    enabled: boolean;
+    /** PAYLOAD_KEY_ID: the key new payloads are encrypted with. */
+    activeKeyId: string | null;
+    /** Every key id -> 32-byte key that may decode a payload (PAYLOAD_KEYS, PAYLOAD_KEYS_FILE, or the development key file). */
+    keys: ReadonlyMap<string, Buffer>;
+    /** Where the keys came from (for messages; never the keys themselves). */
+    source: 'PAYLOAD_KEYS' | 'PAYLOAD_KEYS_FILE' | 'development key file' | null;
+  };
+  /** Origins (the Temporal Web UI's) allowed to call the codec endpoints from a browser (CODEC_CORS_ORIGINS). */
+  codecCorsOrigins: string[];
 }
+
+/** The development payload key file `npm start` creates in the data directory (used only when NODE_ENV=development). */
+export const DEV_PAYLOAD_KEYS_FILE = 'dev-payload-keys';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -224,7 +241,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     schedules: {
       minIntervalSeconds: r.int('SCHEDULE_MIN_INTERVAL_SECONDS', 60, 1, 31 * 86_400),
     },
+    payloadEncryption: { enabled: false, activeKeyId: null, keys: new Map(), source: null },
+    codecCorsOrigins: [],
   };
+  config.payloadEncryption = readPayloadEncryption(r, nodeEnv, dataDir);
+  config.codecCorsOrigins = readOrigins(r, 'CODEC_CORS_ORIGINS', ['http://127.0.0.1:8233', 'http://localhost:8233', new URL(config.temporal.uiUrl).origin]);
   if (config.security.masterKey !== null && config.security.masterKey.length < 16) {
     r.errors.push(new ConfigError('MERCHFLOW_MASTER_KEY', 'must be at least 16 characters (32 random bytes, base64, recommended)'));
   }
@@ -236,6 +257,99 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   if (r.errors.length > 0) throw new AggregateConfigError(r.errors);
   return config;
+}
+
+const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Parses a key list: entries `id:base64key` separated by commas, spaces or
+ * new lines (lines starting with # are comments). Messages name the variable
+ * and the key id, never the key.
+ */
+export function parsePayloadKeys(raw: string, variable: string, errors: ConfigError[]): Map<string, Buffer> {
+  const keys = new Map<string, Buffer>();
+  const entries = raw
+    .split('\n')
+    .filter((l) => !l.trim().startsWith('#'))
+    .join(',')
+    .split(/[\s,]+/)
+    .filter(Boolean);
+  entries.forEach((entry, i) => {
+    const sep = entry.indexOf(':');
+    const id = sep > 0 ? entry.slice(0, sep) : '';
+    const b64 = sep > 0 ? entry.slice(sep + 1) : '';
+    if (!KEY_ID.test(id)) {
+      errors.push(new ConfigError(variable, `entry ${i + 1}: expected "key-id:base64-key" with a key id of letters, digits, ".", "_" or "-" (at most 64)`));
+      return;
+    }
+    const key = /^[A-Za-z0-9+/_-]+={0,2}$/.test(b64) ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
+    if (key.length !== 32) {
+      errors.push(new ConfigError(variable, `key "${id}": expected 32 random bytes in base64 (e.g. \`openssl rand -base64 32\`), got ${key.length} bytes`));
+      return;
+    }
+    if (keys.has(id)) errors.push(new ConfigError(variable, `key "${id}" is listed twice`));
+    keys.set(id, key);
+  });
+  return keys;
+}
+
+function readPayloadEncryption(r: Reader, nodeEnv: AppConfig['env'], dataDir: string): AppConfig['payloadEncryption'] {
+  const inline = r.optional('PAYLOAD_KEYS');
+  const file = r.optional('PAYLOAD_KEYS_FILE');
+  const devFile = path.join(dataDir, DEV_PAYLOAD_KEYS_FILE);
+  let keys = new Map<string, Buffer>();
+  let source: AppConfig['payloadEncryption']['source'] = null;
+  if (inline !== null && file !== null) {
+    r.errors.push(new ConfigError('PAYLOAD_KEYS_FILE', 'set either PAYLOAD_KEYS or PAYLOAD_KEYS_FILE, not both'));
+  } else if (inline !== null) {
+    keys = parsePayloadKeys(inline, 'PAYLOAD_KEYS', r.errors);
+    source = 'PAYLOAD_KEYS';
+  } else if (file !== null) {
+    try {
+      keys = parsePayloadKeys(fs.readFileSync(file, 'utf8'), 'PAYLOAD_KEYS_FILE', r.errors);
+      source = 'PAYLOAD_KEYS_FILE';
+    } catch (err) {
+      r.errors.push(new ConfigError('PAYLOAD_KEYS_FILE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
+    }
+  } else if (nodeEnv === 'development' && fs.existsSync(devFile)) {
+    keys = parsePayloadKeys(fs.readFileSync(devFile, 'utf8'), `${DEV_PAYLOAD_KEYS_FILE} (${devFile})`, r.errors);
+    source = 'development key file';
+  }
+  const enabled = r.bool('PAYLOAD_ENCRYPTION', nodeEnv === 'production' || keys.size > 0);
+  let activeKeyId = r.optional('PAYLOAD_KEY_ID');
+  if (activeKeyId !== null && !keys.has(activeKeyId)) {
+    r.errors.push(new ConfigError('PAYLOAD_KEY_ID', `"${activeKeyId}" is not one of the configured key ids (${[...keys.keys()].join(', ') || 'none'})`));
+    activeKeyId = null;
+  } else if (activeKeyId === null && keys.size === 1) {
+    activeKeyId = [...keys.keys()][0];
+  }
+  if (enabled && keys.size === 0 && !r.errors.some((e) => e.variable.startsWith('PAYLOAD_KEYS'))) {
+    r.errors.push(
+      new ConfigError(
+        'PAYLOAD_KEYS',
+        `is required when PAYLOAD_ENCRYPTION is on${nodeEnv === 'production' ? ' (the default when NODE_ENV=production)' : ''}: set "key-id:base64-32-byte-key" (or PAYLOAD_KEYS_FILE), or PAYLOAD_ENCRYPTION=false`,
+      ),
+    );
+  } else if (enabled && keys.size > 1 && activeKeyId === null && !r.errors.some((e) => e.variable === 'PAYLOAD_KEY_ID')) {
+    r.errors.push(new ConfigError('PAYLOAD_KEY_ID', 'is required when several payload keys are configured: name the one new payloads are encrypted with'));
+  }
+  return { enabled, activeKeyId, keys, source };
+}
+
+function readOrigins(r: Reader, name: string, fallback: string[]): string[] {
+  const raw = r.optional(name);
+  if (raw === null) return [...new Set(fallback)];
+  const origins: string[] = [];
+  for (const o of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    try {
+      const u = new URL(o);
+      if (!['http:', 'https:'].includes(u.protocol) || u.origin !== o.replace(/\/+$/, '')) throw new Error();
+      origins.push(u.origin);
+    } catch {
+      r.errors.push(new ConfigError(name, `expected comma-separated origins like https://temporal.example.com (scheme, host and port only), got "${o}"`));
+    }
+  }
+  return origins;
 }
 
 export class AggregateConfigError extends Error {

@@ -6,6 +6,7 @@ import type { DataSource } from 'typeorm';
 import type { StepTypeRegistry, WorkflowDefinition } from '@engine/dsl/types';
 import { effectiveDependencies } from '@engine/dsl/graph';
 import { validateDefinition, formatIssues } from '@engine/dsl/validate';
+import { clientCodecs, decodeHistoryPayloads } from '@engine/codec/data-converter';
 import {
   approvalSignal,
   ErrorCodes,
@@ -232,8 +233,9 @@ export class ExecutionsService {
 
   /** Step outputs of a finished run, read from its Temporal history (activity results keyed by step). */
   private async completedOutputs(executionId: string): Promise<Record<string, unknown>> {
-    const handle = (await this.temporal()).workflow.getHandle(executionId);
-    const history = await handle.fetchHistory();
+    // fetchHistory() returns payloads as stored: decrypt them with the client's codec first.
+    const client = await this.temporal();
+    const history = await decodeHistoryPayloads(await client.workflow.getHandle(executionId).fetchHistory(), clientCodecs(client));
     const scheduled = new Map<string, string>();
     const outputs: Record<string, unknown> = {};
     for (const ev of history.events ?? []) {

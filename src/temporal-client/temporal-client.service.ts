@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { APP_CONFIG } from '@src/config/config.module';
 import type { AppConfig } from '@src/config/config';
+import { merchflowDataConverter } from '@engine/codec/data-converter';
 
 /**
  * The API's Temporal client. Connects lazily so the API starts (and its health
@@ -37,7 +38,7 @@ export class TemporalClientService implements OnModuleDestroy {
           connectTimeout: this.config.outage.temporalCallTimeoutMs,
           interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))],
         });
-        return new Client({ connection: this.connection, namespace: this.config.temporal.namespace });
+        return new Client({ connection: this.connection, namespace: this.config.temporal.namespace, dataConverter: merchflowDataConverter(this.config) });
       } catch (err) {
         this.connecting = null;
         throw err;

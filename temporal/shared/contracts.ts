@@ -201,6 +201,10 @@ export const ErrorCodes = {
   DEPENDENCY_UNAVAILABLE: 'DEPENDENCY_UNAVAILABLE',
   /** A step's work (outage waits not counted) took longer than its timeout_seconds; retryable. */
   STEP_TIMED_OUT: 'STEP_TIMED_OUT',
+  /** A Temporal payload names an encryption key id that is not configured (PAYLOAD_KEYS). */
+  PAYLOAD_KEY_UNKNOWN: 'PAYLOAD_KEY_UNKNOWN',
+  /** An encrypted Temporal payload failed authentication (altered, or the key under its id changed). */
+  PAYLOAD_DECRYPT_FAILED: 'PAYLOAD_DECRYPT_FAILED',
 } as const;
 
 /** Error types Temporal never retries. */

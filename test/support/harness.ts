@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type AppConfig } from '@src/config/config';
 import { createDataSource } from '@src/database/data-source';
 import { Logger } from '@src/logging/logger';
+import { clientCodecs, decodeHistoryPayloads, merchflowDataConverter } from '@engine/codec/data-converter';
 import { WorkflowsService, type CreateWorkflowInput } from '@src/workflows/workflows.service';
 import { ExecutionsService } from '@src/executions/executions.service';
 import { createMerchflowWorker, installTemporalRuntime } from '@engine/worker';
@@ -34,6 +35,8 @@ export interface Harness {
   start(workflowId: number, input?: unknown, extra?: { idempotency_key?: string }): Promise<WorkflowExecution>;
   /** Waits for the run's Temporal result; resolves to 'completed', 'failed' or 'cancelled' with the error. */
   wait(executionId: string): Promise<{ status: string; result?: unknown; error?: unknown }>;
+  /** The run's Temporal history with every payload decrypted (fetchHistory() returns them as stored: encrypted). */
+  history(executionId: string): ReturnType<WorkflowHandle['fetchHistory']>;
   close(): Promise<void>;
 }
 
@@ -51,7 +54,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const dataSource = await createDataSource(config, { poolSize: 10 }).initialize();
   await ensureTestTables(dataSource);
   const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: merchflowDataConverter(config) });
   const taskQueue = `test-${randomUUID()}`;
   const executors = opts.executors ?? [];
   const registry = stepTypeRegistry(executors);
@@ -101,6 +104,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         const e = error as { cause?: { name?: string } };
         return { status: e.cause?.name === 'CancelledFailure' ? 'cancelled' : 'failed', error };
       }
+    },
+    async history(executionId) {
+      return decodeHistoryPayloads(await client.workflow.getHandle(executionId).fetchHistory(), clientCodecs(client));
     },
     async close() {
       await harness.stopWorker();

@@ -199,6 +199,9 @@
       sessionStorage.setItem(KEY_STORAGE, document.getElementById('key').value.trim());
       try {
         await api('/workflows/?page_size=1');
+        // An operator's key also goes into the HttpOnly codec cookie, so the Temporal Web UI
+        // (codec endpoint with "include cross-origin credentials") shows decrypted payloads.
+        fetch(API + '/codec/session', { method: 'POST', headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY_STORAGE)}` } }).catch(() => undefined);
         location.hash = '#/';
         route();
       } catch (e) {
@@ -605,6 +608,7 @@
 
   document.getElementById('logout').addEventListener('click', () => {
     sessionStorage.removeItem(KEY_STORAGE);
+    fetch(API + '/codec/session', { method: 'DELETE' }).catch(() => undefined);
     location.hash = '#/';
     route();
   });

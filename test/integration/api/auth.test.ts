@@ -49,6 +49,10 @@ const MATRIX: Record<string, Role | 'public'> = {
   'GET /api-keys': 'admin',
   'POST /api-keys': 'admin',
   'DELETE /api-keys/{id}': 'admin',
+  'POST /codec/decode': 'operator',
+  'POST /codec/encode': 'operator',
+  'POST /codec/session': 'operator',
+  'DELETE /codec/session': 'public',
 };
 
 const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };

@@ -125,7 +125,7 @@ export function assertCompleted(run: Run, what: string): void {
 
 /** Every step output of a finished run, read from its Temporal history, payload refs loaded. */
 export async function stepOutputs(h: Harness, executionId: string): Promise<Record<string, any>> {
-  const history = await h.client.workflow.getHandle(executionId).fetchHistory();
+  const history = await h.history(executionId);
   const scheduled = new Map<string, string>();
   const out: Record<string, any> = {};
   for (const ev of history.events ?? []) {

@@ -19,7 +19,7 @@ const PRODUCTS = [
 
 /** The details of the activity failure recorded in the run's history. */
 async function activityFailureDetails(h: Harness, executionId: string): Promise<Record<string, unknown> | null> {
-  const history = await h.client.workflow.getHandle(executionId).fetchHistory();
+  const history = await h.history(executionId);
   for (const event of history.events ?? []) {
     const failure = event.activityTaskFailedEventAttributes?.failure;
     const payload = failure?.applicationFailureInfo?.details?.payloads?.[0];

@@ -91,7 +91,7 @@ function textOf(value: unknown): string {
  * its stored payloads (decompressed).
  */
 export async function runFootprint(h: Harness, executionId: string): Promise<string> {
-  const history = await h.client.workflow.getHandle(executionId).fetchHistory();
+  const history = await h.history(executionId);
   const execution = await h.dataSource.query(`SELECT * FROM workflow_executions WHERE execution_id = $1`, [executionId]);
   const steps = await h.dataSource.query(`SELECT * FROM workflow_step_executions WHERE execution_id = $1`, [executionId]);
   const payloads: Array<{ data: Buffer }> = await h.dataSource.query(`SELECT data FROM payloads WHERE execution_id = $1`, [executionId]);

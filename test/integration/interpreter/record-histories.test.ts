@@ -13,6 +13,7 @@ import { temporal } from '@temporalio/proto';
 import { progressQuery } from '@engine/shared/contracts';
 import { eventually, startHarness, type Harness } from '@test/support/harness';
 import { testExecutors } from '@test/support/executors';
+import { merchflowDataConverter } from '@engine/codec/data-converter';
 
 const fixtures = path.resolve(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'histories');
 const bundle = path.resolve(__dirname, '..', '..', '..', 'workflow-bundle.js');
@@ -72,9 +73,13 @@ describe('interpreter: replay of recorded scenarios', () => {
   });
 
   it('replays every fresh history with the current workflow code', async () => {
-    const histories = await Promise.all(
-      recorded.map(async (r) => ({ ...r, history: await h.client.workflow.getHandle(r.workflowId).fetchHistory() })),
-    );
+    // As stored (payloads encrypted by the codec), replayed with the worker's data converter...
+    for (const r of recorded) {
+      const stored = await h.client.workflow.getHandle(r.workflowId).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: { codePath: bundle }, dataConverter: merchflowDataConverter(h.config) }, stored, r.workflowId);
+    }
+    // ...and decrypted, which is what the fixtures keep (so the unit replay test needs no key).
+    const histories = await Promise.all(recorded.map(async (r) => ({ ...r, history: await h.history(r.workflowId) })));
     for (const r of histories) {
       await Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, r.history, r.workflowId);
     }
