@@ -41,6 +41,7 @@ describe(normalizeDefinition.name, () => {
       max_retries: 3,
       retry_delay_seconds: 5,
       max_parallel_steps: 10,
+      input_schema: null,
       steps: [],
     });
   });
