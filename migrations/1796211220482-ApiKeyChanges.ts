@@ -1,8 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Every change to an API key (revoked, expiry moved, role changed, deleted)
- * is announced on the `merchflow_api_keys` channel with the key's id, so
+ * Every change to an API key (created, revoked, expiry moved, role changed,
+ * deleted) is announced on the `merchflow_api_keys` channel with the key's id, so
  * every API replica drops what it cached at once, whoever made the change
  * (the API, the CLI, or SQL by hand).
  */
@@ -13,12 +13,12 @@ export class ApiKeyChanges1796211220482 implements MigrationInterface {
     await q.query(`
       CREATE OR REPLACE FUNCTION merchflow_api_keys_notify() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        PERFORM pg_notify('merchflow_api_keys', OLD.id::text);
+        PERFORM pg_notify('merchflow_api_keys', (CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END)::text);
         RETURN NULL;
       END $$`);
     await q.query(`
       CREATE TRIGGER api_keys_changed
-        AFTER UPDATE OF revoked_at, expires_at, role, key_hash OR DELETE ON api_keys
+        AFTER INSERT OR UPDATE OF revoked_at, expires_at, role, key_hash OR DELETE ON api_keys
         FOR EACH ROW EXECUTE FUNCTION merchflow_api_keys_notify()`);
   }
 
