@@ -125,6 +125,8 @@ export const listingCreationTemplate: TemplateDefinition = {
           brand: '$brand',
           status: 'active',
         },
+        // The same key for every run listing this SKU; a new generation only after the SKU was delisted.
+        idempotency_key: 'listing:${config.marketplace_id}:$sku:$listing_generation',
         // 409: the SKU is listed already (by an earlier run): its listing id is in the answer.
         expected_status: [200, 201, 409],
         response_mapping: { listing_id: 'id', existing_listing_id: 'error.listing_id', error_code: 'error.code' },

@@ -382,13 +382,16 @@ export const fetchListableProducts = operation<{ marketplace_id: number; supplie
               COALESCE(p.enrichment->>'description', p.description) AS description,
               p.brand, p.category, p.cost_price, p.currency, p.weight_kg, p.images, p.attributes,
               COALESCE(p.enrichment->'bullet_points', '[]'::jsonb) AS bullet_points,
-              GREATEST(COALESCE(i.available, 0), 0) AS quantity
+              GREATEST(COALESCE(i.available, 0), 0) AS quantity,
+              -- Part of the listing's business idempotency key: a delisted product is listed anew as the next generation.
+              COALESCE((SELECT CASE WHEN l.status IN ('inactive', 'failed') THEN l.generation + 1 ELSE l.generation END
+                        FROM listings l WHERE l.product_id = p.id AND l.marketplace_id = $4), 1) AS listing_generation
        FROM products p
        LEFT JOIN inventory i ON i.supplier_id = p.supplier_id AND i.sku = p.sku
        WHERE p.status = $1 AND ($2::int IS NULL OR p.supplier_id = $2)
        ORDER BY p.id
        LIMIT $3`,
-      [p.status ?? 'ready_for_listing', p.supplier_id ?? null, p.limit ?? 1000],
+      [p.status ?? 'ready_for_listing', p.supplier_id ?? null, p.limit ?? 1000, p.marketplace_id],
     );
     const products = numericRows(res.rows, ['product_id', 'cost_price', 'weight_kg', 'quantity']);
     return {
@@ -429,7 +432,10 @@ export const recordListings = operation<{ marketplace_id: number; items?: unknow
     const items = listOf(p.items);
     const results = listOf(p.results);
     const failures: Array<{ index: number; sku: string | null; reason: string }> = [];
-    const rows = new Map<number, { product_id: number; external_id: string; sku: string; title: string; price: number; currency: string; quantity: number }>();
+    const rows = new Map<
+      number,
+      { product_id: number; external_id: string; sku: string; title: string; price: number; currency: string; quantity: number; generation: number }
+    >();
     items.forEach((raw, index) => {
       const item = asRecord(raw);
       const r = asRecord(results[index]);
@@ -449,14 +455,16 @@ export const recordListings = operation<{ marketplace_id: number; items?: unknow
         price: Math.round(price * 100) / 100,
         currency: toText(item.currency) ?? 'USD',
         quantity: Math.max(0, toInt(item.quantity) ?? 0),
+        generation: Math.max(1, toInt(item.listing_generation) ?? 1),
       });
     });
     const counts = { inserted: 0, updated: 0 };
-    let list = [...rows.values()];
+    // Rows are locked and written in product id order, the same in every run, so overlapping runs never deadlock.
+    let list = [...rows.values()].sort((a, b) => a.product_id - b.product_id);
     await inTransaction(client, async () => {
       // A SKU is listed once per marketplace: one listed for another product (another supplier's) is reported, not taken over.
       const taken = await client.query<{ sku: string; product_id: string }>(
-        `SELECT sku, product_id FROM listings WHERE marketplace_id = $1 AND sku = ANY($2::text[]) FOR UPDATE`,
+        `SELECT sku, product_id FROM listings WHERE marketplace_id = $1 AND sku = ANY($2::text[]) ORDER BY id FOR UPDATE`,
         [p.marketplace_id, list.map((x) => x.sku)],
       );
       const owner = new Map(taken.rows.map((r) => [r.sku, Number(r.product_id)]));
@@ -467,16 +475,18 @@ export const recordListings = operation<{ marketplace_id: number; items?: unknow
         return false;
       });
       const res = await client.query<{ inserted: boolean }>(
-        `INSERT INTO listings AS l (product_id, marketplace_id, external_id, sku, title, price, currency, quantity, status, last_synced_at, execution_id, step_key)
-         SELECT x.product_id, $1, x.external_id, x.sku, x.title, x.price, x.currency, x.quantity, $2, now(), $3, $4
-         FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::numeric[], $10::text[], $11::int[])
-              AS x(product_id, external_id, sku, title, price, currency, quantity)
+        `INSERT INTO listings AS l (product_id, marketplace_id, external_id, sku, title, price, currency, quantity, generation, status, last_synced_at, execution_id, step_key)
+         SELECT x.product_id, $1, x.external_id, x.sku, x.title, x.price, x.currency, x.quantity, x.generation, $2, now(), $3, $4
+         FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::numeric[], $10::text[], $11::int[], $12::int[]) WITH ORDINALITY
+              AS x(product_id, external_id, sku, title, price, currency, quantity, generation, n)
+         ORDER BY x.n
          ON CONFLICT (product_id, marketplace_id) DO UPDATE SET
            external_id = EXCLUDED.external_id, sku = EXCLUDED.sku, title = EXCLUDED.title, price = EXCLUDED.price,
-           currency = EXCLUDED.currency, quantity = EXCLUDED.quantity, status = EXCLUDED.status, last_synced_at = now(),
-           execution_id = EXCLUDED.execution_id, step_key = EXCLUDED.step_key, updated_at = now()
-         WHERE (l.external_id, l.sku, l.title, l.price, l.currency, l.quantity, l.status)
-               IS DISTINCT FROM (EXCLUDED.external_id, EXCLUDED.sku, EXCLUDED.title, EXCLUDED.price, EXCLUDED.currency, EXCLUDED.quantity, EXCLUDED.status)
+           currency = EXCLUDED.currency, quantity = EXCLUDED.quantity, generation = GREATEST(l.generation, EXCLUDED.generation), status = EXCLUDED.status,
+           last_synced_at = now(), execution_id = EXCLUDED.execution_id, step_key = EXCLUDED.step_key, updated_at = now()
+         WHERE (l.external_id, l.sku, l.title, l.price, l.currency, l.quantity, l.status, l.generation)
+               IS DISTINCT FROM (EXCLUDED.external_id, EXCLUDED.sku, EXCLUDED.title, EXCLUDED.price, EXCLUDED.currency, EXCLUDED.quantity, EXCLUDED.status,
+                                 GREATEST(l.generation, EXCLUDED.generation))
          RETURNING (l.xmax = 0) AS inserted`,
         [
           p.marketplace_id,
@@ -490,6 +500,7 @@ export const recordListings = operation<{ marketplace_id: number; items?: unknow
           list.map((x) => x.price),
           list.map((x) => x.currency),
           list.map((x) => x.quantity),
+          list.map((x) => x.generation),
         ],
       );
       for (const r of res.rows) counts[r.inserted ? 'inserted' : 'updated']++;
