@@ -12,11 +12,11 @@ import type { StepExecutionContext, StepExecutor } from '@engine/activities/runt
 import { reservationKey } from '@engine/activities/database_query/operations';
 
 /** A step context good enough to call the executor directly: references resolve against `run` and the input. */
-function stepContext(input: unknown, run: Partial<RunContext> = {}): StepExecutionContext {
+function stepContext(input: unknown, run: Partial<RunContext> = {}, executionId = `exec-${randomUUID().slice(0, 8)}`): StepExecutionContext {
   const ctx: RunContext = { input: {}, steps: {}, config: {}, execution: { id: 'exec-ops' }, ...run };
   const logger = new Logger({ level: 'error', format: 'json', sink: () => undefined });
   return {
-    execution_id: `exec-${randomUUID().slice(0, 8)}`,
+    execution_id: executionId,
     workflow_code: 'ops',
     step_key: 'op',
     attempt: 1,
@@ -41,8 +41,10 @@ describe('database_query operations', () => {
   let marketplaceId: number;
   const tag = `ops${randomUUID().replace(/-/g, '').slice(0, 8)}`;
 
-  const op = async (operation: string, params: Record<string, unknown>, input: unknown = {}) =>
-    (await sut.execute({ query_type: 'operation', operation, params }, stepContext(input))) as Record<string, any>;
+  /** The run the operations act for: its claims on orders are its own across calls (retried steps of one run). */
+  const RUN = `exec-${tag}`;
+  const op = async (operation: string, params: Record<string, unknown>, executionId = RUN) =>
+    (await sut.execute({ query_type: 'operation', operation, params }, stepContext({}, {}, executionId))) as Record<string, any>;
 
   /** One listed SKU with stock, ready to be ordered. */
   async function stockedSku(sku: string, quantity: number): Promise<{ inventoryId: number }> {
@@ -130,6 +132,10 @@ describe('database_query operations', () => {
 
     const replay = await op('reserve_inventory', { marketplace_id: marketplaceId, orders: [checked.items[0]] });
     assert.deepEqual([replay.reserved_count, replay.lines_held], [1, 0], 'reserving the same order again holds nothing more');
+    // Another run overlapping this one leaves the order to it: the claim (a lease) is this run's.
+    const other = await op('reserve_inventory', { marketplace_id: marketplaceId, orders: [checked.items[0]] }, `exec-other-${tag}`);
+    assert.deepEqual([other.reserved_count, other.claimed_elsewhere_count, other.not_reserved[0].reason], [0, 1, 'claimed by another run']);
+    assert.equal((await op('release_reservations', { keys: replay.reservation_keys }, `exec-other-${tag}`)).kept_for_other_runs, 2, "another run's undo leaves them alone");
     assert.deepEqual(await inventoryOf(`${tag}-A`), { quantity: 5, reserved: 2, available: 3 });
 
     // Twenty single-unit orders race for the three units left: exactly three win.
@@ -144,7 +150,14 @@ describe('database_query operations', () => {
     // Releasing is idempotent; a released line can be held again.
     const keys = reserved.reservation_keys;
     assert.deepEqual(keys, [reservationKey(marketplaceId, 'o-1', 'o-1-1'), reservationKey(marketplaceId, 'o-1', 'o-1-2')]);
-    assert.deepEqual(await op('release_reservations', { keys }), { query_type: 'operation', operation: 'release_reservations', released: 2, unreserved_units: 3, restocked_units: 0 });
+    assert.deepEqual(await op('release_reservations', { keys }), {
+      query_type: 'operation',
+      operation: 'release_reservations',
+      released: 2,
+      unreserved_units: 3,
+      restocked_units: 0,
+      kept_for_other_runs: 0,
+    });
     assert.equal((await op('release_reservations', { keys })).released, 0);
     assert.deepEqual(await inventoryOf(`${tag}-B`), { quantity: 1, reserved: 0, available: 1 });
     assert.equal((await op('reserve_inventory', { marketplace_id: marketplaceId, orders: [checked.items[0]] })).lines_held, 2);
