@@ -106,6 +106,14 @@ describe('chaos: overlapping order processing runs', () => {
     const results = await Promise.all(ids.map((id) => h.wait(id)));
     results.forEach((r, i) => assert.equal(r.status, 'completed', `${ids[i]}: ${String((r.error as Error | undefined)?.message)}`));
     const after = await deadlocks(h.dataSource);
+    const state = shop.sandbox.state;
+    const perOrder = [...state.labelsPerOrder().values()];
+    // The invariant counts, printed before they are asserted (the report's figures).
+    console.log(
+      `chaos overlapping orders: ${RUNS} runs over ${ORDERS} new orders: ${state.labels.size} labels for ${state.counters.shipments} shipped orders ` +
+        `(max ${Math.max(...perOrder)} per order, ${state.counters.labels_voided} voided), ${state.counters.shipment_conflicts} shipment notices refused, ` +
+        `deadlocks ${after - before}`,
+    );
 
     await assertExactlyOnce(orders);
     assert.equal(after - before, 0, 'no deadlock (pg_stat_database.deadlocks)');
@@ -120,10 +128,5 @@ describe('chaos: overlapping order processing runs', () => {
     }
     assert.equal(reserved, ORDERS, 'each order reserved by one run');
     assert.equal(shipped, ORDERS, 'each order shipped by one run');
-    const labelsPerOrder = [...shop.sandbox.state.labelsPerOrder().values()];
-    console.log(
-      `chaos overlapping orders: ${RUNS} runs, ${ORDERS} orders, labels ${shop.sandbox.state.labels.size} for ${shop.sandbox.state.orders.size} shipped orders ` +
-        `(max ${Math.max(...labelsPerOrder)} per order), deadlocks ${after - before}`,
-    );
   });
 });
