@@ -194,6 +194,33 @@ describe('database_query operations', () => {
     assert.deepEqual(o, { status: 'failed', error: 'boom' });
   });
 
+  it('claims: a crashed run\'s orders come back when its lease expires; a finished order is never claimed again', async () => {
+    await stockedSku(`${tag}-K`, 10);
+    const [checked] = (await op('check_availability', { marketplace_id: marketplaceId, orders: [order('o-crash', [[`${tag}-K`, 1]])] })).items;
+    // The first run claims and reserves the order, then "crashes" (it never records, ships or releases it).
+    const crashed = `exec-crashed-${tag}`;
+    const first = await op('reserve_inventory', { marketplace_id: marketplaceId, orders: [checked], claim_lease_seconds: 0 }, crashed);
+    assert.equal(first.reserved_count, 1);
+    const [claim] = await ds.query(`SELECT owner, status FROM entity_claims WHERE kind = 'order' AND entity_key = $1`, [`${marketplaceId}:o-crash`]);
+    assert.deepEqual(claim, { owner: crashed, status: 'claimed' });
+
+    // Its lease is over: the next run takes the order, and the reservation made before is not made twice.
+    const next = `exec-next-${tag}`;
+    const second = await op('reserve_inventory', { marketplace_id: marketplaceId, orders: [checked] }, next);
+    assert.deepEqual([second.reserved_count, second.lines_held, second.claimed_elsewhere_count], [1, 0, 0]);
+    assert.deepEqual(await inventoryOf(`${tag}-K`), { quantity: 10, reserved: 1, available: 9 });
+    const recorded = await op('record_orders', { marketplace_id: marketplaceId, orders: second.items }, next);
+    assert.equal(recorded.orders.length, 1);
+    // The crashed run, were it to come back, no longer acts on the order.
+    assert.deepEqual((await op('record_orders', { marketplace_id: marketplaceId, orders: second.items }, crashed)).claimed_elsewhere, ['o-crash']);
+    const label = { order_id: 'o-crash', label_id: 'lbl_k', tracking_number: 'TK', carrier: 'c', service: 'ground', label_url: 'http://x' };
+    await op('update_order_status', { marketplace_id: marketplaceId, orders: recorded.orders, acknowledged: [{ id: 'o-crash' }], labels: [label] }, next);
+    const [done] = await ds.query(`SELECT owner, status FROM entity_claims WHERE kind = 'order' AND entity_key = $1`, [`${marketplaceId}:o-crash`]);
+    assert.deepEqual(done, { owner: next, status: 'done' });
+    const later = await op('reserve_inventory', { marketplace_id: marketplaceId, orders: [checked], claim_lease_seconds: 0 }, `exec-later-${tag}`);
+    assert.equal(later.claimed_elsewhere_count, 1, 'a shipped order stays with the run that shipped it');
+  });
+
   it('record_listings stores one listing per product and never hands a listed SKU to another product', async () => {
     await stockedSku(`${tag}-L`, 1);
     const [other] = await ds.query(
