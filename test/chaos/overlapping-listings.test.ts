@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertCompleted, count, createShop, rows, runWorkflow, startCommerceEnv, type CommerceEnv, type Shop } from '@test/integration/commerce/support';
+import { assertCompleted, count, createShop, rows, runWorkflow, startCommerceEnv, stepOutputs, type CommerceEnv, type Shop } from '@test/integration/commerce/support';
 import { deadlocks } from './overlap-support';
 
 const RUNS = 30;
@@ -8,9 +8,9 @@ const PRODUCTS = 120;
 
 /**
  * Issue 9, item 7: thirty listing runs started together over the same
- * products. Rows are locked in one order everywhere (and the runs split the
- * products by claims), so PostgreSQL never has to break a deadlock, and each
- * product is listed once, at the marketplace and in our tables.
+ * products. The runs split the products by claims and every writer locks rows
+ * in one order, so PostgreSQL never has to break a deadlock, and each product
+ * is listed once, at the marketplace and in our tables.
  */
 describe('chaos: overlapping listing creation runs', () => {
   let env: CommerceEnv;
@@ -60,5 +60,15 @@ describe('chaos: overlapping listing creation runs', () => {
     assert.equal(await count(h.dataSource, `SELECT count(*) AS n FROM products WHERE supplier_id = $1 AND status = 'listed'`, [shop.supplierId]), listable);
     assert.equal(after - before, 0, 'no deadlock (pg_stat_database.deadlocks)');
     assert.equal(retried, 0, 'no step needed a second attempt');
+
+    // The runs split the products by claims: each was fetched for listing by exactly one run.
+    let fetched = 0;
+    for (const r of started) fetched += Number((await stepOutputs(h, r.execution_id)).fetch_products.count);
+    assert.equal(fetched, listable, 'each product handled by one run');
+    assert.equal(
+      await count(h.dataSource, `SELECT count(*) AS n FROM entity_claims WHERE kind = 'listing' AND entity_key LIKE $1 AND status = 'done'`, [`${shop.marketplaceId}:%`]),
+      listable,
+      'every listing claim is done',
+    );
   });
 });

@@ -38,7 +38,8 @@ export const listingCreationTemplate: TemplateDefinition = {
       config: {
         query_type: 'operation',
         operation: 'fetch_listable_products',
-        params: { marketplace_id: '$config.marketplace_id', supplier_id: '$config.supplier_id', limit: '$config.listing_batch_size' },
+        // claim: overlapping runs split the products instead of all listing the same ones.
+        params: { marketplace_id: '$config.marketplace_id', supplier_id: '$config.supplier_id', limit: '$config.listing_batch_size', claim: true },
       },
     },
     {

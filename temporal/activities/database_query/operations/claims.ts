@@ -19,7 +19,26 @@ export const DEFAULT_LEASE_SECONDS = 1800;
  * workflow_executions says so) is free at once, without waiting for expiry:
  * a terminated run, or the run a restart continues, holds nothing any more.
  */
-const OWNER_FINISHED = `EXISTS (SELECT 1 FROM workflow_executions e WHERE e.execution_id = entity_claims.owner AND e.status IN ('completed', 'failed', 'cancelled'))`;
+const ownerFinished = (table: string) =>
+  `EXISTS (SELECT 1 FROM workflow_executions e WHERE e.execution_id = ${table}.owner AND e.status IN ('completed', 'failed', 'cancelled'))`;
+const OWNER_FINISHED = ownerFinished('entity_claims');
+
+/**
+ * SQL true when the claim row `alias` is held by someone other than the
+ * owner in parameter `ownerParam` (`$6`): done, or a live lease of a run not
+ * yet over. For reads that leave such entities out before claiming.
+ */
+export function heldElsewhereSql(alias: string, ownerParam: string): string {
+  return `(${alias}.owner <> ${ownerParam} AND (${alias}.status = 'done' OR (${alias}.expires_at > now() AND NOT ${ownerFinished(alias)})))`;
+}
+
+/** The claim key of a product's listing on a marketplace, per listing generation (a re-listing is claimed anew). */
+export function listingClaimKey(marketplaceId: number, productId: number, generation: number): string {
+  return `${marketplaceId}:${productId}:${generation}`;
+}
+
+/** Claim kind of listings (one per product, marketplace and generation). */
+export const LISTING_CLAIM = 'listing';
 
 /** The claim key of a marketplace order (also the stem of its business idempotency keys). */
 export function orderClaimKey(marketplaceId: number, externalId: string): string {

@@ -8,6 +8,7 @@ import { isPlainObject } from '@engine/dsl/references';
 import { canonicalJson, contentHash, sha256Hex } from '../values';
 import { operation } from './types';
 import { asRecord, inTransaction, listOf, notFound, numericRows, params, toInt, toNumber, toText } from './util';
+import { LISTING_CLAIM, claimEntities, completeClaims, heldElsewhereSql, listingClaimKey } from './claims';
 
 const PRODUCT_STATUSES = ['imported', 'ready_for_listing', 'listed', 'inactive'] as const;
 const MAX_REPORTED = 100;
@@ -363,38 +364,62 @@ const REQUIREMENT_DEFAULTS = { required_fields: ['sku', 'title', 'cost_price'], 
  * @example { "query_type": "operation", "operation": "fetch_listable_products",
  *            "params": { "marketplace_id": "$config.marketplace_id", "supplier_id": "$config.supplier_id", "limit": 1000 } }
  */
-export const fetchListableProducts = operation<{ marketplace_id: number; supplier_id?: number | null; limit?: number; status?: (typeof PRODUCT_STATUSES)[number] }>({
+export const fetchListableProducts = operation<{
+  marketplace_id: number;
+  supplier_id?: number | null;
+  limit?: number;
+  status?: (typeof PRODUCT_STATUSES)[number];
+  claim?: boolean;
+  claim_lease_seconds?: number;
+}>({
   name: 'fetch_listable_products',
-  summary: 'reads a marketplace and the products ready to be listed on it',
+  summary: 'reads a marketplace and the products ready to be listed on it (with claim: those this run claimed)',
   params: (mode) =>
     z.strictObject({
       marketplace_id: params.id(mode),
       supplier_id: params.optionalId(mode).optional(),
       limit: params.count(mode, 1_000_000).optional(),
       status: params.oneOf(mode, PRODUCT_STATUSES as unknown as ['imported', 'ready_for_listing', 'listed', 'inactive']).optional(),
+      claim: params.bool(mode).optional(),
+      claim_lease_seconds: params.count(mode, 86_400).optional(),
     }),
-  async run(p, { client }) {
+  async run(p, { client, step }) {
     const m = await client.query(`SELECT id, code, currency, markup_percent, requirements FROM marketplaces WHERE id = $1`, [p.marketplace_id]);
     if (m.rows.length === 0) throw notFound('marketplace', p.marketplace_id);
     const row = m.rows[0] as { id: number; code: string; currency: string; markup_percent: string; requirements: Record<string, unknown> };
+    const claim = p.claim ?? false;
     const res = await client.query(
-      `SELECT p.id AS product_id, p.supplier_id, p.external_id, p.sku, p.title,
-              COALESCE(p.enrichment->>'description', p.description) AS description,
-              p.brand, p.category, p.cost_price, p.currency, p.weight_kg, p.images, p.attributes,
-              COALESCE(p.enrichment->'bullet_points', '[]'::jsonb) AS bullet_points,
-              GREATEST(COALESCE(i.available, 0), 0) AS quantity,
-              -- Part of the listing's business idempotency key: a delisted product is listed anew as the next generation.
-              COALESCE((SELECT CASE WHEN l.status IN ('inactive', 'failed') THEN l.generation + 1 ELSE l.generation END
-                        FROM listings l WHERE l.product_id = p.id AND l.marketplace_id = $4), 1) AS listing_generation
-       FROM products p
-       LEFT JOIN inventory i ON i.supplier_id = p.supplier_id AND i.sku = p.sku
-       WHERE p.status = $1 AND ($2::int IS NULL OR p.supplier_id = $2)
-       ORDER BY p.id
+      `WITH candidates AS (
+         SELECT p.id AS product_id, p.supplier_id, p.external_id, p.sku, p.title,
+                COALESCE(p.enrichment->>'description', p.description) AS description,
+                p.brand, p.category, p.cost_price, p.currency, p.weight_kg, p.images, p.attributes,
+                COALESCE(p.enrichment->'bullet_points', '[]'::jsonb) AS bullet_points,
+                GREATEST(COALESCE(i.available, 0), 0) AS quantity,
+                -- Part of the listing's business idempotency key: a delisted product is listed anew as the next generation.
+                COALESCE((SELECT CASE WHEN l.status IN ('inactive', 'failed') THEN l.generation + 1 ELSE l.generation END
+                          FROM listings l WHERE l.product_id = p.id AND l.marketplace_id = $4), 1) AS listing_generation
+         FROM products p
+         LEFT JOIN inventory i ON i.supplier_id = p.supplier_id AND i.sku = p.sku
+         WHERE p.status = $1 AND ($2::int IS NULL OR p.supplier_id = $2))
+       SELECT c.* FROM candidates c
+       -- With claims, products another run is listing are left out before the limit, so they never crowd this run's batch.
+       WHERE NOT $5::boolean OR NOT EXISTS (
+         SELECT 1 FROM entity_claims ec
+         WHERE ec.kind = '${LISTING_CLAIM}' AND ec.entity_key = $4 || ':' || c.product_id || ':' || c.listing_generation AND ${heldElsewhereSql('ec', '$6')})
+       ORDER BY c.product_id
        LIMIT $3`,
-      [p.status ?? 'ready_for_listing', p.supplier_id ?? null, p.limit ?? 1000, p.marketplace_id],
+      [p.status ?? 'ready_for_listing', p.supplier_id ?? null, p.limit ?? 1000, p.marketplace_id, claim, step.execution_id],
     );
-    const products = numericRows(res.rows, ['product_id', 'cost_price', 'weight_kg', 'quantity']);
+    let products = numericRows(res.rows, ['product_id', 'cost_price', 'weight_kg', 'quantity']);
+    let claimedElsewhere = 0;
+    if (claim) {
+      const keyOf = (x: Record<string, unknown>) => listingClaimKey(p.marketplace_id, Number(x.product_id), Number(x.listing_generation));
+      const claimed = await claimEntities(client, LISTING_CLAIM, products.map(keyOf), step.execution_id, p.claim_lease_seconds);
+      claimedElsewhere = products.length - claimed.size;
+      products = products.filter((x) => claimed.has(keyOf(x)));
+    }
     return {
+      ...(claim ? { claimed_elsewhere_count: claimedElsewhere } : {}),
       marketplace: {
         id: row.id,
         code: row.code,
@@ -504,6 +529,13 @@ export const recordListings = operation<{ marketplace_id: number; items?: unknow
         ],
       );
       for (const r of res.rows) counts[r.inserted ? 'inserted' : 'updated']++;
+      // Listed: the claims of this generation are done (a no-op for runs that claimed nothing).
+      await completeClaims(
+        client,
+        LISTING_CLAIM,
+        list.map((x) => listingClaimKey(p.marketplace_id, x.product_id, x.generation)),
+        step.execution_id,
+      );
       await client.query(`UPDATE marketplaces SET listings_total = (SELECT count(*) FROM listings WHERE marketplace_id = $1), updated_at = now() WHERE id = $1`, [
         p.marketplace_id,
       ]);
