@@ -4,8 +4,9 @@ import { SourceData1764230600000 } from './1764230600000-SourceData';
 import { FetchCursors1764230700000 } from './1764230700000-FetchCursors';
 import { ApiKeys1764230800000 } from './1764230800000-ApiKeys';
 import { Commerce1764230900000 } from './1764230900000-Commerce';
-import { InputSchemas1796212762980 } from './1796212762980-InputSchemas';
+import { ExactlyOnce1796210398240 } from './1796210398240-ExactlyOnce';
 import { ApiKeyChanges1796211220482 } from './1796211220482-ApiKeyChanges';
+import { InputSchemas1796212762980 } from './1796212762980-InputSchemas';
 
 /** Every migration, in order. Listed explicitly so the bundle and the CLI agree. */
 export const MIGRATIONS = [
@@ -15,6 +16,7 @@ export const MIGRATIONS = [
   FetchCursors1764230700000,
   ApiKeys1764230800000,
   Commerce1764230900000,
-  InputSchemas1796212762980,
+  ExactlyOnce1796210398240,
   ApiKeyChanges1796211220482,
+  InputSchemas1796212762980,
 ];

@@ -93,6 +93,10 @@ export class WorkflowExecution {
   @Column({ type: 'integer', nullable: true })
   schedule_id: number | null;
 
+  /** At most one pending or running run per key (the order workflow per marketplace); see docs/exactly-once.md. */
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  singleton_key: string | null;
+
   @CreateDateColumn({ type: 'timestamptz' })
   created_at: Date;
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter, type SearchAttributePair, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { DataSource } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import type { StepTypeRegistry, WorkflowDefinition } from '@engine/dsl/types';
 import { effectiveDependencies } from '@engine/dsl/graph';
 import { validateDefinition, formatIssues } from '@engine/dsl/validate';
@@ -90,6 +90,7 @@ export class ExecutionsService {
     assertInputMatches(definition.input_schema, input, workflow.code);
 
     const executionId = `${workflow.code}-${randomUUID()}`;
+    const singletonKey = singletonKeyOf(definition);
     const row = repo.create({
       execution_id: executionId,
       workflow_id: workflow.id,
@@ -103,16 +104,33 @@ export class ExecutionsService {
       idempotency_key: opts.idempotency_key ?? null,
       schedule_id: opts.schedule_id ?? null,
       restarted_from: restartedFrom ?? null,
+      singleton_key: singletonKey,
     });
-    try {
-      await repo.save(row);
-    } catch (err) {
-      // A concurrent request with the same idempotency key won the race: answer with its run.
-      if ((err as { code?: string }).code === '23505' && opts.idempotency_key) {
-        const existing = await repo.findOne({ where: { idempotency_key: opts.idempotency_key } });
-        if (existing) return sameWorkflow(existing, workflowId, opts.idempotency_key);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await repo.save(row);
+        break;
+      } catch (err) {
+        const e = err as { code?: string; constraint?: string; driverError?: { constraint?: string } };
+        if (e.code !== '23505') throw err;
+        if ((e.constraint ?? e.driverError?.constraint) === SINGLETON_INDEX && singletonKey) {
+          // Another run holds the slot: refused, unless the projection is only late in saying that run is over.
+          if (attempt === 0 && (await this.freeStaleSingleton(singletonKey))) continue;
+          const holder = await repo.findOne({ where: { singleton_key: singletonKey, status: In(['pending', 'running']) } });
+          throw new ConflictError(
+            'WORKFLOW_ALREADY_RUNNING',
+            `workflow ${workflow.code} already has a run in progress for ${singletonKey.slice(workflow.code.length + 1)}` +
+              `${holder ? ` (${holder.execution_id})` : ''}; it runs one at a time (docs/exactly-once.md)`,
+            { execution_id: holder?.execution_id ?? null, singleton_key: singletonKey },
+          );
+        }
+        // A concurrent request with the same idempotency key won the race: answer with its run.
+        if (opts.idempotency_key) {
+          const existing = await repo.findOne({ where: { idempotency_key: opts.idempotency_key } });
+          if (existing) return sameWorkflow(existing, workflowId, opts.idempotency_key);
+        }
+        throw err;
       }
-      throw err;
     }
     const args: InterpreterInput = {
       execution_id: executionId,
@@ -149,6 +167,29 @@ export class ExecutionsService {
       throw new AppError(ErrorCodes.DEPENDENCY_UNAVAILABLE, `could not start the run: Temporal did not answer (${message})`, 503, { dependency: 'temporal' });
     }
     return row;
+  }
+
+  /**
+   * Frees the singleton slot `key` when the run holding it is over in
+   * Temporal though its row still says pending/running (the projection is
+   * late, or the worker never saw it end). A row whose workflow Temporal does
+   * not know is freed only once it is old: its start may be in flight.
+   */
+  private async freeStaleSingleton(key: string): Promise<boolean> {
+    const repo = this.dataSource.getRepository(WorkflowExecution);
+    const holder = await repo.findOne({ where: { singleton_key: key, status: In(['pending', 'running']) } });
+    if (!holder) return true;
+    let over: boolean;
+    try {
+      const desc = await (await this.temporal()).workflow.getHandle(holder.execution_id).describe();
+      over = desc.status.name !== 'RUNNING';
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) return false;
+      over = Date.now() - holder.created_at.getTime() > STALE_START_MS;
+    }
+    if (!over) return false;
+    await repo.update({ execution_id: holder.execution_id, singleton_key: key }, { singleton_key: null });
+    return true;
   }
 
   /** By numeric id or by execution_id. */
@@ -266,6 +307,28 @@ export function searchAttributes(def: WorkflowDefinition, trigger: string): Sear
     { key: SA.trigger, value: trigger },
     { key: SA.version, value: def.version },
   ];
+}
+
+/** The partial unique index that keeps one pending or running run per singleton key (migration 1796210398240-ExactlyOnce). */
+const SINGLETON_INDEX = 'UQ_workflow_executions_singleton';
+/** A pending row Temporal does not know is a start still in flight for this long. */
+const STALE_START_MS = 120_000;
+/** Workflow types that run one at a time per marketplace unless their config says `"singleton": false`. */
+const SINGLETON_TYPES = new Set(['order_processing']);
+
+/**
+ * The singleton key of a run of `def`, or null when runs may overlap: an
+ * order_processing workflow runs once at a time per marketplace
+ * (`<code>:marketplace:<id>`), so two runs never fetch and act on the same
+ * new orders; `config.singleton: true` makes any workflow a singleton, `false` opts out.
+ */
+export function singletonKeyOf(def: Pick<WorkflowDefinition, 'code' | 'workflow_type' | 'config'>): string | null {
+  const config = (def.config ?? {}) as Record<string, unknown>;
+  const on = typeof config.singleton === 'boolean' ? config.singleton : SINGLETON_TYPES.has(def.workflow_type);
+  if (!on) return null;
+  const marketplace = config.marketplace_id;
+  const scope = typeof marketplace === 'number' || (typeof marketplace === 'string' && marketplace !== '') ? `marketplace:${String(marketplace)}` : 'all';
+  return `${def.code}:${scope}`.slice(0, 200);
 }
 
 /** An idempotency key answers with its run only for the workflow it started. */

@@ -141,6 +141,10 @@ export interface SandboxCounters {
   inventory_updates: number;
   /** Requests answered from an idempotency key or an already-applied action instead of changing state. */
   idempotent_replays: number;
+  /** Requests refused because their Idempotency-Key was used before for another entity (422 `idempotency_key_reused`). */
+  idempotency_conflicts: number;
+  /** Shipment notices refused because the order already shipped with another tracking number (409 `shipment_exists`). */
+  shipment_conflicts: number;
   orders_created: number;
   acknowledged_orders: number;
   shipments: number;
@@ -282,8 +286,10 @@ export class SandboxState {
   createListing(idempotencyKey: string, input: ListingInput): { listing: Listing; created: boolean } {
     const replayId = this.listingByKey.get(idempotencyKey);
     if (replayId !== undefined) {
+      const listing = this.listings.get(replayId)!;
+      if (listing.sku !== input.sku) throw this.keyReused(idempotencyKey, `listing ${listing.id} of SKU ${listing.sku}`);
       this.counters.idempotent_replays++;
-      return { listing: this.listings.get(replayId)!, created: false };
+      return { listing, created: false };
     }
     const existing = this.listingBySku.get(input.sku);
     if (existing !== undefined) {
@@ -456,6 +462,7 @@ export class SandboxState {
         this.counters.idempotent_replays++;
         return { order, changed: false };
       }
+      this.counters.shipment_conflicts++;
       throw new HttpError(409, 'shipment_exists', `order ${id} already shipped with tracking number ${order.shipment.tracking_number}`, {
         field: 'tracking_number',
       });
@@ -478,8 +485,10 @@ export class SandboxState {
   createLabel(idempotencyKey: string | undefined, input: LabelInput): { label: Label; created: boolean } {
     const replayId = idempotencyKey === undefined ? undefined : this.labelByKey.get(idempotencyKey);
     if (replayId !== undefined) {
+      const label = this.labels.get(replayId)!;
+      if (label.order_id !== input.order_id) throw this.keyReused(idempotencyKey!, `label ${label.id} of order ${label.order_id}`);
       this.counters.idempotent_replays++;
-      return { label: this.labels.get(replayId)!, created: false };
+      return { label, created: false };
     }
     if (this.carrierFailure) {
       this.counters.labels_rejected++;
@@ -510,6 +519,19 @@ export class SandboxState {
     if (idempotencyKey !== undefined) this.labelByKey.set(idempotencyKey, id);
     this.counters.labels++;
     return { label, created: true };
+  }
+
+  /** Labels bought per order id (voided ones included): what "one label per order" is checked against. */
+  labelsPerOrder(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const label of this.labels.values()) out.set(label.order_id, (out.get(label.order_id) ?? 0) + 1);
+    return out;
+  }
+
+  /** A key sent before for another entity: a client bug that replaying would hide. */
+  private keyReused(key: string, what: string): HttpError {
+    this.counters.idempotency_conflicts++;
+    return new HttpError(422, 'idempotency_key_reused', `Idempotency-Key ${key} was used for ${what}`, { field: 'Idempotency-Key' });
   }
 
   label(id: string): Label {
@@ -544,6 +566,7 @@ export class SandboxState {
       listings: this.listings.size,
       orders: this.orders.size,
       orders_by_status: ordersByStatus,
+      orders_with_several_labels: [...this.labelsPerOrder().values()].filter((n) => n > 1).length,
       carrier_failure: this.carrierFailure !== null,
       ...this.counters,
       requests_by_api: { ...this.counters.requests_by_api },
@@ -563,6 +586,8 @@ function emptyCounters(): SandboxCounters {
     listing_updates: 0,
     inventory_updates: 0,
     idempotent_replays: 0,
+    idempotency_conflicts: 0,
+    shipment_conflicts: 0,
     orders_created: 0,
     acknowledged_orders: 0,
     shipments: 0,

@@ -15,7 +15,7 @@ import { workflowTypeName, type InterpreterInput } from '@engine/shared/contract
 import { assertInputMatches } from '@src/workflows/input-schema';
 import { AppError, ConflictError, NotFoundError, ValidationFailedError } from '@src/common/errors';
 import { offsetOf, pageOf, type Page, type PageRequest } from '@src/common/pagination';
-import { searchAttributes } from '@src/executions/executions.service';
+import { searchAttributes, singletonKeyOf } from '@src/executions/executions.service';
 import type { Logger } from '@src/logging/logger';
 import { cronProblem, cronTimingProblem, timezoneProblem } from '@src/schedules/cron';
 import { WorkflowSchedule } from '@src/schedules/schedule.entity';
@@ -226,8 +226,13 @@ export class SchedulesService {
       if (state === 'deleted') throw new NotFoundError('Schedule', id);
       if (state !== 'synced') throw new AppError('SCHEDULE_NOT_SYNCED', `schedule ${id} is not in sync with Temporal yet; retry shortly`, 503, { schedule_id: id });
     }
+    // A singleton workflow (the order workflow per marketplace) keeps the schedule's SKIP even when triggered by hand:
+    // while the schedule's run is still going, the trigger starts nothing (docs/exactly-once.md).
+    const singleton = singletonKeyOf(await this.pinnedDefinition(row)) !== null;
     try {
-      await this.withTemporal((c) => c.schedule.getHandle(row.temporal_schedule_id).trigger(ScheduleOverlapPolicy.ALLOW_ALL));
+      await this.withTemporal((c) =>
+        c.schedule.getHandle(row.temporal_schedule_id).trigger(singleton ? ScheduleOverlapPolicy.SKIP : ScheduleOverlapPolicy.ALLOW_ALL),
+      );
     } catch (err) {
       if (err instanceof ScheduleNotFoundError) {
         await this.dropVanished(id);

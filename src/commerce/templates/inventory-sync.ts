@@ -99,6 +99,8 @@ export const inventorySyncTemplate: TemplateDefinition = {
         items_field: 'items',
         item_key_field: 'sku',
         body: { quantity: '$available' },
+        // A new quantity is a new push: the listing's sync generation (recorded by record_inventory_sync) and the quantity.
+        idempotency_key: 'inventory:${config.marketplace_id}:$sku:$sync_generation:$available',
         response_mapping: { sku: 'sku', quantity: 'quantity' },
         concurrency: 8,
         retry: HTTP_RETRY,

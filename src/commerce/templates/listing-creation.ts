@@ -38,7 +38,8 @@ export const listingCreationTemplate: TemplateDefinition = {
       config: {
         query_type: 'operation',
         operation: 'fetch_listable_products',
-        params: { marketplace_id: '$config.marketplace_id', supplier_id: '$config.supplier_id', limit: '$config.listing_batch_size' },
+        // claim: overlapping runs split the products instead of all listing the same ones.
+        params: { marketplace_id: '$config.marketplace_id', supplier_id: '$config.supplier_id', limit: '$config.listing_batch_size', claim: true },
       },
     },
     {
@@ -125,6 +126,8 @@ export const listingCreationTemplate: TemplateDefinition = {
           brand: '$brand',
           status: 'active',
         },
+        // The same key for every run listing this SKU; a new generation only after the SKU was delisted.
+        idempotency_key: 'listing:${config.marketplace_id}:$sku:$listing_generation',
         // 409: the SKU is listed already (by an earlier run): its listing id is in the answer.
         expected_status: [200, 201, 409],
         response_mapping: { listing_id: 'id', existing_listing_id: 'error.listing_id', error_code: 'error.code' },

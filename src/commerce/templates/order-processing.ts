@@ -7,6 +7,12 @@ import { HTTP_RETRY, SANDBOX_DEFAULTS, type TemplateDefinition } from './types';
  * acknowledged, checked for auto-shipping, labelled by the carrier, marked
  * shipped (one shipment per order) and announced to the marketplace.
  *
+ * Exactly once across overlapping runs (docs/exactly-once.md): reserve_inventory
+ * claims the orders (a lease in entity_claims), so runs started together split
+ * them; every outside call carries a business idempotency key
+ * (`order:<marketplace>:<order>:label`, ...), never the run's id; and the API
+ * refuses a second run per marketplace while one is running.
+ *
  * If a step fails, the saga unwinds: labels are voided, the run's orders are
  * marked failed, their reservations released (compensations, in reverse),
  * then the on-failure notification goes out.
@@ -107,6 +113,8 @@ export const orderProcessingTemplate: TemplateDefinition = {
         item_key_field: 'external_id',
         body: {},
         response_mapping: { id: 'id', status: 'status' },
+        // Business keys (docs/exactly-once.md): every run acknowledging this order sends the same key.
+        idempotency_key: 'order:${config.marketplace_id}:$external_id:ack',
         concurrency: 8,
         retry: HTTP_RETRY,
       },
@@ -137,6 +145,8 @@ export const orderProcessingTemplate: TemplateDefinition = {
         items_field: 'orders',
         item_key_field: 'external_id',
         body: { order_id: '$external_id', ship_to: '$shipping_address', service: '$config.shipping_service', weight_kg: '$weight_kg' },
+        // One label per order whichever run asks: the carrier returns the label it sold for this key.
+        idempotency_key: 'order:${config.marketplace_id}:$external_id:label',
         response_mapping: { label_id: 'id', order_id: 'order_id', tracking_number: 'tracking_number', carrier: 'carrier', service: 'service', label_url: 'label_url' },
         concurrency: 8,
         retry: HTTP_RETRY,
@@ -169,6 +179,7 @@ export const orderProcessingTemplate: TemplateDefinition = {
         items_field: 'shipped',
         item_key_field: 'order_external_id',
         body: { tracking_number: '$tracking_number', carrier: '$carrier', label_id: '$label_id' },
+        idempotency_key: 'order:${config.marketplace_id}:$order_external_id:shipment',
         response_mapping: { id: 'id', status: 'status' },
         concurrency: 8,
         retry: HTTP_RETRY,
@@ -218,6 +229,7 @@ export const orderProcessingTemplate: TemplateDefinition = {
         items_field: 'results',
         item_key_field: 'label_id',
         body: {},
+        idempotency_key: 'label:$label_id:void',
         response_mapping: { id: 'id', status: 'status' },
         retry: HTTP_RETRY,
       },

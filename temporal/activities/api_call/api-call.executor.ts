@@ -94,6 +94,25 @@ export function itemKeyOf(item: unknown, index: number, keyField?: string): stri
   return /^[\x21-\x7e]{1,128}$/.test(text) ? text : `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 40)}`;
 }
 
+/**
+ * The `Idempotency-Key` a config's `idempotency_key` template renders to for
+ * `item` (`render` resolves references against the item and the run): a
+ * non-empty string or number, kept as it is when it is visible ASCII of at
+ * most 200 characters, hashed otherwise (a valid header either way).
+ *
+ * @example businessKeyOf('order:${config.marketplace_id}:$external_id:label', resolve, 0) // 'order:1:ord_000042:label'
+ */
+export function businessKeyOf(template: string, render: (s: string) => unknown, index: number): string {
+  const v = render(template);
+  if (!((typeof v === 'string' && v.trim() !== '') || (typeof v === 'number' && Number.isFinite(v)))) {
+    throw new StepError('STEP_INPUT_INVALID', `item ${index}: idempotency_key rendered to ${describe(v)}, not a non-empty string`, {
+      details: { index, field: 'idempotency_key' },
+    });
+  }
+  const text = String(v);
+  return /^[\x21-\x7e]{1,200}$/.test(text) ? text : `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 40)}`;
+}
+
 /** The error for a response status outside `expected` (4xx except 408/429 never retry). */
 export function unexpectedStatus(method: string, url: string, res: Pick<HttpResponse, 'status' | 'headers'>): StepError {
   const where = safeWhere(url);
@@ -241,7 +260,8 @@ class ApiCall {
     let output: unknown;
     if (!perItem) {
       ctx.heartbeat({ phase: 'request', method });
-      output = await send(items, ctx.idempotency_key);
+      const key = typeof config.idempotency_key === 'string' ? businessKeyOf(config.idempotency_key, (t) => ctx.resolve(t, items), 0) : ctx.idempotency_key;
+      output = await send(items, key);
       ctx.logger.debug('api_call completed', { method, url: where, mode: 'batch' });
     } else {
       output = await this.perItem(items as unknown[], settings, config, ctx, send);
@@ -272,7 +292,12 @@ class ApiCall {
         let key = String(index);
         try {
           key = itemKeyOf(items[index], index, keyField);
-          results[index] = await send(items[index], `${ctx.idempotency_key}:${key}`);
+          // A business key (the same for every run acting on the entity) when the config gives one; else per run and step.
+          const idempotencyKey =
+            typeof config.idempotency_key === 'string'
+              ? businessKeyOf(config.idempotency_key, (t) => ctx.resolve(t, items[index]), index)
+              : `${ctx.idempotency_key}:${key}`;
+          results[index] = await send(items[index], idempotencyKey);
         } catch (err) {
           if (ctx.signal.aborted || !continueOnError) {
             fatal ??= forItem(err, index, key);

@@ -71,6 +71,11 @@ const definitionSchema = z
     input: referenceString.optional(),
     items_field: pathSchema.optional(),
     item_key_field: pathSchema.optional(),
+    idempotency_key: z
+      .string({ error: 'must be a string template, e.g. "order:${config.marketplace_id}:$external_id:label"' })
+      .min(1, { message: 'must not be empty' })
+      .max(500, { message: 'must be at most 500 characters' })
+      .optional(),
     response_mapping: z
       .record(z.string().min(1), pathSchema, { error: 'must be an object of output fields to paths in the response' })
       .optional(),
@@ -105,6 +110,11 @@ const definitionSchema = z
  * - `input`: a reference to read instead of the step's input (`"$steps.fetch.items"`).
  * - `items_field`: path of the list inside the input (`"products"`).
  * - `item_key_field`: path of each item's id, for its `Idempotency-Key` (default: the item's index).
+ * - `idempotency_key`: the `Idempotency-Key` as a template over the item and the run context, replacing
+ *   the default `<execution_id>:<step_key>:<item key>`. Use a business key, the same for every run that
+ *   performs the same effect on the same entity, so the receiver deduplicates across overlapping runs:
+ *   `"order:${config.marketplace_id}:$external_id:label"`. It must render to a non-empty string or
+ *   number; values that are not visible ASCII or longer than 200 characters are hashed.
  * - `concurrency` [4]: requests in flight at once in per-item mode (1-50).
  * - `auth`: `{type: "bearer"|"api_key"|"basic"|"oauth2_client_credentials", ...}` with secrets by reference;
  *   the specification's `"auth_type": "bearer"` with `"token": {"secret": "NAME"}` works too.

@@ -222,7 +222,8 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
       });
     }
 
-    const rows = [...unique.values()];
+    // Written in conflict-key order, the same in every run, so overlapping upserts of the same rows never deadlock.
+    const rows = plan.dedupe ? [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r) : [...unique.values()];
     const text = writeSql(model, plan.columns, mode, returning);
     const counts = { inserted: 0, updated: 0, unchanged: 0 };
     const written: Record<string, unknown>[] = [];

@@ -231,7 +231,13 @@ export function writeSql(model: ModelSpec, columns: readonly string[], mode: 'in
   return `${text} RETURNING ${[flag, ...returning.map((c) => `t.${ident(c)}`)].join(', ')}`;
 }
 
-/** `UPDATE ... SET ... WHERE ...` with values bound; `set` is already coerced per column. */
+/**
+ * `UPDATE ... SET ... WHERE ...` with values bound; `set` is already coerced
+ * per column. On a model with an `id`, the matching rows are locked first in
+ * id order (`SELECT id ... ORDER BY id FOR UPDATE`), the one order every run
+ * takes them in, so overlapping updates of the same rows wait for each other
+ * instead of deadlocking.
+ */
 export function updateSql(
   model: ModelSpec,
   set: Readonly<Record<string, string | number | boolean | null>>,
@@ -242,8 +248,14 @@ export function updateSql(
   const sets = Object.entries(set).map(([c, v]) => `${ident(c)} = ${params.add(v)}::${paramType(model.columns[c])}`);
   if (model.updatedAt && !(model.updatedAt in set)) sets.push(`${ident(model.updatedAt)} = now()`);
   const whereText = whereSql(model, where, params);
-  const ret = returning.length > 0 ? ` RETURNING ${returning.map(ident).join(', ')}` : '';
-  return { text: `UPDATE ${ident(model.table)} SET ${sets.join(', ')} ${whereText}${ret}`, values: params.values };
+  const table = ident(model.table);
+  if (!('id' in model.columns)) {
+    const ret = returning.length > 0 ? ` RETURNING ${returning.map(ident).join(', ')}` : '';
+    return { text: `UPDATE ${table} SET ${sets.join(', ')} ${whereText}${ret}`, values: params.values };
+  }
+  const ret = returning.length > 0 ? ` RETURNING ${returning.map((c) => `t.${ident(c)}`).join(', ')}` : '';
+  const locked = `(SELECT "id" FROM ${table} ${whereText} ORDER BY "id" FOR UPDATE) AS locked`;
+  return { text: `UPDATE ${table} AS t SET ${sets.join(', ')} FROM ${locked} WHERE t."id" = locked."id"${ret}`, values: params.values };
 }
 
 /** `DELETE FROM ... WHERE ...`; callers refuse an empty `where`. */

@@ -97,6 +97,27 @@ describe('executions API', () => {
     assert.equal(again.body.code, 'EXECUTION_FINISHED');
   });
 
+  it('runs an order workflow once at a time per marketplace: a second execute is a 409 naming the running run', async () => {
+    const wf = await workflow([{ key: 'nap', name: 'Nap', step_type: 'test_sleep', config: { ms: 120_000 }, timeout_seconds: 300 }], {
+      workflow_type: 'order_processing',
+      config: { marketplace_id: 5 },
+    });
+    const first = await execute(wf.id);
+    const second = await api.request('POST', `/workflows/${wf.id}/execute/`, { body: { input_data: {} } });
+    assert.equal(second.status, 409, second.text);
+    assert.ok(isErrorShape(second.body), second.text);
+    assert.equal(second.body.code, 'WORKFLOW_ALREADY_RUNNING');
+    assert.equal((second.body.details as { execution_id: string }).execution_id, first.execution_id);
+    assert.match(second.body.message as string, /marketplace:5/);
+
+    const cancel = await api.request('POST', `/executions/${first.id}/cancel/`, { key: api.keys.operator });
+    assert.equal(cancel.status, 202, cancel.text);
+    await until(first.execution_id, (d) => d.status === 'cancelled', 'the first run to be cancelled');
+    const third = await execute(wf.id);
+    assert.notEqual(third.execution_id, first.execution_id, 'once it is over the next run starts');
+    await api.request('POST', `/executions/${third.id}/cancel/`, { key: api.keys.operator });
+  });
+
   it('signals an approval step, checking the step first', async () => {
     const wf = await workflow([
       { key: 'prepare', name: 'Prepare', step_type: 'test_echo', config: { output: { price: 10 } } },

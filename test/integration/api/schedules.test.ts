@@ -75,6 +75,37 @@ describe('schedules API', () => {
     });
   }
 
+  it('keeps SKIP when an order workflow\'s schedule is triggered while its run is still going', async () => {
+    const wf = await api.request<{ id: number }>('POST', '/workflows/', {
+      body: {
+        code: uniqueCode('sched_orders'),
+        name: 'orders',
+        workflow_type: 'order_processing',
+        config: { marketplace_id: 9 },
+        steps: [{ key: 'nap', name: 'Nap', step_type: 'test_sleep', config: { ms: 120_000 }, timeout_seconds: 300 }],
+      },
+    });
+    assert.equal(wf.status, 201, wf.text);
+    const created = await createSchedule({ workflow_id: wf.body.id });
+    assert.equal(created.status, 201, created.text);
+    const s = created.body;
+    const trigger = () => api.request('POST', `/schedules/${s.id}/trigger/`, { key: api.keys.operator });
+    assert.equal((await trigger()).status, 202);
+    const running = await eventually(async () => {
+      const d = await handle(s.temporal_schedule_id).describe();
+      return d.info.runningActions.length === 1 ? d.info.runningActions[0].workflow.workflowId : null;
+    }, 30_000, 'the triggered run to start');
+    assert.equal((await trigger()).status, 202);
+    const skipped = await eventually(async () => {
+      const d = await handle(s.temporal_schedule_id).describe();
+      return d.info.numActionsSkippedOverlap >= 1 ? d : null;
+    }, 30_000, 'the second trigger to be skipped');
+    assert.equal(skipped.info.numActionsTaken, 1, 'one run only');
+    assert.deepEqual(skipped.info.runningActions.map((a) => a.workflow.workflowId), [running]);
+    await api.h.client.workflow.getHandle(running).terminate('test over');
+    assert.equal((await api.request('DELETE', `/schedules/${s.id}/`)).status, 204);
+  });
+
   it('creates a Temporal Schedule that pins the definition, triggers a run, pauses, unpauses and deletes it', async () => {
     const created = await createSchedule({ cron_expression: '30 2 * * MON-FRI', timezone: 'Europe/Paris', input_data: { n: 7 } });
     assert.equal(created.status, 201, created.text);

@@ -12,11 +12,11 @@ import type { StepExecutionContext, StepExecutor } from '@engine/activities/runt
 import { reservationKey } from '@engine/activities/database_query/operations';
 
 /** A step context good enough to call the executor directly: references resolve against `run` and the input. */
-function stepContext(input: unknown, run: Partial<RunContext> = {}): StepExecutionContext {
+function stepContext(input: unknown, run: Partial<RunContext> = {}, executionId = `exec-${randomUUID().slice(0, 8)}`): StepExecutionContext {
   const ctx: RunContext = { input: {}, steps: {}, config: {}, execution: { id: 'exec-ops' }, ...run };
   const logger = new Logger({ level: 'error', format: 'json', sink: () => undefined });
   return {
-    execution_id: `exec-${randomUUID().slice(0, 8)}`,
+    execution_id: executionId,
     workflow_code: 'ops',
     step_key: 'op',
     attempt: 1,
@@ -41,8 +41,10 @@ describe('database_query operations', () => {
   let marketplaceId: number;
   const tag = `ops${randomUUID().replace(/-/g, '').slice(0, 8)}`;
 
-  const op = async (operation: string, params: Record<string, unknown>, input: unknown = {}) =>
-    (await sut.execute({ query_type: 'operation', operation, params }, stepContext(input))) as Record<string, any>;
+  /** The run the operations act for: its claims on orders are its own across calls (retried steps of one run). */
+  const RUN = `exec-${tag}`;
+  const op = async (operation: string, params: Record<string, unknown>, executionId = RUN) =>
+    (await sut.execute({ query_type: 'operation', operation, params }, stepContext({}, {}, executionId))) as Record<string, any>;
 
   /** One listed SKU with stock, ready to be ordered. */
   async function stockedSku(sku: string, quantity: number): Promise<{ inventoryId: number }> {
@@ -130,6 +132,10 @@ describe('database_query operations', () => {
 
     const replay = await op('reserve_inventory', { marketplace_id: marketplaceId, orders: [checked.items[0]] });
     assert.deepEqual([replay.reserved_count, replay.lines_held], [1, 0], 'reserving the same order again holds nothing more');
+    // Another run overlapping this one leaves the order to it: the claim (a lease) is this run's.
+    const other = await op('reserve_inventory', { marketplace_id: marketplaceId, orders: [checked.items[0]] }, `exec-other-${tag}`);
+    assert.deepEqual([other.reserved_count, other.claimed_elsewhere_count, other.not_reserved[0].reason], [0, 1, 'claimed by another run']);
+    assert.equal((await op('release_reservations', { keys: replay.reservation_keys }, `exec-other-${tag}`)).kept_for_other_runs, 2, "another run's undo leaves them alone");
     assert.deepEqual(await inventoryOf(`${tag}-A`), { quantity: 5, reserved: 2, available: 3 });
 
     // Twenty single-unit orders race for the three units left: exactly three win.
@@ -144,7 +150,14 @@ describe('database_query operations', () => {
     // Releasing is idempotent; a released line can be held again.
     const keys = reserved.reservation_keys;
     assert.deepEqual(keys, [reservationKey(marketplaceId, 'o-1', 'o-1-1'), reservationKey(marketplaceId, 'o-1', 'o-1-2')]);
-    assert.deepEqual(await op('release_reservations', { keys }), { query_type: 'operation', operation: 'release_reservations', released: 2, unreserved_units: 3, restocked_units: 0 });
+    assert.deepEqual(await op('release_reservations', { keys }), {
+      query_type: 'operation',
+      operation: 'release_reservations',
+      released: 2,
+      unreserved_units: 3,
+      restocked_units: 0,
+      kept_for_other_runs: 0,
+    });
     assert.equal((await op('release_reservations', { keys })).released, 0);
     assert.deepEqual(await inventoryOf(`${tag}-B`), { quantity: 1, reserved: 0, available: 1 });
     assert.equal((await op('reserve_inventory', { marketplace_id: marketplaceId, orders: [checked.items[0]] })).lines_held, 2);
@@ -179,6 +192,33 @@ describe('database_query operations', () => {
     assert.deepEqual(await inventoryOf(`${tag}-C`), { quantity: 4, reserved: 0, available: 4 });
     const [o] = await ds.query(`SELECT status, error FROM orders WHERE id = $1`, [recorded.order_ids[0]]);
     assert.deepEqual(o, { status: 'failed', error: 'boom' });
+  });
+
+  it('claims: a crashed run\'s orders come back when its lease expires; a finished order is never claimed again', async () => {
+    await stockedSku(`${tag}-K`, 10);
+    const [checked] = (await op('check_availability', { marketplace_id: marketplaceId, orders: [order('o-crash', [[`${tag}-K`, 1]])] })).items;
+    // The first run claims and reserves the order, then "crashes" (it never records, ships or releases it).
+    const crashed = `exec-crashed-${tag}`;
+    const first = await op('reserve_inventory', { marketplace_id: marketplaceId, orders: [checked], claim_lease_seconds: 0 }, crashed);
+    assert.equal(first.reserved_count, 1);
+    const [claim] = await ds.query(`SELECT owner, status FROM entity_claims WHERE kind = 'order' AND entity_key = $1`, [`${marketplaceId}:o-crash`]);
+    assert.deepEqual(claim, { owner: crashed, status: 'claimed' });
+
+    // Its lease is over: the next run takes the order, and the reservation made before is not made twice.
+    const next = `exec-next-${tag}`;
+    const second = await op('reserve_inventory', { marketplace_id: marketplaceId, orders: [checked] }, next);
+    assert.deepEqual([second.reserved_count, second.lines_held, second.claimed_elsewhere_count], [1, 0, 0]);
+    assert.deepEqual(await inventoryOf(`${tag}-K`), { quantity: 10, reserved: 1, available: 9 });
+    const recorded = await op('record_orders', { marketplace_id: marketplaceId, orders: second.items }, next);
+    assert.equal(recorded.orders.length, 1);
+    // The crashed run, were it to come back, no longer acts on the order.
+    assert.deepEqual((await op('record_orders', { marketplace_id: marketplaceId, orders: second.items }, crashed)).claimed_elsewhere, ['o-crash']);
+    const label = { order_id: 'o-crash', label_id: 'lbl_k', tracking_number: 'TK', carrier: 'c', service: 'ground', label_url: 'http://x' };
+    await op('update_order_status', { marketplace_id: marketplaceId, orders: recorded.orders, acknowledged: [{ id: 'o-crash' }], labels: [label] }, next);
+    const [done] = await ds.query(`SELECT owner, status FROM entity_claims WHERE kind = 'order' AND entity_key = $1`, [`${marketplaceId}:o-crash`]);
+    assert.deepEqual(done, { owner: next, status: 'done' });
+    const later = await op('reserve_inventory', { marketplace_id: marketplaceId, orders: [checked], claim_lease_seconds: 0 }, `exec-later-${tag}`);
+    assert.equal(later.claimed_elsewhere_count, 1, 'a shipped order stays with the run that shipped it');
   });
 
   it('record_listings stores one listing per product and never hands a listed SKU to another product', async () => {

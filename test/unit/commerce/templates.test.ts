@@ -142,3 +142,25 @@ describe('COMMERCE_TEMPLATES', () => {
     assert.equal(COMMERCE_TEMPLATES.product_import.steps[0].config?.supplier_id, '$input.supplier_id', 'the template is not changed through a copy');
   });
 });
+
+describe('business idempotency keys', () => {
+  it('every outside call of the predefined workflows carries a key built from the entity and the effect, never the run', () => {
+    const keys: Record<string, string> = {};
+    for (const t of Object.values(COMMERCE_TEMPLATES)) {
+      for (const step of t.steps.filter((s) => s.step_type === 'api_call')) {
+        const key = (step.config as { idempotency_key?: unknown }).idempotency_key;
+        assert.equal(typeof key, 'string', `${t.code} ${step.key} has an idempotency_key`);
+        assert.doesNotMatch(key as string, /execution/, `${t.code} ${step.key}: no run id in the key`);
+        keys[step.key] = key as string;
+      }
+    }
+    assert.deepEqual(keys, {
+      create_listings: 'listing:${config.marketplace_id}:$sku:$listing_generation',
+      push_inventory: 'inventory:${config.marketplace_id}:$sku:$sync_generation:$available',
+      acknowledge_orders: 'order:${config.marketplace_id}:$external_id:ack',
+      generate_labels: 'order:${config.marketplace_id}:$external_id:label',
+      notify_shipments: 'order:${config.marketplace_id}:$order_external_id:shipment',
+      void_labels: 'label:$label_id:void',
+    });
+  });
+});

@@ -9,6 +9,7 @@ import { Logger } from '@src/logging/logger';
 import {
   API_CALL_STEP_TYPE,
   apiCallExecutorModule,
+  businessKeyOf,
   createApiCallExecutor,
   credentialsHostOf,
   hasItemReferences,
@@ -231,6 +232,35 @@ describe(itemKeyOf.name, () => {
     assert.equal(itemKeyOf({ sku: 'A-1' }, 3), '3');
     assert.match(itemKeyOf({ sku: 'naïve\nkey' }, 0, 'sku'), /^sha256-[0-9a-f]{40}$/);
     assert.throws(() => itemKeyOf({}, 5, 'sku'), (e) => errorCode(e) === 'STEP_INPUT_INVALID' && /item 5/.test((e as Error).message));
+  });
+});
+
+describe(businessKeyOf.name, () => {
+  const run: RunContext = { input: {}, steps: {}, config: { marketplace_id: 7 }, execution: { id: 'run-1' } };
+  const render = (item: unknown) => (t: string) => resolveReferences(t, { ...run, item });
+
+  it('renders the template over the item and the run config, the same for every run', () => {
+    const template = 'order:${config.marketplace_id}:$external_id:label';
+    assert.equal(businessKeyOf(template, render({ external_id: 'ord_000042' }), 0), 'order:7:ord_000042:label');
+    const otherRun = (t: string) => resolveReferences(t, { ...run, execution: { id: 'run-2' }, item: { external_id: 'ord_000042' } });
+    assert.equal(businessKeyOf(template, otherRun, 0), 'order:7:ord_000042:label', 'no run id in the key');
+    assert.equal(businessKeyOf('listing:${config.marketplace_id}:$sku:$listing_generation', render({ sku: 'SUP-1', listing_generation: 2 }), 0), 'listing:7:SUP-1:2');
+    assert.equal(businessKeyOf('$n', render({ n: 5 }), 0), '5');
+  });
+
+  it('hashes keys a header cannot carry and refuses an empty one, naming the field', () => {
+    assert.match(businessKeyOf('order:$id', render({ id: 'naïve key' }), 0), /^sha256-[0-9a-f]{40}$/);
+    assert.match(businessKeyOf('$id', render({ id: 'x'.repeat(201) }), 0), /^sha256-/);
+    assert.throws(
+      () => businessKeyOf('$missing', render({}), 3),
+      (e) => errorCode(e) === 'STEP_INPUT_INVALID' && /item 3: idempotency_key/.test((e as Error).message),
+    );
+  });
+
+  it('is a documented config field, checked when the definition is saved', () => {
+    assert.deepEqual(fields({ url: 'https://a.example/x', body: { a: '$a' }, idempotency_key: 'x:$a' }), []);
+    assert.deepEqual(fields({ url: 'https://a.example/x', body: { a: '$a' }, idempotency_key: '' }), ['idempotency_key']);
+    assert.deepEqual(fields({ url: 'https://a.example/x', body: { a: '$a' }, idempotency_key: { secret: 'K' } }), ['idempotency_key']);
   });
 });
 

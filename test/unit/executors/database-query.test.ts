@@ -158,9 +158,13 @@ describe('database_query SQL', () => {
     assert.match(writeSql(model, plan.columns, 'insert'), /DO NOTHING RETURNING true AS "__inserted"$/);
   });
 
-  it('builds update and delete with bound values', () => {
-    const u = updateSql(model, { status: 'done' }, [{ field: 'id', operator: 'in', value: ['1', '2'] }]);
-    assert.equal(u.text, 'UPDATE "source_data" SET "status" = $1::text, "updated_at" = now() WHERE "id" = ANY($2::bigint[])');
+  it('builds update and delete with bound values; update locks its rows in id order first (no deadlock between overlapping runs)', () => {
+    const u = updateSql(model, { status: 'done' }, [{ field: 'id', operator: 'in', value: ['1', '2'] }], ['id']);
+    assert.equal(
+      u.text,
+      'UPDATE "source_data" AS t SET "status" = $1::text, "updated_at" = now() ' +
+        'FROM (SELECT "id" FROM "source_data" WHERE "id" = ANY($2::bigint[]) ORDER BY "id" FOR UPDATE) AS locked WHERE t."id" = locked."id" RETURNING t."id"',
+    );
     assert.deepEqual(u.values, ['done', ['1', '2']]);
     const d = deleteSql(model, [{ field: 'status', operator: 'equals', value: 'old' }], ['id']);
     assert.equal(d.text, 'DELETE FROM "source_data" WHERE "status" = $1::text RETURNING "id"');

@@ -23,10 +23,12 @@ export const inventoryPositions = operation<{ supplier_id: number; marketplace_i
     const res = await client.query(
       `SELECT i.id AS inventory_id, i.sku, i.quantity, i.reserved, GREATEST(i.available, 0) AS available, i.low_stock_threshold,
               (i.available < i.low_stock_threshold) AS low_stock,
-              l.id AS listing_id, l.external_id AS listing_external_id, l.quantity AS listed_quantity
+              l.id AS listing_id, l.external_id AS listing_external_id, l.quantity AS listed_quantity,
+              -- The generation of the next push (part of its business idempotency key); record_inventory_sync advances it.
+              COALESCE(l.sync_generation, 0) + 1 AS sync_generation
        FROM inventory i
        LEFT JOIN LATERAL (
-         SELECT l.id, l.external_id, l.quantity FROM listings l JOIN products p ON p.id = l.product_id
+         SELECT l.id, l.external_id, l.quantity, l.sync_generation FROM listings l JOIN products p ON p.id = l.product_id
          WHERE l.marketplace_id = $2 AND l.sku = i.sku AND l.status = 'active' AND p.supplier_id = i.supplier_id
          ORDER BY l.id LIMIT 1
        ) l ON true
@@ -69,19 +71,26 @@ export const recordInventorySync = operation<{ marketplace_id: number; items?: u
       if (listing === null || quantity === null || quantity < 0) return;
       byListing.set(listing, { quantity, inventory_id: toInt(item.inventory_id) });
     });
-    const ids = [...byListing.keys()];
+    const ids = [...byListing.keys()].sort((a, b) => a - b);
     const changes = await inTransaction(client, async () => {
       const res = await client.query<{ listing_id: string; previous_quantity: number; quantity: number }>(
         `WITH x AS (SELECT * FROM unnest($1::bigint[], $2::int[]) AS x(listing_id, quantity)),
               old AS (SELECT l.id, l.quantity FROM listings l JOIN x ON x.listing_id = l.id WHERE l.marketplace_id = $3 ORDER BY l.id FOR UPDATE)
-         UPDATE listings l SET quantity = x.quantity, last_synced_at = now(), updated_at = now()
+         UPDATE listings l SET quantity = x.quantity, last_synced_at = now(), updated_at = now(),
+                sync_generation = l.sync_generation + CASE WHEN l.quantity IS DISTINCT FROM x.quantity THEN 1 ELSE 0 END
          FROM x JOIN old ON old.id = x.listing_id
          WHERE l.id = x.listing_id
          RETURNING l.id AS listing_id, old.quantity AS previous_quantity, l.quantity`,
         [ids, ids.map((id) => byListing.get(id)!.quantity), p.marketplace_id],
       );
       const inventoryIds = [...byListing.values()].map((v) => v.inventory_id).filter((v): v is number => v !== null);
-      if (inventoryIds.length > 0) await client.query(`UPDATE inventory SET last_synced_at = now() WHERE id = ANY($1::bigint[])`, [inventoryIds]);
+      if (inventoryIds.length > 0) {
+        // Locked in id order, as every operation on inventory does, so overlapping syncs and reservations never deadlock.
+        await client.query(
+          `UPDATE inventory i SET last_synced_at = now() FROM (SELECT id FROM inventory WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE) o WHERE i.id = o.id`,
+          [inventoryIds],
+        );
+      }
       return res.rows.map((r) => ({ listing_id: Number(r.listing_id), previous_quantity: r.previous_quantity, quantity: r.quantity }));
     });
     return { marketplace_id: p.marketplace_id, updated: changes.length, changes };
@@ -103,12 +112,16 @@ export const revertInventorySync = operation<{ changes?: unknown[] | null }>({
       .map((c) => ({ id: toInt(c.listing_id), previous: toInt(c.previous_quantity), quantity: toInt(c.quantity) }))
       .filter((c): c is { id: number; previous: number; quantity: number } => c.id !== null && c.previous !== null && c.quantity !== null);
     if (changes.length === 0) return { reverted: 0 };
-    const res = await client.query(
-      `UPDATE listings l SET quantity = x.previous, updated_at = now()
-       FROM unnest($1::bigint[], $2::int[], $3::int[]) AS x(id, previous, quantity)
-       WHERE l.id = x.id AND l.quantity = x.quantity`,
-      [changes.map((c) => c.id), changes.map((c) => c.previous), changes.map((c) => c.quantity)],
-    );
+    const res = await inTransaction(client, async () => {
+      // Rows locked in id order first, as everywhere, so a revert never deadlocks with a sync.
+      await client.query(`SELECT id FROM listings WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, [changes.map((c) => c.id)]);
+      return client.query(
+        `UPDATE listings l SET quantity = x.previous, updated_at = now()
+         FROM unnest($1::bigint[], $2::int[], $3::int[]) AS x(id, previous, quantity)
+         WHERE l.id = x.id AND l.quantity = x.quantity`,
+        [changes.map((c) => c.id), changes.map((c) => c.previous), changes.map((c) => c.quantity)],
+      );
+    });
     return { reverted: res.rowCount ?? 0 };
   },
 });

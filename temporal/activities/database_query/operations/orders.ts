@@ -13,6 +13,13 @@ import { z } from 'zod';
 import { isPlainObject } from '@engine/dsl/references';
 import { operation } from './types';
 import { asRecord, inTransaction, listOf, params, toInt, toNumber, toText } from './util';
+import { claimEntities, completeClaims, heldByOthers, orderClaimKey, releaseClaims } from './claims';
+
+/** Claim kind of marketplace orders in `entity_claims`. */
+export const ORDER_CLAIM = 'order';
+
+/** Lease of an order claim, settable per step (`claim_lease_seconds`). */
+const leaseParam = (mode: Parameters<typeof params.count>[0]) => params.count(mode, 86_400).optional();
 
 /** A marketplace order line as the marketplace sends it. */
 interface OrderLineIn {
@@ -150,20 +157,37 @@ function flagged(order: Record<string, unknown>): string | null {
  * those that could not be (`not_reserved`, with the reason), and every
  * reservation key (the input of the compensation, `release_reservations`).
  */
-export const reserveInventory = operation<{ marketplace_id: number; orders?: unknown[] | null; skip_flagged?: boolean }>({
+export const reserveInventory = operation<{ marketplace_id: number; orders?: unknown[] | null; skip_flagged?: boolean; claim_lease_seconds?: number }>({
   name: 'reserve_inventory',
-  summary: 'atomically reserves stock for each order (all lines or none), idempotent per order line',
-  params: (mode) => z.strictObject({ marketplace_id: params.id(mode), orders: params.listOrNull(mode), skip_flagged: params.bool(mode).optional() }),
+  summary: 'claims orders for the run, then atomically reserves stock for each (all lines or none), idempotent per order line',
+  params: (mode) =>
+    z.strictObject({ marketplace_id: params.id(mode), orders: params.listOrNull(mode), skip_flagged: params.bool(mode).optional(), claim_lease_seconds: leaseParam(mode) }),
   async run(p, { client, step }) {
     const orders = listOf(p.orders).map(asRecord);
     const reserved: Array<Record<string, unknown>> = [];
     const notReserved: Array<{ external_id: string | null; reason: string }> = [];
     const keys: string[] = [];
+    const unclaim: string[] = [];
     let held = 0;
+    let claimedElsewhere = 0;
+    // Claim every order this run may act on: one that another live run holds is left to it.
+    const candidates = orders.map((o) => toText(o.id)).filter((id): id is string => id !== null);
+    const claimed = await claimEntities(
+      client,
+      ORDER_CLAIM,
+      candidates.map((id) => orderClaimKey(p.marketplace_id, id)),
+      step.execution_id,
+      p.claim_lease_seconds,
+    );
     for (const [n, order] of orders.entries()) {
       const externalId = toText(order.id);
       const allocation = asRecord(order.allocation);
       const lines = listOf(allocation.lines).map(asRecord);
+      if (externalId && !claimed.has(orderClaimKey(p.marketplace_id, externalId))) {
+        claimedElsewhere++;
+        notReserved.push({ external_id: externalId, reason: 'claimed by another run' });
+        continue;
+      }
       const skip = !externalId
         ? 'the order has no id'
         : (p.skip_flagged ?? true)
@@ -171,10 +195,12 @@ export const reserveInventory = operation<{ marketplace_id: number; orders?: unk
           : null;
       if (skip) {
         notReserved.push({ external_id: externalId, reason: skip });
+        if (externalId) unclaim.push(orderClaimKey(p.marketplace_id, externalId));
         continue;
       }
       if (lines.length === 0 || lines.some((l) => toInt(l.inventory_id) === null || (toInt(l.quantity) ?? 0) <= 0)) {
         notReserved.push({ external_id: externalId, reason: toText(allocation.reason) ?? 'the order has no allocated lines' });
+        unclaim.push(orderClaimKey(p.marketplace_id, externalId!));
         continue;
       }
       const wanted = lines.map((l) => ({
@@ -187,12 +213,12 @@ export const reserveInventory = operation<{ marketplace_id: number; orders?: unk
       const outcome = await inTransaction(client, async () => {
         const locks = await lockInventory(client, [...new Set(wanted.map((w) => w.inventory_id))].sort((a, b) => a - b));
         const existing = await client.query<{ idempotency_key: string; status: string }>(
-          `SELECT idempotency_key, status FROM reservations WHERE idempotency_key = ANY($1::text[]) FOR UPDATE`,
+          `SELECT idempotency_key, status FROM reservations WHERE idempotency_key = ANY($1::text[]) ORDER BY idempotency_key FOR UPDATE`,
           [wanted.map((w) => w.key)],
         );
         const state = new Map(existing.rows.map((r) => [r.idempotency_key, r.status]));
         // Lines still held (active) or already shipped (consumed) need nothing more.
-        const toHold = wanted.filter((w) => state.get(w.key) !== 'active' && state.get(w.key) !== 'consumed');
+        const toHold = wanted.filter((w) => state.get(w.key) !== 'active' && state.get(w.key) !== 'consumed').sort((a, b) => (a.key < b.key ? -1 : 1));
         const need = new Map<number, number>();
         for (const w of toHold) need.set(w.inventory_id, (need.get(w.inventory_id) ?? 0) + w.quantity);
         for (const [inv, qty] of need) {
@@ -234,6 +260,7 @@ export const reserveInventory = operation<{ marketplace_id: number; orders?: unk
       });
       if (!outcome.ok) {
         notReserved.push({ external_id: externalId, reason: outcome.reason });
+        unclaim.push(orderClaimKey(p.marketplace_id, externalId!));
         continue;
       }
       held += outcome.held;
@@ -242,10 +269,13 @@ export const reserveInventory = operation<{ marketplace_id: number; orders?: unk
       reserved.push({ ...order, reservation_keys: orderKeys });
       if (n % 100 === 99) step.heartbeat({ orders: n + 1, total: orders.length });
     }
+    // Orders this run will not act on go back at once: a later run (more stock, a fixed order) may take them.
+    await releaseClaims(client, ORDER_CLAIM, unclaim, step.execution_id);
     return {
       marketplace_id: p.marketplace_id,
       items: reserved,
       reserved_count: reserved.length,
+      claimed_elsewhere_count: claimedElsewhere,
       lines_held: held,
       not_reserved: notReserved,
       not_reserved_count: notReserved.length,
@@ -264,23 +294,33 @@ export const releaseReservations = operation<{ keys?: unknown[] | null }>({
   name: 'release_reservations',
   summary: 'releases reservations by key (idempotent); the compensation of reserve_inventory',
   params: (mode) => z.strictObject({ keys: params.listOrNull(mode) }),
-  async run(p, { client }) {
+  async run(p, { client, step }) {
     const keys = listOf(p.keys).filter((k): k is string => typeof k === 'string' && k !== '');
-    if (keys.length === 0) return { released: 0, unreserved_units: 0, restocked_units: 0 };
+    const none = { released: 0, unreserved_units: 0, restocked_units: 0, kept_for_other_runs: 0 };
+    if (keys.length === 0) return none;
     return inTransaction(client, async () => {
-      const found = await client.query<{ id: string; inventory_id: string; quantity: number; status: string }>(
-        `SELECT id, inventory_id, quantity, status FROM reservations WHERE idempotency_key = ANY($1::text[]) AND status IN ('active', 'consumed')`,
+      const candidates = await client.query<{ id: string; inventory_id: string; marketplace_id: number; order_external_id: string }>(
+        `SELECT id, inventory_id, marketplace_id, order_external_id FROM reservations WHERE idempotency_key = ANY($1::text[]) AND status IN ('active', 'consumed')`,
         [keys],
       );
-      if (found.rows.length === 0) return { released: 0, unreserved_units: 0, restocked_units: 0 };
-      await lockInventory(client, [...new Set(found.rows.map((r) => Number(r.inventory_id)))].sort((a, b) => a - b));
+      // An order another run now holds (its lease, or shipped by it) keeps its stock: undoing it is not this run's to do.
+      const others = await heldByOthers(
+        client,
+        ORDER_CLAIM,
+        candidates.rows.map((r) => orderClaimKey(r.marketplace_id, r.order_external_id)),
+        step.execution_id,
+      );
+      const found = candidates.rows.filter((r) => !others.has(orderClaimKey(r.marketplace_id, r.order_external_id)));
+      const kept = candidates.rows.length - found.length;
+      if (found.length === 0) return { ...none, kept_for_other_runs: kept };
+      await lockInventory(client, [...new Set(found.map((r) => Number(r.inventory_id)))].sort((a, b) => a - b));
       // Re-read under the locks: a concurrent release may have won.
       const rows = await client.query<{ id: string; inventory_id: string; quantity: number; status: string }>(
         `UPDATE reservations r SET status = 'released', released_at = now(), updated_at = now()
-         FROM (SELECT id, status AS was FROM reservations WHERE id = ANY($1::bigint[]) AND status IN ('active', 'consumed') FOR UPDATE) old
+         FROM (SELECT id, status AS was FROM reservations WHERE id = ANY($1::bigint[]) AND status IN ('active', 'consumed') ORDER BY id FOR UPDATE) old
          WHERE r.id = old.id
          RETURNING r.id, r.inventory_id, r.quantity, old.was AS status`,
-        [found.rows.map((r) => r.id)],
+        [found.map((r) => r.id)],
       );
       const unreserve = new Map<string, number>();
       const restock = new Map<string, number>();
@@ -288,14 +328,20 @@ export const releaseReservations = operation<{ keys?: unknown[] | null }>({
         const target = r.status === 'active' ? unreserve : restock;
         target.set(r.inventory_id, (target.get(r.inventory_id) ?? 0) + r.quantity);
       }
-      const ids = [...new Set([...unreserve.keys(), ...restock.keys()])];
+      const ids = [...new Set([...unreserve.keys(), ...restock.keys()])].sort((a, b) => Number(a) - Number(b));
       await client.query(
         `UPDATE inventory i SET reserved = GREATEST(i.reserved - x.unreserve, 0), quantity = i.quantity + x.restock, updated_at = now()
          FROM unnest($1::bigint[], $2::int[], $3::int[]) AS x(id, unreserve, restock) WHERE i.id = x.id`,
         [ids, ids.map((id) => unreserve.get(id) ?? 0), ids.map((id) => restock.get(id) ?? 0)],
       );
+      await releaseClaims(
+        client,
+        ORDER_CLAIM,
+        found.map((r) => orderClaimKey(r.marketplace_id, r.order_external_id)),
+        step.execution_id,
+      );
       const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-      return { released: rows.rows.length, unreserved_units: sum(unreserve), restocked_units: sum(restock) };
+      return { released: rows.rows.length, unreserved_units: sum(unreserve), restocked_units: sum(restock), kept_for_other_runs: kept };
     });
   },
 });
@@ -307,15 +353,35 @@ export const releaseReservations = operation<{ keys?: unknown[] | null }>({
  * `reserved` (acknowledged, shipped...) is not touched and not returned, so
  * it is never processed, or shipped, twice.
  */
-export const recordOrders = operation<{ marketplace_id: number; orders?: unknown[] | null; status?: 'received' | 'validated' | 'reserved' }>({
+export const recordOrders = operation<{
+  marketplace_id: number;
+  orders?: unknown[] | null;
+  status?: 'received' | 'validated' | 'reserved';
+  claim_lease_seconds?: number;
+}>({
   name: 'record_orders',
-  summary: 'stores orders and their lines (once per marketplace and external id) and links their reservations',
+  summary: 'stores the orders the run holds a claim on, with their lines (once per marketplace and external id), and links their reservations',
   params: (mode) =>
-    z.strictObject({ marketplace_id: params.id(mode), orders: params.listOrNull(mode), status: params.oneOf(mode, ['received', 'validated', 'reserved']).optional() }),
+    z.strictObject({
+      marketplace_id: params.id(mode),
+      orders: params.listOrNull(mode),
+      status: params.oneOf(mode, ['received', 'validated', 'reserved']).optional(),
+      claim_lease_seconds: leaseParam(mode),
+    }),
   async run(p, { client, step }) {
-    const orders = listOf(p.orders)
+    const given = listOf(p.orders)
       .map(asRecord)
       .filter((o) => toText(o.id) !== null);
+    // Only orders this run holds (claimed by reserve_inventory, or free now); the lease is renewed.
+    const claimed = await claimEntities(
+      client,
+      ORDER_CLAIM,
+      given.map((o) => orderClaimKey(p.marketplace_id, toText(o.id)!)),
+      step.execution_id,
+      p.claim_lease_seconds,
+    );
+    const orders = given.filter((o) => claimed.has(orderClaimKey(p.marketplace_id, toText(o.id)!)));
+    const claimedElsewhere = given.filter((o) => !claimed.has(orderClaimKey(p.marketplace_id, toText(o.id)!))).map((o) => toText(o.id)!);
     const status = p.status ?? 'reserved';
     return inTransaction(client, async () => {
       const fraudScore = (o: Record<string, unknown>) => {
@@ -410,6 +476,7 @@ export const recordOrders = operation<{ marketplace_id: number; orders?: unknown
         inserted,
         updated: res.rows.length - inserted,
         skipped: orders.filter((o) => !idOf.has(toText(o.id)!)).map((o) => toText(o.id)),
+        claimed_elsewhere: claimedElsewhere,
       };
     });
   },
@@ -424,21 +491,33 @@ export const failOrders = operation<{ order_ids?: unknown[] | null; error?: stri
   name: 'fail_orders',
   summary: 'marks orders failed (with the reason) and voids their shipment records',
   params: (mode) => z.strictObject({ order_ids: params.listOrNull(mode), error: params.optionalText(mode).optional() }),
-  async run(p, { client }) {
-    const ids = listOf(p.order_ids)
+  async run(p, { client, step }) {
+    const given = listOf(p.order_ids)
       .map(toInt)
       .filter((v): v is number => v !== null);
-    if (ids.length === 0) return { failed: 0, shipments_voided: 0 };
+    if (given.length === 0) return { failed: 0, shipments_voided: 0, kept_for_other_runs: 0 };
     return inTransaction(client, async () => {
-      const failed = await client.query(`UPDATE orders SET status = 'failed', error = $2, updated_at = now() WHERE id = ANY($1::bigint[]) AND status <> 'cancelled'`, [
-        ids,
-        (p.error ?? 'the order processing run failed').slice(0, 2000),
-      ]);
+      // Orders another run holds now (or finished) are left alone: this run no longer acts on them.
+      const known = await client.query<{ id: string; marketplace_id: number; external_id: string }>(
+        `SELECT id, marketplace_id, external_id FROM orders WHERE id = ANY($1::bigint[]) ORDER BY id`,
+        [given],
+      );
+      const keyOf = (r: { marketplace_id: number; external_id: string }) => orderClaimKey(r.marketplace_id, r.external_id);
+      const others = await heldByOthers(client, ORDER_CLAIM, known.rows.map(keyOf), step.execution_id);
+      const mine = known.rows.filter((r) => !others.has(keyOf(r)));
+      const ids = mine.map((r) => Number(r.id));
+      const failed = await client.query(
+        `UPDATE orders o SET status = 'failed', error = $2, updated_at = now()
+         FROM (SELECT id FROM orders WHERE id = ANY($1::bigint[]) AND status <> 'cancelled' ORDER BY id FOR UPDATE) l WHERE o.id = l.id`,
+        [ids, (p.error ?? 'the order processing run failed').slice(0, 2000)],
+      );
       const voided = await client.query(
         `UPDATE shipments SET status = 'voided', voided_at = now(), updated_at = now() WHERE order_id = ANY($1::bigint[]) AND status <> 'voided'`,
         [ids],
       );
-      return { failed: failed.rowCount ?? 0, shipments_voided: voided.rowCount ?? 0 };
+      // The run gives its orders back: the next run may try them again.
+      await releaseClaims(client, ORDER_CLAIM, mine.map(keyOf), step.execution_id);
+      return { failed: failed.rowCount ?? 0, shipments_voided: voided.rowCount ?? 0, kept_for_other_runs: known.rows.length - mine.length };
     });
   },
 });
@@ -550,6 +629,14 @@ export const updateOrderStatus = operation<{ marketplace_id: number; orders?: un
       }
       const shippedSet = new Set(shipped.map((s) => s.order_external_id));
       const awaiting = acked.filter((e) => !shippedSet.has(e));
+      // Final for this workflow (shipped, or acknowledged and waiting for manual shipping): the claims are done.
+      const finished = [...new Set([...shippedSet, ...acked, ...refused.map((r) => r.order_external_id)])];
+      await completeClaims(
+        client,
+        ORDER_CLAIM,
+        finished.map((e) => orderClaimKey(p.marketplace_id, e)),
+        step.execution_id,
+      );
       return {
         marketplace_id: p.marketplace_id,
         acknowledged: acked.length,

@@ -8,6 +8,7 @@ import { isPlainObject } from '@engine/dsl/references';
 import { canonicalJson, contentHash, sha256Hex } from '../values';
 import { operation } from './types';
 import { asRecord, inTransaction, listOf, notFound, numericRows, params, toInt, toNumber, toText } from './util';
+import { LISTING_CLAIM, claimEntities, completeClaims, heldElsewhereSql, listingClaimKey } from './claims';
 
 const PRODUCT_STATUSES = ['imported', 'ready_for_listing', 'listed', 'inactive'] as const;
 const MAX_REPORTED = 100;
@@ -363,35 +364,62 @@ const REQUIREMENT_DEFAULTS = { required_fields: ['sku', 'title', 'cost_price'], 
  * @example { "query_type": "operation", "operation": "fetch_listable_products",
  *            "params": { "marketplace_id": "$config.marketplace_id", "supplier_id": "$config.supplier_id", "limit": 1000 } }
  */
-export const fetchListableProducts = operation<{ marketplace_id: number; supplier_id?: number | null; limit?: number; status?: (typeof PRODUCT_STATUSES)[number] }>({
+export const fetchListableProducts = operation<{
+  marketplace_id: number;
+  supplier_id?: number | null;
+  limit?: number;
+  status?: (typeof PRODUCT_STATUSES)[number];
+  claim?: boolean;
+  claim_lease_seconds?: number;
+}>({
   name: 'fetch_listable_products',
-  summary: 'reads a marketplace and the products ready to be listed on it',
+  summary: 'reads a marketplace and the products ready to be listed on it (with claim: those this run claimed)',
   params: (mode) =>
     z.strictObject({
       marketplace_id: params.id(mode),
       supplier_id: params.optionalId(mode).optional(),
       limit: params.count(mode, 1_000_000).optional(),
       status: params.oneOf(mode, PRODUCT_STATUSES as unknown as ['imported', 'ready_for_listing', 'listed', 'inactive']).optional(),
+      claim: params.bool(mode).optional(),
+      claim_lease_seconds: params.count(mode, 86_400).optional(),
     }),
-  async run(p, { client }) {
+  async run(p, { client, step }) {
     const m = await client.query(`SELECT id, code, currency, markup_percent, requirements FROM marketplaces WHERE id = $1`, [p.marketplace_id]);
     if (m.rows.length === 0) throw notFound('marketplace', p.marketplace_id);
     const row = m.rows[0] as { id: number; code: string; currency: string; markup_percent: string; requirements: Record<string, unknown> };
+    const claim = p.claim ?? false;
     const res = await client.query(
-      `SELECT p.id AS product_id, p.supplier_id, p.external_id, p.sku, p.title,
-              COALESCE(p.enrichment->>'description', p.description) AS description,
-              p.brand, p.category, p.cost_price, p.currency, p.weight_kg, p.images, p.attributes,
-              COALESCE(p.enrichment->'bullet_points', '[]'::jsonb) AS bullet_points,
-              GREATEST(COALESCE(i.available, 0), 0) AS quantity
-       FROM products p
-       LEFT JOIN inventory i ON i.supplier_id = p.supplier_id AND i.sku = p.sku
-       WHERE p.status = $1 AND ($2::int IS NULL OR p.supplier_id = $2)
-       ORDER BY p.id
+      `WITH candidates AS (
+         SELECT p.id AS product_id, p.supplier_id, p.external_id, p.sku, p.title,
+                COALESCE(p.enrichment->>'description', p.description) AS description,
+                p.brand, p.category, p.cost_price, p.currency, p.weight_kg, p.images, p.attributes,
+                COALESCE(p.enrichment->'bullet_points', '[]'::jsonb) AS bullet_points,
+                GREATEST(COALESCE(i.available, 0), 0) AS quantity,
+                -- Part of the listing's business idempotency key: a delisted product is listed anew as the next generation.
+                COALESCE((SELECT CASE WHEN l.status IN ('inactive', 'failed') THEN l.generation + 1 ELSE l.generation END
+                          FROM listings l WHERE l.product_id = p.id AND l.marketplace_id = $4), 1) AS listing_generation
+         FROM products p
+         LEFT JOIN inventory i ON i.supplier_id = p.supplier_id AND i.sku = p.sku
+         WHERE p.status = $1 AND ($2::int IS NULL OR p.supplier_id = $2))
+       SELECT c.* FROM candidates c
+       -- With claims, products another run is listing are left out before the limit, so they never crowd this run's batch.
+       WHERE NOT $5::boolean OR NOT EXISTS (
+         SELECT 1 FROM entity_claims ec
+         WHERE ec.kind = '${LISTING_CLAIM}' AND ec.entity_key = $4 || ':' || c.product_id || ':' || c.listing_generation AND ${heldElsewhereSql('ec', '$6')})
+       ORDER BY c.product_id
        LIMIT $3`,
-      [p.status ?? 'ready_for_listing', p.supplier_id ?? null, p.limit ?? 1000],
+      [p.status ?? 'ready_for_listing', p.supplier_id ?? null, p.limit ?? 1000, p.marketplace_id, claim, step.execution_id],
     );
-    const products = numericRows(res.rows, ['product_id', 'cost_price', 'weight_kg', 'quantity']);
+    let products = numericRows(res.rows, ['product_id', 'cost_price', 'weight_kg', 'quantity']);
+    let claimedElsewhere = 0;
+    if (claim) {
+      const keyOf = (x: Record<string, unknown>) => listingClaimKey(p.marketplace_id, Number(x.product_id), Number(x.listing_generation));
+      const claimed = await claimEntities(client, LISTING_CLAIM, products.map(keyOf), step.execution_id, p.claim_lease_seconds);
+      claimedElsewhere = products.length - claimed.size;
+      products = products.filter((x) => claimed.has(keyOf(x)));
+    }
     return {
+      ...(claim ? { claimed_elsewhere_count: claimedElsewhere } : {}),
       marketplace: {
         id: row.id,
         code: row.code,
@@ -429,7 +457,10 @@ export const recordListings = operation<{ marketplace_id: number; items?: unknow
     const items = listOf(p.items);
     const results = listOf(p.results);
     const failures: Array<{ index: number; sku: string | null; reason: string }> = [];
-    const rows = new Map<number, { product_id: number; external_id: string; sku: string; title: string; price: number; currency: string; quantity: number }>();
+    const rows = new Map<
+      number,
+      { product_id: number; external_id: string; sku: string; title: string; price: number; currency: string; quantity: number; generation: number }
+    >();
     items.forEach((raw, index) => {
       const item = asRecord(raw);
       const r = asRecord(results[index]);
@@ -449,14 +480,16 @@ export const recordListings = operation<{ marketplace_id: number; items?: unknow
         price: Math.round(price * 100) / 100,
         currency: toText(item.currency) ?? 'USD',
         quantity: Math.max(0, toInt(item.quantity) ?? 0),
+        generation: Math.max(1, toInt(item.listing_generation) ?? 1),
       });
     });
     const counts = { inserted: 0, updated: 0 };
-    let list = [...rows.values()];
+    // Rows are locked and written in product id order, the same in every run, so overlapping runs never deadlock.
+    let list = [...rows.values()].sort((a, b) => a.product_id - b.product_id);
     await inTransaction(client, async () => {
       // A SKU is listed once per marketplace: one listed for another product (another supplier's) is reported, not taken over.
       const taken = await client.query<{ sku: string; product_id: string }>(
-        `SELECT sku, product_id FROM listings WHERE marketplace_id = $1 AND sku = ANY($2::text[]) FOR UPDATE`,
+        `SELECT sku, product_id FROM listings WHERE marketplace_id = $1 AND sku = ANY($2::text[]) ORDER BY id FOR UPDATE`,
         [p.marketplace_id, list.map((x) => x.sku)],
       );
       const owner = new Map(taken.rows.map((r) => [r.sku, Number(r.product_id)]));
@@ -467,16 +500,18 @@ export const recordListings = operation<{ marketplace_id: number; items?: unknow
         return false;
       });
       const res = await client.query<{ inserted: boolean }>(
-        `INSERT INTO listings AS l (product_id, marketplace_id, external_id, sku, title, price, currency, quantity, status, last_synced_at, execution_id, step_key)
-         SELECT x.product_id, $1, x.external_id, x.sku, x.title, x.price, x.currency, x.quantity, $2, now(), $3, $4
-         FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::numeric[], $10::text[], $11::int[])
-              AS x(product_id, external_id, sku, title, price, currency, quantity)
+        `INSERT INTO listings AS l (product_id, marketplace_id, external_id, sku, title, price, currency, quantity, generation, status, last_synced_at, execution_id, step_key)
+         SELECT x.product_id, $1, x.external_id, x.sku, x.title, x.price, x.currency, x.quantity, x.generation, $2, now(), $3, $4
+         FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::numeric[], $10::text[], $11::int[], $12::int[]) WITH ORDINALITY
+              AS x(product_id, external_id, sku, title, price, currency, quantity, generation, n)
+         ORDER BY x.n
          ON CONFLICT (product_id, marketplace_id) DO UPDATE SET
            external_id = EXCLUDED.external_id, sku = EXCLUDED.sku, title = EXCLUDED.title, price = EXCLUDED.price,
-           currency = EXCLUDED.currency, quantity = EXCLUDED.quantity, status = EXCLUDED.status, last_synced_at = now(),
-           execution_id = EXCLUDED.execution_id, step_key = EXCLUDED.step_key, updated_at = now()
-         WHERE (l.external_id, l.sku, l.title, l.price, l.currency, l.quantity, l.status)
-               IS DISTINCT FROM (EXCLUDED.external_id, EXCLUDED.sku, EXCLUDED.title, EXCLUDED.price, EXCLUDED.currency, EXCLUDED.quantity, EXCLUDED.status)
+           currency = EXCLUDED.currency, quantity = EXCLUDED.quantity, generation = GREATEST(l.generation, EXCLUDED.generation), status = EXCLUDED.status,
+           last_synced_at = now(), execution_id = EXCLUDED.execution_id, step_key = EXCLUDED.step_key, updated_at = now()
+         WHERE (l.external_id, l.sku, l.title, l.price, l.currency, l.quantity, l.status, l.generation)
+               IS DISTINCT FROM (EXCLUDED.external_id, EXCLUDED.sku, EXCLUDED.title, EXCLUDED.price, EXCLUDED.currency, EXCLUDED.quantity, EXCLUDED.status,
+                                 GREATEST(l.generation, EXCLUDED.generation))
          RETURNING (l.xmax = 0) AS inserted`,
         [
           p.marketplace_id,
@@ -490,9 +525,17 @@ export const recordListings = operation<{ marketplace_id: number; items?: unknow
           list.map((x) => x.price),
           list.map((x) => x.currency),
           list.map((x) => x.quantity),
+          list.map((x) => x.generation),
         ],
       );
       for (const r of res.rows) counts[r.inserted ? 'inserted' : 'updated']++;
+      // Listed: the claims of this generation are done (a no-op for runs that claimed nothing).
+      await completeClaims(
+        client,
+        LISTING_CLAIM,
+        list.map((x) => listingClaimKey(p.marketplace_id, x.product_id, x.generation)),
+        step.execution_id,
+      );
       await client.query(`UPDATE marketplaces SET listings_total = (SELECT count(*) FROM listings WHERE marketplace_id = $1), updated_at = now() WHERE id = $1`, [
         p.marketplace_id,
       ]);
