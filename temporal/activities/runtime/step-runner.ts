@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Condition, RunContext } from '@engine/dsl/types';
 import { evaluateCondition } from '@engine/dsl/conditions';
 import { resolveReferences } from '@engine/dsl/references';
@@ -10,9 +10,10 @@ import type { PayloadStore } from '@engine/activities/runtime/payload-store';
 import type { StepExecutor, StepExecutionContext } from '@engine/activities/runtime/executor';
 import type { Logger } from '@src/logging/logger';
 import { redact, redactString, resolveSecretRefs, type SecretResolver } from '@engine/activities/shared/secrets';
+import { partialOutputOf } from '@engine/activities/shared/errors';
 
 /** How often the runner heartbeats on its own while an executor works. */
-const AUTO_HEARTBEAT_MS = 5_000;
+const AUTO_HEARTBEAT_MS = 2_000;
 
 export interface StepRunnerDeps {
   projection: ProjectionService;
@@ -78,7 +79,11 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       input,
       run,
       resolve: (value, item) => resolveReferences(value, item === undefined ? run : { ...run, item }),
-      heartbeat: (details) => actx.heartbeat(details),
+      // Per-item loops heartbeat: once the step is cancelled, that is where they stop.
+      heartbeat: (details) => {
+        if (actx.cancellationSignal.aborted) throw cancelledError(actx.cancellationSignal.reason);
+        actx.heartbeat(details);
+      },
       signal: actx.cancellationSignal,
       logger,
       compensates: req.compensates ?? null,
@@ -102,11 +107,19 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     logger.info('step completed', { duration_ms: completed.getTime() - started.getTime(), ...summary });
     return { output: stored, attempt, summary };
   } catch (err) {
-    const failure = toFailure(err, attempt, usedSecrets.size > 0 ? (t) => redactString(t, usedSecrets) : undefined);
+    const scrub = usedSecrets.size > 0 ? (t: string) => redactString(t, usedSecrets) : undefined;
+    // What the step had done when it stopped (claim-checked when large): the input of its compensation.
+    const partial = await partialDetails(err, req, deps, usedSecrets).catch((e) => {
+      logger.warn('could not keep the partial output', { error: e });
+      return {};
+    });
     if (actx.cancellationSignal.aborted) {
-      logger.warn('step cancelled');
-      throw err;
+      // Report a cancellation (never a failure), so the workflow sees the step as cancelled and can undo it.
+      logger.warn('step cancelled', { partial: 'partial_output' in partial });
+      const reason = cancelledError(actx.cancellationSignal.reason);
+      throw new CancelledFailure(reason.message, [partial]);
     }
+    const failure = toFailure(err, attempt, scrub, partial);
     const final = failure.nonRetryable || attempt >= req.max_attempts;
     await deps.projection
       .reportStep({
@@ -145,17 +158,15 @@ function summarize(output: unknown): Record<string, unknown> {
  * the error (config and validation codes never retry), the attempt in details,
  * and secret values scrubbed from the message.
  */
-function toFailure(err: unknown, attempt: number, redact?: (t: string) => string): ApplicationFailure {
+function toFailure(err: unknown, attempt: number, redact?: (t: string) => string, extra: Record<string, unknown> = {}): ApplicationFailure {
   const clean = (t: string) => (redact ? redact(t) : t);
   if (err instanceof ApplicationFailure) {
     const code = err.type ?? 'STEP_ERROR';
-    const first = err.details?.[0];
-    const extra = first && typeof first === 'object' ? (first as Record<string, unknown>) : {};
     return ApplicationFailure.create({
       message: clean(err.message),
       type: code,
       nonRetryable: err.nonRetryable || NON_RETRYABLE_ERROR_TYPES.includes(code),
-      details: [{ ...extra, attempt, code }],
+      details: [{ ...extraOf(err), ...extra, attempt, code }],
       nextRetryDelay: err.nextRetryDelay ?? undefined,
     });
   }
@@ -166,8 +177,27 @@ function toFailure(err: unknown, attempt: number, redact?: (t: string) => string
     message: clean(e?.message ?? String(err)),
     type: code,
     nonRetryable,
-    details: [{ attempt, code }],
+    details: [{ ...extra, attempt, code }],
   });
+}
+
+function extraOf(err: ApplicationFailure): Record<string, unknown> {
+  const first = err.details?.[0];
+  return first && typeof first === 'object' ? (first as Record<string, unknown>) : {};
+}
+
+/** The cancellation as a CancelledFailure, whatever the abort reason was. */
+function cancelledError(reason: unknown): CancelledFailure {
+  if (reason instanceof CancelledFailure) return reason;
+  return new CancelledFailure(typeof reason === 'string' ? reason : ((reason as Error | undefined)?.message ?? 'cancelled'));
+}
+
+/** `{ partial_output }` when the executor attached one (scrubbed of secrets, large ones to the payload store), else `{}`. */
+async function partialDetails(err: unknown, req: StepRequest, deps: StepRunnerDeps, usedSecrets: Set<string>): Promise<Record<string, unknown>> {
+  const raw = partialOutputOf(err);
+  if (raw === undefined) return {};
+  const clean = usedSecrets.size > 0 ? redact(raw, usedSecrets) : raw;
+  return { partial_output: await deps.payloads.offload(req.execution_id, req.step_key, clean) };
 }
 
 /** Evaluates a condition that reads into claim-checked outputs. */
