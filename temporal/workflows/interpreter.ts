@@ -481,7 +481,10 @@ class Run {
     try {
       const output = step.step_type === 'approval' ? await this.awaitApproval(state) : await this.execute(state);
       Object.assign(state, { status: 'completed', output, completed_at: nowIso(), error: null });
-      if (step.role === 'main') this.completionOrder.push(step.key);
+      if (step.role === 'main') {
+        this.completionOrder.push(step.key);
+        this.endOrder.push(step.key);
+      }
       // Approvals run in the workflow itself: no activity reports their end.
       if (step.step_type === 'approval') await this.projectSteps([this.projection(state, { output_summary: output as Record<string, unknown> })]);
     } catch (err) {
