@@ -170,6 +170,18 @@ class Run {
         const s = this.states.get(key);
         if (s && s.step.role === 'main') s.status = 'skipped';
       }
+      // A restored skipped step passes its input through, as it did in the earlier run (upstream first).
+      for (let pass = 0; pass < this.main.length; pass++) {
+        let pending = false;
+        for (const s of this.main) {
+          const st = this.states.get(s.key)!;
+          if (st.status !== 'skipped' || st.output !== undefined) continue;
+          const sources = this.sources[s.key] ?? [];
+          if (sources.some((k) => { const src = this.states.get(k)!; return src.status === 'skipped' && src.output === undefined; })) pending = true;
+          else st.output = this.stepInput(s);
+        }
+        if (!pending) break;
+      }
       // Restored steps count as done in completion order so their compensations still run.
       for (const s of this.main) if (this.states.get(s.key)!.status === 'completed') this.completionOrder.push(s.key);
       this.endOrder.push(...this.completionOrder);

@@ -283,7 +283,8 @@ function derivedKeys(marketplaceId: number, orders: unknown[]): string[] {
 export const releaseReservations = operation<{ keys?: unknown[] | null; marketplace_id?: number | null; orders?: unknown[] | null }>({
   name: 'release_reservations',
   summary: 'releases reservations by key, or by the orders of this run (idempotent); the compensation of reserve_inventory',
-  params: (mode) => z.strictObject({ keys: params.listOrNull(mode), marketplace_id: params.optionalId(mode).optional(), orders: params.listOrNull(mode).optional() }),
+  params: (mode) =>
+    z.strictObject({ keys: params.listOrNull(mode).optional(), marketplace_id: params.optionalId(mode).optional(), orders: params.listOrNull(mode).optional() }),
   async run(p, { client, step }) {
     const keys = listOf(p.keys).filter((k): k is string => typeof k === 'string' && k !== '');
     const derived = p.marketplace_id ? derivedKeys(p.marketplace_id, listOf(p.orders)) : [];
