@@ -74,6 +74,9 @@ export async function createMerchflowWorker(opts: MerchflowWorkerOptions): Promi
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
     shutdownGraceTime: `${config.worker.shutdownGraceSeconds} seconds`,
+    // Heartbeats carry cancellation to a running step: send them often enough that a cancel lands in seconds.
+    maxHeartbeatThrottleInterval: '2 seconds',
+    defaultHeartbeatThrottleInterval: '2 seconds',
   });
 }
 

@@ -126,6 +126,7 @@ export class ExecutionQueriesService {
       this.executions.steps(row.execution_id),
     ]);
     const live = LIVE.has(row.status) ? await this.liveProgress(row.execution_id, opts.liveTimeoutMs ?? 3000) : null;
+    const compensations = await this.compensations(row.workflow_version_id, stepRows);
     // The row says how the run ended (with its output); the live answer only says it has started.
     const status = row.status === 'pending' && live?.status === 'running' ? 'running' : row.status;
     const counts = live ?? row;
@@ -151,7 +152,38 @@ export class ExecutionQueriesService {
         percent: percent(counts.completed_steps + counts.skipped_steps, counts.total_steps, status),
       },
       steps,
+      compensations,
     };
+  }
+
+  /**
+   * What the run's saga undid: one entry per compensation step that ran, with
+   * the step it undoes (`step_key`), how that step had ended, and whether the
+   * undo completed (`completed`: the step's effects are undone) or failed.
+   */
+  private async compensations(versionId: number | string, rows: WorkflowStepExecution[]) {
+    const comps = rows.filter((r) => r.role === 'compensation');
+    if (comps.length === 0) return [];
+    const defs: Array<{ key: string; compensates: string | null }> = await this.dataSource.query(
+      `SELECT key, compensates FROM workflow_steps WHERE workflow_version_id = $1 AND role = 'compensation'`,
+      [versionId],
+    );
+    const target = new Map(defs.map((d) => [d.key, d.compensates]));
+    const byKey = new Map(rows.map((r) => [r.step_key, r]));
+    return comps.map((c) => {
+      const key = target.get(c.step_key) ?? null;
+      const undone = key ? byKey.get(key) : undefined;
+      return {
+        step_key: key,
+        step_name: undone?.step_name ?? null,
+        step_status: undone?.status ?? null,
+        compensation_step: c.step_key,
+        status: c.status,
+        error_message: c.error_message,
+        output_summary: c.output_summary,
+        completed_at: c.completed_at,
+      };
+    });
   }
 
   /** The progress query, bounded in time; null when the run (or a worker to answer) is not there. */

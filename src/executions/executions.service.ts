@@ -244,7 +244,11 @@ export class ExecutionsService {
   /**
    * Starts a new run that reuses the outputs of the steps that completed in an
    * earlier one, from its failed step or from a chosen step (re-running it and
-   * everything downstream), optionally with edited input.
+   * everything downstream), optionally with edited input. Steps the earlier
+   * run's saga undid (their compensation completed) are not reused: they run
+   * again with everything downstream, so the new run leaves the shop as a
+   * clean run would. A step whose compensation failed is refused
+   * (`COMPENSATION_FAILED`) unless `from_step` re-runs it.
    */
   async restart(id: string, opts: RestartOptions = {}): Promise<WorkflowExecution> {
     const old = await this.get(id);
@@ -259,6 +263,19 @@ export class ExecutionsService {
     const outputs = await this.completedOutputs(old.execution_id);
     const stepRows = await this.steps(old.execution_id);
     const rerun = opts.from_step ? downstreamOf(definition, opts.from_step) : new Set<string>();
+    // A step the old run's saga undid is not done any more: it runs again, and so does everything after it.
+    const { undone, notUndone } = compensatedSteps(definition, stepRows);
+    for (const key of undone) for (const k of downstreamOf(definition, key)) rerun.add(k);
+    const unsafe = notUndone.find((key) => !rerun.has(key) && key in outputs);
+    if (unsafe !== undefined) {
+      const comp = definition.steps.find((s) => s.role === 'compensation' && s.compensates === unsafe);
+      throw new ConflictError(
+        'COMPENSATION_FAILED',
+        `execution ${old.execution_id}: the compensation "${comp?.key ?? '?'}" of step "${unsafe}" failed, so that step's effects may be partly undone ` +
+          `and its output cannot be reused; check what it left behind, then restart with from_step "${unsafe}" (or an earlier step)`,
+        { execution_id: old.execution_id, step_key: unsafe, field: 'from_step' },
+      );
+    }
     const completed: Record<string, unknown> = {};
     for (const s of main) if (!rerun.has(s.key) && s.key in outputs) completed[s.key] = outputs[s.key];
     const skipped = stepRows.filter((r) => r.status === 'skipped' && r.role === 'main' && !rerun.has(r.step_key)).map((r) => r.step_key);
@@ -340,6 +357,23 @@ function sameWorkflow(existing: WorkflowExecution, workflowId: number, key: stri
     });
   }
   return existing;
+}
+
+/**
+ * The main steps a run's saga undid (their compensation completed) and those
+ * whose compensation failed, from the run's step rows.
+ */
+export function compensatedSteps(def: WorkflowDefinition, rows: Array<Pick<WorkflowStepExecution, 'step_key' | 'role' | 'status'>>): { undone: string[]; notUndone: string[] } {
+  const target = new Map(def.steps.filter((s) => s.role === 'compensation' && s.compensates).map((s) => [s.key, s.compensates!]));
+  const undone: string[] = [];
+  const notUndone: string[] = [];
+  for (const r of rows) {
+    const t = r.role === 'compensation' ? target.get(r.step_key) : undefined;
+    if (t === undefined) continue;
+    if (r.status === 'completed') undone.push(t);
+    else if (r.status === 'failed') notUndone.push(t);
+  }
+  return { undone, notUndone };
 }
 
 /** The step and every main step that depends on it, transitively. */

@@ -11,6 +11,7 @@ import {
   condition as waitUntil,
   CancelledFailure,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -55,11 +56,33 @@ function bookkeepingProfile(outageBudgetSeconds: number) {
 }
 
 /**
- * Heartbeat timeout of every step: the step runner heartbeats each second, so a
+ * Heartbeat timeout of every step: the step runner heartbeats often, so a
  * lost worker is noticed after this long, even though start-to-close also
- * allows for the outage budget. Between these bounds, the step's own timeout.
+ * allows for the outage budget; and a cancellation (of the run, or of a step
+ * whose sibling failed) reaches a running activity only through its
+ * heartbeats. Between these bounds, the step's own timeout.
  */
 const HEARTBEAT_TIMEOUT_SECONDS = { min: 10, max: 30 };
+
+/**
+ * Patches (see `patched()`): runs recorded before them replay the old command
+ * sequence. `saga-partial-steps`: a failed or cancelled step that may have
+ * partly applied is compensated too. `saga-cancel`: cancelling a run runs the
+ * compensations before the run is recorded as cancelled.
+ */
+const PATCH_PARTIAL_STEPS = 'saga-partial-steps';
+const PATCH_CANCEL_SAGA = 'saga-cancel';
+
+/** What one compensation did, for `$execution.compensated` and the run's error details. */
+interface CompensationOutcome {
+  /** The step undone. */
+  step: string;
+  /** Its status when it was undone: completed, or failed / cancelled part way. */
+  step_status: StepStatus;
+  compensation: string;
+  status: 'completed' | 'failed';
+  error: string | null;
+}
 
 interface StepState {
   step: StepDefinition;
@@ -70,6 +93,10 @@ interface StepState {
   error: string | null;
   /** Output value or payload ref; for skipped / failed-optional steps, their input passed through. */
   output?: unknown;
+  /** An activity was started for the step: it may have applied effects even if it did not complete. */
+  applied?: boolean;
+  /** What a failed or cancelled step reported having done (its executor's partial output), if anything. */
+  partial?: unknown;
 }
 
 function nowIso(): string {
@@ -87,6 +114,16 @@ function errorCode(err: unknown): string | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) return cause.type ?? undefined;
   return (cause as { name?: string } | undefined)?.name;
+}
+
+/** The partial output an executor attached to its failure or cancellation (`details[0].partial_output`). */
+function partialOf(err: unknown): unknown {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if ((cause instanceof ApplicationFailure || cause instanceof CancelledFailure) && Array.isArray(cause.details)) {
+    const d = cause.details[0] as { partial_output?: unknown } | undefined;
+    if (d && typeof d === 'object' && 'partial_output' in d) return d.partial_output;
+  }
+  return undefined;
 }
 
 function attemptOf(err: unknown, fallback: number): number {
@@ -115,6 +152,10 @@ class Run {
   /** How long a PostgreSQL/Temporal outage may last before it fails a step or the bookkeeping. */
   private readonly outageBudgetSeconds: number;
   private readonly bookkeeping: ReturnType<typeof bookkeepingProfile>;
+  /** Main steps in the order they ended, completed or (after starting work) failed / cancelled: what a saga may undo. */
+  private readonly endOrder: string[] = [];
+  /** The compensations that ran, once the run started undoing (null before). */
+  private compensations: CompensationOutcome[] | null = null;
 
   /**
    * The run's id is its Temporal workflow id. Runs started by the API pass the
@@ -144,8 +185,21 @@ class Run {
         const s = this.states.get(key);
         if (s && s.step.role === 'main') s.status = 'skipped';
       }
+      // A restored skipped step passes its input through, as it did in the earlier run (upstream first).
+      for (let pass = 0; pass < this.main.length; pass++) {
+        let pending = false;
+        for (const s of this.main) {
+          const st = this.states.get(s.key)!;
+          if (st.status !== 'skipped' || st.output !== undefined) continue;
+          const sources = this.sources[s.key] ?? [];
+          if (sources.some((k) => { const src = this.states.get(k)!; return src.status === 'skipped' && src.output === undefined; })) pending = true;
+          else st.output = this.stepInput(s);
+        }
+        if (!pending) break;
+      }
       // Restored steps count as done in completion order so their compensations still run.
       for (const s of this.main) if (this.states.get(s.key)!.status === 'completed') this.completionOrder.push(s.key);
+      this.endOrder.push(...this.completionOrder);
     }
   }
 
@@ -233,7 +287,10 @@ class Run {
           status: 'failed',
           output: null,
           error_message: this.failure,
-          error_details: { failed_steps: this.main.filter((s) => this.states.get(s.key)!.status === 'failed').map((s) => s.key) },
+          error_details: {
+            failed_steps: this.main.filter((s) => this.states.get(s.key)!.status === 'failed').map((s) => s.key),
+            ...(this.compensations && this.compensations.length > 0 ? { compensated: this.compensationReport() } : {}),
+          },
           completed_at: nowIso(),
         });
       });
@@ -362,13 +419,43 @@ class Run {
       started_at: workflowInfo().startTime.toISOString(),
       status: this.status,
       error: this.failure,
+      ...(this.compensations ? { compensated: this.compensationReport() } : {}),
+    };
+  }
+
+  /**
+   * What the saga undid, for the on-failure steps (`$execution.compensated`)
+   * and the run's error details: `undone` and `failed` list step keys,
+   * `summary` says it in one sentence.
+   */
+  private compensationReport(): Record<string, unknown> {
+    const outcomes = this.compensations ?? [];
+    const name = (key: string) => this.states.get(key)?.step.name ?? key;
+    const undone = outcomes.filter((o) => o.status === 'completed');
+    const failed = outcomes.filter((o) => o.status === 'failed');
+    const parts: string[] = [];
+    if (undone.length > 0) parts.push(`undone: ${undone.map((o) => `${name(o.compensation)} (for ${o.step})`).join(', ')}`);
+    if (failed.length > 0) parts.push(`NOT undone: ${failed.map((o) => `${name(o.compensation)} (for ${o.step}) failed: ${o.error ?? 'unknown error'}`).join('; ')}`);
+    return {
+      undone: undone.map((o) => o.step),
+      failed: failed.map((o) => o.step),
+      steps: outcomes,
+      summary: parts.length > 0 ? parts.join('; ') : 'nothing needed undoing',
     };
   }
 
   /** A step's input: the output of what it depends on, or the run's input for a first step. */
   private stepInput(step: StepDefinition): unknown {
-    if (step.role === 'compensation' && step.compensates) return this.states.get(step.compensates)?.output ?? null;
-    if (step.role === 'on_failure') return { error: this.failure, progress: this.progress() };
+    if (step.role === 'compensation' && step.compensates) {
+      const target = this.states.get(step.compensates);
+      if (!target) return null;
+      if (target.status === 'completed') return target.output ?? null;
+      // A step that failed or was cancelled part way: what it reported having done, else the input it was given.
+      return target.partial !== undefined ? target.partial : this.stepInput(target.step);
+    }
+    if (step.role === 'on_failure') {
+      return { error: this.failure, progress: this.progress(), ...(this.compensations ? { compensated: this.compensationReport() } : {}) };
+    }
     const sources = this.sources[step.key] ?? [];
     if (sources.length === 0) return this.input.input;
     if (sources.length === 1) return this.states.get(sources[0])!.output ?? null;
@@ -424,19 +511,24 @@ class Run {
     try {
       const output = step.step_type === 'approval' ? await this.awaitApproval(state) : await this.execute(state);
       Object.assign(state, { status: 'completed', output, completed_at: nowIso(), error: null });
-      if (step.role === 'main') this.completionOrder.push(step.key);
+      if (step.role === 'main') {
+        this.completionOrder.push(step.key);
+        this.endOrder.push(step.key);
+      }
       // Approvals run in the workflow itself: no activity reports their end.
       if (step.step_type === 'approval') await this.projectSteps([this.projection(state, { output_summary: output as Record<string, unknown> })]);
     } catch (err) {
       if (isCancellation(err) && this.failure !== null) {
         // Cancelled because a sibling failed.
         Object.assign(state, { status: 'cancelled', completed_at: nowIso(), error: 'cancelled: another step failed' });
+        this.endedPartway(state, err);
         await CancellationScope.nonCancellable(() => this.projectSteps([this.projection(state)]));
         return;
       }
       if (isCancellation(err)) {
         this.cancelled = true;
         Object.assign(state, { status: 'cancelled', completed_at: nowIso(), error: 'cancelled' });
+        this.endedPartway(state, err);
         return;
       }
       await this.recordFailure(state, err);
@@ -449,6 +541,7 @@ class Run {
     const message = errorMessage(err);
     state.attempt = attemptOf(err, state.attempt);
     Object.assign(state, { status: 'failed', completed_at: nowIso(), error: message });
+    this.endedPartway(state, err);
     await this.projectSteps([this.projection(state, { error_details: { code: errorCode(err) ?? null, optional: step.is_optional } })]);
     if (step.role !== 'main') return; // compensation / on-failure errors are recorded, not escalated
     if (step.is_optional) {
@@ -458,11 +551,20 @@ class Run {
     this.failure ??= `step "${step.key}" failed: ${message}`;
   }
 
+  /** A main step that started work and then failed or was cancelled: remembered (with what it reported) for the saga. */
+  private endedPartway(state: StepState, err: unknown): void {
+    if (state.step.role !== 'main' || !state.applied) return;
+    const partial = partialOf(err);
+    if (partial !== undefined) state.partial = partial;
+    this.endOrder.push(state.step.key);
+  }
+
   private async execute(state: StepState): Promise<unknown> {
     const step = state.step;
     const acts = stepActivities(this.activityOptions(step));
     const fn = acts[step.step_type as keyof typeof acts] as ((req: StepRequest) => Promise<StepResult>) | undefined;
     if (!fn) throw ApplicationFailure.nonRetryable(`no executor for step type ${step.step_type}`, ErrorCodes.UNKNOWN_STEP_TYPE);
+    state.applied = true;
     const result = await fn(this.request(step));
     state.attempt = result.attempt;
     return result.output;
@@ -494,16 +596,37 @@ class Run {
     return { approved: true, decision: 'approve', timed_out: false, data: d.data ?? null, by: d.by ?? null, comment: d.comment ?? null };
   }
 
-  /** Runs compensation steps of completed main steps in reverse completion order. */
+  private compensationsByTarget(): Map<string, StepDefinition> {
+    return new Map(this.def.steps.filter((s) => s.role === 'compensation' && s.compensates).map((s) => [s.compensates!, s]));
+  }
+
+  /**
+   * Runs compensation steps in reverse order: of the completed main steps,
+   * and (for runs started since `saga-partial-steps`) of the steps that
+   * failed or were cancelled after they started work, which may have partly
+   * applied. Records each outcome for `$execution.compensated`.
+   */
   private async compensate(): Promise<void> {
-    const byTarget = new Map(this.def.steps.filter((s) => s.role === 'compensation' && s.compensates).map((s) => [s.compensates!, s]));
-    for (const key of [...this.completionOrder].reverse()) {
+    const byTarget = this.compensationsByTarget();
+    const partway = this.endOrder.filter((k) => this.states.get(k)!.status !== 'completed' && byTarget.has(k));
+    const order = partway.length > 0 && patched(PATCH_PARTIAL_STEPS) ? this.endOrder : this.completionOrder;
+    this.compensations = [];
+    for (const key of [...order].reverse()) {
       const comp = byTarget.get(key);
       if (!comp) continue;
       const state = this.states.get(comp.key)!;
+      if (state.status !== 'pending') continue; // each compensation runs once
       state.status = 'running';
       state.started_at = nowIso();
       await this.runStep(state);
+      const ended = state.status as StepStatus; // set by runStep
+      this.compensations.push({
+        step: key,
+        step_status: this.states.get(key)!.status,
+        compensation: comp.key,
+        status: ended === 'completed' ? 'completed' : 'failed',
+        error: ended === 'completed' ? null : state.error,
+      });
     }
   }
 
@@ -516,16 +639,28 @@ class Run {
     }
   }
 
+  /**
+   * Ends a cancelled run. Since `saga-cancel`, cancelling is a saga: the
+   * steps that ran (and those cancelled part way) are compensated in reverse
+   * before the run is recorded as cancelled.
+   */
   private async finishCancelled(): Promise<void> {
+    const byTarget = this.compensationsByTarget();
+    const saga = this.endOrder.some((k) => byTarget.has(k)) && patched(PATCH_CANCEL_SAGA);
     this.status = 'cancelled';
     const touched: StepState[] = [];
     for (const s of this.states.values()) {
+      if (saga && s.step.role !== 'main') continue; // compensations and on-failure steps are not cancelled: the saga may still run them
       if (s.status === 'pending' || s.status === 'running' || s.status === 'waiting' || s.status === 'cancelled') {
         if (s.started_at) touched.push(s);
         Object.assign(s, { status: 'cancelled', completed_at: s.started_at ? (s.completed_at ?? nowIso()) : null, error: s.started_at ? 'cancelled' : null });
       }
     }
     if (touched.length > 0) await this.projectSteps(touched.map((s) => this.projection(s)));
+    if (saga) {
+      this.failure ??= 'the run was cancelled';
+      await this.compensate();
+    }
     await this.bookkeeping.projectRun({
       kind: 'finished',
       execution_id: this.executionId,
@@ -533,7 +668,7 @@ class Run {
       status: 'cancelled',
       output: null,
       error_message: 'cancelled',
-      error_details: null,
+      error_details: saga ? { compensated: this.compensationReport() } : null,
       completed_at: nowIso(),
     });
   }

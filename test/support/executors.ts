@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
-import { StepError } from '@engine/activities/shared/errors';
+import { StepError, withPartialOutput } from '@engine/activities/shared/errors';
 import type { StepExecutor } from '@engine/activities/runtime/executor';
 
 /**
@@ -78,6 +78,53 @@ export function testExecutors(ds: () => DataSource): StepExecutor[] {
           ctx.heartbeat();
         }
         return { applied: rows.length === 1, attempt: ctx.attempt };
+      },
+    },
+    {
+      // Applies `count` items one by one (a side-effect row each, `ms` apart), failing for good at `fail_at`;
+      // a failure or cancellation reports the items done so far as its partial output (unless `partial: false`).
+      type: 'test_items',
+      validateConfig: noIssues,
+      async execute(raw, ctx) {
+        const config = ctx.resolve(raw) as Record<string, unknown>;
+        const done: string[] = [];
+        try {
+          for (let i = 0; i < Number(config.count ?? 1); i++) {
+            ctx.heartbeat({ i });
+            if (config.fail_at !== undefined && config.fail_at !== null && i === Number(config.fail_at)) {
+              throw new StepError('TEST_FATAL', `fatal failure in ${ctx.step_key} at item ${i}`, { retryable: false });
+            }
+            const key = `${ctx.idempotency_key}:${i}`;
+            await ds().query(`INSERT INTO test_side_effects (idempotency_key, execution_id, step_key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
+              key,
+              ctx.execution_id,
+              ctx.step_key,
+            ]);
+            await record(ctx.execution_id, ctx.step_key, 'item', ctx.attempt, { i });
+            done.push(key);
+            if (Number(config.ms ?? 0) > 0) await sleep(Number(config.ms), undefined, { signal: ctx.signal });
+          }
+        } catch (err) {
+          await record(ctx.execution_id, ctx.step_key, ctx.signal.aborted ? 'cancelled' : 'failed', ctx.attempt, { done: done.length });
+          throw config.partial === false ? err : withPartialOutput(err, { done });
+        }
+        return { done };
+      },
+    },
+    {
+      // The compensation of test_items: removes the side effects listed in its input's `done`; with none
+      // listed, those its step made in this run (derived from the run, not from an output).
+      type: 'test_undo',
+      validateConfig: noIssues,
+      async execute(raw, ctx) {
+        const config = ctx.resolve(raw) as Record<string, unknown>;
+        await record(ctx.execution_id, ctx.step_key, 'undo', ctx.attempt, { input: ctx.input });
+        if (config.fail) throw new StepError('TEST_FATAL', `undo ${ctx.step_key} failed`, { retryable: false });
+        const input = (ctx.input ?? {}) as { done?: unknown };
+        const rows: unknown[] = Array.isArray(input.done)
+          ? await ds().query(`DELETE FROM test_side_effects WHERE idempotency_key = ANY($1::text[]) RETURNING 1`, [input.done])
+          : await ds().query(`DELETE FROM test_side_effects WHERE execution_id = $1 AND step_key = $2 RETURNING 1`, [ctx.execution_id, ctx.compensates]);
+        return { undone: rows.length };
       },
     },
     {

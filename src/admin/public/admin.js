@@ -415,6 +415,12 @@
         <td>${when(s.started_at)}</td><td>${s.duration_ms === null || s.duration_ms === undefined ? '—' : s.duration_ms + ' ms'}</td>
         <td>${s.error_message ? raw(html`<span class="error">${s.error_message}</span>`) : raw(html`<span class="muted">${summary(s.output_summary)}</span>`)}</td></tr>`))}
       </tbody></table>
+      ${(r.compensations || []).length ? raw(html`<h2>Undone by the saga</h2>
+      <table id="compensations"><thead><tr><th>Step undone</th><th>By</th><th>Status</th><th>Result</th></tr></thead><tbody>
+      ${r.compensations.map((c) => raw(html`<tr><td>${c.step_name || c.step_key} <span class="muted">${c.step_key} · was ${c.step_status || '—'}</span></td>
+        <td>${c.compensation_step}</td><td>${status(c.status === 'completed' ? 'compensated' : c.status)}</td>
+        <td>${c.error_message ? raw(html`<span class="error">not undone: ${c.error_message}</span>`) : raw(html`<span class="muted">${summary(c.output_summary)}</span>`)}</td></tr>`))}
+      </tbody></table>`) : ''}
       <h2>Input</h2><pre>${JSON.stringify(r.input_data, null, 2)}</pre>
       ${finished ? raw(html`<h2>Output</h2><pre>${JSON.stringify(r.output_data, null, 2)}</pre>`) : ''}`;
     const on = (sel, fn) => document.querySelectorAll(sel).forEach((el) => el.addEventListener('click', () => fn(el)));

@@ -14,8 +14,9 @@ import { HTTP_RETRY, SANDBOX_DEFAULTS, type TemplateDefinition } from './types';
  * refuses a second run per marketplace while one is running.
  *
  * If a step fails, the saga unwinds: labels are voided, the run's orders are
- * marked failed, their reservations released (compensations, in reverse),
- * then the on-failure notification goes out.
+ * marked failed, their reservations released (compensations, in reverse,
+ * including the failed step's own when it got part way), then the on-failure
+ * notification says what was undone. Cancelling a run unwinds it the same way.
  *
  * Config: `marketplace_id`, `marketplace_url`, `carrier_url`,
  * `enable_fraud_detection`, `auto_ship_max_total`, `auto_ship_countries`, `shipping_service`.
@@ -206,7 +207,12 @@ export const orderProcessingTemplate: TemplateDefinition = {
       step_type: 'database_query',
       role: 'compensation',
       compensates: 'reserve_inventory',
-      config: { query_type: 'operation', operation: 'release_reservations', params: { keys: '$.reservation_keys' } },
+      // Completed: the keys it returned. Failed or cancelled part way: the keys derived from the orders it was given (this run's only).
+      config: {
+        query_type: 'operation',
+        operation: 'release_reservations',
+        params: { keys: '$.reservation_keys', marketplace_id: '$config.marketplace_id', orders: '$.items' },
+      },
     },
     {
       key: 'fail_order_records',
@@ -242,8 +248,14 @@ export const orderProcessingTemplate: TemplateDefinition = {
       config: {
         type: 'log',
         level: 'error',
-        message: 'Order processing run $execution.id failed: $execution.error. Reservations were released and the run\'s orders marked failed.',
-        fields: { alert: 'order_processing_failed', execution_id: '$execution.id' },
+        // What the saga actually undid (or failed to), never a fixed claim.
+        message: 'Order processing run $execution.id failed: $execution.error. Compensation: $execution.compensated.summary.',
+        fields: {
+          alert: 'order_processing_failed',
+          execution_id: '$execution.id',
+          undone: '$execution.compensated.undone',
+          not_undone: '$execution.compensated.failed',
+        },
       },
     },
   ],

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
 import type { ExecutorModule } from '@engine/activities/registry';
-import { StepError, errorCode } from '@engine/activities/shared/errors';
+import { StepError, errorCode, withPartialOutput } from '@engine/activities/shared/errors';
 import { HttpClient, parseRetryAfter, type HttpBody, type HttpResponse } from '@engine/activities/shared/http';
 import { isPlainObject, isReference } from '@engine/dsl/references';
 import {
@@ -38,6 +38,9 @@ export const API_CALL_STEP_TYPE = 'api_call';
 
 /** Methods that send the input as their body when the config gives none. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/** Once a per-item step is cancelled, how long its calls in flight may still answer before they are aborted. */
+const CANCEL_GRACE_MS = 5_000;
 
 /** One failed item in per-item mode with `continue_on_item_error`. */
 export interface ApiCallItemError {
@@ -189,7 +192,9 @@ class ApiCall {
 
     const source = config.input !== undefined ? ctx.resolve(config.input) : ctx.input;
     const itemsField = config.items_field as string | undefined;
-    const items = itemsField ? readPath(source, itemsField) : source;
+    let items = itemsField ? readPath(source, itemsField) : source;
+    // A compensation whose step did nothing (no output, nothing at items_field) has nothing to undo.
+    if (ctx.compensates && itemsField && (items === undefined || items === null)) items = [];
     if (itemsField && items === undefined) {
       throw new StepError('STEP_INPUT_INVALID', `the input has nothing at items_field ${JSON.stringify(itemsField)}`, { details: { field: itemsField } });
     }
@@ -223,7 +228,7 @@ class ApiCall {
     const retry = retryPolicyOf(settings.retry);
     const bodySecrets = secretNames(config.body).size > 0;
 
-    const send = async (item: unknown, idempotencyKey: string): Promise<unknown> => {
+    const send = async (item: unknown, idempotencyKey: string, signal: AbortSignal = ctx.signal): Promise<unknown> => {
       const render = (t: unknown) => renderTemplate(t, (s) => ctx.resolve(s, item), secrets);
       // Item values inside a URL template are path/query components: encode them, so a SKU like
       // "a/b?c" cannot change the URL's shape. A URL that is one reference (`$url`) is taken as written.
@@ -244,7 +249,7 @@ class ApiCall {
         idempotencyKey,
         retry,
         timeoutMs,
-        signal: ctx.signal,
+        signal,
         // A 4xx the config expects must come back as a response, not an error.
         throwHttpErrors: !expected?.some((s) => s >= 400),
         // A 307/308 would send the body, secrets and all, to wherever the server points.
@@ -277,7 +282,7 @@ class ApiCall {
     settings: ApiCallSettings,
     config: Record<string, unknown>,
     ctx: StepExecutionContext,
-    send: (item: unknown, key: string) => Promise<unknown>,
+    send: (item: unknown, key: string, signal: AbortSignal) => Promise<unknown>,
   ): Promise<ApiCallPerItemOutput> {
     const continueOnError = settings.continue_on_item_error ?? API_CALL_DEFAULTS.continue_on_item_error;
     const keyField = config.item_key_field as string | undefined;
@@ -285,41 +290,63 @@ class ApiCall {
     const errors: ApiCallItemError[] = [];
     let done = 0;
     let fatal: unknown;
-    await runPool(
-      items.length,
-      settings.concurrency ?? API_CALL_DEFAULTS.concurrency,
-      async (index) => {
-        let key = String(index);
-        try {
-          key = itemKeyOf(items[index], index, keyField);
-          // A business key (the same for every run acting on the entity) when the config gives one; else per run and step.
-          const idempotencyKey =
-            typeof config.idempotency_key === 'string'
-              ? businessKeyOf(config.idempotency_key, (t) => ctx.resolve(t, items[index]), index)
-              : `${ctx.idempotency_key}:${key}`;
-          results[index] = await send(items[index], idempotencyKey);
-        } catch (err) {
-          if (ctx.signal.aborted || !continueOnError) {
-            fatal ??= forItem(err, index, key);
-          } else {
-            const e = err as { message?: string; info?: Record<string, unknown> };
-            const status = e.info?.status;
-            errors.push({
-              index,
-              key,
-              code: errorCode(err) ?? 'STEP_ERROR',
-              message: String(e.message ?? err),
-              ...(typeof status === 'number' ? { status } : {}),
-            });
+    // Cancelled: no new item starts; calls in flight get a short grace to answer (so what they did is known
+    // and can be undone), then they are aborted.
+    const inflight = new AbortController();
+    let grace: NodeJS.Timeout | undefined;
+    const onCancel = () => {
+      grace = setTimeout(() => inflight.abort(ctx.signal.reason), CANCEL_GRACE_MS);
+      grace.unref();
+    };
+    if (ctx.signal.aborted) inflight.abort(ctx.signal.reason);
+    else ctx.signal.addEventListener('abort', onCancel, { once: true });
+    // What went through so far: the input of the step's compensation when it stops part way.
+    const partial = () => {
+      const through = results.filter((r) => r !== null);
+      return { results: through, succeeded: through.length, failed: errors.length, errors: [...errors].sort((a, b) => a.index - b.index), partial: true };
+    };
+    try {
+      await runPool(
+        items.length,
+        settings.concurrency ?? API_CALL_DEFAULTS.concurrency,
+        async (index) => {
+          let key = String(index);
+          try {
+            key = itemKeyOf(items[index], index, keyField);
+            // A business key (the same for every run acting on the entity) when the config gives one; else per run and step.
+            const idempotencyKey =
+              typeof config.idempotency_key === 'string'
+                ? businessKeyOf(config.idempotency_key, (t) => ctx.resolve(t, items[index]), index)
+                : `${ctx.idempotency_key}:${key}`;
+            results[index] = await send(items[index], idempotencyKey, inflight.signal);
+          } catch (err) {
+            if (ctx.signal.aborted || !continueOnError) {
+              fatal ??= forItem(err, index, key);
+            } else {
+              const e = err as { message?: string; info?: Record<string, unknown> };
+              const status = e.info?.status;
+              errors.push({
+                index,
+                key,
+                code: errorCode(err) ?? 'STEP_ERROR',
+                message: String(e.message ?? err),
+                ...(typeof status === 'number' ? { status } : {}),
+              });
+            }
           }
-        }
-        done++;
-        ctx.heartbeat({ done, total: items.length, failed: errors.length });
-      },
-      () => fatal !== undefined || ctx.signal.aborted,
-    );
-    if (fatal !== undefined) throw fatal;
-    if (ctx.signal.aborted) throw new StepError('HTTP_ABORTED', 'the step was cancelled');
+          done++;
+          ctx.heartbeat({ done, total: items.length, failed: errors.length });
+        },
+        () => fatal !== undefined || ctx.signal.aborted,
+      );
+    } catch (err) {
+      fatal ??= err; // the heartbeat throws once the step is cancelled
+    } finally {
+      ctx.signal.removeEventListener('abort', onCancel);
+      clearTimeout(grace);
+    }
+    if (ctx.signal.aborted) throw withPartialOutput(new StepError('HTTP_ABORTED', 'the step was cancelled'), partial());
+    if (fatal !== undefined) throw withPartialOutput(fatal, partial());
     errors.sort((a, b) => a.index - b.index);
     return { results, succeeded: items.length - errors.length, failed: errors.length, errors };
   }

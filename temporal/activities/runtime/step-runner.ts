@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { StepError } from '@engine/activities/shared/errors';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { StepError, partialOutputOf } from '@engine/activities/shared/errors';
 import type { Condition, RunContext } from '@engine/dsl/types';
 import { evaluateCondition } from '@engine/dsl/conditions';
 import { resolveReferences } from '@engine/dsl/references';
@@ -104,7 +104,11 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       input,
       run,
       resolve: (value, item) => resolveReferences(value, item === undefined ? run : { ...run, item }),
-      heartbeat: (details) => actx.heartbeat(deps.scrubber.scrub(usedSecrets.size > 0 ? redact(details, usedSecrets) : details)),
+      // Per-item loops heartbeat: once the step is cancelled, that is where they stop.
+      heartbeat: (details) => {
+        if (actx.cancellationSignal.aborted) throw cancelledError(actx.cancellationSignal.reason);
+        actx.heartbeat(deps.scrubber.scrub(usedSecrets.size > 0 ? redact(details, usedSecrets) : details));
+      },
       signal,
       logger,
       compensates: req.compensates ?? null,
@@ -138,11 +142,19 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     return { output: stored, attempt, summary };
   } catch (err) {
     await deps.scrubber.refresh().catch(() => undefined);
-    const failure = toFailure(err, attempt, clean, (v) => deps.scrubber.scrub(usedSecrets.size > 0 ? redact(v, usedSecrets) : v));
+    const cleanValue = <T>(v: T): T => deps.scrubber.scrub(usedSecrets.size > 0 ? redact(v, usedSecrets) : v);
+    // What the step had done when it stopped (claim-checked when large): the input of its compensation.
+    const partial = await partialDetails(err, req, deps, cleanValue).catch((e) => {
+      logger.warn('could not keep the partial output', { error: e });
+      return {};
+    });
     if (actx.cancellationSignal.aborted) {
-      logger.warn('step cancelled');
-      throw err;
+      // Report a cancellation (never a failure), so the workflow sees the step as cancelled and can undo it.
+      logger.warn('step cancelled', { partial: 'partial_output' in partial });
+      const reason = cancelledError(actx.cancellationSignal.reason);
+      throw new CancelledFailure(reason.message, [partial]);
     }
+    const failure = toFailure(err, attempt, clean, cleanValue, partial);
     const final = failure.nonRetryable || attempt >= req.max_attempts;
     await outages
       .ride('recording the failed attempt', () =>
@@ -202,16 +214,14 @@ function summarize(output: unknown): Record<string, unknown> {
  * the error (config and validation codes never retry), the attempt in details,
  * and secret values scrubbed from the message.
  */
-function toFailure(err: unknown, attempt: number, clean: (t: string) => string, cleanValue: <T>(v: T) => T): ApplicationFailure {
+function toFailure(err: unknown, attempt: number, clean: (t: string) => string, cleanValue: <T>(v: T) => T, extra: Record<string, unknown> = {}): ApplicationFailure {
   if (err instanceof ApplicationFailure) {
     const code = err.type ?? 'STEP_ERROR';
-    const first = err.details?.[0];
-    const extra = first && typeof first === 'object' ? (first as Record<string, unknown>) : {};
     return ApplicationFailure.create({
       message: clean(err.message),
       type: code,
       nonRetryable: err.nonRetryable || NON_RETRYABLE_ERROR_TYPES.includes(code),
-      details: [{ ...cleanValue(extra), attempt, code }],
+      details: [{ ...cleanValue(extraOf(err)), ...extra, attempt, code }],
       nextRetryDelay: err.nextRetryDelay ?? undefined,
     });
   }
@@ -222,8 +232,26 @@ function toFailure(err: unknown, attempt: number, clean: (t: string) => string, 
     message: clean(e?.message ?? String(err)),
     type: code,
     nonRetryable,
-    details: [{ attempt, code }],
+    details: [{ ...extra, attempt, code }],
   });
+}
+
+function extraOf(err: ApplicationFailure): Record<string, unknown> {
+  const first = err.details?.[0];
+  return first && typeof first === 'object' ? (first as Record<string, unknown>) : {};
+}
+
+/** The cancellation as a CancelledFailure, whatever the abort reason was. */
+function cancelledError(reason: unknown): CancelledFailure {
+  if (reason instanceof CancelledFailure) return reason;
+  return new CancelledFailure(typeof reason === 'string' ? reason : ((reason as Error | undefined)?.message ?? 'cancelled'));
+}
+
+/** `{ partial_output }` when the executor attached one (scrubbed of secrets, large ones to the payload store), else `{}`. */
+async function partialDetails(err: unknown, req: StepRequest, deps: StepRunnerDeps, cleanValue: <T>(v: T) => T): Promise<Record<string, unknown>> {
+  const raw = partialOutputOf(err);
+  if (raw === undefined) return {};
+  return { partial_output: await deps.payloads.offload(req.execution_id, req.step_key, cleanValue(raw)) };
 }
 
 /** Evaluates a condition that reads into claim-checked outputs. */

@@ -105,3 +105,24 @@ export function isRetryable(err: unknown): boolean {
   if (typeof e.nonRetryable === 'boolean') return !e.nonRetryable;
   return false;
 }
+
+const PARTIAL_OUTPUT = Symbol('partialOutput');
+
+/**
+ * Attaches to a failure (or cancellation) what the step had already done when
+ * it stopped, in the shape of its normal output (e.g. the per-item results of
+ * the items that went through). The runner passes it on, and the step's
+ * compensation gets it as its input, so it can undo exactly that.
+ *
+ * @example
+ * throw withPartialOutput(err, { results: done, partial: true });
+ */
+export function withPartialOutput<E>(err: E, output: unknown): E {
+  if (err && typeof err === 'object') Object.defineProperty(err, PARTIAL_OUTPUT, { value: output, enumerable: false, configurable: true });
+  return err;
+}
+
+/** The partial output attached by {@link withPartialOutput}, or undefined. */
+export function partialOutputOf(err: unknown): unknown {
+  return err && typeof err === 'object' ? (err as { [PARTIAL_OUTPUT]?: unknown })[PARTIAL_OUTPUT] : undefined;
+}

@@ -280,6 +280,30 @@ describe('admin UI', { skip }, () => {
     assert.equal(fill, 'rgb(230, 244, 234)', 'a completed node is drawn green');
   });
 
+  it('shows on the run page what the saga undid', async () => {
+    const wf = await api.request<{ id: number }>('POST', '/workflows/', {
+      body: {
+        code: `ui_saga_${Date.now()}`,
+        name: 'Saga check',
+        steps: [
+          { key: 'a', name: 'Apply a', step_type: 'test_items', config: { count: 2 } },
+          { key: 'b', name: 'Apply b', step_type: 'test_items', config: { count: 4, fail_at: 1 }, max_retries: 0 },
+          { key: 'undo_a', name: 'Undo a', step_type: 'test_undo', config: {}, role: 'compensation', compensates: 'a' },
+          { key: 'undo_b', name: 'Undo b', step_type: 'test_undo', config: {}, role: 'compensation', compensates: 'b' },
+        ],
+      },
+    });
+    assert.equal(wf.status, 201);
+    const run = await api.request<{ execution_id: string }>('POST', `/workflows/${wf.body.id}/execute/`, { body: { input_data: {} }, key: api.keys.operator });
+    assert.equal(run.status, 202);
+    await page.goto(`${origin}/orchestration/admin/#/executions/${encodeURIComponent(run.body.execution_id)}`);
+    await page.waitForSelector('#compensations tbody tr', { timeout: 60_000 });
+    await page.waitForFunction("document.querySelectorAll('#compensations tbody tr').length === 2");
+    const rows = await page.$$eval('#compensations tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
+    assert.ok(rows.some((r) => r.includes('Apply b') && r.includes('was failed') && r.includes('undo_b') && r.includes('compensated')), rows.join('\n'));
+    assert.ok(rows.some((r) => r.includes('Apply a') && r.includes('was completed') && r.includes('undo_a') && r.includes('compensated')), rows.join('\n'));
+  });
+
   it('raised no script errors', () => {
     assert.deepEqual(pageErrors.filter((e) => !/401|403|Failed to load resource/.test(e)), []);
   });

@@ -152,6 +152,38 @@ describe('executions API', () => {
     assert.equal(late.status, 409);
   });
 
+  it('shows what the saga undid, and refuses to restart over an undo that failed unless from_step re-runs the step', async () => {
+    const wf = await workflow([
+      { key: 'a', name: 'Apply a', step_type: 'test_items', config: { count: 2 } },
+      { key: 'b', name: 'Apply b', step_type: 'test_items', config: { count: 5, fail_at: 2 }, max_retries: 0 },
+      { key: 'undo_a', name: 'Undo a', step_type: 'test_undo', config: { fail: true }, role: 'compensation', compensates: 'a' },
+      { key: 'undo_b', name: 'Undo b', step_type: 'test_undo', config: {}, role: 'compensation', compensates: 'b' },
+    ]);
+    const run = await execute(wf.id);
+    const failed = await until(run.execution_id, (d) => d.status === 'failed', 'the run to fail');
+    const body = failed as unknown as {
+      compensations: Array<{ step_key: string; step_status: string; compensation_step: string; status: string; error_message: string | null }>;
+      error_details: { compensated: { undone: string[]; failed: string[] } };
+    };
+    assert.deepEqual(
+      body.compensations.map((c) => [c.step_key, c.step_status, c.compensation_step, c.status]).sort(),
+      [
+        ['a', 'completed', 'undo_a', 'failed'],
+        ['b', 'failed', 'undo_b', 'completed'],
+      ],
+    );
+    assert.match(body.compensations.find((c) => c.step_key === 'a')!.error_message ?? '', /undo undo_a failed/);
+    assert.deepEqual(body.error_details.compensated, { ...body.error_details.compensated, undone: ['b'], failed: ['a'] });
+
+    const refused = await api.request('POST', `/executions/${run.id}/restart/`, { body: {}, key: api.keys.operator });
+    assert.equal(refused.status, 409, refused.text);
+    assert.ok(isErrorShape(refused.body));
+    assert.equal(refused.body.code, 'COMPENSATION_FAILED');
+    assert.match(refused.body.message as string, /step "a".*from_step "a"/);
+    const fromA = await api.request('POST', `/executions/${run.id}/restart/`, { body: { from_step: 'a' }, key: api.keys.operator });
+    assert.equal(fromA.status, 202, fromA.text);
+  });
+
   it('shows a failure with its step error, then restarts from the failed step with input overrides', async () => {
     const wf = await workflow(
       [

@@ -165,6 +165,25 @@ describe('database_query operations', () => {
     assert.equal((await op('release_reservations', { keys: [] })).released, 0, 'empty input: nothing to do');
   });
 
+  it('release_reservations by orders undoes what this run reserved, and only that (the undo of a reserve step that failed part way)', async () => {
+    await stockedSku(`${tag}-P`, 10);
+    const inRun = (executionId: string, operation: string, params: Record<string, unknown>) =>
+      sut.execute({ query_type: 'operation', operation, params }, { ...stepContext({}), execution_id: executionId }) as Promise<Record<string, any>>;
+    const checked = await op('check_availability', { marketplace_id: marketplaceId, orders: [order('p-1', [[`${tag}-P`, 2]]), order('p-2', [[`${tag}-P`, 3]])] });
+    // Run 1 got as far as p-1 before it failed (no output, so no keys); run 2 holds p-2.
+    await inRun('run-1', 'reserve_inventory', { marketplace_id: marketplaceId, orders: [checked.items[0]] });
+    await inRun('run-2', 'reserve_inventory', { marketplace_id: marketplaceId, orders: [checked.items[1]] });
+    assert.deepEqual(await inventoryOf(`${tag}-P`), { quantity: 10, reserved: 5, available: 5 });
+
+    const undo = await inRun('run-1', 'release_reservations', { marketplace_id: marketplaceId, orders: checked.items });
+    assert.equal(undo.released, 1, "run 1's line, not run 2's");
+    assert.deepEqual(await inventoryOf(`${tag}-P`), { quantity: 10, reserved: 3, available: 7 });
+    assert.equal((await inRun('run-1', 'release_reservations', { marketplace_id: marketplaceId, orders: checked.items })).released, 0, 'idempotent');
+    assert.equal((await inRun('run-1', 'release_reservations', { marketplace_id: marketplaceId, orders: null })).released, 0, 'empty input: nothing to do');
+    await inRun('run-2', 'release_reservations', { marketplace_id: marketplaceId, orders: checked.items });
+    assert.deepEqual(await inventoryOf(`${tag}-P`), { quantity: 10, reserved: 0, available: 10 });
+  });
+
   it('record_orders records once, update_order_status ships once and consumes the stock, fail_orders and release undo it', async () => {
     await stockedSku(`${tag}-C`, 4);
     const [checked] = (await op('check_availability', { marketplace_id: marketplaceId, orders: [order('o-9', [[`${tag}-C`, 2]])] })).items;

@@ -251,6 +251,34 @@ describe('api_call executor in workflow runs', () => {
     assert.equal(api.requestsTo('/t9/items/a').length, 0, 'the value did not become a path of its own');
   });
 
+  it('a per-item step that fails part way is compensated with the items that went through (its partial output)', async () => {
+    api.route('/t10/items', (_req, res, body) => {
+      const b = JSON.parse(body) as { sku: string };
+      return b.sku === 'bad' ? json(res, 422, { error: 'refused' }) : json(res, 201, { id: `lbl-${b.sku}` });
+    });
+    for (const id of ['lbl-ok1', 'lbl-ok2', 'lbl-ok3']) api.route(`/t10/undo/${id}`, (_req, res) => json(res, 200, { id, status: 'voided' }));
+    const run = await runDefinition(
+      h,
+      [
+        call('buy', { url: `${api.origin}/t10/items`, method: 'POST', body: { sku: '$sku' }, body_mode: 'per_item', item_key_field: 'sku', concurrency: 1 }, { max_retries: 0 }),
+        call(
+          'undo',
+          { url: `${api.origin}/t10/undo/$id`, method: 'POST', body: {}, body_mode: 'per_item', items_field: 'results', item_key_field: 'id' },
+          { role: 'compensation', compensates: 'buy' },
+        ),
+      ],
+      [{ sku: 'ok1' }, { sku: 'ok2' }, { sku: 'bad' }, { sku: 'ok3' }],
+    );
+    assert.equal(run.status, 'failed');
+    assert.equal(run.step('buy').status, 'failed');
+    assert.equal(run.step('undo').status, 'completed');
+    assert.deepEqual(
+      ['lbl-ok1', 'lbl-ok2', 'lbl-ok3'].map((id) => api.requestsTo(`/t10/undo/${id}`).length),
+      [1, 1, 0],
+      'exactly what went through is undone',
+    );
+  });
+
   it('collects per-item failures with continue_on_item_error', async () => {
     api.route('/t7/items', (_req, res, body) => {
       const b = JSON.parse(body) as { sku: string };

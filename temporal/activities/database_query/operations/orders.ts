@@ -180,6 +180,8 @@ export const reserveInventory = operation<{ marketplace_id: number; orders?: unk
       p.claim_lease_seconds,
     );
     for (const [n, order] of orders.entries()) {
+      // Each order is its own transaction: a cancelled step stops between two (the heartbeat throws).
+      step.heartbeat({ orders: n, total: orders.length });
       const externalId = toText(order.id);
       const allocation = asRecord(order.allocation);
       const lines = listOf(allocation.lines).map(asRecord);
@@ -267,7 +269,6 @@ export const reserveInventory = operation<{ marketplace_id: number; orders?: unk
       const orderKeys = wanted.map((w) => w.key);
       keys.push(...orderKeys);
       reserved.push({ ...order, reservation_keys: orderKeys });
-      if (n % 100 === 99) step.heartbeat({ orders: n + 1, total: orders.length });
     }
     // Orders this run will not act on go back at once: a later run (more stock, a fixed order) may take them.
     await releaseClaims(client, ORDER_CLAIM, unclaim, step.execution_id);
@@ -284,24 +285,46 @@ export const reserveInventory = operation<{ marketplace_id: number; orders?: unk
   },
 });
 
+/** The reservation keys `reserve_inventory` uses for these orders (from their allocated lines, else their lines). */
+function derivedKeys(marketplaceId: number, orders: unknown[]): string[] {
+  return orders.map(asRecord).flatMap((order) => {
+    const externalId = toText(order.id);
+    if (!externalId) return [];
+    const allocated = listOf(asRecord(order.allocation).lines).map(asRecord);
+    const lineIds = allocated.length > 0 ? allocated.map((l) => toText(l.line_id) ?? '') : linesOf(order).map((l) => l.line_id);
+    return lineIds.map((line) => reservationKey(marketplaceId, externalId, line));
+  });
+}
+
 /**
  * `release_reservations`: the compensation of `reserve_inventory`. Every
  * active reservation among `keys` gives its units back (`reserved` shrinks);
  * a consumed one (the order was marked shipped) puts its units back in
  * stock. Released ones are left alone, so releasing twice changes nothing.
+ *
+ * With `marketplace_id` and `orders` (the orders `reserve_inventory` was
+ * given), it also releases the reservations whose keys those orders derive,
+ * but only those this run made: the undo of a reservation step that failed or
+ * was cancelled part way, which has no output listing its keys.
+ *
+ * @example { "operation": "release_reservations",
+ *            "params": { "keys": "$.reservation_keys", "marketplace_id": "$config.marketplace_id", "orders": "$.items" } }
  */
-export const releaseReservations = operation<{ keys?: unknown[] | null }>({
+export const releaseReservations = operation<{ keys?: unknown[] | null; marketplace_id?: number | null; orders?: unknown[] | null }>({
   name: 'release_reservations',
-  summary: 'releases reservations by key (idempotent); the compensation of reserve_inventory',
-  params: (mode) => z.strictObject({ keys: params.listOrNull(mode) }),
+  summary: 'releases reservations by key, or by the orders of this run (idempotent); the compensation of reserve_inventory',
+  params: (mode) =>
+    z.strictObject({ keys: params.listOrNull(mode).optional(), marketplace_id: params.optionalId(mode).optional(), orders: params.listOrNull(mode).optional() }),
   async run(p, { client, step }) {
     const keys = listOf(p.keys).filter((k): k is string => typeof k === 'string' && k !== '');
+    const derived = p.marketplace_id ? derivedKeys(p.marketplace_id, listOf(p.orders)) : [];
     const none = { released: 0, unreserved_units: 0, restocked_units: 0, kept_for_other_runs: 0 };
-    if (keys.length === 0) return none;
+    if (keys.length === 0 && derived.length === 0) return none;
     return inTransaction(client, async () => {
       const candidates = await client.query<{ id: string; inventory_id: string; marketplace_id: number; order_external_id: string }>(
-        `SELECT id, inventory_id, marketplace_id, order_external_id FROM reservations WHERE idempotency_key = ANY($1::text[]) AND status IN ('active', 'consumed')`,
-        [keys],
+        `SELECT id, inventory_id, marketplace_id, order_external_id FROM reservations
+         WHERE (idempotency_key = ANY($1::text[]) OR (idempotency_key = ANY($2::text[]) AND execution_id = $3)) AND status IN ('active', 'consumed')`,
+        [keys, derived, step.execution_id],
       );
       // An order another run now holds (its lease, or shipped by it) keeps its stock: undoing it is not this run's to do.
       const others = await heldByOthers(
