@@ -201,7 +201,7 @@
         await api('/workflows/?page_size=1');
         // An operator's key also goes into the HttpOnly codec cookie, so the Temporal Web UI
         // (codec endpoint with "include cross-origin credentials") shows decrypted payloads.
-        fetch(API + '/codec/session', { method: 'POST', headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY_STORAGE)}` } }).catch(() => undefined);
+        await fetch(API + '/codec/session', { method: 'POST', headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY_STORAGE)}` } }).catch(() => undefined);
         location.hash = '#/';
         route();
       } catch (e) {
