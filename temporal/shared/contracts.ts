@@ -187,6 +187,8 @@ export const ErrorCodes = {
   PAYLOAD_NOT_FOUND: 'PAYLOAD_NOT_FOUND',
   VALIDATION_FAILED: 'VALIDATION_FAILED',
   SECRET_NOT_FOUND: 'SECRET_NOT_FOUND',
+  /** An expression ran past its time budget or memory limit (its pool thread was stopped), or nested too deep. */
+  EXPRESSION_LIMIT: 'EXPRESSION_LIMIT',
 } as const;
 
 /** Error types Temporal never retries. */
@@ -200,4 +202,5 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   ErrorCodes.SECRET_NOT_FOUND,
   'HTTP_CLIENT_ERROR',
   'EXPRESSION_INVALID',
+  ErrorCodes.EXPRESSION_LIMIT,
 ];
