@@ -15,7 +15,8 @@ export const DATA_TRANSFORM_STEP_TYPE = 'data_transform';
  * them the run context, heartbeats every 1000 items, and reports counts.
  */
 export function createDataTransformExecutor(deps?: ExecutorDeps): StepExecutor {
-  const expressions = deps ? expressionPool(deps.config.expressions) : undefined;
+  // The pool the worker's configuration asks for (without deps, as in unit tests: the process default).
+  const expressions = deps?.config ? expressionPool(deps.config.expressions) : undefined;
   // Counts of outputs this worker produced, for summarize(): a bare list output has no room for them.
   const statsOf = new WeakMap<object, TransformStats>();
   return {

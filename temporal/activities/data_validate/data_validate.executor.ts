@@ -16,7 +16,8 @@ export const DATA_VALIDATE_STEP_TYPE = 'data_validate';
  * a non-retryable `VALIDATION_FAILED` when a threshold is crossed.
  */
 export function createDataValidateExecutor(deps?: ExecutorDeps): StepExecutor {
-  const expressions = deps ? expressionPool(deps.config.expressions) : undefined;
+  // The pool the worker's configuration asks for (without deps, as in unit tests: the process default).
+  const expressions = deps?.config ? expressionPool(deps.config.expressions) : undefined;
   return {
     type: DATA_VALIDATE_STEP_TYPE,
     validateConfig: validateDataValidateConfig,
