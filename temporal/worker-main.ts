@@ -68,8 +68,10 @@ export async function runWorker(args: WorkerArgs): Promise<void> {
     });
     await worker.run();
     logger.info('worker stopped');
-  } finally {
     // After run(): steps still finishing during the shutdown grace time may need the pool.
+    const pools = await closeExpressionPools();
+    logger.info('expression pool stopped', { pools });
+  } finally {
     await closeExpressionPools().catch(() => undefined);
     await connection.close().catch(() => undefined);
     await dataSource.destroy().catch(() => undefined);

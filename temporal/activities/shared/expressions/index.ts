@@ -24,11 +24,12 @@ export function expressionPool(options: ExpressionPoolOptions = appConfig().expr
   return pool;
 }
 
-/** Stops the process's expression pools (the worker calls this once it has stopped); a later use starts new ones. */
-export async function closeExpressionPools(): Promise<void> {
+/** Stops the process's expression pools (the worker calls this once it has stopped) and says how many there were; a later use starts new ones. */
+export async function closeExpressionPools(): Promise<number> {
   const all = [...pools.values()];
   pools.clear();
   await Promise.all(all.map((p) => p.close()));
+  return all.length;
 }
 
 /** Run variables an expression can read: only those it names are sent to the threads (`$eval` can name any, so it gets all). */
