@@ -23,7 +23,7 @@ export function createDataTransformExecutor(deps?: ExecutorDeps): StepExecutor {
     type: DATA_TRANSFORM_STEP_TYPE,
     validateConfig: validateDataTransformConfig,
     async execute(config, ctx) {
-      const { output, stats, warnings } = await transformData(ctx.input, config, { run: ctx.run, expressions, ...executorProgress(ctx) });
+      const { output, stats, warnings } = await transformData(ctx.input, config, { run: ctx.run, expressions, signal: ctx.signal, ...executorProgress(ctx) });
       for (const warning of warnings) ctx.logger.warn(`data_transform: ${warning}`);
       if (stats.error_count) {
         ctx.logger.warn('data_transform: some values could not be converted', { error_count: stats.error_count, samples: stats.error_samples });

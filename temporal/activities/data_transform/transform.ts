@@ -65,6 +65,8 @@ export interface OperationOptions extends ProgressHooks {
   run?: RunContext;
   /** Where JSONata runs (default: the process's pool from the configuration). */
   expressions?: ExpressionPool;
+  /** Aborted when the step is cancelled: stops the expressions in flight. */
+  signal?: AbortSignal;
 }
 
 /** A value that could not be converted (map casts, normalize operations). */
@@ -122,11 +124,14 @@ async function withExpressions(
   sources: string[],
   timeoutMs: number,
   run: RunContext,
-  hooks: ProgressHooks & { expressions?: ExpressionPool },
+  hooks: ProgressHooks & Pick<OperationOptions, 'expressions' | 'signal'>,
   where: (expression: number, item: number) => { label: string; extra: Record<string, unknown> },
   body: (start: number, end: number, chunk: ChunkOutcome) => void,
 ): Promise<void> {
-  const chunks = new ExpressionChunks({ sources, items, bindings: expressionBindings(run), timeoutMs, stopOn: 'any', chunkSize: chunkSize(hooks) }, hooks.expressions);
+  const chunks = new ExpressionChunks(
+    { sources, items, bindings: expressionBindings(run), timeoutMs, stopOn: 'any', chunkSize: chunkSize(hooks), signal: hooks.signal },
+    hooks.expressions,
+  );
   try {
     await inChunks(items.length, hooks, async (from, to) => {
       let chunk: ChunkOutcome;
@@ -693,11 +698,11 @@ export async function normalizeItems(
 export async function applyJsonata(
   input: unknown,
   expression: string,
-  opts: { run?: RunContext; timeoutMs?: number; expressions?: ExpressionPool } = {},
+  opts: { run?: RunContext; timeoutMs?: number } & Pick<OperationOptions, 'expressions' | 'signal'> = {},
 ): Promise<unknown> {
   const source = checkExpression(expression, 'expression');
   try {
-    const result = await evaluateInPool(source, input, expressionBindings(opts.run ?? EMPTY_RUN), opts.timeoutMs ?? TRANSFORM_DEFAULTS.jsonata_timeout_ms, opts.expressions);
+    const result = await evaluateInPool(source, input, expressionBindings(opts.run ?? EMPTY_RUN), opts.timeoutMs ?? TRANSFORM_DEFAULTS.jsonata_timeout_ms, opts.expressions, opts.signal);
     return result === undefined ? null : result;
   } catch (err) {
     throw expressionFailure(err, 'jsonata expression');
@@ -742,7 +747,7 @@ export async function transformData(input: unknown, rawConfig: Record<string, un
   const type = config.transform_type;
 
   if (type === 'jsonata') {
-    const output = await applyJsonata(data, config.expression!, { run, timeoutMs: config.timeout_ms, expressions: opts.expressions });
+    const output = await applyJsonata(data, config.expression!, { run, timeoutMs: config.timeout_ms, expressions: opts.expressions, signal: opts.signal });
     const count = (v: unknown) => (Array.isArray(v) ? v.length : v === null || v === undefined ? 0 : 1);
     return { output, stats: { transform_type: type, input_count: count(data), output_count: count(output) }, warnings: [] };
   }

@@ -22,7 +22,7 @@ export function createDataValidateExecutor(deps?: ExecutorDeps): StepExecutor {
     type: DATA_VALIDATE_STEP_TYPE,
     validateConfig: validateDataValidateConfig,
     async execute(config, ctx) {
-      const { output, counts, warnings } = await validateData(ctx.input, config, { run: ctx.run, expressions, ...executorProgress(ctx) });
+      const { output, counts, warnings } = await validateData(ctx.input, config, { run: ctx.run, expressions, signal: ctx.signal, ...executorProgress(ctx) });
       for (const warning of warnings) ctx.logger.warn(`data_validate: ${warning}`);
       if (counts.invalid_count > 0) ctx.logger.info('data_validate: invalid items', { ...counts });
       return output;

@@ -49,6 +49,8 @@ export interface ValidateOptions extends ProgressHooks {
   includeItems?: boolean;
   /** Where custom rules' JSONata runs (default: the process's pool from the configuration). */
   expressions?: ExpressionPool;
+  /** Aborted when the step is cancelled: stops the expressions in flight. */
+  signal?: AbortSignal;
 }
 
 /** One compiled rule: returns the reason message, or null when the item passes. */
@@ -277,6 +279,7 @@ export async function validateItems(items: readonly unknown[], rules: readonly V
           timeoutMs: DEFAULT_EXPRESSION_LIMITS.timeoutMs,
           stopOn: 'limit',
           chunkSize: every,
+          signal: opts.signal,
         }, opts.expressions);
   try {
     for (let from = 0; from < items.length; from += every) {

@@ -105,8 +105,9 @@ describe(ExpressionPool.name, () => {
   it('stops a running task when its caller aborts', async () => {
     const controller = new AbortController();
     const running = sut.run(request({ sources: [RUNAWAY], items: [null], timeoutMs: 120_000 }), controller.signal);
-    controller.abort(new Error('cancelled'));
-    await assert.rejects(running, (err: Error) => !(err instanceof ExpressionError));
+    const reason = new Error('cancelled');
+    controller.abort(reason);
+    await assert.rejects(running, (err: Error) => err === reason);
   });
 
   it('refuses work once closed', async () => {
@@ -148,6 +149,21 @@ describe(ExpressionChunks.name, () => {
     assert.equal(chunk.value(0, 1), 2);
     assert.equal(chunk.failure(1, 0), null);
     assert.equal(chunk.failure(1, 1)?.code, 'EXPRESSION_FAILED');
+  });
+
+  it('stops the chunks in flight when the signal of the step aborts, with its reason', async () => {
+    const controller = new AbortController();
+    const sut = new ExpressionChunks(
+      { sources: [RUNAWAY], items: [1, 2, 3], bindings: {}, timeoutMs: 600_000, stopOn: 'any', chunkSize: 1, signal: controller.signal },
+      pool,
+    );
+    const first = sut.take(0);
+    const reason = new Error('step cancelled');
+    controller.abort(reason);
+    await assert.rejects(first, (err: Error) => err === reason);
+    sut.close();
+    // The threads it stopped were replaced.
+    assert.deepEqual((await pool.run(request({ sources: ['$ + 1'], items: [1] }))).values, [2]);
   });
 
   it('rejects the chunk the pool stopped, naming the item', async () => {

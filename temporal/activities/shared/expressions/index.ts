@@ -73,6 +73,8 @@ export interface ChunkedEvaluation extends Pick<ExpressionRequest, 'sources' | '
   bindings: Record<string, unknown>;
   /** Items per task (and between two progress reports of the caller). */
   chunkSize: number;
+  /** Stops the chunks in flight when aborted (a cancelled step). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -99,7 +101,12 @@ export class ExpressionChunks {
   ) {
     this.ahead = Math.max(1, pool.options.threads);
     this.bindings = usedBindings(job.sources, job.bindings);
+    this.cancel = () => this.controller.abort(job.signal?.reason);
+    if (job.signal?.aborted) this.cancel();
+    else job.signal?.addEventListener('abort', this.cancel, { once: true });
   }
+
+  private readonly cancel: () => void;
 
   /** The outcome of the chunk that starts at item `from`. @throws ExpressionStopped when the pool stopped it. */
   async take(from: number): Promise<ChunkOutcome> {
@@ -112,6 +119,7 @@ export class ExpressionChunks {
 
   /** Stops the chunks still in flight. */
   close(): void {
+    this.job.signal?.removeEventListener('abort', this.cancel);
     if (this.pending.size > 0) this.controller.abort();
     for (const p of this.pending.values()) p.catch(() => undefined);
     this.pending.clear();
@@ -136,9 +144,16 @@ export class ExpressionChunks {
  *
  * @throws ExpressionError (`EXPRESSION_INVALID`, `EXPRESSION_LIMIT`, `EXPRESSION_FAILED`).
  */
-export async function evaluateInPool(source: string, data: unknown, bindings: Record<string, unknown>, timeoutMs: number, pool = expressionPool()): Promise<unknown> {
+export async function evaluateInPool(
+  source: string,
+  data: unknown,
+  bindings: Record<string, unknown>,
+  timeoutMs: number,
+  pool = expressionPool(),
+  signal?: AbortSignal,
+): Promise<unknown> {
   const request: ExpressionRequest = { sources: [source], items: [data], offset: 0, bindings: usedBindings([source], bindings), timeoutMs, stopOn: 'any' };
-  const outcome = new ChunkOutcome(await pool.run(request), 0, 1);
+  const outcome = new ChunkOutcome(await pool.run(request, signal), 0, 1);
   const failed = outcome.failure(0, 0);
   if (failed) throw failed;
   return outcome.value(0, 0);

@@ -99,6 +99,8 @@ export class ExpressionPool {
       if (signal?.aborted) throw signal.reason;
       return (await this.piscina.run({ ...request, state, epoch } satisfies ExpressionTask, { signal: controller.signal })) as ExpressionTaskResult;
     } catch (err) {
+      // Cancelled by the caller: its reason (Temporal's cancellation), not the pool's AbortError.
+      if (signal?.aborted) throw signal.reason ?? err;
       const at = Atomics.load(state, STATE.at);
       const n = Math.max(1, request.sources.length);
       const item = request.offset + Math.floor(at / n);
