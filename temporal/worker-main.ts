@@ -10,6 +10,7 @@ import { rootLogger } from '@src/logging/logger';
 import { connectOrExplain, describeStartupError } from '@src/common/startup-errors';
 import { createMerchflowWorker, installTemporalRuntime } from '@engine/worker';
 import { ensureSearchAttributes } from '@engine/setup/search-attributes';
+import { closeExpressionPools } from '@engine/activities/shared/expressions';
 
 export interface WorkerArgs {
   maxWorkers?: number;
@@ -67,7 +68,11 @@ export async function runWorker(args: WorkerArgs): Promise<void> {
     });
     await worker.run();
     logger.info('worker stopped');
+    // After run(): steps still finishing during the shutdown grace time may need the pool.
+    const pools = await closeExpressionPools();
+    logger.info('expression pool stopped', { pools });
   } finally {
+    await closeExpressionPools().catch(() => undefined);
     await connection.close().catch(() => undefined);
     await dataSource.destroy().catch(() => undefined);
   }

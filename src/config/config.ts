@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /**
@@ -28,6 +29,13 @@ export interface AppConfig {
     maxCachedWorkflows: number;
     shutdownGraceSeconds: number;
     bundlePath: string | null;
+  };
+  /** The worker's pool of JSONata threads (see docs/definitions.md, Expressions). */
+  expressions: {
+    /** Threads evaluating expressions at once (EXPRESSION_POOL_THREADS). */
+    threads: number;
+    /** Heap limit of each thread in MB (EXPRESSION_POOL_MEMORY_MB); an expression that needs more fails with EXPRESSION_LIMIT. */
+    memoryMb: number;
   };
   log: { level: LogLevel; format: 'json' | 'pretty' };
   payloadThresholdBytes: number;
@@ -202,6 +210,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxCachedWorkflows: r.int('WORKER_MAX_CACHED_WORKFLOWS', 500, 0, 100000),
       shutdownGraceSeconds: r.int('WORKER_SHUTDOWN_GRACE_SECONDS', 30, 0, 3600),
       bundlePath: bundle ? path.resolve(rootDir, bundle) : null,
+    },
+    expressions: {
+      // Two threads even on one or two cores: a runaway expression holds one thread for its budget, the other keeps serving.
+      threads: r.int('EXPRESSION_POOL_THREADS', Math.min(4, Math.max(2, os.availableParallelism() - 1)), 1, 64),
+      memoryMb: r.int('EXPRESSION_POOL_MEMORY_MB', 256, 16, 16384),
     },
     log: {
       level: r.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),

@@ -4,6 +4,10 @@
  *
  * For activities only. JSONata reads the clock (`$now()`, and the time guard),
  * so workflow code must not import this module; `index.ts` does not export it.
+ * Executors do not evaluate here but in the expression pool
+ * (`activities/shared/expressions`), whose threads run this module: the time
+ * guard is checked between evaluation steps only, so one long builtin call
+ * would otherwise block the event loop.
  */
 import jsonata from 'jsonata';
 import { isPlainObject } from './references';
@@ -71,7 +75,8 @@ const asFailure = (err: unknown): JsonataFailure => (typeof err === 'object' && 
 function evaluationError(err: unknown, source: string): ExpressionError {
   const failure = asFailure(err);
   const inner = failure.error?.code;
-  const limited = err instanceof RangeError || LIMIT_CODES.has(failure.code ?? '') || LIMIT_CODES.has(inner ?? '');
+  const limited =
+    err instanceof RangeError || failure.error instanceof RangeError || LIMIT_CODES.has(failure.code ?? '') || LIMIT_CODES.has(inner ?? '');
   const message = failure.message ?? String(err);
   return new ExpressionError(
     limited ? 'EXPRESSION_LIMIT' : 'EXPRESSION_FAILED',
@@ -90,10 +95,55 @@ const abbreviate = (s: string): string => (s.length > 80 ? `${s.slice(0, 77)}...
  */
 function toPlain(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(toPlain);
+  // A lambda or a builtin as a result: not data (and cannot cross to another thread).
+  if (typeof value === 'function' || isJsonataFunction(value)) return undefined;
   if (isPlainObject(value)) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toPlain(v)]));
   }
   return value;
+}
+
+/** JSONata's own function values (`function($x){...}`, `$uppercase`): objects that are not data. */
+const isJsonataFunction = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && ((value as Record<string, unknown>)._jsonata_lambda === true || (value as Record<string, unknown>)._jsonata_function === true);
+
+/**
+ * Longest string `$pad` may build and `$split` may cut, in characters. Both
+ * turn a few bytes of expression into one array proportional to the length,
+ * and V8 aborts the whole process (not just the thread that asked) on an
+ * array past its size limit or a single allocation far past the heap limit.
+ */
+export const MAX_BUILTIN_STRING = 10_000_000;
+
+interface JsonataBuiltin {
+  implementation: (this: unknown, ...args: unknown[]) => unknown;
+}
+
+// The builtins as JSONata defines them, to wrap with a size check.
+const builtins = (jsonata('[$pad, $split]').evaluate({}) as Promise<JsonataBuiltin[]>).then(([pad, split]) => ({ pad, split }));
+
+function tooLong(what: string, n: number): RangeError {
+  return new RangeError(`${what} of ${n} characters is over the limit of ${MAX_BUILTIN_STRING}`);
+}
+
+/** Registers `$pad` and `$split` with a size check in front of JSONata's own. */
+function guardBuiltins(expr: jsonata.Expression): void {
+  expr.registerFunction(
+    'pad',
+    async function (this: unknown, str: unknown, width: unknown, char: unknown) {
+      if (typeof width === 'number' && Math.abs(width) > MAX_BUILTIN_STRING) throw tooLong('$pad width', Math.abs(width));
+      return (await builtins).pad.implementation.call(this, str, width, char);
+    },
+    '<s-ns?:s>',
+  );
+  expr.registerFunction(
+    'split',
+    async function (this: unknown, str: unknown, separator: unknown, limit: unknown) {
+      if (typeof str === 'string' && str.length > MAX_BUILTIN_STRING) throw tooLong('$split input', str.length);
+      return (await builtins).split.implementation.call(this, str, separator, limit);
+    },
+    '<s-(sf)n?:a<s>>',
+  );
 }
 
 const cache = new Map<string, CompiledExpression>();
@@ -106,6 +156,7 @@ function compile(source: string, limits: ExpressionLimits): CompiledExpression {
   let expr: jsonata.Expression;
   try {
     expr = jsonata(source, { timeout: limits.timeoutMs, stack: limits.maxDepth, sequence: limits.maxSequence });
+    guardBuiltins(expr);
   } catch (err) {
     const failure = asFailure(err);
     const where = failure.position === undefined ? '' : ` at position ${failure.position}`;

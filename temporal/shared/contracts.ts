@@ -205,6 +205,8 @@ export const ErrorCodes = {
   PAYLOAD_KEY_UNKNOWN: 'PAYLOAD_KEY_UNKNOWN',
   /** An encrypted Temporal payload failed authentication (altered, or the key under its id changed). */
   PAYLOAD_DECRYPT_FAILED: 'PAYLOAD_DECRYPT_FAILED',
+  /** An expression ran past its time budget or memory limit (its pool thread was stopped), or nested too deep. */
+  EXPRESSION_LIMIT: 'EXPRESSION_LIMIT',
 } as const;
 
 /** Error types Temporal never retries. */
@@ -218,4 +220,5 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   ErrorCodes.SECRET_NOT_FOUND,
   'HTTP_CLIENT_ERROR',
   'EXPRESSION_INVALID',
+  ErrorCodes.EXPRESSION_LIMIT,
 ];

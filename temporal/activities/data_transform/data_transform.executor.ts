@@ -1,5 +1,6 @@
 import type { ExecutorDeps, StepExecutor } from '@engine/activities/runtime/executor';
 import type { ExecutorModule } from '@engine/activities/registry';
+import { expressionPool } from '@engine/activities/shared/expressions';
 import { executorProgress } from './items';
 import { validateDataTransformConfig } from './schema';
 import { transformData, type TransformStats } from './transform';
@@ -13,14 +14,16 @@ export const DATA_TRANSFORM_STEP_TYPE = 'data_transform';
  * work is done by the pure functions of `transform.ts`; this wrapper feeds
  * them the run context, heartbeats every 1000 items, and reports counts.
  */
-export function createDataTransformExecutor(_deps?: ExecutorDeps): StepExecutor {
+export function createDataTransformExecutor(deps?: ExecutorDeps): StepExecutor {
+  // The pool the worker's configuration asks for (without deps, as in unit tests: the process default).
+  const expressions = deps?.config ? expressionPool(deps.config.expressions) : undefined;
   // Counts of outputs this worker produced, for summarize(): a bare list output has no room for them.
   const statsOf = new WeakMap<object, TransformStats>();
   return {
     type: DATA_TRANSFORM_STEP_TYPE,
     validateConfig: validateDataTransformConfig,
     async execute(config, ctx) {
-      const { output, stats, warnings } = await transformData(ctx.input, config, { run: ctx.run, ...executorProgress(ctx) });
+      const { output, stats, warnings } = await transformData(ctx.input, config, { run: ctx.run, expressions, signal: ctx.signal, ...executorProgress(ctx) });
       for (const warning of warnings) ctx.logger.warn(`data_transform: ${warning}`);
       if (stats.error_count) {
         ctx.logger.warn('data_transform: some values could not be converted', { error_count: stats.error_count, samples: stats.error_samples });

@@ -8,10 +8,11 @@
  * steps in this worker).
  */
 import { deepEqual } from '@engine/dsl/conditions';
-import { compileJsonata, type CompiledExpression } from '@engine/dsl/expressions';
+import { compileJsonata, DEFAULT_EXPRESSION_LIMITS } from '@engine/dsl/expressions';
 import { isPlainObject, parseReference, resolveReferences } from '@engine/dsl/references';
 import type { RunContext } from '@engine/dsl/types';
 import { StepError } from '@engine/activities/shared/errors';
+import { evaluateInPool, ExpressionChunks, ExpressionStopped, type ChunkOutcome, type ExpressionPool } from '@engine/activities/shared/expressions';
 import {
   EMPTY_RUN,
   expressionBindings,
@@ -62,6 +63,10 @@ import {
 export interface OperationOptions extends ProgressHooks {
   /** What references and expression variables (`$input`, `$config`, ...) read. */
   run?: RunContext;
+  /** Where JSONata runs (default: the process's pool from the configuration). */
+  expressions?: ExpressionPool;
+  /** Aborted when the step is cancelled: stops the expressions in flight. */
+  signal?: AbortSignal;
 }
 
 /** A value that could not be converted (map casts, normalize operations). */
@@ -95,13 +100,52 @@ class ErrorLog {
   }
 }
 
+/** Items between two progress reports, and per expression pool task. */
+const chunkSize = (hooks: ProgressHooks): number => Math.max(1, hooks.every ?? PROGRESS_EVERY);
+
 /** Walks `total` items in chunks, reporting progress between chunks. */
 async function inChunks(total: number, hooks: ProgressHooks, body: (start: number, end: number) => void | Promise<void>): Promise<void> {
-  const every = Math.max(1, hooks.every ?? PROGRESS_EVERY);
+  const every = chunkSize(hooks);
   for (let start = 0; start < total; start += every) {
     const end = Math.min(total, start + every);
     await body(start, end);
     await hooks.progress?.(end, total);
+  }
+}
+
+/**
+ * Walks `items` in chunks like {@link inChunks}, with the values of `sources`
+ * on each chunk's items evaluated in the expression pool (the next chunks are
+ * evaluated while this one is processed). A chunk the pool stopped fails with
+ * `where(expression, item)` naming the evaluation.
+ */
+async function withExpressions(
+  items: readonly unknown[],
+  sources: string[],
+  timeoutMs: number,
+  run: RunContext,
+  hooks: ProgressHooks & Pick<OperationOptions, 'expressions' | 'signal'>,
+  where: (expression: number, item: number) => { label: string; extra: Record<string, unknown> },
+  body: (start: number, end: number, chunk: ChunkOutcome) => void,
+): Promise<void> {
+  const chunks = new ExpressionChunks(
+    { sources, items, bindings: expressionBindings(run), timeoutMs, stopOn: 'any', chunkSize: chunkSize(hooks), signal: hooks.signal },
+    hooks.expressions,
+  );
+  try {
+    await inChunks(items.length, hooks, async (from, to) => {
+      let chunk: ChunkOutcome;
+      try {
+        chunk = await chunks.take(from);
+      } catch (err) {
+        if (!(err instanceof ExpressionStopped)) throw err;
+        const { label, extra } = where(err.expression, err.item);
+        throw expressionFailure(err, label, extra);
+      }
+      body(from, to, chunk);
+    });
+  } finally {
+    chunks.close();
   }
 }
 
@@ -122,9 +166,14 @@ function assertConfig(type: TransformType, config: object): void {
   if (issues.length > 0) throw configInvalid(issues);
 }
 
-function compileExpression(source: string, field: string, timeoutMs?: number): CompiledExpression {
+/**
+ * Checks that an expression compiles (a parse, bounded by the expression's
+ * length: it runs here); evaluation happens in the expression pool.
+ */
+function checkExpression(source: string, field: string): string {
   try {
-    return compileJsonata(source, timeoutMs === undefined ? {} : { timeoutMs });
+    compileJsonata(source);
+    return source;
   } catch (err) {
     throw configInvalid([{ field, message: (err as Error).message }]);
   }
@@ -135,9 +184,10 @@ function compileExpression(source: string, field: string, timeoutMs?: number): C
 interface CompiledMapping {
   target: string;
   write: (out: Record<string, unknown>, value: unknown) => void;
-  /** Synchronous source, or null when `evaluate` is set. */
+  /** Synchronous source, or null when `expression` is set. */
   read: ((item: unknown) => unknown) | null;
-  evaluate: ((item: unknown, index: number) => Promise<unknown>) | null;
+  /** The JSONata expression this rule evaluates (in the pool), or null. */
+  expression: string | null;
   /** The path this rule reads, when it reads one (removed from the copy under keep_unmapped). */
   source: Path | null;
   hasDefault: boolean;
@@ -147,7 +197,7 @@ interface CompiledMapping {
 
 function compileMapping(target: string, rule: MappingRule, run: RunContext): CompiledMapping {
   const field = `mapping_rules.${target}`;
-  const base = { target, write: writer(mustParsePath(target)), hasDefault: false, default: undefined, cast: null, evaluate: null, source: null };
+  const base = { target, write: writer(mustParsePath(target)), hasDefault: false, default: undefined, cast: null, expression: null, source: null };
   if (typeof rule === 'string') {
     const ref = parseReference(rule);
     if (ref?.scope === 'run') {
@@ -166,16 +216,7 @@ function compileMapping(target: string, rule: MappingRule, run: RunContext): Com
     : null;
   const common = { ...base, hasDefault, default: rule.default, cast };
   if (rule.expression !== undefined) {
-    const expr = compileExpression(rule.expression, `${field}.expression`);
-    const bindings = expressionBindings(run);
-    const evaluate = async (item: unknown, index: number) => {
-      try {
-        return await expr.evaluate(item, { ...bindings, index });
-      } catch (err) {
-        throw expressionFailure(err, `mapping_rules.${target} (item ${index})`, { index, target });
-      }
-    };
-    return { ...common, read: null, evaluate };
+    return { ...common, read: null, expression: checkExpression(rule.expression, `${field}.expression`) };
   }
   if (rule.path !== undefined) {
     const path = mustParsePath(rule.path);
@@ -228,24 +269,39 @@ export async function mapItems(
     rule.write(target, v);
   };
 
-  await inChunks(items.length, opts, async (from, to) => {
+  const evaluated = rules.filter((r) => r.expression !== null);
+  const sources = evaluated.map((r) => r.expression!);
+  const slot = new Map(evaluated.map((r, e) => [r, e]));
+  const where = (e: number, i: number) => ({ label: `mapping_rules.${evaluated[e].target} (item ${i})`, extra: { index: i, target: evaluated[e].target } });
+  const mapChunk = (from: number, to: number, chunk: ChunkOutcome | null) => {
     for (let i = from; i < to; i++) {
       const item = items[i];
       const target = start(item);
       for (const rule of rules) {
-        const raw = rule.read ? rule.read(item) : await rule.evaluate!(item, i);
+        let raw: unknown;
+        if (rule.read) raw = rule.read(item);
+        else {
+          const e = slot.get(rule)!;
+          const failed = chunk!.failure(i, e);
+          if (failed) {
+            const { label, extra } = where(e, i);
+            throw expressionFailure(failed, label, extra);
+          }
+          raw = chunk!.value(i, e);
+        }
         finish(rule, target, raw, i);
       }
       out[i] = target;
     }
-  });
+  };
+  if (sources.length === 0) await inChunks(items.length, opts, (from, to) => mapChunk(from, to, null));
+  else await withExpressions(items, sources, DEFAULT_EXPRESSION_LIMITS.timeoutMs, run, opts, where, mapChunk);
   return { items: out, errors: { count: log.count, samples: log.samples } };
 }
 
 // ---------------------------------------------------------------- filter
 
 type Predicate = (item: unknown, index: number) => boolean;
-type AsyncPredicate = (item: unknown, index: number) => Promise<boolean>;
 
 /** Numbers (and numeric strings) numerically, other strings by code unit; null when unordered. */
 function compareValues(a: unknown, b: unknown): number | null {
@@ -337,17 +393,14 @@ export async function filterItems(items: readonly unknown[], config: FilterConfi
   assertConfig('filter', config);
   const out: unknown[] = [];
   if (config.expression !== undefined) {
-    const expr = compileExpression(config.expression, 'expression', TRANSFORM_DEFAULTS.expression_timeout_ms);
-    const bindings = expressionBindings(opts.run ?? EMPTY_RUN);
-    const test: AsyncPredicate = async (item, index) => {
-      try {
-        return isTruthy(await expr.evaluate(item, { ...bindings, index }));
-      } catch (err) {
-        throw expressionFailure(err, `filter expression (item ${index})`, { index });
+    const source = checkExpression(config.expression, 'expression');
+    const where = (_e: number, i: number) => ({ label: `filter expression (item ${i})`, extra: { index: i } });
+    await withExpressions(items, [source], TRANSFORM_DEFAULTS.expression_timeout_ms, opts.run ?? EMPTY_RUN, opts, where, (from, to, chunk) => {
+      for (let i = from; i < to; i++) {
+        const failed = chunk.failure(i, 0);
+        if (failed) throw expressionFailure(failed, `filter expression (item ${i})`, { index: i });
+        if (isTruthy(chunk.value(i, 0))) out.push(items[i]);
       }
-    };
-    await inChunks(items.length, opts, async (from, to) => {
-      for (let i = from; i < to; i++) if (await test(items[i], i)) out.push(items[i]);
     });
     return out;
   }
@@ -642,10 +695,14 @@ export async function normalizeItems(
  * Applies a JSONata expression to the whole input; an undefined result is null.
  * `$input`, `$config`, `$steps`, `$execution` are bound from the run.
  */
-export async function applyJsonata(input: unknown, expression: string, opts: { run?: RunContext; timeoutMs?: number } = {}): Promise<unknown> {
-  const expr = compileExpression(expression, 'expression', opts.timeoutMs ?? TRANSFORM_DEFAULTS.jsonata_timeout_ms);
+export async function applyJsonata(
+  input: unknown,
+  expression: string,
+  opts: { run?: RunContext; timeoutMs?: number } & Pick<OperationOptions, 'expressions' | 'signal'> = {},
+): Promise<unknown> {
+  const source = checkExpression(expression, 'expression');
   try {
-    const result = await expr.evaluate(input, expressionBindings(opts.run ?? EMPTY_RUN));
+    const result = await evaluateInPool(source, input, expressionBindings(opts.run ?? EMPTY_RUN), opts.timeoutMs ?? TRANSFORM_DEFAULTS.jsonata_timeout_ms, opts.expressions, opts.signal);
     return result === undefined ? null : result;
   } catch (err) {
     throw expressionFailure(err, 'jsonata expression');
@@ -690,7 +747,7 @@ export async function transformData(input: unknown, rawConfig: Record<string, un
   const type = config.transform_type;
 
   if (type === 'jsonata') {
-    const output = await applyJsonata(data, config.expression!, { run, timeoutMs: config.timeout_ms });
+    const output = await applyJsonata(data, config.expression!, { run, timeoutMs: config.timeout_ms, expressions: opts.expressions, signal: opts.signal });
     const count = (v: unknown) => (Array.isArray(v) ? v.length : v === null || v === undefined ? 0 : 1);
     return { output, stats: { transform_type: type, input_count: count(data), output_count: count(output) }, warnings: [] };
   }

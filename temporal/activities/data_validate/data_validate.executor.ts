@@ -1,6 +1,7 @@
 import type { ExecutorDeps, StepExecutor } from '@engine/activities/runtime/executor';
 import type { ExecutorModule } from '@engine/activities/registry';
 import { executorProgress } from '@engine/activities/data_transform/items';
+import { expressionPool } from '@engine/activities/shared/expressions';
 import { validateDataValidateConfig } from './schema';
 import { validateData } from './validate';
 
@@ -14,12 +15,14 @@ export const DATA_VALIDATE_STEP_TYPE = 'data_validate';
  * them the run context, heartbeats every 1000 items, and fails the step with
  * a non-retryable `VALIDATION_FAILED` when a threshold is crossed.
  */
-export function createDataValidateExecutor(_deps?: ExecutorDeps): StepExecutor {
+export function createDataValidateExecutor(deps?: ExecutorDeps): StepExecutor {
+  // The pool the worker's configuration asks for (without deps, as in unit tests: the process default).
+  const expressions = deps?.config ? expressionPool(deps.config.expressions) : undefined;
   return {
     type: DATA_VALIDATE_STEP_TYPE,
     validateConfig: validateDataValidateConfig,
     async execute(config, ctx) {
-      const { output, counts, warnings } = await validateData(ctx.input, config, { run: ctx.run, ...executorProgress(ctx) });
+      const { output, counts, warnings } = await validateData(ctx.input, config, { run: ctx.run, expressions, signal: ctx.signal, ...executorProgress(ctx) });
       for (const warning of warnings) ctx.logger.warn(`data_validate: ${warning}`);
       if (counts.invalid_count > 0) ctx.logger.info('data_validate: invalid items', { ...counts });
       return output;

@@ -4,10 +4,11 @@
  * the batch as a whole fails. No I/O; progress goes through hooks.
  */
 import { deepEqual } from '@engine/dsl/conditions';
-import { compileJsonata, ExpressionError } from '@engine/dsl/expressions';
+import { compileJsonata, DEFAULT_EXPRESSION_LIMITS, type ExpressionError } from '@engine/dsl/expressions';
 import { isPlainObject } from '@engine/dsl/references';
 import type { RunContext } from '@engine/dsl/types';
 import { StepError } from '@engine/activities/shared/errors';
+import { ExpressionChunks, ExpressionStopped, type ChunkOutcome, type ExpressionPool } from '@engine/activities/shared/expressions';
 import { ErrorCodes } from '@engine/shared/contracts';
 import {
   EMPTY_RUN,
@@ -46,6 +47,10 @@ export interface ValidateOptions extends ProgressHooks {
   run?: RunContext;
   /** Whether invalid entries carry the item (default true). */
   includeItems?: boolean;
+  /** Where custom rules' JSONata runs (default: the process's pool from the configuration). */
+  expressions?: ExpressionPool;
+  /** Aborted when the step is cancelled: stops the expressions in flight. */
+  signal?: AbortSignal;
 }
 
 /** One compiled rule: returns the reason message, or null when the item passes. */
@@ -54,7 +59,14 @@ interface Check {
   rule: string;
   /** Synchronous check; null for custom rules. */
   test: ((item: unknown, index: number) => string | null) | null;
-  testAsync: ((item: unknown, index: number) => Promise<string | null>) | null;
+  /** Custom rules: the expression (evaluated in the expression pool) and how its outcome reads. */
+  custom: {
+    source: string;
+    /** The reason for item `i` from its value or its evaluation error; throws for errors that stop the step. */
+    judge(value: unknown, error: ExpressionError | null, i: number): string | null;
+    /** The step failure for an evaluation the pool stopped. */
+    stopped(err: ExpressionError, i: number): unknown;
+  } | null;
 }
 
 const isMissing = (v: unknown): boolean => v === undefined || v === null;
@@ -118,7 +130,7 @@ function keyOf(v: unknown, ci: boolean): string {
   return `j${JSON.stringify(v)}`;
 }
 
-function compileRule(rule: ValidationRule, index: number, run: RunContext): Check {
+function compileRule(rule: ValidationRule, index: number): Check {
   const field = rule.field ?? (rule.fields ? rule.fields.join(',') : null);
   const custom = rule.message;
   const read = rule.field !== undefined ? pathReader(mustParsePath(rule.field)) : () => undefined;
@@ -129,7 +141,7 @@ function compileRule(rule: ValidationRule, index: number, run: RunContext): Chec
       const why = fn(read(item), item, i);
       return why === null ? null : (custom ?? why);
     },
-    testAsync: null,
+    custom: null,
   });
   const name = field ?? 'value';
   switch (rule.type) {
@@ -215,21 +227,23 @@ function compileRule(rule: ValidationRule, index: number, run: RunContext): Chec
       });
     }
     case 'custom': {
-      const expr = compileJsonata(rule.expression!);
-      const bindings = expressionBindings(run);
+      // Throws EXPRESSION_INVALID here, before any item is sent to the pool.
+      const source = compileJsonata(rule.expression!).source;
       const fallback = `custom rule ${index} failed: ${rule.expression}`;
+      const stopped = (err: ExpressionError, i: number) => expressionFailure(err, `validation_rules[${index}] (item ${i})`, { index: i });
       return {
         field: rule.field ?? null,
         rule: 'custom',
         test: null,
-        testAsync: async (item, i) => {
-          try {
-            return isTruthy(await expr.evaluate(item, { ...bindings, index: i })) ? null : (custom ?? fallback);
-          } catch (err) {
-            // A type error on this item's data makes the item invalid; running out of time or depth stops the step.
-            if (err instanceof ExpressionError && err.code === 'EXPRESSION_FAILED') return `${custom ?? fallback} (${err.message})`;
-            throw expressionFailure(err, `validation_rules[${index}] (item ${i})`, { index: i });
-          }
+        custom: {
+          source,
+          stopped,
+          judge: (value, error, i) => {
+            if (error === null) return isTruthy(value) ? null : (custom ?? fallback);
+            // A type error on this item's data makes the item invalid; running out of time, memory or depth stops the step.
+            if (error.code === 'EXPRESSION_FAILED') return `${custom ?? fallback} (${error.message})`;
+            throw stopped(error, i);
+          },
         },
       };
     }
@@ -248,24 +262,56 @@ export async function validateItems(items: readonly unknown[], rules: readonly V
   const run = opts.run ?? EMPTY_RUN;
   const issues = checkValidateConfig({ validation_rules: rules }, 'run');
   if (issues.length > 0) throw configInvalid(issues);
-  const checks = rules.map((r, i) => compileRule(r, i, run));
+  const checks = rules.map((r, i) => compileRule(r, i));
   const includeItems = opts.includeItems !== false;
   const valid: unknown[] = [];
   const invalid: InvalidItem[] = [];
   const every = Math.max(1, opts.every ?? PROGRESS_EVERY);
-  for (let from = 0; from < items.length; from += every) {
-    const to = Math.min(items.length, from + every);
-    for (let i = from; i < to; i++) {
-      const item = items[i];
-      let errors: ValidationReason[] | null = null;
-      for (const c of checks) {
-        const why = c.test ? c.test(item, i) : await c.testAsync!(item, i);
-        if (why !== null) (errors ??= []).push({ field: c.field, rule: c.rule, message: why });
+  const customs = checks.filter((c) => c.custom !== null);
+  const slot = new Map(customs.map((c, e) => [c, e]));
+  const chunks =
+    customs.length === 0
+      ? null
+      : new ExpressionChunks({
+          sources: customs.map((c) => c.custom!.source),
+          items,
+          bindings: expressionBindings(run),
+          timeoutMs: DEFAULT_EXPRESSION_LIMITS.timeoutMs,
+          stopOn: 'limit',
+          chunkSize: every,
+          signal: opts.signal,
+        }, opts.expressions);
+  try {
+    for (let from = 0; from < items.length; from += every) {
+      const to = Math.min(items.length, from + every);
+      let chunk: ChunkOutcome | null = null;
+      if (chunks) {
+        try {
+          chunk = await chunks.take(from);
+        } catch (err) {
+          if (err instanceof ExpressionStopped) throw customs[err.expression].custom!.stopped(err, err.item);
+          throw err;
+        }
       }
-      if (errors === null) valid.push(item);
-      else invalid.push(includeItems ? { index: i, item, errors } : { index: i, errors });
+      for (let i = from; i < to; i++) {
+        const item = items[i];
+        let errors: ValidationReason[] | null = null;
+        for (const c of checks) {
+          let why: string | null;
+          if (c.test) why = c.test(item, i);
+          else {
+            const e = slot.get(c)!;
+            why = c.custom!.judge(chunk!.value(i, e), chunk!.failure(i, e), i);
+          }
+          if (why !== null) (errors ??= []).push({ field: c.field, rule: c.rule, message: why });
+        }
+        if (errors === null) valid.push(item);
+        else invalid.push(includeItems ? { index: i, item, errors } : { index: i, errors });
+      }
+      await opts.progress?.(to, items.length);
     }
-    await opts.progress?.(to, items.length);
+  } finally {
+    chunks?.close();
   }
   return { valid, invalid };
 }

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, type Harness } from '@test/support/harness';
+import { eventually, startHarness, type Harness } from '@test/support/harness';
 import { testExecutors } from '@test/support/executors';
 import { lazyExecutors } from '@test/support/deps';
 import { historyStats } from '@test/support/history';
@@ -21,6 +21,8 @@ describe(`${dataTransformExecutorModule.type} in workflow runs`, () => {
   before(async () => {
     h = await startHarness({
       executors: [...testExecutors(() => h.dataSource), ...lazyExecutors(() => h, [dataTransformExecutorModule, dataValidateExecutorModule])],
+      // A small heap per expression thread, so the memory bomb below hits it quickly.
+      env: { EXPRESSION_POOL_MEMORY_MB: '64' },
     });
   });
   after(async () => {
@@ -246,6 +248,90 @@ describe(`${dataTransformExecutorModule.type} in workflow runs`, () => {
     const timings = Object.values(steps).map((s) => `${s.step_key} ${s.duration_ms} ms`);
     console.log(`# ${N}-item run: history ${stats.bytes} bytes, ${stats.events} events; ${timings.join(', ')}`);
     assert.ok(stats.bytes < 256 * 1024, `history is ${stats.bytes} bytes`);
+  });
+
+  it('fails the runaway $pad expression of the issue with EXPRESSION_LIMIT, at once and without retrying', async () => {
+    const id = await h.createWorkflow({
+      steps: [
+        {
+          key: 'runaway',
+          name: 'runaway',
+          step_type: 'data_transform',
+          max_retries: 3,
+          retry_delay_seconds: 1,
+          config: { transform_type: 'jsonata', expression: '$length($pad("", 100000000, "x"))', timeout_ms: 100 },
+        },
+      ],
+    });
+    const run = await h.start(id);
+    assert.equal((await h.wait(run.execution_id)).status, 'failed');
+    const step = (await h.executions.steps(run.execution_id)).find((s) => s.step_key === 'runaway')!;
+    assert.equal(step.error_details?.code, 'EXPRESSION_LIMIT');
+    assert.equal(step.attempt, 1, 'a runaway expression is not retried');
+    assert.match(step.error_message ?? '', /jsonata expression: .*\$pad width of 100000000 characters is over the limit/);
+  });
+
+  it('stops an expression that blocks in one builtin call past its budget, while other steps on the worker run normally', async () => {
+    // Backtracks for hours inside one RegExp call: JSONata's own time guard never gets a look in.
+    const runawayId = await h.createWorkflow({
+      steps: [
+        {
+          key: 'runaway',
+          name: 'runaway',
+          step_type: 'data_transform',
+          max_retries: 3,
+          config: { transform_type: 'jsonata', expression: '$contains("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /^(a+)+$/)', timeout_ms: 10_000 },
+        },
+      ],
+    });
+    const trivialId = await h.createWorkflow({
+      steps: [
+        { key: 'fetch', name: 'fetch', step_type: 'test_echo', config: { output: [{ a: 1 }, { a: 2 }] } },
+        { key: 'map', name: 'map', step_type: 'data_transform', config: { transform_type: 'map', mapping_rules: { b: 'a' } } },
+        { key: 'count', name: 'count', step_type: 'data_transform', config: { transform_type: 'jsonata', expression: '$sum(b)', timeout_ms: 100 } },
+      ],
+    });
+    const runaway = await h.start(runawayId);
+    const stepOf = async (executionId: string, key: string) => (await h.executions.steps(executionId)).find((s) => s.step_key === key);
+    await eventually(async () => (await stepOf(runaway.execution_id, 'runaway'))?.status === 'running', 30_000, 'the runaway step to start');
+
+    // The same worker runs a whole other run, JSONata included, while the runaway expression is still being evaluated.
+    const trivial = await h.start(trivialId);
+    const done = await h.wait(trivial.execution_id);
+    assert.equal(done.status, 'completed', String((done.error as Error | undefined)?.message));
+    assert.deepEqual((done.result as Output).output, 3);
+    assert.equal((await stepOf(runaway.execution_id, 'runaway'))?.status, 'running', 'the other run finished before the runaway step was stopped');
+
+    const res = await h.wait(runaway.execution_id);
+    assert.equal(res.status, 'failed');
+    const step = (await stepOf(runaway.execution_id, 'runaway'))!;
+    assert.equal(step.error_details?.code, 'EXPRESSION_LIMIT');
+    assert.equal(step.attempt, 1);
+    assert.match(step.error_message ?? '', /ran past its budget of 10000 ms and was stopped/);
+    const trivialSteps = await h.executions.steps(trivial.execution_id);
+    console.log(`# during a runaway expression: ${trivialSteps.map((s) => `${s.step_key} ${s.duration_ms} ms`).join(', ')}; runaway step failed after ${step.duration_ms} ms`);
+  });
+
+  it('fails a memory bomb with EXPRESSION_LIMIT when its thread runs out of heap, and the worker carries on', async () => {
+    // Each item builds and keeps an 8 MB string: the 64 MB heap of this file's pool threads is gone after a few.
+    const bomb = '($f := function($s, $n){ $n = 0 ? $s : $f($s & $s, $n - 1) }; $count([1..1000].$uppercase($f("y" & $string($), 22))))';
+    const id = await h.createWorkflow({
+      steps: [{ key: 'bomb', name: 'bomb', step_type: 'data_transform', max_retries: 3, config: { transform_type: 'jsonata', expression: bomb, timeout_ms: 600_000 } }],
+    });
+    const run = await h.start(id);
+    assert.equal((await h.wait(run.execution_id)).status, 'failed');
+    const step = (await h.executions.steps(run.execution_id)).find((s) => s.step_key === 'bomb')!;
+    assert.equal(step.error_details?.code, 'EXPRESSION_LIMIT');
+    assert.equal(step.attempt, 1);
+    assert.match(step.error_message ?? '', /used more than 64 MB of memory and was stopped/);
+
+    // Same worker, same pool (with a new thread): expressions still run.
+    const after = await h.createWorkflow({
+      steps: [{ key: 'sum', name: 'sum', step_type: 'data_transform', config: { transform_type: 'jsonata', expression: '$sum([1..4])' } }],
+    });
+    const next = await h.wait((await h.start(after)).execution_id);
+    assert.equal(next.status, 'completed');
+    assert.equal((next.result as Output).output, 10);
   });
 
   it('fails a step whose config turns out invalid at run time, without retrying', async () => {

@@ -193,4 +193,26 @@ describe(`${dataValidateExecutorModule.type} in workflow runs`, () => {
     const details = await activityFailureDetails(h, run.execution_id);
     assert.equal(details?.invalid_ratio, Math.round((invalid / N) * 10_000) / 10_000);
   });
+
+  it('stops the step when a custom rule runs past its budget, naming the rule and the item', async () => {
+    const id = await h.createWorkflow({
+      steps: [
+        { key: 'fetch', name: 'fetch', step_type: 'test_echo', config: { output: [{ s: 'aaaa' }, { s: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!' }, { s: 'a' }] } },
+        {
+          key: 'validate',
+          name: 'validate',
+          step_type: 'data_validate',
+          max_retries: 3,
+          // One RegExp call that backtracks for hours on the second item; the default budget of a custom rule is 1000 ms.
+          config: { validation_rules: [{ type: 'required', field: 's' }, { type: 'custom', expression: '$contains(s, /^(a+)+$/)' }] },
+        },
+      ],
+    });
+    const run = await h.start(id);
+    assert.equal((await h.wait(run.execution_id)).status, 'failed');
+    const step = (await h.executions.steps(run.execution_id)).find((s) => s.step_key === 'validate')!;
+    assert.equal(step.error_details?.code, 'EXPRESSION_LIMIT');
+    assert.equal(step.attempt, 1);
+    assert.match(step.error_message ?? '', /validation_rules\[1\] \(item 1\): expression .* ran past its budget of 1000 ms and was stopped/);
+  });
 });

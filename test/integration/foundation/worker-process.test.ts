@@ -35,25 +35,35 @@ describe('worker process', () => {
     await h.close();
   });
 
-  it('runs a workflow end to end, logs structured lines with the execution id, and stops cleanly on SIGTERM', async () => {
+  it('runs a workflow end to end, logs structured lines with the execution id, and stops cleanly (expression pool included) on SIGTERM', async () => {
     const w = startWorker(h.taskQueue);
     await w.ready;
     const polling = JSON.parse(w.lines.find((l) => l.includes('worker polling'))!);
     assert.equal(polling.task_queue, h.taskQueue);
     assert.equal(polling.max_concurrent_activities, 4);
 
-    const id = await h.createWorkflow({ steps: [{ key: 'ok', name: 'ok', step_type: 'approval', config: {} }] });
+    const id = await h.createWorkflow({
+      steps: [
+        { key: 'ok', name: 'ok', step_type: 'approval', config: {} },
+        // JSONata runs in the worker's expression pool, which SIGTERM must stop too.
+        { key: 'sum', name: 'sum', step_type: 'data_transform', config: { transform_type: 'jsonata', expression: '$sum([1..4]) & " " & $input.hello' } },
+      ],
+    });
     const run = await h.start(id, { hello: 'world' });
     await eventually(async () => (await h.client.workflow.getHandle(run.execution_id).query(progressQuery)).steps[0].status === 'waiting');
     await h.executions.signal(run.execution_id, { step_key: 'ok', decision: 'approve', data: { by: 'test' } });
     const res = await h.wait(run.execution_id);
     assert.equal(res.status, 'completed');
+    assert.equal((res.result as { output: unknown }).output, '10 world');
     assert.equal((await h.executions.get(run.execution_id)).status, 'completed');
 
     w.child.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => w.child.once('exit', r));
     assert.equal(code, 0);
     assert.ok(w.lines.some((l) => l.includes('worker stopped')), w.lines.join('\n'));
+    const stopped = w.lines.find((l) => l.includes('expression pool stopped'));
+    assert.ok(stopped, w.lines.join('\n'));
+    assert.equal(JSON.parse(stopped).pools, 1);
   });
 
   it('reports an unreachable database in one line naming it', async () => {

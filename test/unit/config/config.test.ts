@@ -53,6 +53,14 @@ describe(loadConfig.name, () => {
     assert.equal(c.payloadEncryption.activeKeyId, 'k1');
   });
 
+  it('sizes the expression pool: at least two threads by default, both settings overridable and bounded', () => {
+    const defaults = loadConfig({}).expressions;
+    assert.ok(defaults.threads >= 2 && defaults.threads <= 4, `default threads ${defaults.threads}`);
+    assert.equal(defaults.memoryMb, 256);
+    assert.deepEqual(loadConfig({ EXPRESSION_POOL_THREADS: '3', EXPRESSION_POOL_MEMORY_MB: '1280' }).expressions, { threads: 3, memoryMb: 1280 });
+    assert.throws(() => loadConfig({ EXPRESSION_POOL_THREADS: '0', EXPRESSION_POOL_MEMORY_MB: '8' }), /EXPRESSION_POOL_THREADS: expected an integer from 1 to 64.*EXPRESSION_POOL_MEMORY_MB: expected an integer from 16/);
+  });
+
   it('reports every bad variable by name in one error', () => {
     assert.throws(
       () => loadConfig({ PORT: 'abc', DATABASE_URL: 'mysql://x', TEMPORAL_ADDRESS: 'no-port', LOG_LEVEL: 'loud', SANDBOX_ENABLED: 'maybe' }),

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileJsonata, evaluateJsonata, ExpressionError, jsonataProblem } from '@engine/dsl/expressions';
+import { compileJsonata, evaluateJsonata, ExpressionError, jsonataProblem, MAX_BUILTIN_STRING } from '@engine/dsl/expressions';
 
 /** Asserts that `promise` rejects with an ExpressionError of `code`, and returns it. */
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<ExpressionError> {
@@ -55,6 +55,21 @@ describe(evaluateJsonata.name, () => {
     await rejectsWith(evaluateJsonata(deep, {}), 'EXPRESSION_LIMIT');
     assert.equal(await evaluateJsonata('($f := function($n){ $n > 0 ? 1 + $f($n - 1) : 0 }; $f(100))', {}), 100);
     await rejectsWith(evaluateJsonata('$count([1..100])', {}, undefined, { maxSequence: 10 }), 'EXPRESSION_LIMIT');
+  });
+
+  it('refuses $pad and $split on strings long enough to abort the process, and keeps their results otherwise', async () => {
+    const err = await rejectsWith(evaluateJsonata('$length($pad("", 100000000, "x"))', {}), 'EXPRESSION_LIMIT');
+    assert.match(err.message, /\$pad width of 100000000 characters is over the limit of 10000000/);
+    await rejectsWith(evaluateJsonata('$eval("$pad(\\"\\", -20000000)")', {}), 'EXPRESSION_LIMIT');
+    await rejectsWith(evaluateJsonata('$split($, "")', 'x'.repeat(MAX_BUILTIN_STRING + 1)), 'EXPRESSION_LIMIT');
+    assert.equal(await evaluateJsonata('$pad("ab", -5, "0") & $pad("ab", 4) & $pad("ab", 5, "xy")', {}), '000abab  abxyx');
+    assert.deepEqual(await evaluateJsonata('$split("a1b2c", /[0-9]/)', {}), ['a', 'b', 'c']);
+    assert.deepEqual(await evaluateJsonata('$split("a,b,c", ",", 2)', {}), ['a', 'b']);
+  });
+
+  it('gives undefined for a function as a result: it is not data', async () => {
+    assert.equal(await evaluateJsonata('function($x) { $x }', {}), undefined);
+    assert.deepEqual(await evaluateJsonata('{"f": $uppercase, "n": 1}', {}), { f: undefined, n: 1 });
   });
 
   it('reports other runtime errors as EXPRESSION_FAILED', async () => {
