@@ -4,6 +4,7 @@ import { SourceData1764230600000 } from './1764230600000-SourceData';
 import { FetchCursors1764230700000 } from './1764230700000-FetchCursors';
 import { ApiKeys1764230800000 } from './1764230800000-ApiKeys';
 import { Commerce1764230900000 } from './1764230900000-Commerce';
+import { FailedItems1796210543001 } from './1796210543001-FailedItems';
 
 /** Every migration, in order. Listed explicitly so the bundle and the CLI agree. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   FetchCursors1764230700000,
   ApiKeys1764230800000,
   Commerce1764230900000,
+  FailedItems1796210543001,
 ];

@@ -58,6 +58,8 @@ interface StepState {
   error: string | null;
   /** Output value or payload ref; for skipped / failed-optional steps, their input passed through. */
   output?: unknown;
+  /** Items the step could not process after their retries (from its result's summary). */
+  failed_items?: number;
 }
 
 function nowIso(): string {
@@ -143,6 +145,7 @@ class Run {
       started_at: s.started_at,
       completed_at: s.completed_at,
       error: s.error,
+      failed_items_total: s.failed_items ?? 0,
     }));
     const mainStates = this.main.map((s) => this.states.get(s.key)!);
     return {
@@ -153,6 +156,7 @@ class Run {
       failed_steps: mainStates.filter((s) => s.status === 'failed').length,
       skipped_steps: mainStates.filter((s) => s.status === 'skipped').length,
       running_steps: mainStates.filter((s) => s.status === 'running' || s.status === 'waiting').map((s) => s.step.key),
+      failed_items_total: this.failedItems(),
       steps,
       error: this.failure,
     };
@@ -238,9 +242,16 @@ class Run {
     return {
       execution_id: this.executionId,
       status: 'completed',
+      outcome: this.failedItems() > 0 ? 'completed_with_failures' : 'completed',
+      failed_items_total: this.failedItems(),
       output,
       steps: Object.fromEntries([...this.states.values()].map((s) => [s.step.key, { status: s.status }])),
     };
+  }
+
+  /** Items the main steps could not process: a completed run with some is "completed with failures". */
+  private failedItems(): number {
+    return this.main.reduce((n, s) => n + (this.states.get(s.key)!.failed_items ?? 0), 0);
   }
 
   /** The run's output: the output of the last main steps (those nothing depends on). */
@@ -445,6 +456,8 @@ class Run {
     if (!fn) throw ApplicationFailure.nonRetryable(`no executor for step type ${step.step_type}`, ErrorCodes.UNKNOWN_STEP_TYPE);
     const result = await fn(this.request(step));
     state.attempt = result.attempt;
+    const failedItems = result.summary?.failed_items;
+    if (typeof failedItems === 'number') state.failed_items = failedItems;
     return result.output;
   }
 

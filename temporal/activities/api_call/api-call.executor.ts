@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
 import type { ExecutorModule } from '@engine/activities/registry';
-import { StepError, errorCode } from '@engine/activities/shared/errors';
+import { StepError, errorCode, isRetryable } from '@engine/activities/shared/errors';
+import { ItemFailures, type FailedItemsReport } from '@engine/activities/shared/item-failures';
 import { HttpClient, parseRetryAfter, type HttpBody, type HttpResponse } from '@engine/activities/shared/http';
 import { isPlainObject, isReference } from '@engine/dsl/references';
 import {
@@ -39,21 +40,15 @@ export const API_CALL_STEP_TYPE = 'api_call';
 /** Methods that send the input as their body when the config gives none. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
-/** One failed item in per-item mode with `continue_on_item_error`. */
-export interface ApiCallItemError {
-  index: number;
-  key: string;
-  code: string;
-  message: string;
-  status?: number;
-}
-
-/** Output of a per-item call: `results[i]` is the (mapped) response for item `i`, null when it failed. */
-export interface ApiCallPerItemOutput {
+/**
+ * Output of a per-item call: `results[i]` is the (mapped) response for item `i`,
+ * null when it failed. With `continue_on_item_error`, items that failed after
+ * their retries are listed in `failed_items` (see activities/shared/item-failures).
+ */
+export interface ApiCallPerItemOutput extends FailedItemsReport {
   results: unknown[];
   succeeded: number;
   failed: number;
-  errors: ApiCallItemError[];
 }
 
 export interface ApiCallExecutorOptions {
@@ -262,7 +257,7 @@ class ApiCall {
     const continueOnError = settings.continue_on_item_error ?? API_CALL_DEFAULTS.continue_on_item_error;
     const keyField = config.item_key_field as string | undefined;
     const results: unknown[] = new Array(items.length).fill(null);
-    const errors: ApiCallItemError[] = [];
+    const failures = new ItemFailures();
     let done = 0;
     let fatal: unknown;
     await runPool(
@@ -279,24 +274,28 @@ class ApiCall {
           } else {
             const e = err as { message?: string; info?: Record<string, unknown> };
             const status = e.info?.status;
-            errors.push({
-              index,
-              key,
-              code: errorCode(err) ?? 'STEP_ERROR',
-              message: String(e.message ?? err),
-              ...(typeof status === 'number' ? { status } : {}),
-            });
+            failures.add(
+              {
+                key,
+                index,
+                code: errorCode(err) ?? 'STEP_ERROR',
+                message: String(e.message ?? err),
+                ...(typeof status === 'number' ? { status } : {}),
+              },
+              { retryable: isRetryable(err) || !(err instanceof StepError) },
+            );
           }
         }
         done++;
-        ctx.heartbeat({ done, total: items.length, failed: errors.length });
+        ctx.heartbeat({ done, total: items.length, failed: failures.count });
       },
       () => fatal !== undefined || ctx.signal.aborted,
     );
     if (fatal !== undefined) throw fatal;
     if (ctx.signal.aborted) throw new StepError('HTTP_ABORTED', 'the step was cancelled');
-    errors.sort((a, b) => a.index - b.index);
-    return { results, succeeded: items.length - errors.length, failed: errors.length, errors };
+    // Items that failed after their retries fail the step when there are too many (every one, by default).
+    failures.enforce(items.length, { max_failed_items: settings.max_failed_items }, 'items');
+    return { results, succeeded: items.length - failures.count, failed: failures.count, ...failures.report() };
   }
 }
 

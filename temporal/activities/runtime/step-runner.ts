@@ -10,6 +10,7 @@ import type { PayloadStore } from '@engine/activities/runtime/payload-store';
 import type { StepExecutor, StepExecutionContext } from '@engine/activities/runtime/executor';
 import type { Logger } from '@src/logging/logger';
 import { redact, redactString, resolveSecretRefs, type SecretResolver } from '@engine/activities/shared/secrets';
+import { failedItemsOf } from '@engine/activities/shared/item-failures';
 
 /** How often the runner heartbeats on its own while an executor works. */
 const AUTO_HEARTBEAT_MS = 5_000;
@@ -87,12 +88,20 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     const raw = await executor.execute(req.config, ctx);
     const output = usedSecrets.size > 0 ? redact(raw, usedSecrets) : raw;
     const stored = await deps.payloads.offload(req.execution_id, req.step_key, output);
-    const summary = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };
+    const failedItems = failedItemsOf(output);
+    const summary: Record<string, unknown> = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };
+    if (failedItems) {
+      // The count of every failed item (the output's list is bounded): the one number the workflow and the projection read.
+      delete summary.failed_items_count;
+      summary.failed_items = failedItems.total;
+    }
     const completed = new Date();
     await deps.projection.reportStep({
       ...base,
       status: 'completed',
       output_summary: summary,
+      failed_items_total: failedItems?.total ?? 0,
+      failed_items: failedItems?.items ?? null,
       output_payload_id: stored !== output && stored !== null ? (stored as { $payload: { id: string } }).$payload.id : null,
       error_message: null,
       started_at: started.toISOString(),
@@ -108,10 +117,13 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       throw err;
     }
     const final = failure.nonRetryable || attempt >= req.max_attempts;
+    // An ITEMS_FAILED failure carries its failed items: the step row shows them.
+    const failedItems = failedItemsOf(failure.details?.[0]);
     await deps.projection
       .reportStep({
         ...base,
         status: 'running',
+        ...(failedItems ? { failed_items_total: failedItems.total, failed_items: failedItems.items } : {}),
         error_message: `attempt ${attempt} failed: ${failure.message}`,
         error_details: { code: failure.type, attempt, final },
         started_at: started.toISOString(),
