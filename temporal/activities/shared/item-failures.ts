@@ -145,6 +145,23 @@ export function failedItemsOf(value: unknown): { total: number; items: FailedIte
   return { total, items: (items ?? []).slice(0, MAX_FAILED_ITEMS_IN_DETAILS) };
 }
 
+/**
+ * A key for an item without a configured key field: its `sku`, `external_id`,
+ * `id` or `key`, else its index.
+ *
+ * @example itemKeyGuess({ sku: 'A-1', title: 'x' }, 4) // 'A-1'
+ */
+export function itemKeyGuess(item: unknown, index: number): string {
+  if (item && typeof item === 'object' && !Array.isArray(item)) {
+    const o = item as Record<string, unknown>;
+    for (const field of ['sku', 'external_id', 'id', 'key']) {
+      const v = o[field];
+      if ((typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isFinite(v))) return String(v).slice(0, 200);
+    }
+  }
+  return String(index);
+}
+
 function isFailedItem(v: unknown): v is FailedItem {
   return !!v && typeof v === 'object' && typeof (v as FailedItem).key === 'string' && typeof (v as FailedItem).code === 'string';
 }

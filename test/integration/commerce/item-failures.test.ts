@@ -77,6 +77,7 @@ describe('per-item failures under injected faults', () => {
     const run = await runWorkflow(h, shop.workflow.listing_creation);
     assertCompleted(run, 'listing');
     assert.ok(sandbox.state.counters.faults_injected > 0, 'faults were injected');
+    assert.ok(sandbox.state.counters.rate_limited > 0, 'requests were rate limited');
     assert.ok(sandbox.state.counters.listings_rejected >= 1, 'the refused SKU was sent');
 
     // The workflow's own result says so.
