@@ -82,6 +82,8 @@ export class ProgressRenderer {
 export interface RunOutcome {
   status: 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out' | 'still_running';
   output?: unknown;
+  /** Items that failed after their retries in a completed run ("completed with failures"). */
+  failedItems?: number;
   error?: string;
 }
 
@@ -131,8 +133,8 @@ export async function followRun(ctx: CliContext, executionId: string, opts: { po
     renderer.finish();
   }
   try {
-    const result = (await handle.result()) as { output?: unknown };
-    return { status: 'completed', output: result?.output ?? null };
+    const result = (await handle.result()) as { output?: unknown; failed_items_total?: number };
+    return { status: 'completed', output: result?.output ?? null, failedItems: result?.failed_items_total ?? 0 };
   } catch (err) {
     const e = err as { cause?: { name?: string; message?: string }; message?: string };
     const status = e.cause?.name === 'CancelledFailure' ? 'cancelled' : e.cause?.name === 'TerminatedFailure' ? 'terminated' : e.cause?.name === 'TimeoutFailure' ? 'timed_out' : 'failed';

@@ -40,6 +40,11 @@
     return n < 1 ? `${Math.round(n * 1000)} ms` : n < 120 ? `${n.toFixed(1)} s` : `${(n / 60).toFixed(1)} min`;
   }
   const status = (s) => raw(html`<span class="status ${s}">${s}</span>`);
+  // What the operator sees: the status, or "completed with failures" (with the count) when items failed after their retries.
+  const outcome = (r) =>
+    r.outcome === 'completed_with_failures'
+      ? raw(html`<span class="status completed_with_failures" title="${r.failed_items_total} failed item(s)">completed with failures · ${r.failed_items_total}</span>`)
+      : status(r.status);
   function bar(done, total, state) {
     const max = Math.max(total || 0, 1);
     return raw(html`<progress class="${state}" value="${Math.min(done || 0, max)}" max="${max}" title="${done}/${total}"></progress>`);
@@ -153,7 +158,7 @@
       ${rows.map((r) => raw(html`<tr>
         <td><a href="#/executions/${encodeURIComponent(r.execution_id)}">${r.execution_id}</a></td>
         <td>${r.workflow_code || r.workflow_id}</td>
-        <td>${status(r.status)}</td>
+        <td>${outcome(r)}</td>
         <td>${bar(r.completed_steps, r.total_steps, r.status)} <span class="muted">${r.completed_steps}/${r.total_steps}</span></td>
         <td>${r.trigger_type}</td><td>${when(r.started_at || r.created_at)}</td><td>${seconds(r.duration_seconds)}</td></tr>`))}
       </tbody></table>`;
@@ -207,10 +212,12 @@
   async function executions(query) {
     const page = Number(query.get('page') || 1);
     const filter = query.get('status') || '';
-    const list = await api(`/executions/?page=${page}&page_size=25${filter ? `&status=${encodeURIComponent(filter)}` : ''}`);
+    // Filtered by outcome: "completed" lists the runs without failed items, "completed with failures" the others.
+    const list = await api(`/executions/?page=${page}&page_size=25${filter ? `&outcome=${encodeURIComponent(filter)}` : ''}`);
+    const choices = ['', 'pending', 'running', 'completed', 'completed_with_failures', 'failed', 'cancelled'];
     app.innerHTML = html`<h1>Runs</h1>
       <form class="inline" id="filter"><label for="status">Status</label>
-        <select id="status">${['', 'pending', 'running', 'completed', 'failed', 'cancelled'].map((s) => raw(html`<option value="${s}" ${s === filter ? 'selected' : ''}>${s || 'any'}</option>`))}</select>
+        <select id="status">${choices.map((s) => raw(html`<option value="${s}" ${s === filter ? 'selected' : ''}>${s ? s.replace(/_/g, ' ') : 'any'}</option>`))}</select>
       </form>
       ${raw(runsTable(list.results))}${raw(pager(list, page, `#/executions`))}`;
     document.getElementById('status').addEventListener('change', (ev) => {
@@ -225,13 +232,14 @@
     const waiting = (r.steps || []).filter((s) => s.status === 'waiting');
     const finished = ['completed', 'failed', 'cancelled'].includes(r.status);
     app.innerHTML = html`<h1>Run ${r.execution_id}</h1>
-      <div class="toolbar">${status(r.status)} ${bar(p.completed_steps ?? r.completed_steps, p.total_steps ?? r.total_steps, r.status)}
+      <div class="toolbar">${outcome(r)} ${bar(p.completed_steps ?? r.completed_steps, p.total_steps ?? r.total_steps, r.status)}
         <span class="muted">${p.completed_steps ?? r.completed_steps}/${p.total_steps ?? r.total_steps} steps${p.running_steps && p.running_steps.length ? ' · running ' + p.running_steps.join(', ') : ''}</span>
         <a href="${r.temporal_ui_url}" target="_blank" rel="noopener">history in Temporal ↗</a></div>
       <p class="muted">Workflow <a href="#/workflows/${r.workflow_id}">${r.workflow_code || r.workflow_id}</a> v${r.version} · trigger ${r.trigger_type}
         ${r.restarted_from ? raw(html` · restarted from <a href="#/executions/${encodeURIComponent(r.restarted_from)}">${r.restarted_from}</a>`) : ''}
         · started ${when(r.started_at)} · duration ${seconds(r.duration_seconds)}</p>
       ${r.error_message ? raw(html`<p class="error">${r.error_message}</p>`) : ''}
+      ${r.failed_items_total > 0 ? raw(failedItemsTable(r)) : ''}
       <div class="toolbar">
         ${!finished ? raw('<button class="danger" id="cancel">Cancel run</button>') : ''}
         ${finished && r.status !== 'completed' ? raw('<button id="restart">Restart from failed step</button>') : ''}
@@ -240,7 +248,7 @@
       <h2>Steps</h2>
       <table><thead><tr><th>Step</th><th>Type</th><th>Status</th><th>Attempt</th><th>Started</th><th>Duration</th><th>Result</th></tr></thead><tbody>
       ${(r.steps || []).map((s) => raw(html`<tr><td>${s.step_name} <span class="muted">${s.step_key}${s.role && s.role !== 'main' ? ' · ' + s.role : ''}</span></td>
-        <td>${s.step_type}</td><td>${status(s.status)}</td><td>${s.attempt}${s.max_attempts ? ' / ' + s.max_attempts : ''}</td>
+        <td>${s.step_type}</td><td>${outcome(s)}</td><td>${s.attempt}${s.max_attempts ? ' / ' + s.max_attempts : ''}</td>
         <td>${when(s.started_at)}</td><td>${s.duration_ms === null || s.duration_ms === undefined ? '—' : s.duration_ms + ' ms'}</td>
         <td>${s.error_message ? raw(html`<span class="error">${s.error_message}</span>`) : raw(html`<span class="muted">${summary(s.output_summary)}</span>`)}</td></tr>`))}
       </tbody></table>
@@ -257,6 +265,15 @@
     on('[data-approve]', (el) => act(() => api(`/executions/${encodeURIComponent(id)}/signal/`, { method: 'POST', body: { step_key: el.dataset.approve, decision: 'approve' } }), 'Approved'));
     on('[data-reject]', (el) => act(() => api(`/executions/${encodeURIComponent(id)}/signal/`, { method: 'POST', body: { step_key: el.dataset.reject, decision: 'reject' } }), 'Rejected'));
     refreshWhile(!finished, 1000);
+  }
+
+  /** The failed items of a run (the first of each step; the total counts every one). */
+  function failedItemsTable(r) {
+    const shown = r.failed_items || [];
+    return html`<h2>Failed items <span class="muted">${r.failed_items_total}${shown.length < r.failed_items_total ? ` (first ${shown.length} shown; each step's output lists up to 100)` : ''}</span></h2>
+      <table class="failed-items"><thead><tr><th>Step</th><th>Item</th><th>Reason</th><th>Message</th></tr></thead><tbody>
+      ${shown.map((f) => raw(html`<tr><td>${f.step_key}</td><td><code>${f.key}</code></td><td>${f.code}${f.status ? ' · ' + f.status : ''}</td><td>${f.message}</td></tr>`))}
+      </tbody></table>`;
   }
 
   async function schedules() {
