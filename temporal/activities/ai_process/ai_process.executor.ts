@@ -15,7 +15,7 @@ import { getPath, isPlainObject } from '@engine/dsl/references';
 import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
 import type { ExecutorModule } from '@engine/activities/registry';
 import { StepError } from '@engine/activities/shared/errors';
-import { ItemFailures, itemKeyGuess } from '@engine/activities/shared/item-failures';
+import { ItemFailures, failedItemsOf, itemKeyGuess } from '@engine/activities/shared/item-failures';
 import { parseRetryAfter } from '@engine/activities/shared/http';
 import { AI_PROCESS_DEFAULTS, validateAiProcessConfig } from './schema';
 import { TASKS, parseResults, responseJsonSchema, systemPrompt, userMessage, type TaskOptions, type TaskType } from './tasks';
@@ -252,10 +252,13 @@ export function createAiProcessExecutor(deps: ExecutorDeps): StepExecutor {
         throw configError('max_failed_items', 'must be a whole number of items, 0 or more');
       }
       failures.enforce(list.length, { max_failed_items: maxFailed as number | undefined }, 'items');
-      const failed = failures.count > 0 ? failures.report() : {};
-      if (Array.isArray(input) || !sourceField) return { items, ai_process: summary, ...failed };
-      return { ...setPath(input as Record<string, unknown>, sourceField.split('.'), items), ai_process: summary, ...failed };
+      // Under `ai_process`, so they never mix with what the input carries through from earlier steps.
+      const report = { ...summary, ...(failures.count > 0 ? failures.report() : {}) };
+      if (Array.isArray(input) || !sourceField) return { items, ai_process: report };
+      return { ...setPath(input as Record<string, unknown>, sourceField.split('.'), items), ai_process: report };
     },
+
+    failedItems: (output) => (isPlainObject(output) ? failedItemsOf(output.ai_process) : null),
 
     summarize(output) {
       const s = isPlainObject(output) ? output.ai_process : undefined;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
 import type { ExecutorModule } from '@engine/activities/registry';
 import { StepError, errorCode, isRetryable } from '@engine/activities/shared/errors';
-import { ItemFailures, type FailedItemsReport } from '@engine/activities/shared/item-failures';
+import { ItemFailures, failedItemsOf, type FailedItemsReport } from '@engine/activities/shared/item-failures';
 import { HttpClient, parseRetryAfter, type HttpBody, type HttpResponse } from '@engine/activities/shared/http';
 import { isPlainObject, isReference } from '@engine/dsl/references';
 import {
@@ -316,6 +316,8 @@ export function createApiCallExecutor(deps: ExecutorDeps, options: ApiCallExecut
     type: API_CALL_STEP_TYPE,
     validateConfig: validateApiCallConfig,
     execute: (config, ctx) => call.execute(config, ctx),
+    // Per-item outputs list their failed items; a batch call's output is the peer's answer, read as is.
+    failedItems: (output) => (output && typeof output === 'object' && Array.isArray((output as ApiCallPerItemOutput).results) ? failedItemsOf(output) : null),
   };
 }
 

@@ -11,7 +11,7 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
 import type { ExecutorModule } from '@engine/activities/registry';
 import { StepError } from '@engine/activities/shared/errors';
-import { ItemFailures } from '@engine/activities/shared/item-failures';
+import { ItemFailures, failedItemsOf } from '@engine/activities/shared/item-failures';
 import { HttpClient } from '@engine/activities/shared/http';
 import { isSecretRef, redactString } from '@engine/activities/shared/secrets';
 import { isPlainObject } from '@engine/dsl/references';
@@ -236,6 +236,8 @@ export function createNotificationExecutor(deps: ExecutorDeps, options: Notifica
           return sendWebhook(config, input, ctx);
       }
     },
+    // Email recipients the server refused.
+    failedItems: (output) => (isPlainObject(output) && output.type === 'email' ? failedItemsOf(output) : null),
     summarize(output) {
       if (!isPlainObject(output)) return {};
       const { type, status, level } = output as Record<string, unknown>;

@@ -4,7 +4,7 @@ import type { Condition, RunContext } from '@engine/dsl/types';
 import { evaluateCondition } from '@engine/dsl/conditions';
 import { resolveReferences } from '@engine/dsl/references';
 import type { StepRequest, StepResult } from '@engine/shared/contracts';
-import { NON_RETRYABLE_ERROR_TYPES } from '@engine/shared/contracts';
+import { ErrorCodes, NON_RETRYABLE_ERROR_TYPES } from '@engine/shared/contracts';
 import type { ProjectionService } from '@engine/activities/projection/projection.service';
 import type { PayloadStore } from '@engine/activities/runtime/payload-store';
 import type { StepExecutor, StepExecutionContext } from '@engine/activities/runtime/executor';
@@ -88,7 +88,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     const raw = await executor.execute(req.config, ctx);
     const output = usedSecrets.size > 0 ? redact(raw, usedSecrets) : raw;
     const stored = await deps.payloads.offload(req.execution_id, req.step_key, output);
-    const failedItems = failedItemsOf(output);
+    const failedItems = executor.failedItems?.(output) ?? null;
     const summary: Record<string, unknown> = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };
     if (failedItems) {
       // The count of every failed item (the output's list is bounded): the one number the workflow and the projection read.
@@ -118,7 +118,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     }
     const final = failure.nonRetryable || attempt >= req.max_attempts;
     // An ITEMS_FAILED failure carries its failed items: the step row shows them.
-    const failedItems = failedItemsOf(failure.details?.[0]);
+    const failedItems = failure.type === ErrorCodes.ITEMS_FAILED ? failedItemsOf(failure.details?.[0]) : null;
     await deps.projection
       .reportStep({
         ...base,

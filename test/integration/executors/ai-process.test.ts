@@ -146,7 +146,7 @@ describe(aiProcessExecutorModule.type, () => {
     const item = b.output.items![0];
     assert.equal(item.title, 'Product 0', 'a failed item keeps its values');
     assert.match((item.ai_error as { message: string }).message, /does not match the schema at confidence/);
-    const failedItems = (b.output as unknown as { failed_items: Array<{ key: string; code: string; message: string }>; failed_items_total: number });
+    const failedItems = b.output.ai_process as unknown as { failed_items: Array<{ key: string; code: string; message: string }>; failed_items_total: number };
     assert.equal(failedItems.failed_items_total, 3);
     assert.deepEqual(failedItems.failed_items.map((f) => [f.key, f.code]), [['SKU-0', 'AI_NO_RESULT'], ['SKU-1', 'AI_NO_RESULT'], ['SKU-2', 'AI_NO_RESULT']]);
     assert.equal(b.step.failed_items_total, 3);
