@@ -68,7 +68,11 @@ describe('interpreter: replay of recorded scenarios', () => {
       await eventually(async () => (await h.client.workflow.getHandle(executionId).query(progressQuery)).steps[0].status === 'running');
       await h.executions.cancel(executionId);
     });
-    assert.equal(recorded.length, 5);
+    await scenario('completed-with-failures', [
+      { key: 'list', name: 'list', step_type: 'test_items', config: { items: ['A', 'B', 'C'], fail: ['B'] } },
+      { key: 'after', name: 'after', step_type: 'test_echo', config: { output: { done: '$steps.list.done' } } },
+    ]);
+    assert.equal(recorded.length, 6);
   });
 
   it('replays every fresh history with the current workflow code', async () => {
