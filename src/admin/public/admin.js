@@ -136,6 +136,7 @@
           ['Runs', o.runs],
           ['Success rate', o.success_rate === null ? '—' : `${(o.success_rate * 100).toFixed(1)} %`],
           ['Failed', o.failed],
+          ['Completed with failures', `${o.completed_with_failures ?? 0} (${o.failed_items ?? 0} items)`],
           ['In progress', o.in_progress],
           ['Average duration', seconds(o.average_duration_seconds)],
           ['p95 duration', seconds(o.p95_duration_seconds)],
