@@ -88,6 +88,16 @@ function attemptOf(err: unknown, fallback: number): number {
   return fallback;
 }
 
+/** Failed items an `ITEMS_FAILED` step failure carries in its details. */
+function failedItemsOf(err: unknown): number | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure && Array.isArray(cause.details)) {
+    const d = cause.details[0] as { failed_items_total?: unknown } | undefined;
+    if (d && typeof d.failed_items_total === 'number') return d.failed_items_total;
+  }
+  return undefined;
+}
+
 /** Builds the interpreter for one run; `run()` executes it. */
 class Run {
   private readonly def: WorkflowDefinition;
@@ -439,6 +449,7 @@ class Run {
     const step = state.step;
     const message = errorMessage(err);
     state.attempt = attemptOf(err, state.attempt);
+    state.failed_items = failedItemsOf(err) ?? state.failed_items;
     Object.assign(state, { status: 'failed', completed_at: nowIso(), error: message });
     await this.projectSteps([this.projection(state, { error_details: { code: errorCode(err) ?? null, optional: step.is_optional } })]);
     if (step.role !== 'main') return; // compensation / on-failure errors are recorded, not escalated

@@ -90,8 +90,10 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     const stored = await deps.payloads.offload(req.execution_id, req.step_key, output);
     const failedItems = executor.failedItems?.(output) ?? null;
     const summary: Record<string, unknown> = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };
+    // `failed_items` in the summary is the count of every failed item (the output's list is bounded), set only
+    // from an executor that processes items: the one number the workflow and the projection read.
+    delete summary.failed_items;
     if (failedItems) {
-      // The count of every failed item (the output's list is bounded): the one number the workflow and the projection read.
       delete summary.failed_items_count;
       summary.failed_items = failedItems.total;
     }

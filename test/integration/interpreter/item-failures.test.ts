@@ -63,4 +63,16 @@ describe('interpreter: failed items', () => {
     const tolerated = await run([{ key: 'a', name: 'a', step_type: 'test_items', config: { items: ['A', 'B'], fail: ['A', 'B'], max_failed_items: 2 } }]);
     assert.equal((tolerated.res.result as RunResult).outcome, 'completed_with_failures');
   });
+
+  it('an optional step whose items all failed lets the run complete, with failures', async () => {
+    const r = await run([
+      { key: 'a', name: 'a', step_type: 'test_items', config: { items: ['A', 'B'], fail: ['A', 'B'] }, is_optional: true },
+      { key: 'b', name: 'b', step_type: 'test_echo', config: {} },
+    ]);
+    assert.equal(r.res.status, 'completed', String(r.res.error));
+    const result = r.res.result as RunResult;
+    assert.deepEqual([result.outcome, result.failed_items_total], ['completed_with_failures', 2]);
+    assert.deepEqual([r.row.status, r.row.failed_items_total], ['completed', 2]);
+    assert.equal(r.steps.find((s) => s.step_key === 'a')!.status, 'failed');
+  });
 });
