@@ -178,6 +178,7 @@ describe('merchflow CLI', () => {
     assert.match(r.stderr, new RegExp(`completed with failures ${executionId}: 1 item\\(s\\) failed after their retries`));
     assert.match(r.stderr, /publish {2}bad {2}HTTP_CLIENT_ERROR {2}POST http:\/\/127\.0\.0\.1:\d+\/items responded 422/);
     assert.equal((JSON.parse(r.stdout) as { failed_items_total: number }).failed_items_total, 1, 'the output is printed as usual');
+    assert.match(r.stderr, /1\/1 steps 100% {2}1 failed item\b/, 'the progress line counts it');
 
     const shown = await run(['executions', 'show', executionId]);
     assert.equal(shown.code, 0, shown.stderr);
