@@ -113,7 +113,12 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     logger.info('step completed', { duration_ms: completed.getTime() - started.getTime(), ...summary });
     return { output: stored, attempt, summary };
   } catch (err) {
-    const failure = toFailure(err, attempt, usedSecrets.size > 0 ? (t) => redactString(t, usedSecrets) : undefined);
+    const failure = toFailure(
+      err,
+      attempt,
+      usedSecrets.size > 0 ? (t) => redactString(t, usedSecrets) : undefined,
+      usedSecrets.size > 0 ? (v) => redact(v, usedSecrets) : undefined,
+    );
     if (actx.cancellationSignal.aborted) {
       logger.warn('step cancelled');
       throw err;
@@ -159,12 +164,13 @@ function summarize(output: unknown): Record<string, unknown> {
  * the error (config and validation codes never retry), the attempt in details,
  * and secret values scrubbed from the message.
  */
-function toFailure(err: unknown, attempt: number, redact?: (t: string) => string): ApplicationFailure {
+function toFailure(err: unknown, attempt: number, redact?: (t: string) => string, redactValue?: <T>(v: T) => T): ApplicationFailure {
   const clean = (t: string) => (redact ? redact(t) : t);
   if (err instanceof ApplicationFailure) {
     const code = err.type ?? 'STEP_ERROR';
     const first = err.details?.[0];
-    const extra = first && typeof first === 'object' ? (first as Record<string, unknown>) : {};
+    // Details (an ITEMS_FAILED failure's item messages) are scrubbed like the message.
+    const extra = first && typeof first === 'object' ? (redactValue ? redactValue(first as Record<string, unknown>) : (first as Record<string, unknown>)) : {};
     return ApplicationFailure.create({
       message: clean(err.message),
       type: code,
