@@ -5,6 +5,7 @@ import { FetchCursors1764230700000 } from './1764230700000-FetchCursors';
 import { ApiKeys1764230800000 } from './1764230800000-ApiKeys';
 import { Commerce1764230900000 } from './1764230900000-Commerce';
 import { ExactlyOnce1796210398240 } from './1796210398240-ExactlyOnce';
+import { FailedItems1796210543001 } from './1796210543001-FailedItems';
 import { ApiKeyChanges1796211220482 } from './1796211220482-ApiKeyChanges';
 import { InputSchemas1796212762980 } from './1796212762980-InputSchemas';
 
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   ApiKeys1764230800000,
   Commerce1764230900000,
   ExactlyOnce1796210398240,
+  FailedItems1796210543001,
   ApiKeyChanges1796211220482,
   InputSchemas1796212762980,
 ];

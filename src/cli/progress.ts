@@ -8,6 +8,8 @@ export interface Snapshot {
   completed: number;
   failed: number;
   skipped: number;
+  /** Items that failed after their retries so far. */
+  failedItems?: number;
   running: Array<{ key: string; attempt: number; status: string }>;
 }
 
@@ -23,6 +25,7 @@ export function describeSnapshot(s: Snapshot): string {
   const parts = [`${bar(done, s.total)} ${done}/${s.total} steps ${String(pct).padStart(3)}%`];
   if (s.failed > 0) parts.push(`${s.failed} failed`);
   if (s.skipped > 0) parts.push(`${s.skipped} skipped`);
+  if ((s.failedItems ?? 0) > 0) parts.push(`${s.failedItems} failed item${s.failedItems === 1 ? '' : 's'}`);
   if (running.length > 0) parts.push(`running: ${running.join(', ')}`);
   return parts.join('  ');
 }
@@ -34,6 +37,7 @@ export function snapshotOf(p: RunProgress): Snapshot {
     completed: p.completed_steps,
     failed: p.failed_steps,
     skipped: p.skipped_steps,
+    failedItems: p.failed_items_total ?? 0,
     running: p.steps.filter((s) => p.running_steps.includes(s.key)).map((s) => ({ key: s.key, attempt: s.attempt, status: s.status })),
   };
 }
@@ -82,6 +86,8 @@ export class ProgressRenderer {
 export interface RunOutcome {
   status: 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out' | 'still_running';
   output?: unknown;
+  /** Items that failed after their retries in a completed run ("completed with failures"). */
+  failedItems?: number;
   error?: string;
 }
 
@@ -126,13 +132,13 @@ export async function followRun(ctx: CliContext, executionId: string, opts: { po
       }
     }
     const row = await (await ctx.services()).executions.get(executionId);
-    renderer.update({ status: row.status, total: row.total_steps, completed: row.completed_steps, failed: row.failed_steps, skipped: row.skipped_steps, running: [] });
+    renderer.update({ status: row.status, total: row.total_steps, completed: row.completed_steps, failed: row.failed_steps, skipped: row.skipped_steps, failedItems: row.failed_items_total, running: [] });
   } finally {
     renderer.finish();
   }
   try {
-    const result = (await handle.result()) as { output?: unknown };
-    return { status: 'completed', output: result?.output ?? null };
+    const result = (await handle.result()) as { output?: unknown; failed_items_total?: number };
+    return { status: 'completed', output: result?.output ?? null, failedItems: result?.failed_items_total ?? 0 };
   } catch (err) {
     const e = err as { cause?: { name?: string; message?: string }; message?: string };
     const status = e.cause?.name === 'CancelledFailure' ? 'cancelled' : e.cause?.name === 'TerminatedFailure' ? 'terminated' : e.cause?.name === 'TimeoutFailure' ? 'timed_out' : 'failed';

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
-import { progressQuery, type RunProgress, type StepProgress } from '@engine/shared/contracts';
+import { outcomeOf, progressQuery, type FailedItemRecord, type RunProgress, type StepProgress } from '@engine/shared/contracts';
 import type { AppConfig } from '@src/config/config';
 import { AppError, ConflictError } from '@src/common/errors';
 import { offsetOf, pageOf, type Page, type PageRequest } from '@src/common/pagination';
@@ -12,6 +12,8 @@ export interface ExecutionFilter {
   /** Workflow id or code. */
   workflow?: string;
   status?: string;
+  /** A status, or `completed_with_failures`; `completed` then means completed without failed items. */
+  outcome?: string;
   trigger_type?: TriggerType;
   schedule?: number;
   created_after?: Date;
@@ -26,6 +28,8 @@ export interface ExecutionSummary {
   workflow_name: string | null;
   version: number;
   status: string;
+  /** `status`, except `completed_with_failures` for a completed run with failed items. */
+  outcome: string;
   trigger_type: string;
   triggered_by: string | null;
   schedule_id: number | null;
@@ -34,6 +38,8 @@ export interface ExecutionSummary {
   completed_steps: number;
   failed_steps: number;
   skipped_steps: number;
+  /** Items its steps could not process after their retries. */
+  failed_items_total: number;
   current_step: string | null;
   progress_percent: number;
   error_message: string | null;
@@ -45,6 +51,8 @@ export interface ExecutionSummary {
 }
 
 const LIVE = new Set(['pending', 'running']);
+/** How many failed items a run's detail lists (each step row keeps its first few; the totals count all). */
+const MAX_FAILED_ITEMS_SHOWN = 100;
 const STEP_FINAL = new Set(['completed', 'failed', 'skipped', 'cancelled']);
 
 /**
@@ -76,6 +84,9 @@ export class ExecutionQueriesService {
       else qb.andWhere('w.code = :wcode', { wcode: filter.workflow });
     }
     if (filter.status) qb.andWhere('e.status = :status', { status: filter.status });
+    if (filter.outcome === 'completed_with_failures') qb.andWhere(`e.status = 'completed' AND e.failed_items_total > 0`);
+    else if (filter.outcome === 'completed') qb.andWhere(`e.status = 'completed' AND e.failed_items_total = 0`);
+    else if (filter.outcome) qb.andWhere('e.status = :outcome', { outcome: filter.outcome });
     if (filter.trigger_type) qb.andWhere('e.trigger_type = :trigger', { trigger: filter.trigger_type });
     if (filter.schedule !== undefined) qb.andWhere('e.schedule_id = :schedule', { schedule: filter.schedule });
     if (filter.created_after) qb.andWhere('e.created_at >= :after', { after: filter.created_after });
@@ -93,6 +104,7 @@ export class ExecutionQueriesService {
       workflow_name: wf?.name ?? null,
       version: r.version,
       status: r.status,
+      outcome: outcomeOf(r.status, r.failed_items_total),
       trigger_type: r.trigger_type,
       triggered_by: r.triggered_by,
       schedule_id: r.schedule_id,
@@ -101,6 +113,7 @@ export class ExecutionQueriesService {
       completed_steps: r.completed_steps,
       failed_steps: r.failed_steps,
       skipped_steps: r.skipped_steps,
+      failed_items_total: r.failed_items_total ?? 0,
       current_step: r.current_step,
       progress_percent: percent(r.completed_steps + r.skipped_steps, r.total_steps, r.status),
       error_message: r.error_message,
@@ -132,9 +145,17 @@ export class ExecutionQueriesService {
     const counts = live ?? row;
     const byKey = new Map(stepRows.map((s) => [s.step_key, s]));
     const steps = live ? live.steps.map((p) => mergeStep(p, byKey.get(p.key))) : stepRows.map((s) => mergeStep(null, s));
+    const failedItemsTotal = Math.max(live?.failed_items_total ?? 0, row.failed_items_total ?? 0);
     return {
       ...this.summary(row, workflow[0]),
       status,
+      outcome: outcomeOf(status, failedItemsTotal),
+      failed_items_total: failedItemsTotal,
+      // The first failed items of each main step, with the step they failed in.
+      failed_items: steps
+        .filter((st) => st.role === 'main')
+        .flatMap((st) => (st.failed_items ?? []).map((f) => ({ step_key: st.step_key, ...f })))
+        .slice(0, MAX_FAILED_ITEMS_SHOWN),
       input_data: row.input_data,
       output_data: row.output_data,
       error_details: row.error_details,
@@ -148,6 +169,7 @@ export class ExecutionQueriesService {
         completed_steps: counts.completed_steps,
         failed_steps: counts.failed_steps,
         skipped_steps: counts.skipped_steps,
+        failed_items_total: failedItemsTotal,
         running_steps: live ? live.running_steps : stepRows.filter((s) => s.status === 'running' || s.status === 'waiting').map((s) => s.step_key),
         percent: percent(counts.completed_steps + counts.skipped_steps, counts.total_steps, status),
       },
@@ -227,12 +249,15 @@ function percent(done: number, total: number, status: string): number {
 }
 
 function mergeStep(live: StepProgress | null, row: WorkflowStepExecution | undefined | null) {
+  const status = live?.status ?? row!.status;
+  const failedItemsTotal = Math.max(live?.failed_items_total ?? 0, row?.failed_items_total ?? 0);
   return {
     step_key: live?.key ?? row!.step_key,
     step_name: live?.name ?? row!.step_name,
     step_type: live?.step_type ?? row!.step_type,
     role: live?.role ?? row!.role,
-    status: live?.status ?? row!.status,
+    status,
+    outcome: outcomeOf(status, failedItemsTotal),
     attempt: Math.max(live?.attempt ?? 0, row?.attempt ?? 0),
     max_attempts: row?.max_attempts ?? null,
     started_at: live?.started_at ?? row?.started_at ?? null,
@@ -241,6 +266,8 @@ function mergeStep(live: StepProgress | null, row: WorkflowStepExecution | undef
     error_message: live?.error ?? row?.error_message ?? null,
     error_details: row?.error_details ?? null,
     output_summary: row?.output_summary ?? null,
+    failed_items_total: failedItemsTotal,
+    failed_items: (row?.failed_items ?? []) as FailedItemRecord[],
     output_payload_id: row?.output_payload_id ?? null,
   };
 }

@@ -1,5 +1,6 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import type { RunStatus, StepStatus } from '@engine/dsl/types';
+import type { FailedItemRecord } from '@engine/shared/contracts';
 import { Workflow, WorkflowVersion, numericTransformer } from '@src/workflows/workflow.entity';
 
 export const TRIGGER_TYPES = ['manual', 'api', 'schedule', 'restart', 'cli'] as const;
@@ -70,6 +71,10 @@ export class WorkflowExecution {
 
   @Column({ type: 'integer', default: 0 })
   skipped_steps: number;
+
+  /** Items its main steps could not process after their retries (a completed run with some is "completed with failures"). */
+  @Column({ type: 'integer', default: 0 })
+  failed_items_total: number;
 
   @Column({ type: 'varchar', length: 63, nullable: true })
   current_step: string | null;
@@ -142,6 +147,13 @@ export class WorkflowStepExecution {
 
   @Column({ type: 'jsonb', nullable: true })
   output_summary: Record<string, unknown> | null;
+
+  /** Items that failed after their retries; the first few are listed in `failed_items`. */
+  @Column({ type: 'integer', default: 0 })
+  failed_items_total: number;
+
+  @Column({ type: 'jsonb', nullable: true })
+  failed_items: FailedItemRecord[] | null;
 
   /** Claim-check payload id when the output was too large for history. */
   @Column({ type: 'uuid', nullable: true })

@@ -22,10 +22,10 @@ export class ExecutionsController {
 
   @Get()
   @RequireRole('viewer')
-  @ApiOperation({ summary: 'List runs (filters: workflow, status, trigger_type, schedule, created_after, created_before)' })
+  @ApiOperation({ summary: 'List runs (filters: workflow, status, outcome, trigger_type, schedule, created_after, created_before)' })
   list(@Query() q: ListExecutionsQueryDto) {
     return this.queries.list(
-      { workflow: q.workflow, status: q.status, trigger_type: q.trigger_type, schedule: q.schedule, created_after: q.created_after, created_before: q.created_before },
+      { workflow: q.workflow, status: q.status, outcome: q.outcome, trigger_type: q.trigger_type, schedule: q.schedule, created_after: q.created_after, created_before: q.created_before },
       pageRequest(q),
     );
   }

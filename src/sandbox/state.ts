@@ -152,6 +152,7 @@ export interface SandboxCounters {
   labels_voided: number;
   /** Label requests refused by the permanent carrier failure mode. */
   labels_rejected: number;
+  listings_rejected: number;
   /** Supplier stock quantities changed through the admin API. */
   supplier_stock_changes: number;
 }
@@ -193,6 +194,8 @@ export class SandboxState {
   counters: SandboxCounters = emptyCounters();
   /** Permanent carrier failure mode, or `null` when labels are issued normally. */
   carrierFailure: CarrierFailure | null = null;
+  /** SKUs the marketplace refuses to list, each with the answer it gives (a permanent failure of one item). */
+  listingRejections = new Map<string, CarrierFailure>();
 
   private listingBySku = new Map<string, string>();
   private listingByKey = new Map<string, string>();
@@ -216,6 +219,7 @@ export class SandboxState {
     this.labels = new Map();
     this.counters = emptyCounters();
     this.carrierFailure = null;
+    this.listingRejections = new Map();
     this.listingBySku = new Map();
     this.listingByKey = new Map();
     this.labelByKey = new Map();
@@ -284,6 +288,11 @@ export class SandboxState {
    * an already listed SKU is a 409 naming the existing listing.
    */
   createListing(idempotencyKey: string, input: ListingInput): { listing: Listing; created: boolean } {
+    const rejection = this.listingRejections.get(input.sku);
+    if (rejection) {
+      this.counters.listings_rejected++;
+      throw new HttpError(rejection.status, rejection.code, rejection.message, { field: 'sku', permanent: rejection.status < 500 });
+    }
     const replayId = this.listingByKey.get(idempotencyKey);
     if (replayId !== undefined) {
       const listing = this.listings.get(replayId)!;
@@ -594,6 +603,7 @@ function emptyCounters(): SandboxCounters {
     labels: 0,
     labels_voided: 0,
     labels_rejected: 0,
+    listings_rejected: 0,
     supplier_stock_changes: 0,
   };
 }

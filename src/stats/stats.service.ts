@@ -12,6 +12,10 @@ export interface RunStats {
   failed: number;
   cancelled: number;
   in_progress: number;
+  /** Completed runs with items that failed after their retries (counted in `completed` too). */
+  completed_with_failures: number;
+  /** Failed items over all runs. */
+  failed_items: number;
   /** completed / finished (completed + failed + cancelled); null before any run finished. */
   success_rate: number | null;
   /** Over completed runs. */
@@ -34,6 +38,8 @@ interface AggRow {
   failed: string;
   cancelled: string;
   in_progress: string;
+  completed_with_failures: string;
+  failed_items: string;
   avg: string | null;
   p50: number | null;
   p95: number | null;
@@ -57,6 +63,8 @@ export class StatsService {
               count(*) FILTER (WHERE e.status = 'failed') AS failed,
               count(*) FILTER (WHERE e.status = 'cancelled') AS cancelled,
               count(*) FILTER (WHERE e.status IN ('pending', 'running')) AS in_progress,
+              count(*) FILTER (WHERE e.status = 'completed' AND e.failed_items_total > 0) AS completed_with_failures,
+              COALESCE(sum(e.failed_items_total), 0) AS failed_items,
               avg(e.duration_seconds) FILTER (WHERE e.status = 'completed') AS avg,
               percentile_cont(0.5) WITHIN GROUP (ORDER BY e.duration_seconds) FILTER (WHERE e.status = 'completed') AS p50,
               percentile_cont(0.95) WITHIN GROUP (ORDER BY e.duration_seconds) FILTER (WHERE e.status = 'completed') AS p95
@@ -113,6 +121,8 @@ function toStats(r: AggRow | undefined): RunStats {
     failed: n(r?.failed),
     cancelled: n(r?.cancelled),
     in_progress: n(r?.in_progress),
+    completed_with_failures: n(r?.completed_with_failures),
+    failed_items: n(r?.failed_items),
     success_rate: finished > 0 ? Math.round((completed / finished) * 10000) / 10000 : null,
     average_duration_seconds: opt(r?.avg),
     p50_duration_seconds: opt(r?.p50),

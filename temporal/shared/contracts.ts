@@ -68,8 +68,21 @@ export interface ResumeInput {
 export interface RunResult {
   execution_id: string;
   status: RunStatus;
+  /** `completed_with_failures` when some items failed after their retries (the run still completed). */
+  outcome?: RunOutcome;
+  failed_items_total?: number;
   output: unknown;
   steps: Record<string, { status: StepStatus; output?: unknown }>;
+}
+
+/**
+ * What an operator is shown: the status, except that a completed run or step
+ * with items that failed after their retries is `completed_with_failures`.
+ */
+export type RunOutcome = RunStatus | 'completed_with_failures';
+
+export function outcomeOf(status: string, failedItems: number | null | undefined): string {
+  return status === 'completed' && (failedItems ?? 0) > 0 ? 'completed_with_failures' : status;
 }
 
 export interface StepProgress {
@@ -82,6 +95,8 @@ export interface StepProgress {
   started_at: string | null;
   completed_at: string | null;
   error: string | null;
+  /** Items the step could not process after their retries. */
+  failed_items_total?: number;
 }
 
 export interface RunProgress {
@@ -92,6 +107,8 @@ export interface RunProgress {
   failed_steps: number;
   skipped_steps: number;
   running_steps: string[];
+  /** Items the main steps could not process after their retries. */
+  failed_items_total?: number;
   steps: StepProgress[];
   error: string | null;
 }
@@ -170,6 +187,15 @@ export type RunProjectionEvent =
       completed_at: string;
     };
 
+/** One item a step could not process after its retries (see activities/shared/item-failures). */
+export interface FailedItemRecord {
+  key: string;
+  index?: number;
+  code: string;
+  message: string;
+  status?: number;
+}
+
 export interface StepProjection {
   execution_id: string;
   step_key: string;
@@ -181,6 +207,9 @@ export interface StepProjection {
   error_message?: string | null;
   error_details?: Record<string, unknown> | null;
   output_summary?: Record<string, unknown> | null;
+  /** Items that failed after their retries: every one counted, the first few listed. */
+  failed_items_total?: number;
+  failed_items?: FailedItemRecord[] | null;
   started_at?: string | null;
   completed_at?: string | null;
 }
@@ -207,6 +236,8 @@ export const ErrorCodes = {
   PAYLOAD_DECRYPT_FAILED: 'PAYLOAD_DECRYPT_FAILED',
   /** An expression ran past its time budget or memory limit (its pool thread was stopped), or nested too deep. */
   EXPRESSION_LIMIT: 'EXPRESSION_LIMIT',
+  /** More items failed than the step tolerates (`max_failed_items`, or every item); retryable when some failed transiently. */
+  ITEMS_FAILED: 'ITEMS_FAILED',
 } as const;
 
 /** Error types Temporal never retries. */

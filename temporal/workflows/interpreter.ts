@@ -97,6 +97,8 @@ interface StepState {
   applied?: boolean;
   /** What a failed or cancelled step reported having done (its executor's partial output), if anything. */
   partial?: unknown;
+  /** Items the step could not process after their retries (from its result's summary). */
+  failed_items?: number;
 }
 
 function nowIso(): string {
@@ -133,6 +135,16 @@ function attemptOf(err: unknown, fallback: number): number {
     if (d && typeof d.attempt === 'number') return d.attempt;
   }
   return fallback;
+}
+
+/** Failed items an `ITEMS_FAILED` step failure carries in its details. */
+function failedItemsOf(err: unknown): number | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure && Array.isArray(cause.details)) {
+    const d = cause.details[0] as { failed_items_total?: unknown } | undefined;
+    if (d && typeof d.failed_items_total === 'number') return d.failed_items_total;
+  }
+  return undefined;
 }
 
 /** Builds the interpreter for one run; `run()` executes it. */
@@ -214,6 +226,7 @@ class Run {
       started_at: s.started_at,
       completed_at: s.completed_at,
       error: s.error,
+      failed_items_total: s.failed_items ?? 0,
     }));
     const mainStates = this.main.map((s) => this.states.get(s.key)!);
     return {
@@ -224,6 +237,7 @@ class Run {
       failed_steps: mainStates.filter((s) => s.status === 'failed').length,
       skipped_steps: mainStates.filter((s) => s.status === 'skipped').length,
       running_steps: mainStates.filter((s) => s.status === 'running' || s.status === 'waiting').map((s) => s.step.key),
+      failed_items_total: this.failedItems(),
       steps,
       error: this.failure,
     };
@@ -312,9 +326,16 @@ class Run {
     return {
       execution_id: this.executionId,
       status: 'completed',
+      outcome: this.failedItems() > 0 ? 'completed_with_failures' : 'completed',
+      failed_items_total: this.failedItems(),
       output,
       steps: Object.fromEntries([...this.states.values()].map((s) => [s.step.key, { status: s.status }])),
     };
+  }
+
+  /** Items the main steps could not process: a completed run with some is "completed with failures". */
+  private failedItems(): number {
+    return this.main.reduce((n, s) => n + (this.states.get(s.key)!.failed_items ?? 0), 0);
   }
 
   /** The run's output: the output of the last main steps (those nothing depends on). */
@@ -540,6 +561,7 @@ class Run {
     const step = state.step;
     const message = errorMessage(err);
     state.attempt = attemptOf(err, state.attempt);
+    state.failed_items = failedItemsOf(err) ?? state.failed_items;
     Object.assign(state, { status: 'failed', completed_at: nowIso(), error: message });
     this.endedPartway(state, err);
     await this.projectSteps([this.projection(state, { error_details: { code: errorCode(err) ?? null, optional: step.is_optional } })]);
@@ -567,6 +589,8 @@ class Run {
     state.applied = true;
     const result = await fn(this.request(step));
     state.attempt = result.attempt;
+    const failedItems = result.summary?.failed_items;
+    if (typeof failedItems === 'number') state.failed_items = failedItems;
     return result.output;
   }
 

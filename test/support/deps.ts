@@ -33,6 +33,7 @@ export function lazyExecutors(harness: () => Harness, modules: ExecutorModule[])
       validateConfig: m.validateConfig,
       execute: (config, ctx) => get().execute(config, ctx),
       summarize: (output) => get().summarize?.(output) ?? {},
+      failedItems: (output) => get().failedItems?.(output) ?? null,
     };
   });
 }

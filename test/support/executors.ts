@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
 import { StepError, withPartialOutput } from '@engine/activities/shared/errors';
+import { ItemFailures, failedItemsOf } from '@engine/activities/shared/item-failures';
 import type { StepExecutor } from '@engine/activities/runtime/executor';
 
 /**
@@ -135,6 +136,23 @@ export function testExecutors(ds: () => DataSource): StepExecutor[] {
         const item = 'x'.repeat(1000);
         return Array.from({ length: Math.ceil(bytes / 1004) }, (_, i) => ({ i, item }));
       },
+    },
+    {
+      // Processes `items` (keys), failing those listed in `fail`: failed items as the item-processing executors report them.
+      type: 'test_item_failures',
+      validateConfig: noIssues,
+      async execute(raw, ctx) {
+        const config = ctx.resolve(raw) as { items?: string[]; fail?: string[]; max_failed_items?: number };
+        await record(ctx.execution_id, ctx.step_key, 'attempt', ctx.attempt);
+        const items = config.items ?? [];
+        const failures = new ItemFailures();
+        items.forEach((key, index) => {
+          if (config.fail?.includes(key)) failures.add({ key, index, code: 'TEST_ITEM_FAILED', message: `item ${key} failed for good` });
+        });
+        failures.enforce(items.length, { max_failed_items: config.max_failed_items });
+        return { done: items.filter((k) => !config.fail?.includes(k)), ...failures.report() };
+      },
+      failedItems: (output) => failedItemsOf(output),
     },
     {
       type: 'test_inspect',

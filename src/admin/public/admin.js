@@ -47,6 +47,11 @@
   function stepsLabel(c) {
     return `${c.completed_steps ?? 0}/${c.total_steps ?? 0}${c.skipped_steps ? ` (${c.skipped_steps} skipped)` : ''}`;
   }
+  // What the operator sees: the status, or "completed with failures" (with the count) when items failed after their retries.
+  const outcome = (r) =>
+    r.outcome === 'completed_with_failures'
+      ? raw(html`<span class="status completed_with_failures" title="${r.failed_items_total} failed item(s)">completed with failures · ${r.failed_items_total}</span>`)
+      : status(r.status);
   function bar(done, total, state) {
     const max = Math.max(total || 0, 1);
     return raw(html`<progress class="${state}" value="${Math.min(done || 0, max)}" max="${max}" title="${done}/${total}"></progress>`);
@@ -219,6 +224,7 @@
           ['Runs', o.runs],
           ['Success rate', o.success_rate === null ? '—' : `${(o.success_rate * 100).toFixed(1)} %`],
           ['Failed', o.failed],
+          ['Completed with failures', `${o.completed_with_failures ?? 0} (${o.failed_items ?? 0} items)`],
           ['In progress', o.in_progress],
           ['Average duration', seconds(o.average_duration_seconds)],
           ['p95 duration', seconds(o.p95_duration_seconds)],
@@ -241,7 +247,7 @@
       ${rows.map((r) => raw(html`<tr>
         <td><a href="#/executions/${encodeURIComponent(r.execution_id)}">${r.execution_id}</a></td>
         <td>${r.workflow_code || r.workflow_id}</td>
-        <td>${status(r.status)}</td>
+        <td>${outcome(r)}</td>
         <td>${bar(stepsDone(r), r.total_steps, r.status)} <span class="muted">${stepsLabel(r)}</span></td>
         <td>${r.trigger_type}</td><td>${when(r.started_at || r.created_at)}</td><td>${seconds(r.duration_seconds)}</td></tr>`))}
       </tbody></table>`;
@@ -367,10 +373,12 @@
   async function executions(query) {
     const page = Number(query.get('page') || 1);
     const filter = query.get('status') || '';
-    const list = await api(`/executions/?page=${page}&page_size=25${filter ? `&status=${encodeURIComponent(filter)}` : ''}`);
+    // Filtered by outcome: "completed" lists the runs without failed items, "completed with failures" the others.
+    const list = await api(`/executions/?page=${page}&page_size=25${filter ? `&outcome=${encodeURIComponent(filter)}` : ''}`);
+    const choices = ['', 'pending', 'running', 'completed', 'completed_with_failures', 'failed', 'cancelled'];
     app.innerHTML = html`<h1>Runs</h1>
       <form class="inline" id="filter"><label for="status">Status</label>
-        <select id="status">${['', 'pending', 'running', 'completed', 'failed', 'cancelled'].map((s) => raw(html`<option value="${s}" ${s === filter ? 'selected' : ''}>${s || 'any'}</option>`))}</select>
+        <select id="status">${choices.map((s) => raw(html`<option value="${s}" ${s === filter ? 'selected' : ''}>${s ? s.replace(/_/g, ' ') : 'any'}</option>`))}</select>
       </form>
       ${raw(runsTable(list.results))}${raw(pager(list, page, `#/executions`))}`;
     document.getElementById('status').addEventListener('change', (ev) => {
@@ -395,13 +403,14 @@
     const waiting = (r.steps || []).filter((s) => s.status === 'waiting');
     const finished = ['completed', 'failed', 'cancelled'].includes(r.status);
     app.innerHTML = html`<h1>Run ${r.execution_id}</h1>
-      <div class="toolbar">${status(r.status)} ${bar(stepsDone(p.total_steps ? p : r), p.total_steps ?? r.total_steps, r.status)}
+      <div class="toolbar">${outcome(r)} ${bar(stepsDone(p.total_steps ? p : r), p.total_steps ?? r.total_steps, r.status)}
         <span class="muted">${stepsLabel(p.total_steps ? p : r)} steps${p.running_steps && p.running_steps.length ? ' · running ' + p.running_steps.join(', ') : ''}</span>
         <a href="${r.temporal_ui_url}" target="_blank" rel="noopener">history in Temporal ↗</a></div>
       <p class="muted">Workflow <a href="#/workflows/${r.workflow_id}">${r.workflow_code || r.workflow_id}</a> v${r.version} · trigger ${r.trigger_type}
         ${r.restarted_from ? raw(html` · restarted from <a href="#/executions/${encodeURIComponent(r.restarted_from)}">${r.restarted_from}</a>`) : ''}
         · started ${when(r.started_at)} · duration ${seconds(r.duration_seconds)}</p>
       ${r.error_message ? raw(html`<p class="error">${r.error_message}</p>`) : ''}
+      ${r.failed_items_total > 0 ? raw(failedItemsTable(r)) : ''}
       <div class="toolbar">
         ${!finished ? raw('<button class="danger" id="cancel">Cancel run</button>') : ''}
         ${finished && r.status !== 'completed' ? raw('<button id="restart">Restart from failed step</button>') : ''}
@@ -411,7 +420,7 @@
       ${def && def.steps ? raw(dagSvg(def.steps, (def.graph && def.graph.edges) || [], statuses)) : ''}
       <table><thead><tr><th>Step</th><th>Type</th><th>Status</th><th>Attempt</th><th>Started</th><th>Duration</th><th>Result</th></tr></thead><tbody>
       ${(r.steps || []).map((s) => raw(html`<tr><td>${s.step_name} <span class="muted">${s.step_key}${s.role && s.role !== 'main' ? ' · ' + s.role : ''}</span></td>
-        <td>${s.step_type}</td><td>${status(s.status)}</td><td>${s.attempt}${s.max_attempts ? ' / ' + s.max_attempts : ''}</td>
+        <td>${s.step_type}</td><td>${outcome(s)}</td><td>${s.attempt}${s.max_attempts ? ' / ' + s.max_attempts : ''}</td>
         <td>${when(s.started_at)}</td><td>${s.duration_ms === null || s.duration_ms === undefined ? '—' : s.duration_ms + ' ms'}</td>
         <td>${s.error_message ? raw(html`<span class="error">${s.error_message}</span>`) : raw(html`<span class="muted">${summary(s.output_summary)}</span>`)}</td></tr>`))}
       </tbody></table>
@@ -434,6 +443,15 @@
     on('[data-approve]', (el) => act(() => api(`/executions/${encodeURIComponent(id)}/signal/`, { method: 'POST', body: { step_key: el.dataset.approve, decision: 'approve' } }), 'Approved'));
     on('[data-reject]', (el) => act(() => api(`/executions/${encodeURIComponent(id)}/signal/`, { method: 'POST', body: { step_key: el.dataset.reject, decision: 'reject' } }), 'Rejected'));
     refreshWhile(!finished, 1000);
+  }
+
+  /** The failed items of a run (the first of each step; the total counts every one). */
+  function failedItemsTable(r) {
+    const shown = r.failed_items || [];
+    return html`<h2>Failed items <span class="muted">${r.failed_items_total}${shown.length < r.failed_items_total ? ` (first ${shown.length} shown; each step's output lists up to 100)` : ''}</span></h2>
+      <table class="failed-items"><thead><tr><th>Step</th><th>Item</th><th>Reason</th><th>Message</th></tr></thead><tbody>
+      ${shown.map((f) => raw(html`<tr><td>${f.step_key}</td><td><code>${f.key}</code></td><td>${f.code}${f.status ? ' · ' + f.status : ''}</td><td>${f.message}</td></tr>`))}
+      </tbody></table>`;
   }
 
   async function schedules() {

@@ -13,3 +13,5 @@ export interface Command {
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+/** The run completed, but some items failed after their retries (they are listed on stderr). */
+export const EXIT_COMPLETED_WITH_FAILURES = 3;

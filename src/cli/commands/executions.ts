@@ -5,10 +5,10 @@ import { followRun } from '@src/cli/progress';
 import { EXIT_OK, type Command } from '@src/cli/commands/command';
 import { cliUser, reportOutcome } from '@src/cli/commands/run-workflow';
 import { pageRequest } from '@src/common/pagination';
-import { RUN_STATUSES } from '@src/executions/execution-status';
+import { RUN_OUTCOMES } from '@src/executions/execution-status';
 import { TRIGGER_TYPES, type TriggerType } from '@src/executions/execution.entity';
 
-const USAGE = `merchflow executions list [--workflow CODE|ID] [--status S] [--trigger-type T] [--page N] [--page-size N] [--json]
+const USAGE = `merchflow executions list [--workflow CODE|ID] [--status S|completed_with_failures] [--trigger-type T] [--page N] [--page-size N] [--json]
 merchflow executions show ID [--json]
 merchflow executions cancel ID
 merchflow executions restart ID [--from-step KEY] [--input-overrides JSON] [--wait]
@@ -56,13 +56,19 @@ async function list(ctx: CliContext, argv: string[]): Promise<number> {
     },
     { maxPositionals: 0 },
   );
-  if (options.status && !(RUN_STATUSES as readonly string[]).includes(String(options.status))) throw new UsageError(`--status must be one of ${RUN_STATUSES.join(', ')}`);
+  if (options.status && !(RUN_OUTCOMES as readonly string[]).includes(String(options.status))) throw new UsageError(`--status must be one of ${RUN_OUTCOMES.join(', ')}`);
+  // completed_with_failures is an outcome: completed runs with failed items.
+  const byOutcome = options.status === 'completed_with_failures';
   if (options['trigger-type'] && !(TRIGGER_TYPES as readonly string[]).includes(String(options['trigger-type']))) {
     throw new UsageError(`--trigger-type must be one of ${TRIGGER_TYPES.join(', ')}`);
   }
   const { queries } = await ctx.services();
   const page = await queries.list(
-    { workflow: options.workflow as string | undefined, status: options.status as string | undefined, trigger_type: options['trigger-type'] as TriggerType | undefined },
+    {
+      workflow: options.workflow as string | undefined,
+      status: byOutcome ? undefined : (options.status as string | undefined),
+      outcome: byOutcome ? 'completed_with_failures' : undefined,
+      trigger_type: options['trigger-type'] as TriggerType | undefined },
     pageRequest({ page: options.page as number | undefined, page_size: options['page-size'] as number | undefined }),
   );
   if (options.json) {
@@ -72,7 +78,7 @@ async function list(ctx: CliContext, argv: string[]): Promise<number> {
   ctx.io.out(
     table(
       ['ID', 'EXECUTION', 'WORKFLOW', 'STATUS', 'STEPS', 'TRIGGER', 'CREATED', 'DURATION'],
-      page.results.map((e) => [e.id, e.execution_id, e.workflow_code, e.status, `${e.completed_steps}/${e.total_steps}`, e.trigger_type, e.created_at, duration(e.duration_seconds)]),
+      page.results.map((e) => [e.id, e.execution_id, e.workflow_code, shownStatus(e), `${e.completed_steps}/${e.total_steps}`, e.trigger_type, e.created_at, duration(e.duration_seconds)]),
     ),
   );
   ctx.io.out(`${page.results.length} of ${page.count} (page ${page.page})`);
@@ -90,7 +96,7 @@ async function show(ctx: CliContext, argv: string[]): Promise<number> {
   const lines = [
     `execution   ${d.execution_id} (id ${d.id})`,
     `workflow    ${d.workflow_code} v${d.version}`,
-    `status      ${d.status}  ${d.progress.completed_steps}/${d.progress.total_steps} steps (${d.progress.percent}%, ${d.progress.source})`,
+    `status      ${shownStatus(d)}  ${d.progress.completed_steps}/${d.progress.total_steps} steps (${d.progress.percent}%, ${d.progress.source})`,
     `trigger     ${d.trigger_type}${d.triggered_by ? ` by ${d.triggered_by}` : ''}`,
     `started     ${d.started_at ? d.started_at.toString() : '-'}`,
     `duration    ${duration(d.duration_seconds)}`,
@@ -101,8 +107,18 @@ async function show(ctx: CliContext, argv: string[]): Promise<number> {
   if (d.output_data !== null && d.output_data !== undefined) lines.push(`output      ${JSON.stringify(d.output_data).slice(0, 2000)}`);
   ctx.io.out(lines.join('\n'));
   ctx.io.out('');
-  ctx.io.out(table(['STEP', 'TYPE', 'STATUS', 'ATTEMPT', 'DURATION', 'ERROR'], d.steps.map((s) => [s.step_key, s.step_type, s.status, s.attempt, s.duration_ms === null ? '-' : `${s.duration_ms}ms`, s.error_message])));
+  ctx.io.out(table(['STEP', 'TYPE', 'STATUS', 'ATTEMPT', 'DURATION', 'ERROR'], d.steps.map((s) => [s.step_key, s.step_type, shownStatus(s), s.attempt, s.duration_ms === null ? '-' : `${s.duration_ms}ms`, s.error_message])));
+  if (d.failed_items_total > 0) {
+    ctx.io.out('');
+    ctx.io.out(`failed items: ${d.failed_items_total}${d.failed_items.length < d.failed_items_total ? ` (first ${d.failed_items.length} shown)` : ''}`);
+    ctx.io.out(table(['STEP', 'ITEM', 'CODE', 'MESSAGE'], d.failed_items.map((f) => [f.step_key, f.key, f.status ? `${f.code} ${f.status}` : f.code, f.message])));
+  }
   return EXIT_OK;
+}
+
+/** The status, or "completed_with_failures (N)" when items failed after their retries. */
+function shownStatus(r: { status: string; outcome: string; failed_items_total: number }): string {
+  return r.outcome === 'completed_with_failures' ? `completed_with_failures (${r.failed_items_total})` : r.status;
 }
 
 async function cancel(ctx: CliContext, argv: string[]): Promise<number> {

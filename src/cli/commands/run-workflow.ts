@@ -3,7 +3,7 @@ import { parseArgs, UsageError } from '@src/cli/args';
 import type { CliContext } from '@src/cli/context';
 import { json } from '@src/cli/format';
 import { followRun, type RunOutcome } from '@src/cli/progress';
-import { EXIT_FAILED, EXIT_OK, type Command } from '@src/cli/commands/command';
+import { EXIT_COMPLETED_WITH_FAILURES, EXIT_FAILED, EXIT_OK, type Command } from '@src/cli/commands/command';
 import { NotFoundError } from '@src/common/errors';
 import type { Workflow } from '@src/workflows/workflow.entity';
 
@@ -16,7 +16,17 @@ export function cliUser(): string {
 }
 
 /** Prints how a followed run ended and turns it into the exit code. */
-export function reportOutcome(ctx: CliContext, executionId: string, outcome: RunOutcome): number {
+export async function reportOutcome(ctx: CliContext, executionId: string, outcome: RunOutcome): Promise<number> {
+  if (outcome.status === 'completed' && (outcome.failedItems ?? 0) > 0) {
+    // Never a plain success: say how many items failed, and which (the first ones).
+    ctx.io.err(`completed with failures ${executionId}: ${outcome.failedItems} item(s) failed after their retries`);
+    const { queries } = await ctx.services();
+    const detail = await queries.detail(executionId);
+    for (const f of detail.failed_items.slice(0, 20)) ctx.io.err(`  ${f.step_key}  ${f.key}  ${f.code}  ${f.message}`);
+    if (detail.failed_items_total > 20) ctx.io.err(`  … see: merchflow executions show ${executionId}`);
+    ctx.io.out(json(outcome.output ?? null));
+    return EXIT_COMPLETED_WITH_FAILURES;
+  }
   if (outcome.status === 'completed') {
     ctx.io.err(`completed ${executionId}`);
     ctx.io.out(json(outcome.output ?? null));
@@ -46,7 +56,8 @@ export const runWorkflow: Command = {
   --timeout SECONDS    stop waiting after this long (the run continues; exit 1)
 
 Progress goes to stderr, the output (JSON) to stdout. Exit 0 when the run
-completed, 1 when it failed or was cancelled, 2 on bad usage. Ctrl-C stops
+completed, 3 when it completed with failures (items that failed after their
+retries, listed on stderr), 1 when it failed or was cancelled, 2 on bad usage. Ctrl-C stops
 following; the run continues.`,
   async run(ctx, argv) {
     const { positionals, options } = parseArgs(
@@ -101,7 +112,7 @@ following; the run continues.`,
         ctx.io.err(`detached; ${row.execution_id} keeps running (stop it with: merchflow executions cancel ${row.execution_id})`);
         return 130;
       }
-      return reportOutcome(ctx, row.execution_id, outcome);
+      return await reportOutcome(ctx, row.execution_id, outcome);
     } finally {
       process.removeListener('SIGINT', onSigint);
     }

@@ -4,7 +4,7 @@ import { STEP_KEY_PATTERN } from '@engine/dsl/validate';
 import { PageQueryDto } from '@src/common/http/pagination';
 import { DateQueryField, IdQueryField } from '@src/common/http/query-fields';
 import { TRIGGER_TYPES } from '@src/executions/execution.entity';
-import { RUN_STATUSES } from '@src/executions/execution-status';
+import { RUN_OUTCOMES, RUN_STATUSES } from '@src/executions/execution-status';
 
 
 /** `GET /executions/` filters. */
@@ -19,6 +19,11 @@ export class ListExecutionsQueryDto extends PageQueryDto {
   @IsOptional()
   @IsIn(RUN_STATUSES)
   status?: (typeof RUN_STATUSES)[number];
+
+  @ApiPropertyOptional({ enum: RUN_OUTCOMES, description: 'What the operator sees: the status, or completed_with_failures for a completed run with failed items (then `completed` means without)' })
+  @IsOptional()
+  @IsIn(RUN_OUTCOMES)
+  outcome?: (typeof RUN_OUTCOMES)[number];
 
   @ApiPropertyOptional({ enum: TRIGGER_TYPES })
   @IsOptional()

@@ -111,5 +111,20 @@ export function adminRoutes(controls: AdminControls): Router {
         },
       );
       return { body: { carrier_failure: state.carrierFailure } };
+    })
+    .on('POST', '/marketplace/reject-listing', async (req) => {
+      const body = asObject(await req.json());
+      const sku = optionalString(body, 'sku');
+      if (!sku) throw invalid('sku', 'is required');
+      const enabled = optionalBoolean(body, 'enabled') ?? true;
+      if (!enabled) state.listingRejections.delete(sku);
+      else {
+        state.listingRejections.set(sku, {
+          status: optionalNumber(body, 'status', { integer: true, min: 400, max: 599 }) ?? 422,
+          code: optionalString(body, 'code') ?? 'listing_rejected',
+          message: optionalString(body, 'message') ?? `the marketplace refuses to list SKU ${sku}`,
+        });
+      }
+      return { body: { listing_rejections: Object.fromEntries(state.listingRejections) } };
     });
 }

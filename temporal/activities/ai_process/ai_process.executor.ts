@@ -15,6 +15,7 @@ import { getPath, isPlainObject } from '@engine/dsl/references';
 import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
 import type { ExecutorModule } from '@engine/activities/registry';
 import { StepError } from '@engine/activities/shared/errors';
+import { ItemFailures, failedItemsOf, itemKeyGuess } from '@engine/activities/shared/item-failures';
 import { parseRetryAfter } from '@engine/activities/shared/http';
 import { AI_PROCESS_DEFAULTS, validateAiProcessConfig } from './schema';
 import { TASKS, parseResults, responseJsonSchema, systemPrompt, userMessage, type TaskOptions, type TaskType } from './tasks';
@@ -44,7 +45,7 @@ export interface AiProcessSummary {
 type Outcome =
   | { kind: 'applied'; item: Record<string, unknown> }
   | { kind: 'flagged'; item: Record<string, unknown> }
-  | { kind: 'failed'; item: unknown };
+  | { kind: 'failed'; item: unknown; code: string; message: string };
 
 function configError(field: string, message: string): StepError {
   return new StepError('STEP_CONFIG_INVALID', `${field}: ${message}`, { details: { field } });
@@ -193,8 +194,8 @@ export function createAiProcessExecutor(deps: ExecutorDeps): StepExecutor {
         const outcomes = new Array<Outcome>(batch.length);
         let pending: number[] = [];
         batch.forEach((item, i) => {
-          if (!isPlainObject(item)) outcomes[i] = { kind: 'failed', item };
-          else if (JSON.stringify(item).length > MAX_ITEM_JSON_CHARS) outcomes[i] = failedItem(item, task, `item is larger than ${MAX_ITEM_JSON_CHARS} characters of JSON`);
+          if (!isPlainObject(item)) outcomes[i] = { kind: 'failed', item, code: 'ITEM_NOT_OBJECT', message: 'the item is not an object' };
+          else if (JSON.stringify(item).length > MAX_ITEM_JSON_CHARS) outcomes[i] = failedItem(item, task, `item is larger than ${MAX_ITEM_JSON_CHARS} characters of JSON`, 'ITEM_TOO_LARGE');
           else pending.push(i);
         });
         const lastProblems = new Map<number, string>();
@@ -214,7 +215,7 @@ export function createAiProcessExecutor(deps: ExecutorDeps): StepExecutor {
           if (still.length > 0) ctx.logger.warn('AI output invalid for some items', { task_type: task, items: still.length, round: round + 1 });
           pending = still;
         }
-        for (const i of pending) outcomes[i] = failedItem(batch[i] as Record<string, unknown>, task, lastProblems.get(i) ?? 'no result');
+        for (const i of pending) outcomes[i] = failedItem(batch[i] as Record<string, unknown>, task, lastProblems.get(i) ?? 'no result', 'AI_NO_RESULT');
         return outcomes;
       };
 
@@ -239,13 +240,25 @@ export function createAiProcessExecutor(deps: ExecutorDeps): StepExecutor {
         ctx.signal.removeEventListener('abort', onCancel);
       }
 
-      const items = outcomes.flat().map((o) => {
+      // Items the model did not answer well even when asked again pass through unchanged (with `ai_error`) and are failed items.
+      const failures = new ItemFailures();
+      const items = outcomes.flat().map((o, index) => {
         summary[o.kind === 'applied' ? 'applied' : o.kind === 'flagged' ? 'flagged' : 'failed']++;
+        if (o.kind === 'failed') failures.add({ key: itemKeyGuess(o.item, index), index, code: o.code, message: o.message });
         return o.item;
       });
-      if (Array.isArray(input) || !sourceField) return { items, ai_process: summary };
-      return { ...setPath(input as Record<string, unknown>, sourceField.split('.'), items), ai_process: summary };
+      const maxFailed = config.max_failed_items === undefined ? undefined : ctx.resolve(config.max_failed_items, input);
+      if (maxFailed !== undefined && !(typeof maxFailed === 'number' && Number.isInteger(maxFailed) && maxFailed >= 0)) {
+        throw configError('max_failed_items', 'must be a whole number of items, 0 or more');
+      }
+      failures.enforce(list.length, { max_failed_items: maxFailed as number | undefined }, 'items');
+      // Under `ai_process`, so they never mix with what the input carries through from earlier steps.
+      const report = { ...summary, ...(failures.count > 0 ? failures.report() : {}) };
+      if (Array.isArray(input) || !sourceField) return { items, ai_process: report };
+      return { ...setPath(input as Record<string, unknown>, sourceField.split('.'), items), ai_process: report };
     },
+
+    failedItems: (output) => (isPlainObject(output) ? failedItemsOf(output.ai_process) : null),
 
     summarize(output) {
       const s = isPlainObject(output) ? output.ai_process : undefined;
@@ -268,8 +281,8 @@ function decide(task: TaskType, options: TaskOptions, item: Record<string, unkno
   return { kind: 'applied', item: { ...applied, ai: { ...ai, [task]: { model, confidence: c } } } };
 }
 
-function failedItem(item: Record<string, unknown>, task: TaskType, message: string): Outcome {
-  return { kind: 'failed', item: { ...item, ai_error: { task_type: task, message } } };
+function failedItem(item: Record<string, unknown>, task: TaskType, message: string, code: string): Outcome {
+  return { kind: 'failed', item: { ...item, ai_error: { task_type: task, message } }, code, message };
 }
 
 /** The task's options from the config, with references resolved against the run and the input. */

@@ -23,6 +23,7 @@
  * | instructions    | none                  | extra guidance appended to the prompt                   |
  * | temperature     | 0                     | 0-2                                                     |
  * | timeout_seconds | 120                   | per request                                             |
+ * | max_failed_items| unset                 | items left unanswered after a re-ask are `failed_items`; the step fails when more than this failed (unset: when every item failed) |
  *
  * @example The specification's config
  * { "task_type": "enrich_product", "source_field": "products" }
@@ -37,6 +38,7 @@ import type { ConfigValidator } from '@engine/dsl/types';
 import { isReference } from '@engine/dsl/references';
 import { SECRET_NAME_PATTERN } from '@engine/activities/shared/secrets';
 import { TASK_TYPES } from './tasks';
+import { maxFailedItemsSchema } from '@engine/activities/shared/item-failures';
 import { zodIssues, type ConfigIssue } from '@engine/activities/shared/config-issues';
 
 export type { ConfigIssue };
@@ -77,6 +79,7 @@ const configSchema = z.strictObject({
   instructions: z.string().max(4000).optional(),
   temperature: refOr(z.number().min(0).max(2), 'a number from 0 to 2').optional(),
   timeout_seconds: int(1, 600).optional(),
+  max_failed_items: refOr(maxFailedItemsSchema, 'a whole number of items, 0 or more').optional(),
 });
 
 /** Validates an `ai_process` config; every issue names its field. */

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
 import type { ExecutorModule } from '@engine/activities/registry';
-import { StepError, errorCode, withPartialOutput } from '@engine/activities/shared/errors';
+import { StepError, errorCode, isRetryable, withPartialOutput } from '@engine/activities/shared/errors';
+import { ItemFailures, failedItemsOf, type FailedItemsReport } from '@engine/activities/shared/item-failures';
 import { HttpClient, parseRetryAfter, type HttpBody, type HttpResponse } from '@engine/activities/shared/http';
 import { isPlainObject, isReference } from '@engine/dsl/references';
 import {
@@ -42,21 +43,15 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 /** Once a per-item step is cancelled, how long its calls in flight may still answer before they are aborted. */
 const CANCEL_GRACE_MS = 5_000;
 
-/** One failed item in per-item mode with `continue_on_item_error`. */
-export interface ApiCallItemError {
-  index: number;
-  key: string;
-  code: string;
-  message: string;
-  status?: number;
-}
-
-/** Output of a per-item call: `results[i]` is the (mapped) response for item `i`, null when it failed. */
-export interface ApiCallPerItemOutput {
+/**
+ * Output of a per-item call: `results[i]` is the (mapped) response for item `i`,
+ * null when it failed. With `continue_on_item_error`, items that failed after
+ * their retries are listed in `failed_items` (see activities/shared/item-failures).
+ */
+export interface ApiCallPerItemOutput extends FailedItemsReport {
   results: unknown[];
   succeeded: number;
   failed: number;
-  errors: ApiCallItemError[];
 }
 
 export interface ApiCallExecutorOptions {
@@ -287,7 +282,7 @@ class ApiCall {
     const continueOnError = settings.continue_on_item_error ?? API_CALL_DEFAULTS.continue_on_item_error;
     const keyField = config.item_key_field as string | undefined;
     const results: unknown[] = new Array(items.length).fill(null);
-    const errors: ApiCallItemError[] = [];
+    const failures = new ItemFailures();
     let done = 0;
     let fatal: unknown;
     // Cancelled: no new item starts; calls in flight get a short grace to answer (so what they did is known
@@ -303,7 +298,7 @@ class ApiCall {
     // What went through so far: the input of the step's compensation when it stops part way.
     const partial = () => {
       const through = results.filter((r) => r !== null);
-      return { results: through, succeeded: through.length, failed: errors.length, errors: [...errors].sort((a, b) => a.index - b.index), partial: true };
+      return { results: through, succeeded: through.length, failed: failures.count, ...failures.report(), partial: true };
     };
     try {
       await runPool(
@@ -325,17 +320,20 @@ class ApiCall {
             } else {
               const e = err as { message?: string; info?: Record<string, unknown> };
               const status = e.info?.status;
-              errors.push({
-                index,
-                key,
-                code: errorCode(err) ?? 'STEP_ERROR',
-                message: String(e.message ?? err),
-                ...(typeof status === 'number' ? { status } : {}),
-              });
+              failures.add(
+                {
+                  key,
+                  index,
+                  code: errorCode(err) ?? 'STEP_ERROR',
+                  message: String(e.message ?? err),
+                  ...(typeof status === 'number' ? { status } : {}),
+                },
+                { retryable: isRetryable(err) || !(err instanceof StepError) },
+              );
             }
           }
           done++;
-          ctx.heartbeat({ done, total: items.length, failed: errors.length });
+          ctx.heartbeat({ done, total: items.length, failed: failures.count });
         },
         () => fatal !== undefined || ctx.signal.aborted,
       );
@@ -347,8 +345,14 @@ class ApiCall {
     }
     if (ctx.signal.aborted) throw withPartialOutput(new StepError('HTTP_ABORTED', 'the step was cancelled'), partial());
     if (fatal !== undefined) throw withPartialOutput(fatal, partial());
-    errors.sort((a, b) => a.index - b.index);
-    return { results, succeeded: items.length - errors.length, failed: errors.length, errors };
+    // Items that failed after their retries fail the step when there are too many (every one, by default);
+    // what did go through is still the input of its compensation.
+    try {
+      failures.enforce(items.length, { max_failed_items: settings.max_failed_items }, 'items');
+    } catch (err) {
+      throw withPartialOutput(err, partial());
+    }
+    return { results, succeeded: items.length - failures.count, failed: failures.count, ...failures.report() };
   }
 }
 
@@ -369,6 +373,8 @@ export function createApiCallExecutor(deps: ExecutorDeps, options: ApiCallExecut
     type: API_CALL_STEP_TYPE,
     validateConfig: validateApiCallConfig,
     execute: (config, ctx) => call.execute(config, ctx),
+    // Per-item outputs list their failed items; a batch call's output is the peer's answer, read as is.
+    failedItems: (output) => (output && typeof output === 'object' && Array.isArray((output as ApiCallPerItemOutput).results) ? failedItemsOf(output) : null),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ConfigValidator } from '@engine/dsl/types';
+import { maxFailedItemsSchema } from '@engine/activities/shared/item-failures';
 import {
   LEGACY_AUTH_KEYS,
   headersSchema,
@@ -44,6 +45,7 @@ const settingsShape = (mode: SchemaMode) => ({
     'a list of HTTP status codes',
   ).optional(),
   continue_on_item_error: refOr(mode, z.boolean({ error: 'must be true or false' }), 'true or false').optional(),
+  max_failed_items: refOr(mode, maxFailedItemsSchema, 'a whole number of items, 0 or more').optional(),
 });
 
 /** The value fields, resolved: what the executor runs with. */
@@ -55,6 +57,7 @@ export interface ApiCallSettings {
   retry?: RetryConfig;
   expected_status?: number[];
   continue_on_item_error?: boolean;
+  max_failed_items?: number;
 }
 
 export const API_CALL_SETTING_KEYS = Object.keys(settingsShape('runtime')) as Array<keyof ApiCallSettings>;
@@ -87,6 +90,9 @@ const definitionSchema = z
   .superRefine((c, ctx) => {
     if (c.response_mapping !== undefined && c.response_path !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['response_path'], message: 'give either response_path or response_mapping, not both' });
+    }
+    if (c.max_failed_items !== undefined && c.continue_on_item_error === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['max_failed_items'], message: 'is only used with continue_on_item_error (without it the first failed item fails the step)' });
     }
     if (c.body_mode === 'batch' && c.item_key_field !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['item_key_field'], message: 'is only used with body_mode "per_item"' });
@@ -123,7 +129,11 @@ const definitionSchema = z
  *   `{attempts, backoff_seconds, factor, max_delay_seconds, max_retry_after_seconds}`.
  * - `expected_status` [any 2xx]: status codes that count as success.
  * - `response_mapping` (`{"listing_id": "data.id"}`) or `response_path` (`"data"`): what to keep of each response.
- * - `continue_on_item_error` [false]: collect per-item failures in the output instead of failing the step.
+ * - `continue_on_item_error` [false]: an item that fails after its retries is listed in the output's
+ *   `failed_items` (key, code, message; the first 100, with `failed_items_total`) instead of failing
+ *   the step at once; the step then completes with failures.
+ * - `max_failed_items` [unset]: with `continue_on_item_error`, the step fails (`ITEMS_FAILED`) when more
+ *   items than this failed; unset, it fails only when every item failed. `0` fails on any failed item.
  *
  * Values may be references (`"$config.concurrency"`); they are checked again once resolved.
  *

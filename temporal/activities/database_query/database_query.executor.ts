@@ -13,6 +13,7 @@ import { getPath, isPlainObject } from '@engine/dsl/references';
 import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
 import type { ExecutorModule } from '@engine/activities/registry';
 import { StepError } from '@engine/activities/shared/errors';
+import { failedItemsOf } from '@engine/activities/shared/item-failures';
 import { DATABASE_MODELS, assertModels, type ModelRegistry, type ModelSpec } from './models';
 import { coerceValue, sha256Hex } from './values';
 import { deleteSql, INSERTED_FLAG, QueryConfigError, selectSql, updateSql, writeSql, type WhereCondition } from './sql';
@@ -153,6 +154,9 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
         throw err;
       }
     },
+
+    // Operations that act per item (record_listings) list the items they could not do.
+    failedItems: (output) => failedItemsOf(output),
 
     summarize(output) {
       if (!isPlainObject(output)) return {};

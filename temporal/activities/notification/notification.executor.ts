@@ -11,6 +11,7 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
 import type { ExecutorModule } from '@engine/activities/registry';
 import { StepError } from '@engine/activities/shared/errors';
+import { ItemFailures, failedItemsOf } from '@engine/activities/shared/item-failures';
 import { HttpClient } from '@engine/activities/shared/http';
 import { isSecretRef, redactString } from '@engine/activities/shared/secrets';
 import { isPlainObject } from '@engine/dsl/references';
@@ -148,7 +149,18 @@ export function createNotificationExecutor(deps: ExecutorDeps, options: Notifica
         },
       });
       const list = (v: unknown) => (Array.isArray(v) ? v.map((a) => (typeof a === 'string' ? a : (a as { address: string }).address)) : []);
-      return { type: 'email', message_id: info.messageId ?? messageId, accepted: list(info.accepted), rejected: list(info.rejected), idempotency_key: ctx.idempotency_key };
+      const rejected = list(info.rejected);
+      // Recipients the server refused did not get the message: failed items, never a silent success. (All refused: sendMail throws.)
+      const failures = new ItemFailures();
+      rejected.forEach((address) => failures.add({ key: address, code: 'SMTP_RECIPIENT_REJECTED', message: `the SMTP server refused recipient ${address}` }));
+      return {
+        type: 'email',
+        message_id: info.messageId ?? messageId,
+        accepted: list(info.accepted),
+        rejected,
+        idempotency_key: ctx.idempotency_key,
+        ...(failures.count > 0 ? failures.report() : {}),
+      };
     } catch (err) {
       throw smtpError(err, smtpUrl);
     }
@@ -224,6 +236,8 @@ export function createNotificationExecutor(deps: ExecutorDeps, options: Notifica
           return sendWebhook(config, input, ctx);
       }
     },
+    // Email recipients the server refused.
+    failedItems: (output) => (isPlainObject(output) && output.type === 'email' ? failedItemsOf(output) : null),
     summarize(output) {
       if (!isPlainObject(output)) return {};
       const { type, status, level } = output as Record<string, unknown>;

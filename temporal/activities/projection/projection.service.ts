@@ -83,12 +83,14 @@ export class ProjectionService {
     await m.query(
       `UPDATE workflow_executions e SET
          completed_steps = c.completed, failed_steps = c.failed, skipped_steps = c.skipped,
+         failed_items_total = c.failed_items,
          current_step = CASE WHEN e.status IN ${TERMINAL} THEN NULL ELSE c.current END,
          updated_at = now()
        FROM (
          SELECT count(*) FILTER (WHERE status = 'completed' AND role = 'main') AS completed,
                 count(*) FILTER (WHERE status = 'failed' AND role = 'main') AS failed,
                 count(*) FILTER (WHERE status = 'skipped' AND role = 'main') AS skipped,
+                COALESCE(sum(failed_items_total) FILTER (WHERE role = 'main'), 0) AS failed_items,
                 (array_agg(step_key ORDER BY started_at DESC) FILTER (WHERE status IN ('running', 'waiting')))[1] AS current
          FROM workflow_step_executions WHERE execution_id = $1
        ) c
@@ -114,9 +116,10 @@ async function upsertStep(
   await m.query(
     `INSERT INTO workflow_step_executions
        (execution_id, step_key, step_name, step_type, role, status, attempt, max_attempts, output_summary, output_payload_id,
-        error_message, error_details, started_at, completed_at, duration_ms)
+        error_message, error_details, started_at, completed_at, duration_ms, failed_items_total, failed_items)
      VALUES ($1, $2, $3, $4, $15, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-             COALESCE($14, (EXTRACT(EPOCH FROM ($13::timestamptz - $12::timestamptz)) * 1000)::int))
+             COALESCE($14, (EXTRACT(EPOCH FROM ($13::timestamptz - $12::timestamptz)) * 1000)::int),
+             COALESCE($16, 0), $17)
      ON CONFLICT (execution_id, step_key) DO UPDATE SET
        status = EXCLUDED.status,
        attempt = GREATEST(workflow_step_executions.attempt, EXCLUDED.attempt),
@@ -125,6 +128,9 @@ async function upsertStep(
        output_payload_id = COALESCE(EXCLUDED.output_payload_id, workflow_step_executions.output_payload_id),
        error_message = EXCLUDED.error_message,
        error_details = COALESCE(EXCLUDED.error_details, workflow_step_executions.error_details),
+       -- Only the step's own reports know its failed items; the workflow's writes leave them as they are.
+       failed_items_total = CASE WHEN $16::int IS NULL THEN workflow_step_executions.failed_items_total ELSE EXCLUDED.failed_items_total END,
+       failed_items = CASE WHEN $16::int IS NULL THEN workflow_step_executions.failed_items ELSE EXCLUDED.failed_items END,
        started_at = COALESCE(workflow_step_executions.started_at, EXCLUDED.started_at),
        completed_at = EXCLUDED.completed_at,
        duration_ms = COALESCE(EXCLUDED.duration_ms,
@@ -147,6 +153,8 @@ async function upsertStep(
       row.completed_at ?? null,
       row.duration_ms ?? null,
       row.role ?? 'main',
+      row.failed_items_total ?? null,
+      row.failed_items && row.failed_items.length > 0 ? JSON.stringify(row.failed_items) : null,
     ],
   );
 }

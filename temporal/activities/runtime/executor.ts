@@ -3,6 +3,7 @@ import type { ConfigValidator, RunContext } from '@engine/dsl/types';
 import type { AppConfig } from '@src/config/config';
 import type { Logger } from '@src/logging/logger';
 import type { SecretResolver, SecretsResolved } from '@engine/activities/shared/secrets';
+import type { FailedItemRecord } from '@engine/shared/contracts';
 
 /** What executor factories get from the worker: one configuration, one data source, one secrets resolver. */
 export interface ExecutorDeps {
@@ -53,6 +54,13 @@ export interface StepExecutor {
   execute(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<unknown>;
   /** Optional short summary of an output for the projection (item counts, ids). */
   summarize?(output: unknown): Record<string, unknown>;
+  /**
+   * The items this step could not process after their retries, read from its
+   * output (see activities/shared/item-failures). Only executors that process
+   * items have it, so a step that merely passes an earlier step's output on
+   * never counts that step's failed items again.
+   */
+  failedItems?(output: unknown): { total: number; items: FailedItemRecord[] } | null;
 }
 
 export { StepError } from '@engine/activities/shared/errors';

@@ -13,6 +13,7 @@ import type { Logger } from '@src/logging/logger';
 import { redact, redactString, resolveSecretRefs, type SecretResolver } from '@engine/activities/shared/secrets';
 import { OutageRider } from '@engine/activities/runtime/outage';
 import type { SecretScrubber } from '@engine/activities/runtime/secret-scrubber';
+import { failedItemsOf } from '@engine/activities/shared/item-failures';
 
 /** How often the runner heartbeats on its own while an executor works (the SDK throttles what it sends). */
 const AUTO_HEARTBEAT_MS = 1_000;
@@ -123,13 +124,23 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     await outages.ride('loading the secrets to scrub', () => deps.scrubber.refresh());
     const output = deps.scrubber.scrub(usedSecrets.size > 0 ? redact(raw, usedSecrets) : raw);
     const stored = await outages.ride('storing the output', () => deps.payloads.offload(req.execution_id, req.step_key, output));
-    const summary = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };
+    const failedItems = executor.failedItems?.(output) ?? null;
+    const summary: Record<string, unknown> = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };
+    // `failed_items` in the summary is the count of every failed item (the output's list is bounded), set only
+    // from an executor that processes items: the one number the workflow and the projection read.
+    delete summary.failed_items;
+    if (failedItems) {
+      delete summary.failed_items_count;
+      summary.failed_items = failedItems.total;
+    }
     const completed = new Date();
     await outages.ride('recording the result', () =>
       deps.projection.reportStep({
         ...base,
         status: 'completed',
         output_summary: summary,
+        failed_items_total: failedItems?.total ?? 0,
+        failed_items: failedItems?.items ?? null,
         output_payload_id: stored !== output && stored !== null ? (stored as { $payload: { id: string } }).$payload.id : null,
         error_message: null,
         started_at: started.toISOString(),
@@ -156,11 +167,14 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     }
     const failure = toFailure(err, attempt, clean, cleanValue, partial);
     const final = failure.nonRetryable || attempt >= req.max_attempts;
+    // An ITEMS_FAILED failure carries its failed items: the step row shows them.
+    const failedItems = failure.type === ErrorCodes.ITEMS_FAILED ? failedItemsOf(failure.details?.[0]) : null;
     await outages
       .ride('recording the failed attempt', () =>
         deps.projection.reportStep({
           ...base,
           status: 'running',
+          ...(failedItems ? { failed_items_total: failedItems.total, failed_items: failedItems.items } : {}),
           error_message: `attempt ${attempt} failed: ${failure.message}`,
           error_details: { code: failure.type, attempt, final },
           started_at: started.toISOString(),

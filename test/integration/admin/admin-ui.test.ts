@@ -126,6 +126,26 @@ describe('admin UI', { skip }, () => {
     await page.waitForSelector('table tbody tr');
   });
 
+  it('shows a run that completed with failures, its failed items, and filters runs by it', async () => {
+    const wf = await api.request<{ id: number }>('POST', '/workflows/', {
+      body: { code: `ui_f_${Date.now()}`, name: 'Failed items', steps: [{ key: 'publish', name: 'Publish', step_type: 'test_item_failures', config: { items: ['SKU-1', 'SKU-<b>2</b>', 'SKU-3'], fail: ['SKU-<b>2</b>'] } }] },
+    });
+    assert.equal(wf.status, 201);
+    const started = await api.request<{ execution_id: string }>('POST', `/workflows/${wf.body.id}/execute/`, { body: { input_data: {} } });
+    assert.equal(started.status, 202);
+    const id = started.body.execution_id;
+    await page.goto(`${origin}/orchestration/admin/#/executions/${encodeURIComponent(id)}`);
+    await page.waitForSelector('.toolbar .status.completed_with_failures', { timeout: 60_000 });
+    assert.match((await page.textContent('.toolbar .status.completed_with_failures')) ?? '', /completed with failures · 1/);
+    const failed = await page.$$eval('table.failed-items tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
+    assert.equal(failed.length, 1);
+    assert.match(failed[0], /publish.*SKU-<b>2<\/b>.*TEST_ITEM_FAILED.*failed for good/, 'item keys are shown as text');
+    await page.goto(`${origin}/orchestration/admin/#/executions?status=completed_with_failures`);
+    await page.waitForSelector(`a[href="#/executions/${encodeURIComponent(id)}"]`);
+    const runs = await page.$$eval('table tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
+    assert.ok(runs.every((r) => r.includes('completed with failures')), runs.join('\n'));
+  });
+
   it('shows an operator-only action failing for a viewer as a clear message', async () => {
     const wf = await api.request<{ id: number }>('POST', '/workflows/', {
       body: { code: `ui_v_${Date.now()}`, name: 'Viewer check', steps: [{ key: 'a', name: 'A', step_type: 'test_echo', config: {} }] },

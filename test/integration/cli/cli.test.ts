@@ -1,6 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { ApiKeysService } from '@src/auth/api-keys.service';
@@ -47,13 +49,29 @@ describe('merchflow CLI', () => {
     return { id, code };
   }
 
+  /** A loopback API that refuses the SKU "bad" (422) and accepts any other. */
+  let shopApi: Server;
+  let shopOrigin: string;
+
   before(async () => {
-    h = await startHarness();
+    shopApi = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        const sku = (JSON.parse(body || '{}') as { sku?: string }).sku;
+        res.writeHead(sku === 'bad' ? 422 : 201, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(sku === 'bad' ? { error: 'refused' } : { id: `L-${sku}` }));
+      });
+    });
+    await new Promise<void>((resolve) => shopApi.listen(0, '127.0.0.1', resolve));
+    shopOrigin = `http://127.0.0.1:${(shopApi.address() as AddressInfo).port}`;
+    h = await startHarness({ env: { HTTP_ALLOW_HOSTS: new URL(shopOrigin).host } });
     env = { ...process.env, TEMPORAL_TASK_QUEUE: h.taskQueue, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' };
   });
   after(async () => {
     for (const c of children) c.kill('SIGKILL');
     await h?.close();
+    await new Promise((resolve) => shopApi?.close(resolve));
   });
 
   it('prints usage and exits 2 on bad usage, 0 on --help', async () => {
@@ -177,6 +195,39 @@ describe('merchflow CLI', () => {
     const missing = await run(['run-workflow', 'product_import_template_nope']);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no workflow with code "product_import_template_nope"/);
+  });
+
+  it('run-workflow exits 3 and names the failed items when a run completes with failures; executions list/show show it', async () => {
+    const code = `cli-${randomUUID().slice(0, 8)}`;
+    await h.createWorkflow({
+      code,
+      steps: [
+        {
+          key: 'publish',
+          name: 'Publish',
+          step_type: 'api_call',
+          config: { url: `${shopOrigin}/items`, method: 'POST', body_mode: 'per_item', items_field: 'items', item_key_field: 'sku', body: { sku: '$sku' }, continue_on_item_error: true },
+        },
+      ] as never,
+    });
+    const r = await run(['run-workflow', code, '--input-data', '{"items": [{"sku": "ok1"}, {"sku": "bad"}, {"sku": "ok2"}]}', '--poll-ms', '100']);
+    assert.equal(r.code, 3, r.stderr);
+    const executionId = /started (\S+)/.exec(r.stderr)![1];
+    assert.match(r.stderr, new RegExp(`completed with failures ${executionId}: 1 item\\(s\\) failed after their retries`));
+    assert.match(r.stderr, /publish {2}bad {2}HTTP_CLIENT_ERROR {2}POST http:\/\/127\.0\.0\.1:\d+\/items responded 422/);
+    assert.equal((JSON.parse(r.stdout) as { failed_items_total: number }).failed_items_total, 1, 'the output is printed as usual');
+    assert.match(r.stderr, /1\/1 steps 100% {2}1 failed item\b/, 'the progress line counts it');
+
+    const shown = await run(['executions', 'show', executionId]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /status {6}completed_with_failures \(1\)/);
+    assert.match(shown.stdout, /failed items: 1/);
+    assert.match(shown.stdout, /publish\s+bad\s+HTTP_CLIENT_ERROR 422/);
+    const listed = await run(['executions', 'list', '--workflow', code, '--status', 'completed_with_failures']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`${executionId}\\s+${code}\\s+completed_with_failures \\(1\\)`));
+    const plain = await run(['executions', 'list', '--workflow', code, '--status', 'failed']);
+    assert.match(plain.stdout, /0 of 0/);
   });
 
   it('run-workflow --no-wait prints the execution id; executions list/show/cancel/restart manage it', async () => {

@@ -257,9 +257,12 @@ describe('database_query operations', () => {
     ];
     const results = [{ existing_listing_id: `lst-${tag}-L` }, { listing_id: `new-${tag}` }, null];
     const r = await op('record_listings', { marketplace_id: marketplaceId, items, results });
-    assert.deepEqual([r.inserted, r.failed, r.product_ids], [1, 2, [Number(fresh.id)]]);
-    assert.match(r.failures[0].reason, /already listed here for product/);
-    assert.match(r.failures[1].reason, /no listing id/);
+    // A null result is an item the create call failed (and listed there): counted, not failed again here.
+    assert.deepEqual([r.inserted, r.failed, r.not_created, r.failed_items_total, r.product_ids], [1, 1, 1, 1, [Number(fresh.id)]]);
+    assert.deepEqual(r.failed_items.map((f: { key: string; index: number; code: string }) => [f.key, f.index, f.code]), [[`${tag}-L`, 0, 'SKU_TAKEN']]);
+    assert.match(r.failed_items[0].message, /already listed here for product/);
+    const answerless = await op('record_listings', { marketplace_id: marketplaceId, items: items.slice(1, 3), results: [{ listing_id: `new-${tag}` }, { error_code: 'x' }] });
+    assert.deepEqual(answerless.failed_items.map((f: { key: string; code: string }) => [f.key, f.code]), [[`${tag}-G`, 'NO_LISTING_ID']]);
     const again = await op('record_listings', { marketplace_id: marketplaceId, items: items.slice(1, 2), results: results.slice(1, 2) });
     assert.deepEqual([again.inserted, again.updated, again.unchanged], [0, 0, 1]);
   });

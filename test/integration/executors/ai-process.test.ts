@@ -137,13 +137,27 @@ describe(aiProcessExecutorModule.type, () => {
     assert.deepEqual(p.requests().map((q) => q.items.length), [3, 1], 'only the unanswered item is asked again');
     assert.deepEqual(pick(p.output.ai_process, ['applied', 'failed']), { applied: 3, failed: 0 });
 
-    const b = await run(steps, input, {}, [{ kind: 'schema_violation' }, { kind: 'schema_violation' }]);
+    // Every item answered badly twice: with a tolerance of 3 the step completes with failures, each item listed.
+    const b = await run([ai({ task_type: 'optimize_listing', max_failed_items: 3 })], input, {}, [{ kind: 'schema_violation' }, { kind: 'schema_violation' }]);
     assert.equal(b.res.status, 'completed');
+    assert.equal((b.res.result as RunResult).outcome, 'completed_with_failures');
     assert.equal(b.requests().length, 2);
     assert.deepEqual(pick(b.output.ai_process, ['applied', 'flagged', 'failed']), { applied: 0, flagged: 0, failed: 3 });
     const item = b.output.items![0];
     assert.equal(item.title, 'Product 0', 'a failed item keeps its values');
     assert.match((item.ai_error as { message: string }).message, /does not match the schema at confidence/);
+    const failedItems = b.output.ai_process as unknown as { failed_items: Array<{ key: string; code: string; message: string }>; failed_items_total: number };
+    assert.equal(failedItems.failed_items_total, 3);
+    assert.deepEqual(failedItems.failed_items.map((f) => [f.key, f.code]), [['SKU-0', 'AI_NO_RESULT'], ['SKU-1', 'AI_NO_RESULT'], ['SKU-2', 'AI_NO_RESULT']]);
+    assert.equal(b.step.failed_items_total, 3);
+
+    // Without a tolerance, a step where every item failed fails (once: a bad answer is not retried).
+    const all = await run(steps, input, {}, [{ kind: 'schema_violation' }, { kind: 'schema_violation' }]);
+    assert.equal(all.res.status, 'failed');
+    assert.equal(all.step.status, 'failed');
+    assert.match(all.step.error_message ?? '', /3 of 3 items failed \(every item failed\)/);
+    assert.equal(all.step.failed_items_total, 3);
+    assert.equal(all.requests().length, 2);
   });
 
   it('retries rate limits: in the client with Retry-After, then as a retryable activity failure', async () => {

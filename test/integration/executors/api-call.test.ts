@@ -119,7 +119,9 @@ describe('api_call executor in workflow runs', () => {
       results: products.map((p) => ({ listing_id: `L-${p.title}` })),
       succeeded: 5,
       failed: 0,
-      errors: [],
+      failed_items: [],
+      failed_items_total: 0,
+      failed_items_by_code: {},
     });
     const reqs = api.requestsTo('/t1/listings');
     assert.equal(reqs.length, 5);
@@ -290,12 +292,12 @@ describe('api_call executor in workflow runs', () => {
       [{ sku: 'ok1' }, { sku: 'bad' }, { sku: 'ok2' }],
     );
     assert.equal(run.status, 'completed', String(run.error));
-    const out = run.output as { results: unknown[]; succeeded: number; failed: number; errors: Array<{ index: number; key: string; code: string; status: number }> };
+    const out = run.output as { results: unknown[]; succeeded: number; failed: number; failed_items: Array<{ index: number; key: string; code: string; status: number }> };
     assert.deepEqual(out.results, [{ sku: 'ok1' }, null, { sku: 'ok2' }]);
     assert.equal(out.succeeded, 2);
     assert.equal(out.failed, 1);
     assert.deepEqual(
-      out.errors.map((e) => [e.index, e.key, e.code, e.status]),
+      out.failed_items.map((e) => [e.index, e.key, e.code, e.status]),
       [[1, 'bad', 'HTTP_CLIENT_ERROR', 400]],
     );
   });

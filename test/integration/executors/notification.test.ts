@@ -183,6 +183,14 @@ describe(notificationExecutorModule.type, () => {
     assert.equal(bounced.res.status, 'failed');
     assert.equal(stepRow(bounced, 'mail').error_details?.code, 'EMAIL_REJECTED');
     assert.equal(stepRow(bounced, 'mail').attempt, 1);
+
+    // One of two recipients refused: the mail went to the other, and the refused one is a failed item.
+    const partly = await run([notify('mail', { type: 'email', recipient: ['ops@shop.example', 'bounce@shop.example'], subject: 'half' })]);
+    assert.equal(partly.res.status, 'completed', String(partly.res.error));
+    assert.equal((partly.res.result as RunResult).outcome, 'completed_with_failures');
+    const row = stepRow(partly, 'mail');
+    assert.equal(row.failed_items_total, 1);
+    assert.deepEqual(row.failed_items?.map((f) => [f.key, f.code]), [['bounce@shop.example', 'SMTP_RECIPIENT_REJECTED']]);
   });
 
   it('fails an email step for good when the worker has no SMTP_URL', async () => {

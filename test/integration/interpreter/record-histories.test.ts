@@ -85,7 +85,11 @@ describe('interpreter: replay of recorded scenarios', () => {
       { key: 'undo_b', name: 'undo b', step_type: 'test_undo', config: {}, role: 'compensation', compensates: 'b' },
       { key: 'notify', name: 'notify', step_type: 'test_echo', config: { output: '$execution.compensated.summary' }, role: 'on_failure' },
     ]);
-    assert.equal(recorded.length, 7);
+    await scenario('completed-with-failures', [
+      { key: 'list', name: 'list', step_type: 'test_item_failures', config: { items: ['A', 'B', 'C'], fail: ['B'] } },
+      { key: 'after', name: 'after', step_type: 'test_echo', config: { output: { done: '$steps.list.done' } } },
+    ]);
+    assert.equal(recorded.length, 8);
   });
 
   it('replays every fresh history with the current workflow code', async () => {

@@ -109,6 +109,10 @@ describe('validateApiCallConfig', () => {
     assert.deepEqual(fields({ url: 'https://a.example', concurrency: 0 }), ['concurrency']);
     assert.deepEqual(fields({ url: 'https://a.example', concurrency: 'four' }), ['concurrency']);
     assert.match(validateApiCallConfig({ url: 'https://a.example', concurrency: 99 })[0].message, /1 to 50/);
+    assert.deepEqual(fields({ url: 'https://a.example', continue_on_item_error: true, max_failed_items: 5 }), []);
+    assert.deepEqual(fields({ url: 'https://a.example', continue_on_item_error: true, max_failed_items: '$config.tolerance' }), []);
+    assert.deepEqual(fields({ url: 'https://a.example', continue_on_item_error: true, max_failed_items: -1 }), ['max_failed_items']);
+    assert.deepEqual(fields({ url: 'https://a.example', max_failed_items: 5 }), ['max_failed_items'], 'without continue_on_item_error the first failed item fails the step');
     assert.match(validateApiCallConfig({ url: 'https://a.example', concurrency: 'four' })[0].message, /1 to 50, or a reference/);
     assert.deepEqual(fields({ url: 'https://a.example', timeout_seconds: 0 }), ['timeout_seconds']);
     assert.deepEqual(fields({ url: 'https://a.example', retry: { attempts: 0, backoff: 1 } }), ['retry.attempts', 'retry.backoff']);
@@ -376,7 +380,14 @@ describe(createApiCallExecutor.name, () => {
       },
       ctx,
     );
-    assert.deepEqual(out, { results: [{ listing_id: 'L-a' }, { listing_id: 'L-b' }], succeeded: 2, failed: 0, errors: [] });
+    assert.deepEqual(out, {
+      results: [{ listing_id: 'L-a' }, { listing_id: 'L-b' }],
+      succeeded: 2,
+      failed: 0,
+      failed_items: [],
+      failed_items_total: 0,
+      failed_items_by_code: {},
+    });
     assert.deepEqual(
       calls.map((c) => [c.method, c.options.body, c.options.idempotencyKey, c.options.credentialsHosts]),
       [
@@ -410,7 +421,9 @@ describe(createApiCallExecutor.name, () => {
       results: [{ ok: true }, null, { ok: true }],
       succeeded: 2,
       failed: 1,
-      errors: [{ index: 1, key: 'bad', code: 'HTTP_CLIENT_ERROR', message: 'POST https://api.example.com/x responded 422' }],
+      failed_items: [{ key: 'bad', index: 1, code: 'HTTP_CLIENT_ERROR', message: 'POST https://api.example.com/x responded 422' }],
+      failed_items_total: 1,
+      failed_items_by_code: { HTTP_CLIENT_ERROR: 1 },
     });
 
     const strict = createApiCallExecutor(deps, fakeClient(respond));
@@ -418,6 +431,32 @@ describe(createApiCallExecutor.name, () => {
       strict.execute({ url: 'https://api.example.com/x', method: 'POST', body_mode: 'per_item', item_key_field: 'sku', concurrency: 1 }, fakeContext(items)),
       (e: unknown) => errorCode(e) === 'HTTP_CLIENT_ERROR' && /item 1 \(bad\)/.test((e as Error).message) && (e as StepError).nonRetryable,
     );
+  });
+
+  it('fails the step when every item failed, or more than max_failed_items: ITEMS_FAILED, retryable only for transient failures', async () => {
+    const config = { url: 'https://api.example.com/x', method: 'POST', body_mode: 'per_item', item_key_field: 'sku', continue_on_item_error: true };
+    const refuse = (c: Call) => {
+      const sku = (c.options.body as { sku: string }).sku;
+      if (sku.startsWith('bad')) throw new StepError('HTTP_CLIENT_ERROR', `POST https://api.example.com/x responded 422 for ${sku}`, { details: { status: 422 } });
+      if (sku.startsWith('busy')) throw new StepError('HTTP_STATUS', 'POST https://api.example.com/x responded 503', { retryable: true, details: { status: 503 } });
+      return { body: { ok: true } };
+    };
+    const sut = createApiCallExecutor(deps, fakeClient(refuse));
+    await assert.rejects(sut.execute(config, fakeContext([{ sku: 'bad1' }, { sku: 'bad2' }])), (e: unknown) => {
+      const f = e as StepError;
+      assert.equal(errorCode(e), 'ITEMS_FAILED');
+      assert.match(f.message, /2 of 2 items failed \(every item failed\): bad1: .*422/);
+      assert.equal(f.nonRetryable, true, 'refused items do not get better on a step retry');
+      assert.deepEqual(f.info.failed_items_total, 2);
+      assert.deepEqual((f.info.failed_items as Array<{ key: string; status: number }>).map((x) => [x.key, x.status]), [['bad1', 422], ['bad2', 422]]);
+      return true;
+    });
+    await assert.rejects(sut.execute(config, fakeContext([{ sku: 'busy1' }, { sku: 'bad1' }])), (e: unknown) => errorCode(e) === 'ITEMS_FAILED' && !(e as StepError).nonRetryable);
+    const items = [{ sku: 'ok1' }, { sku: 'bad1' }, { sku: 'bad2' }, { sku: 'ok2' }];
+    await assert.rejects(sut.execute({ ...config, max_failed_items: 1 }, fakeContext(items)), (e: unknown) => /more than max_failed_items 1/.test((e as Error).message));
+    const tolerated = (await sut.execute({ ...config, max_failed_items: 2 }, fakeContext(items))) as { failed_items_total: number };
+    assert.equal(tolerated.failed_items_total, 2);
+    await assert.rejects(sut.execute({ ...config, max_failed_items: 0 }, fakeContext([{ sku: 'ok1' }, { sku: 'bad1' }])), (e: unknown) => errorCode(e) === 'ITEMS_FAILED');
   });
 
   it('rejects per-item mode without a list, and a config that does not validate', async () => {

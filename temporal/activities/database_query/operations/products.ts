@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { isPlainObject } from '@engine/dsl/references';
 import { canonicalJson, contentHash, sha256Hex } from '../values';
+import { ItemFailures } from '@engine/activities/shared/item-failures';
 import { operation } from './types';
 import { asRecord, inTransaction, listOf, notFound, numericRows, params, toInt, toNumber, toText } from './util';
 import { LISTING_CLAIM, claimEntities, completeClaims, heldElsewhereSql, listingClaimKey } from './claims';
@@ -437,8 +438,10 @@ export const fetchListableProducts = operation<{
  * `record_listings`: stores the listings the marketplace answered for, one
  * per product and marketplace. `items[i]` is the product sent and
  * `results[i]` the (mapped) answer of the create call: its `listing_id`, or
- * `existing_listing_id` when the SKU was already listed; a null result (the
- * call failed) is reported, not stored.
+ * `existing_listing_id` when the SKU was already listed. A null result (the
+ * call failed, and the create step listed that item in its `failed_items`)
+ * is counted as `not_created` and not stored; an answer without a listing id,
+ * or a SKU listed here for another product, is a failed item of this step.
  *
  * @example { "query_type": "operation", "operation": "record_listings",
  *            "params": { "marketplace_id": "$config.marketplace_id", "items": "$steps.price.products", "results": "$steps.create.results" } }
@@ -456,20 +459,27 @@ export const recordListings = operation<{ marketplace_id: number; items?: unknow
   async run(p, { client, step }) {
     const items = listOf(p.items);
     const results = listOf(p.results);
-    const failures: Array<{ index: number; sku: string | null; reason: string }> = [];
+    const failures = new ItemFailures();
+    const fail = (index: number, sku: string | null, code: string, message: string) => failures.add({ key: sku ?? String(index), index, code, message });
+    let notCreated = 0;
     const rows = new Map<
       number,
       { product_id: number; external_id: string; sku: string; title: string; price: number; currency: string; quantity: number; generation: number }
     >();
     items.forEach((raw, index) => {
       const item = asRecord(raw);
+      if (results[index] === null || results[index] === undefined) {
+        notCreated++;
+        return;
+      }
       const r = asRecord(results[index]);
       const external = toText(r.listing_id) ?? toText(r.id) ?? toText(r.existing_listing_id);
       const productId = toInt(item.product_id);
       const sku = toText(item.sku);
       const price = toNumber(item.price);
       if (!external || productId === null || !sku || price === null || price <= 0) {
-        failures.push({ index, sku, reason: !external ? 'the marketplace returned no listing id' : 'the item lacks product_id, sku or a positive price' });
+        if (!external) fail(index, sku, 'NO_LISTING_ID', 'the marketplace returned no listing id');
+        else fail(index, sku, 'ITEM_INVALID', 'the item lacks product_id, sku or a positive price');
         return;
       }
       rows.set(productId, {
@@ -496,7 +506,7 @@ export const recordListings = operation<{ marketplace_id: number; items?: unknow
       list = list.filter((x) => {
         const other = owner.get(x.sku);
         if (other === undefined || other === x.product_id) return true;
-        failures.push({ index: items.findIndex((i) => toInt(asRecord(i).product_id) === x.product_id), sku: x.sku, reason: `SKU ${x.sku} is already listed here for product ${other}` });
+        fail(items.findIndex((i) => toInt(asRecord(i).product_id) === x.product_id), x.sku, 'SKU_TAKEN', `SKU ${x.sku} is already listed here for product ${other}`);
         return false;
       });
       const res = await client.query<{ inserted: boolean }>(
@@ -540,14 +550,17 @@ export const recordListings = operation<{ marketplace_id: number; items?: unknow
         p.marketplace_id,
       ]);
     });
+    // Every listing it was given failed here: the step fails rather than report a success for nothing stored.
+    failures.enforce(items.length - notCreated, {}, 'listings');
     return {
       marketplace_id: p.marketplace_id,
       total: items.length,
       ...counts,
       unchanged: list.length - counts.inserted - counts.updated,
-      failed: failures.length,
+      not_created: notCreated,
+      failed: failures.count,
       product_ids: list.map((x) => x.product_id),
-      ...(failures.length > 0 ? { failures: failures.sort((a, b) => a.index - b.index).slice(0, MAX_REPORTED) } : {}),
+      ...failures.report(),
     };
   },
 });
