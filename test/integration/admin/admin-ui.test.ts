@@ -185,7 +185,8 @@ describe('admin UI', { skip }, () => {
     assert.equal(saved.body.current_version, 2);
     assert.deepEqual(saved.body.steps.map((s) => s.key), ['a', 'b']);
     await page.click('#wf-toggle');
-    await page.waitForSelector('#wf-toggle:has-text("Activate")');
+    // The button now offers the opposite action (":has-text" would also match "Deactivate").
+    await page.waitForSelector('#wf-toggle[data-status="active"]');
     assert.equal((await api.request<{ status: string }>('GET', `/workflows/${created.body.id}/`)).body.status, 'inactive');
     page.once('dialog', (d) => void d.accept());
     await page.click('#wf-delete');
@@ -318,7 +319,8 @@ describe('admin UI', { skip }, () => {
     assert.equal(run.status, 202);
     await page.goto(`${origin}/orchestration/admin/#/executions/${encodeURIComponent(run.body.execution_id)}`);
     await page.waitForSelector('#compensations tbody tr', { timeout: 60_000 });
-    await page.waitForFunction("document.querySelectorAll('#compensations tbody tr').length === 2");
+    // Both compensations have ended (the second may still be running when the first row appears).
+    await page.waitForFunction("[...document.querySelectorAll('#compensations tbody tr')].filter((tr) => /compensated/.test(tr.textContent)).length === 2");
     const rows = await page.$$eval('#compensations tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
     assert.ok(rows.some((r) => r.includes('Apply b') && r.includes('was failed') && r.includes('undo_b') && r.includes('compensated')), rows.join('\n'));
     assert.ok(rows.some((r) => r.includes('Apply a') && r.includes('was completed') && r.includes('undo_a') && r.includes('compensated')), rows.join('\n'));

@@ -13,6 +13,7 @@ import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { startHarness, type Harness } from '@test/support/harness';
 import { testExecutors } from '@test/support/executors';
+import { merchflowDataConverter } from '@engine/codec/data-converter';
 
 const bundle = path.resolve(__dirname, '..', '..', '..', 'workflow-bundle.js');
 const run = promisify(execFile);
@@ -48,8 +49,10 @@ describe('replay of a history exported by the Temporal CLI', () => {
 
     const history = historyFromJSON(exported);
     assert.equal(history.events?.length, exported.events.length);
-    await Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, history, started.execution_id);
+    // Payloads are encrypted in history (the tests run with PAYLOAD_ENCRYPTION): replay decodes them with the same converter.
+    const options = { workflowBundle: { codePath: bundle }, dataConverter: merchflowDataConverter(h.config) };
+    await Worker.runReplayHistory(options, history, started.execution_id);
     // The JSON form as it is, too: the SDK converts it with the same historyFromJSON.
-    await Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, exported, started.execution_id);
+    await Worker.runReplayHistory(options, exported, started.execution_id);
   });
 });
