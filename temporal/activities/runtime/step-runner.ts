@@ -12,6 +12,7 @@ import type { StepExecutor, StepExecutionContext } from '@engine/activities/runt
 import type { Logger } from '@src/logging/logger';
 import { redact, redactString, resolveSecretRefs, type SecretResolver } from '@engine/activities/shared/secrets';
 import { OutageRider } from '@engine/activities/runtime/outage';
+import { untilAborted } from '@engine/activities/shared/abort';
 import type { SecretScrubber } from '@engine/activities/runtime/secret-scrubber';
 import { failedItemsOf } from '@engine/activities/shared/item-failures';
 
@@ -186,25 +187,6 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   } finally {
     clearInterval(timer);
   }
-}
-
-/** Settles with `work`, or rejects with the abort reason as soon as `signal` aborts. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 /** Item counts for the projection, whatever the executor returns. */

@@ -76,29 +76,24 @@ export async function claimEntities(client: PoolClient, kind: string, keys: stri
 }
 
 /** Marks `owner`'s claims on `keys` done: the entities reached their final state and are never claimed again. */
-export async function completeClaims(client: PoolClient, kind: string, keys: string[], owner: string): Promise<number> {
-  const sorted = [...new Set(keys)].sort();
-  if (sorted.length === 0) return 0;
-  const res = await client.query(
-    `WITH mine AS (
-       SELECT kind, entity_key FROM entity_claims WHERE kind = $1 AND entity_key = ANY($2::text[]) AND owner = $3 AND status = 'claimed'
-       ORDER BY entity_key FOR UPDATE)
-     UPDATE entity_claims c SET status = 'done', done_at = now()
-       FROM mine WHERE c.kind = mine.kind AND c.entity_key = mine.entity_key`,
-    [kind, sorted, owner],
-  );
-  return res.rowCount ?? 0;
+export function completeClaims(client: PoolClient, kind: string, keys: string[], owner: string): Promise<number> {
+  return updateOwnClaims(client, kind, keys, owner, `status = 'done', done_at = now()`);
 }
 
 /** Gives `owner`'s live claims on `keys` back (the lease ends now), so the next run may take them. */
-export async function releaseClaims(client: PoolClient, kind: string, keys: string[], owner: string): Promise<number> {
+export function releaseClaims(client: PoolClient, kind: string, keys: string[], owner: string): Promise<number> {
+  return updateOwnClaims(client, kind, keys, owner, `expires_at = now()`);
+}
+
+/** Applies `set` (a fixed SQL fragment, never user input) to `owner`'s live claims on `keys`, locked in key order. */
+async function updateOwnClaims(client: PoolClient, kind: string, keys: string[], owner: string, set: string): Promise<number> {
   const sorted = [...new Set(keys)].sort();
   if (sorted.length === 0) return 0;
   const res = await client.query(
     `WITH mine AS (
        SELECT kind, entity_key FROM entity_claims WHERE kind = $1 AND entity_key = ANY($2::text[]) AND owner = $3 AND status = 'claimed'
        ORDER BY entity_key FOR UPDATE)
-     UPDATE entity_claims c SET expires_at = now()
+     UPDATE entity_claims c SET ${set}
        FROM mine WHERE c.kind = mine.kind AND c.entity_key = mine.entity_key`,
     [kind, sorted, owner],
   );

@@ -10,6 +10,7 @@
  *
  * Errors are `StepError`s with a string `code` and `retryable`.
  */
+import { untilAborted } from '@engine/activities/shared/abort';
 import http from 'node:http';
 import https from 'node:https';
 import dns from 'node:dns';
@@ -421,7 +422,7 @@ export class HttpClient {
     if (ctx.signal?.aborted) onAbort();
     else ctx.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const target = await raceAbort(this.resolveTarget(url), attempt.signal);
+      const target = await untilAborted(this.resolveTarget(url), attempt.signal);
       return await this.send(url, target, method, headers, body, attempt.signal, ctx);
     } finally {
       clearTimeout(timer);
@@ -745,24 +746,6 @@ function lowerKeys<V>(headers: Record<string, V>): Record<string, V> {
   const out: Record<string, V> = {};
   for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v;
   return out;
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
