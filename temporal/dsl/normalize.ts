@@ -3,6 +3,10 @@
  * derives each step's retry policy. Pure: safe to import from workflow code.
  */
 import type { DefinitionInput, StepDefinition, StepInput, WorkflowDefinition } from './types';
+import { inputSources } from './graph';
+
+/** Step types that work on a list of items; after a `data_fetch` they read its `items` by default. */
+const ITEM_WISE_AFTER_FETCH = new Set(['data_transform', 'data_validate']);
 
 /**
  * Values a step takes for fields it leaves out; besides these, `order` defaults
@@ -87,8 +91,46 @@ export function normalizeDefinition(input: DefinitionInput, meta: DefinitionMeta
     retry_delay_seconds: input.retry_delay_seconds ?? w.retry_delay_seconds,
     max_parallel_steps: input.max_parallel_steps ?? w.max_parallel_steps,
     input_schema: input.input_schema ?? null,
-    steps: input.steps.map(normalizeStep),
+    steps: readFetchItems(input.steps.map(normalizeStep)),
   };
+}
+
+/**
+ * A `data_transform` or `data_validate` step fed by one step whose output holds
+ * its list at `items` — a `data_fetch` (`{items, count, pages}`), or an
+ * item-wise step that itself read `items` — and that names no list of its own
+ * (`source_field`, `items_field`, `input`) reads `items`: without this it would
+ * process the wrapper object as one item and quietly produce nulls. A JSONata
+ * transform keeps the whole input (its expression says what it reads).
+ */
+function readFetchItems(steps: StepDefinition[]): StepDefinition[] {
+  // The first step of each key, as the graph reads them (validation reports duplicates).
+  const byKey = new Map<string, StepDefinition>();
+  for (const s of steps) if (!byKey.has(s.key)) byKey.set(s.key, s);
+  const sources = inputSources({ steps });
+  const holdsItems = new Map<string, boolean>();
+  const out = new Map<string, StepDefinition>();
+  const visit = (key: string, seen: Set<string>): boolean => {
+    const known = holdsItems.get(key);
+    if (known !== undefined) return known;
+    const s = byKey.get(key);
+    if (!s || seen.has(key)) return false; // unknown keys and cycles: validation reports them
+    seen.add(key);
+    let step = s;
+    if (ITEM_WISE_AFTER_FETCH.has(s.step_type) && s.role === 'main') {
+      const c = s.config ?? {};
+      const own = c.source_field !== undefined || c.items_field !== undefined || c.input !== undefined || c.transform_type === 'jsonata';
+      const from = sources[s.key] ?? [];
+      if (!own && from.length === 1 && visit(from[0], seen)) step = { ...s, config: { ...c, source_field: 'items' } };
+    }
+    out.set(key, step);
+    const c = step.config ?? {};
+    const result = step.step_type === 'data_fetch' || (ITEM_WISE_AFTER_FETCH.has(step.step_type) && c.source_field === 'items' && c.output_field === undefined);
+    holdsItems.set(key, result);
+    return result;
+  };
+  for (const s of steps) visit(s.key, new Set());
+  return steps.map((s) => (byKey.get(s.key) === s ? (out.get(s.key) ?? s) : s));
 }
 
 /** A step's retry policy, in the terms of a Temporal activity retry policy. */

@@ -232,6 +232,27 @@ describe('data_fetch executor in workflow runs', () => {
       assert.deepEqual(out.limited.items, [{ sku: 'P1' }, { sku: 'P2' }]);
     });
 
+    it("feeds the specification's map and validate examples the fetched items, not the fetch's wrapper", async () => {
+      const spec = `t_${suffix}_spec`;
+      await insert([
+        { source_type: spec, external_id: 'S1', supplier_id: 42, status: 'new', raw: { sku: 'S1', name: 'Lamp', cost_price: 12.5 } },
+        { source_type: spec, external_id: 'S2', supplier_id: 42, status: 'new', raw: { sku: 'S2', name: 'Desk', cost_price: 0 } },
+      ]);
+      const run = await runDefinition(h, [
+        fetchStep('fetch', { source_type: 'source_data', filters: { source_type: spec }, order_by: 'id' }, { order: 1 }),
+        { key: 'map', name: 'Map', step_type: 'data_transform', order: 2, depends_on_steps: ['fetch'], config: { transform_type: 'map', mapping_rules: { title: 'name', price: 'cost_price' } } },
+        {
+          key: 'check', name: 'Check', step_type: 'data_validate', order: 2, depends_on_steps: ['fetch'],
+          config: { validation_rules: [{ type: 'required', field: 'sku' }, { type: 'min_value', field: 'price', min_value: 0.01 }] },
+        },
+      ]);
+      assert.equal(run.status, 'completed', String(run.error));
+      const out = run.output as { map: { items: unknown[] }; check: { valid_count: number; invalid_count: number } };
+      assert.deepEqual(out.map.items, [{ title: 'Lamp', price: 12.5 }, { title: 'Desk', price: 0 }]);
+      // The raw rows carry cost_price, not price: both items are checked one by one (not the wrapper as one item).
+      assert.equal(out.check.valid_count + out.check.invalid_count, 2);
+    });
+
     it('fetches only rows changed since the last run with an incremental key', async () => {
       const steps = [fetchStep('fetch', { source_type: 'source_data', filters: { source_type: type }, incremental: { key: `sd-${suffix}` } })];
       const first = await runDefinition(h, steps);

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { effectiveRetry, normalizeDefinition, normalizeStep } from '@engine/dsl/normalize';
 import { input, step } from './fixtures';
+import type { StepInput } from '@engine/dsl/types';
 
 describe(normalizeDefinition.name, () => {
   it('fills every step default', () => {
@@ -114,5 +115,47 @@ describe(effectiveRetry.name, () => {
   it('never lets the maximum interval fall below the initial one', () => {
     const s = normalizeStep(step('a', { retry_delay_seconds: 600, max_retry_delay_seconds: 60 }), 0);
     assert.equal(effectiveRetry(s, workflow).maxIntervalSeconds, 600);
+  });
+});
+
+describe('item-wise steps after a data_fetch', () => {
+  const fetch = { key: 'fetch', name: 'Fetch', step_type: 'data_fetch', config: { source_type: 'http', url: 'http://127.0.0.1:1/x' } };
+  const def = (steps: StepInput[]) => normalizeDefinition({ code: 'chain', name: 'Chain', steps });
+  const configOf = (d: ReturnType<typeof def>, key: string) => d.steps.find((s) => s.key === key)!.config;
+
+  it("read the fetch's items (and so does the next item-wise step), instead of its wrapper object", () => {
+    const sut = def([
+      fetch,
+      { key: 'map', name: 'Map', step_type: 'data_transform', config: { transform_type: 'map', field_mappings: { sku: 'product_code' } } },
+      { key: 'check', name: 'Check', step_type: 'data_validate', config: { validation_rules: [{ type: 'required', field: 'sku' }] } },
+    ]);
+    assert.equal(configOf(sut, 'map').source_field, 'items');
+    assert.equal(configOf(sut, 'check').source_field, 'items');
+  });
+
+  it('leave alone a step that names its list, reads another input, or is a JSONata transform', () => {
+    const sut = def([
+      fetch,
+      { key: 'own', name: 'Own', step_type: 'data_validate', config: { source_field: 'products', validation_rules: [] } },
+      { key: 'ref', name: 'Ref', step_type: 'data_transform', config: { transform_type: 'map', input: '$steps.fetch.items', field_mappings: {} }, depends_on_steps: ['fetch'] },
+      { key: 'expr', name: 'Expr', step_type: 'data_transform', config: { transform_type: 'jsonata', expression: 'items' }, depends_on_steps: ['fetch'] },
+      { key: 'moved', name: 'Moved', step_type: 'data_transform', config: { transform_type: 'map', source_field: 'items', output_field: 'products', field_mappings: {} }, depends_on_steps: ['fetch'] },
+      { key: 'after_moved', name: 'After', step_type: 'data_validate', config: { validation_rules: [] }, depends_on_steps: ['moved'] },
+    ]);
+    assert.equal(configOf(sut, 'own').source_field, 'products');
+    assert.equal(configOf(sut, 'ref').source_field, undefined);
+    assert.equal(configOf(sut, 'expr').source_field, undefined);
+    assert.equal(configOf(sut, 'after_moved').source_field, undefined, 'the list moved to output_field: not guessed');
+  });
+
+  it('leave alone a step fed by two steps, or by something other than a fetch', () => {
+    const sut = def([
+      fetch,
+      { key: 'other', name: 'Other', step_type: 'api_call', config: { url: 'http://127.0.0.1:1/y' }, order: 1 },
+      { key: 'both', name: 'Both', step_type: 'data_validate', config: { validation_rules: [] }, depends_on_steps: ['fetch', 'other'] },
+      { key: 'api', name: 'Api', step_type: 'data_validate', config: { validation_rules: [] }, depends_on_steps: ['other'] },
+    ]);
+    assert.equal(configOf(sut, 'both').source_field, undefined);
+    assert.equal(configOf(sut, 'api').source_field, undefined);
   });
 });
