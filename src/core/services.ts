@@ -43,6 +43,7 @@ export function createServices(deps: ServiceDeps): Services {
   const executions = new ExecutionsService(dataSource, temporal, workflows, registry, config.temporal.taskQueue, {
     outageBudgetSeconds: config.outage.budgetSeconds,
     startTimeoutMs: config.outage.temporalCallTimeoutMs,
+    aiConfigured: config.openai.apiKey !== null,
   });
   return {
     workflows,

@@ -22,6 +22,7 @@ import { WorkflowsService } from '@src/workflows/workflows.service';
         new ExecutionsService(ds, () => temporal.client(), workflows, registry, config.temporal.taskQueue, {
           outageBudgetSeconds: config.outage.budgetSeconds,
           startTimeoutMs: config.outage.temporalCallTimeoutMs,
+          aiConfigured: config.openai.apiKey !== null,
         }),
       inject: [getDataSourceToken(), TemporalClientService, WorkflowsService, STEP_TYPE_REGISTRY, APP_CONFIG],
     },

@@ -20,6 +20,7 @@ import {
 } from '@engine/shared/contracts';
 import { AppError, ConflictError, NotFoundError } from '@src/common/errors';
 import { assertInputMatches } from '@src/workflows/input-schema';
+import { assertAiConfigured } from '@src/executions/preflight';
 import { WorkflowExecution, WorkflowStepExecution, type TriggerType } from '@src/executions/execution.entity';
 import type { WorkflowsService } from '@src/workflows/workflows.service';
 
@@ -49,6 +50,12 @@ export interface ExecutionLimits {
   outageBudgetSeconds?: number;
   /** How long a start may wait for Temporal before it answers 503 (config `outage.temporalCallTimeoutMs`; default 10 s). */
   startTimeoutMs?: number;
+  /**
+   * Whether a default model key is configured (OPENAI_API_KEY). When false, a
+   * run whose required AI steps would run without one is refused with 409
+   * AI_NOT_CONFIGURED; left out, nothing is checked.
+   */
+  aiConfigured?: boolean;
 }
 
 const SA = {
@@ -88,6 +95,7 @@ export class ExecutionsService {
     const input = opts.input_data ?? {};
     // A run whose input the workflow cannot take is refused now, naming the field, rather than failing at its first step.
     assertInputMatches(definition.input_schema, input, workflow.code);
+    if (this.limits.aiConfigured !== undefined) assertAiConfigured(definition, input, this.limits.aiConfigured);
 
     const executionId = `${workflow.code}-${randomUUID()}`;
     const singletonKey = singletonKeyOf(definition);

@@ -61,6 +61,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const workflows = new WorkflowsService(dataSource, registry);
   const executions = new ExecutionsService(dataSource, async () => client, workflows, registry, taskQueue, {
     outageBudgetSeconds: config.outage.budgetSeconds,
+    aiConfigured: config.openai.apiKey !== null,
   });
 
   let workerConnection: NativeConnection | null = null;

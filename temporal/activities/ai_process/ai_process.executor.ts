@@ -142,8 +142,9 @@ export function createAiProcessExecutor(deps: ExecutorDeps): StepExecutor {
       const options = taskOptions(config, input, ctx);
       const model = (config.model as string | undefined) ?? deps.config.openai.model;
       const apiKey = config.api_key !== undefined ? await ctx.resolveSecrets(config.api_key as { secret: string }) : deps.config.openai.apiKey;
-      if (!apiKey) throw new StepError('AI_NOT_CONFIGURED', 'no API key: set OPENAI_API_KEY on the worker or api_key {"secret": "NAME"} in the step');
-      const client = clientFor(apiKey);
+      // Nothing to process needs no model: a run with no items passes even where AI is not configured.
+      if (!apiKey && list.length > 0) throw new StepError('AI_NOT_CONFIGURED', 'no API key: set OPENAI_API_KEY on the worker or api_key {"secret": "NAME"} in the step');
+      const client = apiKey ? clientFor(apiKey) : null;
       const schema = responseJsonSchema(task, options);
       const system = systemPrompt(task, options);
       const includeFields = config.include_fields as string[] | undefined;
@@ -167,7 +168,8 @@ export function createAiProcessExecutor(deps: ExecutorDeps): StepExecutor {
       const ask = async (items: Record<string, unknown>[]): Promise<string | null> => {
         summary.requests++;
         try {
-          const completion = await client.chat.completions.create(
+          // Batches exist only when there are items, and then the key was checked above.
+          const completion = await client!.chat.completions.create(
             {
               model,
               temperature,

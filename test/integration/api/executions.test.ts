@@ -70,6 +70,30 @@ describe('executions API', () => {
     }
   });
 
+  it('refuses at execute time a run whose required AI step would run without a model (409 naming it)', async () => {
+    const ai = (extra: Record<string, unknown>) => ({ key: 'enrich', name: 'Enrich', step_type: 'ai_process', config: { task_type: 'enrich_product' }, ...extra });
+    const required = await workflow([ai({})]);
+    const r = await api.request<{ code: string; message: string; details: { steps: string[]; setting: string } }>('POST', `/workflows/${required.id}/execute/`, { body: { input_data: {} } });
+    assert.equal(r.status, 409, r.text);
+    assert.equal(r.body.code, 'AI_NOT_CONFIGURED');
+    assert.deepEqual(r.body.details, { steps: ['enrich'], setting: 'OPENAI_API_KEY' });
+    assert.match(r.body.message, /enrich would run without a model: set OPENAI_API_KEY/);
+    // Turned off by the workflow's config (the templates' enable_ai_* flags), or optional: the run may start.
+    const flag = { type: 'value_check', path: 'workflow.config.enable_ai', operator: 'equals', value: true };
+    const off = await workflow([ai({ condition: flag })], { config: { enable_ai: false } });
+    assert.equal((await api.request('POST', `/workflows/${off.id}/execute/`, { body: { input_data: {} } })).status, 202);
+    const on = await workflow([ai({ condition: flag })], { config: { enable_ai: true } });
+    assert.equal((await api.request('POST', `/workflows/${on.id}/execute/`, { body: { input_data: {} } })).status, 409);
+    const optional = await workflow([ai({ is_optional: true })]);
+    assert.equal((await api.request('POST', `/workflows/${optional.id}/execute/`, { body: { input_data: {} } })).status, 202);
+    // A condition on what earlier steps return cannot be known before the run: not refused on a guess.
+    const later = await workflow([
+      { key: 'first', name: 'First', step_type: 'test_echo', config: {} },
+      ai({ depends_on_steps: ['first'], condition: { type: 'value_check', path: 'steps.first.count', operator: 'gt', value: 0 } }),
+    ]);
+    assert.equal((await api.request('POST', `/workflows/${later.id}/execute/`, { body: { input_data: {} } })).status, 202);
+  });
+
   it('shows live progress while running, then cancels the run', async () => {
     const wf = await workflow([
       { key: 'first', name: 'First', step_type: 'test_echo', config: {} },
