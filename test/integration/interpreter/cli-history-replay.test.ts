@@ -13,6 +13,7 @@ import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { startHarness, type Harness } from '@test/support/harness';
 import { testExecutors } from '@test/support/executors';
+import { merchflowDataConverter } from '@engine/codec/data-converter';
 
 const bundle = path.resolve(__dirname, '..', '..', '..', 'workflow-bundle.js');
 const run = promisify(execFile);
@@ -47,9 +48,11 @@ describe('replay of a history exported by the Temporal CLI', () => {
     assert.equal(exported.events[0].eventType, 'EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
 
     const history = historyFromJSON(exported);
+    // Payloads are stored encrypted (the codec): the replayer decodes them as the worker does.
+    const replay = { workflowBundle: { codePath: bundle }, dataConverter: merchflowDataConverter(h.config) };
     assert.equal(history.events?.length, exported.events.length);
-    await Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, history, started.execution_id);
+    await Worker.runReplayHistory(replay, history, started.execution_id);
     // The JSON form as it is, too: the SDK converts it with the same historyFromJSON.
-    await Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, exported, started.execution_id);
+    await Worker.runReplayHistory(replay, exported, started.execution_id);
   });
 });
