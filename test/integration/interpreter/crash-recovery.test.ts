@@ -1,22 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { eventually, startHarness, type Harness } from '@test/support/harness';
 import { testExecutors } from '@test/support/executors';
-
-function startWorkerProcess(taskQueue: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'support', 'worker-process.js')], {
-    env: { ...process.env, TEST_TASK_QUEUE: taskQueue },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (b: Buffer) => {
-      if (b.toString().includes('ready')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker process exited with ${code}`)));
-  });
-}
+import { startWorkerProcess } from '@test/support/worker-process-control';
 
 describe('interpreter: crash recovery', () => {
   let h: Harness;
