@@ -32,6 +32,9 @@ const vendor = path.join(root, out, 'src/admin/public/vendor');
 fs.mkdirSync(vendor, { recursive: true });
 const dagrePackage = path.dirname(require.resolve('@dagrejs/dagre/package.json', { paths: [root] }));
 fs.copyFileSync(path.join(dagrePackage, 'dist/dagre.min.js'), path.join(vendor, 'dagre.min.js'));
+// ...and its line diff for comparing definition versions (the `diff` package).
+const diffPackage = path.dirname(require.resolve('diff/package.json', { paths: [root] }));
+fs.copyFileSync(path.join(diffPackage, 'dist/diff.min.js'), path.join(vendor, 'diff.min.js'));
 if (process.argv.includes("--no-bundle")) process.exit(0);
 const bundle = spawnSync(process.execPath, [path.join(root, out, 'scripts/bundle-workflows.js')], { cwd: root, stdio: 'inherit' });
 if (bundle.status !== 0) process.exit(bundle.status ?? 1);

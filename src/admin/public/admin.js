@@ -272,9 +272,39 @@
       ${page < pages ? raw(html`<a href="${base}?page=${page + 1}">next →</a>`) : ''}</div>`;
   }
 
+  /** A workflow's definition as an operator edits it: the fields a PATCH takes, steps without their defaults. */
+  function definitionJson(w) {
+    return {
+      name: w.name,
+      ...(w.description ? { description: w.description } : {}),
+      workflow_type: w.workflow_type,
+      config: w.config,
+      max_retries: w.max_retries,
+      retry_delay_seconds: w.retry_delay_seconds,
+      max_parallel_steps: w.max_parallel_steps,
+      ...(w.input_schema ? { input_schema: w.input_schema } : {}),
+      steps: (w.steps || []).map((s) => {
+        const out = { key: s.key, name: s.name, step_type: s.step_type, config: s.config };
+        for (const f of ['order', 'depends_on_steps', 'parallel_group', 'condition', 'is_optional', 'timeout_seconds', 'max_retries', 'retry_delay_seconds', 'role', 'compensates']) {
+          if (s[f] !== undefined && s[f] !== null && !(Array.isArray(s[f]) && s[f].length === 0)) out[f] = s[f];
+        }
+        return out;
+      }),
+    };
+  }
+
+  /** Line diff of two definitions' JSON (jsdiff, served from the app): removed lines red, added green. */
+  function diffHtml(before, after) {
+    const parts = window.Diff.diffLines(JSON.stringify(before, null, 2) + '\n', JSON.stringify(after, null, 2) + '\n');
+    if (parts.every((p) => !p.added && !p.removed)) return '<p class="muted">The two versions have the same definition.</p>';
+    return html`<pre class="diff">${parts.map((p) => raw(html`<span class="${p.added ? 'diff-add' : p.removed ? 'diff-del' : 'diff-same'}">${p.value}</span>`))}</pre>`;
+  }
+
   async function workflow(id) {
     const [w, runs, versions] = await Promise.all([api(`/workflows/${id}/`), api(`/executions/?workflow=${id}&page_size=10`), api(`/workflows/${id}/versions/`)]);
     const steps = w.steps || [];
+    // Newest first.
+    const vlist = [...(versions.results || versions)].sort((a, b) => b.version - a.version);
     app.innerHTML = html`<h1>${w.name} <span class="muted">${w.code} · v${w.current_version}</span></h1>
       <p>${w.description || ''}</p>
       <form class="inline" id="run"><label for="input">Input data (JSON)</label></form>
@@ -302,25 +332,25 @@
         <div id="wf-problems" class="error" hidden></div>
         <div class="toolbar"><button type="submit" id="wf-save">Save new version</button><button type="button" class="secondary" id="wf-check">Check</button></div>
       </form>
-      <h2>Versions</h2><p>${(versions.results || versions).map((v) => `v${v.version} (${when(v.created_at)})`).join(' · ')}</p>
+      <h2>Versions</h2><p>${vlist.map((v) => `v${v.version} (${when(v.created_at)})`).join(' · ')}</p>
+      ${vlist.length > 1 ? raw(html`<form class="inline" id="vdiff">
+        <label for="v-from">Compare</label><select id="v-from">${vlist.map((v, i) => raw(html`<option value="${v.version}" ${i === 1 ? 'selected' : ''}>v${v.version}</option>`))}</select>
+        <label for="v-to">with</label><select id="v-to">${vlist.map((v, i) => raw(html`<option value="${v.version}" ${i === 0 ? 'selected' : ''}>v${v.version}</option>`))}</select>
+        <button type="submit" class="secondary">Show changes</button></form><div id="v-diff"></div>`) : ''}
       <h2>Latest runs</h2>${raw(runsTable(runs.results))}`;
-    const editable = {
-      name: w.name,
-      ...(w.description ? { description: w.description } : {}),
-      workflow_type: w.workflow_type,
-      config: w.config,
-      max_retries: w.max_retries,
-      retry_delay_seconds: w.retry_delay_seconds,
-      max_parallel_steps: w.max_parallel_steps,
-      ...(w.input_schema ? { input_schema: w.input_schema } : {}),
-      steps: steps.map((s) => {
-        const out = { key: s.key, name: s.name, step_type: s.step_type, config: s.config };
-        for (const f of ['order', 'depends_on_steps', 'parallel_group', 'condition', 'is_optional', 'timeout_seconds', 'max_retries', 'retry_delay_seconds', 'role', 'compensates']) {
-          if (s[f] !== undefined && s[f] !== null && !(Array.isArray(s[f]) && s[f].length === 0)) out[f] = s[f];
+    const vdiff = document.getElementById('vdiff');
+    if (vdiff) {
+      vdiff.addEventListener('submit', async (ev) => {
+        ev.preventDefault();
+        try {
+          const [a, b] = await Promise.all(['v-from', 'v-to'].map((f) => api(`/workflows/${id}/?version=${document.getElementById(f).value}`)));
+          document.getElementById('v-diff').innerHTML = diffHtml(definitionJson(a), definitionJson(b));
+        } catch (e) {
+          toast(e.message, true);
         }
-        return out;
-      }),
-    };
+      });
+    }
+    const editable = definitionJson(w);
     const editor = document.getElementById('wf-editor');
     const problems = document.getElementById('wf-problems');
     document.getElementById('wf-edit').addEventListener('click', () => {

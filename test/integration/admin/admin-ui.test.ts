@@ -194,6 +194,29 @@ describe('admin UI', { skip }, () => {
     assert.equal((await api.request('GET', `/workflows/${created.body.id}/`)).status, 404);
   });
 
+  it('shows what changed between two versions of a definition', async () => {
+    const created = await api.request<{ id: number }>('POST', '/workflows/', {
+      body: { code: `ui_diff_${Date.now()}`, name: 'Diffed', config: { markup: 10 }, steps: [{ key: 'a', name: 'A', step_type: 'test_echo', config: {} }] },
+    });
+    assert.equal(created.status, 201);
+    const v2 = await api.request('PATCH', `/workflows/${created.body.id}/`, { body: { config: { markup: 25 } } });
+    assert.equal(v2.status, 200, v2.text);
+    await signIn(api.keys.viewer);
+    await page.waitForSelector('h1:has-text("Dashboard")');
+    await page.goto(`${origin}/orchestration/admin/#/workflows/${created.body.id}`);
+    await page.waitForSelector('#vdiff');
+    assert.equal(await page.inputValue('#v-from'), '1');
+    assert.equal(await page.inputValue('#v-to'), '2');
+    await page.click('#vdiff button[type=submit]');
+    await page.waitForSelector('#v-diff .diff');
+    assert.match((await page.textContent('#v-diff .diff-del')) ?? '', /"markup": 10/);
+    assert.match((await page.textContent('#v-diff .diff-add')) ?? '', /"markup": 25/);
+    // The same version on both sides: nothing to show.
+    await page.selectOption('#v-from', '2');
+    await page.click('#vdiff button[type=submit]');
+    await page.waitForSelector('#v-diff p:has-text("same definition")');
+  });
+
   it('creates a schedule with input data and edits it', async () => {
     const created = await api.request<{ id: number }>('POST', '/workflows/', {
       body: { code: `ui_sched_${Date.now()}`, name: `Scheduled ${Date.now()}`, steps: [{ key: 'a', name: 'A', step_type: 'test_echo', config: {} }] },
