@@ -3,6 +3,7 @@
  * (also `merchflow worker`). Polls until SIGINT/SIGTERM, then stops polling and
  * lets in-flight activities finish within WORKER_SHUTDOWN_GRACE_SECONDS.
  */
+import { keepHealthFile } from '@engine/worker-health';
 import { NativeConnection } from '@temporalio/worker';
 import { appConfig, redactUrl } from '@src/config/config';
 import { createDataSource } from '@src/database/data-source';
@@ -66,7 +67,13 @@ export async function runWorker(args: WorkerArgs): Promise<void> {
       namespace: config.temporal.namespace,
       max_concurrent_activities: args.maxWorkers ?? config.worker.maxConcurrentActivities,
     });
-    await worker.run();
+    // Liveness for orchestrators: a fresh file while the worker runs (see worker-health.ts).
+    const stopHealth = config.worker.healthFile ? keepHealthFile(config.worker.healthFile, () => worker.getState() === 'RUNNING') : null;
+    try {
+      await worker.run();
+    } finally {
+      stopHealth?.();
+    }
     logger.info('worker stopped');
     // After run(): steps still finishing during the shutdown grace time may need the pool.
     const pools = await closeExpressionPools();

@@ -29,6 +29,8 @@ export interface AppConfig {
     maxCachedWorkflows: number;
     shutdownGraceSeconds: number;
     bundlePath: string | null;
+    /** WORKER_HEALTH_FILE: a file the worker touches while it runs, for a liveness check (temporal/worker-health.ts); null for none. */
+    healthFile: string | null;
   };
   /** The worker's pool of JSONata threads (see docs/definitions.md, Expressions). */
   expressions: {
@@ -182,6 +184,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const rootDir = path.resolve(__dirname, '..', '..', '..');
   const nodeEnv = r.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
   const dataDir = path.resolve(rootDir, r.str('MERCHFLOW_DATA_DIR', '.data'));
+  const healthFile = r.optional('WORKER_HEALTH_FILE');
   const databaseUrlRaw = r.url('DATABASE_URL', null, ['postgres:', 'postgresql:']);
   const temporalAddressSet = r.optional('TEMPORAL_ADDRESS') !== null;
   const bundle = r.optional('WORKER_WORKFLOW_BUNDLE');
@@ -210,6 +213,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxCachedWorkflows: r.int('WORKER_MAX_CACHED_WORKFLOWS', 500, 0, 100000),
       shutdownGraceSeconds: r.int('WORKER_SHUTDOWN_GRACE_SECONDS', 30, 0, 3600),
       bundlePath: bundle ? path.resolve(rootDir, bundle) : null,
+      healthFile: healthFile ? path.resolve(healthFile) : null,
     },
     expressions: {
       // Two threads even on one or two cores: a runaway expression holds one thread for its budget, the other keeps serving.

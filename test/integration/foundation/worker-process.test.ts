@@ -1,6 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { progressQuery } from '@engine/shared/contracts';
@@ -9,9 +11,9 @@ import { eventually, startHarness, type Harness } from '@test/support/harness';
 const dist = path.resolve(__dirname, '..', '..', '..');
 
 /** The production worker entry point, as `npm run worker` starts it. */
-function startWorker(taskQueue: string): { child: ChildProcess; lines: string[]; ready: Promise<void> } {
+function startWorker(taskQueue: string, extraEnv: Record<string, string> = {}): { child: ChildProcess; lines: string[]; ready: Promise<void> } {
   const child = spawn(process.execPath, [path.join(dist, 'temporal/worker-main.js'), '--task-queue', taskQueue, '--max-workers', '4'], {
-    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info' },
+    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -36,8 +38,12 @@ describe('worker process', () => {
   });
 
   it('runs a workflow end to end, logs structured lines with the execution id, and stops cleanly (expression pool included) on SIGTERM', async () => {
-    const w = startWorker(h.taskQueue);
+    const healthFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mf-worker-')), 'alive');
+    const w = startWorker(h.taskQueue, { WORKER_HEALTH_FILE: healthFile });
     await w.ready;
+    // The compose health check (the worker serves no HTTP): passes while the worker runs.
+    const check = () => spawnSync(process.execPath, [path.join(dist, 'temporal/worker-health.js')], { env: { ...process.env, WORKER_HEALTH_FILE: healthFile } }).status;
+    await eventually(async () => check() === 0, 10_000, 'the health check to pass');
     const polling = JSON.parse(w.lines.find((l) => l.includes('worker polling'))!);
     assert.equal(polling.task_queue, h.taskQueue);
     assert.equal(polling.max_concurrent_activities, 4);
@@ -60,6 +66,7 @@ describe('worker process', () => {
     w.child.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => w.child.once('exit', r));
     assert.equal(code, 0);
+    assert.equal(check(), 1, 'a stopped worker fails its health check');
     assert.ok(w.lines.some((l) => l.includes('worker stopped')), w.lines.join('\n'));
     const stopped = w.lines.find((l) => l.includes('expression pool stopped'));
     assert.ok(stopped, w.lines.join('\n'));
