@@ -82,6 +82,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   // every other known secret is scrubbed by the worker-wide scrubber.
   const usedSecrets = new Set<string>();
   const clean = (t: string) => deps.scrubber.scrubText(usedSecrets.size > 0 ? redactString(t, usedSecrets) : t);
+  const cleanValue = <T>(v: T): T => deps.scrubber.scrub(usedSecrets.size > 0 ? redact(v, usedSecrets) : v);
   try {
     await outages.ride('recording the attempt', () =>
       deps.projection.reportStep({ ...base, status: 'running', started_at: started.toISOString(), error_message: null }),
@@ -109,7 +110,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       // Per-item loops heartbeat: once the step is cancelled, that is where they stop.
       heartbeat: (details) => {
         if (actx.cancellationSignal.aborted) throw cancelledError(actx.cancellationSignal.reason);
-        actx.heartbeat(deps.scrubber.scrub(usedSecrets.size > 0 ? redact(details, usedSecrets) : details));
+        actx.heartbeat(cleanValue(details));
       },
       signal,
       logger,
@@ -123,7 +124,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     // An executor that meets an outage runs again once it is over: steps are idempotent (Temporal retries them too).
     const raw = await outages.ride('the step', () => untilAborted(executor.execute(req.config, ctx), stepTimeout.signal));
     await outages.ride('loading the secrets to scrub', () => deps.scrubber.refresh());
-    const output = deps.scrubber.scrub(usedSecrets.size > 0 ? redact(raw, usedSecrets) : raw);
+    const output = cleanValue(raw);
     const stored = await outages.ride('storing the output', () => deps.payloads.offload(req.execution_id, req.step_key, output));
     const failedItems = executor.failedItems?.(output) ?? null;
     const summary: Record<string, unknown> = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };
@@ -154,7 +155,6 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     return { output: stored, attempt, summary };
   } catch (err) {
     await deps.scrubber.refresh().catch(() => undefined);
-    const cleanValue = <T>(v: T): T => deps.scrubber.scrub(usedSecrets.size > 0 ? redact(v, usedSecrets) : v);
     // What the step had done when it stopped (claim-checked when large): the input of its compensation.
     const partial = await partialDetails(err, req, deps, cleanValue).catch((e) => {
       logger.warn('could not keep the partial output', { error: e });
