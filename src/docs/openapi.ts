@@ -7,6 +7,7 @@ import { ApiKeysService } from '@src/auth/api-keys.service';
 import type { AuthedRequest } from '@src/auth/roles';
 import { UnauthenticatedError } from '@src/common/errors';
 import { toErrorBody } from '@src/common/http/error.filter';
+import { responseComponentSchemas } from '@src/docs/response-schemas';
 
 /** The OpenAPI document of the API (routes, DTO schemas, the two ways to send a key). */
 export function buildOpenApi(app: INestApplication, config: AppConfig): OpenAPIObject {
@@ -20,10 +21,126 @@ export function buildOpenApi(app: INestApplication, config: AppConfig): OpenAPIO
     )
     .setVersion('1')
     .addServer(config.http.basePath)
+    .setLicense('UNLICENSED (proprietary, no public licence text)', '')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key (mf_...)' })
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api_key')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key (mf_...)' }, 'api_key')
     .build();
-  return SwaggerModule.createDocument(app, doc, { ignoreGlobalPrefix: true });
+  return completeContract(SwaggerModule.createDocument(app, doc, { ignoreGlobalPrefix: true }));
+}
+
+/** The success answer of each operation: status and component schema (none for 204). */
+export const OPERATION_RESPONSES: Record<string, { status: number; schema: string | null; description: string }> = {
+  HealthController_health: { status: 200, schema: 'Health', description: 'The API, the database and Temporal answer (503 with the same body when one does not)' },
+  ApiKeysController_list: { status: 200, schema: 'ApiKeyPage', description: 'A page of keys' },
+  ApiKeysController_create: { status: 201, schema: 'ApiKey', description: 'The key, with its plaintext `key` (shown once)' },
+  ApiKeysController_revoke: { status: 200, schema: 'ApiKey', description: 'The revoked key' },
+  WorkflowsController_list: { status: 200, schema: 'WorkflowPage', description: 'A page of workflows' },
+  WorkflowsController_create: { status: 201, schema: 'Workflow', description: 'The workflow with its steps' },
+  WorkflowsController_validate: { status: 200, schema: 'DefinitionCheck', description: 'The definition is valid' },
+  WorkflowsController_get: { status: 200, schema: 'Workflow', description: 'The workflow with its steps' },
+  WorkflowsController_update: { status: 200, schema: 'Workflow', description: 'The workflow with the steps of its current version' },
+  WorkflowsController_remove: { status: 204, schema: null, description: 'Deleted' },
+  WorkflowsController_versions: { status: 200, schema: 'WorkflowVersionPage', description: 'A page of versions' },
+  TemplatesController_list: { status: 200, schema: 'TemplatePage', description: 'A page of templates' },
+  TemplatesController_create: { status: 201, schema: 'Workflow', description: 'The new workflow' },
+  ExecutionsController_list: { status: 200, schema: 'ExecutionPage', description: 'A page of runs, newest first' },
+  ExecutionsController_get: { status: 200, schema: 'ExecutionDetail', description: 'The run' },
+  ExecutionsController_cancel: { status: 202, schema: 'Execution', description: 'Cancellation requested' },
+  ExecutionsController_restart: { status: 202, schema: 'Execution', description: 'The new run' },
+  ExecutionsController_signal: { status: 202, schema: 'Execution', description: 'The decision was delivered' },
+  WorkflowExecuteController_execute: { status: 202, schema: 'Execution', description: 'The run was started (or, for a known idempotency_key, the first run)' },
+  SchedulesController_list: { status: 200, schema: 'SchedulePage', description: 'A page of schedules' },
+  SchedulesController_create: { status: 201, schema: 'Schedule', description: 'The schedule' },
+  SchedulesController_get: { status: 200, schema: 'Schedule', description: 'The schedule with its live state' },
+  SchedulesController_update: { status: 200, schema: 'Schedule', description: 'The schedule' },
+  SchedulesController_remove: { status: 204, schema: null, description: 'Deleted' },
+  SchedulesController_pause: { status: 200, schema: 'Schedule', description: 'The paused schedule' },
+  SchedulesController_unpause: { status: 200, schema: 'Schedule', description: 'The active schedule' },
+  SchedulesController_trigger: { status: 202, schema: 'Schedule', description: 'A run was started' },
+  StatsController_get: { status: 200, schema: 'Stats', description: 'The statistics' },
+  CodecController_decode: { status: 200, schema: 'Payloads', description: 'The decrypted payloads' },
+  CodecController_encode: { status: 200, schema: 'Payloads', description: 'The encrypted payloads' },
+  CodecController_session: { status: 200, schema: 'CodecSession', description: 'The cookie is set' },
+  CodecController_endSession: { status: 200, schema: 'CodecSessionCleared', description: 'The cookie is cleared' },
+};
+
+/** Operations that need no key. */
+const PUBLIC_OPERATIONS = new Set(['HealthController_health', 'CodecController_endSession']);
+
+/** 4xx answers beyond the ones every operation of its kind has (bad input, no key, wrong role, unknown id). */
+const EXTRA_ERRORS: Record<string, number[]> = {
+  WorkflowsController_create: [409],
+  WorkflowsController_update: [409],
+  WorkflowsController_remove: [409],
+  TemplatesController_create: [409],
+  WorkflowExecuteController_execute: [409],
+  ExecutionsController_cancel: [409],
+  ExecutionsController_restart: [409],
+  ExecutionsController_signal: [409],
+  SchedulesController_create: [409],
+  CodecController_decode: [422],
+};
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Bad input: `message` and `details` name the field',
+  401: 'No API key, or an unknown, revoked or expired one',
+  403: 'The key\'s role may not do this',
+  404: 'No such record',
+  409: 'Conflicts with the current state (e.g. AI_NOT_CONFIGURED, STEP_FINISHED, a duplicate code)',
+  415: 'The body is not JSON (send `Content-Type: application/json`)',
+  422: 'A payload cannot be decoded',
+  503: 'The database or Temporal is unavailable (DEPENDENCY_UNAVAILABLE; see Retry-After)',
+};
+
+type Operation = { operationId?: string; parameters?: Array<{ in?: string }>; requestBody?: unknown; responses: Record<string, unknown>; security?: Array<Record<string, string[]>> };
+
+/**
+ * Gives every operation its success schema, its 4xx answers in the one error
+ * shape, a 503, and its security (both key schemes, or none for the public
+ * ones). Kept in one table here rather than decorators on each handler, so the
+ * contract can be read in one place; the API tests fail for an operation
+ * missing from it.
+ */
+export function completeContract(doc: OpenAPIObject): OpenAPIObject {
+  doc.components = doc.components ?? {};
+  doc.components.schemas = { ...(doc.components.schemas ?? {}), ...(responseComponentSchemas() as Record<string, object>) };
+  doc.components.responses = {
+    ...(doc.components.responses ?? {}),
+    ...Object.fromEntries(
+      Object.entries(ERROR_DESCRIPTIONS).map(([status, description]) => [
+        `Error${status}`,
+        { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+      ]),
+    ),
+  };
+  for (const item of Object.values(doc.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const op = (item as Record<string, Operation | undefined>)[method];
+      if (!op) continue;
+      const id = op.operationId ?? '';
+      const known = OPERATION_RESPONSES[id];
+      if (!known) throw new Error(`OpenAPI: operation ${id || method} has no entry in OPERATION_RESPONSES (src/docs/openapi.ts)`);
+      const isPublic = PUBLIC_OPERATIONS.has(id);
+      const success = known.schema
+        ? { description: known.description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${known.schema}` } } } }
+        : { description: known.description };
+      const errors = new Set<number>();
+      if (op.requestBody || (op.parameters ?? []).length > 0) errors.add(400);
+      if (op.requestBody) errors.add(415);
+      if (!isPublic) [401, 403].forEach((s) => errors.add(s));
+      if ((op.parameters ?? []).some((p) => p.in === 'path')) errors.add(404);
+      for (const s of EXTRA_ERRORS[id] ?? []) errors.add(s);
+      op.responses = {
+        [String(known.status)]: success,
+        ...Object.fromEntries([...errors].sort().map((s) => [String(s), { $ref: `#/components/responses/Error${s}` }])),
+        ...(id === 'HealthController_health'
+          ? { '503': { description: 'A dependency is down', content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' } } } } }
+          : { '503': { $ref: '#/components/responses/Error503' } }),
+      };
+      op.security = isPublic ? [] : [{ bearer: [] }, { api_key: [] }];
+    }
+  }
+  return doc;
 }
 
 /**

@@ -1,0 +1,328 @@
+/**
+ * The response bodies of the API, in zod, registered under the component names
+ * the OpenAPI document uses (`#/components/schemas/<id>`). Objects are loose:
+ * the API may add fields without breaking a generated client. The presenters
+ * (`presentWorkflow`, `ExecutionQueriesService.summary`, `presentSchedule`,
+ * `presentKey`, ...) build these shapes; the API tests check real responses
+ * against them.
+ */
+import { z } from 'zod';
+
+/** Every schema here, by component name. */
+export const responseRegistry = z.registry<{ id: string; description?: string }>();
+
+function named<T extends z.ZodType>(id: string, schema: T, description?: string): T {
+  responseRegistry.add(schema, { id, ...(description ? { description } : {}) });
+  return schema;
+}
+
+const timestamp = z.string().meta({ format: 'date-time' });
+const json = z.unknown();
+const jsonObject = z.record(z.string(), z.unknown());
+
+/** A page of a list: `{count, page, page_size, results}`. */
+function page<T extends z.ZodType>(id: string, item: T) {
+  return named(
+    id,
+    z.looseObject({
+      count: z.int().meta({ description: 'How many match, over all pages' }),
+      page: z.int(),
+      page_size: z.int(),
+      results: z.array(item),
+    }),
+  );
+}
+
+export const ErrorBody = named(
+  'Error',
+  z.looseObject({
+    code: z.string().meta({ description: 'Stable machine-readable code, e.g. VALIDATION_FAILED, NOT_FOUND, AI_NOT_CONFIGURED', example: 'VALIDATION_FAILED' }),
+    message: z.string().meta({ description: 'What went wrong, naming the field', example: 'input_data.supplier_id: must be integer' }),
+    details: jsonObject.meta({ description: 'More about the error: the issues by field, the execution id, the request id of a 500' }),
+  }),
+  'The one error shape of the API.',
+);
+
+const StepDefinitionOut = z.looseObject({
+  key: z.string(),
+  name: z.string(),
+  step_type: z.string(),
+  order: z.int(),
+  config: jsonObject,
+  depends_on_steps: z.array(z.string()),
+  is_optional: z.boolean(),
+  can_run_parallel: z.boolean(),
+  parallel_group: z.string().nullable(),
+  condition: jsonObject.nullable(),
+  timeout_seconds: z.int(),
+  can_retry: z.boolean(),
+  max_retries: z.int().nullable(),
+  retry_delay_seconds: z.int().nullable(),
+  retry_backoff: z.number(),
+  max_retry_delay_seconds: z.int(),
+  role: z.enum(['main', 'compensation', 'on_failure']),
+  compensates: z.string().nullable(),
+});
+
+export const Workflow = named(
+  'Workflow',
+  z.looseObject({
+    id: z.int(),
+    code: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    workflow_type: z.string(),
+    status: z.enum(['active', 'inactive']),
+    is_template: z.boolean(),
+    current_version: z.int(),
+    version: z.int().optional().meta({ description: 'The version whose steps are shown (single workflow only)' }),
+    config: jsonObject,
+    max_retries: z.int(),
+    retry_delay_seconds: z.int(),
+    max_parallel_steps: z.int(),
+    input_schema: jsonObject.nullable().optional(),
+    total_executions: z.int(),
+    successful_executions: z.int(),
+    failed_executions: z.int(),
+    success_rate: z.number().nullable(),
+    average_duration_seconds: z.number().nullable(),
+    last_executed_at: timestamp.nullable(),
+    created_by: z.string().nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+    step_count: z.int().optional(),
+    steps: z.array(StepDefinitionOut).optional(),
+    graph: z.looseObject({ edges: z.array(z.array(z.string()).meta({ description: '[prerequisite, step]' })) }).optional(),
+    template: z.string().optional().meta({ description: 'The template it was created from (create from template only)' }),
+  }),
+  'A workflow; a single workflow also carries the steps of one version and its step graph.',
+);
+
+export const WorkflowPage = page('WorkflowPage', Workflow);
+
+export const WorkflowVersion = named(
+  'WorkflowVersion',
+  z.looseObject({
+    id: z.int(),
+    version: z.int(),
+    is_current: z.boolean(),
+    name: z.string(),
+    config: jsonObject,
+    max_retries: z.int(),
+    retry_delay_seconds: z.int(),
+    max_parallel_steps: z.int(),
+    checksum: z.string(),
+    created_by: z.string().nullable(),
+    created_at: timestamp,
+    step_count: z.int().optional(),
+  }),
+);
+
+export const WorkflowVersionPage = page('WorkflowVersionPage', WorkflowVersion);
+
+export const DefinitionCheck = named(
+  'DefinitionCheck',
+  z.looseObject({ valid: z.literal(true), step_count: z.int(), definition: jsonObject.meta({ description: 'The definition as it would be saved (defaults filled in)' }) }),
+);
+
+export const Template = named(
+  'Template',
+  z.looseObject({
+    name: z.string(),
+    display_name: z.string(),
+    description: z.string(),
+    workflow_type: z.string(),
+    step_count: z.int(),
+    steps: z.array(z.looseObject({ key: z.string(), name: z.string(), step_type: z.string(), is_optional: z.boolean() })),
+    valid: z.boolean(),
+    issues: z.array(jsonObject),
+    install_code: z.string(),
+  }),
+);
+
+export const TemplatePage = page('TemplatePage', Template);
+
+export const Execution = named(
+  'Execution',
+  z.looseObject({
+    id: z.int(),
+    execution_id: z.string(),
+    workflow_id: z.int(),
+    workflow_code: z.string().nullable(),
+    workflow_name: z.string().nullable(),
+    version: z.int(),
+    status: z.string().meta({ description: 'pending, running, completed, failed, cancelled, ...' }),
+    outcome: z.string().meta({ description: 'The status, or completed_with_failures' }),
+    trigger_type: z.string(),
+    triggered_by: z.string().nullable(),
+    schedule_id: z.int().nullable(),
+    restarted_from: z.string().nullable(),
+    total_steps: z.int(),
+    completed_steps: z.int(),
+    failed_steps: z.int(),
+    skipped_steps: z.int(),
+    failed_items_total: z.int(),
+    current_step: z.string().nullable(),
+    progress_percent: z.number(),
+    error_message: z.string().nullable(),
+    started_at: timestamp.nullable(),
+    completed_at: timestamp.nullable(),
+    duration_seconds: z.number().nullable(),
+    created_at: timestamp,
+    temporal_ui_url: z.string(),
+    input_data: json.optional().meta({ description: 'The run input (execute only)' }),
+    cancel_requested: z.boolean().optional(),
+    accepted: z.boolean().optional(),
+    signal: z.looseObject({ step_key: z.string(), decision: z.enum(['approve', 'reject']) }).optional(),
+  }),
+  'A run, as listed; execute, cancel, restart and signal answer with it.',
+);
+
+export const ExecutionPage = page('ExecutionPage', Execution);
+
+const FailedItem = z.looseObject({ step_key: z.string().optional(), key: z.string(), code: z.string(), message: z.string(), status: z.int().nullable().optional().meta({ description: 'HTTP status of a failed outside call' }) });
+
+const StepRun = z.looseObject({
+  step_key: z.string(),
+  step_name: z.string(),
+  step_type: z.string(),
+  role: z.string(),
+  status: z.string(),
+  outcome: z.string(),
+  attempt: z.int(),
+  max_attempts: z.int().nullable(),
+  started_at: timestamp.nullable(),
+  completed_at: timestamp.nullable(),
+  duration_ms: z.number().nullable(),
+  error_message: z.string().nullable(),
+  error_details: json,
+  output_summary: json,
+  failed_items_total: z.int(),
+  failed_items: z.array(FailedItem),
+});
+
+export const ExecutionDetail = named(
+  'ExecutionDetail',
+  Execution.extend({
+    failed_items: z.array(FailedItem),
+    input_data: json,
+    output_data: json,
+    error_details: json,
+    idempotency_key: z.string().nullable(),
+    temporal_run_id: z.string().nullable(),
+    updated_at: timestamp,
+    progress: z.looseObject({
+      source: z.enum(['live', 'projection']),
+      status: z.string(),
+      total_steps: z.int(),
+      completed_steps: z.int(),
+      failed_steps: z.int(),
+      skipped_steps: z.int(),
+      failed_items_total: z.int(),
+      running_steps: z.array(z.string()),
+      percent: z.number(),
+    }),
+    steps: z.array(StepRun),
+    compensations: z.array(jsonObject),
+  }),
+  'One run in full: input, output, progress (live while it runs), each step.',
+);
+
+export const Schedule = named(
+  'Schedule',
+  z.looseObject({
+    id: z.int(),
+    name: z.string(),
+    workflow_id: z.int(),
+    workflow_code: z.string().nullable(),
+    workflow_version: z.int().nullable(),
+    cron_expression: z.string(),
+    timezone: z.string(),
+    input_data: jsonObject,
+    is_active: z.boolean(),
+    status: z.enum(['active', 'paused']),
+    temporal_schedule_id: z.string(),
+    sync_state: z.string(),
+    sync_error: z.string().nullable(),
+    next_run_at: timestamp.nullable(),
+    last_run_at: timestamp.nullable(),
+    total_runs: z.int(),
+    created_by: z.string().nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+    temporal_ui_url: z.string().nullable(),
+    live: jsonObject.optional().meta({ description: 'Its state in Temporal: next runs, recent runs (single schedule only)' }),
+    triggered: z.boolean().optional(),
+  }),
+);
+
+export const SchedulePage = page('SchedulePage', Schedule);
+
+export const ApiKey = named(
+  'ApiKey',
+  z.looseObject({
+    id: z.int(),
+    name: z.string(),
+    prefix: z.string(),
+    role: z.enum(['viewer', 'operator', 'admin']),
+    source: z.string(),
+    created_by: z.string().nullable(),
+    created_at: timestamp,
+    expires_at: timestamp.nullable(),
+    last_used_at: timestamp.nullable(),
+    revoked_at: timestamp.nullable(),
+    is_active: z.boolean(),
+    key: z.string().optional().meta({ description: 'The plaintext key: in the create response only, never again' }),
+  }),
+);
+
+export const ApiKeyPage = page('ApiKeyPage', ApiKey);
+
+const RunStats = z.looseObject({
+  runs: z.int(),
+  completed: z.int(),
+  failed: z.int(),
+  cancelled: z.int(),
+  in_progress: z.int(),
+  completed_with_failures: z.int(),
+  failed_items: z.int(),
+  success_rate: z.number().nullable(),
+  average_duration_seconds: z.number().nullable(),
+});
+
+export const Stats = named(
+  'Stats',
+  z.looseObject({
+    generated_at: timestamp,
+    filters: z.looseObject({ workflow: z.int().nullable(), created_after: timestamp.nullable(), created_before: timestamp.nullable() }),
+    overall: RunStats.extend({ failures_by_step: z.array(z.looseObject({ workflow_id: z.int(), workflow_code: z.string(), step_key: z.string(), failures: z.int() })) }),
+    workflows: z.array(RunStats.extend({ workflow_id: z.int(), code: z.string(), name: z.string(), failures_by_step: z.array(z.looseObject({ step_key: z.string(), failures: z.int() })) })),
+  }),
+);
+
+export const Health = named(
+  'Health',
+  z.looseObject({
+    status: z.enum(['ok', 'degraded']),
+    database: z.looseObject({ status: z.enum(['up', 'down']), error: z.string().optional() }),
+    temporal: z.looseObject({ status: z.enum(['up', 'down']), namespace: z.string(), task_queue: z.string(), ui_url: z.string().nullable(), error: z.string().optional() }),
+    time: timestamp,
+  }),
+);
+
+export const Payloads = named(
+  'Payloads',
+  z.looseObject({ payloads: z.array(z.looseObject({ metadata: z.record(z.string(), z.string().meta({ description: 'base64' })), data: z.string().meta({ description: 'base64' }) })) }),
+  "Temporal's remote codec protocol body.",
+);
+
+export const CodecSession = named('CodecSession', z.looseObject({ codec_endpoint: z.string(), cookie: z.string(), expires: z.string() }));
+export const CodecSessionCleared = named('CodecSessionCleared', z.looseObject({ cleared: z.boolean() }));
+
+/** The component schemas of every response body, in OpenAPI 3.0 JSON Schema. */
+export function responseComponentSchemas(): Record<string, Record<string, unknown>> {
+  const out = z.toJSONSchema(responseRegistry, { target: 'openapi-3.0', io: 'output', uri: (id) => `#/components/schemas/${id}` }) as { schemas: Record<string, Record<string, unknown>> };
+  // The registry's ids become the component names; a `$id` inside an OpenAPI 3.0 schema is not allowed.
+  for (const schema of Object.values(out.schemas)) delete schema.$id;
+  return out.schemas;
+}
