@@ -6,6 +6,7 @@ import { createDataSource } from '@src/database/data-source';
 import { createServices, type Services } from '@src/core/services';
 import { Logger } from '@src/logging/logger';
 import { merchflowDataConverter } from '@engine/codec/data-converter';
+import type { RemoteApi } from '@src/cli/api-client';
 
 /** The database or Temporal could not be reached; the message names which and the variable to check. */
 export class ConnectionError extends Error {
@@ -37,6 +38,8 @@ export class CliContext {
   private connection: Connection | null = null;
   private clientPromise: Promise<Client> | null = null;
   private svc: Services | null = null;
+  /** Set in remote mode (`--api-url`): commands that support it go through the API instead. */
+  remote: RemoteApi | null = null;
 
   constructor(
     readonly config: AppConfig,

@@ -18,6 +18,7 @@ import { runWorkflow } from '@src/cli/commands/run-workflow';
 import { schedulesCommand } from '@src/cli/commands/schedules';
 import { createWorkflowTemplates } from '@src/cli/commands/templates';
 import { workerCommand } from '@src/cli/commands/worker';
+import { ApiError, RemoteApi, remoteTarget } from '@src/cli/api-client';
 
 export const COMMANDS: Command[] = [createWorkflowTemplates, runWorkflow, workerCommand, executionsCommand, schedulesCommand, apiKeysCommand];
 
@@ -34,11 +35,14 @@ function help(): string {
     '',
     'Run "merchflow <command> --help" for its options. Configuration comes from the',
     'environment (DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, ...).',
+    '',
+    'Remote mode: with --api-url URL (or MERCHFLOW_API_URL) and MERCHFLOW_API_KEY, the commands',
+    `${COMMANDS.filter((c) => c.remote).map((c) => c.name).join(', ')} go through the REST API instead of the database and Temporal.`,
   ].join('\n');
 }
 
 /** Runs one command line; returns the exit code. Never throws. */
-export async function runCli(argv: string[], io: Io = processIo, configLoader: () => AppConfig = appConfig): Promise<number> {
+export async function runCli(argv: string[], io: Io = processIo, configLoader: () => AppConfig = appConfig, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) {
     io.err(help());
@@ -57,6 +61,15 @@ export async function runCli(argv: string[], io: Io = processIo, configLoader: (
     io.out(command.usage);
     return EXIT_OK;
   }
+  let target: ReturnType<typeof remoteTarget>;
+  let remote: RemoteApi | null = null;
+  try {
+    target = remoteTarget(rest, env);
+    if (target.url !== null && command.remote) remote = new RemoteApi(target.url, target.key);
+    else if (target.url !== null && rest.length !== target.argv.length) throw new UsageError(`${command.name} has no remote mode (--api-url); it works on the database and Temporal directly`);
+  } catch (err) {
+    return reportError(io, command, err, null);
+  }
   let config: AppConfig;
   try {
     config = configLoader();
@@ -65,16 +78,17 @@ export async function runCli(argv: string[], io: Io = processIo, configLoader: (
     return EXIT_FAILED;
   }
   const ctx = new CliContext(config, io);
+  ctx.remote = remote;
   try {
-    return await command.run(ctx, rest);
+    return await command.run(ctx, target.argv);
   } catch (err) {
-    return reportError(io, command, err, config);
+    return reportError(io, command, err, config, remote);
   } finally {
     await ctx.close();
   }
 }
 
-function reportError(io: Io, command: Command, err: unknown, config: AppConfig): number {
+function reportError(io: Io, command: Command, err: unknown, config: AppConfig | null, remote: RemoteApi | null = null): number {
   if (err instanceof UsageError) {
     io.err(`merchflow ${command.name}: ${err.message}`);
     io.err(`(run "merchflow ${command.name} --help" for usage)`);
@@ -86,8 +100,20 @@ function reportError(io: Io, command: Command, err: unknown, config: AppConfig):
     if (Array.isArray(issues) && issues.length > 0 && !err.message.includes(formatIssues(issues))) io.err(`  ${formatIssues(issues)}`);
     return USAGE_CODES.has(err.code) ? EXIT_USAGE : EXIT_FAILED;
   }
-  if (err instanceof ConnectionError) {
+  if (err instanceof ApiError) {
     io.err(`merchflow ${command.name}: ${err.message}`);
+    const issues = err.details?.issues as ValidationIssue[] | undefined;
+    if (Array.isArray(issues) && issues.length > 0 && !err.message.includes(formatIssues(issues))) io.err(`  ${formatIssues(issues)}`);
+    return USAGE_CODES.has(err.code) ? EXIT_USAGE : EXIT_FAILED;
+  }
+  if (remote && err instanceof TypeError) {
+    // fetch's network failures: name the URL, not the database.
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    io.err(`merchflow ${command.name}: cannot reach the API at ${remote.baseUrl} (${cause?.code ?? cause?.message ?? err.message}); check --api-url / MERCHFLOW_API_URL`);
+    return EXIT_FAILED;
+  }
+  if (err instanceof ConnectionError || config === null) {
+    io.err(`merchflow ${command.name}: ${(err as Error).message}`);
     return EXIT_FAILED;
   }
   io.err(`merchflow ${command.name}: ${describeStartupError(err, { database: redactUrl(config.databaseUrl), temporal: config.temporal.address })}`);

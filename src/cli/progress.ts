@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunProgress } from '@engine/shared/contracts';
 import type { CliContext, Io } from '@src/cli/context';
+import { followRemoteRun } from '@src/cli/api-client';
 
 export interface Snapshot {
   status: string;
@@ -104,6 +105,7 @@ const CLOSED: Record<string, RunOutcome['status']> = {
  * the progress, then returns the result (or the error).
  */
 export async function followRun(ctx: CliContext, executionId: string, opts: { pollMs?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<RunOutcome> {
+  if (ctx.remote) return followRemoteRun(ctx.remote, ctx.io, executionId, opts);
   const { queries } = await ctx.services();
   const client = await ctx.temporal();
   const handle = client.workflow.getHandle(executionId);

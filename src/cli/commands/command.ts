@@ -6,6 +6,8 @@ export interface Command {
   /** Other names the command answers to (the specification's snake_case management commands). */
   aliases?: string[];
   summary: string;
+  /** Works in remote mode (`--api-url` / MERCHFLOW_API_URL): through the API's typed client. */
+  remote?: boolean;
   usage: string;
   run(ctx: CliContext, argv: string[]): Promise<number>;
 }

@@ -5,7 +5,7 @@ import { followRun } from '@src/cli/progress';
 import { EXIT_OK, type Command } from '@src/cli/commands/command';
 import { cliUser, reportOutcome } from '@src/cli/commands/run-workflow';
 import { pageRequest } from '@src/common/pagination';
-import { RUN_OUTCOMES } from '@src/executions/execution-status';
+import { RUN_OUTCOMES, type RUN_STATUSES } from '@src/executions/execution-status';
 import { TRIGGER_TYPES, type TriggerType } from '@src/executions/execution.entity';
 
 const USAGE = `merchflow executions list [--workflow CODE|ID] [--status S|completed_with_failures] [--trigger-type T] [--page N] [--page-size N] [--json]
@@ -13,12 +13,14 @@ merchflow executions show ID [--json]
 merchflow executions cancel ID
 merchflow executions restart ID [--from-step KEY] [--input-overrides JSON] [--wait]
 
-ID is the numeric id or the execution_id.`;
+ID is the numeric id or the execution_id. With --api-url URL (or MERCHFLOW_API_URL) and
+MERCHFLOW_API_KEY, every executions command goes through the REST API.`;
 
 /** `executions list|show|cancel|restart`. */
 export const executionsCommand: Command = {
   name: 'executions',
   summary: 'List, show, cancel and restart runs',
+  remote: true,
   usage: USAGE,
   async run(ctx, argv) {
     const [sub, ...rest] = argv;
@@ -62,15 +64,14 @@ async function list(ctx: CliContext, argv: string[]): Promise<number> {
   if (options['trigger-type'] && !(TRIGGER_TYPES as readonly string[]).includes(String(options['trigger-type']))) {
     throw new UsageError(`--trigger-type must be one of ${TRIGGER_TYPES.join(', ')}`);
   }
-  const { queries } = await ctx.services();
-  const page = await queries.list(
-    {
-      workflow: options.workflow as string | undefined,
-      status: byOutcome ? undefined : (options.status as string | undefined),
-      outcome: byOutcome ? 'completed_with_failures' : undefined,
-      trigger_type: options['trigger-type'] as TriggerType | undefined },
-    pageRequest({ page: options.page as number | undefined, page_size: options['page-size'] as number | undefined }),
-  );
+  const filter = {
+    workflow: options.workflow as string | undefined,
+    status: byOutcome ? undefined : (options.status as (typeof RUN_STATUSES)[number] | undefined),
+    outcome: byOutcome ? ('completed_with_failures' as const) : undefined,
+    trigger_type: options['trigger-type'] as TriggerType | undefined,
+  };
+  const paging = pageRequest({ page: options.page as number | undefined, page_size: options['page-size'] as number | undefined });
+  const page = ctx.remote ? await ctx.remote.executions({ ...filter, ...paging }) : await (await ctx.services()).queries.list(filter, paging);
   if (options.json) {
     ctx.io.out(json(page));
     return EXIT_OK;
@@ -87,8 +88,8 @@ async function list(ctx: CliContext, argv: string[]): Promise<number> {
 
 async function show(ctx: CliContext, argv: string[]): Promise<number> {
   const { positionals, options } = parseArgs(argv, { json: { kind: 'boolean' } }, { maxPositionals: 1 });
-  const { queries } = await ctx.services();
-  const d = await queries.detail(needId(positionals, 'show'));
+  const id = needId(positionals, 'show');
+  const d = ctx.remote ? await ctx.remote.execution(id) : await (await ctx.services()).queries.detail(id);
   if (options.json) {
     ctx.io.out(json(d));
     return EXIT_OK;
@@ -123,8 +124,8 @@ function shownStatus(r: { status: string; outcome: string; failed_items_total: n
 
 async function cancel(ctx: CliContext, argv: string[]): Promise<number> {
   const { positionals } = parseArgs(argv, {}, { maxPositionals: 1 });
-  const { executions } = await ctx.services();
-  const row = await executions.cancel(needId(positionals, 'cancel'));
+  const id = needId(positionals, 'cancel');
+  const row = ctx.remote ? await ctx.remote.cancel(id) : await (await ctx.services()).executions.cancel(id);
   ctx.io.out(`cancellation requested for ${row.execution_id}`);
   return EXIT_OK;
 }
@@ -135,12 +136,9 @@ async function restart(ctx: CliContext, argv: string[]): Promise<number> {
     { 'from-step': { kind: 'string' }, 'input-overrides': { kind: 'json', object: true }, wait: { kind: 'boolean' } },
     { maxPositionals: 1 },
   );
-  const { executions } = await ctx.services();
-  const row = await executions.restart(needId(positionals, 'restart'), {
-    from_step: options['from-step'] as string | undefined,
-    input_overrides: options['input-overrides'] as Record<string, unknown> | undefined,
-    triggered_by: cliUser(),
-  });
+  const id = needId(positionals, 'restart');
+  const body = { from_step: options['from-step'] as string | undefined, input_overrides: options['input-overrides'] as Record<string, unknown> | undefined };
+  const row = ctx.remote ? await ctx.remote.restart(id, body) : await (await ctx.services()).executions.restart(id, { ...body, triggered_by: cliUser() });
   if (!options.wait) {
     ctx.io.out(row.execution_id);
     return EXIT_OK;

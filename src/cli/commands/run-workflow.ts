@@ -20,8 +20,7 @@ export async function reportOutcome(ctx: CliContext, executionId: string, outcom
   if (outcome.status === 'completed' && (outcome.failedItems ?? 0) > 0) {
     // Never a plain success: say how many items failed, and which (the first ones).
     ctx.io.err(`completed with failures ${executionId}: ${outcome.failedItems} item(s) failed after their retries`);
-    const { queries } = await ctx.services();
-    const detail = await queries.detail(executionId);
+    const detail = ctx.remote ? await ctx.remote.execution(executionId) : await (await ctx.services()).queries.detail(executionId);
     for (const f of detail.failed_items.slice(0, 20)) ctx.io.err(`  ${f.step_key}  ${f.key}  ${f.code}  ${f.message}`);
     if (detail.failed_items_total > 20) ctx.io.err(`  … see: merchflow executions show ${executionId}`);
     ctx.io.out(json(outcome.output ?? null));
@@ -45,6 +44,7 @@ export const runWorkflow: Command = {
   name: 'run-workflow',
   aliases: ['run_workflow'],
   summary: 'Run a workflow by code, showing live progress, then print its output',
+  remote: true,
   usage: `merchflow run-workflow CODE [--input-data JSON] [--no-wait] [--idempotency-key KEY] [--version N] [--timeout SECONDS]
 (also: merchflow run_workflow CODE --input-data JSON, the specification's name)
 
@@ -74,47 +74,65 @@ following; the run continues.`,
     );
     const code = positionals[0];
     if (!code) throw new UsageError('run-workflow needs a workflow CODE');
+    const start = {
+      input_data: (options['input-data'] as Record<string, unknown> | undefined) ?? {},
+      idempotency_key: (options['idempotency-key'] as string | undefined) ?? undefined,
+      version: options.version as number | undefined,
+    };
+    const follow = (executionId: string, version: number, uiUrl: string) =>
+      followAndReport(ctx, executionId, `started ${executionId} (workflow ${code} v${version})\n  ${uiUrl}`, options);
+    if (ctx.remote) {
+      const wf = await ctx.remote.workflowByCode(code);
+      if (!wf) return noWorkflow(ctx, code);
+      // Through the API a run is started by a person at the CLI: trigger_type manual (cli is for direct mode).
+      const run = await ctx.remote.execute(wf.id, { ...start, trigger_type: 'manual' });
+      if (options.wait === false) {
+        ctx.io.out(run.execution_id);
+        return EXIT_OK;
+      }
+      return follow(run.execution_id, run.version, run.temporal_ui_url);
+    }
     const { workflows, executions, queries } = await ctx.services();
     let workflow: Workflow;
     try {
       workflow = await workflows.getByCode(code);
     } catch (err) {
-      if (err instanceof NotFoundError) {
-        const hint = code.endsWith('_template') ? ' (create it with: merchflow create-workflow-templates)' : '';
-        ctx.io.err(`merchflow: no workflow with code "${code}"${hint}`);
-        return EXIT_FAILED;
-      }
+      if (err instanceof NotFoundError) return noWorkflow(ctx, code);
       throw err;
     }
-    const row = await executions.start(workflow.id, {
-      input_data: (options['input-data'] as Record<string, unknown> | undefined) ?? {},
-      trigger_type: 'cli',
-      triggered_by: cliUser(),
-      idempotency_key: (options['idempotency-key'] as string | undefined) ?? null,
-      version: options.version as number | undefined,
-    });
+    const row = await executions.start(workflow.id, { ...start, idempotency_key: start.idempotency_key ?? null, trigger_type: 'cli', triggered_by: cliUser() });
     if (options.wait === false) {
       ctx.io.out(row.execution_id);
       return EXIT_OK;
     }
-    ctx.io.err(`started ${row.execution_id} (workflow ${workflow.code} v${row.version})`);
-    ctx.io.err(`  ${queries.temporalUiUrl(row.execution_id)}`);
-    const abort = new AbortController();
-    const onSigint = () => abort.abort();
-    process.once('SIGINT', onSigint);
-    try {
-      const outcome = await followRun(ctx, row.execution_id, {
-        pollMs: options['poll-ms'] as number | undefined,
-        timeoutMs: options.timeout ? (options.timeout as number) * 1000 : undefined,
-        signal: abort.signal,
-      });
-      if (abort.signal.aborted) {
-        ctx.io.err(`detached; ${row.execution_id} keeps running (stop it with: merchflow executions cancel ${row.execution_id})`);
-        return 130;
-      }
-      return await reportOutcome(ctx, row.execution_id, outcome);
-    } finally {
-      process.removeListener('SIGINT', onSigint);
-    }
+    return follow(row.execution_id, row.version, queries.temporalUiUrl(row.execution_id));
   },
 };
+
+function noWorkflow(ctx: CliContext, code: string): number {
+  const hint = code.endsWith('_template') ? ' (create it with: merchflow create-workflow-templates)' : '';
+  ctx.io.err(`merchflow: no workflow with code "${code}"${hint}`);
+  return EXIT_FAILED;
+}
+
+/** Follows a started run until it ends (Ctrl-C detaches), then reports how it ended. */
+async function followAndReport(ctx: CliContext, executionId: string, banner: string, options: Record<string, unknown>): Promise<number> {
+  ctx.io.err(banner);
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const outcome = await followRun(ctx, executionId, {
+      pollMs: options['poll-ms'] as number | undefined,
+      timeoutMs: options.timeout ? (options.timeout as number) * 1000 : undefined,
+      signal: abort.signal,
+    });
+    if (abort.signal.aborted) {
+      ctx.io.err(`detached; ${executionId} keeps running (stop it with: merchflow executions cancel ${executionId})`);
+      return 130;
+    }
+    return await reportOutcome(ctx, executionId, outcome);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
