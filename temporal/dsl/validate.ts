@@ -123,7 +123,8 @@ const ROLES: readonly StepRole[] = ['main', 'compensation', 'on_failure'];
 const WORKFLOW_FIELDS: Record<string, FieldCheck> = {
   workflow_type: isNonEmptyString,
   max_retries: inRange({ min: 0, max: 100, integer: true }),
-  retry_delay_seconds: inRange({ min: 0, max: 86400 }),
+  // Integers like their database columns: 0.5 would pass here and then fail in PostgreSQL naming no field.
+  retry_delay_seconds: inRange({ min: 0, max: 86400, integer: true }),
   max_parallel_steps: inRange({ min: 1, max: 100, integer: true }),
   // Structure only here (workflow code imports this module); the API compiles the schema itself.
   input_schema: (v) => (isPlainObject(v) ? null : 'must be a JSON Schema object, like {"type": "object", "properties": {...}}'),
@@ -134,9 +135,9 @@ const STEP_FIELDS: Record<string, FieldCheck> = {
   order: inRange({ min: 0, integer: true }),
   timeout_seconds: inRange({ min: 1, max: 86400, integer: true }),
   max_retries: inRange({ min: 0, max: 100, integer: true }),
-  retry_delay_seconds: inRange({ min: 0, max: 86400 }),
+  retry_delay_seconds: inRange({ min: 0, max: 86400, integer: true }),
   retry_backoff: inRange({ min: 1, max: 10 }),
-  max_retry_delay_seconds: inRange({ min: 1, max: 86400 }),
+  max_retry_delay_seconds: inRange({ min: 1, max: 86400, integer: true }),
   is_optional: isBoolean,
   can_run_parallel: isBoolean,
   can_retry: isBoolean,

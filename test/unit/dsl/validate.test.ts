@@ -246,6 +246,9 @@ describe(validateDefinition.name, () => {
       [{ max_retries: 101 }, 'max_retries'],
       [{ retry_delay_seconds: -1 }, 'retry_delay_seconds'],
       [{ retry_delay_seconds: 86401 }, 'retry_delay_seconds'],
+      // Integer columns: a fraction would pass here and fail in PostgreSQL.
+      [{ retry_delay_seconds: 0.5 }, 'retry_delay_seconds'],
+      [{ max_retry_delay_seconds: 2.5 }, 'max_retry_delay_seconds'],
       [{ retry_backoff: 0.5 }, 'retry_backoff'],
       [{ retry_backoff: 11 }, 'retry_backoff'],
       [{ max_retry_delay_seconds: 0 }, 'max_retry_delay_seconds'],
@@ -259,7 +262,8 @@ describe(validateDefinition.name, () => {
       assert.deepEqual(issuesOf([{ ...step('a'), ...fields }]), [`INVALID_FIELD a ${field}`], JSON.stringify(fields));
     }
     const edges = { timeout_seconds: 86400, max_retries: 0, retry_delay_seconds: 0, retry_backoff: 10, order: 0, max_retry_delay_seconds: 86400 };
-    assert.deepEqual(issuesOf([step('a', edges), step('b', { timeout_seconds: 1, max_retries: 100, retry_backoff: 1, retry_delay_seconds: 0.5 })]), []);
+    assert.deepEqual(issuesOf([step('a', edges), step('b', { timeout_seconds: 1, max_retries: 100, retry_backoff: 1.5, retry_delay_seconds: 1 })]), []);
+    assert.deepEqual(issuesOf([], { retry_delay_seconds: 0.5 }), ['INVALID_FIELD - retry_delay_seconds']);
     assert.deepEqual(issuesOf([], { max_parallel_steps: 0 }), ['INVALID_FIELD - max_parallel_steps']);
     assert.deepEqual(issuesOf([], { max_parallel_steps: 101 }), ['INVALID_FIELD - max_parallel_steps']);
     assert.deepEqual(issuesOf([], { max_retries: 101, retry_delay_seconds: -1 }), ['INVALID_FIELD - max_retries', 'INVALID_FIELD - retry_delay_seconds']);
