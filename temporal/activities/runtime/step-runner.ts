@@ -41,6 +41,8 @@ export interface StepRunnerDeps {
   scrubber: SecretScrubber;
   /** Overrides EXECUTOR_SILENCE_MS (tests). */
   executorSilenceMs?: number;
+  /** Overrides AUTO_HEARTBEAT_MS (tests). */
+  autoHeartbeatMs?: number;
 }
 
 /**
@@ -110,12 +112,16 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   });
   const timer = setInterval(() => {
     // An executor that reports progress and has gone silent is left to the heartbeat timeout: it is hung.
-    const hung = executing && executorBeatAt > 0 && Date.now() - executorBeatAt > silenceMs;
-    if (!hung) beat();
+    const silentMs = executing && executorBeatAt > 0 ? Date.now() - executorBeatAt : 0;
+    if (silentMs <= silenceMs) beat();
+    else if (silentMs > silenceMs + (actx.info.heartbeatTimeoutMs ?? 0) && !stepTimeout.signal.aborted) {
+      // Temporal has timed the attempt out by now (and retries it elsewhere): stop it here too, freeing its slot.
+      stepTimeout.abort(new StepError(ErrorCodes.STEP_TIMED_OUT, `the step reported no progress for ${Math.round(silentMs / 1000)} s: hung`, { retryable: true }));
+    }
     if (req.timeout_seconds && Date.now() - started.getTime() - outages.waitedMs > req.timeout_seconds * 1000 && !stepTimeout.signal.aborted) {
       stepTimeout.abort(new StepError(ErrorCodes.STEP_TIMED_OUT, `the step took longer than its timeout_seconds (${req.timeout_seconds})`, { retryable: true }));
     }
-  }, AUTO_HEARTBEAT_MS);
+  }, deps.autoHeartbeatMs ?? AUTO_HEARTBEAT_MS);
   // Secret values this attempt resolved: scrubbed from its errors and output whatever their length;
   // every other known secret is scrubbed by the worker-wide scrubber.
   const usedSecrets = new Set<string>();

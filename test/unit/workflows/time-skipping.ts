@@ -136,6 +136,7 @@ function fakeActivities(recorders: Map<string, Recorder>, now: () => Promise<num
       return evaluateCondition(req.condition as Condition, { ...req.context, input: hydrate(rec, req.context.input), steps: hydrate(rec, req.context.steps) as Record<string, unknown> });
     },
     task: (req: StepRequest) => task(of(req.execution_id), req, now),
+    // Step types a test builds with the real step runner, per run.
     items: (req: StepRequest) => of(req.execution_id).steps.items(req),
     default: unknownStepTypeActivity,
   };
