@@ -83,10 +83,9 @@ describe('interpreter: failures, retries, compensation, timeouts', () => {
       ],
     });
     const run = await h.start(id);
-    const started = Date.now();
     const res = await h.wait(run.execution_id);
     assert.equal(res.status, 'failed');
-    assert.ok(Date.now() - started < 15000, 'the slow sibling was not waited for');
+    // Cancelled, not waited for: the 20 s step never reports completing.
     const kinds = (await events(h, run.execution_id)).filter((e) => e.step_key === 'slow').map((e) => e.kind);
     assert.deepEqual(kinds, ['started', 'cancelled']);
     const slow = (await h.executions.steps(run.execution_id)).find((s) => s.step_key === 'slow')!;
