@@ -79,10 +79,10 @@ describe('replay of a history exported by the Temporal CLI', () => {
     let r: Awaited<ReturnType<typeof replayCli>> | undefined;
     await eventually(async () => {
       r = await replayCli(['replay', '--since', '1h', '--query', `WorkflowId="${started.execution_id}"`]);
-      return r.lines.some((l) => l.includes(started.execution_id));
+      return r.lines.some((l) => l.startsWith('ok') && l.includes(started.execution_id));
     });
     assert.equal(r!.code, 0, r!.lines.join('\n'));
-    assert.match(r!.lines.find((l) => l.includes(started.execution_id))!, new RegExp(`^ok    \\w+ ${started.execution_id} run [0-9a-f-]+$`));
+    assert.match(r!.lines.find((l) => l.startsWith('ok') && l.includes(started.execution_id))!, new RegExp(`^ok    \\w+ ${started.execution_id} run [0-9a-f-]+$`));
     assert.match(r!.lines.at(-1)!, /1 of 1 histories replay with this build/);
   });
 
