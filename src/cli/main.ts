@@ -19,8 +19,9 @@ import { schedulesCommand } from '@src/cli/commands/schedules';
 import { createWorkflowTemplates } from '@src/cli/commands/templates';
 import { workerCommand } from '@src/cli/commands/worker';
 import { ApiError, RemoteApi, remoteTarget } from '@src/cli/api-client';
+import { replayCommand } from '@src/cli/commands/replay';
 
-export const COMMANDS: Command[] = [createWorkflowTemplates, runWorkflow, workerCommand, executionsCommand, schedulesCommand, apiKeysCommand];
+export const COMMANDS: Command[] = [createWorkflowTemplates, runWorkflow, workerCommand, executionsCommand, schedulesCommand, apiKeysCommand, replayCommand];
 
 /** Errors a user fixes by changing what they typed. */
 const USAGE_CODES = new Set(['VALIDATION_FAILED', 'SCHEDULE_INVALID', 'STEP_NOT_FOUND', 'TEMPLATE_NOT_FOUND']);

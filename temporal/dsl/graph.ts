@@ -18,16 +18,6 @@ export interface StepGraph<S extends GraphStep = GraphStep> {
 /** Step key to the keys it waits for (or reads from). */
 export type Dependencies = Record<string, string[]>;
 
-/** Thrown by `topologicalOrder` for a graph that validation would reject. */
-export class CycleError extends Error {
-  readonly code = 'CYCLE';
-
-  constructor(readonly cycle: string[]) {
-    super(`dependency cycle: ${cycle.join(' → ')}`);
-    this.name = 'CycleError';
-  }
-}
-
 /** Deterministic ordering of steps: by `order`, then by key (code units, not locale). */
 export function byOrderThenKey(a: Pick<GraphStep, 'order' | 'key'>, b: Pick<GraphStep, 'order' | 'key'>): number {
   return a.order - b.order || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
@@ -153,35 +143,6 @@ export function findCycle(deps: Dependencies): string[] | null {
     if (cycle) return cycle;
   }
   return null;
-}
-
-/**
- * Main step keys in an order that respects every dependency; among steps
- * available at once, by order then key.
- *
- * @throws CycleError when the dependencies form a cycle.
- */
-export function topologicalOrder(def: StepGraph, deps: Dependencies = effectiveDependencies(def)): string[] {
-  const main = mainSteps(def);
-  const byKey = new Map(main.map((s) => [s.key, s]));
-  // Kahn's algorithm; unknown keys never block.
-  const waitingOn = new Map(main.map((s) => [s.key, new Set((deps[s.key] ?? []).filter((d) => byKey.has(d)))]));
-  const dependents = new Map<string, string[]>(main.map((s) => [s.key, []]));
-  for (const [key, on] of waitingOn) for (const d of on) dependents.get(d)?.push(key);
-  const ready = main.filter((s) => waitingOn.get(s.key)?.size === 0);
-  const result: string[] = [];
-  while (ready.length > 0) {
-    ready.sort(byOrderThenKey);
-    const next = ready.shift() as GraphStep;
-    result.push(next.key);
-    for (const key of dependents.get(next.key) ?? []) {
-      const on = waitingOn.get(key);
-      on?.delete(next.key);
-      if (on?.size === 0) ready.push(byKey.get(key) as GraphStep);
-    }
-  }
-  if (result.length < main.length) throw new CycleError(findCycle(deps) ?? []);
-  return result;
 }
 
 /**

@@ -12,19 +12,16 @@
  * @example
  * const deps = effectiveDependencies(def);          // once per run
  * for (const key of readySteps(def, states, deps)) { ... start or skip it ... }
- * if (isRunFinished(def, states, deps)) return runOutcome(def, states, deps);
+ * // on failure: run failureHandlers(def, endedInOrder) in order
  */
 import { byOrderThenKey, effectiveDependencies, mainSteps, type Dependencies, type GraphStep, type StepGraph } from './graph';
-import type { RunStatus, StepDefinition, StepStatus } from './types';
+import type { StepDefinition, StepStatus } from './types';
 
 /** Step key to status; absent keys are `pending`. */
 export type StepStates = Readonly<Record<string, StepStatus | undefined>>;
 
 /** The fields of a step the scheduler reads. */
 export type SchedulableStep = GraphStep & Pick<StepDefinition, 'is_optional'>;
-
-/** Statuses of a step that has started and not yet finished. */
-const ACTIVE: ReadonlySet<StepStatus> = new Set(['running', 'waiting']);
 
 function statusOf(states: StepStates, key: string): StepStatus {
   return (Object.prototype.hasOwnProperty.call(states, key) ? states[key] : undefined) ?? 'pending';
@@ -40,7 +37,7 @@ export function isSatisfied(step: Pick<StepDefinition, 'is_optional'>, status: S
  * satisfied, sorted by order then key. The caller evaluates each one's
  * condition (false: mark it `skipped`) and starts at most
  * `max_parallel_steps` minus the number already active.
- * It does not look at failures: stop scheduling once `failedRequiredSteps` is non-empty.
+ * It does not look at failures: the caller stops scheduling once a required step failed.
  */
 export function readySteps(
   def: StepGraph<SchedulableStep>,
@@ -59,76 +56,54 @@ export function readySteps(
     .map((s) => s.key);
 }
 
-/** Main steps that are running or waiting (for an approval). */
-export function activeSteps(def: StepGraph, states: StepStates): string[] {
-  return mainSteps(def)
-    .filter((s) => ACTIVE.has(statusOf(states, s.key)))
-    .map((s) => s.key);
+/** One compensation to run: the main step undone and the compensation step that undoes it. */
+export interface CompensationPlan {
+  step: string;
+  compensation: string;
 }
 
-/** Required main steps that failed: any one of them fails the run. */
-export function failedRequiredSteps(def: StepGraph<SchedulableStep>, states: StepStates): string[] {
-  return mainSteps(def)
-    .filter((s) => !s.is_optional && statusOf(states, s.key) === 'failed')
-    .map((s) => s.key);
-}
-
-/**
- * Where the run stands:
- * - `running` while a main step is active, or (with no failure or cancellation) one is ready;
- * - then `failed` if a required step failed, `cancelled` if a step was cancelled;
- * - `failed` if steps are left pending that can never start (a dependency that
- *   will not be satisfied);
- * - otherwise `completed`.
- */
-export function runOutcome(
-  def: StepGraph<SchedulableStep>,
-  states: StepStates,
-  deps: Dependencies = effectiveDependencies(def),
-): Exclude<RunStatus, 'pending'> {
-  const statuses = mainSteps(def).map((s) => statusOf(states, s.key));
-  if (statuses.some((s) => ACTIVE.has(s))) return 'running';
-  if (failedRequiredSteps(def, states).length > 0) return 'failed';
-  if (statuses.includes('cancelled')) return 'cancelled';
-  if (readySteps(def, states, deps).length > 0) return 'running';
-  return statuses.includes('pending') ? 'failed' : 'completed';
-}
-
-/** True when nothing is active and nothing more can start. */
-export function isRunFinished(
-  def: StepGraph<SchedulableStep>,
-  states: StepStates,
-  deps: Dependencies = effectiveDependencies(def),
-): boolean {
-  return runOutcome(def, states, deps) !== 'running';
-}
-
-/** The steps to run after a failed run, in the order to run them. */
+/** The steps to run after a failed (or, since `saga-cancel`, cancelled) run, in the order to run them. */
 export interface FailureHandlers {
-  /** Compensation steps of the main steps that completed, most recent first. */
-  compensations: string[];
+  /** The compensation of each ended main step that has one, most recent first, each once. */
+  compensations: CompensationPlan[];
   /** `on_failure` steps, by order then key. */
   onFailure: string[];
 }
 
 /**
- * What to run when the run fails: the compensation of each completed main step,
- * in reverse completion order, then the on-failure steps.
+ * What to run when the run fails: the compensation of each main step in
+ * `endedInOrder`, most recent first, then the on-failure steps. The one place
+ * that orders failure handling; the interpreter runs exactly this plan.
+ * Ties: a step compensated twice (which validation rejects) takes its first
+ * compensation in definition order; on-failure steps of equal order run by key.
  *
- * @param completedInOrder main step keys in the order they completed
+ * @param endedInOrder main step keys in the order they ended (completed, or
+ *   failed / cancelled after starting work)
+ * @example
+ * failureHandlers(def, ['a', 'c']) // { compensations: [{ step: 'c', compensation: 'undo_c' }, ...], onFailure: ['email'] }
  */
-export function failureHandlers(def: StepGraph, completedInOrder: readonly string[]): FailureHandlers {
-  const compensationOf = new Map<string, string>();
-  for (const s of def.steps) {
-    if (s.role === 'compensation' && s.compensates && !compensationOf.has(s.compensates)) compensationOf.set(s.compensates, s.key);
+export function failureHandlers(def: StepGraph, endedInOrder: readonly string[]): FailureHandlers {
+  const compensationOf = compensationsByTarget(def);
+  const seen = new Set<string>();
+  const compensations: CompensationPlan[] = [];
+  for (const key of [...endedInOrder].reverse()) {
+    const compensation = compensationOf.get(key);
+    if (compensation === undefined || seen.has(compensation)) continue;
+    seen.add(compensation);
+    compensations.push({ step: key, compensation });
   }
-  const compensations = [...completedInOrder]
-    .reverse()
-    .map((key) => compensationOf.get(key))
-    .filter((key): key is string => key !== undefined);
   const onFailure = def.steps
     .filter((s) => s.role === 'on_failure')
     .sort(byOrderThenKey)
     .map((s) => s.key);
-  return { compensations: [...new Set(compensations)], onFailure };
+  return { compensations, onFailure };
+}
+
+/** Main step key to the key of the compensation step that undoes it (the first in definition order). */
+export function compensationsByTarget(def: StepGraph): Map<string, string> {
+  const compensationOf = new Map<string, string>();
+  for (const s of def.steps) {
+    if (s.role === 'compensation' && s.compensates && !compensationOf.has(s.compensates)) compensationOf.set(s.compensates, s.key);
+  }
+  return compensationOf;
 }

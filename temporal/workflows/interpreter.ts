@@ -21,10 +21,9 @@ import {
 import type { StepDefinition, StepStatus, WorkflowDefinition } from '@engine/dsl/types';
 import { effectiveRetry } from '@engine/dsl/normalize';
 import { effectiveDependencies, inputSources, type Dependencies } from '@engine/dsl/graph';
-import { readySteps } from '@engine/dsl/scheduler';
+import { compensationsByTarget, failureHandlers, readySteps } from '@engine/dsl/scheduler';
 import { evaluateCondition } from '@engine/dsl/conditions';
 import { referencedSteps, PayloadRefEncountered } from '@engine/dsl/references';
-import { validateDefinition, formatIssues } from '@engine/dsl/validate';
 import {
   approvalSignal,
   DEFAULT_OUTAGE_BUDGET_SECONDS,
@@ -72,6 +71,17 @@ const HEARTBEAT_TIMEOUT_SECONDS = { min: 10, max: 30 };
  */
 const PATCH_PARTIAL_STEPS = 'saga-partial-steps';
 const PATCH_CANCEL_SAGA = 'saga-cancel';
+/**
+ * `condition-failure-stops-batch`: a required step whose condition cannot be
+ * evaluated fails the run before the other ready steps of its batch start
+ * (runs before it went on starting them).
+ */
+const PATCH_CONDITION_STOPS_BATCH = 'condition-failure-stops-batch';
+/**
+ * `on-failure-order-by-key`: on-failure steps of equal `order` run by key, as
+ * `failureHandlers` orders them (runs before it ran them in definition order).
+ */
+const PATCH_ON_FAILURE_BY_KEY = 'on-failure-order-by-key';
 
 /** What one compensation did, for `$execution.compensated` and the run's error details. */
 interface CompensationOutcome {
@@ -250,15 +260,9 @@ class Run {
   }
 
   async run(): Promise<RunResult> {
+    // The definition was validated when it was saved (and its version is immutable): validating it here
+    // again would make a later, stricter rule fail the replay of runs already in flight.
     const info = workflowInfo();
-    const issues = validateDefinition(this.def, {}, { structuralOnly: true });
-    if (issues.length > 0) {
-      throw ApplicationFailure.create({
-        type: ErrorCodes.DEFINITION_INVALID,
-        message: `definition invalid: ${formatIssues(issues)}`,
-        nonRetryable: true,
-      });
-    }
     await this.bookkeeping.projectRun({
       kind: 'started',
       execution_id: this.executionId,
@@ -294,18 +298,9 @@ class Run {
         await this.compensate();
         await this.runOnFailure();
         this.status = 'failed';
-        await this.bookkeeping.projectRun({
-          kind: 'finished',
-          execution_id: this.executionId,
-          workflow_id: this.def.workflow_id,
-          status: 'failed',
-          output: null,
-          error_message: this.failure,
-          error_details: {
-            failed_steps: this.main.filter((s) => this.states.get(s.key)!.status === 'failed').map((s) => s.key),
-            ...(this.compensations && this.compensations.length > 0 ? { compensated: this.compensationReport() } : {}),
-          },
-          completed_at: nowIso(),
+        await this.projectFinished(null, this.failure, {
+          failed_steps: this.main.filter((s) => this.states.get(s.key)!.status === 'failed').map((s) => s.key),
+          ...(this.compensations && this.compensations.length > 0 ? { compensated: this.compensationReport() } : {}),
         });
       });
       throw ApplicationFailure.create({ type: ErrorCodes.STEP_FAILED, message: this.failure, nonRetryable: true });
@@ -313,16 +308,7 @@ class Run {
 
     this.status = 'completed';
     const output = this.finalOutput();
-    await this.bookkeeping.projectRun({
-      kind: 'finished',
-      execution_id: this.executionId,
-      workflow_id: this.def.workflow_id,
-      status: 'completed',
-      output,
-      error_message: null,
-      error_details: null,
-      completed_at: nowIso(),
-    });
+    await this.projectFinished(output, null, null);
     return {
       execution_id: this.executionId,
       status: 'completed',
@@ -368,6 +354,8 @@ class Run {
             // A condition that cannot be evaluated fails its step, rather than failing the workflow task over and over.
             state.started_at = nowIso();
             await this.recordFailure(state, ApplicationFailure.create({ type: 'BAD_CONDITION', message: `condition: ${errorMessage(err)}`, nonRetryable: true }));
+            // The run has failed: no other step of this batch starts.
+            if (this.failure !== null && patched(PATCH_CONDITION_STOPS_BATCH)) break;
             continue;
           }
           if (!shouldRun) {
@@ -583,9 +571,8 @@ class Run {
 
   private async execute(state: StepState): Promise<unknown> {
     const step = state.step;
-    const acts = stepActivities(this.activityOptions(step));
-    const fn = acts[step.step_type as keyof typeof acts] as ((req: StepRequest) => Promise<StepResult>) | undefined;
-    if (!fn) throw ApplicationFailure.nonRetryable(`no executor for step type ${step.step_type}`, ErrorCodes.UNKNOWN_STEP_TYPE);
+    // A step type no worker registers fails with UNKNOWN_STEP_TYPE, non-retryable (the worker's `default` activity).
+    const fn = stepActivities(this.activityOptions(step))[step.step_type];
     state.applied = true;
     const result = await fn(this.request(step));
     state.attempt = result.attempt;
@@ -620,25 +607,20 @@ class Run {
     return { approved: true, decision: 'approve', timed_out: false, data: d.data ?? null, by: d.by ?? null, comment: d.comment ?? null };
   }
 
-  private compensationsByTarget(): Map<string, StepDefinition> {
-    return new Map(this.def.steps.filter((s) => s.role === 'compensation' && s.compensates).map((s) => [s.compensates!, s]));
-  }
-
   /**
-   * Runs compensation steps in reverse order: of the completed main steps,
-   * and (for runs started since `saga-partial-steps`) of the steps that
-   * failed or were cancelled after they started work, which may have partly
-   * applied. Records each outcome for `$execution.compensated`.
+   * Runs compensation steps in reverse order (the plan of `failureHandlers`):
+   * of the completed main steps, and (for runs started since
+   * `saga-partial-steps`) of the steps that failed or were cancelled after
+   * they started work, which may have partly applied. Records each outcome
+   * for `$execution.compensated`.
    */
   private async compensate(): Promise<void> {
-    const byTarget = this.compensationsByTarget();
+    const byTarget = compensationsByTarget(this.def);
     const partway = this.endOrder.filter((k) => this.states.get(k)!.status !== 'completed' && byTarget.has(k));
     const order = partway.length > 0 && patched(PATCH_PARTIAL_STEPS) ? this.endOrder : this.completionOrder;
     this.compensations = [];
-    for (const key of [...order].reverse()) {
-      const comp = byTarget.get(key);
-      if (!comp) continue;
-      const state = this.states.get(comp.key)!;
+    for (const { step: key, compensation } of failureHandlers(this.def, order).compensations) {
+      const state = this.states.get(compensation)!;
       if (state.status !== 'pending') continue; // each compensation runs once
       state.status = 'running';
       state.started_at = nowIso();
@@ -647,7 +629,7 @@ class Run {
       this.compensations.push({
         step: key,
         step_status: this.states.get(key)!.status,
-        compensation: comp.key,
+        compensation,
         status: ended === 'completed' ? 'completed' : 'failed',
         error: ended === 'completed' ? null : state.error,
       });
@@ -655,8 +637,12 @@ class Run {
   }
 
   private async runOnFailure(): Promise<void> {
-    for (const step of this.def.steps.filter((s) => s.role === 'on_failure').sort((a, b) => a.order - b.order)) {
-      const state = this.states.get(step.key)!;
+    let keys = failureHandlers(this.def, []).onFailure;
+    // Runs recorded before `on-failure-order-by-key` ran equal-order steps in definition order.
+    const legacy = this.def.steps.filter((s) => s.role === 'on_failure').sort((a, b) => a.order - b.order).map((s) => s.key);
+    if (legacy.some((k, i) => k !== keys[i]) && !patched(PATCH_ON_FAILURE_BY_KEY)) keys = legacy;
+    for (const key of keys) {
+      const state = this.states.get(key)!;
       state.status = 'running';
       state.started_at = nowIso();
       await this.runStep(state);
@@ -669,7 +655,7 @@ class Run {
    * before the run is recorded as cancelled.
    */
   private async finishCancelled(): Promise<void> {
-    const byTarget = this.compensationsByTarget();
+    const byTarget = compensationsByTarget(this.def);
     const saga = this.endOrder.some((k) => byTarget.has(k)) && patched(PATCH_CANCEL_SAGA);
     this.status = 'cancelled';
     const touched: StepState[] = [];
@@ -685,14 +671,19 @@ class Run {
       this.failure ??= 'the run was cancelled';
       await this.compensate();
     }
+    await this.projectFinished(null, 'cancelled', saga ? { compensated: this.compensationReport() } : null);
+  }
+
+  /** Records the run's end (its status is `this.status`): the one place the `finished` event is built. */
+  private async projectFinished(output: unknown, errorMessage: string | null, errorDetails: Record<string, unknown> | null): Promise<void> {
     await this.bookkeeping.projectRun({
       kind: 'finished',
       execution_id: this.executionId,
       workflow_id: this.def.workflow_id,
-      status: 'cancelled',
-      output: null,
-      error_message: 'cancelled',
-      error_details: saga ? { compensated: this.compensationReport() } : null,
+      status: this.status as 'completed' | 'failed' | 'cancelled',
+      output,
+      error_message: errorMessage,
+      error_details: errorDetails,
       completed_at: nowIso(),
     });
   }

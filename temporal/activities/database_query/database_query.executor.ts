@@ -261,6 +261,13 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
     };
   }
 
+  /** `{ done, updated, unmatched }` from a per-item update's checkpoint for the same items, else null. */
+  function updateCheckpoint(checkpoint: unknown, total: number): { done: number; updated: number; unmatched: number } | null {
+    const c = checkpoint as { done?: unknown; total?: unknown; updated?: unknown; unmatched?: unknown } | undefined;
+    if (!c || c.total !== total || typeof c.done !== 'number' || typeof c.updated !== 'number' || typeof c.unmatched !== 'number') return null;
+    return { done: c.done, updated: c.updated, unmatched: c.unmatched };
+  }
+
   async function runUpdate(model: ModelSpec, config: Record<string, unknown>, ctx: StepExecutionContext): Promise<WriteResult> {
     const input = stepInput(config, ctx);
     const maxRows = intOption(config.max_rows, 'max_rows', DATABASE_QUERY_LIMITS.updateMaxRows.default, 1, Number.MAX_SAFE_INTEGER, input, ctx);
@@ -270,11 +277,14 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
       return updateSql(model, set, resolveWhere(config.where, item, ctx), returning);
     };
     const items = config.per_item ? itemsOf(input, config.items_field as string | undefined) : [input];
-    let updated = 0;
-    let unmatched = 0;
+    // A retried attempt resumes after the last chunk an earlier one committed (its heartbeat checkpoint);
+    // not when rows are returned, which the checkpoint does not carry.
+    const resume = returning.length === 0 ? updateCheckpoint(ctx.checkpoint, items.length) : null;
+    let updated = resume?.updated ?? 0;
+    let unmatched = resume?.unmatched ?? 0;
     const rows: Record<string, unknown>[] = [];
     await withClient(async (client) => {
-      for (let start = 0; start < items.length; start += PER_ITEM_CHUNK) {
+      for (let start = resume?.done ?? 0; start < items.length; start += PER_ITEM_CHUNK) {
         await inTransaction(client, async () => {
           for (const item of items.slice(start, start + PER_ITEM_CHUNK)) {
             const sql = statementFor(item);
@@ -286,7 +296,7 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
             if (returning.length > 0) rows.push(...res.rows);
           }
         });
-        ctx.heartbeat({ done: Math.min(start + PER_ITEM_CHUNK, items.length), total: items.length });
+        ctx.heartbeat({ done: Math.min(start + PER_ITEM_CHUNK, items.length), total: items.length, updated, unmatched });
       }
     });
     return {

@@ -28,8 +28,18 @@ export interface StepExecutionContext {
   run: RunContext;
   /** Resolves references in a config value; `item` binds `$` and bare `$field` references. */
   resolve<T = unknown>(value: T, item?: unknown): unknown;
-  /** Records progress and lets Temporal know the step is alive; throws when the step was cancelled. */
+  /**
+   * Records progress (a checkpoint: `details` come back as `checkpoint` when
+   * the step is retried) and lets Temporal know the step is alive; throws when
+   * the step was cancelled. Once an executor heartbeats, its silence counts:
+   * quiet for longer than a minute, the attempt is ended as hung and retried.
+   */
   heartbeat(details?: unknown): void;
+  /**
+   * The last details the previous attempt of this step heartbeat (undefined on
+   * a first attempt, or when it reported none): where a per-item step resumes.
+   */
+  checkpoint?: unknown;
   /** Aborted when Temporal cancels the activity. */
   signal: AbortSignal;
   logger: Logger;

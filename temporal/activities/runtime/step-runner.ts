@@ -19,6 +19,15 @@ import { failedItemsOf } from '@engine/activities/shared/item-failures';
 /** How often the runner heartbeats on its own while an executor works (the SDK throttles what it sends). */
 const AUTO_HEARTBEAT_MS = 1_000;
 
+/**
+ * How long an executor that reports progress (calls `ctx.heartbeat`) may stay
+ * silent before the runner stops heartbeating for it. Past this, the step's
+ * heartbeat timeout (10-30 s) ends the attempt as hung and Temporal retries it
+ * from the executor's last checkpoint. Longer than one outside call's default
+ * timeout (30 s), so a slow call is not taken for a hang.
+ */
+export const EXECUTOR_SILENCE_MS = 60_000;
+
 export interface StepRunnerDeps {
   projection: ProjectionService;
   payloads: PayloadStore;
@@ -30,6 +39,10 @@ export interface StepRunnerDeps {
   databasePorts?: number[];
   /** Scrubs every secret the worker knows from every step's output, errors and heartbeats. */
   scrubber: SecretScrubber;
+  /** Overrides EXECUTOR_SILENCE_MS (tests). */
+  executorSilenceMs?: number;
+  /** Overrides AUTO_HEARTBEAT_MS (tests). */
+  autoHeartbeatMs?: number;
 }
 
 /**
@@ -44,7 +57,23 @@ export function buildStepActivities(executors: StepExecutor[], deps: StepRunnerD
   for (const executor of executors) {
     out[executor.type] = (req) => runStep(executor, req, deps);
   }
+  // Temporal runs `default` for an activity type no function is registered for.
+  out.default = unknownStepTypeActivity;
   return out;
+}
+
+/**
+ * The worker's `default` activity: a step type no executor is registered for
+ * (a definition saved against a worker build that knew it) fails its step at
+ * once, non-retryably, rather than being retried as Temporal's NotFoundError.
+ */
+export async function unknownStepTypeActivity(): Promise<never> {
+  const type = Context.current().info.activityType;
+  throw ApplicationFailure.create({
+    type: ErrorCodes.UNKNOWN_STEP_TYPE,
+    message: `no executor is registered for step type '${type}' on this worker`,
+    nonRetryable: true,
+  });
 }
 
 async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunnerDeps): Promise<StepResult> {
@@ -64,20 +93,35 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   // The step's own timeout: its work, not the time it waited for PostgreSQL or Temporal to come back.
   const stepTimeout = new AbortController();
   const signal = AbortSignal.any([actx.cancellationSignal, stepTimeout.signal]);
+  // Heartbeat details are the executor's: a checkpoint a retried attempt resumes from. Every heartbeat the
+  // runner sends repeats the last one (Temporal keeps only the latest details), starting from the checkpoint
+  // the previous attempt left, so a retry that fails before its first heartbeat does not lose it.
+  const checkpoint: unknown = attempt > 1 ? actx.info.heartbeatDetails : undefined;
+  let details: unknown = checkpoint;
+  /** When the executor last heartbeat itself during this attempt (0: never). */
+  let executorBeatAt = 0;
+  let executing = false;
+  const silenceMs = deps.executorSilenceMs ?? EXECUTOR_SILENCE_MS;
+  const beat = () => (details === undefined ? actx.heartbeat() : actx.heartbeat(details));
   const outages = new OutageRider({
     budgetMs: deps.outageBudgetMs ?? 600_000,
-    // No details: heartbeat details are the executor's (a checkpoint it may resume from).
-    heartbeat: () => actx.heartbeat(),
+    heartbeat: beat,
     signal: actx.cancellationSignal,
     logger,
     databasePorts: deps.databasePorts,
   });
   const timer = setInterval(() => {
-    actx.heartbeat();
+    // An executor that reports progress and has gone silent is left to the heartbeat timeout: it is hung.
+    const silentMs = executing && executorBeatAt > 0 ? Date.now() - executorBeatAt : 0;
+    if (silentMs <= silenceMs) beat();
+    else if (silentMs > silenceMs + (actx.info.heartbeatTimeoutMs ?? 0) && !stepTimeout.signal.aborted) {
+      // Temporal has timed the attempt out by now (and retries it elsewhere): stop it here too, freeing its slot.
+      stepTimeout.abort(new StepError(ErrorCodes.STEP_TIMED_OUT, `the step reported no progress for ${Math.round(silentMs / 1000)} s: hung`, { retryable: true }));
+    }
     if (req.timeout_seconds && Date.now() - started.getTime() - outages.waitedMs > req.timeout_seconds * 1000 && !stepTimeout.signal.aborted) {
       stepTimeout.abort(new StepError(ErrorCodes.STEP_TIMED_OUT, `the step took longer than its timeout_seconds (${req.timeout_seconds})`, { retryable: true }));
     }
-  }, AUTO_HEARTBEAT_MS);
+  }, deps.autoHeartbeatMs ?? AUTO_HEARTBEAT_MS);
   // Secret values this attempt resolved: scrubbed from its errors and output whatever their length;
   // every other known secret is scrubbed by the worker-wide scrubber.
   const usedSecrets = new Set<string>();
@@ -108,10 +152,13 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       run,
       resolve: (value, item) => resolveReferences(value, item === undefined ? run : { ...run, item }),
       // Per-item loops heartbeat: once the step is cancelled, that is where they stop.
-      heartbeat: (details) => {
+      heartbeat: (progress) => {
         if (actx.cancellationSignal.aborted) throw cancelledError(actx.cancellationSignal.reason);
-        actx.heartbeat(cleanValue(details));
+        executorBeatAt = Date.now();
+        if (progress !== undefined) details = cleanValue(progress);
+        beat();
       },
+      checkpoint,
       signal,
       logger,
       compensates: req.compensates ?? null,
@@ -122,7 +169,14 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       },
     };
     // An executor that meets an outage runs again once it is over: steps are idempotent (Temporal retries them too).
-    const raw = await outages.ride('the step', () => untilAborted(executor.execute(req.config, ctx), stepTimeout.signal));
+    const raw = await outages.ride('the step', async () => {
+      executing = true;
+      try {
+        return await untilAborted(executor.execute(req.config, ctx), stepTimeout.signal);
+      } finally {
+        executing = false;
+      }
+    });
     await outages.ride('loading the secrets to scrub', () => deps.scrubber.refresh());
     const output = cleanValue(raw);
     const stored = await outages.ride('storing the output', () => deps.payloads.offload(req.execution_id, req.step_key, output));

@@ -1,18 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { echoDefinition, isErrorShape, startApi, uniqueCode, type ApiHarness } from './support';
-
-/** mulberry32: a small deterministic PRNG, so a failing case can be replayed from the seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Kind = 'string' | 'int' | 'bool' | 'object' | 'array' | 'enum';
 
@@ -131,9 +120,12 @@ describe('fuzzing request bodies', () => {
     assert.equal(list.body.count, 0, 'nothing was saved');
   });
 
+  // fast-check draws each case (fixed seed: a failure names the seed and path that replay it, and is shrunk).
   it(`answers ${CASES} malformed and hostile bodies with 4xx in the error shape, never 5xx (seed ${SEED})`, async (t) => {
-    const rnd = prng(SEED);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+    let g!: fc.GeneratorValue;
+    const pick = <T>(xs: readonly T[]): T => g(() => fc.constantFrom(...xs));
+    /** An integer in [0, n). */
+    const int = (n: number): number => g(fc.nat, { max: n - 1 });
     const wrongValue = (kind: Kind): unknown => {
       const all: Array<[Kind[], unknown]> = [
         [['string', 'enum'], 12345],
@@ -173,7 +165,7 @@ describe('fuzzing request bodies', () => {
           return { name: kind, raw: JSON.stringify(body) };
         case 'malformed': {
           const raw = JSON.stringify(body);
-          return { name: kind, raw: pick([raw.slice(0, Math.max(1, Math.floor(raw.length * rnd()))), raw + '}}', raw.replace(/"/, "'"), '{,}', '{"a":1,}', '\u0000\u0001', 'NaN', '{"a": 1e999999}'.replace('1e999999', 'Infinity')]) };
+          return { name: kind, raw: pick([raw.slice(0, Math.max(1, int(raw.length))), raw + '}}', raw.replace(/"/, "'"), '{,}', '{"a":1,}', '\u0000\u0001', 'NaN', '{"a": 1e999999}'.replace('1e999999', 'Infinity')]) };
         }
         case 'not_object':
           return { name: kind, raw: pick(['[]', '[1,2]', '"string"', '42', 'true', 'null', JSON.stringify([body])]) };
@@ -185,17 +177,17 @@ describe('fuzzing request bodies', () => {
         case 'content_type':
           return { name: kind, raw: JSON.stringify(body), contentType: pick(['text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x']) };
         case 'huge_body':
-          body[pick(t.freeform.length ? t.freeform : Object.keys(t.typed))] = { blob: 'x'.repeat(1_100_000 + Math.floor(rnd() * 500_000)) };
+          body[pick(t.freeform.length ? t.freeform : Object.keys(t.typed))] = { blob: 'x'.repeat(1_100_000 + int(500_000)) };
           return { name: kind, raw: JSON.stringify(body) };
         case 'huge_string': {
           const field = pick(t.bounded);
-          body[field] = pick(['y', 'é', '🙂', '<script>', "'; DROP TABLE workflows; --"]).repeat(1000 + Math.floor(rnd() * 100_000));
+          body[field] = pick(['y', 'é', '🙂', '<script>', "'; DROP TABLE workflows; --"]).repeat(1000 + int(100_000));
           return { name: `${kind} ${field}`, raw: JSON.stringify(body) };
         }
         case 'deep_nesting': {
           const field = pick(t.freeform);
           body[field] = '__fuzz_marker__';
-          return { name: `${kind} ${field}`, raw: JSON.stringify(body).replace(MARK, deep(81 + Math.floor(rnd() * 20_000), rnd() < 0.5)) };
+          return { name: `${kind} ${field}`, raw: JSON.stringify(body).replace(MARK, deep(81 + int(20_000), g(fc.boolean))) };
         }
         case 'proto_key': {
           const field = pick(t.freeform);
@@ -205,7 +197,7 @@ describe('fuzzing request bodies', () => {
           return { name: `${kind} ${field}.${key}`, raw: JSON.stringify(body).replace(MARK, hostile) };
         }
         case 'cyclic_steps': {
-          const n = 2 + Math.floor(rnd() * 6);
+          const n = 2 + int(6);
           body.steps = Array.from({ length: n }, (_, i) => ({ key: `s${i}`, name: `s${i}`, step_type: 'test_echo', depends_on_steps: [`s${(i + 1) % n}`] }));
           return { name: `${kind} ${n}`, raw: JSON.stringify(body) };
         }
@@ -218,20 +210,20 @@ describe('fuzzing request bodies', () => {
         }
         case 'step_unknown_field': {
           const steps = (body.steps ?? echoDefinition('x').steps) as Array<Record<string, unknown>>;
-          steps[Math.floor(rnd() * steps.length)][pick(['run_as', 'sql', 'shell'])] = 'rm -rf /';
+          steps[int(steps.length)][pick(['run_as', 'sql', 'shell'])] = 'rm -rf /';
           body.steps = steps;
           return { name: kind, raw: JSON.stringify(body) };
         }
         case 'deep_condition': {
           const steps = (body.steps ?? echoDefinition('x').steps) as Array<Record<string, unknown>>;
           let cond: Record<string, unknown> = { type: 'value_check', path: 'input.x', operator: 'equals', value: 1 };
-          for (let i = 0; i < 70 + Math.floor(rnd() * 5); i++) cond = { type: 'not', condition: cond };
+          for (let i = 0, n = 70 + int(5); i < n; i++) cond = { type: 'not', condition: cond };
           steps[0].condition = cond;
           body.steps = steps;
           return { name: kind, raw: JSON.stringify(body) };
         }
         case 'too_many_steps':
-          body.steps = Array.from({ length: 501 + Math.floor(rnd() * 200) }, (_, i) => ({ key: `k${i}`, name: 'n', step_type: 'test_echo' }));
+          body.steps = Array.from({ length: 501 + int(200) }, (_, i) => ({ key: `k${i}`, name: 'n', step_type: 'test_echo' }));
           return { name: kind, raw: JSON.stringify(body) };
         default:
           throw new Error(kind);
@@ -239,15 +231,20 @@ describe('fuzzing request bodies', () => {
     };
 
     const seen = new Map<number, number>();
-    for (let i = 0; i < CASES; i++) {
-      const target = pick(targets);
-      const c = mutate(target);
-      const r = await api.request(target.method, target.path, { raw: c.raw, headers: { 'content-type': c.contentType ?? 'application/json' } });
-      seen.set(r.status, (seen.get(r.status) ?? 0) + 1);
-      const label = `case ${i} (${target.method} ${target.path} ${c.name}): ${r.status} ${r.text.slice(0, 300)}`;
-      assert.ok(r.status >= 400 && r.status < 500, label);
-      assert.ok(isErrorShape(r.body), label);
-    }
+    let i = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.gen(), async (gen) => {
+        g = gen;
+        const target = pick(targets);
+        const c = mutate(target);
+        const r = await api.request(target.method, target.path, { raw: c.raw, headers: { 'content-type': c.contentType ?? 'application/json' } });
+        seen.set(r.status, (seen.get(r.status) ?? 0) + 1);
+        const label = `case ${i++} (${target.method} ${target.path} ${c.name}): ${r.status} ${r.text.slice(0, 300)}`;
+        assert.ok(r.status >= 400 && r.status < 500, label);
+        assert.ok(isErrorShape(r.body), label);
+      }),
+      { seed: SEED, numRuns: CASES },
+    );
     t.diagnostic(`statuses: ${JSON.stringify(Object.fromEntries(seen))}`);
     assert.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched');
     assert.equal(({} as Record<string, unknown>).isAdmin, undefined, 'Object.prototype untouched');

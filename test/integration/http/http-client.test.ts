@@ -132,9 +132,8 @@ describe(HttpClient.name, () => {
 
   it('hands a Retry-After beyond the cap to Temporal instead of sleeping', async () => {
     behaviour.set('/much-later', json(429, {}, { 'retry-after': '120' }));
-    const started = Date.now();
     const err = await rejectsWith(sut.get(`${server.origin}/much-later`, { retry: { maxRetryAfterMs: 1_000 } }), 'HTTP_STATUS');
-    assert.ok(Date.now() - started < 1_000);
+    assert.equal(hits.get('/much-later'), 1, 'not retried in process');
     assert.equal(err.retryable, true);
     assert.equal(err.info.retryAfterMs, 120_000);
     assert.equal(err.nextRetryDelay, 120_000);
@@ -145,10 +144,8 @@ describe(HttpClient.name, () => {
       const t = setTimeout(() => res.end('late'), 2_000);
       res.on('close', () => clearTimeout(t));
     });
-    const started = Date.now();
     const err = await rejectsWith(sut.get(`${server.origin}/slow`, { timeoutMs: 100, retry: { attempts: 1 } }), 'HTTP_TIMEOUT');
     assert.equal(err.retryable, true);
-    assert.ok(Date.now() - started < 1_500);
   });
 
   it('cancels on an AbortSignal', async () => {

@@ -7,11 +7,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { startHarness, type Harness } from '@test/support/harness';
+import { eventually, startHarness, type Harness } from '@test/support/harness';
+import { runCli } from '@src/cli/main';
 import { testExecutors } from '@test/support/executors';
 import { merchflowDataConverter } from '@engine/codec/data-converter';
 
@@ -54,5 +57,39 @@ describe('replay of a history exported by the Temporal CLI', () => {
     await Worker.runReplayHistory(options, history, started.execution_id);
     // The JSON form as it is, too: the SDK converts it with the same historyFromJSON.
     await Worker.runReplayHistory(options, exported, started.execution_id);
+
+    // `merchflow replay` on the exported file.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-json-'));
+    try {
+      const file = path.join(dir, `${started.execution_id}.json`);
+      fs.writeFileSync(file, stdout);
+      const r = await replayCli(['replay', file]);
+      assert.equal(r.code, 0, r.lines.join('\n'));
+      assert.ok(r.lines.includes(`ok    ${file}`), r.lines.join('\n'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
+
+  it('replays the runs a visibility query finds in the namespace (merchflow replay --since --query)', async () => {
+    const id = await h.createWorkflow({ steps: [{ key: 'a', name: 'a', step_type: 'test_echo', config: { output: 1 } }] as never });
+    const started = await h.start(id, {});
+    assert.equal((await h.wait(started.execution_id)).status, 'completed');
+    // Visibility is eventually consistent: ask until the run is listed.
+    let r: Awaited<ReturnType<typeof replayCli>> | undefined;
+    await eventually(async () => {
+      r = await replayCli(['replay', '--since', '1h', '--query', `WorkflowId="${started.execution_id}"`]);
+      return r.lines.some((l) => l.startsWith('ok') && l.includes(started.execution_id));
+    });
+    assert.equal(r!.code, 0, r!.lines.join('\n'));
+    assert.match(r!.lines.find((l) => l.startsWith('ok') && l.includes(started.execution_id))!, new RegExp(`^ok    \\w+ ${started.execution_id} run [0-9a-f-]+$`));
+    assert.match(r!.lines.at(-1)!, /1 of 1 histories replay with this build/);
+  });
+
+  async function replayCli(argv: string[]): Promise<{ code: number; lines: string[] }> {
+    const lines: string[] = [];
+    const io = { out: (l: string) => void lines.push(l), err: (l: string) => void lines.push(l), errRaw: () => undefined, isTty: false };
+    const code = await runCli(argv, io, () => h.config);
+    return { code, lines };
+  }
 });

@@ -78,17 +78,7 @@ describe('interpreter: cancellation, approval, restart', () => {
     assert.equal((await h.executions.steps(run.execution_id)).find((s) => s.step_key === 'publish'), undefined);
   });
 
-  it('times out an approval: rejected by default, approved when on_timeout says so', async () => {
-    const rejectId = await h.createWorkflow(approvalDef({ timeout_seconds: 1 }));
-    const r1 = await h.start(rejectId);
-    assert.equal((await h.wait(r1.execution_id)).status, 'failed');
-    assert.match((await h.executions.get(r1.execution_id)).error_message ?? '', /approval timed out/);
-
-    const approveId = await h.createWorkflow(approvalDef({ timeout_seconds: 1, on_timeout: 'approve' }));
-    const r2 = await h.start(approveId);
-    const res = await h.wait(r2.execution_id);
-    assert.equal(res.status, 'completed');
-  });
+  // Approval timeouts (reject, and approve on timeout) are in the fast suite, test/unit/workflows/interpreter.test.ts: a day skipped, not a second waited.
 
   it('restarts a failed run from its failed step, reusing the outputs of completed steps', async () => {
     const id = await h.createWorkflow({

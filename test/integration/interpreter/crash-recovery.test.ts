@@ -27,10 +27,11 @@ describe('interpreter: crash recovery', () => {
     worker = await startWorkerProcess(h.taskQueue);
     const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => h.start(id, { n: i })));
     const ids = runs.map((r) => r.execution_id);
-    // Wait until every run is inside its slow step, then kill the worker without warning.
+    // Wait until every run's slow step has applied its effect (and is still sleeping), then kill the worker without
+    // warning. (Waiting for the attempt only left a window, under load, where the kill came before the effect.)
     await eventually(async () => {
       const rows: Array<{ n: number }> = await h.dataSource.query(
-        `SELECT count(DISTINCT execution_id)::int AS n FROM test_events WHERE step_key = 'effect2' AND kind = 'attempt' AND execution_id = ANY($1)`,
+        `SELECT count(DISTINCT execution_id)::int AS n FROM test_side_effects WHERE step_key = 'effect2' AND execution_id = ANY($1)`,
         [ids],
       );
       return rows[0].n === 20;

@@ -26,12 +26,8 @@ describe('interpreter: failures, retries, compensation, timeouts', () => {
     assert.deepEqual((res.result as { output: unknown }).output, { succeeded_on_attempt: 3 });
     const attempts = (await events(h, run.execution_id)).filter((e) => e.kind === 'attempt');
     assert.deepEqual(attempts.map((a) => a.attempt), [1, 2, 3]);
-    const gap1 = attempts[1].at.getTime() - attempts[0].at.getTime();
-    const gap2 = attempts[2].at.getTime() - attempts[1].at.getTime();
-    // Delays of 1 s then 2 s (backoff 2); Temporal timers are not exact, so allow slack.
-    assert.ok(gap1 >= 900 && gap1 < 4000, `first retry after ${gap1} ms`);
-    assert.ok(gap2 >= 1800 && gap2 < 6000, `second retry after ${gap2} ms`);
-    assert.ok(gap2 > gap1 * 1.4, `backoff grew: ${gap1} ms then ${gap2} ms`);
+    // The backoff schedule itself (10 s, 20 s, 40 s) is asserted in skipped time by the fast suite
+    // (test/unit/workflows/interpreter.test.ts), not with wall-clock gaps that stretch under load.
     const step = (await h.executions.steps(run.execution_id))[0];
     assert.equal(step.status, 'completed');
     assert.equal(step.attempt, 3);
@@ -83,10 +79,9 @@ describe('interpreter: failures, retries, compensation, timeouts', () => {
       ],
     });
     const run = await h.start(id);
-    const started = Date.now();
     const res = await h.wait(run.execution_id);
     assert.equal(res.status, 'failed');
-    assert.ok(Date.now() - started < 15000, 'the slow sibling was not waited for');
+    // Cancelled, not waited for: the 20 s step never reports completing.
     const kinds = (await events(h, run.execution_id)).filter((e) => e.step_key === 'slow').map((e) => e.kind);
     assert.deepEqual(kinds, ['started', 'cancelled']);
     const slow = (await h.executions.steps(run.execution_id)).find((s) => s.step_key === 'slow')!;

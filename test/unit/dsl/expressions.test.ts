@@ -36,11 +36,8 @@ describe(evaluateJsonata.name, () => {
     assert.throws(() => compileJsonata('('), (err: unknown) => err instanceof ExpressionError && err.code === 'EXPRESSION_INVALID');
   });
 
-  it('aborts endless recursion within about a second', async () => {
-    const started = performance.now();
+  it('aborts endless recursion with EXPRESSION_LIMIT (the stack depth limit, not a wall-clock one)', async () => {
     const err = await rejectsWith(evaluateJsonata('($f := function(){ $f() }; $f())', {}), 'EXPRESSION_LIMIT');
-    const elapsed = performance.now() - started;
-    assert.ok(elapsed < 2500, `took ${elapsed} ms`);
     assert.equal(err.jsonataCode, 'D1012');
   });
 

@@ -1,13 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CycleError,
   dependencyEdges,
   effectiveDependencies,
   findCycle,
   inputSources,
   mainSteps,
-  topologicalOrder,
   upstreamOf,
 } from '@engine/dsl/graph';
 import { definition, step } from './fixtures';
@@ -128,23 +126,6 @@ describe(findCycle.name, () => {
 
   it('ignores dependencies on unknown keys', () => {
     assert.equal(findCycle({ a: ['ghost'] }), null);
-  });
-});
-
-describe(topologicalOrder.name, () => {
-  it('respects dependencies and breaks ties by order then key', () => {
-    // b waits for z only, although m comes first by key.
-    const def = definition([step('z', { order: 1 }), step('m', { order: 1 }), step('b', { order: 5, depends_on_steps: ['z'] })]);
-    assert.deepEqual(topologicalOrder(def), ['m', 'z', 'b']);
-    assert.deepEqual(topologicalOrder(diamond), ['a', 'b', 'c', 'd']);
-  });
-
-  it('throws a CycleError naming the cycle', () => {
-    const def = definition([step('a', { depends_on_steps: ['b'] }), step('b', { depends_on_steps: ['a'] })]);
-    assert.throws(
-      () => topologicalOrder(def),
-      (err: unknown) => err instanceof CycleError && err.code === 'CYCLE' && /a → b → a/.test(err.message),
-    );
   });
 });
 

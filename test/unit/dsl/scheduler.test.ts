@@ -1,14 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  activeSteps,
-  failedRequiredSteps,
-  failureHandlers,
-  isRunFinished,
-  isSatisfied,
-  readySteps,
-  runOutcome,
-} from '@engine/dsl/scheduler';
+import { compensationsByTarget, failureHandlers, isSatisfied, readySteps } from '@engine/dsl/scheduler';
 import { definition, step } from './fixtures';
 
 const diamond = definition([
@@ -74,45 +66,6 @@ describe(isSatisfied.name, () => {
   });
 });
 
-describe(runOutcome.name, () => {
-  it('is running while steps are active or ready', () => {
-    assert.equal(runOutcome(diamond, {}), 'running');
-    assert.equal(runOutcome(diamond, { a: 'waiting' }), 'running');
-    assert.equal(isRunFinished(diamond, { a: 'completed' }), false);
-  });
-
-  it('completes when every main step is settled', () => {
-    const states = { a: 'completed', b: 'skipped', c: 'failed', d: 'completed' } as const;
-    assert.equal(runOutcome(diamond, states), 'completed');
-    assert.equal(isRunFinished(diamond, states), true);
-  });
-
-  it('fails on a required failure, once the running siblings have stopped', () => {
-    assert.equal(runOutcome(diamond, { a: 'completed', b: 'failed', c: 'running' }), 'running');
-    assert.equal(runOutcome(diamond, { a: 'completed', b: 'failed', c: 'cancelled' }), 'failed');
-    assert.deepEqual(failedRequiredSteps(diamond, { a: 'completed', b: 'failed', c: 'failed' }), ['b']);
-  });
-
-  it('is cancelled when a step was cancelled without a failure', () => {
-    assert.equal(runOutcome(diamond, { a: 'completed', b: 'cancelled', c: 'cancelled' }), 'cancelled');
-  });
-
-  it('fails when steps are left that can never start', () => {
-    const def = definition([step('a', { depends_on_steps: ['ghost'] })]);
-    assert.equal(runOutcome(def, {}), 'failed');
-  });
-
-  it('completes at once with no main steps', () => {
-    assert.equal(runOutcome(definition([]), {}), 'completed');
-  });
-});
-
-describe(activeSteps.name, () => {
-  it('lists running and waiting main steps', () => {
-    assert.deepEqual(activeSteps(diamond, { a: 'completed', b: 'running', c: 'waiting' }), ['b', 'c']);
-  });
-});
-
 describe(failureHandlers.name, () => {
   it('compensates completed steps in reverse completion order, then runs on-failure steps by order', () => {
     const def = definition([
@@ -124,7 +77,30 @@ describe(failureHandlers.name, () => {
       step('page', { role: 'on_failure', order: 20 }),
       step('email', { role: 'on_failure', order: 10 }),
     ]);
-    assert.deepEqual(failureHandlers(def, ['a', 'c', 'b']), { compensations: ['undo_c', 'undo_a'], onFailure: ['email', 'page'] });
+    assert.deepEqual(failureHandlers(def, ['a', 'c', 'b']), {
+      compensations: [
+        { step: 'c', compensation: 'undo_c' },
+        { step: 'a', compensation: 'undo_a' },
+      ],
+      onFailure: ['email', 'page'],
+    });
     assert.deepEqual(failureHandlers(def, []), { compensations: [], onFailure: ['email', 'page'] });
+  });
+
+  it('breaks ties the same way every time: on-failure steps of equal order by key, a double compensation by definition order', () => {
+    const def = definition([
+      step('a'),
+      step('undo_a_first', { role: 'compensation', compensates: 'a' }),
+      step('undo_a_second', { role: 'compensation', compensates: 'a' }),
+      step('zeta', { role: 'on_failure', order: 5 }),
+      step('alpha', { role: 'on_failure', order: 5 }),
+    ]);
+    assert.deepEqual(failureHandlers(def, ['a']), { compensations: [{ step: 'a', compensation: 'undo_a_first' }], onFailure: ['alpha', 'zeta'] });
+    assert.deepEqual([...compensationsByTarget(def)], [['a', 'undo_a_first']]);
+  });
+
+  it('compensates each step once even when it is listed twice', () => {
+    const def = definition([step('a'), step('b'), step('undo_a', { role: 'compensation', compensates: 'a' })]);
+    assert.deepEqual(failureHandlers(def, ['a', 'b', 'a']).compensations, [{ step: 'a', compensation: 'undo_a' }]);
   });
 });

@@ -1,0 +1,233 @@
+/**
+ * The interpreter's logic on the time-skipping test server, with inline
+ * activities: ordering, conditions, compensation order, retries with backoff,
+ * approval timeouts, sibling cancellation, resume. Each scenario takes
+ * milliseconds of wall time (timers and backoff are skipped).
+ * With RECORD_HISTORIES=1, the scenarios named in `maybeRecord` are written to
+ * test/fixtures/histories (new names only), where the replay test keeps them.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { approvalSignal } from '@engine/shared/contracts';
+import { FastEnv, Recorder, failureType, maybeRecord, runInput, step } from './time-skipping';
+
+describe('interpreter (time-skipping)', () => {
+  let sut: FastEnv;
+  before(async () => {
+    sut = await FastEnv.start();
+  });
+  after(async () => {
+    await sut.close();
+  });
+
+  it('runs steps in dependency order, passing each output to its dependents, and parallel groups together', async () => {
+    const rec = new Recorder();
+    const { result } = await sut.run(
+      runInput([
+        step('fetch', { config: { output: { n: 1 } } }),
+        step('amazon', { order: 2, parallel_group: 'push', can_run_parallel: true, config: { output: 'amazon' } }),
+        step('ebay', { order: 2, parallel_group: 'push', can_run_parallel: true, config: { output: 'ebay' } }),
+
+        step('report', { order: 3, config: { output: 'done' } }),
+      ]),
+      rec,
+    );
+    assert.equal((result as { status: string }).status, 'completed');
+    const order = rec.calls.map((c) => c.step_key);
+    assert.equal(order[0], 'fetch');
+    assert.deepEqual(new Set(order.slice(1, 3)), new Set(['amazon', 'ebay']));
+    assert.equal(order[3], 'report');
+    assert.deepEqual(rec.started('amazon')[0].input, { n: 1 });
+    assert.deepEqual(rec.started('report')[0].input, { amazon: 'amazon', ebay: 'ebay' });
+    assert.equal(rec.finished()?.status, 'completed');
+    assert.equal(rec.finished()?.output, 'done');
+  });
+
+  it('skips a step whose condition is false and passes its input through', async () => {
+    const rec = new Recorder();
+    const { result } = await sut.run(
+      runInput(
+        [
+          step('a', { config: { output: { go: false } } }),
+          step('b', { condition: { type: 'value_check', path: 'steps.a.go', operator: 'equals', value: true } }),
+          step('c'),
+        ],
+        {},
+      ),
+      rec,
+    );
+    assert.equal((result as { steps: Record<string, { status: string }> }).steps.b.status, 'skipped');
+    assert.deepEqual(rec.started('b'), []);
+    assert.deepEqual(rec.started('c')[0].input, { go: false });
+    assert.ok(rec.rows.some((r) => r.step_key === 'b' && r.status === 'skipped'));
+  });
+
+  it('fails the run when a required step\'s condition cannot be evaluated, and starts no other step of its batch', async () => {
+    const rec = new Recorder();
+    const { error, history } = await sut.run(
+      runInput([
+        step('first'),
+        step('bad', { order: 2, condition: { type: 'value_check', path: 'steps..step', operator: 'equals', value: 1 } }),
+        step('sibling', { order: 2 }),
+        step('undo_first', { role: 'compensation', compensates: 'first' }),
+      ]),
+      rec,
+    );
+    assert.equal(failureType(error), 'STEP_FAILED', String(error));
+    assert.match(String((error as { cause?: Error }).cause?.message), /step "bad" failed: condition: 'steps..step' is not a valid path/);
+    assert.deepEqual(rec.started('sibling'), [], 'the sibling of the failed condition must not start');
+    const bad = rec.rows.find((r) => r.step_key === 'bad' && r.status === 'failed');
+    assert.equal((bad?.error_details as { code?: string } | undefined)?.code, 'BAD_CONDITION');
+    assert.deepEqual(rec.calls.map((c) => c.step_key), ['first', 'undo_first']);
+    maybeRecord('failing-condition', history);
+  });
+
+  it('evaluates a condition that reads into a claim-checked output in the evaluateCondition activity', async () => {
+    const rec = new Recorder();
+    rec.payloads.set('p1', { ok: true, rows: [1, 2, 3] });
+    const ref = { $payload: { id: 'p1', size: 30, sha256: 'test' } };
+    const { result, history } = await sut.run(
+      runInput([
+        step('big', { config: { output: ref } }),
+        step('when_ok', { condition: { type: 'value_check', path: 'steps.big.ok', operator: 'equals', value: true } }),
+        step('when_not_ok', { order: 2, condition: { type: 'value_check', path: 'steps.big.ok', operator: 'equals', value: false } }),
+      ]),
+      rec,
+    );
+    const steps = (result as { steps: Record<string, { status: string }> }).steps;
+    assert.equal(steps.when_ok.status, 'completed');
+    assert.equal(steps.when_not_ok.status, 'skipped');
+    assert.deepEqual(rec.started('when_ok')[0].input, ref, 'the payload ref itself is passed on, not its content');
+    maybeRecord('claim-check-condition', history);
+  });
+
+  it('compensates in reverse completion order, then runs the on-failure steps by order then key', async () => {
+    const rec = new Recorder();
+    const { error } = await sut.run(
+      runInput([
+        step('a', { config: { output: 'A' } }),
+        step('b', { config: { output: 'B' } }),
+        step('c', { config: { fail: true, non_retryable: true } }),
+        step('undo_a', { role: 'compensation', compensates: 'a' }),
+        step('undo_b', { role: 'compensation', compensates: 'b' }),
+        step('zeta', { role: 'on_failure', order: 50 }),
+        step('alpha', { role: 'on_failure', order: 50 }),
+      ]),
+      rec,
+    );
+    assert.equal(failureType(error), 'STEP_FAILED');
+    assert.deepEqual(rec.calls.map((c) => c.step_key), ['a', 'b', 'c', 'undo_b', 'undo_a', 'alpha', 'zeta']);
+    assert.equal(rec.started('undo_b')[0].input, 'B');
+    const finished = rec.finished();
+    assert.equal(finished?.status, 'failed');
+    assert.deepEqual((finished?.error_details as { failed_steps: string[] }).failed_steps, ['c']);
+    assert.deepEqual(rec.runs.filter((e) => e.kind === 'finished').length, 1);
+  });
+
+  it('retries a failing step with exponential backoff (skipped time), then completes', async () => {
+    const rec = new Recorder();
+    const { result } = await sut.run(
+      runInput([step('flaky', { config: { fail_attempts: 3 }, max_retries: 5, retry_delay_seconds: 10, retry_backoff: 2, max_retry_delay_seconds: 3600 })]),
+      rec,
+    );
+    assert.equal((result as { status: string }).status, 'completed');
+    const attempts = rec.started('flaky');
+    assert.deepEqual(attempts.map((c) => c.attempt), [1, 2, 3, 4]);
+    const gaps = attempts.slice(1).map((c, i) => Math.round((c.at_ms - attempts[i].at_ms) / 1000));
+    assert.deepEqual(gaps, [10, 20, 40]);
+  });
+
+  it('gives up after max_retries and fails the run with the step\'s error', async () => {
+    const rec = new Recorder();
+    const { error } = await sut.run(
+      runInput([step('broken', { config: { fail: true, code: 'PEER_DOWN' }, max_retries: 2, retry_delay_seconds: 30 })]),
+      rec,
+    );
+    assert.equal(failureType(error), 'STEP_FAILED');
+    assert.deepEqual(rec.started('broken').map((c) => c.attempt), [1, 2, 3]);
+    const row = rec.rows.find((r) => r.step_key === 'broken' && r.status === 'failed');
+    assert.equal((row?.error_details as { code?: string }).code, 'PEER_DOWN');
+    assert.equal(row?.attempt, 3);
+  });
+
+  it('fails an approval that times out (a day, skipped) with APPROVAL_TIMED_OUT', async () => {
+    const rec = new Recorder();
+    const { error, history } = await sut.run(
+      runInput([
+        step('review', { step_type: 'approval', config: { timeout_seconds: 86400 } }),
+        step('publish'),
+        step('notify', { role: 'on_failure' }),
+      ]),
+      rec,
+    );
+    assert.equal(failureType(error), 'STEP_FAILED');
+    const row = rec.rows.find((r) => r.step_key === 'review' && r.status === 'failed');
+    assert.equal((row?.error_details as { code?: string }).code, 'APPROVAL_TIMED_OUT');
+    assert.deepEqual(rec.calls.map((c) => c.step_key), ['notify']);
+    maybeRecord('approval-timeout', history);
+  });
+
+  it('approves on timeout when the step says so, and continues', async () => {
+    const rec = new Recorder();
+    const { result } = await sut.run(
+      runInput([step('review', { step_type: 'approval', config: { timeout_seconds: 3600, on_timeout: 'approve' } }), step('publish')]),
+      rec,
+    );
+    assert.equal((result as { status: string }).status, 'completed');
+    assert.deepEqual(rec.started('publish')[0].input, { approved: true, decision: 'approve', timed_out: true, data: null, by: null });
+  });
+
+  it('continues after an approval signal with its data', async () => {
+    const rec = new Recorder();
+    const { result } = await sut.run(
+      runInput([step('review', { step_type: 'approval', config: {} }), step('publish')]),
+      rec,
+      async (handle) => {
+        await handle.signal(approvalSignal, { step_key: 'review', decision: 'approve', data: { price: 10 }, by: 'ops' });
+      },
+    );
+    assert.equal((result as { status: string }).status, 'completed');
+    assert.deepEqual((rec.started('publish')[0].input as { data: unknown }).data, { price: 10 });
+  });
+
+  it('cancels a running sibling when a required step fails, and compensates what the sibling reported doing', async () => {
+    const rec = new Recorder();
+    const { error, history } = await sut.run(
+      runInput([
+        step('slow', { config: { block: true, partial: { pushed: 2 } }, timeout_seconds: 60 }),
+        step('broken', { order: 1, config: { fail: true, non_retryable: true } }),
+        step('undo_slow', { role: 'compensation', compensates: 'slow' }),
+      ]),
+      rec,
+    );
+    assert.equal(failureType(error), 'STEP_FAILED');
+    const slow = rec.rows.filter((r) => r.step_key === 'slow').at(-1);
+    assert.equal(slow?.status, 'cancelled');
+    assert.equal(slow?.error_message, 'cancelled: another step failed');
+    assert.deepEqual(rec.started('undo_slow')[0].input, { pushed: 2 });
+    maybeRecord('sibling-cancellation', history);
+  });
+
+  it('resumes a restarted run: restored steps are not run again and their outputs feed the rest', async () => {
+    const rec = new Recorder();
+    const input = runInput([step('a'), step('b', { condition: { type: 'value_check', path: 'input.never', operator: 'exists' } }), step('c')]);
+    input.resume = { from_execution_id: 'earlier-run', completed_outputs: { a: { restored: true } }, skipped_steps: ['b'] };
+    const { result, history } = await sut.run(input, rec);
+    assert.equal((result as { status: string }).status, 'completed');
+    assert.deepEqual(rec.calls.map((c) => c.step_key), ['c']);
+    assert.deepEqual(rec.started('c')[0].input, { restored: true });
+    assert.ok(rec.rows.some((r) => r.step_key === 'a' && r.status === 'completed' && (r.output_summary as { restored_from?: string }).restored_from === 'earlier-run'));
+    maybeRecord('resume', history);
+  });
+
+  it('fails a step of a type no worker registers at once, non-retryably, with UNKNOWN_STEP_TYPE', async () => {
+    const rec = new Recorder();
+    const { error, history } = await sut.run(runInput([step('mystery', { step_type: 'no_such_type', max_retries: 5 })]), rec);
+    assert.equal(failureType(error), 'STEP_FAILED');
+    const row = rec.rows.find((r) => r.step_key === 'mystery' && r.status === 'failed');
+    assert.equal((row?.error_details as { code?: string }).code, 'UNKNOWN_STEP_TYPE');
+    assert.match(String(row?.error_message), /no executor is registered for step type 'no_such_type'/);
+    const attempts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    assert.deepEqual(attempts, [1], 'tried once, not retried');
+  });
+});

