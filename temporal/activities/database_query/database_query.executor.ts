@@ -19,7 +19,7 @@ import { coerceValue, sha256Hex } from './values';
 import { deleteSql, INSERTED_FLAG, QueryConfigError, selectSql, updateSql, writeSql, type WhereCondition } from './sql';
 import { checkRawSql, wrapRawSql } from './raw-sql';
 import { createDatabaseQueryValidator, DATABASE_QUERY_LIMITS, normalizeOrder, normalizeWhere, zodIssues, type QueryType } from './schema';
-import { DATABASE_OPERATIONS } from './operations';
+import { DATABASE_OPERATIONS } from '@src/commerce/operations';
 import { assertValidConfig } from '@engine/activities/shared/config-issues';
 
 /** Step type id. */

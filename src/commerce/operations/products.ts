@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { isPlainObject } from '@engine/dsl/references';
-import { canonicalJson, contentHash, sha256Hex } from '../values';
+import { canonicalJson, contentHash, sha256Hex } from '@engine/activities/database_query/values';
 import { ItemFailures } from '@engine/activities/shared/item-failures';
 import { operation } from './types';
 import { asRecord, inTransaction, listOf, notFound, numericRows, params, toInt, toNumber, toText } from './util';
