@@ -1,23 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { commerceDb, type Db } from '@src/commerce/operations/db';
+import { withCommerceDb } from '@src/commerce/operations/db';
 import { DATABASE_OPERATIONS, hasOperation, type OperationContext } from '@src/commerce/operations';
 
 /**
  * The commerce domain's write and read operations (import products, record
- * listings, reserve inventory, record orders, ...), over the one data source;
- * each transaction is a `dataSource.transaction`. `database_query` steps call
+ * listings, reserve inventory, record orders, ...), over the one data source:
+ * one pooled connection per call, each transaction TypeORM's
+ * `EntityManager.transaction` on it. `database_query` steps call
  * them by name (`query_type: "operation"`); params arrive checked against the
  * operation's schema.
  */
 @Injectable()
 export class CommerceOperationsService {
-  private readonly db: Db;
-
-  constructor(@InjectDataSource() dataSource: DataSource) {
-    this.db = commerceDb(dataSource);
-  }
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** Names of every operation. */
   names(): string[] {
@@ -27,6 +24,6 @@ export class CommerceOperationsService {
   /** Runs operation `name` for a step (lineage, heartbeats, cancellation and logging come from `step`). */
   run(name: string, params: Record<string, unknown>, step: OperationContext['step']): Promise<Record<string, unknown>> {
     if (!hasOperation(name)) throw new Error(`unknown commerce operation ${name}`);
-    return DATABASE_OPERATIONS[name].run(params, { client: this.db, step });
+    return withCommerceDb(this.dataSource, (client) => DATABASE_OPERATIONS[name].run(params, { client, step }));
   }
 }

@@ -16,7 +16,8 @@ export function httpLoggingModule(logger: Logger) {
     pinoHttp: {
       logger: logger.pino,
       genReqId: (req: IncomingMessage) => requestId(req as Request),
-      customAttributeKeys: { reqId: 'request_id', responseTime: 'duration_ms' },
+      customProps: (req: IncomingMessage) => ({ request_id: requestId(req as Request) }),
+      customAttributeKeys: { responseTime: 'duration_ms' },
       customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) => (err || res.statusCode >= 500 ? (res.statusCode === 503 ? 'warn' : 'error') : 'info'),
       serializers: {
         req: (req: { method?: string; url?: string }) => ({ method: req.method, path: (req.url ?? '').split('?')[0] }),

@@ -7,10 +7,10 @@ export interface SqlResult<R> {
 }
 
 /**
- * What the commerce operations run SQL through: statements outside a
- * transaction autocommit on a pooled connection; `transaction(fn)` runs `fn`
- * in `dataSource.transaction` (commit when it resolves, rollback when it
- * throws) with a `Db` bound to that transaction's connection.
+ * What the commerce operations run SQL through: one pooled connection for the
+ * whole step. Statements outside a transaction autocommit; `transaction(fn)`
+ * runs `fn` in TypeORM's `EntityManager.transaction` on that connection
+ * (commit when it resolves, rollback when it throws).
  *
  * @example
  * await db.transaction(async (tx) => { await tx.query('SELECT ... FOR UPDATE', [ids]); await tx.query('UPDATE ...', [..]); });
@@ -21,20 +21,33 @@ export interface Db {
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
 }
 
-/** A `Db` over the data source, or over one transaction's entity manager. */
-export function commerceDb(dataSource: DataSource, manager?: EntityManager): Db {
+/** A `Db` over an entity manager bound to one query runner (a connection). */
+function dbOver(manager: EntityManager): Db {
+  const runner = manager.queryRunner;
+  if (!runner) throw new Error('commerce operations need an entity manager bound to a connection');
   const db: Db = {
     async query(text, params) {
-      const runner = manager?.queryRunner ?? dataSource.createQueryRunner();
-      try {
-        const res = await runner.query(text, params as unknown[], true);
-        return { rows: res.records ?? [], rowCount: res.affected ?? null };
-      } finally {
-        if (!manager) await runner.release();
-      }
+      const res = await runner.query(text, params as unknown[], true);
+      return { rows: res.records ?? [], rowCount: res.affected ?? null };
     },
     // Inside a transaction a nested one is the same transaction.
-    transaction: (fn) => (manager ? fn(db) : dataSource.transaction((tx) => fn(commerceDb(dataSource, tx)))),
+    transaction: (fn) => (runner.isTransactionActive ? fn(db) : manager.transaction((tx) => fn(dbOver(tx)))),
   };
   return db;
+}
+
+/**
+ * Runs `fn` with a `Db` on one connection taken from the data source's pool
+ * (as each step held one before), released whatever happens. Holding one
+ * connection per step keeps overlapping runs from queueing for the pool at
+ * every statement.
+ */
+export async function withCommerceDb<T>(dataSource: DataSource, fn: (db: Db) => Promise<T>): Promise<T> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.connect();
+    return await fn(dbOver(runner.manager));
+  } finally {
+    await runner.release();
+  }
 }
