@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuthModule } from '@src/auth/auth.module';
+import { ApiKeysLifecycle, AuthModule } from '@src/auth/auth.module';
 import { CodecModule } from '@src/codec/codec.module';
 import { ConfigModule } from '@src/config/config.module';
 import { appConfig } from '@src/config/config';
@@ -9,6 +9,8 @@ import { CoreModule } from '@src/core/core.module';
 import { dataSourceOptions } from '@src/database/data-source';
 import { ExecutionsModule } from '@src/executions/executions.module';
 import { HealthController } from '@src/health/health.controller';
+import { httpLoggingModule } from '@src/logging/http-logging';
+import { rootLogger } from '@src/logging/logger';
 import { SchedulesModule } from '@src/schedules/schedules.module';
 import { StatsModule } from '@src/stats/stats.module';
 import { WorkflowsModule } from '@src/workflows/workflows.module';
@@ -22,6 +24,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        httpLoggingModule(options.logger ?? rootLogger()),
         CoreModule.forRoot({ ...options, config }),
         TypeOrmModule.forRootAsync({
           useFactory: () => ({ ...dataSourceOptions(config), retryAttempts: 2, retryDelay: 1000 }),
@@ -34,6 +37,7 @@ export class AppModule {
         CodecModule,
       ],
       controllers: [HealthController],
+      providers: [ApiKeysLifecycle],
     };
   }
 }

@@ -10,7 +10,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from '@src/app.module';
 import { appConfig, redactUrl, type AppConfig } from '@src/config/config';
 import type { AppOptions } from '@src/core/app-options';
-import { NestLoggerAdapter, rootLogger } from '@src/logging/logger';
+import { Logger as NestPinoLogger } from 'nestjs-pino';
+import { rootLogger } from '@src/logging/logger';
 import { describeStartupError } from '@src/common/startup-errors';
 import { bodyGuard } from '@src/common/http/body-guard';
 import { ErrorFilter, expressErrorHandler } from '@src/common/http/error.filter';
@@ -30,10 +31,11 @@ export const BODY_LIMIT = '1mb';
 export async function createApp(config: AppConfig = appConfig(), options: Omit<AppOptions, 'config'> = {}): Promise<INestApplication> {
   const logger = (options.logger ?? rootLogger({ level: config.log.level, format: config.log.format })).child({ component: 'api' });
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ ...options, config, logger }), {
-    logger: new NestLoggerAdapter(logger),
+    bufferLogs: true,
     abortOnError: false,
     bodyParser: false,
   });
+  app.useLogger(app.get(NestPinoLogger));
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   // Order matters: id, JSON parser, guard, then an error handler for what those two reject.

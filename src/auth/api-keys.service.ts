@@ -1,3 +1,5 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Client as PgClient } from 'pg';
 import type { DataSource } from 'typeorm';
@@ -62,6 +64,7 @@ export interface CreateKeyInput {
  * found by the prefix they carry, revoked rather than deleted (so the listing
  * keeps who had access).
  */
+@Injectable()
 export class ApiKeysService {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
   private readonly lastUsedWritten = new Map<number, number>();
@@ -73,7 +76,7 @@ export class ApiKeysService {
   private relistenTimer: NodeJS.Timeout | null = null;
   private relistenDelay = RELISTEN_MIN_MS;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
    * Keeps the cache honest across replicas: LISTENs on {@link API_KEY_CHANNEL},

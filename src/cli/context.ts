@@ -1,12 +1,15 @@
+import type { INestApplicationContext } from '@nestjs/common';
 import { Client, Connection } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import { redactUrl, type AppConfig } from '@src/config/config';
 import { describeStartupError } from '@src/common/startup-errors';
 import { createDataSource } from '@src/database/data-source';
-import { createServices, type Services } from '@src/core/services';
 import { Logger } from '@src/logging/logger';
+import type { Services } from '@src/cli/cli.module';
 import { merchflowDataConverter } from '@engine/codec/data-converter';
 import type { RemoteApi } from '@src/cli/api-client';
+
+export type { Services } from '@src/cli/cli.module';
 
 /** The database or Temporal could not be reached; the message names which and the variable to check. */
 export class ConnectionError extends Error {
@@ -40,6 +43,7 @@ export class CliContext {
   private svc: Services | null = null;
   /** Set in remote mode (`--api-url`): commands that support it go through the API instead. */
   remote: RemoteApi | null = null;
+  private app: INestApplicationContext | null = null;
 
   constructor(
     readonly config: AppConfig,
@@ -76,12 +80,16 @@ export class CliContext {
     if (!this.svc) {
       const dataSource = await this.dataSource();
       const logger = new Logger({ level: 'warn', format: 'pretty', sink: (l) => this.io.err(l) });
-      this.svc = createServices({ config: this.config, dataSource, temporal: this.temporal, logger });
+      // Loaded here, so commands that need no services (usage, --help) start without Nest.
+      const { createCliContext, servicesOf } = await import('@src/cli/cli.module');
+      this.app = await createCliContext(this.config, dataSource, this.temporal, logger);
+      this.svc = servicesOf(this.app);
     }
     return this.svc;
   }
 
   async close(): Promise<void> {
+    await this.app?.close().catch(() => undefined);
     await this.connection?.close().catch(() => undefined);
     await this.ds?.destroy().catch(() => undefined);
   }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { z } from 'zod';
 
 /**
  * The one typed configuration of Merchflow, read from the environment and
@@ -97,71 +98,146 @@ export const EMBEDDED_DATABASE_URL = `postgres://postgres:merchflow@127.0.0.1:${
 
 type Env = Record<string, string | undefined>;
 
-class Reader {
-  readonly errors: ConfigError[] = [];
-  constructor(private readonly env: Env) {}
+/** How a variable appears in docs/configuration.md (generated from this schema, checked by a unit test). */
+export interface EnvVarDoc {
+  description: string;
+  /** The default as the table shows it (when it depends on something, say on what). */
+  default?: string;
+  /** Never echo the value in an error (keys, passwords). */
+  secret?: boolean;
+}
 
-  str(name: string, fallback: string): string {
-    const v = this.env[name];
-    return v === undefined || v.trim() === '' ? fallback : v.trim();
-  }
+/** Unset and blank are the same; values are trimmed. */
+const blankToUndefined = (v: unknown): unknown => (typeof v === 'string' ? (v.trim() === '' ? undefined : v.trim()) : v);
 
-  optional(name: string): string | null {
-    const v = this.env[name];
-    return v === undefined || v.trim() === '' ? null : v.trim();
-  }
+function envVar<T extends z.ZodType>(schema: T, doc: EnvVarDoc) {
+  return z.preprocess(blankToUndefined, schema).meta({ ...doc });
+}
 
-  int(name: string, fallback: number, min: number, max: number): number {
-    const raw = this.optional(name);
-    if (raw === null) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      this.errors.push(new ConfigError(name, `expected an integer from ${min} to ${max}, got "${raw}"`));
-      return fallback;
+const integer = (min: number, max: number) => {
+  const error = `expected an integer from ${min} to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+const bool = () =>
+  z.stringbool({ truthy: ['1', 'true', 'yes', 'on'], falsy: ['0', 'false', 'no', 'off'], case: 'insensitive', error: 'expected true or false' });
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `expected one of ${values.join(', ')}` });
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (raw) => {
+      try {
+        return protocols.includes(new URL(raw).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { error: `expected a ${protocols.join(' or ')} URL` },
+  );
+const hostPort = () => z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, { error: 'expected host:port' });
+const text = () => z.string();
+
+/**
+ * Every environment variable Merchflow reads, with its coercion, default and
+ * documentation. `loadConfig()` parses the environment with it and builds the
+ * typed `AppConfig`; docs/configuration.md is generated from it
+ * (`configurationTable()`), and a unit test fails when the two differ.
+ */
+export const ENV_SCHEMA = z.object({
+  NODE_ENV: envVar(oneOf(['development', 'production', 'test']).default('development'), {
+    default: 'development',
+    description: '`development`, `production` or `test`. Production requires DATABASE_URL and TEMPORAL_ADDRESS and turns payload encryption on.',
+  }),
+  MERCHFLOW_DATA_DIR: envVar(text().default('.data'), { default: '.data', description: 'Data directory of `npm start`/`npm test` (embedded PostgreSQL, development payload key), relative to the checkout.' }),
+  DATABASE_URL: envVar(url(['postgres:', 'postgresql:']).optional(), {
+    default: 'embedded PostgreSQL on 127.0.0.1:5488',
+    description: 'PostgreSQL connection URL (`postgres://user:password@host:5432/db`). Required in production.',
+  }),
+  TEMPORAL_ADDRESS: envVar(hostPort().optional(), { default: '127.0.0.1:7233 (embedded dev server)', description: 'Temporal frontend `host:port`. Required in production.' }),
+  TEMPORAL_NAMESPACE: envVar(text().default('default'), { default: 'default', description: 'Temporal namespace of every workflow and schedule.' }),
+  TEMPORAL_TASK_QUEUE: envVar(text().default('merchflow'), { default: 'merchflow', description: 'Task queue the worker polls and the API starts runs on.' }),
+  TEMPORAL_UI_URL: envVar(url(['http:', 'https:']).default('http://127.0.0.1:8233'), { default: 'http://127.0.0.1:8233', description: 'Temporal Web UI, linked from the API and the admin UI.' }),
+  HOST: envVar(text().optional(), { default: '0.0.0.0 in production, else 127.0.0.1', description: 'Address the API listens on.' }),
+  PORT: envVar(integer(0, 65535).default(3000), { default: '3000', description: 'Port the API listens on.' }),
+  OPENAPI_PUBLIC: envVar(bool().default(false), { default: 'false', description: 'Serve /docs and /docs-json without an API key.' }),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: envVar(integer(1, 10000).default(20), { default: '20', description: 'Steps (activities) one worker runs at once (`--max-workers` overrides it).' }),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: envVar(integer(1, 10000).default(40), { default: '40', description: 'Workflow tasks one worker runs at once.' }),
+  WORKER_MAX_CACHED_WORKFLOWS: envVar(integer(0, 100000).default(500), { default: '500', description: 'Workflows kept in the worker’s sticky cache.' }),
+  WORKER_SHUTDOWN_GRACE_SECONDS: envVar(integer(0, 3600).default(30), { default: '30', description: 'How long a stopping worker lets running activities finish.' }),
+  WORKER_WORKFLOW_BUNDLE: envVar(text().optional(), { default: 'dist/workflow-bundle.js when built', description: 'Prebuilt workflow bundle the worker loads, relative to the checkout.' }),
+  WORKER_HEALTH_FILE: envVar(text().optional(), { default: 'none', description: 'A file the worker touches every 5 s while it runs; `node dist/temporal/worker-health.js` exits 0 while it is under 30 s old (the compose health check).' }),
+  EXPRESSION_POOL_THREADS: envVar(integer(1, 64).default(() => Math.min(4, Math.max(2, os.availableParallelism() - 1))), {
+    default: 'cores - 1, from 2 to 4',
+    description: 'Threads evaluating JSONata expressions at once (docs/definitions.md, Expressions).',
+  }),
+  EXPRESSION_POOL_MEMORY_MB: envVar(integer(16, 16384).default(256), { default: '256', description: 'Heap limit of each expression thread in MB; an expression that needs more fails with EXPRESSION_LIMIT.' }),
+  LOG_LEVEL: envVar(oneOf(['debug', 'info', 'warn', 'error']).default('info'), { default: 'info', description: '`debug`, `info`, `warn` or `error`.' }),
+  LOG_FORMAT: envVar(oneOf(['json', 'pretty']).optional(), { default: 'json in production, else pretty', description: '`json` (one pino JSON object a line) or `pretty` (readable lines).' }),
+  PAYLOAD_THRESHOLD_BYTES: envVar(integer(1024, 64 * 1024 * 1024).default(256 * 1024), { default: '262144', description: 'Step outputs larger than this are stored in PostgreSQL and passed by reference (claim check).' }),
+  DATABASE_QUERY_RAW_SQL: envVar(bool().default(false), { default: 'false', description: '`database_query` steps may run read-only raw SQL (a single SELECT, in a read-only transaction with a timeout).' }),
+  HTTP_ALLOW_HOSTS: envVar(text().default(''), { default: 'none', description: 'Comma-separated host names (or host:port) outbound HTTP may reach even when they resolve to private addresses.' }),
+  OPENAI_API_KEY: envVar(text().optional(), { default: 'none', description: 'Key of the OpenAI-compatible API used by `ai_*` steps.', secret: true }),
+  OPENAI_BASE_URL: envVar(url(['http:', 'https:']).optional(), { default: 'the OpenAI API', description: 'Base URL of an OpenAI-compatible API.' }),
+  OPENAI_MODEL: envVar(text().default('gpt-4o-mini'), { default: 'gpt-4o-mini', description: 'Model of `ai_*` steps that name none.' }),
+  SMTP_URL: envVar(url(['smtp:', 'smtps:']).optional(), { default: 'none (e-mail notifications are logged)', description: 'SMTP server of `notification` steps (`smtp://user:password@host:587`).' }),
+  SMTP_FROM: envVar(text().default('merchflow@localhost'), { default: 'merchflow@localhost', description: 'Sender address of notification e-mails.' }),
+  MERCHFLOW_MASTER_KEY: envVar(text().min(16, { error: 'must be at least 16 characters (32 random bytes, base64, recommended)' }).optional(), {
+    default: 'none',
+    description: 'Key (at least 16 characters; 32 random bytes in base64 recommended) decrypting the `secrets` table (AES-256-GCM), read before `MERCHFLOW_SECRET_<NAME>` variables; see docs/security.md.',
+    secret: true,
+  }),
+  MERCHFLOW_ADMIN_API_KEY: envVar(text().optional(), { default: 'none', description: 'Seeds an admin API key at API start.', secret: true }),
+  SECRET_SCRUB_MIN_LENGTH: envVar(integer(4, 1024).default(8), { default: '8', description: 'Secret values this long or longer are scrubbed from every step’s output, errors and logs.' }),
+  SANDBOX_ENABLED: envVar(bool().default(true), { default: 'true', description: '`npm start` runs the sandbox marketplace/supplier APIs.' }),
+  SANDBOX_PORT: envVar(integer(0, 65535).default(4010), { default: '4010', description: 'Port of the sandbox APIs.' }),
+  SANDBOX_PRODUCTS: envVar(integer(0, 10_000_000).default(1000), { default: '1000', description: 'Products in the sandbox supplier catalogue.' }),
+  OUTAGE_BUDGET_SECONDS: envVar(integer(0, 7 * 24 * 3600).default(600), { default: '600', description: 'How long steps and bookkeeping wait out a PostgreSQL/Temporal outage without spending retries (docs/reliability.md).' }),
+  OUTAGE_RETRY_AFTER_SECONDS: envVar(integer(1, 3600).default(5), { default: '5', description: '`Retry-After` of the API’s 503 answers during an outage.' }),
+  TEMPORAL_CALL_TIMEOUT_MS: envVar(integer(100, 60_000).default(1500), { default: '1500', description: 'The API gives up on a Temporal call after this long.' }),
+  SCHEDULE_MIN_INTERVAL_SECONDS: envVar(integer(1, 31 * 86_400).default(60), { default: '60', description: 'Shortest time a schedule may leave between two runs.' }),
+  PAYLOAD_ENCRYPTION: envVar(bool().optional(), { default: 'on in production and wherever keys are configured', description: 'Encrypt Temporal payloads (inputs, step outputs, results).' }),
+  PAYLOAD_KEYS: envVar(text().optional(), { default: 'none', description: 'Payload keys `key-id:base64-32-byte-key`, separated by commas, spaces or new lines.', secret: true }),
+  PAYLOAD_KEYS_FILE: envVar(text().optional(), { default: 'none', description: 'File holding the payload keys in the PAYLOAD_KEYS format (not both).' }),
+  PAYLOAD_KEY_ID: envVar(text().optional(), { default: 'the only key', description: 'Key id new payloads are encrypted with; required when several keys are configured.' }),
+  CODEC_CORS_ORIGINS: envVar(text().optional(), {
+    default: 'the Temporal Web UI’s origins',
+    description: 'Comma-separated origins allowed to call the codec endpoints from a browser.',
+  }),
+});
+
+export type EnvVars = z.output<typeof ENV_SCHEMA>;
+export type EnvVarName = keyof typeof ENV_SCHEMA.shape;
+
+/** The documentation of one variable (from the schema's metadata). */
+export function envVarDoc(name: EnvVarName): EnvVarDoc {
+  return ENV_SCHEMA.shape[name].meta() as unknown as EnvVarDoc;
+}
+
+/** The configuration table of docs/configuration.md, generated from `ENV_SCHEMA`. */
+export function configurationTable(): string {
+  const rows = (Object.keys(ENV_SCHEMA.shape) as EnvVarName[]).map((name) => {
+    const doc = envVarDoc(name);
+    return `| \`${name}\` | ${doc.default ?? ''} | ${doc.description.replace(/\|/g, '\\|')} |`;
+  });
+  return ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+/**
+ * Parses each variable on its own so every bad one is reported at once (a bad
+ * variable takes its default meanwhile, so the cross-variable rules still run).
+ */
+function parseEnv(env: Env, errors: ConfigError[]): EnvVars {
+  const out: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(ENV_SCHEMA.shape) as Array<[EnvVarName, z.ZodType]>) {
+    const res = schema.safeParse(env[name]);
+    if (res.success) {
+      out[name] = res.data;
+      continue;
     }
-    return n;
+    const raw = String(blankToUndefined(env[name]));
+    const shown = envVarDoc(name).secret ? '' : `, got "${name.endsWith('_URL') ? redactUrl(raw) : raw}"`;
+    errors.push(new ConfigError(name, `${res.error.issues[0]?.message ?? 'invalid'}${shown}`));
+    out[name] = schema.safeParse(undefined).data;
   }
-
-  bool(name: string, fallback: boolean): boolean {
-    const raw = this.optional(name);
-    if (raw === null) return fallback;
-    if (/^(1|true|yes|on)$/i.test(raw)) return true;
-    if (/^(0|false|no|off)$/i.test(raw)) return false;
-    this.errors.push(new ConfigError(name, `expected true or false, got "${raw}"`));
-    return fallback;
-  }
-
-  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-    const raw = this.optional(name);
-    if (raw === null) return fallback;
-    if (!(allowed as readonly string[]).includes(raw)) {
-      this.errors.push(new ConfigError(name, `expected one of ${allowed.join(', ')}, got "${raw}"`));
-      return fallback;
-    }
-    return raw as T;
-  }
-
-  url(name: string, fallback: string | null, protocols: string[]): string | null {
-    const raw = this.optional(name);
-    if (raw === null) return fallback;
-    try {
-      const u = new URL(raw);
-      if (!protocols.includes(u.protocol)) throw new Error();
-      return raw;
-    } catch {
-      this.errors.push(new ConfigError(name, `expected a ${protocols.join(' or ')} URL, got "${redactUrl(raw)}"`));
-      return fallback;
-    }
-  }
-
-  hostPort(name: string, fallback: string): string {
-    const raw = this.str(name, fallback);
-    if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(raw)) {
-      this.errors.push(new ConfigError(name, `expected host:port, got "${raw}"`));
-      return fallback;
-    }
-    return raw;
-  }
+  return out as EnvVars;
 }
 
 /** Hides the password of a URL so configuration errors never print credentials. */
@@ -180,99 +256,62 @@ export function redactUrl(raw: string): string {
  * listing every bad variable at once, so an operator fixes them in one go.
  */
 export function loadConfig(env: Env = process.env): AppConfig {
-  const r = new Reader(env);
+  const errors: ConfigError[] = [];
+  const e = parseEnv(env, errors);
   const rootDir = path.resolve(__dirname, '..', '..', '..');
-  const nodeEnv = r.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
-  const dataDir = path.resolve(rootDir, r.str('MERCHFLOW_DATA_DIR', '.data'));
-  const healthFile = r.optional('WORKER_HEALTH_FILE');
-  const databaseUrlRaw = r.url('DATABASE_URL', null, ['postgres:', 'postgresql:']);
-  const temporalAddressSet = r.optional('TEMPORAL_ADDRESS') !== null;
-  const bundle = r.optional('WORKER_WORKFLOW_BUNDLE');
+  const nodeEnv = e.NODE_ENV;
+  const dataDir = path.resolve(rootDir, e.MERCHFLOW_DATA_DIR);
   const config: AppConfig = {
     env: nodeEnv,
     rootDir,
     dataDir,
-    databaseUrl: databaseUrlRaw ?? EMBEDDED_DATABASE_URL,
-    databaseEmbedded: databaseUrlRaw === null,
+    databaseUrl: e.DATABASE_URL ?? EMBEDDED_DATABASE_URL,
+    databaseEmbedded: e.DATABASE_URL === undefined,
     temporal: {
-      address: r.hostPort('TEMPORAL_ADDRESS', '127.0.0.1:7233'),
-      namespace: r.str('TEMPORAL_NAMESPACE', 'default'),
-      taskQueue: r.str('TEMPORAL_TASK_QUEUE', 'merchflow'),
-      uiUrl: r.url('TEMPORAL_UI_URL', 'http://127.0.0.1:8233', ['http:', 'https:']) as string,
-      embedded: !temporalAddressSet,
+      address: e.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      uiUrl: e.TEMPORAL_UI_URL,
+      embedded: blankToUndefined(env.TEMPORAL_ADDRESS) === undefined,
     },
     http: {
-      host: r.str('HOST', nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1'),
-      port: r.int('PORT', 3000, 0, 65535),
+      host: e.HOST ?? (nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1'),
+      port: e.PORT,
       basePath: '/orchestration/api',
-      openApiPublic: r.bool('OPENAPI_PUBLIC', false),
+      openApiPublic: e.OPENAPI_PUBLIC,
     },
     worker: {
-      maxConcurrentActivities: r.int('WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 10000),
-      maxConcurrentWorkflowTasks: r.int('WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 1, 10000),
-      maxCachedWorkflows: r.int('WORKER_MAX_CACHED_WORKFLOWS', 500, 0, 100000),
-      shutdownGraceSeconds: r.int('WORKER_SHUTDOWN_GRACE_SECONDS', 30, 0, 3600),
-      bundlePath: bundle ? path.resolve(rootDir, bundle) : null,
-      healthFile: healthFile ? path.resolve(healthFile) : null,
+      maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+      shutdownGraceSeconds: e.WORKER_SHUTDOWN_GRACE_SECONDS,
+      bundlePath: e.WORKER_WORKFLOW_BUNDLE ? path.resolve(rootDir, e.WORKER_WORKFLOW_BUNDLE) : null,
+      healthFile: e.WORKER_HEALTH_FILE ? path.resolve(e.WORKER_HEALTH_FILE) : null,
     },
-    expressions: {
-      // Two threads even on one or two cores: a runaway expression holds one thread for its budget, the other keeps serving.
-      threads: r.int('EXPRESSION_POOL_THREADS', Math.min(4, Math.max(2, os.availableParallelism() - 1)), 1, 64),
-      memoryMb: r.int('EXPRESSION_POOL_MEMORY_MB', 256, 16, 16384),
-    },
-    log: {
-      level: r.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
-      format: r.oneOf('LOG_FORMAT', ['json', 'pretty'] as const, nodeEnv === 'production' ? 'json' : 'pretty'),
-    },
-    payloadThresholdBytes: r.int('PAYLOAD_THRESHOLD_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
-    databaseQueryRawSql: r.bool('DATABASE_QUERY_RAW_SQL', false),
-    httpAllowHosts: r
-      .str('HTTP_ALLOW_HOSTS', '')
-      .split(',')
+    expressions: { threads: e.EXPRESSION_POOL_THREADS, memoryMb: e.EXPRESSION_POOL_MEMORY_MB },
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (nodeEnv === 'production' ? 'json' : 'pretty') },
+    payloadThresholdBytes: e.PAYLOAD_THRESHOLD_BYTES,
+    databaseQueryRawSql: e.DATABASE_QUERY_RAW_SQL,
+    httpAllowHosts: e.HTTP_ALLOW_HOSTS.split(',')
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean),
-    openai: {
-      apiKey: r.optional('OPENAI_API_KEY'),
-      baseUrl: r.url('OPENAI_BASE_URL', null, ['http:', 'https:']),
-      model: r.str('OPENAI_MODEL', 'gpt-4o-mini'),
-    },
-    smtp: {
-      url: r.url('SMTP_URL', null, ['smtp:', 'smtps:']),
-      from: r.str('SMTP_FROM', 'merchflow@localhost'),
-    },
-    security: {
-      masterKey: r.optional('MERCHFLOW_MASTER_KEY'),
-      adminApiKey: r.optional('MERCHFLOW_ADMIN_API_KEY'),
-      scrubMinLength: r.int('SECRET_SCRUB_MIN_LENGTH', 8, 4, 1024),
-    },
-    sandbox: {
-      enabled: r.bool('SANDBOX_ENABLED', true),
-      port: r.int('SANDBOX_PORT', 4010, 0, 65535),
-      products: r.int('SANDBOX_PRODUCTS', 1000, 0, 10_000_000),
-    },
-    outage: {
-      budgetSeconds: r.int('OUTAGE_BUDGET_SECONDS', 600, 0, 7 * 24 * 3600),
-      retryAfterSeconds: r.int('OUTAGE_RETRY_AFTER_SECONDS', 5, 1, 3600),
-      temporalCallTimeoutMs: r.int('TEMPORAL_CALL_TIMEOUT_MS', 1500, 100, 60_000),
-    },
-    schedules: {
-      minIntervalSeconds: r.int('SCHEDULE_MIN_INTERVAL_SECONDS', 60, 1, 31 * 86_400),
-    },
-    payloadEncryption: { enabled: false, activeKeyId: null, keys: new Map(), source: null },
+    openai: { apiKey: e.OPENAI_API_KEY ?? null, baseUrl: e.OPENAI_BASE_URL ?? null, model: e.OPENAI_MODEL },
+    smtp: { url: e.SMTP_URL ?? null, from: e.SMTP_FROM },
+    security: { masterKey: e.MERCHFLOW_MASTER_KEY ?? null, adminApiKey: e.MERCHFLOW_ADMIN_API_KEY ?? null, scrubMinLength: e.SECRET_SCRUB_MIN_LENGTH },
+    sandbox: { enabled: e.SANDBOX_ENABLED, port: e.SANDBOX_PORT, products: e.SANDBOX_PRODUCTS },
+    outage: { budgetSeconds: e.OUTAGE_BUDGET_SECONDS, retryAfterSeconds: e.OUTAGE_RETRY_AFTER_SECONDS, temporalCallTimeoutMs: e.TEMPORAL_CALL_TIMEOUT_MS },
+    schedules: { minIntervalSeconds: e.SCHEDULE_MIN_INTERVAL_SECONDS },
+    payloadEncryption: readPayloadEncryption(e, errors, dataDir),
     codecCorsOrigins: [],
   };
-  config.payloadEncryption = readPayloadEncryption(r, nodeEnv, dataDir);
-  config.codecCorsOrigins = readOrigins(r, 'CODEC_CORS_ORIGINS', ['http://127.0.0.1:8233', 'http://localhost:8233', new URL(config.temporal.uiUrl).origin]);
-  if (config.security.masterKey !== null && config.security.masterKey.length < 16) {
-    r.errors.push(new ConfigError('MERCHFLOW_MASTER_KEY', 'must be at least 16 characters (32 random bytes, base64, recommended)'));
+  config.codecCorsOrigins = readOrigins(e.CODEC_CORS_ORIGINS, errors, ['http://127.0.0.1:8233', 'http://localhost:8233', new URL(config.temporal.uiUrl).origin]);
+  if (nodeEnv === 'production' && config.databaseEmbedded && !errors.some((x) => x.variable === 'DATABASE_URL')) {
+    errors.push(new ConfigError('DATABASE_URL', 'is required when NODE_ENV=production'));
   }
-  if (nodeEnv === 'production' && config.databaseEmbedded) {
-    r.errors.push(new ConfigError('DATABASE_URL', 'is required when NODE_ENV=production'));
+  if (nodeEnv === 'production' && config.temporal.embedded) {
+    errors.push(new ConfigError('TEMPORAL_ADDRESS', 'is required when NODE_ENV=production'));
   }
-  if (nodeEnv === 'production' && !temporalAddressSet) {
-    r.errors.push(new ConfigError('TEMPORAL_ADDRESS', 'is required when NODE_ENV=production'));
-  }
-  if (r.errors.length > 0) throw new AggregateConfigError(r.errors);
+  if (errors.length > 0) throw new AggregateConfigError(errors);
   return config;
 }
 
@@ -310,52 +349,52 @@ export function parsePayloadKeys(raw: string, variable: string, errors: ConfigEr
   return keys;
 }
 
-function readPayloadEncryption(r: Reader, nodeEnv: AppConfig['env'], dataDir: string): AppConfig['payloadEncryption'] {
-  const inline = r.optional('PAYLOAD_KEYS');
-  const file = r.optional('PAYLOAD_KEYS_FILE');
+function readPayloadEncryption(e: EnvVars, errors: ConfigError[], dataDir: string): AppConfig['payloadEncryption'] {
+  const nodeEnv = e.NODE_ENV;
+  const inline = e.PAYLOAD_KEYS ?? null;
+  const file = e.PAYLOAD_KEYS_FILE ?? null;
   const devFile = path.join(dataDir, DEV_PAYLOAD_KEYS_FILE);
   let keys = new Map<string, Buffer>();
   let source: AppConfig['payloadEncryption']['source'] = null;
   if (inline !== null && file !== null) {
-    r.errors.push(new ConfigError('PAYLOAD_KEYS_FILE', 'set either PAYLOAD_KEYS or PAYLOAD_KEYS_FILE, not both'));
+    errors.push(new ConfigError('PAYLOAD_KEYS_FILE', 'set either PAYLOAD_KEYS or PAYLOAD_KEYS_FILE, not both'));
   } else if (inline !== null) {
-    keys = parsePayloadKeys(inline, 'PAYLOAD_KEYS', r.errors);
+    keys = parsePayloadKeys(inline, 'PAYLOAD_KEYS', errors);
     source = 'PAYLOAD_KEYS';
   } else if (file !== null) {
     try {
-      keys = parsePayloadKeys(fs.readFileSync(file, 'utf8'), 'PAYLOAD_KEYS_FILE', r.errors);
+      keys = parsePayloadKeys(fs.readFileSync(file, 'utf8'), 'PAYLOAD_KEYS_FILE', errors);
       source = 'PAYLOAD_KEYS_FILE';
     } catch (err) {
-      r.errors.push(new ConfigError('PAYLOAD_KEYS_FILE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
+      errors.push(new ConfigError('PAYLOAD_KEYS_FILE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
     }
   } else if (nodeEnv === 'development' && fs.existsSync(devFile)) {
-    keys = parsePayloadKeys(fs.readFileSync(devFile, 'utf8'), `${DEV_PAYLOAD_KEYS_FILE} (${devFile})`, r.errors);
+    keys = parsePayloadKeys(fs.readFileSync(devFile, 'utf8'), `${DEV_PAYLOAD_KEYS_FILE} (${devFile})`, errors);
     source = 'development key file';
   }
-  const enabled = r.bool('PAYLOAD_ENCRYPTION', nodeEnv === 'production' || keys.size > 0);
-  let activeKeyId = r.optional('PAYLOAD_KEY_ID');
+  const enabled = e.PAYLOAD_ENCRYPTION ?? (nodeEnv === 'production' || keys.size > 0);
+  let activeKeyId = e.PAYLOAD_KEY_ID ?? null;
   if (activeKeyId !== null && !keys.has(activeKeyId)) {
-    r.errors.push(new ConfigError('PAYLOAD_KEY_ID', `"${activeKeyId}" is not one of the configured key ids (${[...keys.keys()].join(', ') || 'none'})`));
+    errors.push(new ConfigError('PAYLOAD_KEY_ID', `"${activeKeyId}" is not one of the configured key ids (${[...keys.keys()].join(', ') || 'none'})`));
     activeKeyId = null;
   } else if (activeKeyId === null && keys.size === 1) {
     activeKeyId = [...keys.keys()][0];
   }
-  if (enabled && keys.size === 0 && !r.errors.some((e) => e.variable.startsWith('PAYLOAD_KEYS'))) {
-    r.errors.push(
+  if (enabled && keys.size === 0 && !errors.some((x) => x.variable.startsWith('PAYLOAD_KEYS'))) {
+    errors.push(
       new ConfigError(
         'PAYLOAD_KEYS',
         `is required when PAYLOAD_ENCRYPTION is on${nodeEnv === 'production' ? ' (the default when NODE_ENV=production)' : ''}: set "key-id:base64-32-byte-key" (or PAYLOAD_KEYS_FILE), or PAYLOAD_ENCRYPTION=false`,
       ),
     );
-  } else if (enabled && keys.size > 1 && activeKeyId === null && !r.errors.some((e) => e.variable === 'PAYLOAD_KEY_ID')) {
-    r.errors.push(new ConfigError('PAYLOAD_KEY_ID', 'is required when several payload keys are configured: name the one new payloads are encrypted with'));
+  } else if (enabled && keys.size > 1 && activeKeyId === null && !errors.some((x) => x.variable === 'PAYLOAD_KEY_ID')) {
+    errors.push(new ConfigError('PAYLOAD_KEY_ID', 'is required when several payload keys are configured: name the one new payloads are encrypted with'));
   }
   return { enabled, activeKeyId, keys, source };
 }
 
-function readOrigins(r: Reader, name: string, fallback: string[]): string[] {
-  const raw = r.optional(name);
-  if (raw === null) return [...new Set(fallback)];
+function readOrigins(raw: string | undefined, errors: ConfigError[], fallback: string[]): string[] {
+  if (raw === undefined) return [...new Set(fallback)];
   const origins: string[] = [];
   for (const o of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
     try {
@@ -363,7 +402,7 @@ function readOrigins(r: Reader, name: string, fallback: string[]): string[] {
       if (!['http:', 'https:'].includes(u.protocol) || u.origin !== o.replace(/\/+$/, '')) throw new Error();
       origins.push(u.origin);
     } catch {
-      r.errors.push(new ConfigError(name, `expected comma-separated origins like https://temporal.example.com (scheme, host and port only), got "${o}"`));
+      errors.push(new ConfigError('CODEC_CORS_ORIGINS', `expected comma-separated origins like https://temporal.example.com (scheme, host and port only), got "${o}"`));
     }
   }
   return origins;

@@ -1,3 +1,7 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { APP_CONFIG } from '@src/config/config.module';
+import { TEMPORAL_CLIENT } from '@src/core/tokens';
 import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import { outcomeOf, progressQuery, type FailedItemRecord, type RunProgress, type StepProgress } from '@engine/shared/contracts';
@@ -5,7 +9,7 @@ import type { AppConfig } from '@src/config/config';
 import { AppError, ConflictError } from '@src/common/errors';
 import { offsetOf, pageOf, type Page, type PageRequest } from '@src/common/pagination';
 import { WorkflowExecution, WorkflowStepExecution, type TriggerType } from '@src/executions/execution.entity';
-import type { ExecutionsService } from '@src/executions/executions.service';
+import { ExecutionsService } from '@src/executions/executions.service';
 import type { ApprovalDecision } from '@engine/shared/contracts';
 
 export interface ExecutionFilter {
@@ -60,12 +64,13 @@ const STEP_FINAL = new Set(['completed', 'failed', 'skipped', 'cancelled']);
  * projection, and one run's detail with live progress from Temporal while it
  * runs. Also the checks a signal needs before it is sent.
  */
+@Injectable()
 export class ExecutionQueriesService {
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly temporal: () => Promise<Client>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(TEMPORAL_CLIENT) private readonly temporal: () => Promise<Client>,
     private readonly executions: ExecutionsService,
-    private readonly config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   temporalUiUrl(executionId: string): string {

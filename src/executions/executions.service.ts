@@ -1,3 +1,6 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { EXECUTION_LIMITS, STEP_TYPE_REGISTRY, TASK_QUEUE, TEMPORAL_CLIENT } from '@src/core/tokens';
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
@@ -22,7 +25,7 @@ import { AppError, ConflictError, NotFoundError } from '@src/common/errors';
 import { assertInputMatches } from '@src/workflows/input-schema';
 import { assertAiConfigured } from '@src/executions/preflight';
 import { WorkflowExecution, WorkflowStepExecution, type TriggerType } from '@src/executions/execution.entity';
-import type { WorkflowsService } from '@src/workflows/workflows.service';
+import { WorkflowsService } from '@src/workflows/workflows.service';
 
 export interface StartOptions {
   input_data?: unknown;
@@ -69,14 +72,15 @@ const SA = {
  * Starts, inspects, signals, cancels and restarts runs. Temporal is the source
  * of truth; the execution rows are the projection the worker keeps current.
  */
+@Injectable()
 export class ExecutionsService {
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly temporal: () => Promise<Client>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(TEMPORAL_CLIENT) private readonly temporal: () => Promise<Client>,
     private readonly workflows: WorkflowsService,
-    private readonly registry: StepTypeRegistry,
-    private readonly defaultTaskQueue: string,
-    private readonly limits: ExecutionLimits = {},
+    @Inject(STEP_TYPE_REGISTRY) private readonly registry: StepTypeRegistry,
+    @Inject(TASK_QUEUE) private readonly defaultTaskQueue: string,
+    @Inject(EXECUTION_LIMITS) @Optional() private readonly limits: ExecutionLimits = {},
   ) {}
 
   async start(workflowId: number, opts: StartOptions = {}, resume?: InterpreterInput['resume'], restartedFrom?: string): Promise<WorkflowExecution> {

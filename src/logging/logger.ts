@@ -1,8 +1,8 @@
 import type { LoggerService } from '@nestjs/common';
+import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from '@src/config/config';
 
-const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const COLORS: Record<LogLevel, string> = { debug: '\x1b[90m', info: '\x1b[36m', warn: '\x1b[33m', error: '\x1b[31m' };
+const COLORS: Record<string, string> = { debug: '\x1b[90m', info: '\x1b[36m', warn: '\x1b[33m', error: '\x1b[31m' };
 
 export type LogFields = Record<string, unknown>;
 
@@ -33,25 +33,68 @@ export interface LoggerOptions {
   sink?: (line: string) => void;
 }
 
+/** `{"level":"info","time":"…","msg":"…",…}` → `12:00:00.000 INFO  msg k=v`. */
+function prettyLine(json: string): string {
+  let rec: LogFields;
+  try {
+    rec = JSON.parse(json) as LogFields;
+  } catch {
+    return json;
+  }
+  const { level, time, msg, ...rest } = rec;
+  const extras = Object.entries(rest)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  const lvl = String(level);
+  return `${String(time).slice(11, 23)} ${COLORS[lvl] ?? ''}${lvl.toUpperCase().padEnd(5)}\x1b[0m ${String(msg)}${extras ? ' ' + extras : ''}`;
+}
+
 /**
- * Structured logger: JSON lines in production, readable lines in development.
- * Child loggers carry bindings such as `execution_id` and `step_key` so every
- * line of a step can be found by them.
+ * The destination of every pino logger we build: scrubs each line through the
+ * registered redactors (secret values never reach a sink), then writes it as
+ * JSON or as a readable line.
+ */
+function destination(options: LoggerOptions): DestinationStream {
+  const sink = options.sink ?? ((line: string) => process.stdout.write(line + '\n'));
+  return {
+    write(chunk: string) {
+      const line = redactLine(chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk);
+      sink(options.format === 'pretty' ? prettyLine(line) : line);
+    },
+  };
+}
+
+/** A pino logger writing our line format (string levels, ISO time, no pid/hostname) through the redactors. */
+export function createPino(options: LoggerOptions): PinoLogger {
+  return pino(
+    {
+      level: options.level,
+      base: null,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      // Fields are serialised by `Logger` (errors without stacks); pino's own `err` serializer would add them back.
+      serializers: { err: (v: unknown) => v },
+    },
+    destination(options),
+  );
+}
+
+/**
+ * Structured logger over pino: JSON lines in production, readable lines in
+ * development. Child loggers carry bindings such as `execution_id` and
+ * `step_key` so every line of a step can be found by them.
  */
 export class Logger {
-  private readonly threshold: number;
-  private readonly sink: (line: string) => void;
+  /** The pino logger underneath (the API hands it to nestjs-pino for request logging). */
+  readonly pino: PinoLogger;
 
-  constructor(
-    private readonly options: LoggerOptions,
-    private readonly bindings: LogFields = {},
-  ) {
-    this.threshold = LEVELS[options.level];
-    this.sink = options.sink ?? ((line) => process.stdout.write(line + '\n'));
+  constructor(options: LoggerOptions | PinoLogger, bindings: LogFields = {}) {
+    const base = 'child' in options ? options : createPino(options);
+    this.pino = Object.keys(bindings).length > 0 ? base.child(serializeFields(bindings)) : base;
   }
 
   child(bindings: LogFields): Logger {
-    return new Logger(this.options, { ...this.bindings, ...bindings });
+    return new Logger(this.pino, bindings);
   }
 
   debug(msg: string, fields?: LogFields): void {
@@ -68,20 +111,12 @@ export class Logger {
   }
 
   log(level: LogLevel, msg: string, fields?: LogFields): void {
-    if (LEVELS[level] < this.threshold) return;
-    const all = { ...this.bindings, ...(fields ?? {}) };
-    if (this.options.format === 'json') {
-      this.sink(redactLine(JSON.stringify({ time: new Date().toISOString(), level, msg, ...serializeFields(all) })));
-      return;
-    }
-    const extras = Object.entries(serializeFields(all))
-      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-      .join(' ');
-    const time = new Date().toISOString().slice(11, 23);
-    this.sink(redactLine(`${time} ${COLORS[level]}${level.toUpperCase().padEnd(5)}\x1b[0m ${msg}${extras ? ' ' + extras : ''}`));
+    if (fields) this.pino[level](serializeFields(fields), msg);
+    else this.pino[level](msg);
   }
 }
 
+/** Errors become `{name, message, code}` (no stacks in logs); undefined fields are left out. */
 function serializeFields(fields: LogFields): LogFields {
   const out: LogFields = {};
   for (const [k, v] of Object.entries(fields)) {
@@ -91,14 +126,14 @@ function serializeFields(fields: LogFields): LogFields {
   return out;
 }
 
-/** Adapts the logger to NestJS so framework messages share the format. */
+/** Adapts the logger to NestJS so framework messages share the format (the CLI's application context). */
 export class NestLoggerAdapter implements LoggerService {
   constructor(private readonly logger: Logger) {}
   log(message: unknown, context?: string): void {
     this.logger.info(String(message), { context });
   }
   error(message: unknown, trace?: string, context?: string): void {
-    this.logger.error(String(message), { context, trace: this.logger && trace ? trace.split('\n')[0] : undefined });
+    this.logger.error(String(message), { context, trace: trace ? trace.split('\n')[0] : undefined });
   }
   warn(message: unknown, context?: string): void {
     this.logger.warn(String(message), { context });
@@ -116,6 +151,6 @@ let root: Logger | null = null;
 /** The process logger, created from the configuration on first use. */
 export function rootLogger(options?: LoggerOptions): Logger {
   if (options) root = new Logger(options);
-  root ??= new Logger({ level: 'info', format: process.env.NODE_ENV === 'production' ? 'json' : 'pretty' });
+  root ??= new Logger({ level: 'info', format: 'pretty' });
   return root;
 }

@@ -1,3 +1,6 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { SCHEDULES_OPTIONS, STEP_TYPE_REGISTRY, TEMPORAL_CLIENT } from '@src/core/tokens';
 import { createHash, randomUUID } from 'node:crypto';
 import {
   ScheduleAlreadyRunning,
@@ -19,7 +22,7 @@ import { searchAttributes, singletonKeyOf } from '@src/executions/executions.ser
 import type { Logger } from '@src/logging/logger';
 import { cronProblem, cronTimingProblem, timezoneProblem } from '@src/schedules/cron';
 import { WorkflowSchedule } from '@src/schedules/schedule.entity';
-import type { WorkflowsService } from '@src/workflows/workflows.service';
+import { WorkflowsService } from '@src/workflows/workflows.service';
 
 /** Every Temporal Schedule Merchflow owns has this id prefix, then the row id. */
 export const SCHEDULE_ID_PREFIX = 'merchflow-schedule-';
@@ -101,15 +104,16 @@ export function scheduleOwner(databaseUrl: string, namespace: string): string {
  * (a Temporal Schedule with our prefix and no row, left by a crash between
  * the Temporal create and the commit) are deleted by a periodic sweep on list.
  */
+@Injectable()
 export class SchedulesService {
   private lastSweep = 0;
 
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly temporal: () => Promise<Client>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(TEMPORAL_CLIENT) private readonly temporal: () => Promise<Client>,
     private readonly workflows: WorkflowsService,
-    private readonly registry: StepTypeRegistry,
-    private readonly opts: SchedulesOptions,
+    @Inject(STEP_TYPE_REGISTRY) private readonly registry: StepTypeRegistry,
+    @Inject(SCHEDULES_OPTIONS) private readonly opts: SchedulesOptions,
   ) {}
 
   temporalUiUrl(uiUrl: string, scheduleId: string): string {

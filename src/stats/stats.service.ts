@@ -1,3 +1,5 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 
 export interface StatsFilter {
@@ -50,8 +52,9 @@ interface AggRow {
  * percentile durations (percentile_cont in SQL), failures by step; per
  * workflow and overall, optionally within a creation window.
  */
+@Injectable()
 export class StatsService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async compute(filter: StatsFilter = {}): Promise<{ overall: RunStats & { failures_by_step: Array<{ workflow_id: number; workflow_code: string; step_key: string; failures: number }> }; workflows: WorkflowStats[] }> {
     const params = [filter.created_after ?? null, filter.created_before ?? null, filter.workflow_id ?? null];

@@ -1,3 +1,6 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { STEP_TYPE_REGISTRY } from '@src/core/tokens';
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { IsNull } from 'typeorm';
@@ -43,12 +46,13 @@ export interface WorkflowWithDefinition {
  * immutable version; runs pin one version, so later edits never change a
  * running or replayed execution.
  */
+@Injectable()
 export class WorkflowsService {
   /** Immutable versions with their steps, by `workflow_id:version`. */
   private readonly versionCache = new Map<string, { version: WorkflowVersion; steps: StepDefinition[] }>();
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly registry: StepTypeRegistry,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(STEP_TYPE_REGISTRY) private readonly registry: StepTypeRegistry,
   ) {}
 
   /** Normalises and validates a definition; throws DEFINITION_INVALID naming each step and field. */

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
@@ -9,7 +11,9 @@ import { clientCodecs, decodeHistoryPayloads, merchflowDataConverter } from '@en
 import { WorkflowsService, type CreateWorkflowInput } from '@src/workflows/workflows.service';
 import { ExecutionsService } from '@src/executions/executions.service';
 import { createMerchflowWorker, installTemporalRuntime } from '@engine/worker';
-import { stepTypeRegistry } from '@engine/activities/registry';
+import { ConfigModule } from '@src/config/config.module';
+import { CoreModule } from '@src/core/core.module';
+import { ExecutionsModule } from '@src/executions/executions.module';
 import type { StepExecutor } from '@engine/activities/runtime/executor';
 import type { WorkflowExecution } from '@src/executions/execution.entity';
 
@@ -57,12 +61,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: merchflowDataConverter(config) });
   const taskQueue = `test-${randomUUID()}`;
   const executors = opts.executors ?? [];
-  const registry = stepTypeRegistry(executors);
-  const workflows = new WorkflowsService(dataSource, registry);
-  const executions = new ExecutionsService(dataSource, async () => client, workflows, registry, taskQueue, {
-    outageBudgetSeconds: config.outage.budgetSeconds,
-    aiConfigured: config.openai.apiKey !== null,
-  });
+  // The services as the API builds them: the same modules, over this harness's data source, client and task queue.
+  const moduleRef: TestingModule = await Test.createTestingModule({
+    imports: [
+      ConfigModule.forRoot(config),
+      CoreModule.forRoot({ config, logger, stepTypes: executors, temporalClient: async () => client, taskQueue, executionLimits: { startTimeoutMs: 10_000 } }),
+      TypeOrmModule.forRootAsync({ useFactory: () => ({}), dataSourceFactory: async () => dataSource }),
+      ExecutionsModule,
+    ],
+  }).compile();
+  const workflows = moduleRef.get(WorkflowsService);
+  const executions = moduleRef.get(ExecutionsService);
 
   let workerConnection: NativeConnection | null = null;
   let worker: Worker | null = null;
@@ -113,7 +122,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await harness.stopWorker();
       await workerConnection?.close();
       await connection.close();
-      await dataSource.destroy();
+      await moduleRef.close();
+      if (dataSource.isInitialized) await dataSource.destroy();
     },
   };
   if (opts.startWorker !== false) await harness.startWorker();

@@ -1,7 +1,9 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { WORKFLOW_TEMPLATES } from '@src/core/tokens';
 import type { ValidationIssue } from '@engine/dsl/types';
 import { AppError } from '@src/common/errors';
 import { Workflow } from '@src/workflows/workflow.entity';
-import type { WorkflowsService, WorkflowWithDefinition } from '@src/workflows/workflows.service';
+import { WorkflowsService, type WorkflowWithDefinition } from '@src/workflows/workflows.service';
 import {
   createWorkflowFromTemplate,
   TEMPLATES,
@@ -40,10 +42,11 @@ export type InstallResult = {
  * installs each as `<name>_template` (what `merchflow run-workflow
  * product_import_template` runs).
  */
+@Injectable()
 export class TemplatesService {
   constructor(
     private readonly workflows: WorkflowsService,
-    private readonly templates: TemplateRegistry = TEMPLATES,
+    @Inject(WORKFLOW_TEMPLATES) @Optional() private readonly templates: TemplateRegistry = TEMPLATES,
   ) {}
 
   names(): string[] {

@@ -19,7 +19,8 @@ import { coerceValue, sha256Hex } from './values';
 import { deleteSql, INSERTED_FLAG, QueryConfigError, selectSql, updateSql, writeSql, type WhereCondition } from './sql';
 import { checkRawSql, wrapRawSql } from './raw-sql';
 import { createDatabaseQueryValidator, DATABASE_QUERY_LIMITS, normalizeOrder, normalizeWhere, zodIssues, type QueryType } from './schema';
-import { DATABASE_OPERATIONS } from './operations';
+import { DATABASE_OPERATIONS } from '@src/commerce/operations';
+import { CommerceOperationsService } from '@src/commerce/commerce-operations.service';
 import { assertValidConfig } from '@engine/activities/shared/config-issues';
 
 /** Step type id. */
@@ -100,6 +101,7 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
   assertModels(models);
   const validate = createDatabaseQueryValidator(models);
   const rawSqlEnabled = options.rawSqlEnabled ?? false;
+  const commerce = new CommerceOperationsService(deps.dataSource);
 
   /** One pooled connection for the whole step, released whatever happens. */
   async function withClient<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -175,7 +177,12 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
       const issues = zodIssues(parsed.error).map((i) => ({ field: i.field === 'config' ? 'params' : `params.${i.field}`, message: i.message }));
       throw new StepError('STEP_CONFIG_INVALID', `operation ${op.name}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, { details: { issues } });
     }
-    const result = await withClient((client) => op.run(parsed.data as Record<string, unknown>, { client, step: ctx }));
+    let result: Record<string, unknown>;
+    try {
+      result = await commerce.run(op.name, parsed.data as Record<string, unknown>, ctx);
+    } catch (err) {
+      throw databaseError(err);
+    }
     return { query_type: 'operation', operation: op.name, ...result };
   }
 

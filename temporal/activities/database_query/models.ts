@@ -1,18 +1,21 @@
 /**
  * The allow-list of what `database_query` may touch. A step names a model
  * (`"model": "SourceData"`); the table, every column name and every column
- * type it can reach come from this table, never from the step config, so
- * identifiers in generated SQL are constants of this file and only values are
- * bound as parameters.
+ * type it can reach come from this registry, never from the step config, so
+ * identifiers in generated SQL are constants and only values are bound as
+ * parameters. Table and columns are derived from the TypeORM entity
+ * (`entityColumns`, src/commerce/entity-columns.ts); this file adds the policy.
  *
- * To expose another entity, add an entry: its table, its columns with their
- * SQL types, which of them the engine manages (`readOnly`), the columns a new
- * row needs, and, for insert/upsert idempotency, the columns of a unique index
- * (`conflictKeys`).
+ * To expose another entity, add an entry: `...entityColumns(Entity)`, which
+ * columns the engine manages (`readOnly`), the columns a new row needs, and,
+ * for insert/upsert idempotency, the columns of a unique index (`conflictKeys`).
  */
+import { entityColumns, type EntityColumnType } from '@src/commerce/entity-columns';
+import { Inventory, Listing, Marketplace, Order, OrderLine, Product, Reservation, Shipment, Supplier } from '@src/commerce/entities';
+import { SourceData } from '@src/commerce/source-data.entity';
 
 /** SQL types the executor knows how to bind and check. `varchar(n)`/`char(n)` lengths are checked before writing. */
-export type ColumnType = 'text' | `varchar(${number})` | `char(${number})` | 'integer' | 'bigint' | 'numeric' | 'boolean' | 'jsonb' | 'timestamptz';
+export type ColumnType = EntityColumnType;
 
 export interface ModelSpec {
   /** Table name (schema search path applies). */
@@ -49,8 +52,6 @@ export interface ModelSpec {
 
 export type ModelRegistry = Readonly<Record<string, ModelSpec>>;
 
-const timestamps = { created_at: 'timestamptz', updated_at: 'timestamptz' } as const;
-const lineageColumns = { execution_id: 'varchar(100)', step_key: 'varchar(63)' } as const;
 
 /**
  * The commerce tables (migration 1764230900000-Commerce). Reads are open;
@@ -61,25 +62,7 @@ const lineageColumns = { execution_id: 'varchar(100)', step_key: 'varchar(63)' }
  */
 export const COMMERCE_MODELS: ModelRegistry = {
   Supplier: {
-    table: 'suppliers',
-    columns: {
-      id: 'integer',
-      code: 'varchar(50)',
-      name: 'varchar(200)',
-      api_base_url: 'text',
-      credentials: 'jsonb',
-      settings: 'jsonb',
-      is_active: 'boolean',
-      products_total: 'integer',
-      last_import_at: 'timestamptz',
-      last_import_execution_id: 'varchar(100)',
-      last_import_imported: 'integer',
-      last_import_updated: 'integer',
-      last_import_unchanged: 'integer',
-      last_import_invalid: 'integer',
-      last_import_errors: 'jsonb',
-      ...timestamps,
-    },
+    ...entityColumns(Supplier),
     // Statistics are written by the update_supplier_statistics operation only.
     readOnly: [
       'id',
@@ -100,22 +83,7 @@ export const COMMERCE_MODELS: ModelRegistry = {
     updatedAt: 'updated_at',
   },
   Marketplace: {
-    table: 'marketplaces',
-    columns: {
-      id: 'integer',
-      code: 'varchar(50)',
-      name: 'varchar(200)',
-      api_base_url: 'text',
-      credentials: 'jsonb',
-      settings: 'jsonb',
-      is_active: 'boolean',
-      markup_percent: 'numeric',
-      currency: 'char(3)',
-      requirements: 'jsonb',
-      listings_total: 'integer',
-      orders_total: 'integer',
-      ...timestamps,
-    },
+    ...entityColumns(Marketplace),
     readOnly: ['id', 'listings_total', 'orders_total', 'created_at', 'updated_at'],
     required: ['code', 'name', 'api_base_url'],
     conflictKeys: ['code'],
@@ -123,28 +91,7 @@ export const COMMERCE_MODELS: ModelRegistry = {
     updatedAt: 'updated_at',
   },
   Product: {
-    table: 'products',
-    columns: {
-      id: 'bigint',
-      supplier_id: 'integer',
-      external_id: 'varchar(200)',
-      sku: 'varchar(100)',
-      title: 'varchar(500)',
-      description: 'text',
-      brand: 'varchar(200)',
-      category: 'varchar(200)',
-      cost_price: 'numeric',
-      currency: 'char(3)',
-      weight_kg: 'numeric',
-      images: 'jsonb',
-      attributes: 'jsonb',
-      status: 'varchar(20)',
-      content_hash: 'char(64)',
-      source_data_id: 'bigint',
-      enrichment: 'jsonb',
-      ...lineageColumns,
-      ...timestamps,
-    },
+    ...entityColumns(Product),
     readOnly: ['id', 'source_data_id', 'created_at', 'updated_at'],
     required: ['supplier_id', 'external_id', 'sku', 'title', 'content_hash'],
     conflictKeys: ['supplier_id', 'external_id'],
@@ -153,22 +100,7 @@ export const COMMERCE_MODELS: ModelRegistry = {
     updatedAt: 'updated_at',
   },
   Listing: {
-    table: 'listings',
-    columns: {
-      id: 'bigint',
-      product_id: 'bigint',
-      marketplace_id: 'integer',
-      external_id: 'varchar(100)',
-      sku: 'varchar(100)',
-      title: 'varchar(500)',
-      price: 'numeric',
-      currency: 'char(3)',
-      quantity: 'integer',
-      status: 'varchar(20)',
-      last_synced_at: 'timestamptz',
-      ...lineageColumns,
-      ...timestamps,
-    },
+    ...entityColumns(Listing),
     readOnly: ['id', 'created_at', 'updated_at'],
     required: ['product_id', 'marketplace_id', 'sku', 'title', 'price', 'currency'],
     conflictKeys: ['product_id', 'marketplace_id'],
@@ -176,18 +108,7 @@ export const COMMERCE_MODELS: ModelRegistry = {
     updatedAt: 'updated_at',
   },
   Inventory: {
-    table: 'inventory',
-    columns: {
-      id: 'bigint',
-      supplier_id: 'integer',
-      sku: 'varchar(100)',
-      quantity: 'integer',
-      reserved: 'integer',
-      available: 'integer',
-      low_stock_threshold: 'integer',
-      last_synced_at: 'timestamptz',
-      ...timestamps,
-    },
+    ...entityColumns(Inventory),
     // `reserved` moves only with reservations (operations); `available` is generated.
     readOnly: ['id', 'reserved', 'available', 'created_at', 'updated_at'],
     required: ['supplier_id', 'sku'],
@@ -195,28 +116,7 @@ export const COMMERCE_MODELS: ModelRegistry = {
     updatedAt: 'updated_at',
   },
   Order: {
-    table: 'orders',
-    columns: {
-      id: 'bigint',
-      marketplace_id: 'integer',
-      external_id: 'varchar(100)',
-      status: 'varchar(20)',
-      currency: 'char(3)',
-      buyer: 'jsonb',
-      shipping_address: 'jsonb',
-      subtotal: 'numeric',
-      shipping_cost: 'numeric',
-      total: 'numeric',
-      weight_kg: 'numeric',
-      fraud_score: 'numeric',
-      fraud_check: 'jsonb',
-      error: 'text',
-      placed_at: 'timestamptz',
-      acknowledged_at: 'timestamptz',
-      shipped_at: 'timestamptz',
-      ...lineageColumns,
-      ...timestamps,
-    },
+    ...entityColumns(Order),
     readOnly: ['id', 'created_at', 'updated_at'],
     required: ['marketplace_id', 'external_id'],
     conflictKeys: ['marketplace_id', 'external_id'],
@@ -225,43 +125,14 @@ export const COMMERCE_MODELS: ModelRegistry = {
     updatedAt: 'updated_at',
   },
   OrderLine: {
-    table: 'order_lines',
-    columns: {
-      id: 'bigint',
-      order_id: 'bigint',
-      line_external_id: 'varchar(100)',
-      sku: 'varchar(100)',
-      listing_id: 'bigint',
-      product_id: 'bigint',
-      title: 'varchar(500)',
-      quantity: 'integer',
-      unit_price: 'numeric',
-      created_at: 'timestamptz',
-    },
+    ...entityColumns(OrderLine),
     readOnly: ['id', 'created_at'],
     required: ['order_id', 'line_external_id', 'sku', 'quantity'],
     conflictKeys: ['order_id', 'line_external_id'],
   },
   // Reservations and shipments change only through operations (stock and "shipped once" invariants): read-only here.
   Reservation: {
-    table: 'reservations',
-    columns: {
-      id: 'bigint',
-      marketplace_id: 'integer',
-      order_external_id: 'varchar(100)',
-      line_external_id: 'varchar(100)',
-      order_id: 'bigint',
-      order_line_id: 'bigint',
-      inventory_id: 'bigint',
-      sku: 'varchar(100)',
-      quantity: 'integer',
-      status: 'varchar(20)',
-      idempotency_key: 'varchar(255)',
-      execution_id: 'varchar(100)',
-      released_at: 'timestamptz',
-      consumed_at: 'timestamptz',
-      ...timestamps,
-    },
+    ...entityColumns(Reservation),
     readOnly: [
       'id',
       'marketplace_id',
@@ -282,21 +153,7 @@ export const COMMERCE_MODELS: ModelRegistry = {
     ],
   },
   Shipment: {
-    table: 'shipments',
-    columns: {
-      id: 'bigint',
-      order_id: 'bigint',
-      carrier: 'varchar(100)',
-      service: 'varchar(50)',
-      tracking_number: 'varchar(100)',
-      label_id: 'varchar(100)',
-      label_url: 'text',
-      status: 'varchar(20)',
-      shipped_at: 'timestamptz',
-      voided_at: 'timestamptz',
-      execution_id: 'varchar(100)',
-      ...timestamps,
-    },
+    ...entityColumns(Shipment),
     readOnly: [
       'id',
       'order_id',
@@ -318,22 +175,7 @@ export const COMMERCE_MODELS: ModelRegistry = {
 /** The models steps may use. Keys are what a step writes as `model`. */
 export const DATABASE_MODELS: ModelRegistry = {
   SourceData: {
-    table: 'source_data',
-    columns: {
-      id: 'bigint',
-      source_type: 'varchar(50)',
-      source_name: 'varchar(100)',
-      external_id: 'varchar(200)',
-      supplier_id: 'integer',
-      marketplace_id: 'integer',
-      raw_data: 'jsonb',
-      content_hash: 'char(64)',
-      status: 'varchar(20)',
-      execution_id: 'varchar(100)',
-      step_key: 'varchar(63)',
-      created_at: 'timestamptz',
-      updated_at: 'timestamptz',
-    },
+    ...entityColumns(SourceData),
     readOnly: ['id', 'execution_id', 'step_key', 'created_at', 'updated_at'],
     required: ['source_type', 'raw_data'],
     conflictKeys: ['source_type', 'supplier_id', 'marketplace_id', 'external_id'],

@@ -35,7 +35,7 @@ import { DATABASE_MODELS, assertModels, fieldTarget, hasColumn, hasModel, writab
 import { normalizeOperator, UNARY_OPERATORS, type OrderTerm, type WhereCondition } from './sql';
 import { checkRawSql } from './raw-sql';
 import { coerceValue } from './values';
-import { DATABASE_OPERATIONS, hasOperation } from './operations';
+import { DATABASE_OPERATIONS, hasOperation } from '@src/commerce/operations';
 
 export const QUERY_TYPES = ['select', 'insert', 'upsert', 'update', 'delete', 'raw', 'operation'] as const;
 export type QueryType = (typeof QUERY_TYPES)[number];

@@ -46,7 +46,7 @@ describe('error shape, limits and docs', () => {
       throw new Error('boom: connection string postgres://secret@db');
     };
     try {
-      const r = await api.request('GET', '/stats/', { headers: { 'x-request-id': 'req-12345' } });
+      const r = await api.request('GET', '/stats/?created_after=2020-01-01T00:00:00Z', { headers: { 'x-request-id': 'req-12345' } });
       assert.equal(r.status, 500);
       assert.deepEqual(r.body, { code: 'INTERNAL', message: 'internal server error', details: { request_id: 'req-12345' } });
       assert.equal(r.headers.get('x-request-id'), 'req-12345');
@@ -54,6 +54,13 @@ describe('error shape, limits and docs', () => {
       assert.ok(logged, 'logged');
       assert.match(logged!, /"level":"error"/);
       assert.match(logged!, /boom/);
+      // nestjs-pino's request line: the request id, method, path and status; never the key or the query string.
+      const requestLine = api.logLines.map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.msg === 'request errored' && l.request_id === 'req-12345');
+      assert.ok(requestLine, `a request log line:\n${api.logLines.join('\n')}`);
+      assert.deepEqual(requestLine.req, { method: 'GET', path: `${api.config.http.basePath}/stats/` });
+      assert.equal(requestLine.res.status, 500);
+      const raw = JSON.stringify(requestLine);
+      assert.ok(!raw.includes(api.keys.admin) && !raw.includes('created_after'), raw);
     } finally {
       stats.compute = original;
     }

@@ -9,7 +9,7 @@ import { resolveReferences } from '@engine/dsl/references';
 import type { RunContext } from '@engine/dsl/types';
 import { createDatabaseQueryExecutor } from '@engine/activities/database_query';
 import type { StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
-import { reservationKey } from '@engine/activities/database_query/operations';
+import { reservationKey } from '@src/commerce/operations';
 
 /** A step context good enough to call the executor directly: references resolve against `run` and the input. */
 function stepContext(input: unknown, run: Partial<RunContext> = {}, executionId = `exec-${randomUUID().slice(0, 8)}`): StepExecutionContext {

@@ -9,7 +9,7 @@
  * `FOR UPDATE SKIP LOCKED`: a row another transaction is claiming right now is
  * skipped, never waited for, so claiming cannot deadlock or queue.
  */
-import type { PoolClient } from 'pg';
+import type { Db } from './db';
 
 /** Default lease: long enough for a run of thousands of orders; a crashed run's entities come back after it. */
 export const DEFAULT_LEASE_SECONDS = 1800;
@@ -49,7 +49,7 @@ export function orderClaimKey(marketplaceId: number, externalId: string): string
  * Claims `keys` of `kind` for `owner`; returns the keys now owned by `owner`
  * (in key order). Keys done, or leased to another owner, are not returned.
  */
-export async function claimEntities(client: PoolClient, kind: string, keys: string[], owner: string, leaseSeconds = DEFAULT_LEASE_SECONDS): Promise<Set<string>> {
+export async function claimEntities(client: Db, kind: string, keys: string[], owner: string, leaseSeconds = DEFAULT_LEASE_SECONDS): Promise<Set<string>> {
   const sorted = [...new Set(keys)].sort();
   if (sorted.length === 0) return new Set();
   // New entities: inserted already owned (ON CONFLICT: someone has a row; decided below). Autocommit, key order.
@@ -76,17 +76,17 @@ export async function claimEntities(client: PoolClient, kind: string, keys: stri
 }
 
 /** Marks `owner`'s claims on `keys` done: the entities reached their final state and are never claimed again. */
-export function completeClaims(client: PoolClient, kind: string, keys: string[], owner: string): Promise<number> {
+export function completeClaims(client: Db, kind: string, keys: string[], owner: string): Promise<number> {
   return updateOwnClaims(client, kind, keys, owner, `status = 'done', done_at = now()`);
 }
 
 /** Gives `owner`'s live claims on `keys` back (the lease ends now), so the next run may take them. */
-export function releaseClaims(client: PoolClient, kind: string, keys: string[], owner: string): Promise<number> {
+export function releaseClaims(client: Db, kind: string, keys: string[], owner: string): Promise<number> {
   return updateOwnClaims(client, kind, keys, owner, `expires_at = now()`);
 }
 
 /** Applies `set` (a fixed SQL fragment, never user input) to `owner`'s live claims on `keys`, locked in key order. */
-async function updateOwnClaims(client: PoolClient, kind: string, keys: string[], owner: string, set: string): Promise<number> {
+async function updateOwnClaims(client: Db, kind: string, keys: string[], owner: string, set: string): Promise<number> {
   const sorted = [...new Set(keys)].sort();
   if (sorted.length === 0) return 0;
   const res = await client.query(
@@ -101,7 +101,7 @@ async function updateOwnClaims(client: PoolClient, kind: string, keys: string[],
 }
 
 /** Of `keys`, those another owner holds (a live lease) or finished: not ours to undo. */
-export async function heldByOthers(client: PoolClient, kind: string, keys: string[], owner: string): Promise<Set<string>> {
+export async function heldByOthers(client: Db, kind: string, keys: string[], owner: string): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
   const res = await client.query<{ entity_key: string }>(
     `SELECT entity_key FROM entity_claims

@@ -1,22 +1,8 @@
-/** Helpers the operations share: transactions, number parsing, lists. */
-import type { PoolClient } from 'pg';
+/** Helpers the operations share: number parsing, lists, param schemas. */
 import { z } from 'zod';
 import { intIn, refOr, type SchemaMode } from '@engine/activities/api_call/http-config';
 import { isPlainObject } from '@engine/dsl/references';
 import { StepError } from '@engine/activities/shared/errors';
-
-/** Runs `fn` in a transaction on `client`; rolls back on error. */
-export async function inTransaction<T>(client: PoolClient, fn: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
-  try {
-    const result = await fn();
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
-}
 
 /** pg returns numeric and bigint as strings; the operations hand numbers to the steps after them. */
 export function toNumber(v: unknown): number | null {

@@ -1,11 +1,11 @@
-import type { PoolClient } from 'pg';
+import type { Db } from './db';
 import type { z } from 'zod';
 import type { SchemaMode } from '@engine/activities/api_call/http-config';
 import type { StepExecutionContext } from '@engine/activities/runtime/executor';
 
 /** What an operation runs with: one pooled connection for the whole step, and the step's context. */
 export interface OperationContext {
-  client: PoolClient;
+  client: Db;
   /** The run and step writing (lineage), heartbeats, cancellation and logging. */
   step: Pick<StepExecutionContext, 'execution_id' | 'step_key' | 'heartbeat' | 'logger' | 'signal'>;
 }

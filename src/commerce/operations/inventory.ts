@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { operation } from './types';
-import { asRecord, inTransaction, listOf, numericRows, params, toInt } from './util';
+import { asRecord, listOf, numericRows, params, toInt } from './util';
 
 /**
  * `inventory_positions`: every inventory row of a supplier with its available
@@ -72,7 +72,7 @@ export const recordInventorySync = operation<{ marketplace_id: number; items?: u
       byListing.set(listing, { quantity, inventory_id: toInt(item.inventory_id) });
     });
     const ids = [...byListing.keys()].sort((a, b) => a - b);
-    const changes = await inTransaction(client, async () => {
+    const changes = await client.transaction(async (client) => {
       const res = await client.query<{ listing_id: string; previous_quantity: number; quantity: number }>(
         `WITH x AS (SELECT * FROM unnest($1::bigint[], $2::int[]) AS x(listing_id, quantity)),
               old AS (SELECT l.id, l.quantity FROM listings l JOIN x ON x.listing_id = l.id WHERE l.marketplace_id = $3 ORDER BY l.id FOR UPDATE)
@@ -112,7 +112,7 @@ export const revertInventorySync = operation<{ changes?: unknown[] | null }>({
       .map((c) => ({ id: toInt(c.listing_id), previous: toInt(c.previous_quantity), quantity: toInt(c.quantity) }))
       .filter((c): c is { id: number; previous: number; quantity: number } => c.id !== null && c.previous !== null && c.quantity !== null);
     if (changes.length === 0) return { reverted: 0 };
-    const res = await inTransaction(client, async () => {
+    const res = await client.transaction(async (client) => {
       // Rows locked in id order first, as everywhere, so a revert never deadlocks with a sync.
       await client.query(`SELECT id FROM listings WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, [changes.map((c) => c.id)]);
       return client.query(

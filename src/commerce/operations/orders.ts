@@ -8,11 +8,11 @@
  * oversell), and a reservation is made only when every line of its order can
  * be held at once.
  */
-import type { PoolClient } from 'pg';
+import type { Db } from './db';
 import { z } from 'zod';
 import { isPlainObject } from '@engine/dsl/references';
 import { operation } from './types';
-import { asRecord, inTransaction, listOf, params, toInt, toNumber, toText } from './util';
+import { asRecord, listOf, params, toInt, toNumber, toText } from './util';
 import { claimEntities, completeClaims, heldByOthers, orderClaimKey, releaseClaims } from './claims';
 
 /** Claim kind of marketplace orders in `entity_claims`. */
@@ -135,7 +135,7 @@ interface InventoryLock {
 }
 
 /** Locks inventory rows in id order (the one order every operation uses, so no deadlock). */
-async function lockInventory(client: PoolClient, ids: number[]): Promise<Map<string, InventoryLock>> {
+async function lockInventory(client: Db, ids: number[]): Promise<Map<string, InventoryLock>> {
   if (ids.length === 0) return new Map();
   const res = await client.query<InventoryLock>(`SELECT id, available FROM inventory WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, [ids]);
   return new Map(res.rows.map((r) => [String(r.id), r]));
@@ -212,7 +212,7 @@ export const reserveInventory = operation<{ marketplace_id: number; orders?: unk
         inventory_id: toInt(l.inventory_id)!,
         quantity: toInt(l.quantity)!,
       }));
-      const outcome = await inTransaction(client, async () => {
+      const outcome = await client.transaction(async (client) => {
         const locks = await lockInventory(client, [...new Set(wanted.map((w) => w.inventory_id))].sort((a, b) => a - b));
         const existing = await client.query<{ idempotency_key: string; status: string }>(
           `SELECT idempotency_key, status FROM reservations WHERE idempotency_key = ANY($1::text[]) ORDER BY idempotency_key FOR UPDATE`,
@@ -320,7 +320,7 @@ export const releaseReservations = operation<{ keys?: unknown[] | null; marketpl
     const derived = p.marketplace_id ? derivedKeys(p.marketplace_id, listOf(p.orders)) : [];
     const none = { released: 0, unreserved_units: 0, restocked_units: 0, kept_for_other_runs: 0 };
     if (keys.length === 0 && derived.length === 0) return none;
-    return inTransaction(client, async () => {
+    return client.transaction(async (client) => {
       const candidates = await client.query<{ id: string; inventory_id: string; marketplace_id: number; order_external_id: string }>(
         `SELECT id, inventory_id, marketplace_id, order_external_id FROM reservations
          WHERE (idempotency_key = ANY($1::text[]) OR (idempotency_key = ANY($2::text[]) AND execution_id = $3)) AND status IN ('active', 'consumed')`,
@@ -406,7 +406,7 @@ export const recordOrders = operation<{
     const orders = given.filter((o) => claimed.has(orderClaimKey(p.marketplace_id, toText(o.id)!)));
     const claimedElsewhere = given.filter((o) => !claimed.has(orderClaimKey(p.marketplace_id, toText(o.id)!))).map((o) => toText(o.id)!);
     const status = p.status ?? 'reserved';
-    return inTransaction(client, async () => {
+    return client.transaction(async (client) => {
       const fraudScore = (o: Record<string, unknown>) => {
         const s = toNumber(asRecord(o.fraud_check).risk_score);
         return s === null ? null : Math.min(1, Math.max(0, s));
@@ -519,7 +519,7 @@ export const failOrders = operation<{ order_ids?: unknown[] | null; error?: stri
       .map(toInt)
       .filter((v): v is number => v !== null);
     if (given.length === 0) return { failed: 0, shipments_voided: 0, kept_for_other_runs: 0 };
-    return inTransaction(client, async () => {
+    return client.transaction(async (client) => {
       // Orders another run holds now (or finished) are left alone: this run no longer acts on them.
       const known = await client.query<{ id: string; marketplace_id: number; external_id: string }>(
         `SELECT id, marketplace_id, external_id FROM orders WHERE id = ANY($1::bigint[]) ORDER BY id`,
@@ -582,7 +582,7 @@ export const updateOrderStatus = operation<{ marketplace_id: number; orders?: un
       }))
       .filter((l) => l.external_id !== null && l.tracking_number !== null && idByExternal.has(l.external_id));
 
-    return inTransaction(client, async () => {
+    return client.transaction(async (client) => {
       const ackIds = acked.map((e) => idByExternal.get(e)!);
       if (ackIds.length > 0) {
         await client.query(

@@ -5,10 +5,10 @@
  */
 import { z } from 'zod';
 import { isPlainObject } from '@engine/dsl/references';
-import { canonicalJson, contentHash, sha256Hex } from '../values';
+import { canonicalJson, contentHash, sha256Hex } from '@engine/activities/database_query/values';
 import { ItemFailures } from '@engine/activities/shared/item-failures';
 import { operation } from './types';
-import { asRecord, inTransaction, listOf, notFound, numericRows, params, toInt, toNumber, toText } from './util';
+import { asRecord, listOf, notFound, numericRows, params, toInt, toNumber, toText } from './util';
 import { LISTING_CLAIM, claimEntities, completeClaims, heldElsewhereSql, listingClaimKey } from './claims';
 
 const PRODUCT_STATUSES = ['imported', 'ready_for_listing', 'listed', 'inactive'] as const;
@@ -176,7 +176,7 @@ export const importProducts = operation<{
     const counts = { inserted: 0, updated: 0, unchanged: 0 };
     const source = { inserted: 0, updated: 0, unchanged: 0 };
     const BATCH = 5000;
-    await inTransaction(client, async () => {
+    await client.transaction(async (client) => {
       const known = new Map<string, { sd: string | null; product: string | null; source_data_id: string | null; bare: boolean }>();
       for (let start = 0; start < rows.length; start += 20_000) {
         const ids = rows.slice(start, start + 20_000).map((r) => r.x.external_id);
@@ -496,7 +496,7 @@ export const recordListings = operation<{ marketplace_id: number; items?: unknow
     const counts = { inserted: 0, updated: 0 };
     // Rows are locked and written in product id order, the same in every run, so overlapping runs never deadlock.
     let list = [...rows.values()].sort((a, b) => a.product_id - b.product_id);
-    await inTransaction(client, async () => {
+    await client.transaction(async (client) => {
       // A SKU is listed once per marketplace: one listed for another product (another supplier's) is reported, not taken over.
       const taken = await client.query<{ sku: string; product_id: string }>(
         `SELECT sku, product_id FROM listings WHERE marketplace_id = $1 AND sku = ANY($2::text[]) ORDER BY id FOR UPDATE`,
