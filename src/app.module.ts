@@ -9,6 +9,7 @@ import { CoreModule } from '@src/core/core.module';
 import { dataSourceOptions } from '@src/database/data-source';
 import { ExecutionsModule } from '@src/executions/executions.module';
 import { HealthController } from '@src/health/health.controller';
+import { SecretsModule } from '@src/secrets/secrets.module';
 import { SchedulesModule } from '@src/schedules/schedules.module';
 import { StatsModule } from '@src/stats/stats.module';
 import { WorkflowsModule } from '@src/workflows/workflows.module';
@@ -32,6 +33,7 @@ export class AppModule {
         SchedulesModule,
         StatsModule,
         CodecModule,
+        SecretsModule,
       ],
       controllers: [HealthController],
     };

@@ -16,10 +16,11 @@ import { apiKeysCommand } from '@src/cli/commands/api-keys';
 import { executionsCommand } from '@src/cli/commands/executions';
 import { runWorkflow } from '@src/cli/commands/run-workflow';
 import { schedulesCommand } from '@src/cli/commands/schedules';
+import { secretsCommand } from '@src/cli/commands/secrets';
 import { createWorkflowTemplates } from '@src/cli/commands/templates';
 import { workerCommand } from '@src/cli/commands/worker';
 
-export const COMMANDS: Command[] = [createWorkflowTemplates, runWorkflow, workerCommand, executionsCommand, schedulesCommand, apiKeysCommand];
+export const COMMANDS: Command[] = [createWorkflowTemplates, runWorkflow, workerCommand, executionsCommand, schedulesCommand, apiKeysCommand, secretsCommand];
 
 /** Errors a user fixes by changing what they typed. */
 const USAGE_CODES = new Set(['VALIDATION_FAILED', 'SCHEDULE_INVALID', 'STEP_NOT_FOUND', 'TEMPLATE_NOT_FOUND']);

@@ -48,7 +48,13 @@ export interface AppConfig {
   openai: { apiKey: string | null; baseUrl: string | null; model: string };
   smtp: { url: string | null; from: string };
   /** `scrubMinLength`: secret values this long or longer are scrubbed from every step's output, errors and logs (SECRET_SCRUB_MIN_LENGTH, default 8). */
-  security: { masterKey: string | null; adminApiKey: string | null; scrubMinLength: number };
+  security: {
+    masterKey: string | null;
+    /** Where the master key came from: the variable, or the development key file `npm start` keeps. */
+    masterKeySource: 'MERCHFLOW_MASTER_KEY' | 'development key file' | null;
+    adminApiKey: string | null;
+    scrubMinLength: number;
+  };
   sandbox: { enabled: boolean; port: number; products: number };
   /**
    * PostgreSQL or Temporal being unreachable is an infrastructure fault, not a
@@ -77,6 +83,8 @@ export interface AppConfig {
 
 /** The development payload key file `npm start` creates in the data directory (used only when NODE_ENV=development). */
 export const DEV_PAYLOAD_KEYS_FILE = 'dev-payload-keys';
+/** The development master key `npm start` keeps in the data directory when MERCHFLOW_MASTER_KEY is unset. */
+export const DEV_MASTER_KEY_FILE = 'dev-master-key';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -242,6 +250,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     security: {
       masterKey: r.optional('MERCHFLOW_MASTER_KEY'),
+      masterKeySource: null,
       adminApiKey: r.optional('MERCHFLOW_ADMIN_API_KEY'),
       scrubMinLength: r.int('SECRET_SCRUB_MIN_LENGTH', 8, 4, 1024),
     },
@@ -263,6 +272,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
   };
   config.payloadEncryption = readPayloadEncryption(r, nodeEnv, dataDir);
   config.codecCorsOrigins = readOrigins(r, 'CODEC_CORS_ORIGINS', ['http://127.0.0.1:8233', 'http://localhost:8233', new URL(config.temporal.uiUrl).origin]);
+  if (config.security.masterKey !== null) {
+    config.security.masterKeySource = 'MERCHFLOW_MASTER_KEY';
+  } else if (nodeEnv === 'development' && fs.existsSync(path.join(dataDir, DEV_MASTER_KEY_FILE))) {
+    const key = fs.readFileSync(path.join(dataDir, DEV_MASTER_KEY_FILE), 'utf8').trim();
+    if (key) {
+      config.security.masterKey = key;
+      config.security.masterKeySource = 'development key file';
+    }
+  } else if (nodeEnv === 'production') {
+    r.errors.push(new ConfigError('MERCHFLOW_MASTER_KEY', 'is required when NODE_ENV=production (32 random bytes, base64: `openssl rand -base64 32`): it encrypts the stored secrets'));
+  }
   if (config.security.masterKey !== null && config.security.masterKey.length < 16) {
     r.errors.push(new ConfigError('MERCHFLOW_MASTER_KEY', 'must be at least 16 characters (32 random bytes, base64, recommended)'));
   }

@@ -8,6 +8,7 @@ import { ExecutionQueriesService } from '@src/executions/execution-queries.servi
 import { ExecutionsService } from '@src/executions/executions.service';
 import type { Logger } from '@src/logging/logger';
 import { scheduleOwner, SchedulesService } from '@src/schedules/schedules.service';
+import { SecretsService } from '@src/secrets/secrets.service';
 import { StatsService } from '@src/stats/stats.service';
 import { TEMPLATES, type TemplateRegistry } from '@src/workflows/templates';
 import { TemplatesService } from '@src/workflows/templates/templates.service';
@@ -30,6 +31,7 @@ export interface Services {
   schedules: SchedulesService;
   stats: StatsService;
   apiKeys: ApiKeysService;
+  secrets: SecretsService;
 }
 
 /**
@@ -59,5 +61,6 @@ export function createServices(deps: ServiceDeps): Services {
     }),
     stats: new StatsService(dataSource),
     apiKeys: new ApiKeysService(dataSource),
+    secrets: new SecretsService(dataSource, config.security.masterKey),
   };
 }
