@@ -9,6 +9,7 @@ import { CoreModule } from '@src/core/core.module';
 import { dataSourceOptions } from '@src/database/data-source';
 import { ExecutionsModule } from '@src/executions/executions.module';
 import { HealthController } from '@src/health/health.controller';
+import { ConnectionsModule } from '@src/connections/connections.module';
 import { SecretsModule } from '@src/secrets/secrets.module';
 import { SchedulesModule } from '@src/schedules/schedules.module';
 import { StatsModule } from '@src/stats/stats.module';
@@ -34,6 +35,7 @@ export class AppModule {
         StatsModule,
         CodecModule,
         SecretsModule,
+        ConnectionsModule,
       ],
       controllers: [HealthController],
     };

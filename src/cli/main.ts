@@ -17,10 +17,11 @@ import { executionsCommand } from '@src/cli/commands/executions';
 import { runWorkflow } from '@src/cli/commands/run-workflow';
 import { schedulesCommand } from '@src/cli/commands/schedules';
 import { secretsCommand } from '@src/cli/commands/secrets';
+import { connectionsCommand } from '@src/cli/commands/connections';
 import { createWorkflowTemplates } from '@src/cli/commands/templates';
 import { workerCommand } from '@src/cli/commands/worker';
 
-export const COMMANDS: Command[] = [createWorkflowTemplates, runWorkflow, workerCommand, executionsCommand, schedulesCommand, apiKeysCommand, secretsCommand];
+export const COMMANDS: Command[] = [createWorkflowTemplates, runWorkflow, workerCommand, executionsCommand, schedulesCommand, apiKeysCommand, secretsCommand, ...(['suppliers', 'marketplaces', 'carriers'] as const).map(connectionsCommand)];
 
 /** Errors a user fixes by changing what they typed. */
 const USAGE_CODES = new Set(['VALIDATION_FAILED', 'SCHEDULE_INVALID', 'STEP_NOT_FOUND', 'TEMPLATE_NOT_FOUND']);

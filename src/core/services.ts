@@ -8,6 +8,7 @@ import { ExecutionQueriesService } from '@src/executions/execution-queries.servi
 import { ExecutionsService } from '@src/executions/executions.service';
 import type { Logger } from '@src/logging/logger';
 import { scheduleOwner, SchedulesService } from '@src/schedules/schedules.service';
+import { Connections } from '@src/connections/connections.registry';
 import { SecretsService } from '@src/secrets/secrets.service';
 import { StatsService } from '@src/stats/stats.service';
 import { TEMPLATES, type TemplateRegistry } from '@src/workflows/templates';
@@ -32,6 +33,7 @@ export interface Services {
   stats: StatsService;
   apiKeys: ApiKeysService;
   secrets: SecretsService;
+  connections: Connections;
 }
 
 /**
@@ -47,7 +49,10 @@ export function createServices(deps: ServiceDeps): Services {
     startTimeoutMs: config.outage.temporalCallTimeoutMs,
     aiConfigured: config.openai.apiKey !== null,
   });
+  const secrets = new SecretsService(dataSource, config.security.masterKey);
   return {
+    secrets,
+    connections: new Connections(dataSource, secrets, config),
     workflows,
     executions,
     queries: new ExecutionQueriesService(dataSource, temporal, executions, config),
@@ -61,6 +66,5 @@ export function createServices(deps: ServiceDeps): Services {
     }),
     stats: new StatsService(dataSource),
     apiKeys: new ApiKeysService(dataSource),
-    secrets: new SecretsService(dataSource, config.security.masterKey),
   };
 }

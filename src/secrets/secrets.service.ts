@@ -6,6 +6,7 @@
  * authenticate its one request. Listing returns names and times only.
  */
 import type { DataSource, EntityManager } from 'typeorm';
+import { updated } from '@src/database/query-result';
 import { AppError, ConflictError, NotFoundError, ValidationFailedError } from '@src/common/errors';
 import { decryptSecret, encryptSecret, parseMasterKey, type StoredSecret } from '@engine/activities/shared/secret-crypto';
 import { ENV_SECRET_PREFIX, SECRET_NAME_PATTERN } from '@engine/activities/shared/secrets';
@@ -119,10 +120,7 @@ export class SecretsService {
    * endpoint.
    */
   async resolve(name: string): Promise<string | null> {
-    const rows: Array<StoredSecret> = await this.dataSource.query(
-      `UPDATE secrets SET last_used_at = now() WHERE name = $1 RETURNING ciphertext, iv, tag`,
-      [name],
-    );
+    const rows = updated<StoredSecret>(await this.dataSource.query(`UPDATE secrets SET last_used_at = now() WHERE name = $1 RETURNING ciphertext, iv, tag`, [name]));
     if (rows[0]) return decryptSecret(name, rows[0], this.key());
     const env = this.env[`${ENV_SECRET_PREFIX}${name.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`];
     return env ? env : null;
