@@ -15,6 +15,7 @@ import { describeStartupError } from '@src/common/startup-errors';
 import { runMigrations } from '@src/database/migrate';
 import { createDataSource } from '@src/database/data-source';
 import { seedSandboxCommerce } from '@src/commerce/seed';
+import { mailboxStore, startSmtpCatcher } from '@src/channels/smtp-catcher';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './lib/embedded-postgres';
 import { startTemporalDevServer, type TemporalDevServer } from './lib/temporal-server';
 import { assertPortFree, portAnswers, waitFor } from './lib/ports';
@@ -123,6 +124,21 @@ async function main(): Promise<void> {
       }
     }
 
+    // Without SMTP_URL, a local SMTP catcher: email channels and steps work out of the box, messages land in /mailbox/.
+    let catcherUrl: string | null = null;
+    if (!config.smtp.url && config.env === 'development') {
+      const catcherPort = Number(process.env.SMTP_CATCHER_PORT ?? 2525);
+      await assertPortFree(catcherPort, 'the local SMTP catcher', 'SMTP_CATCHER_PORT, or set SMTP_URL');
+      const mailDs = await createDataSource(config, { poolSize: 2 }).initialize();
+      const catcher = await startSmtpCatcher({ port: catcherPort, store: mailboxStore(mailDs) });
+      cleanups.push(async () => {
+        await catcher.close();
+        await mailDs.destroy();
+      });
+      catcherUrl = catcher.url;
+      env.SMTP_URL = catcher.url;
+    }
+
     // Without MERCHFLOW_ADMIN_API_KEY, a development admin key kept in the data directory (mode 600).
     let devKey: string | null = null;
     if (!config.security.adminApiKey) {
@@ -169,6 +185,7 @@ async function main(): Promise<void> {
         : `  Secrets         encrypted with the master key from ${config.security.masterKeySource === 'development key file' ? `${path.relative(config.rootDir, config.dataDir)}/${DEV_MASTER_KEY_FILE} (development key)` : 'MERCHFLOW_MASTER_KEY'}; store one with: npm run -s cli -- secrets set NAME`,
       `  Temporal        ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       `  Database        ${redactUrl(config.databaseUrl)}`,
+      ...(catcherUrl ? [`  Email           local SMTP catcher ${catcherUrl}: messages at ${base}/mailbox/ and in the admin UI (Mailbox)`] : []),
       ...(env.MERCHFLOW_SANDBOX_URL ? [`  Sandbox         ${env.MERCHFLOW_SANDBOX_URL} (supplier, marketplace and carrier APIs)`] : []),
       'Press Ctrl-C to stop.',
       '',

@@ -9,6 +9,7 @@ import { CoreModule } from '@src/core/core.module';
 import { dataSourceOptions } from '@src/database/data-source';
 import { ExecutionsModule } from '@src/executions/executions.module';
 import { HealthController } from '@src/health/health.controller';
+import { ChannelsModule } from '@src/channels/channels.module';
 import { ConnectionsModule } from '@src/connections/connections.module';
 import { SecretsModule } from '@src/secrets/secrets.module';
 import { SchedulesModule } from '@src/schedules/schedules.module';
@@ -36,6 +37,7 @@ export class AppModule {
         CodecModule,
         SecretsModule,
         ConnectionsModule,
+        ChannelsModule,
       ],
       controllers: [HealthController],
     };
