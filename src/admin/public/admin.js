@@ -733,6 +733,58 @@
     });
   }
 
+  async function channelsPage() {
+    const list = await api('/channels/');
+    const mail = await api('/mailbox/?limit=20').catch(() => ({ results: [] }));
+    app.innerHTML = html`<h1>Notification channels</h1>
+      <p class="muted">Steps and templates route alerts, summaries and failures to a channel by name (<code>{"type": "channel", "channel": "ops-email"}</code>). Secrets are named, never typed here.</p>
+      <table id="channels"><thead><tr><th>Name</th><th>Type</th><th>Config</th><th>Last sent</th><th>State</th><th></th></tr></thead><tbody>
+      ${list.results.map((c) => raw(html`<tr data-channel="${c.id}"><td><code>${c.name}</code></td><td>${c.type}</td><td><code>${JSON.stringify(c.config)}</code></td><td>${when(c.last_sent_at)}</td>
+        <td>${status(c.is_active ? 'active' : 'disabled')}</td>
+        <td><button data-ch-test="${c.id}">Send test</button> ${c.is_active ? raw(html`<button data-ch-disable="${c.id}">Disable</button>`) : ''} <button class="danger" data-ch-delete="${c.id}">Delete</button></td></tr>`))}
+      </tbody></table>
+      <h2>New channel</h2>
+      <form id="ch-create">
+        <div class="inline">
+          <input id="ch-name" placeholder="name, e.g. ops-email" aria-label="Name" required>
+          <select id="ch-type" aria-label="Type"><option value="email">email</option><option value="webhook">webhook (HMAC-signed)</option><option value="slack">Slack-compatible webhook</option></select>
+        </div>
+        <label for="ch-config">Config</label>
+        <textarea id="ch-config" rows="3" placeholder='email: {"recipients": ["ops@example.com"]} · webhook: {"url": "https://...", "signing_secret": "HOOK_SECRET"} · slack: {"url_secret": "SLACK_URL"}'></textarea>
+        <button type="submit">Create</button>
+        <div id="ch-problems" class="error" hidden></div>
+      </form>
+      <h2>Mailbox (local SMTP catcher)</h2>
+      <table id="mailbox"><thead><tr><th>Received</th><th>To</th><th>Subject</th><th>Text</th></tr></thead><tbody>
+      ${mail.results.map((m) => raw(html`<tr><td>${when(m.received_at)}</td><td>${(m.to || []).join(', ')}</td><td>${m.subject}</td><td><pre>${String(m.text || '').slice(0, 2000)}</pre></td></tr>`))}
+      </tbody></table>`;
+    const onClick = (attr, fn) => document.querySelectorAll(`[data-${attr}]`).forEach((el) => el.addEventListener('click', () => fn(el.getAttribute(`data-${attr}`))));
+    onClick('ch-test', async (id) => {
+      try {
+        const r = await api(`/channels/${id}/test/`, { method: 'POST' });
+        if (r.ok) toast('Test message sent');
+        else toast(`Test failed: ${r.reason}`, true);
+        await channelsPage();
+      } catch (e) {
+        toast(e.message, true);
+      }
+    });
+    onClick('ch-disable', (id) => act(() => api(`/channels/${id}/disable/`, { method: 'POST' }), 'Disabled'));
+    onClick('ch-delete', (id) => confirm('Delete this channel?') && act(() => api(`/channels/${id}/`, { method: 'DELETE' }), 'Deleted'));
+    document.getElementById('ch-create').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const problems = document.getElementById('ch-problems');
+      problems.hidden = true;
+      try {
+        await api('/channels/', { method: 'POST', body: { name: document.getElementById('ch-name').value.trim(), type: document.getElementById('ch-type').value, config: parseJson(document.getElementById('ch-config').value, 'Config') } });
+        toast('Channel created');
+        route();
+      } catch (e) {
+        showProblems(problems, e);
+      }
+    });
+  }
+
   function refreshWhile(condition, ms) {
     clearTimeout(timer);
     if (condition) timer = setTimeout(() => route(true), ms);
@@ -772,6 +824,7 @@
       if (parts[0] === 'templates') return await templates();
       if (parts[0] === 'api-keys') return await apiKeys();
       if (parts[0] === 'secrets') return await secretsPage();
+      if (parts[0] === 'channels') return await channelsPage();
       if (parts[0] === 'connections') return await connectionsPage(parts[1]);
       app.innerHTML = '<h1>Not found</h1>';
     } catch (e) {

@@ -93,4 +93,23 @@ describe('admin UI: secrets and connections', { skip }, () => {
     await page.waitForSelector(`tr[data-connection="${row.id}"] button[data-enable]`);
     assert.deepEqual(pageErrors, []);
   });
+
+  it('creates an email channel, with the server\'s problems shown by field first', async () => {
+    const name = `ui-ops-${suffix.toLowerCase()}`;
+    await page.goto(`${origin}/orchestration/admin/#/channels`);
+    await page.waitForSelector('#ch-create');
+    await page.fill('#ch-name', name);
+    await page.selectOption('#ch-type', 'email');
+    await page.fill('#ch-config', '{"recipients": ["not-an-address"]}');
+    await page.click('#ch-create button[type=submit]');
+    await page.waitForSelector('#ch-problems:not([hidden])');
+    assert.match((await page.textContent('#ch-problems')) ?? '', /config\.recipients/);
+    await page.fill('#ch-config', `{"recipients": ["ops-${suffix.toLowerCase()}@example.com"]}`);
+    await page.click('#ch-create button[type=submit]');
+    await page.waitForSelector(`td code:has-text("${name}")`);
+    const [row] = await api.h.dataSource.query(`SELECT id, type, config FROM notification_channels WHERE name = $1`, [name]);
+    assert.deepEqual(row.config, { recipients: [`ops-${suffix.toLowerCase()}@example.com`] });
+    await api.h.dataSource.query(`DELETE FROM notification_channels WHERE id = $1`, [row.id]);
+    assert.deepEqual(pageErrors, []);
+  });
 });
