@@ -6,14 +6,16 @@
  *   Temporal    TEMPORAL_ADDRESS, else `temporal server start-dev` (SQLite in .data/temporal, Web UI :8233)
  *   then migrations, the API (:3000) and the worker, each line prefixed with its part's name.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig, redactUrl, DEV_PAYLOAD_KEYS_FILE, EMBEDDED_DATABASE_PORT, type AppConfig } from '@src/config/config';
+import { loadConfig, redactUrl, DEV_PAYLOAD_KEYS_FILE, DEV_MASTER_KEY_FILE, EMBEDDED_DATABASE_PORT, type AppConfig } from '@src/config/config';
 import { generatePayloadKey } from '@engine/codec/encryption-codec';
 import { describeStartupError } from '@src/common/startup-errors';
 import { runMigrations } from '@src/database/migrate';
 import { createDataSource } from '@src/database/data-source';
 import { seedSandboxCommerce } from '@src/commerce/seed';
+import { mailboxStore, startSmtpCatcher } from '@src/channels/smtp-catcher';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './lib/embedded-postgres';
 import { startTemporalDevServer, type TemporalDevServer } from './lib/temporal-server';
 import { assertPortFree, portAnswers, waitFor } from './lib/ports';
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
     fs.mkdirSync(config.dataDir, { recursive: true });
     await assertPortFree(config.http.port, 'the API', 'PORT');
     config = ensureDevPayloadKey(config);
+    config = ensureDevMasterKey(config);
     const codecEndpoint = `http://127.0.0.1:${config.http.port}${config.http.basePath}/codec`;
 
     if (config.databaseEmbedded) {
@@ -121,6 +124,21 @@ async function main(): Promise<void> {
       }
     }
 
+    // Without SMTP_URL, a local SMTP catcher: email channels and steps work out of the box, messages land in /mailbox/.
+    let catcherUrl: string | null = null;
+    if (!config.smtp.url && config.env === 'development') {
+      const catcherPort = Number(process.env.SMTP_CATCHER_PORT ?? 2525);
+      await assertPortFree(catcherPort, 'the local SMTP catcher', 'SMTP_CATCHER_PORT, or set SMTP_URL');
+      const mailDs = await createDataSource(config, { poolSize: 2 }).initialize();
+      const catcher = await startSmtpCatcher({ port: catcherPort, store: mailboxStore(mailDs) });
+      cleanups.push(async () => {
+        await catcher.close();
+        await mailDs.destroy();
+      });
+      catcherUrl = catcher.url;
+      env.SMTP_URL = catcher.url;
+    }
+
     // Without MERCHFLOW_ADMIN_API_KEY, a development admin key kept in the data directory (mode 600).
     let devKey: string | null = null;
     if (!config.security.adminApiKey) {
@@ -162,8 +180,12 @@ async function main(): Promise<void> {
       config.payloadEncryption.enabled
         ? `  Payloads        encrypted with key "${config.payloadEncryption.activeKeyId}" (${config.payloadEncryption.source}); codec endpoint ${codecEndpoint} (see docs/security.md to read them in the Web UI)`
         : '  Payloads        not encrypted (PAYLOAD_ENCRYPTION=false or no key)',
+      config.security.masterKey === null
+        ? '  Secrets         no master key: the secret store is off (set MERCHFLOW_MASTER_KEY)'
+        : `  Secrets         encrypted with the master key from ${config.security.masterKeySource === 'development key file' ? `${path.relative(config.rootDir, config.dataDir)}/${DEV_MASTER_KEY_FILE} (development key)` : 'MERCHFLOW_MASTER_KEY'}; store one with: npm run -s cli -- secrets set NAME`,
       `  Temporal        ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       `  Database        ${redactUrl(config.databaseUrl)}`,
+      ...(catcherUrl ? [`  Email           local SMTP catcher ${catcherUrl}: messages at ${base}/mailbox/ and in the admin UI (Mailbox)`] : []),
       ...(env.MERCHFLOW_SANDBOX_URL ? [`  Sandbox         ${env.MERCHFLOW_SANDBOX_URL} (supplier, marketplace and carrier APIs)`] : []),
       'Press Ctrl-C to stop.',
       '',
@@ -187,6 +209,22 @@ function ensureDevPayloadKey(config: AppConfig): AppConfig {
     const id = `dev-${new Date().toISOString().slice(0, 10)}`;
     fs.writeFileSync(file, `# Development payload key of npm start (never use it in production). Format: key-id:base64-key\n${id}:${generatePayloadKey()}\n`, { mode: 0o600 });
     say(`generated a development payload key in ${path.relative(config.rootDir, file)}`);
+  }
+  return loadConfig(process.env);
+}
+
+/**
+ * In development, without MERCHFLOW_MASTER_KEY, a master key for the secret
+ * store kept in the data directory (mode 600), so secrets can be stored out of
+ * the box. Every process reads the same file (loadConfig); production refuses
+ * to start without the variable.
+ */
+function ensureDevMasterKey(config: AppConfig): AppConfig {
+  if (config.env !== 'development' || config.security.masterKey !== null) return config;
+  const file = path.join(config.dataDir, DEV_MASTER_KEY_FILE);
+  if (!fs.existsSync(file)) {
+    fs.writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    say(`generated a development master key for secrets in ${path.relative(config.rootDir, file)}`);
   }
   return loadConfig(process.env);
 }

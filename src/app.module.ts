@@ -11,6 +11,9 @@ import { ExecutionsModule } from '@src/executions/executions.module';
 import { HealthController } from '@src/health/health.controller';
 import { httpLoggingModule } from '@src/logging/http-logging';
 import { rootLogger } from '@src/logging/logger';
+import { ChannelsModule } from '@src/channels/channels.module';
+import { ConnectionsModule } from '@src/connections/connections.module';
+import { SecretsModule } from '@src/secrets/secrets.module';
 import { SchedulesModule } from '@src/schedules/schedules.module';
 import { StatsModule } from '@src/stats/stats.module';
 import { WorkflowsModule } from '@src/workflows/workflows.module';
@@ -35,6 +38,9 @@ export class AppModule {
         SchedulesModule,
         StatsModule,
         CodecModule,
+        SecretsModule,
+        ConnectionsModule,
+        ChannelsModule,
       ],
       controllers: [HealthController],
       providers: [ApiKeysLifecycle],

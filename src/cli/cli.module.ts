@@ -19,6 +19,10 @@ import { StatsService } from '@src/stats/stats.service';
 import { TemplatesService } from '@src/workflows/templates/templates.service';
 import { WorkflowsModule } from '@src/workflows/workflows.module';
 import { WorkflowsService } from '@src/workflows/workflows.service';
+import { ConnectionsModule } from '@src/connections/connections.module';
+import { Connections } from '@src/connections/connections.registry';
+import { SecretsModule } from '@src/secrets/secrets.module';
+import { SecretsService } from '@src/secrets/secrets.service';
 
 /** The services a command uses, as the Nest container built them. */
 export interface Services {
@@ -29,6 +33,8 @@ export interface Services {
   schedules: SchedulesService;
   stats: StatsService;
   apiKeys: ApiKeysService;
+  secrets: SecretsService;
+  connections: Connections;
 }
 
 /**
@@ -51,6 +57,8 @@ export class CliModule {
         ExecutionsModule,
         SchedulesModule,
         StatsModule,
+        SecretsModule,
+        ConnectionsModule,
       ],
     };
   }
@@ -71,5 +79,7 @@ export function servicesOf(app: INestApplicationContext): Services {
     schedules: app.get(SchedulesService),
     stats: app.get(StatsService),
     apiKeys: app.get(ApiKeysService),
+    secrets: app.get(SecretsService),
+    connections: app.get(Connections),
   };
 }

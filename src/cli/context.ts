@@ -26,6 +26,46 @@ export interface Io {
   /** Raw stderr writes (the progress bar redraws in place on a terminal). */
   errRaw(text: string): void;
   isTty: boolean;
+  /**
+   * A secret typed by the user: on a terminal, a prompt with the echo off;
+   * otherwise all of stdin, without its final line break. Never an argument,
+   * so a value stays out of shell history and `ps`.
+   */
+  readSecret?(prompt: string): Promise<string>;
+}
+
+/** Reads a secret from stdin (piped) or a TTY prompt with no echo. */
+export async function readSecretFromStdin(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  }
+  process.stderr.write(prompt);
+  stdin.setRawMode(true);
+  stdin.resume();
+  stdin.setEncoding('utf8');
+  return new Promise<string>((resolve, reject) => {
+    let value = '';
+    const done = (err?: Error) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.removeListener('data', onData);
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onData = (text: string) => {
+      for (const ch of text) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
+        if (ch === '\u0003') return done(new Error('cancelled'));
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
 }
 
 export const processIo: Io = {
@@ -33,6 +73,7 @@ export const processIo: Io = {
   err: (l) => process.stderr.write(l + '\n'),
   errRaw: (t) => process.stderr.write(t),
   isTty: Boolean(process.stderr.isTTY),
+  readSecret: readSecretFromStdin,
 };
 
 /** The CLI's database and Temporal connections, opened on first use and closed once the command ends. */

@@ -49,7 +49,13 @@ export interface AppConfig {
   openai: { apiKey: string | null; baseUrl: string | null; model: string };
   smtp: { url: string | null; from: string };
   /** `scrubMinLength`: secret values this long or longer are scrubbed from every step's output, errors and logs (SECRET_SCRUB_MIN_LENGTH, default 8). */
-  security: { masterKey: string | null; adminApiKey: string | null; scrubMinLength: number };
+  security: {
+    masterKey: string | null;
+    /** Where the master key came from: the variable, or the development key file `npm start` keeps. */
+    masterKeySource: 'MERCHFLOW_MASTER_KEY' | 'development key file' | null;
+    adminApiKey: string | null;
+    scrubMinLength: number;
+  };
   sandbox: { enabled: boolean; port: number; products: number };
   /**
    * PostgreSQL or Temporal being unreachable is an infrastructure fault, not a
@@ -78,6 +84,8 @@ export interface AppConfig {
 
 /** The development payload key file `npm start` creates in the data directory (used only when NODE_ENV=development). */
 export const DEV_PAYLOAD_KEYS_FILE = 'dev-payload-keys';
+/** The development master key `npm start` keeps in the data directory when MERCHFLOW_MASTER_KEY is unset. */
+export const DEV_MASTER_KEY_FILE = 'dev-master-key';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -180,13 +188,14 @@ export const ENV_SCHEMA = z.object({
   SMTP_URL: envVar(url(['smtp:', 'smtps:']).optional(), { default: 'none (e-mail notifications are logged)', description: 'SMTP server of `notification` steps (`smtp://user:password@host:587`).' }),
   SMTP_FROM: envVar(text().default('merchflow@localhost'), { default: 'merchflow@localhost', description: 'Sender address of notification e-mails.' }),
   MERCHFLOW_MASTER_KEY: envVar(text().min(16, { error: 'must be at least 16 characters (32 random bytes, base64, recommended)' }).optional(), {
-    default: 'none',
-    description: 'Key (at least 16 characters; 32 random bytes in base64 recommended) decrypting the `secrets` table (AES-256-GCM), read before `MERCHFLOW_SECRET_<NAME>` variables; see docs/security.md.',
+    default: 'development: `.data/dev-master-key`, kept by `npm start`; required in production',
+    description: 'Key (at least 16 characters; 32 random bytes in base64 recommended) encrypting the stored secrets (`/secrets/`, `merchflow secrets set`; AES-256-GCM), read before `MERCHFLOW_SECRET_<NAME>` variables; rotate with `merchflow secrets rotate-master-key`; see docs/security.md.',
     secret: true,
   }),
   MERCHFLOW_ADMIN_API_KEY: envVar(text().optional(), { default: 'none', description: 'Seeds an admin API key at API start.', secret: true }),
   SECRET_SCRUB_MIN_LENGTH: envVar(integer(4, 1024).default(8), { default: '8', description: 'Secret values this long or longer are scrubbed from every step’s output, errors and logs.' }),
   SANDBOX_ENABLED: envVar(bool().default(true), { default: 'true', description: '`npm start` runs the sandbox marketplace/supplier APIs.' }),
+  SMTP_CATCHER_PORT: envVar(integer(1, 65535).default(2525), { default: '2525', description: 'Port of the local SMTP catcher `npm start` runs when `SMTP_URL` is unset (caught mail at `/mailbox/`).' }),
   SANDBOX_PORT: envVar(integer(0, 65535).default(4010), { default: '4010', description: 'Port of the sandbox APIs.' }),
   SANDBOX_PRODUCTS: envVar(integer(0, 10_000_000).default(1000), { default: '1000', description: 'Products in the sandbox supplier catalogue.' }),
   OUTAGE_BUDGET_SECONDS: envVar(integer(0, 7 * 24 * 3600).default(600), { default: '600', description: 'How long steps and bookkeeping wait out a PostgreSQL/Temporal outage without spending retries (docs/reliability.md).' }),
@@ -297,7 +306,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       .filter(Boolean),
     openai: { apiKey: e.OPENAI_API_KEY ?? null, baseUrl: e.OPENAI_BASE_URL ?? null, model: e.OPENAI_MODEL },
     smtp: { url: e.SMTP_URL ?? null, from: e.SMTP_FROM },
-    security: { masterKey: e.MERCHFLOW_MASTER_KEY ?? null, adminApiKey: e.MERCHFLOW_ADMIN_API_KEY ?? null, scrubMinLength: e.SECRET_SCRUB_MIN_LENGTH },
+    security: { masterKey: e.MERCHFLOW_MASTER_KEY ?? null, masterKeySource: null, adminApiKey: e.MERCHFLOW_ADMIN_API_KEY ?? null, scrubMinLength: e.SECRET_SCRUB_MIN_LENGTH },
     sandbox: { enabled: e.SANDBOX_ENABLED, port: e.SANDBOX_PORT, products: e.SANDBOX_PRODUCTS },
     outage: { budgetSeconds: e.OUTAGE_BUDGET_SECONDS, retryAfterSeconds: e.OUTAGE_RETRY_AFTER_SECONDS, temporalCallTimeoutMs: e.TEMPORAL_CALL_TIMEOUT_MS },
     schedules: { minIntervalSeconds: e.SCHEDULE_MIN_INTERVAL_SECONDS },
@@ -305,6 +314,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     codecCorsOrigins: [],
   };
   config.codecCorsOrigins = readOrigins(e.CODEC_CORS_ORIGINS, errors, ['http://127.0.0.1:8233', 'http://localhost:8233', new URL(config.temporal.uiUrl).origin]);
+  if (config.security.masterKey !== null) {
+    config.security.masterKeySource = 'MERCHFLOW_MASTER_KEY';
+  } else if (nodeEnv === 'development' && fs.existsSync(path.join(dataDir, DEV_MASTER_KEY_FILE))) {
+    const key = fs.readFileSync(path.join(dataDir, DEV_MASTER_KEY_FILE), 'utf8').trim();
+    if (key) {
+      config.security.masterKey = key;
+      config.security.masterKeySource = 'development key file';
+    }
+  } else if (nodeEnv === 'production') {
+    errors.push(new ConfigError('MERCHFLOW_MASTER_KEY', 'is required when NODE_ENV=production (32 random bytes, base64: `openssl rand -base64 32`): it encrypts the stored secrets'));
+  }
   if (nodeEnv === 'production' && config.databaseEmbedded && !errors.some((x) => x.variable === 'DATABASE_URL')) {
     errors.push(new ConfigError('DATABASE_URL', 'is required when NODE_ENV=production'));
   }

@@ -616,6 +616,175 @@
     });
   }
 
+  async function secretsPage() {
+    const list = await api('/secrets/');
+    app.innerHTML = html`<h1>Secrets</h1>
+      <p class="muted">Stored encrypted under the master key. Values are write-only: no page and no endpoint shows one. Connections and step configs name a secret, never hold its value.</p>
+      <table id="secrets"><thead><tr><th>Name</th><th>Description</th><th>Created</th><th>Updated</th><th>Last used</th><th></th></tr></thead><tbody>
+      ${list.results.map((s) => raw(html`<tr data-secret="${s.name}"><td><code>${s.name}</code></td><td>${s.description}</td><td>${when(s.created_at)}${s.created_by ? ' · ' + s.created_by : ''}</td>
+        <td>${when(s.updated_at)}</td><td>${when(s.last_used_at)}</td><td><button class="danger" data-delete-secret="${s.name}">Delete</button></td></tr>`))}
+      </tbody></table>
+      <h2>Set a secret</h2>
+      <form id="s-set">
+        <div class="inline">
+          <input id="s-name" placeholder="NAME, e.g. ACME_API_TOKEN" aria-label="Secret name" required>
+          <input id="s-value" type="password" autocomplete="new-password" placeholder="value" aria-label="Secret value" required>
+          <input id="s-description" placeholder="description (optional)" aria-label="Description">
+          <button type="submit">Save secret</button>
+        </div>
+        <p class="muted">An existing name gets the new value.</p>
+        <div id="s-problems" class="error" hidden></div>
+      </form>`;
+    document.querySelectorAll('[data-delete-secret]').forEach((el) =>
+      el.addEventListener('click', () => confirm(`Delete secret ${el.dataset.deleteSecret}?`) && act(() => api(`/secrets/${encodeURIComponent(el.dataset.deleteSecret)}/`, { method: 'DELETE' }), 'Secret deleted')),
+    );
+    document.getElementById('s-set').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const problems = document.getElementById('s-problems');
+      problems.hidden = true;
+      const name = document.getElementById('s-name').value.trim();
+      const value = document.getElementById('s-value').value;
+      const description = document.getElementById('s-description').value;
+      try {
+        await api(`/secrets/${encodeURIComponent(name)}/`, { method: 'PUT', body: { value, ...(description ? { description } : {}) } });
+        document.getElementById('s-value').value = '';
+        toast(`Secret ${name} saved`);
+        await secretsPage();
+      } catch (e) {
+        showProblems(problems, e);
+      }
+    });
+  }
+
+  const KINDS = { suppliers: 'Suppliers', marketplaces: 'Marketplaces', carriers: 'Carriers' };
+
+  async function connectionsPage(kind) {
+    if (!KINDS[kind]) kind = 'suppliers';
+    const list = await api(`/${kind}/`);
+    const secretNames = await api('/secrets/').then((r) => r.results.map((s) => s.name)).catch(() => null);
+    app.innerHTML = html`<h1>Connections: ${KINDS[kind]}</h1>
+      <p>${Object.entries(KINDS).map(([k, label]) => raw(html`<a href="#/connections/${k}" class="${k === kind ? 'active' : ''}">${label}</a> `))}</p>
+      <p class="muted">Credentials name a secret (see Secrets); a value typed here is refused. Disabling keeps the history; a connection a schedule uses cannot be deleted.</p>
+      <table id="connections"><thead><tr><th>ID</th><th>Code</th><th>Name</th><th>Platform</th><th>Endpoint</th><th>Secret</th><th>Rate budget</th><th>State</th><th></th></tr></thead><tbody>
+      ${list.results.map((c) => raw(html`<tr data-connection="${c.id}"><td>${c.id}</td><td><code>${c.code}</code></td><td>${c.name}</td><td>${c.platform}</td><td><code>${c.endpoint}</code></td>
+        <td>${c.credentials && c.credentials.secret ? raw(html`<code>${c.credentials.secret}</code> (${c.credentials.type})`) : '—'}</td><td>${summary(c.rate_budget)}</td>
+        <td>${status(c.is_active ? 'active' : 'disabled')}${c.disabled_at ? ' since ' + when(c.disabled_at) : ''}</td>
+        <td><button data-test="${c.id}">Test</button>
+          ${c.is_active ? raw(html`<button data-disable="${c.id}">Disable</button>`) : raw(html`<button data-enable="${c.id}">Enable</button>`)}
+          <button class="danger" data-delete="${c.id}">Delete</button></td></tr>`))}
+      </tbody></table>
+      <div id="c-test" hidden></div>
+      <h2>New ${KINDS[kind].toLowerCase().replace(/s$/, '')}</h2>
+      <form id="c-create">
+        <div class="inline">
+          <input id="c-code" placeholder="code, e.g. acme" aria-label="Code" required>
+          <input id="c-name" placeholder="Name" aria-label="Name" required>
+          <input id="c-endpoint" placeholder="Endpoint, e.g. https://api.example.com/v1" aria-label="Endpoint" required size="40">
+          <select id="c-platform" aria-label="Platform"><option value="sandbox">sandbox</option></select>
+        </div>
+        <div class="inline">
+          <select id="c-auth" aria-label="Credentials type"><option value="none">no credentials</option><option value="bearer">bearer token</option><option value="api_key">API key header</option></select>
+          ${secretNames
+            ? raw(html`<select id="c-secret" aria-label="Secret"><option value="">(secret)</option>${secretNames.map((n) => raw(html`<option value="${n}">${n}</option>`))}</select>`)
+            : raw(html`<input id="c-secret" placeholder="secret NAME" aria-label="Secret">`)}
+          <input id="c-header" placeholder="header (API key), e.g. X-Api-Key" aria-label="Header">
+        </div>
+        <label for="c-mapping">Field mapping (JSONata per target field)</label>
+        <textarea id="c-mapping" rows="3" placeholder='{"sku": "sku", "title": "$trim(title)"}'></textarea>
+        <label for="c-budget">Rate budget</label>
+        <textarea id="c-budget" rows="2" placeholder='{"requests_per_second": 10, "burst": 20, "max_concurrent": 4}'></textarea>
+        <button type="submit">Create</button>
+        <div id="c-problems" class="error" hidden></div>
+      </form>`;
+    const onClick = (attr, fn) => document.querySelectorAll(`[data-${attr}]`).forEach((el) => el.addEventListener('click', () => fn(el.getAttribute(`data-${attr}`))));
+    onClick('disable', (id) => act(() => api(`/${kind}/${id}/disable/`, { method: 'POST' }), 'Disabled'));
+    onClick('enable', (id) => act(() => api(`/${kind}/${id}/`, { method: 'PATCH', body: { is_active: true } }), 'Enabled'));
+    onClick('delete', (id) => confirm('Delete this connection?') && act(() => api(`/${kind}/${id}/`, { method: 'DELETE' }), 'Deleted'));
+    onClick('test', async (id) => {
+      const out = document.getElementById('c-test');
+      out.hidden = false;
+      out.innerHTML = '<p class="muted">Testing…</p>';
+      try {
+        const r = await api(`/${kind}/${id}/test/`, { method: 'POST' });
+        out.innerHTML = html`<h2>Test of ${id}: ${status(r.ok ? 'completed' : 'failed')}</h2>
+          <p><code>${r.request}</code> · reachable: <b>${r.reachable ? 'yes' : 'no'}</b> · authenticated: <b>${r.authenticated === null ? 'unknown' : r.authenticated ? 'yes' : 'no'}</b>${r.status ? ` · HTTP ${r.status}` : ''}</p>
+          ${r.reason ? raw(html`<p class="reason">${r.reason}</p>`) : ''}
+          ${r.sample ? raw(html`<h3>Sample item</h3><pre>${JSON.stringify(r.sample.item, null, 2)}</pre>${r.sample.mapped ? raw(html`<h3>Mapped</h3><pre id="c-mapped">${JSON.stringify(r.sample.mapped, null, 2)}</pre>`) : ''}`) : ''}`;
+      } catch (e) {
+        out.innerHTML = html`<p class="error">${e.message}</p>`;
+      }
+    });
+    document.getElementById('c-create').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const problems = document.getElementById('c-problems');
+      problems.hidden = true;
+      const v = (id) => document.getElementById(id).value.trim();
+      try {
+        const body = { code: v('c-code'), name: v('c-name'), endpoint: v('c-endpoint'), platform: v('c-platform') };
+        if (v('c-auth') !== 'none' || v('c-secret')) body.credentials = { type: v('c-auth'), ...(v('c-secret') ? { secret: v('c-secret') } : {}), ...(v('c-header') ? { header: v('c-header') } : {}) };
+        if (v('c-mapping')) body.field_mapping = parseJson(v('c-mapping'), 'Field mapping');
+        if (v('c-budget')) body.rate_budget = parseJson(v('c-budget'), 'Rate budget');
+        await api(`/${kind}/`, { method: 'POST', body });
+        toast('Created');
+        route();
+      } catch (e) {
+        showProblems(problems, e);
+      }
+    });
+  }
+
+  async function channelsPage() {
+    const list = await api('/channels/');
+    const mail = await api('/mailbox/?limit=20').catch(() => ({ results: [] }));
+    app.innerHTML = html`<h1>Notification channels</h1>
+      <p class="muted">Steps and templates route alerts, summaries and failures to a channel by name (<code>{"type": "channel", "channel": "ops-email"}</code>). Secrets are named, never typed here.</p>
+      <table id="channels"><thead><tr><th>Name</th><th>Type</th><th>Config</th><th>Last sent</th><th>State</th><th></th></tr></thead><tbody>
+      ${list.results.map((c) => raw(html`<tr data-channel="${c.id}"><td><code>${c.name}</code></td><td>${c.type}</td><td><code>${JSON.stringify(c.config)}</code></td><td>${when(c.last_sent_at)}</td>
+        <td>${status(c.is_active ? 'active' : 'disabled')}</td>
+        <td><button data-ch-test="${c.id}">Send test</button> ${c.is_active ? raw(html`<button data-ch-disable="${c.id}">Disable</button>`) : ''} <button class="danger" data-ch-delete="${c.id}">Delete</button></td></tr>`))}
+      </tbody></table>
+      <h2>New channel</h2>
+      <form id="ch-create">
+        <div class="inline">
+          <input id="ch-name" placeholder="name, e.g. ops-email" aria-label="Name" required>
+          <select id="ch-type" aria-label="Type"><option value="email">email</option><option value="webhook">webhook (HMAC-signed)</option><option value="slack">Slack-compatible webhook</option></select>
+        </div>
+        <label for="ch-config">Config</label>
+        <textarea id="ch-config" rows="3" placeholder='email: {"recipients": ["ops@example.com"]} · webhook: {"url": "https://...", "signing_secret": "HOOK_SECRET"} · slack: {"url_secret": "SLACK_URL"}'></textarea>
+        <button type="submit">Create</button>
+        <div id="ch-problems" class="error" hidden></div>
+      </form>
+      <h2>Mailbox (local SMTP catcher)</h2>
+      <table id="mailbox"><thead><tr><th>Received</th><th>To</th><th>Subject</th><th>Text</th></tr></thead><tbody>
+      ${mail.results.map((m) => raw(html`<tr><td>${when(m.received_at)}</td><td>${(m.to || []).join(', ')}</td><td>${m.subject}</td><td><pre>${String(m.text || '').slice(0, 2000)}</pre></td></tr>`))}
+      </tbody></table>`;
+    const onClick = (attr, fn) => document.querySelectorAll(`[data-${attr}]`).forEach((el) => el.addEventListener('click', () => fn(el.getAttribute(`data-${attr}`))));
+    onClick('ch-test', async (id) => {
+      try {
+        const r = await api(`/channels/${id}/test/`, { method: 'POST' });
+        if (r.ok) toast('Test message sent');
+        else toast(`Test failed: ${r.reason}`, true);
+        await channelsPage();
+      } catch (e) {
+        toast(e.message, true);
+      }
+    });
+    onClick('ch-disable', (id) => act(() => api(`/channels/${id}/disable/`, { method: 'POST' }), 'Disabled'));
+    onClick('ch-delete', (id) => confirm('Delete this channel?') && act(() => api(`/channels/${id}/`, { method: 'DELETE' }), 'Deleted'));
+    document.getElementById('ch-create').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const problems = document.getElementById('ch-problems');
+      problems.hidden = true;
+      try {
+        await api('/channels/', { method: 'POST', body: { name: document.getElementById('ch-name').value.trim(), type: document.getElementById('ch-type').value, config: parseJson(document.getElementById('ch-config').value, 'Config') } });
+        toast('Channel created');
+        route();
+      } catch (e) {
+        showProblems(problems, e);
+      }
+    });
+  }
+
   function refreshWhile(condition, ms) {
     clearTimeout(timer);
     if (condition) timer = setTimeout(() => route(true), ms);
@@ -654,6 +823,9 @@
       if (parts[0] === 'schedules') return await schedules();
       if (parts[0] === 'templates') return await templates();
       if (parts[0] === 'api-keys') return await apiKeys();
+      if (parts[0] === 'secrets') return await secretsPage();
+      if (parts[0] === 'channels') return await channelsPage();
+      if (parts[0] === 'connections') return await connectionsPage(parts[1]);
       app.innerHTML = '<h1>Not found</h1>';
     } catch (e) {
       app.innerHTML = html`<p class="error">${e.message}</p>`;

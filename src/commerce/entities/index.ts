@@ -1,4 +1,5 @@
 /** The commerce domain's TypeORM entities (tables from migration 1764230900000-Commerce). */
+import { Carrier } from './carrier.entity';
 import { Inventory } from './inventory.entity';
 import { Listing } from './listing.entity';
 import { Marketplace } from './marketplace.entity';
@@ -17,6 +18,7 @@ export * from './inventory.entity';
 export * from './order.entity';
 export * from './reservation.entity';
 export * from './shipment.entity';
+export * from './carrier.entity';
 
 /** Registered in src/database/entities.ts. */
-export const COMMERCE_ENTITIES = [Supplier, Marketplace, Product, Listing, Inventory, Order, OrderLine, Reservation, Shipment];
+export const COMMERCE_ENTITIES = [Supplier, Marketplace, Product, Listing, Inventory, Order, OrderLine, Reservation, Shipment, Carrier];

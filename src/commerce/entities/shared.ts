@@ -16,6 +16,17 @@ export interface ApiCredentials {
   header?: string;
 }
 
+/** API shapes a connection may speak. Only `sandbox` has a connector today; the others are reserved. */
+export const CONNECTION_PLATFORMS = ['sandbox', 'generic_rest', 'feed', 'shopify', 'woocommerce'] as const;
+export type ConnectionPlatform = (typeof CONNECTION_PLATFORMS)[number];
+
+/** A connection's request budget. */
+export interface RateBudget {
+  requests_per_second?: number;
+  burst?: number;
+  max_concurrent?: number;
+}
+
 /** Connector settings of a supplier or marketplace row (all optional). */
 export interface ConnectorSettings {
   /** Items per page (default 500, at most 1000 on the sandbox). */
@@ -53,6 +64,22 @@ export abstract class ApiEndpointRow {
   @Column({ type: 'jsonb', default: {} })
   settings: ConnectorSettings;
 
+  /** Which API shape the endpoint speaks (see CONNECTION_PLATFORMS). */
+  @Column({ type: 'varchar', length: 30, default: 'sandbox' })
+  platform: ConnectionPlatform;
+
+  /** Target field → JSONata expression over one remote item. */
+  @Column({ type: 'jsonb', default: {} })
+  field_mapping: Record<string, string>;
+
+  /** Stored with the connection; enforcement is a later change. */
+  @Column({ type: 'jsonb', default: {} })
+  rate_budget: RateBudget;
+
   @Column({ type: 'boolean', default: true })
   is_active: boolean;
+
+  /** When it was last disabled (null while active). Disabling keeps every row that refers to it. */
+  @Column({ type: 'timestamptz', nullable: true })
+  disabled_at: Date | null;
 }

@@ -9,7 +9,8 @@ import { HTTP_RETRY, SANDBOX_DEFAULTS, type TemplateDefinition } from './types';
  * fails, the tracking records are put back by their compensation); low stock
  * raises an alert; a summary is logged.
  *
- * Input: `{"supplier_id": 1}`. Config: `marketplace_id`, `marketplace_url`, `low_stock_threshold`.
+ * Input: `{"supplier_id": 1}`. Config: `marketplace_id`, `marketplace_url`, `low_stock_threshold`,
+ * `alerts_channel` and `summary_channel` (notification channel names; empty logs).
  */
 export const inventorySyncTemplate: TemplateDefinition = {
   code: 'inventory_sync_template',
@@ -25,6 +26,9 @@ export const inventorySyncTemplate: TemplateDefinition = {
     marketplace_id: 1,
     marketplace_url: SANDBOX_DEFAULTS.marketplace_url,
     low_stock_threshold: 10,
+    // Names of notification channels (see /channels/); empty: the worker log.
+    alerts_channel: '',
+    summary_channel: '',
   },
   max_retries: 3,
   retry_delay_seconds: 2,
@@ -136,7 +140,9 @@ export const inventorySyncTemplate: TemplateDefinition = {
       step_type: 'notification',
       condition: { type: 'value_check', path: 'steps.check_low_stock.output_count', operator: 'gt', value: 0 },
       config: {
-        type: 'log',
+        type: 'channel',
+        channel: '${config.alerts_channel}',
+        subject: 'Low stock: $steps.check_low_stock.output_count SKUs of supplier $input.supplier_id',
         level: 'warn',
         message: 'Low stock alert: $steps.check_low_stock.output_count SKUs of supplier $input.supplier_id are below their low-stock threshold.',
         fields: { alert: 'low_stock', supplier_id: '$input.supplier_id', items: '$.items' },
@@ -147,7 +153,9 @@ export const inventorySyncTemplate: TemplateDefinition = {
       name: 'Log sync summary',
       step_type: 'notification',
       config: {
-        type: 'log',
+        type: 'channel',
+        channel: '${config.summary_channel}',
+        subject: 'Inventory sync for supplier $input.supplier_id',
         level: 'info',
         message:
           'Inventory sync for supplier $input.supplier_id: $steps.update_inventory_records.inserted new and $steps.update_inventory_records.updated changed stock records, ' +

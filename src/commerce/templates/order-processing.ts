@@ -29,6 +29,9 @@ export const orderProcessingTemplate: TemplateDefinition = {
   config: {
     marketplace_id: 1,
     marketplace_url: SANDBOX_DEFAULTS.marketplace_url,
+    // Names of notification channels (see /channels/); empty: the worker log.
+    summary_channel: '',
+    failures_channel: '',
     carrier_url: SANDBOX_DEFAULTS.carrier_url,
     enable_fraud_detection: false,
     auto_ship_max_total: 1000,
@@ -192,7 +195,9 @@ export const orderProcessingTemplate: TemplateDefinition = {
       name: 'Send processing notifications',
       step_type: 'notification',
       config: {
-        type: 'log',
+        type: 'channel',
+        channel: '${config.summary_channel}',
+        subject: 'Order processing summary',
         level: 'info',
         message:
           'Order processing: $steps.fetch_orders.count new orders, $steps.reserve_inventory.reserved_count reserved, ' +
@@ -246,7 +251,9 @@ export const orderProcessingTemplate: TemplateDefinition = {
       step_type: 'notification',
       role: 'on_failure',
       config: {
-        type: 'log',
+        type: 'channel',
+        channel: '${config.failures_channel}',
+        subject: 'Order processing run $execution.id failed',
         level: 'error',
         // What the saga actually undid (or failed to), never a fixed claim.
         message: 'Order processing run $execution.id failed: $execution.error. Compensation: $execution.compensated.summary.',

@@ -23,6 +23,8 @@ export const productImportTemplate: TemplateDefinition = {
     enable_ai_enrichment: false,
     /** New products land here; `imported` holds them back for review before listing. */
     imported_product_status: 'ready_for_listing',
+    /** Name of a notification channel for the completion summary (see /channels/); empty: the worker log. */
+    summary_channel: '',
     /** Fail the run when more than this share of the supplier's records is invalid. */
     max_invalid_ratio: 0.5,
   },
@@ -136,7 +138,9 @@ export const productImportTemplate: TemplateDefinition = {
       name: 'Send completion notification',
       step_type: 'notification',
       config: {
-        type: 'log',
+        type: 'channel',
+        channel: '${config.summary_channel}',
+        subject: 'Product import from supplier $input.supplier_id finished',
         level: 'info',
         message:
           'Product import from supplier $input.supplier_id finished: $steps.update_supplier_statistics.imported new, ' +

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { EMAIL_ADDRESS, NOTIFICATION_DEFAULTS, validateNotificationConfig, type NotificationType } from './schema';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signatureHeader } from './signature';
 import { assertValidConfig } from '@engine/activities/shared/config-issues';
+import { loadChannel, sendToChannel, type Channel, type ChannelSendResult } from '@src/channels/channel-sender';
 
 /** Step type id. */
 export const NOTIFICATION_STEP_TYPE = 'notification';
@@ -32,7 +33,8 @@ export interface NotificationOptions {
 export type NotificationResult =
   | { type: 'log'; level: string; message: string }
   | { type: 'email'; message_id: string; accepted: string[]; rejected: string[]; idempotency_key: string }
-  | { type: 'webhook'; url: string; status: number; attempts: number; idempotency_key: string; signed: boolean };
+  | { type: 'webhook'; url: string; status: number; attempts: number; idempotency_key: string; signed: boolean }
+  | ({ type: 'channel'; idempotency_key: string } & { result: ChannelSendResult });
 
 function configError(field: string, message: string): StepError {
   return new StepError('STEP_CONFIG_INVALID', `${field}: ${message}`, { details: { field } });
@@ -221,6 +223,31 @@ export function createNotificationExecutor(deps: ExecutorDeps, options: Notifica
     return { type: 'webhook', url: where, status: res.status, attempts: res.attempts, idempotency_key: ctx.idempotency_key, signed: secret !== null };
   }
 
+  /** Routes to a named channel; an empty name (an unset template config value) logs instead. */
+  async function sendChannel(config: Record<string, unknown>, input: unknown, ctx: StepExecutionContext): Promise<NotificationResult> {
+    const name = asText(ctx.resolve(config.channel, input)).trim();
+    if (!name) return sendLog(config, input, ctx);
+    const channel = await loadChannel((sql, params) => deps.dataSource.query(sql, params) as Promise<Channel[]>, name);
+    const subject = config.subject === undefined ? `Merchflow: ${ctx.workflow_code}` : asText(ctx.resolve(config.subject, input));
+    try {
+      const result = await sendToChannel(
+        channel,
+        {
+          subject,
+          text: asText(ctx.resolve(config.message, input)),
+          event: (config.event as string | undefined) ?? NOTIFICATION_DEFAULTS.event,
+          data: config.data === undefined ? undefined : ctx.resolve(config.data, input),
+          idempotencyKey: ctx.idempotency_key,
+          headers: { 'X-Merchflow-Execution-Id': ctx.execution_id, 'X-Merchflow-Step': ctx.step_key },
+        },
+        { http, smtp, from: deps.config.smtp.from, resolveSecret: (secret) => ctx.resolveSecrets({ secret }), signal: ctx.signal },
+      );
+      return { type: 'channel', idempotency_key: ctx.idempotency_key, result };
+    } catch (err) {
+      throw channel.type === 'email' && !(err instanceof StepError) ? smtpError(err, deps.config.smtp.url ?? '') : err;
+    }
+  }
+
   return {
     type: NOTIFICATION_STEP_TYPE,
     validateConfig: validateNotificationConfig,
@@ -234,6 +261,8 @@ export function createNotificationExecutor(deps: ExecutorDeps, options: Notifica
           return sendEmail(config, input, ctx);
         case 'webhook':
           return sendWebhook(config, input, ctx);
+        case 'channel':
+          return sendChannel(config, input, ctx);
       }
     },
     // Email recipients the server refused.

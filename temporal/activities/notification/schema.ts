@@ -9,6 +9,8 @@
  * @example Email (the specification's config; `recipient` may be a list; `body` or `template`, optional `html`)
  * { "type": "email", "recipient": "admin@company.com", "subject": "Workflow completed",
  *   "body": "Run $execution.id finished: $steps.store.inserted new, $steps.store.updated changed." }
+ * @example Channel (a named channel managed through /channels/; "" or an unset config value logs instead)
+ * { "type": "channel", "channel": "${config.alerts_channel}", "subject": "Low stock", "message": "$steps.check.output_count SKUs are low" }
  * @example Webhook (POST JSON, HMAC-SHA256 signed with the named secret)
  * { "type": "webhook", "url": "https://hooks.example.com/merchflow", "secret": { "secret": "HOOK_SECRET" },
  *   "event": "import.completed", "message": "done", "data": { "inserted": "$steps.store.inserted" } }
@@ -21,7 +23,7 @@ import { zodIssues, type ConfigIssue } from '@engine/activities/shared/config-is
 
 export type { ConfigIssue };
 
-export const NOTIFICATION_TYPES = ['log', 'email', 'webhook'] as const;
+export const NOTIFICATION_TYPES = ['log', 'email', 'webhook', 'channel'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -72,6 +74,18 @@ const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, 'is n
 const common = { type: z.enum(NOTIFICATION_TYPES), description: z.string().optional(), input: z.unknown().optional() };
 
 const schemas: Record<NotificationType, z.ZodType> = {
+  // A named channel (email, signed webhook, Slack-compatible): `channel` may be a template like "${config.alerts_channel}";
+  // when it resolves to an empty string the message is logged at `level` instead.
+  channel: z.strictObject({
+    ...common,
+    channel: z.string().max(200),
+    subject: template.max(998).optional(),
+    message: template,
+    data: z.unknown().optional(),
+    event: z.string().min(1).max(200).optional(),
+    level: z.enum(LOG_LEVELS).optional(),
+    fields: z.record(z.string(), z.unknown()).optional(),
+  }),
   log: z.strictObject({
     ...common,
     level: z.enum(LOG_LEVELS).optional(),

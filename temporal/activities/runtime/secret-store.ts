@@ -24,6 +24,12 @@ export function createSecretResolver(config: AppConfig, dataSource: DataSource, 
         key,
         load: async (name) => {
           const rows: StoredSecret[] = await dataSource.query(`SELECT ciphertext, iv, tag FROM secrets WHERE name = $1`, [name]);
+          // "Last used" for the secrets list; at most one write a minute per secret, and never a reason to fail the step.
+          if (rows[0]) {
+            await dataSource
+              .query(`UPDATE secrets SET last_used_at = now() WHERE name = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, [name])
+              .catch(() => undefined);
+          }
           return rows[0] ?? null;
         },
       }),

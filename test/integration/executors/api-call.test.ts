@@ -41,6 +41,8 @@ const call = (key: string, config: Record<string, unknown>, extra: Record<string
   ...extra,
 });
 
+const call_ = (key: string, config: Record<string, unknown>, extra: Record<string, unknown> = {}) => call(key, config, extra);
+
 describe('api_call executor in workflow runs', () => {
   let h: Harness;
   let guard: SocketGuard;
@@ -372,6 +374,66 @@ describe('api_call executor in workflow runs', () => {
     assert.ok(logs.includes(failed.executionId), 'the logs cover the failed run');
     assert.ok(!logs.includes(VALUES.canary), 'the canary leaked into the logs');
   });
+  it('a secret set through the API reaches the remote and nothing else: no history, rows, logs or API answer holds it', async () => {
+    const name = `APICALL_VIA_API_${suffix}`;
+    const value = `VIAAPI-${randomBytes(12).toString('hex')}`;
+    const lines: string[] = [];
+    const app = await createApp(h.config, { logger: new Logger({ level: 'debug', format: 'json', sink: (l) => lines.push(l) }) });
+    const answers: string[] = [];
+    try {
+      await app.listen(0, '127.0.0.1');
+      const { port } = app.getHttpServer().address() as { port: number };
+      const base = `http://127.0.0.1:${port}${h.config.http.basePath}`;
+      const { key } = await new ApiKeysService(h.dataSource).create({ name: `canary-admin-${suffix}`, role: 'admin' });
+      const call = async (method: string, path: string, body?: unknown) => {
+        const res = await fetch(`${base}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+          body: body ? JSON.stringify(body) : undefined,
+        });
+        const text = await res.text();
+        answers.push(text);
+        return { status: res.status, text };
+      };
+      assert.equal((await call('PUT', `/secrets/${name}/`, { value, description: 'canary' })).status, 201);
+      const supplier = await call('POST', '/suppliers/', { code: `canary-${suffix.toLowerCase()}`, name: 'Canary', endpoint: `${api.origin}/t13`, credentials: { type: 'bearer', secret: name } });
+      assert.equal(supplier.status, 201, supplier.text);
+      const supplierId = (JSON.parse(supplier.text) as { id: number }).id;
+
+      api.route('/t13/echo', (req, res) => json(res, 200, { authorization: req.headers.authorization }));
+      api.route('/t13/fail', (req, res) => json(res, 401, { error: `bad token ${req.headers.authorization}` }));
+      const ok = await runDefinition(h, [call_('call', { url: `${api.origin}/t13/echo`, auth: { type: 'bearer', token: { secret: name } } })]);
+      assert.equal(ok.status, 'completed', String(ok.error));
+      const failed = await runDefinition(h, [call_('call', { url: `${api.origin}/t13/fail`, auth: { type: 'bearer', token: { secret: name } } }, { max_retries: 0 })]);
+      assert.equal(failed.status, 'failed');
+      assert.equal(api.requestsTo('/t13/echo')[0].headers.authorization, `Bearer ${value}`, 'the value set through the API went out');
+
+      for (const path of ['/secrets/', `/secrets/${name}/`, `/suppliers/${supplierId}/`, '/suppliers/', `/executions/${ok.executionId}/`, `/executions/${failed.executionId}/`]) {
+        const res = await call('GET', path);
+        assert.equal(res.status, 200, `${path}: ${res.text.slice(0, 200)}`);
+      }
+      const listed = JSON.parse(answers[answers.length - 6]) as { results: Array<{ name: string; last_used_at: string | null }> };
+      assert.ok(listed.results.find((s) => s.name === name)?.last_used_at, 'the worker marked the secret used');
+      for (const run of [ok, failed]) {
+        const footprint = await runFootprint(h, run.executionId);
+        assert.ok(footprint.includes(run.executionId));
+        assert.ok(!footprint.includes(value), `the value leaked into the footprint of ${run.executionId}`);
+        assert.ok(!footprint.includes(Buffer.from(value).toString('base64')), 'the value leaked base64-encoded');
+      }
+      const rows = JSON.stringify(await h.dataSource.query(`SELECT name, encode(ciphertext, 'escape') AS c, description FROM secrets WHERE name = $1`, [name]));
+      assert.ok(!rows.includes(value), 'the secrets row holds no clear value');
+      assert.equal((await call('DELETE', `/suppliers/${supplierId}/`)).status, 200);
+      assert.equal((await call('DELETE', `/secrets/${name}/`)).status, 200);
+    } finally {
+      await app.close();
+    }
+    const all = answers.join('\n');
+    assert.ok(all.includes(name), 'the answers cover the secret');
+    assert.ok(!all.includes(value), 'the value leaked into an API answer');
+    const logs = [...h.logLines, ...lines].join('\n');
+    assert.ok(!logs.includes(value), 'the value leaked into the logs');
+  });
+
   it('scrubs a secret from every later step of the run: a step that reads back what a remote echoed stores no value', async () => {
     // A remote that keeps what it is sent and hands it back later, to anyone.
     const kept: Record<string, string> = {};

@@ -125,9 +125,11 @@ describe('COMMERCE_TEMPLATES', () => {
     assert.equal(comp.create_order_records.operation, 'fail_orders');
     const onFailure = t.steps.filter((s) => s.role === 'on_failure');
     assert.deepEqual(
-      onFailure.map((s) => [s.step_type, s.config?.type]),
-      [['notification', 'log']],
+      onFailure.map((s) => [s.step_type, s.config?.type, s.config?.channel]),
+      [['notification', 'channel', '${config.failures_channel}']],
     );
+    // Routed by channel name from the workflow's config; the empty default logs.
+    assert.equal(t.config.failures_channel, '');
     assert.equal(COMMERCE_TEMPLATES.inventory_sync.steps.find((s) => s.role === 'compensation')?.compensates, 'update_inventory_tracking');
   });
 

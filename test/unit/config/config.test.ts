@@ -10,7 +10,8 @@ import { loadConfig, AggregateConfigError, EMBEDDED_DATABASE_URL, redactUrl } fr
 const dist = path.resolve(__dirname, '..', '..', '..');
 const KEY_A = randomBytes(32).toString('base64');
 const KEY_B = randomBytes(32).toString('base64');
-const PROD = { NODE_ENV: 'production', DATABASE_URL: 'postgres://u:p@db/mf', TEMPORAL_ADDRESS: 'temporal:7233' };
+const MASTER = randomBytes(32).toString('base64');
+const PROD = { NODE_ENV: 'production', DATABASE_URL: 'postgres://u:p@db/mf', TEMPORAL_ADDRESS: 'temporal:7233', MERCHFLOW_MASTER_KEY: MASTER };
 /** An empty data directory, so a development key file of the checkout never leaks into a test. */
 const emptyDataDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mf-config-'));
 
@@ -40,6 +41,7 @@ describe(loadConfig.name, () => {
       SMTP_URL: 'smtp://127.0.0.1:2525',
       WORKER_MAX_CONCURRENT_ACTIVITIES: '7',
       PAYLOAD_KEYS: `k1:${KEY_A}`,
+      MERCHFLOW_MASTER_KEY: MASTER,
     });
     assert.equal(c.databaseEmbedded, false);
     assert.equal(c.temporal.namespace, 'prod');
@@ -97,6 +99,25 @@ describe(loadConfig.name, () => {
     const res = spawnSync(process.execPath, [path.join(dist, 'temporal/worker-main.js'), '--max-workers', 'zero'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(res.status, 2);
     assert.match(res.stderr, /--max-workers must be an integer/);
+  });
+});
+
+describe('master key configuration', () => {
+  it('refuses to start in production without MERCHFLOW_MASTER_KEY, naming the variable', () => {
+    const { MERCHFLOW_MASTER_KEY: _unset, ...prod } = PROD;
+    assert.throws(() => loadConfig({ ...prod, PAYLOAD_KEYS: `k:${KEY_A}` }), /MERCHFLOW_MASTER_KEY: is required when NODE_ENV=production/);
+    assert.equal(loadConfig({ ...PROD, PAYLOAD_KEYS: `k:${KEY_A}` }).security.masterKeySource, 'MERCHFLOW_MASTER_KEY');
+  });
+
+  it('reads the development key file npm start keeps, in development only, and prefers the variable', () => {
+    const dir = emptyDataDir();
+    assert.equal(loadConfig({ MERCHFLOW_DATA_DIR: dir }).security.masterKey, null);
+    fs.writeFileSync(path.join(dir, 'dev-master-key'), `${KEY_B}\n`);
+    const dev = loadConfig({ MERCHFLOW_DATA_DIR: dir });
+    assert.equal(dev.security.masterKey, KEY_B);
+    assert.equal(dev.security.masterKeySource, 'development key file');
+    assert.equal(loadConfig({ MERCHFLOW_DATA_DIR: dir, NODE_ENV: 'test' }).security.masterKey, null);
+    assert.equal(loadConfig({ MERCHFLOW_DATA_DIR: dir, MERCHFLOW_MASTER_KEY: KEY_A }).security.masterKey, KEY_A);
   });
 });
 

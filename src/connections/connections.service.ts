@@ -1,0 +1,292 @@
+/**
+ * Suppliers, marketplaces and carriers as managed resources: list, get,
+ * create, update, disable (history stays), delete (refused while a schedule
+ * uses the connection or rows refer to it) and a connection test that makes
+ * one cheap authenticated read.
+ */
+import jsonata from 'jsonata';
+import type { DataSource } from 'typeorm';
+import { updated } from '@src/database/query-result';
+import { ConflictError, NotFoundError, ValidationFailedError } from '@src/common/errors';
+import type { AppConfig } from '@src/config/config';
+import { SecretsService } from '@src/secrets/secrets.service';
+import { apiKeyAuth, bearerAuth, HttpClient, type AuthProvider } from '@engine/activities/shared/http';
+import { redact } from '@engine/activities/shared/secrets';
+import { errorCode } from '@engine/activities/shared/errors';
+import { validateConnectionBody, type ConnectionInput, type ConnectionKind, type Problem } from '@src/connections/connection-validation';
+import type { ApiCredentials, RateBudget } from '@src/commerce/entities/shared';
+
+/** A connection as the API shows it. */
+export interface ConnectionView {
+  id: number;
+  kind: ConnectionKind;
+  code: string;
+  name: string;
+  endpoint: string;
+  platform: string;
+  credentials: ApiCredentials;
+  settings: Record<string, unknown>;
+  field_mapping: Record<string, string>;
+  rate_budget: RateBudget;
+  is_active: boolean;
+  disabled_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  [extra: string]: unknown;
+}
+
+/** What the connection test saw. */
+export interface ConnectionTestResult {
+  ok: boolean;
+  reachable: boolean;
+  authenticated: boolean | null;
+  request: string;
+  status: number | null;
+  sample: { item: unknown; mapped: Record<string, unknown> | null } | null;
+  reason: string | null;
+}
+
+/** The key a workflow config or schedule input uses to name a connection of each kind, and its URL key, if any. */
+const REFERENCE_KEYS: Record<ConnectionKind, { id: string; url: string | null }> = {
+  suppliers: { id: 'supplier_id', url: null },
+  marketplaces: { id: 'marketplace_id', url: 'marketplace_url' },
+  carriers: { id: 'carrier_id', url: 'carrier_url' },
+};
+
+const SINGULAR: Record<ConnectionKind, string> = { suppliers: 'Supplier', marketplaces: 'Marketplace', carriers: 'Carrier' };
+
+/** The one cheap read each kind's sandbox API answers. */
+const PROBES: Record<ConnectionKind, { path: string; query: Record<string, string>; items: boolean; notFoundIsOk: boolean }> = {
+  suppliers: { path: '/products', query: { limit: '1' }, items: true, notFoundIsOk: false },
+  marketplaces: { path: '/listings', query: { limit: '1' }, items: true, notFoundIsOk: false },
+  // A carrier has no list: asking for a label that cannot exist passes auth and answers 404.
+  carriers: { path: '/labels/merchflow-connection-test', query: {}, items: false, notFoundIsOk: true },
+};
+
+export class ConnectionsService {
+  private readonly http: HttpClient;
+
+  constructor(
+    readonly kind: ConnectionKind,
+    private readonly dataSource: DataSource,
+    private readonly secrets: SecretsService,
+    config: Pick<AppConfig, 'httpAllowHosts'>,
+  ) {
+    this.http = new HttpClient({ allowHosts: config.httpAllowHosts, retry: { attempts: 1 } });
+  }
+
+  close(): void {
+    this.http.close();
+  }
+
+  private present(row: Record<string, unknown>): ConnectionView {
+    const { api_base_url, ...rest } = row;
+    const out = { ...rest, kind: this.kind, endpoint: api_base_url } as ConnectionView;
+    if (out.markup_percent !== undefined && out.markup_percent !== null) out.markup_percent = Number(out.markup_percent);
+    return out;
+  }
+
+  async list(filter: { active?: boolean } = {}): Promise<ConnectionView[]> {
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT * FROM ${this.kind} ${filter.active === undefined ? '' : 'WHERE is_active = $1'} ORDER BY id`,
+      filter.active === undefined ? [] : [filter.active],
+    );
+    return rows.map((r) => this.present(r));
+  }
+
+  async get(id: number): Promise<ConnectionView> {
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(`SELECT * FROM ${this.kind} WHERE id = $1`, [id]);
+    if (!rows[0]) throw new NotFoundError(SINGULAR[this.kind], id);
+    return this.present(rows[0]);
+  }
+
+  private async check(body: unknown, partial: boolean): Promise<ConnectionInput> {
+    const { value, problems } = validateConnectionBody(this.kind, body, partial);
+    const secret = value.credentials?.secret;
+    if (secret && !problems.some((p) => p.field.startsWith('credentials')) && !(await this.secrets.exists(secret))) {
+      problems.push({ field: 'credentials.secret', message: `no secret named ${secret}: store it first (POST /secrets/ or "merchflow secrets set ${secret}")` });
+    }
+    if (problems.length > 0) throw new ValidationFailedError(problems);
+    return value;
+  }
+
+  async create(body: unknown): Promise<ConnectionView> {
+    const v = await this.check(body, false);
+    const cols = Object.keys(v) as Array<keyof ConnectionInput>;
+    if (v.is_active === false) cols.push('disabled_at' as keyof ConnectionInput);
+    const values = cols.map((c) => (c === ('disabled_at' as keyof ConnectionInput) ? new Date() : encode(v[c])));
+    try {
+      const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+        `INSERT INTO ${this.kind} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`,
+        values,
+      );
+      return this.present(rows[0]);
+    } catch (err) {
+      throw this.conflict(err, v);
+    }
+  }
+
+  async update(id: number, body: unknown): Promise<ConnectionView> {
+    await this.get(id);
+    const v = await this.check(body, true);
+    const sets = Object.entries(v).map(([c], i) => `${c} = $${i + 2}`);
+    if (v.is_active === true) sets.push('disabled_at = NULL');
+    if (v.is_active === false) sets.push('disabled_at = COALESCE(disabled_at, now())');
+    if (sets.length === 0) return this.get(id);
+    try {
+      const rows = updated<Record<string, unknown>>(
+        await this.dataSource.query(`UPDATE ${this.kind} SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`, [id, ...Object.values(v).map(encode)]),
+      );
+      return this.present(rows[0]);
+    } catch (err) {
+      throw this.conflict(err, v);
+    }
+  }
+
+  /** Disables: runs stop using it; every row that refers to it (products, listings, orders, shipments) stays. */
+  async disable(id: number): Promise<ConnectionView> {
+    const rows = updated<Record<string, unknown>>(
+      await this.dataSource.query(`UPDATE ${this.kind} SET is_active = false, disabled_at = COALESCE(disabled_at, now()), updated_at = now() WHERE id = $1 RETURNING *`, [id]),
+    );
+    if (!rows[0]) throw new NotFoundError(SINGULAR[this.kind], id);
+    return this.present(rows[0]);
+  }
+
+  /** Schedules whose input (or whose workflow's config, when the input does not say) names this connection. */
+  async schedulesUsing(id: number): Promise<Array<{ id: number; name: string; workflow_id: number }>> {
+    const conn = await this.get(id);
+    const keys = REFERENCE_KEYS[this.kind];
+    const urlCond = keys.url
+      ? `OR rtrim(s.input_data->>'${keys.url}', '/') = $2 OR (s.input_data->'${keys.url}' IS NULL AND rtrim(w.config->>'${keys.url}', '/') = $2)`
+      : '';
+    return this.dataSource.query(
+      `SELECT s.id, s.name, s.workflow_id FROM workflow_schedules s JOIN workflows w ON w.id = s.workflow_id
+       WHERE w.deleted_at IS NULL AND (
+         s.input_data->>'${keys.id}' = $1::text OR (s.input_data->'${keys.id}' IS NULL AND w.config->>'${keys.id}' = $1::text) ${urlCond})
+       ORDER BY s.id`,
+      keys.url ? [String(id), conn.endpoint] : [String(id)],
+    );
+  }
+
+  /** Deletes a connection nothing uses; 409 naming the schedules that use it, or when rows refer to it (disable it instead). */
+  async delete(id: number): Promise<ConnectionView> {
+    const conn = await this.get(id);
+    const schedules = await this.schedulesUsing(id);
+    if (schedules.length > 0) {
+      throw new ConflictError(
+        'CONNECTION_IN_USE',
+        `${SINGULAR[this.kind].toLowerCase()} ${id} is used by schedule(s) ${schedules.map((s) => `${s.id} "${s.name}"`).join(', ')}: change or delete them first, or disable the ${SINGULAR[this.kind].toLowerCase()}`,
+        { schedules },
+      );
+    }
+    try {
+      await this.dataSource.query(`DELETE FROM ${this.kind} WHERE id = $1`, [id]);
+    } catch (err) {
+      if (pgCode(err) === '23503' || pgCode(err) === '23001') {
+        throw new ConflictError('CONNECTION_HAS_HISTORY', `${SINGULAR[this.kind].toLowerCase()} ${id} has history (products, listings or orders refer to it): disable it instead (POST .../${id}/disable/)`, {});
+      }
+      throw err;
+    }
+    return conn;
+  }
+
+  /**
+   * One cheap authenticated read against the endpoint. Reports whether it
+   * answered, whether the credentials were accepted, and the first item as
+   * received and as mapped by the field mapping. The secret's value is
+   * scrubbed from everything reported.
+   */
+  async test(id: number): Promise<ConnectionTestResult> {
+    const conn = await this.get(id);
+    const probe = PROBES[this.kind];
+    const request = `GET ${conn.endpoint}${probe.path}`;
+    const result: ConnectionTestResult = { ok: false, reachable: false, authenticated: null, request, status: null, sample: null, reason: null };
+    const known: string[] = [];
+    let auth: AuthProvider | undefined;
+    const cred = conn.credentials ?? {};
+    if ((cred.type ?? 'none') !== 'none') {
+      const value = cred.secret ? await this.secrets.resolve(cred.secret) : null;
+      if (!value) return { ...result, reason: `credentials.secret: no secret named ${cred.secret ?? '(unset)'} is stored` };
+      known.push(value);
+      auth = cred.type === 'bearer' ? bearerAuth(value) : apiKeyAuth(value, { headerName: cred.header });
+    }
+    try {
+      const res = await this.http.request('GET', `${conn.endpoint}${probe.path}`, {
+        query: probe.query,
+        auth,
+        credentialsHosts: [hostPort(conn.endpoint)],
+        timeoutMs: 10_000,
+        retry: { attempts: 1 },
+        throwHttpErrors: false,
+      });
+      result.reachable = true;
+      result.status = res.status;
+      if (res.status === 401 || res.status === 403) {
+        result.authenticated = false;
+        result.reason = `the endpoint refused the credentials (HTTP ${res.status})${cred.secret ? `: check secret ${cred.secret}` : ': it needs credentials'}`;
+      } else if (res.status >= 200 && res.status < 300) {
+        result.authenticated = true;
+        result.ok = true;
+        if (probe.items) {
+          const items = (res.body as { items?: unknown[] } | null)?.items;
+          if (!Array.isArray(items)) {
+            result.ok = false;
+            result.reason = `the answer has no "items" list: is this a ${conn.platform} ${this.kind.slice(0, -1)} API?`;
+          } else if (items.length > 0) {
+            result.sample = { item: items[0], mapped: await this.applyMapping(conn.field_mapping, items[0], result) };
+          } else {
+            result.reason = 'reachable and authenticated; the list is empty, so no sample item';
+          }
+        }
+      } else if (res.status === 404 && probe.notFoundIsOk) {
+        result.authenticated = true;
+        result.ok = true;
+      } else {
+        result.authenticated = res.status === 404 ? null : true;
+        result.reason = `the endpoint answered HTTP ${res.status} to ${request}`;
+      }
+    } catch (err) {
+      const code = errorCode(err);
+      result.reason = `${code ? `${code}: ` : ''}${(err as Error).message}`;
+    }
+    return redact(result, known);
+  }
+
+  private async applyMapping(mapping: Record<string, string>, item: unknown, result: ConnectionTestResult): Promise<Record<string, unknown> | null> {
+    const entries = Object.entries(mapping ?? {});
+    if (entries.length === 0) return null;
+    const mapped: Record<string, unknown> = {};
+    for (const [field, expr] of entries) {
+      try {
+        mapped[field] = await jsonata(expr).evaluate(item);
+      } catch (err) {
+        result.ok = false;
+        result.reason = `field_mapping.${field}: ${(err as { message?: string }).message ?? String(err)}`;
+      }
+    }
+    return mapped;
+  }
+
+  private conflict(err: unknown, v: ConnectionInput): unknown {
+    const e = err as { constraint?: string; driverError?: { constraint?: string } };
+    if (pgCode(err) === '23505' && /code/.test(e.constraint ?? e.driverError?.constraint ?? '')) {
+      return new ValidationFailedError([{ field: 'code', message: `${v.code} is taken by another ${this.kind.slice(0, -1)}` } satisfies Problem]);
+    }
+    return err;
+  }
+}
+
+/** The PostgreSQL error code of a failed query (TypeORM keeps the driver's error beside its own). */
+function pgCode(err: unknown): string | undefined {
+  const e = err as { code?: string; driverError?: { code?: string } };
+  return e.driverError?.code ?? e.code;
+}
+
+function hostPort(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || (u.protocol === 'https:' ? 443 : 80)}`;
+}
+
+function encode(v: unknown): unknown {
+  return v !== null && typeof v === 'object' ? JSON.stringify(v) : v;
+}
