@@ -8,7 +8,7 @@
  */
 import { StepError } from '@engine/activities/shared/errors';
 import { apiKeyAuth, bearerAuth, type AuthProvider, type HttpBody, type HttpClient, type HttpResponse, type RetryPolicy } from '@engine/activities/shared/http';
-import { fetchPaginated, type FetchPaginatedResult } from '@engine/activities/data_fetch/paginate';
+import { fetchPaginated, type FetchPaginatedResult } from '@engine/activities/shared/pagination';
 import type { ApiCredentials, ConnectorSettings } from '@src/commerce/entities/shared';
 
 export const CONNECTOR_DEFAULTS = {

@@ -5,27 +5,10 @@ import { StepError, errorCode, isRetryable, withPartialOutput } from '@engine/ac
 import { ItemFailures, failedItemsOf, type FailedItemsReport } from '@engine/activities/shared/item-failures';
 import { HttpClient, parseRetryAfter, type HttpBody, type HttpResponse } from '@engine/activities/shared/http';
 import { isPlainObject, isReference } from '@engine/dsl/references';
-import {
-  OAuthProviderCache,
-  authProviderOf,
-  credentialHeaderNames,
-  normalizeAuth,
-  parseOrThrow,
-  retryPolicyOf,
-  scrubProviderSecrets,
-  type RenderedAuth,
-} from '@engine/activities/api_call/http-config';
-import {
-  configError,
-  configInvalid,
-  credentialsHostOf,
-  hasItemReferences,
-  readPath,
-  renderTemplate,
-  resolveSecretNames,
-  secretNames,
-  stringValues,
-} from '@engine/activities/api_call/template';
+import { OAuthProviderCache, authProviderOf, credentialHeaderNames, normalizeAuth, retryPolicyOf, scrubProviderSecrets, type RenderedAuth } from '@engine/activities/shared/http-config';
+import { parseOrThrow } from '@engine/activities/shared/zod';
+import { credentialsHostOf, hasItemReferences, readPath, renderTemplate, resolveSecretNames, secretNames, stringValues } from '@engine/activities/shared/template';
+import { configError, configInvalid } from '@engine/activities/shared/config-issues';
 import {
   API_CALL_DEFAULTS,
   API_CALL_SETTING_KEYS,

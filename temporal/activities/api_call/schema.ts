@@ -1,24 +1,9 @@
 import { z } from 'zod';
 import type { ConfigValidator } from '@engine/dsl/types';
 import { maxFailedItemsSchema } from '@engine/activities/shared/item-failures';
-import {
-  LEGACY_AUTH_KEYS,
-  headersSchema,
-  intIn,
-  methodSchema,
-  pathSchema,
-  querySchema,
-  refOr,
-  referenceString,
-  retrySchema,
-  timeoutSchema,
-  urlSchema,
-  validateAuth,
-  zodIssues,
-  type ConfigIssue,
-  type RetryConfig,
-  type SchemaMode,
-} from '@engine/activities/api_call/http-config';
+import { LEGACY_AUTH_KEYS, headersSchema, methodSchema, pathSchema, querySchema, retrySchema, timeoutSchema, urlSchema, validateAuth, type RetryConfig } from '@engine/activities/shared/http-config';
+import { intIn, refOr, referenceString, type SchemaMode } from '@engine/activities/shared/zod';
+import { zodIssues, type ConfigIssue } from '@engine/activities/shared/config-issues';
 
 /** Defaults of an `api_call` step. */
 export const API_CALL_DEFAULTS = {

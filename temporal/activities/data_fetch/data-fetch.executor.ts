@@ -2,17 +2,10 @@ import type { DataSource } from 'typeorm';
 import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
 import type { ExecutorModule } from '@engine/activities/registry';
 import { HttpClient, type HttpBody } from '@engine/activities/shared/http';
-import {
-  OAuthProviderCache,
-  authProviderOf,
-  credentialHeaderNames,
-  normalizeAuth,
-  parseOrThrow,
-  retryPolicyOf,
-  scrubProviderSecrets,
-  type RenderedAuth,
-} from '@engine/activities/api_call/http-config';
-import { configError, configInvalid, credentialsHostOf, renderTemplate, resolveSecretNames, secretNames, stringValues } from '@engine/activities/api_call/template';
+import { OAuthProviderCache, authProviderOf, credentialHeaderNames, normalizeAuth, retryPolicyOf, scrubProviderSecrets, type RenderedAuth } from '@engine/activities/shared/http-config';
+import { parseOrThrow } from '@engine/activities/shared/zod';
+import { credentialsHostOf, renderTemplate, resolveSecretNames, secretNames, stringValues } from '@engine/activities/shared/template';
+import { configError, configInvalid } from '@engine/activities/shared/config-issues';
 import {
   DATA_FETCH_DEFAULTS,
   INCREMENTAL_KEY_PATTERN,
@@ -24,7 +17,7 @@ import {
   type HttpSourceSettings,
   type SourceDataSettings,
 } from '@engine/activities/data_fetch/schema';
-import { fetchPaginated, latestValue } from '@engine/activities/data_fetch/paginate';
+import { fetchPaginated, latestValue } from '@engine/activities/shared/pagination';
 import { FetchCursorStore } from '@engine/activities/data_fetch/cursor-store';
 import { buildSourceDataQuery, decodeWatermark, encodeWatermark, rowToJson } from '@engine/activities/data_fetch/source-data';
 import { fetchFromConnector } from '@engine/activities/data_fetch/connector-source';

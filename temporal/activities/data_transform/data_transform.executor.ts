@@ -1,7 +1,7 @@
 import type { ExecutorDeps, StepExecutor } from '@engine/activities/runtime/executor';
 import type { ExecutorModule } from '@engine/activities/registry';
 import { expressionPool } from '@engine/activities/shared/expressions';
-import { executorProgress } from './items';
+import { executorProgress } from '@engine/activities/shared/items';
 import { validateDataTransformConfig } from './schema';
 import { transformData, type TransformStats } from './transform';
 

@@ -5,5 +5,5 @@ export {
 } from './data_transform.executor';
 export * from './schema';
 export * from './transform';
-export { selectItems, shapeOutput, type InputShape, type ProgressHooks } from './items';
-export { parseDecimal, parseCurrency, parseDate, convertUnit, castValue, parseBoolean, titleCase, isIsoDate } from './values';
+export { selectItems, shapeOutput, type InputShape, type ProgressHooks } from '@engine/activities/shared/items';
+export { parseDecimal, parseCurrency, parseDate, convertUnit, castValue, parseBoolean, titleCase, isIsoDate } from '@engine/activities/shared/values';

@@ -63,10 +63,10 @@
 import type { ConfigValidator, RunContext } from '@engine/dsl/types';
 import { isForbiddenKey, isPlainObject, parseReference, resolveReferences } from '@engine/dsl/references';
 import { jsonataProblem } from '@engine/dsl/expressions';
-import { Issues, join, type CheckMode, type ConfigIssue } from './config-check';
-import type { Path } from './paths';
-import { regexProblem } from './safe-regex';
-import { CAST_TYPES, TARGET_UNITS, TEXT_OPERATIONS, unitInfo, type Dimension } from './values';
+import { Issues, join, type CheckMode, type ConfigIssue } from '@engine/activities/shared/config-check';
+import type { Path } from '@engine/activities/shared/paths';
+import { regexProblem } from '@engine/activities/shared/safe-regex';
+import { CAST_TYPES, TARGET_UNITS, TEXT_OPERATIONS, unitInfo, type Dimension } from '@engine/activities/shared/values';
 
 export const TRANSFORM_TYPES = ['map', 'filter', 'aggregate', 'normalize', 'jsonata'] as const;
 export type TransformType = (typeof TRANSFORM_TYPES)[number];

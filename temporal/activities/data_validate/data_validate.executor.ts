@@ -1,6 +1,6 @@
 import type { ExecutorDeps, StepExecutor } from '@engine/activities/runtime/executor';
 import type { ExecutorModule } from '@engine/activities/registry';
-import { executorProgress } from '@engine/activities/data_transform/items';
+import { executorProgress } from '@engine/activities/shared/items';
 import { expressionPool } from '@engine/activities/shared/expressions';
 import { validateDataValidateConfig } from './schema';
 import { validateData } from './validate';

@@ -45,8 +45,8 @@
 import type { ConfigValidator, RunContext } from '@engine/dsl/types';
 import { isPlainObject, parseReference, resolveReferences } from '@engine/dsl/references';
 import { jsonataProblem } from '@engine/dsl/expressions';
-import { Issues, join, type CheckMode, type ConfigIssue } from '@engine/activities/data_transform/config-check';
-import { regexProblem } from '@engine/activities/data_transform/safe-regex';
+import { Issues, join, type CheckMode, type ConfigIssue } from '@engine/activities/shared/config-check';
+import { regexProblem } from '@engine/activities/shared/safe-regex';
 
 export const RULE_TYPES = ['required', 'min_value', 'max_value', 'type', 'min_length', 'max_length', 'pattern', 'enum', 'in', 'unique', 'custom'] as const;
 export type RuleType = (typeof RULE_TYPES)[number];

@@ -18,9 +18,9 @@ import { DATABASE_MODELS, assertModels, type ModelRegistry, type ModelSpec } fro
 import { coerceValue, sha256Hex } from './values';
 import { deleteSql, INSERTED_FLAG, QueryConfigError, selectSql, updateSql, writeSql, type WhereCondition } from './sql';
 import { checkRawSql, wrapRawSql } from './raw-sql';
-import { createDatabaseQueryValidator, DATABASE_QUERY_LIMITS, normalizeOrder, normalizeWhere, zodIssues, type QueryType } from './schema';
+import { createDatabaseQueryValidator, DATABASE_QUERY_LIMITS, normalizeOrder, normalizeWhere, type QueryType } from './schema';
 import { DATABASE_OPERATIONS } from './operations';
-import { assertValidConfig } from '@engine/activities/shared/config-issues';
+import { assertValidConfig, configError, zodIssues } from '@engine/activities/shared/config-issues';
 
 /** Step type id. */
 export const DATABASE_QUERY_STEP_TYPE = 'database_query';
@@ -69,9 +69,6 @@ export interface SelectResult {
   rows: Record<string, unknown>[];
 }
 
-function configError(field: string, message: string): StepError {
-  return new StepError('STEP_CONFIG_INVALID', `${field}: ${message}`, { details: { field } });
-}
 
 /**
  * Maps a Postgres error to a StepError: data and constraint violations,

@@ -1,7 +1,7 @@
 /** Helpers the operations share: transactions, number parsing, lists. */
 import type { PoolClient } from 'pg';
 import { z } from 'zod';
-import { intIn, refOr, type SchemaMode } from '@engine/activities/api_call/http-config';
+import { intIn, refOr, type SchemaMode } from '@engine/activities/shared/zod';
 import { isPlainObject } from '@engine/dsl/references';
 import { StepError } from '@engine/activities/shared/errors';
 

@@ -7,6 +7,7 @@
 import { getPath, isPlainObject, resolveReferences } from '@engine/dsl/references';
 import type { RunContext } from '@engine/dsl/types';
 import { StepError } from '@engine/activities/shared/errors';
+import { configError } from '@engine/activities/shared/config-issues';
 import { isSecretRef } from '@engine/activities/shared/secrets';
 import type { StepExecutionContext } from '@engine/activities/runtime/executor';
 
@@ -161,15 +162,4 @@ export function stringValues(value: unknown, field: string): Record<string, stri
     else throw configError(`${field}.${k}`, `must resolve to a string, number or boolean, not ${Array.isArray(v) ? 'an array' : typeof v}`);
   }
   return out;
-}
-
-/** The non-retryable error for a bad config, naming the field. */
-export function configError(field: string, message: string): StepError {
-  return new StepError('STEP_CONFIG_INVALID', `config.${field}: ${message}`, { details: { field } });
-}
-
-/** The non-retryable error for a config with validation issues, naming every field. */
-export function configInvalid(issues: ReadonlyArray<{ field: string; message: string }>): StepError {
-  const text = issues.map((i) => `config.${i.field || '(root)'}: ${i.message}`).join('; ');
-  return new StepError('STEP_CONFIG_INVALID', text, { details: { field: issues[0]?.field ?? '', issues: issues.slice(0, 20) } });
 }

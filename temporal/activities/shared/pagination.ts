@@ -5,8 +5,36 @@
  */
 import { StepError } from '@engine/activities/shared/errors';
 import type { AuthProvider, HttpBody, HttpClient, RetryPolicy } from '@engine/activities/shared/http';
-import { readPath } from '@engine/activities/api_call/template';
-import { DATA_FETCH_DEFAULTS, type PaginationSettings } from '@engine/activities/data_fetch/schema';
+import { readPath } from '@engine/activities/shared/template';
+
+/** Resolved pagination settings. */
+export interface PaginationSettings {
+  type?: 'none' | 'page' | 'cursor' | 'link';
+  page_param?: string;
+  size_param?: string;
+  page_size?: number;
+  start_page?: number;
+  cursor_param?: string;
+  cursor_path?: string;
+  items_path?: string;
+  has_more_path?: string;
+  total_pages_path?: string;
+  next_url_path?: string;
+  max_pages?: number;
+  max_items?: number;
+}
+
+/** Defaults of pagination settings. */
+export const PAGINATION_DEFAULTS = {
+  type: 'none',
+  page_param: 'page',
+  size_param: 'per_page',
+  start_page: 1,
+  cursor_param: 'cursor',
+  cursor_path: 'next_cursor',
+  max_pages: 100,
+  max_items: 100_000,
+} as const;
 
 export interface FetchPaginatedOptions {
   url: string;
@@ -159,7 +187,7 @@ export function withQuery(url: string, params: Record<string, string | number | 
  * }, { signal, heartbeat });
  */
 export async function fetchPaginated(client: Client, options: FetchPaginatedOptions, ctx: FetchPaginatedContext = {}): Promise<FetchPaginatedResult> {
-  const d = DATA_FETCH_DEFAULTS.pagination;
+  const d = PAGINATION_DEFAULTS;
   const p = options.pagination ?? {};
   const type = p.type ?? 'none';
   const maxPages = p.max_pages ?? d.max_pages;

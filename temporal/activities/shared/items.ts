@@ -7,8 +7,8 @@ import { isPlainObject } from '@engine/dsl/references';
 import type { RunContext } from '@engine/dsl/types';
 import { ExpressionError } from '@engine/dsl/expressions';
 import { StepError } from '@engine/activities/shared/errors';
-import { configInvalid } from './config-check';
-import { getIn, parsePath, setIn, type Path } from './paths';
+import { configInvalid } from '@engine/activities/shared/config-check';
+import { getIn, parsePath, setIn, type Path } from '@engine/activities/shared/paths';
 
 // ---------------------------------------------------------------- input and output shapes
 
