@@ -10,7 +10,7 @@ import type { StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
 import { connectorOptionsFrom, MarketplaceConnector, SupplierConnector, type ConnectorOptions } from '@src/commerce/connectors';
 import type { ApiCredentials, ConnectorSettings } from '@src/commerce/entities/shared';
-import type { DataFetchOutput } from '@engine/activities/data_fetch/data-fetch.executor';
+import type { DataFetchOutput } from '@engine/activities/data_fetch/executor';
 
 export interface ConnectorFetchRequest {
   source_type: 'supplier' | 'marketplace';

@@ -1,5 +1,5 @@
 /** The `data_fetch` step executor: source_data queries, paginated HTTP sources with incremental cursors, and supplier/marketplace connectors. */
-export * from '@engine/activities/data_fetch/data-fetch.executor';
+export * from '@engine/activities/data_fetch/executor';
 export * from '@engine/activities/data_fetch/schema';
 export * from '@engine/activities/shared/pagination';
 export * from '@engine/activities/data_fetch/source-data';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defineStepConfig } from '@engine/activities/runtime/executor';
 import { PAGINATION_DEFAULTS, type PaginationSettings } from '@engine/activities/shared/pagination';
 
 export type { PaginationSettings };
@@ -284,3 +285,9 @@ export const validateDataFetchConfig: ConfigValidator = (config) => {
   issues.push(...validateAuth(config));
   return issues;
 };
+
+/** Step type id of `data_fetch`. */
+export const DATA_FETCH_STEP_TYPE = 'data_fetch';
+
+/** The `data_fetch` step type as the API knows it: its id and config validator. */
+export const dataFetchConfig = defineStepConfig(DATA_FETCH_STEP_TYPE, validateDataFetchConfig);

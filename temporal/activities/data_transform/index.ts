@@ -2,7 +2,7 @@ export {
   DATA_TRANSFORM_STEP_TYPE,
   createDataTransformExecutor,
   dataTransformExecutorModule,
-} from './data_transform.executor';
+} from './executor';
 export * from './schema';
 export * from './transform';
 export { selectItems, shapeOutput, type InputShape, type ProgressHooks } from '@engine/activities/shared/items';

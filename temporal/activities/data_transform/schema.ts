@@ -60,6 +60,7 @@
  *   "fields": { "title": ["trim", "collapse_whitespace", "title_case"], "weight": { "op": "weight", "to": "kg" },
  *               "price": { "op": "currency", "currency_field": "currency" }, "released": "date" } }
  */
+import { defineStepConfig } from '@engine/activities/runtime/executor';
 import type { ConfigValidator, RunContext } from '@engine/dsl/types';
 import { isForbiddenKey, isPlainObject, parseReference, resolveReferences } from '@engine/dsl/references';
 import { jsonataProblem } from '@engine/dsl/expressions';
@@ -520,3 +521,8 @@ export function resolveTransformConfig(config: Record<string, unknown>, run: Run
   return out;
 }
 
+/** Step type id of `data_transform`. */
+export const DATA_TRANSFORM_STEP_TYPE = 'data_transform';
+
+/** The `data_transform` step type as the API knows it: its id and config validator. */
+export const dataTransformConfig = defineStepConfig(DATA_TRANSFORM_STEP_TYPE, validateDataTransformConfig);

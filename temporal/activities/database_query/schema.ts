@@ -29,6 +29,7 @@
  *   "params": ["$input.since"] }
  */
 import { z } from 'zod';
+import { defineStepConfig } from '@engine/activities/runtime/executor';
 import type { ConfigValidator } from '@engine/dsl/types';
 import { isReference } from '@engine/dsl/references';
 import { DATABASE_MODELS, assertModels, fieldTarget, hasColumn, hasModel, writableColumns, type ModelRegistry, type ModelSpec } from './models';
@@ -258,3 +259,9 @@ export function createDatabaseQueryValidator(models: ModelRegistry = DATABASE_MO
 
 /** Validates a `database_query` config against the built-in models. */
 export const validateDatabaseQueryConfig: ConfigValidator = createDatabaseQueryValidator();
+
+/** Step type id of `database_query`. */
+export const DATABASE_QUERY_STEP_TYPE = 'database_query';
+
+/** The `database_query` step type as the API knows it: its id and config validator. */
+export const databaseQueryConfig = defineStepConfig(DATABASE_QUERY_STEP_TYPE, validateDatabaseQueryConfig);

@@ -8,20 +8,15 @@
  */
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
-import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
-import type { ExecutorModule } from '@engine/activities/registry';
+import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
 import { ItemFailures, failedItemsOf } from '@engine/activities/shared/item-failures';
 import { HttpClient } from '@engine/activities/shared/http';
 import { isSecretRef, redactString } from '@engine/activities/shared/secrets';
 import { isPlainObject } from '@engine/dsl/references';
 import { createHash } from 'node:crypto';
-import { EMAIL_ADDRESS, NOTIFICATION_DEFAULTS, validateNotificationConfig, type NotificationType } from './schema';
+import { EMAIL_ADDRESS, NOTIFICATION_DEFAULTS, type NotificationType, NOTIFICATION_STEP_TYPE, notificationConfig } from './schema';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signatureHeader } from './signature';
-import { assertValidConfig } from '@engine/activities/shared/config-issues';
-
-/** Step type id. */
-export const NOTIFICATION_STEP_TYPE = 'notification';
 
 export interface NotificationOptions {
   /** The outbound HTTP client; by default one per executor, allow-listing `config.httpAllowHosts`. */
@@ -89,7 +84,7 @@ function smtpError(err: unknown, smtpUrl: string): StepError {
   return new StepError('EMAIL_SEND_FAILED', message, { retryable: true, details });
 }
 
-export function createNotificationExecutor(deps: ExecutorDeps, options: NotificationOptions = {}): StepExecutor {
+function build(deps: ExecutorDeps, options: NotificationOptions = {}): ExecutorImplementation {
   const http =
     options.http ??
     new HttpClient({
@@ -222,10 +217,7 @@ export function createNotificationExecutor(deps: ExecutorDeps, options: Notifica
   }
 
   return {
-    type: NOTIFICATION_STEP_TYPE,
-    validateConfig: validateNotificationConfig,
     async execute(config, ctx) {
-      assertValidConfig(validateNotificationConfig, config);
       const input = config.input !== undefined ? ctx.resolve(config.input) : ctx.input;
       switch (config.type as NotificationType) {
         case 'log':
@@ -247,9 +239,10 @@ export function createNotificationExecutor(deps: ExecutorDeps, options: Notifica
   };
 }
 
-/** The `notification` module for the registry. */
-export const notificationExecutorModule: ExecutorModule = {
-  type: NOTIFICATION_STEP_TYPE,
-  validateConfig: validateNotificationConfig,
-  create: (deps) => createNotificationExecutor(deps),
-};
+/** The `notification` step executor: its config (type and validator, from schema.ts) and its factory. */
+export { NOTIFICATION_STEP_TYPE };
+
+export const notificationExecutorModule = defineExecutor({ config: notificationConfig, create: build });
+
+/** Builds the executor for a worker (tests pass options). */
+export const createNotificationExecutor = notificationExecutorModule.create;

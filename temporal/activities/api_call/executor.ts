@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
-import type { ExecutorModule } from '@engine/activities/registry';
+import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError, errorCode, isRetryable, withPartialOutput } from '@engine/activities/shared/errors';
 import { ItemFailures, failedItemsOf, type FailedItemsReport } from '@engine/activities/shared/item-failures';
 import { HttpClient, parseRetryAfter, type HttpBody, type HttpResponse } from '@engine/activities/shared/http';
@@ -8,17 +7,14 @@ import { isPlainObject, isReference } from '@engine/dsl/references';
 import { OAuthProviderCache, authProviderOf, credentialHeaderNames, normalizeAuth, retryPolicyOf, scrubProviderSecrets, type RenderedAuth } from '@engine/activities/shared/http-config';
 import { parseOrThrow } from '@engine/activities/shared/zod';
 import { credentialsHostOf, hasItemReferences, readPath, renderTemplate, resolveSecretNames, secretNames, stringValues } from '@engine/activities/shared/template';
-import { configError, configInvalid } from '@engine/activities/shared/config-issues';
+import { configError } from '@engine/activities/shared/config-issues';
 import {
   API_CALL_DEFAULTS,
   API_CALL_SETTING_KEYS,
   apiCallRuntimeSettingsSchema,
-  validateApiCallConfig,
   type ApiCallSettings,
+  apiCallConfig,
 } from '@engine/activities/api_call/schema';
-
-/** Step type id of the HTTP call executor. */
-export const API_CALL_STEP_TYPE = 'api_call';
 
 /** Methods that send the input as their body when the config gives none. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -161,8 +157,6 @@ class ApiCall {
   ) {}
 
   async execute(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<unknown> {
-    const issues = validateApiCallConfig(config);
-    if (issues.length > 0) throw configInvalid(issues);
     const settings = parseOrThrow<ApiCallSettings>(
       apiCallRuntimeSettingsSchema,
       ctx.resolve(Object.fromEntries(API_CALL_SETTING_KEYS.filter((k) => config[k] !== undefined).map((k) => [k, config[k]]))),
@@ -349,24 +343,22 @@ function describe(v: unknown): string {
  * Builds the `api_call` executor. One HttpClient per worker (pooled
  * connections, SSRF policy from `HTTP_ALLOW_HOSTS`) and one OAuth token cache.
  */
-export function createApiCallExecutor(deps: ExecutorDeps, options: ApiCallExecutorOptions = {}): StepExecutor {
+function build(deps: ExecutorDeps, options: ApiCallExecutorOptions = {}): ExecutorImplementation {
   const client = options.client ?? new HttpClient({ allowHosts: deps.config.httpAllowHosts, logger: deps.logger });
   const call = new ApiCall(client, new OAuthProviderCache());
   return {
-    type: API_CALL_STEP_TYPE,
-    validateConfig: validateApiCallConfig,
     execute: (config, ctx) => call.execute(config, ctx),
     // Per-item outputs list their failed items; a batch call's output is the peer's answer, read as is.
     failedItems: (output) => (output && typeof output === 'object' && Array.isArray((output as ApiCallPerItemOutput).results) ? failedItemsOf(output) : null),
   };
 }
 
-/** The `api_call` step type: its id, config validator and factory. */
-export const apiCallExecutorModule: ExecutorModule = {
-  type: API_CALL_STEP_TYPE,
-  validateConfig: validateApiCallConfig,
-  create: (deps) => createApiCallExecutor(deps),
-};
+/** The `api_call` step executor: its config (type and validator, from schema.ts) and its factory. */
+
+export const apiCallExecutorModule = defineExecutor({ config: apiCallConfig, create: build });
+
+/** Builds the executor for a worker (tests pass options). */
+export const createApiCallExecutor = apiCallExecutorModule.create;
 
 /** The item with every string inside it percent-encoded as a URL component. */
 function encodeForUrl(value: unknown): unknown {

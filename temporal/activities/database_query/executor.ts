@@ -10,20 +10,16 @@
  */
 import type { PoolClient, QueryConfig, QueryResult } from 'pg';
 import { getPath, isPlainObject } from '@engine/dsl/references';
-import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
-import type { ExecutorModule } from '@engine/activities/registry';
+import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
 import { failedItemsOf } from '@engine/activities/shared/item-failures';
 import { DATABASE_MODELS, assertModels, type ModelRegistry, type ModelSpec } from './models';
 import { coerceValue, sha256Hex } from './values';
 import { deleteSql, INSERTED_FLAG, QueryConfigError, selectSql, updateSql, writeSql, type WhereCondition } from './sql';
 import { checkRawSql, wrapRawSql } from './raw-sql';
-import { createDatabaseQueryValidator, DATABASE_QUERY_LIMITS, normalizeOrder, normalizeWhere, type QueryType } from './schema';
+import { createDatabaseQueryValidator, DATABASE_QUERY_LIMITS, normalizeOrder, normalizeWhere, type QueryType, DATABASE_QUERY_STEP_TYPE, databaseQueryConfig } from './schema';
 import { DATABASE_OPERATIONS } from './operations';
-import { assertValidConfig, configError, zodIssues } from '@engine/activities/shared/config-issues';
-
-/** Step type id. */
-export const DATABASE_QUERY_STEP_TYPE = 'database_query';
+import { configError, zodIssues } from '@engine/activities/shared/config-issues';
 
 export interface DatabaseQueryOptions {
   /** The allow-list; the built-in models by default. */
@@ -92,7 +88,7 @@ export function databaseError(err: unknown): unknown {
  * Builds the executor. Exported with options so tests and future wiring can
  * pass another allow-list or enable raw SQL explicitly.
  */
-export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): StepExecutor {
+function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): ExecutorImplementation {
   const models = options.models ?? DATABASE_MODELS;
   assertModels(models);
   const validate = createDatabaseQueryValidator(models);
@@ -125,11 +121,10 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
   }
 
   return {
-    type: DATABASE_QUERY_STEP_TYPE,
+    // The allow-list is this executor's own (its models option): the runner validates with it.
     validateConfig: validate,
 
     async execute(config, ctx) {
-      assertValidConfig(validate, config);
       const type = config.query_type as QueryType;
       try {
         if (type === 'raw') return await runRaw(config, ctx);
@@ -484,12 +479,10 @@ function buildSet(model: ModelSpec, set: Record<string, unknown>, ctx: StepExecu
   return out;
 }
 
-/**
- * The `database_query` module for the registry. Raw SQL is enabled by
- * `DATABASE_QUERY_RAW_SQL=true` (config `databaseQueryRawSql`).
- */
-export const databaseQueryExecutorModule: ExecutorModule = {
-  type: DATABASE_QUERY_STEP_TYPE,
-  validateConfig: createDatabaseQueryValidator(DATABASE_MODELS),
-  create: (deps) => createDatabaseQueryExecutor(deps, { rawSqlEnabled: deps.config.databaseQueryRawSql }),
-};
+/** The `database_query` step executor: its config (type and validator, from schema.ts) and its factory. */
+export { DATABASE_QUERY_STEP_TYPE };
+
+export const databaseQueryExecutorModule = defineExecutor({ config: databaseQueryConfig, create: build });
+
+/** Builds the executor for a worker (tests pass options). */
+export const createDatabaseQueryExecutor = databaseQueryExecutorModule.create;

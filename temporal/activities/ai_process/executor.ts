@@ -12,17 +12,12 @@
 import { createHash } from 'node:crypto';
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import { getPath, isPlainObject } from '@engine/dsl/references';
-import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
-import type { ExecutorModule } from '@engine/activities/registry';
+import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
 import { ItemFailures, failedItemsOf, itemKeyGuess } from '@engine/activities/shared/item-failures';
 import { parseRetryAfter } from '@engine/activities/shared/http';
-import { AI_PROCESS_DEFAULTS, validateAiProcessConfig } from './schema';
+import { AI_PROCESS_DEFAULTS, AI_PROCESS_STEP_TYPE, aiProcessConfig } from './schema';
 import { TASKS, parseResults, responseJsonSchema, systemPrompt, userMessage, type TaskOptions, type TaskType } from './tasks';
-import { assertValidConfig } from '@engine/activities/shared/config-issues';
-
-/** Step type id. */
-export const AI_PROCESS_STEP_TYPE = 'ai_process';
 
 /** Items larger than this (as JSON) are not sent; they become item errors. */
 const MAX_ITEM_JSON_CHARS = 32_000;
@@ -94,7 +89,7 @@ export async function runBounded<T>(tasks: ReadonlyArray<() => Promise<T>>, limi
   return results;
 }
 
-export function createAiProcessExecutor(deps: ExecutorDeps): StepExecutor {
+function build(deps: ExecutorDeps): ExecutorImplementation {
   // One client per (base URL, key): it pools connections across steps.
   const clients = new Map<string, OpenAI>();
   const clientFor = (apiKey: string): OpenAI => {
@@ -116,11 +111,8 @@ export function createAiProcessExecutor(deps: ExecutorDeps): StepExecutor {
   };
 
   return {
-    type: AI_PROCESS_STEP_TYPE,
-    validateConfig: validateAiProcessConfig,
 
     async execute(config, ctx) {
-      assertValidConfig(validateAiProcessConfig, config);
       const task = config.task_type as TaskType;
       const input = config.input !== undefined ? ctx.resolve(config.input) : ctx.input;
       const sourceField = config.source_field as string | undefined;
@@ -320,9 +312,10 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
   return { ...obj, [head]: setPath(child, rest, value) };
 }
 
-/** The `ai_process` module for the registry. */
-export const aiProcessExecutorModule: ExecutorModule = {
-  type: AI_PROCESS_STEP_TYPE,
-  validateConfig: validateAiProcessConfig,
-  create: (deps) => createAiProcessExecutor(deps),
-};
+/** The `ai_process` step executor: its config (type and validator, from schema.ts) and its factory. */
+export { AI_PROCESS_STEP_TYPE };
+
+export const aiProcessExecutorModule = defineExecutor({ config: aiProcessConfig, create: build });
+
+/** Builds the executor for a worker (tests pass options). */
+export const createAiProcessExecutor = aiProcessExecutorModule.create;
