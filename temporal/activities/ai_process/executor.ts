@@ -18,6 +18,7 @@ import { ItemFailures, failedItemsOf, itemKeyGuess } from '@engine/activities/sh
 import { parseRetryAfter } from '@engine/activities/shared/http';
 import { AI_PROCESS_DEFAULTS, AI_PROCESS_STEP_TYPE, aiProcessConfig } from './schema';
 import { TASKS, parseResults, responseJsonSchema, systemPrompt, userMessage, type TaskOptions, type TaskType } from './tasks';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** Items larger than this (as JSON) are not sent; they become item errors. */
 const MAX_ITEM_JSON_CHARS = 32_000;
@@ -43,14 +44,14 @@ type Outcome =
   | { kind: 'failed'; item: unknown; code: string; message: string };
 
 function configError(field: string, message: string): StepError {
-  return new StepError('STEP_CONFIG_INVALID', `${field}: ${message}`, { details: { field } });
+  return new StepError(ErrorCodes.STEP_CONFIG_INVALID, `${field}: ${message}`, { details: { field } });
 }
 
 /** Maps an openai client error to a StepError with the right retryability. */
 export function apiFailure(err: unknown): unknown {
   if (err instanceof StepError || err instanceof APIUserAbortError) return err;
   if (err instanceof APIConnectionError) {
-    return new StepError('AI_API_ERROR', `AI API unreachable: ${err.message}`, { retryable: true });
+    return new StepError(ErrorCodes.AI_API_ERROR, `AI API unreachable: ${err.message}`, { retryable: true });
   }
   if (err instanceof APIError) {
     const status = err.status ?? 0;
@@ -58,13 +59,13 @@ export function apiFailure(err: unknown): unknown {
     if (status === 429) {
       const headers = err.headers as Headers | undefined;
       const ms = parseRetryAfter(headers?.get('retry-after-ms') ? String(Number(headers.get('retry-after-ms')) / 1000) : headers?.get('retry-after'));
-      return new StepError('AI_RATE_LIMITED', `AI API rate limit: ${err.message}`, { retryable: true, details, nextRetryDelayMs: ms });
+      return new StepError(ErrorCodes.AI_RATE_LIMITED, `AI API rate limit: ${err.message}`, { retryable: true, details, nextRetryDelayMs: ms });
     }
-    if (status === 401 || status === 403) return new StepError('AI_AUTH_FAILED', `AI API refused the credentials: ${err.message}`, { details });
+    if (status === 401 || status === 403) return new StepError(ErrorCodes.AI_AUTH_FAILED, `AI API refused the credentials: ${err.message}`, { details });
     if (status >= 400 && status < 500 && status !== 408 && status !== 409) {
-      return new StepError('AI_REQUEST_REJECTED', `AI API rejected the request: ${err.message}`, { details });
+      return new StepError(ErrorCodes.AI_REQUEST_REJECTED, `AI API rejected the request: ${err.message}`, { details });
     }
-    return new StepError('AI_API_ERROR', `AI API error: ${err.message}`, { retryable: true, details });
+    return new StepError(ErrorCodes.AI_API_ERROR, `AI API error: ${err.message}`, { retryable: true, details });
   }
   return err;
 }
@@ -118,7 +119,7 @@ function build(deps: ExecutorDeps): ExecutorImplementation {
       const sourceField = config.source_field as string | undefined;
       const list = sourceField ? getPath(input, sourceField) : input;
       if (!Array.isArray(list)) {
-        throw new StepError('VALIDATION_FAILED', sourceField ? `source_field: the input has no list at ${JSON.stringify(sourceField)}` : 'the step input is not a list; set source_field');
+        throw new StepError(ErrorCodes.VALIDATION_FAILED, sourceField ? `source_field: the input has no list at ${JSON.stringify(sourceField)}` : 'the step input is not a list; set source_field');
       }
 
       const num = (field: string, fallback: number, min: number, max: number, integer: boolean): number => {
@@ -135,7 +136,7 @@ function build(deps: ExecutorDeps): ExecutorImplementation {
       const model = (config.model as string | undefined) ?? deps.config.openai.model;
       const apiKey = config.api_key !== undefined ? await ctx.resolveSecrets(config.api_key as { secret: string }) : deps.config.openai.apiKey;
       // Nothing to process needs no model: a run with no items passes even where AI is not configured.
-      if (!apiKey && list.length > 0) throw new StepError('AI_NOT_CONFIGURED', 'no API key: set OPENAI_API_KEY on the worker or api_key {"secret": "NAME"} in the step');
+      if (!apiKey && list.length > 0) throw new StepError(ErrorCodes.AI_NOT_CONFIGURED, 'no API key: set OPENAI_API_KEY on the worker or api_key {"secret": "NAME"} in the step');
       const client = apiKey ? clientFor(apiKey) : null;
       const schema = responseJsonSchema(task, options);
       const system = systemPrompt(task, options);

@@ -15,6 +15,7 @@ import {
   type ApiCallSettings,
   apiCallConfig,
 } from '@engine/activities/api_call/schema';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** Methods that send the input as their body when the config gives none. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -63,7 +64,7 @@ export function itemKeyOf(item: unknown, index: number, keyField?: string): stri
   if (!keyField) return String(index);
   const v = readPath(item, keyField);
   if (!((typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isFinite(v)))) {
-    throw new StepError('STEP_INPUT_INVALID', `item ${index} has no value at ${JSON.stringify(keyField)} (item_key_field) for its idempotency key`, {
+    throw new StepError(ErrorCodes.STEP_INPUT_INVALID, `item ${index} has no value at ${JSON.stringify(keyField)} (item_key_field) for its idempotency key`, {
       details: { index, field: keyField },
     });
   }
@@ -82,7 +83,7 @@ export function itemKeyOf(item: unknown, index: number, keyField?: string): stri
 export function businessKeyOf(template: string, render: (s: string) => unknown, index: number): string {
   const v = render(template);
   if (!((typeof v === 'string' && v.trim() !== '') || (typeof v === 'number' && Number.isFinite(v)))) {
-    throw new StepError('STEP_INPUT_INVALID', `item ${index}: idempotency_key rendered to ${describe(v)}, not a non-empty string`, {
+    throw new StepError(ErrorCodes.STEP_INPUT_INVALID, `item ${index}: idempotency_key rendered to ${describe(v)}, not a non-empty string`, {
       details: { index, field: 'idempotency_key' },
     });
   }
@@ -96,17 +97,17 @@ export function unexpectedStatus(method: string, url: string, res: Pick<HttpResp
   const status = res.status;
   const details = { status, method, url: where };
   if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-    return new StepError('HTTP_CLIENT_ERROR', `${method} ${where} responded ${status}`, { details });
+    return new StepError(ErrorCodes.HTTP_CLIENT_ERROR, `${method} ${where} responded ${status}`, { details });
   }
   if (status >= 400) {
     const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
-    return new StepError('HTTP_STATUS', `${method} ${where} responded ${status}`, {
+    return new StepError(ErrorCodes.HTTP_STATUS, `${method} ${where} responded ${status}`, {
       retryable: status !== 501 && status !== 505,
       details,
       nextRetryDelayMs: retryAfterMs,
     });
   }
-  return new StepError('HTTP_UNEXPECTED_STATUS', `${method} ${where} responded ${status}, which is not in expected_status`, { details });
+  return new StepError(ErrorCodes.HTTP_UNEXPECTED_STATUS, `${method} ${where} responded ${status}, which is not in expected_status`, { details });
 }
 
 /** Origin and path, without query or fragment. */
@@ -168,14 +169,14 @@ class ApiCall {
     // A compensation whose step did nothing (no output, nothing at items_field) has nothing to undo.
     if (ctx.compensates && itemsField && (items === undefined || items === null)) items = [];
     if (itemsField && items === undefined) {
-      throw new StepError('STEP_INPUT_INVALID', `the input has nothing at items_field ${JSON.stringify(itemsField)}`, { details: { field: itemsField } });
+      throw new StepError(ErrorCodes.STEP_INPUT_INVALID, `the input has nothing at items_field ${JSON.stringify(itemsField)}`, { details: { field: itemsField } });
     }
 
     const templates = { url: config.url, headers: config.headers, query: config.query, body: config.body };
     const bodyMode = settings.body_mode ?? API_CALL_DEFAULTS.body_mode;
     const perItem = bodyMode === 'per_item' || (bodyMode === 'auto' && hasItemReferences(templates));
     if (perItem && !Array.isArray(items)) {
-      throw new StepError('STEP_INPUT_INVALID', `per-item mode needs a list as input${itemsField ? ` at ${JSON.stringify(itemsField)}` : ''}, got ${describe(items)}`);
+      throw new StepError(ErrorCodes.STEP_INPUT_INVALID, `per-item mode needs a list as input${itemsField ? ` at ${JSON.stringify(itemsField)}` : ''}, got ${describe(items)}`);
     }
     const method = (settings.method ?? (config.body !== undefined ? 'POST' : 'GET')).toUpperCase();
 
@@ -320,7 +321,7 @@ class ApiCall {
       ctx.signal.removeEventListener('abort', onCancel);
       clearTimeout(grace);
     }
-    if (ctx.signal.aborted) throw withPartialOutput(new StepError('HTTP_ABORTED', 'the step was cancelled'), partial());
+    if (ctx.signal.aborted) throw withPartialOutput(new StepError(ErrorCodes.HTTP_ABORTED, 'the step was cancelled'), partial());
     if (fatal !== undefined) throw withPartialOutput(fatal, partial());
     // Items that failed after their retries fail the step when there are too many (every one, by default);
     // what did go through is still the input of its compensation.

@@ -58,6 +58,7 @@ import {
   type Dimension,
   type TextOperation,
 } from '@engine/activities/shared/values';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** Options of the pure operations. */
 export interface OperationOptions extends ProgressHooks {
@@ -91,7 +92,7 @@ class ErrorLog {
     this.count++;
     if (this.samples.length < ERROR_SAMPLES) this.samples.push({ index, field, message });
     if (this.policy === 'fail') {
-      throw new StepError('TRANSFORM_FAILED', `item ${index}, field '${field}': ${message}`, {
+      throw new StepError(ErrorCodes.TRANSFORM_FAILED, `item ${index}, field '${field}': ${message}`, {
         retryable: false,
         details: { index, field, message },
       });

@@ -241,7 +241,7 @@ function compileRule(rule: ValidationRule, index: number): Check {
           judge: (value, error, i) => {
             if (error === null) return isTruthy(value) ? null : (custom ?? fallback);
             // A type error on this item's data makes the item invalid; running out of time, memory or depth stops the step.
-            if (error.code === 'EXPRESSION_FAILED') return `${custom ?? fallback} (${error.message})`;
+            if (error.code === ErrorCodes.EXPRESSION_FAILED) return `${custom ?? fallback} (${error.message})`;
             throw stopped(error, i);
           },
         },

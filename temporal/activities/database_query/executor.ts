@@ -20,6 +20,7 @@ import { checkRawSql, wrapRawSql } from './raw-sql';
 import { createDatabaseQueryValidator, DATABASE_QUERY_LIMITS, normalizeOrder, normalizeWhere, type QueryType, DATABASE_QUERY_STEP_TYPE, databaseQueryConfig } from './schema';
 import { DATABASE_OPERATIONS } from './operations';
 import { configError, zodIssues } from '@engine/activities/shared/config-issues';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 export interface DatabaseQueryOptions {
   /** The allow-list; the built-in models by default. */
@@ -78,10 +79,10 @@ export function databaseError(err: unknown): unknown {
   if (!sqlstate) return err;
   const message = `database: ${e.message ?? 'error'} (SQLSTATE ${sqlstate})`;
   const details = { sqlstate };
-  if (sqlstate === '25006') return new StepError('RAW_SQL_REJECTED', message, { details });
-  if (/^(22|23|25|42|2F|0A|44)/.test(sqlstate)) return new StepError('DB_QUERY_REJECTED', message, { details });
-  if (sqlstate === '57014') return new StepError('DB_TIMEOUT', message, { retryable: true, details });
-  return new StepError('DB_ERROR', message, { retryable: true, details });
+  if (sqlstate === '25006') return new StepError(ErrorCodes.RAW_SQL_REJECTED, message, { details });
+  if (/^(22|23|25|42|2F|0A|44)/.test(sqlstate)) return new StepError(ErrorCodes.DB_QUERY_REJECTED, message, { details });
+  if (sqlstate === '57014') return new StepError(ErrorCodes.DB_TIMEOUT, message, { retryable: true, details });
+  return new StepError(ErrorCodes.DB_ERROR, message, { retryable: true, details });
 }
 
 /**
@@ -165,7 +166,7 @@ function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): Executor
     const parsed = op.params('runtime').safeParse(resolved);
     if (!parsed.success) {
       const issues = zodIssues(parsed.error).map((i) => ({ field: i.field === 'config' ? 'params' : `params.${i.field}`, message: i.message }));
-      throw new StepError('STEP_CONFIG_INVALID', `operation ${op.name}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, { details: { issues } });
+      throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, `operation ${op.name}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, { details: { issues } });
     }
     const result = await withClient((client) => op.run(parsed.data as Record<string, unknown>, { client, step: ctx }));
     return { query_type: 'operation', operation: op.name, ...result };
@@ -213,7 +214,7 @@ function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): Executor
     }
     if (invalid > 0 && config.on_invalid !== 'skip') {
       const first = errors.slice(0, 5).map((e) => `item ${e.index} ${e.field}: ${e.message}`);
-      throw new StepError('VALIDATION_FAILED', `${invalid} of ${items.length} records are invalid: ${first.join('; ')}${invalid > 5 ? '; …' : ''}`, {
+      throw new StepError(ErrorCodes.VALIDATION_FAILED, `${invalid} of ${items.length} records are invalid: ${first.join('; ')}${invalid > 5 ? '; …' : ''}`, {
         details: { invalid, errors: errors.slice(0, 20) },
       });
     }
@@ -323,7 +324,7 @@ function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): Executor
 
   async function runRaw(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<SelectResult> {
     if (!rawSqlEnabled) {
-      throw new StepError('RAW_SQL_DISABLED', 'raw SQL is disabled on this worker; enable read-only raw queries with DATABASE_QUERY_RAW_SQL=true');
+      throw new StepError(ErrorCodes.RAW_SQL_DISABLED, 'raw SQL is disabled on this worker; enable read-only raw queries with DATABASE_QUERY_RAW_SQL=true');
     }
     const checked = checkRawSql(config.sql as string);
     if ('error' in checked) throw configError('sql', checked.error);
@@ -359,7 +360,7 @@ function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): Executor
       }
     }).catch((err: unknown) => {
       // Whatever Postgres refused (a write in a read-only transaction, a statement the wrapper cannot hold) is a refusal of the raw query.
-      if (err instanceof StepError && err.code === 'DB_QUERY_REJECTED') throw new StepError('RAW_SQL_REJECTED', err.message, { details: err.info });
+      if (err instanceof StepError && err.code === ErrorCodes.DB_QUERY_REJECTED) throw new StepError(ErrorCodes.RAW_SQL_REJECTED, err.message, { details: err.info });
       throw err;
     });
     return { query_type: 'raw', count: res.rows.length, rows: res.rows };
@@ -368,7 +369,7 @@ function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): Executor
 
 function guardRows(n: number, maxRows: number, what: string): void {
   if (n > maxRows) {
-    throw new StepError('ROW_LIMIT_EXCEEDED', `${what} would touch ${n} rows, more than max_rows ${maxRows}; nothing was changed by that statement`, {
+    throw new StepError(ErrorCodes.ROW_LIMIT_EXCEEDED, `${what} would touch ${n} rows, more than max_rows ${maxRows}; nothing was changed by that statement`, {
       details: { rows: n, max_rows: maxRows },
     });
   }
@@ -384,11 +385,11 @@ export function itemsOf(input: unknown, itemsField: string | undefined): unknown
   const value = itemsField ? getPath(input, itemsField) : input;
   if (Array.isArray(value)) return value;
   if (value === undefined || value === null) {
-    if (itemsField) throw new StepError('VALIDATION_FAILED', `items_field: the step input has no list at ${JSON.stringify(itemsField)}`);
+    if (itemsField) throw new StepError(ErrorCodes.VALIDATION_FAILED, `items_field: the step input has no list at ${JSON.stringify(itemsField)}`);
     return [];
   }
   if (isPlainObject(value) && !itemsField) return [value];
-  throw new StepError('VALIDATION_FAILED', `${itemsField ? `items_field ${JSON.stringify(itemsField)}` : 'the step input'} is not a list of records`);
+  throw new StepError(ErrorCodes.VALIDATION_FAILED, `${itemsField ? `items_field ${JSON.stringify(itemsField)}` : 'the step input'} is not a list of records`);
 }
 
 /** An integer option that may be a reference, checked after resolution. */
@@ -482,7 +483,11 @@ function buildSet(model: ModelSpec, set: Record<string, unknown>, ctx: StepExecu
 /** The `database_query` step executor: its config (type and validator, from schema.ts) and its factory. */
 export { DATABASE_QUERY_STEP_TYPE };
 
-export const databaseQueryExecutorModule = defineExecutor({ config: databaseQueryConfig, create: build });
+export const databaseQueryExecutorModule = defineExecutor<DatabaseQueryOptions>({
+  config: databaseQueryConfig,
+  // Raw SQL as the worker's configuration says (DATABASE_QUERY_RAW_SQL), unless the options say otherwise.
+  create: (deps, options) => build(deps, { rawSqlEnabled: deps.config.databaseQueryRawSql, ...options }),
+});
 
 /** Builds the executor for a worker (tests pass options). */
 export const createDatabaseQueryExecutor = databaseQueryExecutorModule.create;

@@ -6,6 +6,7 @@
 import { StepError } from '@engine/activities/shared/errors';
 import type { AuthProvider, HttpBody, HttpClient, RetryPolicy } from '@engine/activities/shared/http';
 import { readPath } from '@engine/activities/shared/template';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** Resolved pagination settings. */
 export interface PaginationSettings {
@@ -113,7 +114,7 @@ export function extractItems(body: unknown, itemsPath: string | undefined): unkn
   if (Array.isArray(value)) return value;
   if (itemsPath && value === null) return [];
   throw new StepError(
-    'INVALID_RESPONSE',
+    ErrorCodes.INVALID_RESPONSE,
     itemsPath
       ? `the response has no list at items_path ${JSON.stringify(itemsPath)} (found ${value === undefined ? 'nothing' : typeof value})`
       : `the response is ${body === null ? 'null' : typeof body}, not a list: set pagination.items_path`,
@@ -160,7 +161,7 @@ export function withQuery(url: string, params: Record<string, string | number | 
   try {
     u = new URL(url);
   } catch {
-    throw new StepError('INVALID_URL', `invalid URL ${JSON.stringify(url.split('?')[0].slice(0, 200))}`);
+    throw new StepError(ErrorCodes.INVALID_URL, `invalid URL ${JSON.stringify(url.split('?')[0].slice(0, 200))}`);
   }
   for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, String(v));
   return u.toString();
@@ -207,7 +208,7 @@ export async function fetchPaginated(client: Client, options: FetchPaginatedOpti
   const seenCursors = new Set<string>(cursor !== null ? [cursor] : []);
 
   for (;;) {
-    if (ctx.signal?.aborted) throw new StepError('HTTP_ABORTED', 'the fetch was cancelled');
+    if (ctx.signal?.aborted) throw new StepError(ErrorCodes.HTTP_ABORTED, 'the fetch was cancelled');
     let url: string;
     if (type === 'page') url = withQuery(options.url, { ...options.query, [p.page_param ?? d.page_param]: page, ...sizeParams });
     else if (type === 'cursor') url = withQuery(options.url, { ...options.query, ...sizeParams, ...(cursor !== null ? { [p.cursor_param ?? d.cursor_param]: cursor } : {}) });
@@ -263,7 +264,7 @@ export async function fetchPaginated(client: Client, options: FetchPaginatedOpti
         try {
           resolved = new URL(raw, res.url).toString();
         } catch {
-          throw new StepError('INVALID_RESPONSE', 'the next-page link is not a valid URL');
+          throw new StepError(ErrorCodes.INVALID_RESPONSE, 'the next-page link is not a valid URL');
         }
       }
       more = resolved !== null && !saysNoMore && !seen.has(resolved);

@@ -10,6 +10,7 @@ import { StepError } from '@engine/activities/shared/errors';
 import { configError } from '@engine/activities/shared/config-issues';
 import { isSecretRef } from '@engine/activities/shared/secrets';
 import type { StepExecutionContext } from '@engine/activities/runtime/executor';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** A run context with nothing in it: what {@link hasItemReferences} resolves against. */
 const EMPTY_RUN: RunContext = { input: null, steps: {}, config: {}, execution: {} };
@@ -52,7 +53,7 @@ export async function resolveSecretNames(ctx: Pick<StepExecutionContext, 'resolv
 export function renderTemplate(template: unknown, resolveString: (s: string) => unknown, secrets: ReadonlyMap<string, string>): unknown {
   if (isSecretRef(template)) {
     const value = secrets.get(template.secret);
-    if (value === undefined) throw new StepError('SECRET_NOT_FOUND', `secret ${JSON.stringify(template.secret)} was not resolved`);
+    if (value === undefined) throw new StepError(ErrorCodes.SECRET_NOT_FOUND, `secret ${JSON.stringify(template.secret)} was not resolved`);
     return value;
   }
   if (typeof template === 'string') return resolveString(template);

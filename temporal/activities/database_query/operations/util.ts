@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { intIn, refOr, type SchemaMode } from '@engine/activities/shared/zod';
 import { isPlainObject } from '@engine/dsl/references';
 import { StepError } from '@engine/activities/shared/errors';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** Runs `fn` in a transaction on `client`; rolls back on error. */
 export async function inTransaction<T>(client: PoolClient, fn: () => Promise<T>): Promise<T> {
@@ -61,7 +62,7 @@ export function listOf(v: unknown): unknown[] {
 
 /** Fails the step for good: the operation was asked for something that does not exist. */
 export function notFound(what: string, id: unknown): StepError {
-  return new StepError('SOURCE_NOT_FOUND', `${what} ${String(id)} does not exist`, { details: { id } });
+  return new StepError(ErrorCodes.SOURCE_NOT_FOUND, `${what} ${String(id)} does not exist`, { details: { id } });
 }
 
 /** Rows of `res` as plain objects with numeric strings for the listed columns turned into numbers. */
