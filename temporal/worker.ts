@@ -57,6 +57,14 @@ export async function createActivities(opts: Pick<MerchflowWorkerOptions, 'confi
   };
 }
 
+/**
+ * The worker's activities as the workflow sees them, from the one place they
+ * are built: the interpreter proxies `Pick<Activities, ...>` of this type, so
+ * renaming or retyping an activity fails to compile instead of failing a run.
+ * Step activities are named by step type (the string index).
+ */
+export type Activities = Awaited<ReturnType<typeof createActivities>>;
+
 /** Creates (but does not run) a worker for the interpreter and the step executors. */
 export async function createMerchflowWorker(opts: MerchflowWorkerOptions): Promise<Worker> {
   const { config } = opts;
