@@ -19,6 +19,7 @@ import { deleteSql, INSERTED_FLAG, QueryConfigError, selectSql, updateSql, write
 import { checkRawSql, wrapRawSql } from './raw-sql';
 import { createDatabaseQueryValidator, DATABASE_QUERY_LIMITS, normalizeOrder, normalizeWhere, type QueryType, DATABASE_QUERY_STEP_TYPE, databaseQueryConfig } from './schema';
 import { DATABASE_OPERATIONS } from './operations';
+import { inTransaction } from './operations/util';
 import { configError, zodIssues } from '@engine/activities/shared/config-issues';
 import { ErrorCodes } from '@engine/shared/contracts';
 
@@ -105,19 +106,6 @@ function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): Executor
       throw databaseError(err);
     } finally {
       await qr.release();
-    }
-  }
-
-  /** Runs `fn` in a transaction; rolls back on error. */
-  async function inTransaction<T>(client: PoolClient, fn: () => Promise<T>): Promise<T> {
-    await client.query('BEGIN');
-    try {
-      const result = await fn();
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
     }
   }
 
