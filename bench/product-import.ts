@@ -25,10 +25,7 @@ import { ExecutionsService } from '@src/executions/executions.service';
 import { startSandbox } from '@src/sandbox';
 import { seedSandboxCommerce } from '@src/commerce/seed';
 import { createMerchflowWorker, installTemporalRuntime } from '@engine/worker';
-import { EXECUTOR_MODULES, stepTypeRegistry } from '@engine/activities/registry';
-import { createSecretResolver } from '@engine/activities/runtime/secret-store';
-import { dataTransformExecutorModule } from '@engine/activities/data_transform';
-import { dataValidateExecutorModule } from '@engine/activities/data_validate';
+import { stepTypeRegistry } from '@engine/activities/registry';
 import { startEmbeddedPostgres } from '../scripts/lib/embedded-postgres';
 import { startTemporalDevServer } from '../scripts/lib/temporal-server';
 import { freePort } from '../scripts/lib/ports';
@@ -68,12 +65,9 @@ async function main(): Promise<void> {
 
     installTemporalRuntime(new Logger({ level: 'error', format: 'pretty' }), 'ERROR');
     const logger = new Logger({ level: 'warn', format: 'pretty' });
-    const deps = { config, dataSource, secrets: createSecretResolver(config, dataSource), logger };
-    // The worker registers the built-in executors; transform and validate too, until the registry lists them.
-    const extra = [dataTransformExecutorModule, dataValidateExecutorModule].filter((m) => !EXECUTOR_MODULES.some((b) => b.type === m.type)).map((m) => m.create(deps));
     const taskQueue = `bench-${randomUUID()}`;
     const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
-    const worker = await createMerchflowWorker({ config, dataSource, connection: workerConnection, logger, taskQueue, executors: extra });
+    const worker = await createMerchflowWorker({ config, dataSource, connection: workerConnection, logger, taskQueue });
     const running = worker.run();
     cleanups.push(async () => {
       worker.shutdown();
@@ -84,7 +78,7 @@ async function main(): Promise<void> {
     const connection = await Connection.connect({ address: config.temporal.address });
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: merchflowDataConverter(config) });
-    const registry = stepTypeRegistry(extra);
+    const registry = stepTypeRegistry();
     const workflows = new WorkflowsService(dataSource, registry);
     const executions = new ExecutionsService(dataSource, async () => client, workflows, registry, taskQueue);
     const seeded = await seedSandboxCommerce(dataSource, { sandboxUrl: sandbox.url, workflows, aiEnabled: false });

@@ -33,14 +33,14 @@ export function workflowBundlePath(config: AppConfig): string | null {
 }
 
 /** The worker's activities: projection bookkeeping, condition evaluation and one activity per step type. */
-export function createActivities(opts: Pick<MerchflowWorkerOptions, 'config' | 'dataSource' | 'logger' | 'executors'>) {
+export async function createActivities(opts: Pick<MerchflowWorkerOptions, 'config' | 'dataSource' | 'logger' | 'executors'>) {
   const projection = new ProjectionService(opts.dataSource);
   const payloads = new PayloadStore(opts.dataSource, opts.config.payloadThresholdBytes);
   const secrets = createSecretResolver(opts.config, opts.dataSource);
   // Worker-wide: every known secret value is scrubbed from every step and every log line of the process.
   const scrubber = createSecretScrubber(opts.config, opts.dataSource, opts.logger);
   addLogRedactor((line) => scrubber.scrubText(line));
-  const executors = [...builtinExecutors({ config: opts.config, dataSource: opts.dataSource, secrets, logger: opts.logger }), ...(opts.executors ?? [])];
+  const executors = [...(await builtinExecutors({ config: opts.config, dataSource: opts.dataSource, secrets, logger: opts.logger })), ...(opts.executors ?? [])];
   return {
     projectRun: projection.projectRun.bind(projection),
     projectSteps: projection.projectSteps.bind(projection),
@@ -57,6 +57,14 @@ export function createActivities(opts: Pick<MerchflowWorkerOptions, 'config' | '
   };
 }
 
+/**
+ * The worker's activities as the workflow sees them, from the one place they
+ * are built: the interpreter proxies `Pick<Activities, ...>` of this type, so
+ * renaming or retyping an activity fails to compile instead of failing a run.
+ * Step activities are named by step type (the string index).
+ */
+export type Activities = Awaited<ReturnType<typeof createActivities>>;
+
 /** Creates (but does not run) a worker for the interpreter and the step executors. */
 export async function createMerchflowWorker(opts: MerchflowWorkerOptions): Promise<Worker> {
   const { config } = opts;
@@ -65,7 +73,7 @@ export async function createMerchflowWorker(opts: MerchflowWorkerOptions): Promi
     connection: opts.connection,
     namespace: config.temporal.namespace,
     taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
-    activities: createActivities(opts),
+    activities: await createActivities(opts),
     // Payloads are encrypted here, outside the workflow sandbox: workflow code and its replays are unchanged.
     dataConverter: merchflowDataConverter(config),
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),

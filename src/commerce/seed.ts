@@ -5,8 +5,6 @@
  */
 import type { DataSource } from 'typeorm';
 import { stepTypeRegistry } from '@engine/activities/registry';
-import { dataTransformExecutorModule } from '@engine/activities/data_transform';
-import { dataValidateExecutorModule } from '@engine/activities/data_validate';
 import { appConfig } from '@src/config/config';
 import { WorkflowsService } from '@src/workflows/workflows.service';
 import { COMMERCE_TEMPLATES, templateDefinition } from '@src/commerce/templates';
@@ -70,7 +68,7 @@ export async function seedSandboxCommerce(dataSource: DataSource, opts: SeedOpti
   )) as Array<{ id: number }>;
   const marketplaceId = marketplace?.id ?? (await idOf(dataSource, 'marketplaces', marketplaceCode));
 
-  const workflows = opts.workflows ?? new WorkflowsService(dataSource, stepTypeRegistry([dataTransformExecutorModule, dataValidateExecutorModule]));
+  const workflows = opts.workflows ?? new WorkflowsService(dataSource, stepTypeRegistry());
   const ai = opts.aiEnabled ?? appConfig().openai.apiKey !== null;
   const result: SeedResult = { supplier_id: supplierId, marketplace_id: marketplaceId, workflows: [] };
   for (const [name, template] of Object.entries(COMMERCE_TEMPLATES)) {

@@ -214,42 +214,4 @@ export interface StepProjection {
   completed_at?: string | null;
 }
 
-/** Error codes that cross process boundaries (instanceof does not survive serialisation). */
-export const ErrorCodes = {
-  DEFINITION_INVALID: 'DEFINITION_INVALID',
-  STEP_CONFIG_INVALID: 'STEP_CONFIG_INVALID',
-  STEP_FAILED: 'STEP_FAILED',
-  APPROVAL_REJECTED: 'APPROVAL_REJECTED',
-  APPROVAL_TIMED_OUT: 'APPROVAL_TIMED_OUT',
-  SSRF_BLOCKED: 'SSRF_BLOCKED',
-  UNKNOWN_STEP_TYPE: 'UNKNOWN_STEP_TYPE',
-  PAYLOAD_NOT_FOUND: 'PAYLOAD_NOT_FOUND',
-  VALIDATION_FAILED: 'VALIDATION_FAILED',
-  SECRET_NOT_FOUND: 'SECRET_NOT_FOUND',
-  /** PostgreSQL or Temporal is unreachable: the API answers 503 + Retry-After; a step waits it out within the outage budget. */
-  DEPENDENCY_UNAVAILABLE: 'DEPENDENCY_UNAVAILABLE',
-  /** A step's work (outage waits not counted) took longer than its timeout_seconds; retryable. */
-  STEP_TIMED_OUT: 'STEP_TIMED_OUT',
-  /** A Temporal payload names an encryption key id that is not configured (PAYLOAD_KEYS). */
-  PAYLOAD_KEY_UNKNOWN: 'PAYLOAD_KEY_UNKNOWN',
-  /** An encrypted Temporal payload failed authentication (altered, or the key under its id changed). */
-  PAYLOAD_DECRYPT_FAILED: 'PAYLOAD_DECRYPT_FAILED',
-  /** An expression ran past its time budget or memory limit (its pool thread was stopped), or nested too deep. */
-  EXPRESSION_LIMIT: 'EXPRESSION_LIMIT',
-  /** More items failed than the step tolerates (`max_failed_items`, or every item); retryable when some failed transiently. */
-  ITEMS_FAILED: 'ITEMS_FAILED',
-} as const;
-
-/** Error types Temporal never retries. */
-export const NON_RETRYABLE_ERROR_TYPES = [
-  ErrorCodes.DEFINITION_INVALID,
-  ErrorCodes.STEP_CONFIG_INVALID,
-  ErrorCodes.SSRF_BLOCKED,
-  ErrorCodes.UNKNOWN_STEP_TYPE,
-  ErrorCodes.PAYLOAD_NOT_FOUND,
-  ErrorCodes.VALIDATION_FAILED,
-  ErrorCodes.SECRET_NOT_FOUND,
-  'HTTP_CLIENT_ERROR',
-  'EXPRESSION_INVALID',
-  ErrorCodes.EXPRESSION_LIMIT,
-];
+export { ERROR_CATALOGUE, ErrorCodes, NON_RETRYABLE_ERROR_TYPES, errorCode, isErrorCode, type ErrorCode, type ErrorEntry } from '@engine/shared/error-catalogue';

@@ -39,7 +39,13 @@ import {
   type StepRequest,
   type StepResult,
 } from '@engine/shared/contracts';
-import type { ProjectionActivities } from '@engine/activities/projection/projection.activities';
+import type { Activities } from '@engine/worker';
+
+/** The interpreter's own bookkeeping activities (projection writes), run as local activities. */
+type BookkeepingActivities = Pick<Activities, 'projectRun' | 'projectSteps'>;
+/** Condition evaluation (claim-checked context), and the step executors: activities named by step type. */
+type StepActivities = Pick<Activities, 'evaluateCondition'> & Record<string, StepActivity>;
+type StepActivity = (req: StepRequest) => Promise<StepResult>;
 
 /**
  * Named retry/timeout profile of the interpreter's own bookkeeping (projection
@@ -47,7 +53,7 @@ import type { ProjectionActivities } from '@engine/activities/projection/project
  * budget, so a PostgreSQL outage shorter than the budget never fails a run.
  */
 function bookkeepingProfile(outageBudgetSeconds: number) {
-  return proxyLocalActivities<ProjectionActivities>({
+  return proxyLocalActivities<BookkeepingActivities>({
     startToCloseTimeout: '30 seconds',
     scheduleToCloseTimeout: `${Math.max(outageBudgetSeconds, 60)} seconds`,
     retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5 seconds' },
@@ -708,11 +714,6 @@ class Run {
     await this.bookkeeping.projectSteps({ rows });
   }
 }
-
-/** Step executors are activities named by step type; the worker registers them. */
-type StepActivities = Record<string, (req: StepRequest) => Promise<StepResult>> & {
-  evaluateCondition(req: { condition: unknown; context: unknown }): Promise<boolean>;
-};
 
 function stepActivities(options: ActivityOptions): StepActivities {
   return proxyActivities<StepActivities>(options);

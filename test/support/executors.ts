@@ -3,6 +3,10 @@ import type { DataSource } from 'typeorm';
 import { StepError, withPartialOutput } from '@engine/activities/shared/errors';
 import { ItemFailures, failedItemsOf } from '@engine/activities/shared/item-failures';
 import type { StepExecutor } from '@engine/activities/runtime/executor';
+import type { StepErrorCode } from '@engine/activities/shared/errors';
+
+/** A failure code of the test executors only: outside the error catalogue, recorded in fixture histories. */
+const TEST_FATAL = 'TEST_FATAL' as StepErrorCode;
 
 /**
  * Test-only step executors: they make the interpreter's behaviour observable
@@ -34,7 +38,7 @@ export function testExecutors(ds: () => DataSource): StepExecutor[] {
       async execute(raw, ctx) {
         const config = ctx.resolve(raw) as Record<string, unknown>;
         await record(ctx.execution_id, ctx.step_key, 'attempt', ctx.attempt);
-        if (config.non_retryable) throw new StepError('TEST_FATAL', `fatal failure in ${ctx.step_key}`, { retryable: false });
+        if (config.non_retryable) throw new StepError(TEST_FATAL, `fatal failure in ${ctx.step_key}`, { retryable: false });
         const times = Number(config.fail_times ?? Infinity);
         if (ctx.attempt <= times) throw new Error(`planned failure ${ctx.attempt} of ${ctx.step_key}`);
         return { succeeded_on_attempt: ctx.attempt };
@@ -93,7 +97,7 @@ export function testExecutors(ds: () => DataSource): StepExecutor[] {
           for (let i = 0; i < Number(config.count ?? 1); i++) {
             ctx.heartbeat({ i });
             if (config.fail_at !== undefined && config.fail_at !== null && i === Number(config.fail_at)) {
-              throw new StepError('TEST_FATAL', `fatal failure in ${ctx.step_key} at item ${i}`, { retryable: false });
+              throw new StepError(TEST_FATAL, `fatal failure in ${ctx.step_key} at item ${i}`, { retryable: false });
             }
             const key = `${ctx.idempotency_key}:${i}`;
             await ds().query(`INSERT INTO test_side_effects (idempotency_key, execution_id, step_key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
@@ -120,7 +124,7 @@ export function testExecutors(ds: () => DataSource): StepExecutor[] {
       async execute(raw, ctx) {
         const config = ctx.resolve(raw) as Record<string, unknown>;
         await record(ctx.execution_id, ctx.step_key, 'undo', ctx.attempt, { input: ctx.input });
-        if (config.fail) throw new StepError('TEST_FATAL', `undo ${ctx.step_key} failed`, { retryable: false });
+        if (config.fail) throw new StepError(TEST_FATAL, `undo ${ctx.step_key} failed`, { retryable: false });
         const input = (ctx.input ?? {}) as { done?: unknown };
         const rows: unknown[] = Array.isArray(input.done)
           ? await ds().query(`DELETE FROM test_side_effects WHERE idempotency_key = ANY($1::text[]) RETURNING 1`, [input.done])

@@ -8,8 +8,9 @@
  */
 import { StepError } from '@engine/activities/shared/errors';
 import { apiKeyAuth, bearerAuth, type AuthProvider, type HttpBody, type HttpClient, type HttpResponse, type RetryPolicy } from '@engine/activities/shared/http';
-import { fetchPaginated, type FetchPaginatedResult } from '@engine/activities/data_fetch/paginate';
+import { fetchPaginated, type FetchPaginatedResult } from '@engine/activities/shared/pagination';
 import type { ApiCredentials, ConnectorSettings } from '@src/commerce/entities/shared';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 export const CONNECTOR_DEFAULTS = {
   pageSize: 500,
@@ -51,7 +52,7 @@ export function connectorOptionsFrom(row: { api_base_url: string; credentials?: 
   const type = credentials.type ?? 'none';
   let auth: AuthProvider | undefined;
   if (type !== 'none') {
-    if (!secretValue) throw new StepError('SECRET_NOT_FOUND', `credentials of type ${type} need the value of secret ${credentials.secret ?? '(unnamed)'}`);
+    if (!secretValue) throw new StepError(ErrorCodes.SECRET_NOT_FOUND, `credentials of type ${type} need the value of secret ${credentials.secret ?? '(unnamed)'}`);
     auth = type === 'bearer' ? bearerAuth(secretValue) : apiKeyAuth(secretValue, { headerName: credentials.header });
   }
   const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
@@ -86,7 +87,7 @@ export class RequestPacer {
           'abort',
           () => {
             clearTimeout(timer);
-            reject(new StepError('HTTP_ABORTED', 'the call was cancelled'));
+            reject(new StepError(ErrorCodes.HTTP_ABORTED, 'the call was cancelled'));
           },
           { once: true },
         );
@@ -110,10 +111,10 @@ export class ConnectorHttp {
     try {
       parsed = new URL(options.baseUrl);
     } catch {
-      throw new StepError('STEP_CONFIG_INVALID', `api_base_url ${JSON.stringify(options.baseUrl.slice(0, 200))} is not a URL`, { details: { field: 'api_base_url' } });
+      throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, `api_base_url ${JSON.stringify(options.baseUrl.slice(0, 200))} is not a URL`, { details: { field: 'api_base_url' } });
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new StepError('STEP_CONFIG_INVALID', 'api_base_url must be an http(s) URL', { details: { field: 'api_base_url' } });
+      throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, 'api_base_url must be an http(s) URL', { details: { field: 'api_base_url' } });
     }
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.credentialsHost = `${parsed.hostname}:${parsed.port || (parsed.protocol === 'https:' ? 443 : 80)}`;

@@ -2,6 +2,7 @@ import { StepError } from '@engine/activities/shared/errors';
 import type { HttpClient } from '@engine/activities/shared/http';
 import { apiErrorCode, ConnectorHttp, type CallOptions, type ConnectorOptions, type WriteOptions } from './connector-http';
 import type { FetchResult } from './supplier.connector';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 export interface ListingInput {
   sku: string;
@@ -80,7 +81,7 @@ export class MarketplaceConnector {
       const id = (res.body as { error: { listing_id?: string } }).error.listing_id;
       if (id) return { listing: await this.getListing(id, opts), created: false };
     }
-    if (res.status === 409) throw new StepError('HTTP_CLIENT_ERROR', `POST /listings answered 409 ${apiErrorCode(res.body) ?? ''}`, { details: { status: 409 } });
+    if (res.status === 409) throw new StepError(ErrorCodes.HTTP_CLIENT_ERROR, `POST /listings answered 409 ${apiErrorCode(res.body) ?? ''}`, { details: { status: 409 } });
     return { listing: res.body as MarketplaceListing, created: res.status === 201 };
   }
 

@@ -1,6 +1,6 @@
 import type { Db } from './db';
 import type { z } from 'zod';
-import type { SchemaMode } from '@engine/activities/api_call/http-config';
+import type { SchemaMode } from '@engine/activities/shared/zod';
 import type { StepExecutionContext } from '@engine/activities/runtime/executor';
 
 /** What an operation runs with: one pooled connection for the whole step, and the step's context. */

@@ -1,8 +1,9 @@
 /** Helpers the operations share: number parsing, lists, param schemas. */
 import { z } from 'zod';
-import { intIn, refOr, type SchemaMode } from '@engine/activities/api_call/http-config';
+import { intIn, refOr, type SchemaMode } from '@engine/activities/shared/zod';
 import { isPlainObject } from '@engine/dsl/references';
 import { StepError } from '@engine/activities/shared/errors';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** pg returns numeric and bigint as strings; the operations hand numbers to the steps after them. */
 export function toNumber(v: unknown): number | null {
@@ -47,7 +48,7 @@ export function listOf(v: unknown): unknown[] {
 
 /** Fails the step for good: the operation was asked for something that does not exist. */
 export function notFound(what: string, id: unknown): StepError {
-  return new StepError('SOURCE_NOT_FOUND', `${what} ${String(id)} does not exist`, { details: { id } });
+  return new StepError(ErrorCodes.SOURCE_NOT_FOUND, `${what} ${String(id)} does not exist`, { details: { id } });
 }
 
 /** Rows of `res` as plain objects with numeric strings for the listed columns turned into numbers. */

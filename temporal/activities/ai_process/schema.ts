@@ -34,6 +34,7 @@
  * { "task_type": "translate", "target_language": "$config.marketplace_language", "fields": ["title", "description"] }
  */
 import { z } from 'zod';
+import { defineStepConfig } from '@engine/activities/runtime/executor';
 import type { ConfigValidator } from '@engine/dsl/types';
 import { isReference } from '@engine/dsl/references';
 import { SECRET_NAME_PATTERN } from '@engine/activities/shared/secrets';
@@ -104,3 +105,9 @@ export const validateAiProcessConfig: ConfigValidator = (config) => {
   }
   return issues;
 };
+
+/** Step type id of `ai_process`. */
+export const AI_PROCESS_STEP_TYPE = 'ai_process';
+
+/** The `ai_process` step type as the API knows it: its id and config validator. */
+export const aiProcessConfig = defineStepConfig(AI_PROCESS_STEP_TYPE, validateAiProcessConfig);

@@ -1,24 +1,10 @@
 import { z } from 'zod';
+import { defineStepConfig } from '@engine/activities/runtime/executor';
 import type { ConfigValidator } from '@engine/dsl/types';
 import { maxFailedItemsSchema } from '@engine/activities/shared/item-failures';
-import {
-  LEGACY_AUTH_KEYS,
-  headersSchema,
-  intIn,
-  methodSchema,
-  pathSchema,
-  querySchema,
-  refOr,
-  referenceString,
-  retrySchema,
-  timeoutSchema,
-  urlSchema,
-  validateAuth,
-  zodIssues,
-  type ConfigIssue,
-  type RetryConfig,
-  type SchemaMode,
-} from '@engine/activities/api_call/http-config';
+import { LEGACY_AUTH_KEYS, headersSchema, methodSchema, pathSchema, querySchema, retrySchema, timeoutSchema, urlSchema, validateAuth, type RetryConfig } from '@engine/activities/shared/http-config';
+import { intIn, refOr, referenceString, type SchemaMode } from '@engine/activities/shared/zod';
+import { zodIssues, type ConfigIssue } from '@engine/activities/shared/config-issues';
 
 /** Defaults of an `api_call` step. */
 export const API_CALL_DEFAULTS = {
@@ -156,3 +142,9 @@ export const validateApiCallConfig: ConfigValidator = (config) => {
   issues.push(...validateAuth(config));
   return issues;
 };
+
+/** Step type id of `api_call`. */
+export const API_CALL_STEP_TYPE = 'api_call';
+
+/** The `api_call` step type as the API knows it: its id and config validator. */
+export const apiCallConfig = defineStepConfig(API_CALL_STEP_TYPE, validateApiCallConfig);

@@ -10,7 +10,8 @@ import type { StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
 import { connectorOptionsFrom, MarketplaceConnector, SupplierConnector, type ConnectorOptions } from '@src/commerce/connectors';
 import type { ApiCredentials, ConnectorSettings } from '@src/commerce/entities/shared';
-import type { DataFetchOutput } from '@engine/activities/data_fetch/data-fetch.executor';
+import type { DataFetchOutput } from '@engine/activities/data_fetch/executor';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 export interface ConnectorFetchRequest {
   source_type: 'supplier' | 'marketplace';
@@ -38,8 +39,8 @@ export async function loadSourceRow(dataSource: DataSource, kind: 'supplier' | '
   const table = kind === 'supplier' ? 'suppliers' : 'marketplaces';
   const rows: SourceRow[] = await dataSource.query(`SELECT id, code, api_base_url, credentials, settings, is_active FROM ${table} WHERE id = $1`, [id]);
   const row = rows[0];
-  if (!row) throw new StepError('SOURCE_NOT_FOUND', `${kind} ${id} does not exist`, { details: { field: `${kind}_id`, id } });
-  if (!row.is_active) throw new StepError('SOURCE_INACTIVE', `${kind} ${row.code} (${id}) is inactive`, { details: { field: `${kind}_id`, id } });
+  if (!row) throw new StepError(ErrorCodes.SOURCE_NOT_FOUND, `${kind} ${id} does not exist`, { details: { field: `${kind}_id`, id } });
+  if (!row.is_active) throw new StepError(ErrorCodes.SOURCE_INACTIVE, `${kind} ${row.code} (${id}) is inactive`, { details: { field: `${kind}_id`, id } });
   return row;
 }
 
@@ -48,7 +49,7 @@ export async function connectorOptionsForRow(row: SourceRow, ctx: Pick<StepExecu
   const credentials = row.credentials ?? {};
   let secret: string | null = null;
   if ((credentials.type ?? 'none') !== 'none') {
-    if (!credentials.secret) throw new StepError('SECRET_NOT_FOUND', `credentials of ${row.code} name no secret`);
+    if (!credentials.secret) throw new StepError(ErrorCodes.SECRET_NOT_FOUND, `credentials of ${row.code} name no secret`);
     secret = (await ctx.resolveSecrets({ secret: credentials.secret })) as string;
   }
   return connectorOptionsFrom(row, secret);
@@ -60,7 +61,7 @@ export async function fetchFromConnector(
   ctx: StepExecutionContext,
 ): Promise<DataFetchOutput> {
   const id = req.source_type === 'supplier' ? req.supplier_id : req.marketplace_id;
-  if (id === undefined) throw new StepError('STEP_CONFIG_INVALID', `config.${req.source_type}_id: is required`, { details: { field: `${req.source_type}_id` } });
+  if (id === undefined) throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, `config.${req.source_type}_id: is required`, { details: { field: `${req.source_type}_id` } });
   const row = await loadSourceRow(deps.dataSource, req.source_type, id);
   const base = await connectorOptionsForRow(row, ctx);
   const options: ConnectorOptions = {

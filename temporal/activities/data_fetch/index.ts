@@ -1,7 +1,7 @@
 /** The `data_fetch` step executor: source_data queries, paginated HTTP sources with incremental cursors, and supplier/marketplace connectors. */
-export * from '@engine/activities/data_fetch/data-fetch.executor';
+export * from '@engine/activities/data_fetch/executor';
 export * from '@engine/activities/data_fetch/schema';
-export * from '@engine/activities/data_fetch/paginate';
+export * from '@engine/activities/shared/pagination';
 export * from '@engine/activities/data_fetch/source-data';
 export { FetchCursorStore } from '@engine/activities/data_fetch/cursor-store';
 export { fetchFromConnector, loadSourceRow, connectorOptionsForRow } from '@engine/activities/data_fetch/connector-source';

@@ -1,21 +1,12 @@
 import { z } from 'zod';
+import { defineStepConfig } from '@engine/activities/runtime/executor';
+import { PAGINATION_DEFAULTS, type PaginationSettings } from '@engine/activities/shared/pagination';
+
+export type { PaginationSettings };
 import type { ConfigValidator } from '@engine/dsl/types';
-import {
-  LEGACY_AUTH_KEYS,
-  headersSchema,
-  intIn,
-  pathSchema,
-  querySchema,
-  refOr,
-  retrySchema,
-  timeoutSchema,
-  urlSchema,
-  validateAuth,
-  zodIssues,
-  type ConfigIssue,
-  type RetryConfig,
-  type SchemaMode,
-} from '@engine/activities/api_call/http-config';
+import { LEGACY_AUTH_KEYS, headersSchema, pathSchema, querySchema, retrySchema, timeoutSchema, urlSchema, validateAuth, type RetryConfig } from '@engine/activities/shared/http-config';
+import { intIn, refOr, type SchemaMode } from '@engine/activities/shared/zod';
+import { zodIssues, type ConfigIssue } from '@engine/activities/shared/config-issues';
 
 export const DATA_FETCH_SOURCE_TYPES = ['source_data', 'http', 'supplier', 'marketplace'] as const;
 export type DataFetchSourceType = (typeof DATA_FETCH_SOURCE_TYPES)[number];
@@ -26,16 +17,7 @@ export const DATA_FETCH_DEFAULTS = {
   order_by: 'id',
   output: 'raw_data',
   timeout_seconds: 30,
-  pagination: {
-    type: 'none',
-    page_param: 'page',
-    size_param: 'per_page',
-    start_page: 1,
-    cursor_param: 'cursor',
-    cursor_path: 'next_cursor',
-    max_pages: 100,
-    max_items: 100_000,
-  },
+  pagination: PAGINATION_DEFAULTS,
   incremental: { param: 'updated_since', field: 'updated_at' },
 } as const;
 
@@ -151,22 +133,6 @@ const httpValueShape = (mode: SchemaMode) => ({
     .optional(),
 });
 
-/** Resolved pagination settings. */
-export interface PaginationSettings {
-  type?: 'none' | 'page' | 'cursor' | 'link';
-  page_param?: string;
-  size_param?: string;
-  page_size?: number;
-  start_page?: number;
-  cursor_param?: string;
-  cursor_path?: string;
-  items_path?: string;
-  has_more_path?: string;
-  total_pages_path?: string;
-  next_url_path?: string;
-  max_pages?: number;
-  max_items?: number;
-}
 
 /** Resolved HTTP source settings. */
 export interface HttpSourceSettings {
@@ -319,3 +285,9 @@ export const validateDataFetchConfig: ConfigValidator = (config) => {
   issues.push(...validateAuth(config));
   return issues;
 };
+
+/** Step type id of `data_fetch`. */
+export const DATA_FETCH_STEP_TYPE = 'data_fetch';
+
+/** The `data_fetch` step type as the API knows it: its id and config validator. */
+export const dataFetchConfig = defineStepConfig(DATA_FETCH_STEP_TYPE, validateDataFetchConfig);

@@ -5,6 +5,7 @@
  */
 import { StepError } from '@engine/activities/shared/errors';
 import { DATA_FETCH_DEFAULTS, type SourceDataSettings } from '@engine/activities/data_fetch/schema';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** Position after the last row of an incremental fetch: rows are read in (updated_at, id) order. */
 export interface SourceDataWatermark {
@@ -56,7 +57,7 @@ export function buildSourceDataQuery(settings: SourceDataSettings, watermark: So
   if (f.execution_id !== undefined) where.push(`execution_id = ${bind(f.execution_id)}`);
   if (f.since !== undefined) {
     const since = Date.parse(f.since);
-    if (Number.isNaN(since)) throw new StepError('STEP_CONFIG_INVALID', 'config.filters.since: must be an ISO 8601 timestamp', { details: { field: 'filters.since' } });
+    if (Number.isNaN(since)) throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, 'config.filters.since: must be an ISO 8601 timestamp', { details: { field: 'filters.since' } });
     where.push(`updated_at >= ${bind(new Date(since).toISOString())}::timestamptz`);
   }
 
@@ -68,7 +69,7 @@ export function buildSourceDataQuery(settings: SourceDataSettings, watermark: So
     const spec = settings.order_by ?? DATA_FETCH_DEFAULTS.order_by;
     const desc = spec.startsWith('-');
     const column = ORDER_COLUMNS[desc ? spec.slice(1) : spec];
-    if (!column) throw new StepError('STEP_CONFIG_INVALID', `config.order_by: unknown column ${JSON.stringify(spec)}`, { details: { field: 'order_by' } });
+    if (!column) throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, `config.order_by: unknown column ${JSON.stringify(spec)}`, { details: { field: 'order_by' } });
     const dir = desc ? 'DESC' : 'ASC';
     order = column === 'id' ? `id ${dir}` : `${column} ${dir}, id ${dir}`;
   }
@@ -95,7 +96,7 @@ export function decodeWatermark(text: string | null): SourceDataWatermark | null
   }
   const w = parsed as Partial<SourceDataWatermark> | null;
   if (!w || typeof w.updated_at !== 'string' || Number.isNaN(Date.parse(w.updated_at)) || typeof w.id !== 'string' || !/^\d+$/.test(w.id)) {
-    throw new StepError('CURSOR_INVALID', 'the stored cursor is not a source_data watermark (was the key used by another kind of fetch?)');
+    throw new StepError(ErrorCodes.CURSOR_INVALID, 'the stored cursor is not a source_data watermark (was the key used by another kind of fetch?)');
   }
   return { updated_at: w.updated_at, id: w.id };
 }

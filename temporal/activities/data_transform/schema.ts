@@ -60,13 +60,14 @@
  *   "fields": { "title": ["trim", "collapse_whitespace", "title_case"], "weight": { "op": "weight", "to": "kg" },
  *               "price": { "op": "currency", "currency_field": "currency" }, "released": "date" } }
  */
+import { defineStepConfig } from '@engine/activities/runtime/executor';
 import type { ConfigValidator, RunContext } from '@engine/dsl/types';
 import { isForbiddenKey, isPlainObject, parseReference, resolveReferences } from '@engine/dsl/references';
 import { jsonataProblem } from '@engine/dsl/expressions';
-import { Issues, join, type CheckMode, type ConfigIssue } from './config-check';
-import type { Path } from './paths';
-import { regexProblem } from './safe-regex';
-import { CAST_TYPES, TARGET_UNITS, TEXT_OPERATIONS, unitInfo, type Dimension } from './values';
+import { Issues, join, type CheckMode, type ConfigIssue } from '@engine/activities/shared/config-check';
+import type { Path } from '@engine/activities/shared/paths';
+import { regexProblem } from '@engine/activities/shared/safe-regex';
+import { CAST_TYPES, TARGET_UNITS, TEXT_OPERATIONS, unitInfo, type Dimension } from '@engine/activities/shared/values';
 
 export const TRANSFORM_TYPES = ['map', 'filter', 'aggregate', 'normalize', 'jsonata'] as const;
 export type TransformType = (typeof TRANSFORM_TYPES)[number];
@@ -520,3 +521,8 @@ export function resolveTransformConfig(config: Record<string, unknown>, run: Run
   return out;
 }
 
+/** Step type id of `data_transform`. */
+export const DATA_TRANSFORM_STEP_TYPE = 'data_transform';
+
+/** The `data_transform` step type as the API knows it: its id and config validator. */
+export const dataTransformConfig = defineStepConfig(DATA_TRANSFORM_STEP_TYPE, validateDataTransformConfig);

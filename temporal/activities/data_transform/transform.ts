@@ -21,10 +21,10 @@ import {
   selectItems,
   shapeOutput,
   type ProgressHooks,
-} from './items';
-import { configInvalid } from './config-check';
-import { mustParsePath, pathReader, removeIn, setIn, type Path } from './paths';
-import { compileSafeRegex } from './safe-regex';
+} from '@engine/activities/shared/items';
+import { configInvalid } from '@engine/activities/shared/config-check';
+import { mustParsePath, pathReader, removeIn, setIn, type Path } from '@engine/activities/shared/paths';
+import { compileSafeRegex } from '@engine/activities/shared/safe-regex';
 import {
   checkTransformConfig,
   isTemplate,
@@ -57,7 +57,8 @@ import {
   type DecimalSeparator,
   type Dimension,
   type TextOperation,
-} from './values';
+} from '@engine/activities/shared/values';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** Options of the pure operations. */
 export interface OperationOptions extends ProgressHooks {
@@ -91,7 +92,7 @@ class ErrorLog {
     this.count++;
     if (this.samples.length < ERROR_SAMPLES) this.samples.push({ index, field, message });
     if (this.policy === 'fail') {
-      throw new StepError('TRANSFORM_FAILED', `item ${index}, field '${field}': ${message}`, {
+      throw new StepError(ErrorCodes.TRANSFORM_FAILED, `item ${index}, field '${field}': ${message}`, {
         retryable: false,
         details: { index, field, message },
       });

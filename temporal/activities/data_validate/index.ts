@@ -1,3 +1,3 @@
-export { DATA_VALIDATE_STEP_TYPE, createDataValidateExecutor, dataValidateExecutorModule } from './data_validate.executor';
+export { DATA_VALIDATE_STEP_TYPE, createDataValidateExecutor, dataValidateExecutorModule } from './executor';
 export * from './schema';
 export * from './validate';

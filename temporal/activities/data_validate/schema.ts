@@ -42,11 +42,12 @@
  *     { "type": "custom", "expression": "price >= cost_price", "message": "price below cost" } ],
  *   "source_field": "products", "max_invalid_ratio": 0.1 }
  */
+import { defineStepConfig } from '@engine/activities/runtime/executor';
 import type { ConfigValidator, RunContext } from '@engine/dsl/types';
 import { isPlainObject, parseReference, resolveReferences } from '@engine/dsl/references';
 import { jsonataProblem } from '@engine/dsl/expressions';
-import { Issues, join, type CheckMode, type ConfigIssue } from '@engine/activities/data_transform/config-check';
-import { regexProblem } from '@engine/activities/data_transform/safe-regex';
+import { Issues, join, type CheckMode, type ConfigIssue } from '@engine/activities/shared/config-check';
+import { regexProblem } from '@engine/activities/shared/safe-regex';
 
 export const RULE_TYPES = ['required', 'min_value', 'max_value', 'type', 'min_length', 'max_length', 'pattern', 'enum', 'in', 'unique', 'custom'] as const;
 export type RuleType = (typeof RULE_TYPES)[number];
@@ -229,3 +230,9 @@ export function resolveValidateConfig(config: Record<string, unknown>, run: RunC
   }
   return out;
 }
+
+/** Step type id of `data_validate`. */
+export const DATA_VALIDATE_STEP_TYPE = 'data_validate';
+
+/** The `data_validate` step type as the API knows it: its id and config validator. */
+export const dataValidateConfig = defineStepConfig(DATA_VALIDATE_STEP_TYPE, validateDataValidateConfig);

@@ -17,11 +17,11 @@ import {
   PROGRESS_EVERY,
   selectItems,
   type ProgressHooks,
-} from '@engine/activities/data_transform/items';
-import { configInvalid } from '@engine/activities/data_transform/config-check';
-import { mustParsePath, pathReader, setIn } from '@engine/activities/data_transform/paths';
-import { compileSafeRegex, MAX_MATCH_LENGTH } from '@engine/activities/data_transform/safe-regex';
-import { asNumber, isIsoDate, isTruthy } from '@engine/activities/data_transform/values';
+} from '@engine/activities/shared/items';
+import { configInvalid } from '@engine/activities/shared/config-check';
+import { mustParsePath, pathReader, setIn } from '@engine/activities/shared/paths';
+import { compileSafeRegex, MAX_MATCH_LENGTH } from '@engine/activities/shared/safe-regex';
+import { asNumber, isIsoDate, isTruthy } from '@engine/activities/shared/values';
 import { checkValidateConfig, resolveValidateConfig, type ValidateConfig, type ValidationRule, type ValueType } from './schema';
 
 /** Why an item is invalid. `field` is null for a custom rule without one. */
@@ -241,7 +241,7 @@ function compileRule(rule: ValidationRule, index: number): Check {
           judge: (value, error, i) => {
             if (error === null) return isTruthy(value) ? null : (custom ?? fallback);
             // A type error on this item's data makes the item invalid; running out of time, memory or depth stops the step.
-            if (error.code === 'EXPRESSION_FAILED') return `${custom ?? fallback} (${error.message})`;
+            if (error.code === ErrorCodes.EXPRESSION_FAILED) return `${custom ?? fallback} (${error.message})`;
             throw stopped(error, i);
           },
         },

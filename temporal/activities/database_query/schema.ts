@@ -29,6 +29,7 @@
  *   "params": ["$input.since"] }
  */
 import { z } from 'zod';
+import { defineStepConfig } from '@engine/activities/runtime/executor';
 import type { ConfigValidator } from '@engine/dsl/types';
 import { isReference } from '@engine/dsl/references';
 import { DATABASE_MODELS, assertModels, fieldTarget, hasColumn, hasModel, writableColumns, type ModelRegistry, type ModelSpec } from './models';
@@ -36,6 +37,7 @@ import { normalizeOperator, UNARY_OPERATORS, type OrderTerm, type WhereCondition
 import { checkRawSql } from './raw-sql';
 import { coerceValue } from './values';
 import { DATABASE_OPERATIONS, hasOperation } from '@src/commerce/operations';
+import { zodIssues, type ConfigIssue } from '@engine/activities/shared/config-issues';
 
 export const QUERY_TYPES = ['select', 'insert', 'upsert', 'update', 'delete', 'raw', 'operation'] as const;
 export type QueryType = (typeof QUERY_TYPES)[number];
@@ -50,7 +52,7 @@ export const DATABASE_QUERY_LIMITS = {
   rawTimeoutMs: { default: 30_000, min: 100, max: 600_000 },
 } as const;
 
-export type ConfigIssue = { field: string; message: string };
+export type { ConfigIssue };
 
 const reference = z.string().refine((s) => isReference(s), { message: 'must be a reference like "$input.x"' });
 /** A value of `schema`, or a whole-string reference resolved at run time. */
@@ -118,20 +120,6 @@ const schemas: Record<QueryType, z.ZodType> = {
     statement_timeout_ms: count(DATABASE_QUERY_LIMITS.rawTimeoutMs.min, DATABASE_QUERY_LIMITS.rawTimeoutMs.max).optional(),
   }),
 };
-
-/** `a.b[0].c` from a zod path. */
-function pathText(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
-}
-
-/** zod issues as `{field, message}`; unknown keys are reported one field each. */
-export function zodIssues(error: z.ZodError): ConfigIssue[] {
-  return error.issues.flatMap((i): ConfigIssue[] => {
-    const at = pathText(i.path);
-    if (i.code === 'unrecognized_keys') return i.keys.map((k) => ({ field: at ? `${at}.${k}` : k, message: 'is not a known option' }));
-    return [{ field: at || 'config', message: i.message }];
-  });
-}
 
 /** True for values only known at run time: references and templates. */
 function isDynamic(v: unknown): boolean {
@@ -271,3 +259,9 @@ export function createDatabaseQueryValidator(models: ModelRegistry = DATABASE_MO
 
 /** Validates a `database_query` config against the built-in models. */
 export const validateDatabaseQueryConfig: ConfigValidator = createDatabaseQueryValidator();
+
+/** Step type id of `database_query`. */
+export const DATABASE_QUERY_STEP_TYPE = 'database_query';
+
+/** The `database_query` step type as the API knows it: its id and config validator. */
+export const databaseQueryConfig = defineStepConfig(DATABASE_QUERY_STEP_TYPE, validateDatabaseQueryConfig);

@@ -16,6 +16,7 @@
  *   "event": "import.completed", "message": "done", "data": { "inserted": "$steps.store.inserted" } }
  */
 import { z } from 'zod';
+import { defineStepConfig } from '@engine/activities/runtime/executor';
 import type { ConfigValidator } from '@engine/dsl/types';
 import { isReference } from '@engine/dsl/references';
 import { SECRET_NAME_PATTERN, containsSecretRef } from '@engine/activities/shared/secrets';
@@ -143,3 +144,9 @@ export const validateNotificationConfig: ConfigValidator = (config) => {
   }
   return issues;
 };
+
+/** Step type id of `notification`. */
+export const NOTIFICATION_STEP_TYPE = 'notification';
+
+/** The `notification` step type as the API knows it: its id and config validator. */
+export const notificationConfig = defineStepConfig(NOTIFICATION_STEP_TYPE, validateNotificationConfig);

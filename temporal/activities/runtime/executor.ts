@@ -74,3 +74,60 @@ export interface StepExecutor {
 }
 
 export { StepError } from '@engine/activities/shared/errors';
+
+/**
+ * What a step type's `schema.ts` exports: its type id and the validator of its
+ * config as written in a definition (a run reference may stand for a value).
+ * This is all the API loads of a step type.
+ *
+ * @example export const notificationConfig = defineStepConfig('notification', validateNotificationConfig);
+ */
+export interface StepConfig<T extends string = string> {
+  readonly type: T;
+  readonly validate: ConfigValidator;
+}
+
+/** Declares a step type's id and config validator, once, in its `schema.ts`. */
+export function defineStepConfig<T extends string>(type: T, validate: ConfigValidator): StepConfig<T> {
+  return Object.freeze({ type, validate });
+}
+
+/**
+ * What an executor's factory builds: the implementation, without the type it
+ * takes from its config. `validateConfig` only where the configs an executor
+ * accepts depend on its options (database_query's model allow-list).
+ */
+export type ExecutorImplementation = Omit<StepExecutor, 'type' | 'validateConfig'> & { validateConfig?: ConfigValidator };
+
+/** One step type as the worker builds it: its config (type and validator) and its factory. */
+export interface ExecutorModule<O = never> {
+  readonly type: string;
+  readonly config: StepConfig;
+  readonly validateConfig: ConfigValidator;
+  create(deps: ExecutorDeps, options?: O): StepExecutor;
+}
+
+/**
+ * Defines a step executor from its config (`schema.ts`: type id and
+ * validator, declared once) and a factory that builds its implementation for
+ * a worker. The step runner validates the config with `config.validate` before
+ * every attempt, so `execute` starts from a config known to be well formed.
+ *
+ * @example
+ * export const notificationExecutor = defineExecutor({
+ *   config: notificationConfig,
+ *   create: (deps) => ({ execute: (config, ctx) => send(deps, config, ctx) }),
+ * });
+ */
+export function defineExecutor<O = never>(def: { config: StepConfig; create(deps: ExecutorDeps, options?: O): ExecutorImplementation }): ExecutorModule<O> {
+  const { type, validate } = def.config;
+  return Object.freeze({
+    type,
+    config: def.config,
+    validateConfig: validate,
+    create: (deps: ExecutorDeps, options?: O): StepExecutor => {
+      const impl = def.create(deps, options);
+      return { ...impl, type, validateConfig: impl.validateConfig ?? validate };
+    },
+  });
+}

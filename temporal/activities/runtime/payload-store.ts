@@ -3,6 +3,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DataSource } from 'typeorm';
 import { isPayloadRef, type PayloadRef } from '@engine/dsl/types';
 import { StepError } from '@engine/activities/shared/errors';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /**
  * The claim-check store. Outputs larger than the threshold are written to the
@@ -42,7 +43,7 @@ export class PayloadStore {
     const id = ref.$payload.id;
     if (this.cache.has(id)) return this.cache.get(id);
     const rows: Array<{ data: Buffer }> = await this.dataSource.query(`SELECT data FROM payloads WHERE id = $1`, [id]);
-    if (rows.length === 0) throw new StepError('PAYLOAD_NOT_FOUND', `payload ${id} not found`);
+    if (rows.length === 0) throw new StepError(ErrorCodes.PAYLOAD_NOT_FOUND, `payload ${id} not found`);
     const value = JSON.parse(gunzipSync(rows[0].data).toString('utf8'));
     this.remember(id, value);
     return value;

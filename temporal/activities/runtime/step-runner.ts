@@ -15,6 +15,7 @@ import { OutageRider } from '@engine/activities/runtime/outage';
 import { untilAborted } from '@engine/activities/shared/abort';
 import type { SecretScrubber } from '@engine/activities/runtime/secret-scrubber';
 import { failedItemsOf } from '@engine/activities/shared/item-failures';
+import { assertValidConfig } from '@engine/activities/shared/config-issues';
 
 /** How often the runner heartbeats on its own while an executor works (the SDK throttles what it sends). */
 const AUTO_HEARTBEAT_MS = 1_000;
@@ -168,6 +169,9 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
         return resolved;
       },
     };
+    // Validated once, here, with the validator the definition was saved with: executors start from a well-formed config
+    // (a definition stored before a validator changed fails here, non-retryable, naming the field).
+    assertValidConfig(executor.validateConfig, req.config);
     // An executor that meets an outage runs again once it is over: steps are idempotent (Temporal retries them too).
     const raw = await outages.ride('the step', async () => {
       executing = true;

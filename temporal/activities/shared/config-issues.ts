@@ -1,5 +1,12 @@
+/**
+ * The one config-issue type of the step executors and the one way a bad
+ * config fails a step: `STEP_CONFIG_INVALID`, non-retryable, with a message
+ * `config.<field>: <what is wrong>` for each issue (at most five, then a count),
+ * and the issues themselves in `details`.
+ */
 import type { z } from 'zod';
 import { StepError } from '@engine/activities/shared/errors';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** One problem with a step config: the field (a dotted path with [i] for indexes) and what is wrong. */
 export interface ConfigIssue {
@@ -32,14 +39,35 @@ export function zodIssues(error: z.ZodError, prefix: Array<string | number> = []
   return out;
 }
 
+const SHOWN = 5;
+
+/** `config.<field>: <message>` — how every config issue reads in a step failure. */
+export function formatConfigIssue(issue: ConfigIssue): string {
+  const field = issue.field === '' || issue.field === 'config' ? '' : issue.field.startsWith('config.') ? issue.field.slice('config.'.length) : issue.field;
+  return `config${field === '' ? '' : field.startsWith('[') ? field : `.${field}`}: ${issue.message}`;
+}
+
+/** The non-retryable failure for a config with issues, naming every field. */
+export function configInvalid(issues: ReadonlyArray<ConfigIssue>): StepError {
+  const text = issues.slice(0, SHOWN).map(formatConfigIssue).join('; ');
+  const more = issues.length > SHOWN ? ` (and ${issues.length - SHOWN} more)` : '';
+  return new StepError(ErrorCodes.STEP_CONFIG_INVALID, `${text}${more}`, {
+    retryable: false,
+    details: { field: issues[0]?.field ?? '', issues: issues.slice(0, 20) },
+  });
+}
+
+/** The non-retryable failure for one bad config field. */
+export function configError(field: string, message: string): StepError {
+  return configInvalid([{ field, message }]);
+}
+
 /**
- * Checks a config again at run time (references resolved, or a definition
- * stored before a validator changed) and fails the step, non-retryable,
- * naming every bad field.
+ * Checks a config (the step runner does this once, before `execute`, with the
+ * validator used when the definition was saved) and fails the step,
+ * non-retryable, naming every bad field.
  */
-export function assertValidConfig(validate: (config: Record<string, unknown>) => ConfigIssue[], config: Record<string, unknown>, prefix = ''): void {
+export function assertValidConfig(validate: (config: Record<string, unknown>) => ConfigIssue[], config: Record<string, unknown>): void {
   const issues = validate(config);
-  if (issues.length > 0) {
-    throw new StepError('STEP_CONFIG_INVALID', `${prefix}${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, { details: { issues } });
-  }
+  if (issues.length > 0) throw configInvalid(issues);
 }

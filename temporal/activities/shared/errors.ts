@@ -9,37 +9,12 @@
  * serialisation.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import type { ErrorCode } from '@engine/shared/error-catalogue';
 
-/** Codes raised by the HTTP client. */
-export const HTTP_ERROR_CODES = [
-  'SSRF_BLOCKED',
-  'INVALID_URL',
-  'UNSUPPORTED_SCHEME',
-  'INVALID_REQUEST',
-  'DNS_LOOKUP_FAILED',
-  'HTTP_CONNECTION_ERROR',
-  'HTTP_TIMEOUT',
-  'HTTP_ABORTED',
-  'HTTP_STATUS',
-  'HTTP_CLIENT_ERROR',
-  'RESPONSE_TOO_LARGE',
-  'INVALID_RESPONSE',
-  'TOO_MANY_REDIRECTS',
-  'OAUTH_TOKEN_ERROR',
-] as const;
-export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
+export { errorCode } from '@engine/shared/error-catalogue';
 
-/** Codes raised by the secrets module. */
-export const SECRET_ERROR_CODES = [
-  'SECRET_NOT_FOUND',
-  'SECRET_REF_INVALID',
-  'SECRET_DECRYPT_FAILED',
-  'MASTER_KEY_MISSING',
-  'MASTER_KEY_INVALID',
-] as const;
-export type SecretErrorCode = (typeof SECRET_ERROR_CODES)[number];
-
-export type StepErrorCode = HttpErrorCode | SecretErrorCode;
+/** A code from the error catalogue (temporal/shared/error-catalogue). */
+export type StepErrorCode = ErrorCode;
 
 export interface StepErrorOptions {
   /** Whether retrying the same call may succeed. Defaults to false. */
@@ -55,15 +30,15 @@ export interface StepErrorOptions {
  * A failure with a stable string `code` and a `retryable` flag.
  *
  * @example
- * throw new StepError('SSRF_BLOCKED', 'refusing 10.0.0.5', { details: { host: 'x.test' } });
+ * throw new StepError(ErrorCodes.SSRF_BLOCKED, 'refusing 10.0.0.5', { details: { host: 'x.test' } });
  */
 export class StepError extends ApplicationFailure {
   /** Stable machine-readable code; equal to `type`. */
-  readonly code: string;
+  readonly code: StepErrorCode;
   /** Equal to `!nonRetryable`. */
   readonly retryable: boolean;
 
-  constructor(code: StepErrorCode | (string & {}), message: string, options: StepErrorOptions = {}) {
+  constructor(code: StepErrorCode, message: string, options: StepErrorOptions = {}) {
     const retryable = options.retryable ?? false;
     super(
       message,
@@ -84,18 +59,6 @@ export class StepError extends ApplicationFailure {
   }
 }
 
-/**
- * The code of an error from this module, whether it is the original
- * `StepError`, a deserialised `ApplicationFailure` (its `type`) or a plain
- * object carrying `code`. Undefined for anything else.
- */
-export function errorCode(err: unknown): string | undefined {
-  if (!err || typeof err !== 'object') return undefined;
-  const e = err as { code?: unknown; type?: unknown };
-  if (typeof e.code === 'string') return e.code;
-  if (typeof e.type === 'string') return e.type;
-  return undefined;
-}
 
 /** Whether `err` says it may succeed on retry (`retryable`, or `nonRetryable === false`). */
 export function isRetryable(err: unknown): boolean {

@@ -60,7 +60,7 @@ export const maxFailedItemsSchema = z.number({ error: 'must be a whole number of
  *
  * @example
  * const failures = new ItemFailures();
- * failures.add({ key: 'SKU-1', index: 0, code: 'HTTP_STATUS', message: 'POST /listings responded 503', status: 503 }, { retryable: true });
+ * failures.add({ key: 'SKU-1', index: 0, code: ErrorCodes.HTTP_STATUS, message: 'POST /listings responded 503', status: 503 }, { retryable: true });
  * failures.enforce(items.length, { max_failed_items: 10 }, 'listings');
  * return { ...result, ...failures.report() };
  */

@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { StepError } from '@engine/activities/shared/errors';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** One encrypted secret as stored. Strings are base64. */
 export interface EncryptedSecret {
@@ -39,8 +40,8 @@ const MIN_PASSPHRASE_LENGTH = 16;
  */
 export function parseMasterKey(raw: string): Buffer {
   const value = raw.trim();
-  if (!value) throw new StepError('MASTER_KEY_INVALID', 'master key is empty');
-  const invalid = (why: string) => new StepError('MASTER_KEY_INVALID', `master key is invalid: ${why}`);
+  if (!value) throw new StepError(ErrorCodes.MASTER_KEY_INVALID, 'master key is empty');
+  const invalid = (why: string) => new StepError(ErrorCodes.MASTER_KEY_INVALID, `master key is invalid: ${why}`);
   const prefixed = /^(hex|base64|passphrase):(.*)$/s.exec(value);
   if (prefixed) {
     const [, kind, body] = prefixed;
@@ -64,7 +65,7 @@ export function parseMasterKey(raw: string): Buffer {
 function deriveFromPassphrase(passphrase: string): Buffer {
   if (passphrase.length < MIN_PASSPHRASE_LENGTH) {
     throw new StepError(
-      'MASTER_KEY_INVALID',
+      ErrorCodes.MASTER_KEY_INVALID,
       `master key passphrase must be at least ${MIN_PASSPHRASE_LENGTH} characters (or give 32 bytes as hex/base64)`,
     );
   }
@@ -85,13 +86,13 @@ function decodeBase64Strict(text: string): Buffer | undefined {
  */
 export function masterKeyFromEnv(env: NodeJS.ProcessEnv = process.env): Buffer {
   const raw = env.MERCHFLOW_MASTER_KEY;
-  if (!raw || !raw.trim()) throw new StepError('MASTER_KEY_MISSING', 'MERCHFLOW_MASTER_KEY is not set');
+  if (!raw || !raw.trim()) throw new StepError(ErrorCodes.MASTER_KEY_MISSING, 'MERCHFLOW_MASTER_KEY is not set');
   return parseMasterKey(raw);
 }
 
 function assertKey(key: Buffer): void {
   if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) {
-    throw new StepError('MASTER_KEY_INVALID', 'master key must be 32 bytes');
+    throw new StepError(ErrorCodes.MASTER_KEY_INVALID, 'master key must be 32 bytes');
   }
 }
 
@@ -122,7 +123,7 @@ export function decryptSecret(name: string, record: StoredSecret, key: Buffer): 
   assertKey(key);
   const iv = toBuffer(record.iv);
   const tag = toBuffer(record.tag);
-  const fail = () => new StepError('SECRET_DECRYPT_FAILED', `secret ${JSON.stringify(name)} could not be decrypted`, { details: { secret: name } });
+  const fail = () => new StepError(ErrorCodes.SECRET_DECRYPT_FAILED, `secret ${JSON.stringify(name)} could not be decrypted`, { details: { secret: name } });
   // Fixed lengths: GCM would otherwise accept short tags, which weakens authentication.
   if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw fail();
   try {

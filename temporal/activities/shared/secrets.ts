@@ -13,6 +13,7 @@
  */
 import { StepError, errorCode } from '@engine/activities/shared/errors';
 import { decryptSecret, type StoredSecret } from '@engine/activities/shared/secret-crypto';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 export {
   encryptSecret,
@@ -67,13 +68,13 @@ export function containsSecretRef(value: unknown): boolean {
 /** Throws `SECRET_REF_INVALID` unless `name` is a valid secret name. */
 export function assertSecretName(name: string): void {
   if (typeof name !== 'string' || !SECRET_NAME_PATTERN.test(name)) {
-    throw new StepError('SECRET_REF_INVALID', `invalid secret name ${JSON.stringify(String(name).slice(0, 64))}`);
+    throw new StepError(ErrorCodes.SECRET_REF_INVALID, `invalid secret name ${JSON.stringify(String(name).slice(0, 64))}`);
   }
 }
 
 /** The `SECRET_NOT_FOUND` error: names the secret, never a value. */
 export function secretNotFound(name: string): StepError {
-  return new StepError('SECRET_NOT_FOUND', `secret ${JSON.stringify(name)} is not defined`, { details: { secret: name } });
+  return new StepError(ErrorCodes.SECRET_NOT_FOUND, `secret ${JSON.stringify(name)} is not defined`, { details: { secret: name } });
 }
 
 /**
@@ -107,7 +108,7 @@ export async function resolveSecretRefs<T>(value: T, resolver: SecretResolver, o
       return;
     }
     if (!v || typeof v !== 'object' || (!Array.isArray(v) && !isPlainObject(v))) return;
-    if (stack.has(v)) throw new StepError('SECRET_REF_INVALID', 'configuration is cyclic');
+    if (stack.has(v)) throw new StepError(ErrorCodes.SECRET_REF_INVALID, 'configuration is cyclic');
     stack.add(v);
     for (const item of Array.isArray(v) ? v : Object.values(v)) collectNames(item);
     stack.delete(v);
@@ -198,7 +199,7 @@ export class ChainedSecretResolver implements SecretResolver {
       try {
         return await r.resolve(name);
       } catch (err) {
-        if (errorCode(err) !== 'SECRET_NOT_FOUND') throw err;
+        if (errorCode(err) !== ErrorCodes.SECRET_NOT_FOUND) throw err;
       }
     }
     throw secretNotFound(name);

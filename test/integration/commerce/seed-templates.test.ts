@@ -1,14 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { EXECUTOR_MODULES } from '@engine/activities/registry';
-import { dataTransformExecutorModule } from '@engine/activities/data_transform';
-import { dataValidateExecutorModule } from '@engine/activities/data_validate';
 import { COMMERCE_TEMPLATES } from '@src/commerce/templates';
 import { createWorkflowFromTemplate } from '@src/workflows/templates';
 import { seedSandboxCommerce } from '@src/commerce/seed';
 import { startHarness, type Harness } from '@test/support/harness';
-import { lazyExecutors } from '@test/support/deps';
 
 /** The seed and create_workflow_from_template against the real database (no runs). */
 describe('commerce seed and templates', () => {
@@ -16,8 +12,7 @@ describe('commerce seed and templates', () => {
   const tag = `s${randomUUID().replace(/-/g, '').slice(0, 10)}`;
 
   before(async () => {
-    const missing = [dataTransformExecutorModule, dataValidateExecutorModule].filter((m) => !EXECUTOR_MODULES.some((b) => b.type === m.type));
-    h = await startHarness({ startWorker: false, executors: lazyExecutors(() => h, missing) });
+    h = await startHarness({ startWorker: false });
   });
   after(async () => h?.close());
 

@@ -5,15 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { EXECUTOR_MODULES } from '@engine/activities/registry';
-import { dataTransformExecutorModule } from '@engine/activities/data_transform';
-import { dataValidateExecutorModule } from '@engine/activities/data_validate';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { RunResult, StepResult } from '@engine/shared/contracts';
 import { startSandbox, type Sandbox, type SandboxOptions } from '@src/sandbox';
 import { seedSandboxCommerce } from '@src/commerce/seed';
 import { startHarness, type Harness } from '@test/support/harness';
-import { lazyExecutors } from '@test/support/deps';
 import { startOpenAIStub, type OpenAIStub } from '@test/support/openai-stub';
 
 export const OPENAI_KEY = 'sk-commerce-test';
@@ -25,16 +21,11 @@ export interface CommerceEnv {
   close(): Promise<void>;
 }
 
-/**
- * A harness for commerce runs. data_transform and data_validate are added
- * as test executors only while the worker does not register them itself.
- */
+/** A harness for commerce runs. */
 export async function startCommerceEnv(sandboxOptions: SandboxOptions[]): Promise<CommerceEnv> {
   const sandboxes = await Promise.all(sandboxOptions.map((o) => startSandbox({ initialOrders: 0, ...o })));
   const ai = await startOpenAIStub({ apiKey: OPENAI_KEY });
-  const missing = [dataTransformExecutorModule, dataValidateExecutorModule].filter((m) => !EXECUTOR_MODULES.some((b) => b.type === m.type));
   const h: Harness = await startHarness({
-    executors: lazyExecutors(() => h, missing),
     env: {
       HTTP_ALLOW_HOSTS: sandboxes.map((s) => `127.0.0.1:${s.port}`).join(','),
       OPENAI_BASE_URL: ai.baseUrl,

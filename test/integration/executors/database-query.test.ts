@@ -98,7 +98,7 @@ describe(databaseQueryExecutorModule.type, () => {
       dbq('store', { query_type: 'insert', model: 'SourceData', record_mapping: { source_type: type, raw_data: '$' } }),
     ];
     const first = await run(steps, { products });
-    assert.equal(first.res.status, 'completed', String(first.res.error));
+    assert.equal(first.res.status, 'completed', `${String(first.res.error)} ${JSON.stringify(first.steps.map((s) => [s.step_key, s.status, s.error_message]))}`);
     assert.deepEqual(pick(outputOf(first), ['inserted', 'updated', 'unchanged']), { inserted: 2, updated: 0, unchanged: 0 });
 
     const rows = await rowsOf(type);
@@ -132,7 +132,7 @@ describe(databaseQueryExecutorModule.type, () => {
       { sku: 'P3', price: 3 },
     ];
     const first = await run([dbq('store', config)], { supplier_id: 7, products });
-    assert.equal(first.res.status, 'completed', String(first.res.error));
+    assert.equal(first.res.status, 'completed', `${String(first.res.error)} ${JSON.stringify(first.steps.map((s) => [s.step_key, s.status, s.error_message]))}`);
     assert.deepEqual(pick(outputOf(first), ['inserted', 'updated', 'unchanged']), { inserted: 3, updated: 0, unchanged: 0 });
     assert.deepEqual(outputOf(first).rows!.map((r) => r.external_id).sort(), ['P1', 'P2', 'P3']);
     const before = await rowsOf(type);
@@ -316,7 +316,7 @@ describe(databaseQueryExecutorModule.type, () => {
       dbq('store', { query_type: 'upsert', model: 'SourceData', items_field: 'products', batch_size: 1000, record_mapping: { source_type: type, external_id: '$sku', raw_data: '$' } }, { timeout_seconds: 600 }),
     ];
     const first = await run(steps);
-    assert.equal(first.res.status, 'completed', String(first.res.error));
+    assert.equal(first.res.status, 'completed', `${String(first.res.error)} ${JSON.stringify(first.steps.map((s) => [s.step_key, s.status, s.error_message]))}`);
     assert.deepEqual(pick(outputOf(first), ['inserted', 'updated', 'unchanged']), { inserted: 100_000, updated: 0, unchanged: 0 });
     const second = await run([], {}, first.id);
     assert.deepEqual(pick(outputOf(second), ['inserted', 'updated', 'unchanged']), { inserted: 0, updated: 0, unchanged: 100_000 });

@@ -4,11 +4,9 @@ import { validateDefinition } from '@engine/dsl/validate';
 import { normalizeDefinition } from '@engine/dsl/normalize';
 import { effectiveDependencies } from '@engine/dsl/graph';
 import { stepTypeRegistry } from '@engine/activities/registry';
-import { dataTransformExecutorModule } from '@engine/activities/data_transform';
-import { dataValidateExecutorModule } from '@engine/activities/data_validate';
 import { COMMERCE_TEMPLATES, findTemplate, templateDefinition, type TemplateDefinition } from '@src/commerce/templates';
 
-const registry = stepTypeRegistry([dataTransformExecutorModule, dataValidateExecutorModule]);
+const registry = stepTypeRegistry();
 const main = (t: TemplateDefinition) => t.steps.filter((s) => (s.role ?? 'main') === 'main');
 
 /** The step lists of the specification's "Predefined Workflows", in order. */

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateAiProcessConfig } from '@engine/activities/ai_process/schema';
 import { TASKS, TASK_TYPES, parseResults, responseJsonSchema, systemPrompt, userMessage, type TaskOptions } from '@engine/activities/ai_process/tasks';
-import { runBounded } from '@engine/activities/ai_process/ai_process.executor';
+import { runBounded } from '@engine/activities/ai_process/executor';
 
 const sut = validateAiProcessConfig;
 const fields = (config: Record<string, unknown>) => sut(config).map((i) => i.field);

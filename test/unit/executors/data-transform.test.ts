@@ -16,10 +16,10 @@ import {
   transformData,
   validateDataTransformConfig,
 } from '@engine/activities/data_transform';
-import { convertUnit, parseBoolean, parseCurrency, parseDate, parseDecimal, castValue, titleCase, isIsoDate } from '@engine/activities/data_transform/values';
-import { regexProblem, compileSafeRegex, MAX_MATCH_LENGTH } from '@engine/activities/data_transform/safe-regex';
-import { parsePath, getIn, setIn, removeIn, formatPath } from '@engine/activities/data_transform/paths';
-import { selectItems } from '@engine/activities/data_transform/items';
+import { convertUnit, parseBoolean, parseCurrency, parseDate, parseDecimal, castValue, titleCase, isIsoDate } from '@engine/activities/shared/values';
+import { regexProblem, compileSafeRegex, MAX_MATCH_LENGTH } from '@engine/activities/shared/safe-regex';
+import { parsePath, getIn, setIn, removeIn, formatPath } from '@engine/activities/shared/paths';
+import { selectItems } from '@engine/activities/shared/items';
 
 const run = (over: Partial<RunContext> = {}): RunContext => ({ input: {}, steps: {}, config: {}, execution: {}, ...over });
 

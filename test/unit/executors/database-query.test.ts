@@ -5,7 +5,7 @@ import { checkRawSql, wrapRawSql } from '@engine/activities/database_query/raw-s
 import { selectSql, updateSql, writeSql, deleteSql, QueryConfigError } from '@engine/activities/database_query/sql';
 import { canonicalJson, coerceValue, contentHash } from '@engine/activities/database_query/values';
 import { DATABASE_MODELS, assertModels, type ModelRegistry } from '@engine/activities/database_query/models';
-import { itemsOf, writePlan } from '@engine/activities/database_query/database_query.executor';
+import { itemsOf, writePlan } from '@engine/activities/database_query/executor';
 
 const sut = validateDatabaseQueryConfig;
 const INJECTION = "'); DROP TABLE source_data; --";

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateNotificationConfig } from '@engine/activities/notification/schema';
 import { computeSignature, parseSignatureHeader, signatureHeader, verifyWebhookSignature } from '@engine/activities/notification/signature';
-import { messageIdFor, recipientList } from '@engine/activities/notification/notification.executor';
+import { messageIdFor, recipientList } from '@engine/activities/notification/executor';
 
 const sut = validateNotificationConfig;
 const fields = (config: Record<string, unknown>) => sut(config).map((i) => i.field);

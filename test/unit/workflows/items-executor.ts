@@ -16,10 +16,10 @@ export function itemsExecutor(processed: Array<{ attempt: number; item: number }
         if (ctx.attempt === 1 && item === 3) {
           // Long enough for several of the runner's own heartbeats to go out after the executor's last one.
           await new Promise((r) => setTimeout(r, 150));
-          if (stop === 'fail') throw new StepError('PEER_DOWN', 'the peer went away', { retryable: true });
+          if (stop === 'fail') throw new StepError('HTTP_CONNECTION_ERROR', 'the peer went away', { retryable: true });
           await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
           reasons.push(String((ctx.signal.reason as Error | undefined)?.message ?? ctx.signal.reason));
-          throw new StepError('HUNG', 'aborted while hung', { retryable: true });
+          throw new StepError('STEP_TIMED_OUT', 'aborted while hung', { retryable: true });
         }
         processed.push({ attempt: ctx.attempt, item });
         ctx.heartbeat({ next: item + 1 });

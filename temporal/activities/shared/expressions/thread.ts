@@ -6,13 +6,14 @@
  */
 import { compileJsonata, ExpressionError, type CompiledExpression } from '@engine/dsl/expressions';
 import { STATE, type EvaluationFailure, type ExpressionTask, type ExpressionTaskResult } from './protocol';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 function failure(at: number, err: unknown): EvaluationFailure {
   if (err instanceof ExpressionError) {
     return { at, code: err.code, message: err.message, jsonataCode: err.jsonataCode, position: err.position };
   }
   // Errors outside JSONata's own (a RangeError from a builtin, say) mean a limit was hit.
-  return { at, code: 'EXPRESSION_LIMIT', message: err instanceof Error ? err.message : String(err) };
+  return { at, code: ErrorCodes.EXPRESSION_LIMIT, message: err instanceof Error ? err.message : String(err) };
 }
 
 export default async function evaluateChunk(task: ExpressionTask): Promise<ExpressionTaskResult> {
@@ -49,7 +50,7 @@ export default async function evaluateChunk(task: ExpressionTask): Promise<Expre
       if (failed) {
         failures.push(failed);
         values.length = at + 1;
-        if (stopOn === 'any' || failed.code !== 'EXPRESSION_FAILED') return { values, failures };
+        if (stopOn === 'any' || failed.code !== ErrorCodes.EXPRESSION_FAILED) return { values, failures };
       }
     }
   }

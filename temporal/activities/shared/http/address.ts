@@ -6,6 +6,7 @@
  */
 import net from 'node:net';
 import { StepError } from '@engine/activities/shared/errors';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** Why an address is (or is not) reachable. Everything but `public` is blocked. */
 export type AddressCategory =
@@ -175,7 +176,7 @@ export function classifyAddress(address: string): AddressClassification {
       ...(embeddedIPv4 ? { embeddedIPv4 } : {}),
     };
   }
-  throw new StepError('INVALID_URL', `not an IP address: ${JSON.stringify(address)}`);
+  throw new StepError(ErrorCodes.INVALID_URL, `not an IP address: ${JSON.stringify(address)}`);
 }
 
 /** True when connecting to `address` needs an allow-list entry. */
@@ -209,9 +210,9 @@ export function normalizeHost(host: string): NormalizedHost {
   try {
     hostname = new URL(`http://${wrapped}/`).hostname;
   } catch {
-    throw new StepError('INVALID_URL', `invalid host: ${JSON.stringify(host)}`);
+    throw new StepError(ErrorCodes.INVALID_URL, `invalid host: ${JSON.stringify(host)}`);
   }
-  if (!hostname) throw new StepError('INVALID_URL', `invalid host: ${JSON.stringify(host)}`);
+  if (!hostname) throw new StepError(ErrorCodes.INVALID_URL, `invalid host: ${JSON.stringify(host)}`);
   const bare = stripBrackets(hostname);
   return { hostname: bare, ip: net.isIP(bare) ? bare : null };
 }

@@ -7,6 +7,7 @@
  */
 import { StepError, errorCode } from '@engine/activities/shared/errors';
 import type { HttpClient } from '@engine/activities/shared/http/http-client';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** What a provider may use while producing headers. */
 export interface AuthContext {
@@ -156,22 +157,22 @@ export class OAuth2ClientCredentials implements AuthProvider {
       });
       body = res.body;
     } catch (err) {
-      if (errorCode(err) === 'HTTP_CLIENT_ERROR') {
+      if (errorCode(err) === ErrorCodes.HTTP_CLIENT_ERROR) {
         const e = err as StepError;
-        throw new StepError('OAUTH_TOKEN_ERROR', `token request rejected: ${e.message}`, { details: e.info });
+        throw new StepError(ErrorCodes.OAUTH_TOKEN_ERROR, `token request rejected: ${e.message}`, { details: e.info });
       }
       throw err;
     }
     const payload = (typeof body === 'string' ? safeJson(body) : body) as Record<string, unknown> | undefined;
     const token = payload?.access_token;
     if (typeof token !== 'string' || token === '') {
-      throw new StepError('OAUTH_TOKEN_ERROR', 'token response has no access_token', {
+      throw new StepError(ErrorCodes.OAUTH_TOKEN_ERROR, 'token response has no access_token', {
         details: { tokenUrl: new URL(o.tokenUrl).origin },
       });
     }
     const tokenType = payload?.token_type;
     if (typeof tokenType === 'string' && tokenType.toLowerCase() !== 'bearer') {
-      throw new StepError('OAUTH_TOKEN_ERROR', `unsupported token_type ${JSON.stringify(tokenType.slice(0, 20))}`);
+      throw new StepError(ErrorCodes.OAUTH_TOKEN_ERROR, `unsupported token_type ${JSON.stringify(tokenType.slice(0, 20))}`);
     }
     const expiresIn = Number(payload?.expires_in);
     const lifetimeMs = (Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : (o.defaultExpiresInSec ?? 300)) * 1000;

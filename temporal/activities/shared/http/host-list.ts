@@ -6,6 +6,7 @@
  */
 import { normalizeHost } from '@engine/activities/shared/http/address';
 import { StepError } from '@engine/activities/shared/errors';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** One parsed list entry. */
 export interface HostPattern {
@@ -24,13 +25,13 @@ export interface HostPattern {
  */
 export function parseHostPattern(entry: string): HostPattern {
   const raw = entry.trim();
-  if (!raw) throw new StepError('INVALID_URL', 'empty host list entry');
+  if (!raw) throw new StepError(ErrorCodes.INVALID_URL, 'empty host list entry');
   if (raw.includes('://')) {
     let url: URL;
     try {
       url = new URL(raw);
     } catch {
-      throw new StepError('INVALID_URL', `invalid host list entry: ${JSON.stringify(entry)}`);
+      throw new StepError(ErrorCodes.INVALID_URL, `invalid host list entry: ${JSON.stringify(entry)}`);
     }
     const { hostname } = normalizeHost(url.hostname);
     return { host: hostname, port: effectivePort(url), wildcard: false };
@@ -48,7 +49,7 @@ export function parseHostPattern(entry: string): HostPattern {
   if (portPart !== undefined) {
     port = Number(portPart);
     if (!/^\d{1,5}$/.test(portPart) || port < 1 || port > 65535) {
-      throw new StepError('INVALID_URL', `invalid port in host list entry: ${JSON.stringify(entry)}`);
+      throw new StepError(ErrorCodes.INVALID_URL, `invalid port in host list entry: ${JSON.stringify(entry)}`);
     }
   }
   const wildcard = hostPart.startsWith('*.');

@@ -23,6 +23,7 @@ import { classifyAddress, normalizeHost, type AddressClassification } from '@eng
 import { effectivePort, hostMatches, parseHostList, type HostPattern } from '@engine/activities/shared/http/host-list';
 import { DEFAULT_RETRY_POLICY, backoffDelay, parseRetryAfter, type RetryPolicy } from '@engine/activities/shared/http/retry';
 import type { AuthProvider } from '@engine/activities/shared/http/auth';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** One resolved address. */
 export interface LookupAddress {
@@ -230,7 +231,7 @@ export class HttpClient {
    */
   async request<T = unknown>(method: string, url: string | URL, options: HttpRequestOptions = {}): Promise<HttpResponse<T>> {
     let verb = method.toUpperCase();
-    if (!/^[A-Z]+$/.test(verb)) throw new StepError('INVALID_REQUEST', `invalid HTTP method ${JSON.stringify(method)}`);
+    if (!/^[A-Z]+$/.test(verb)) throw new StepError(ErrorCodes.INVALID_REQUEST, `invalid HTTP method ${JSON.stringify(method)}`);
     const start = parseRequestUrl(url, options.query);
     const policy: RetryPolicy = { ...this.retryPolicy, ...options.retry };
     const maxRedirects = options.maxRedirects ?? this.maxRedirects;
@@ -311,14 +312,14 @@ export class HttpClient {
       const location = raw.headers.location;
       if (followRedirects && REDIRECT_STATUSES.has(raw.status) && typeof location === 'string') {
         if (++redirects > maxRedirects) {
-          throw new StepError('TOO_MANY_REDIRECTS', `${verb} ${safeUrl(start, secrets)}: more than ${maxRedirects} redirects`, {
+          throw new StepError(ErrorCodes.TOO_MANY_REDIRECTS, `${verb} ${safeUrl(start, secrets)}: more than ${maxRedirects} redirects`, {
             details: { url: safeUrl(start, secrets), maxRedirects },
           });
         }
         const next = parseRedirectUrl(location, current, secrets);
         if ((raw.status === 307 || raw.status === 308) && body !== undefined && next.origin !== current.origin) {
           // 307/308 ask to repeat the request, body included: never hand a body to another origin.
-          throw new StepError('REDIRECT_REFUSED', `${verb} ${safeUrl(current, secrets)}: refusing to re-send the body to ${safeUrl(next, secrets)} (${raw.status})`, {
+          throw new StepError(ErrorCodes.REDIRECT_REFUSED, `${verb} ${safeUrl(current, secrets)}: refusing to re-send the body to ${safeUrl(next, secrets)} (${raw.status})`, {
             details: { status: raw.status },
           });
         }
@@ -380,7 +381,7 @@ export class HttpClient {
         answer = await this.lookup(hostname);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException)?.code ?? 'error';
-        throw new StepError('DNS_LOOKUP_FAILED', `could not resolve ${hostname}: ${code}`, {
+        throw new StepError(ErrorCodes.DNS_LOOKUP_FAILED, `could not resolve ${hostname}: ${code}`, {
           retryable: true,
           details: { host: hostname, reason: code },
         });
@@ -388,14 +389,14 @@ export class HttpClient {
       addresses = answer.map((a) => {
         const family = net.isIP(a.address.split('%')[0]);
         if (!family) {
-          throw new StepError('SSRF_BLOCKED', `refusing ${hostname}: resolver returned a non-address ${JSON.stringify(a.address)}`, {
+          throw new StepError(ErrorCodes.SSRF_BLOCKED, `refusing ${hostname}: resolver returned a non-address ${JSON.stringify(a.address)}`, {
             details: { host: hostname },
           });
         }
         return { address: a.address, family: family as 4 | 6 };
       });
       if (addresses.length === 0) {
-        throw new StepError('DNS_LOOKUP_FAILED', `could not resolve ${hostname}: no addresses`, { retryable: true, details: { host: hostname } });
+        throw new StepError(ErrorCodes.DNS_LOOKUP_FAILED, `could not resolve ${hostname}: no addresses`, { retryable: true, details: { host: hostname } });
       }
     }
     if (!allowListed) {
@@ -412,7 +413,7 @@ export class HttpClient {
     const attempt = new AbortController();
     const timer = setTimeout(() => {
       attempt.abort(
-        new StepError('HTTP_TIMEOUT', `${method} ${safeUrl(url, ctx.secrets)} timed out after ${ctx.timeoutMs} ms`, {
+        new StepError(ErrorCodes.HTTP_TIMEOUT, `${method} ${safeUrl(url, ctx.secrets)} timed out after ${ctx.timeoutMs} ms`, {
           retryable: true,
           details: { url: safeUrl(url, ctx.secrets), timeoutMs: ctx.timeoutMs },
         }),
@@ -471,7 +472,7 @@ export class HttpClient {
       try {
         req = (isHttps ? https : http).request(options);
       } catch (err) {
-        finish(new StepError('INVALID_REQUEST', `invalid request: ${(err as Error).message}`, { cause: err as Error }));
+        finish(new StepError(ErrorCodes.INVALID_REQUEST, `invalid request: ${(err as Error).message}`, { cause: err as Error }));
         return;
       }
       signal.addEventListener('abort', onAbort, { once: true });
@@ -527,7 +528,7 @@ async function readBody(
   secrets: Set<string>,
 ): Promise<Buffer> {
   const tooLarge = (size: number | string) =>
-    new StepError('RESPONSE_TOO_LARGE', `${method} ${safeUrl(url, secrets)}: response body exceeds ${limit} bytes`, {
+    new StepError(ErrorCodes.RESPONSE_TOO_LARGE, `${method} ${safeUrl(url, secrets)}: response body exceeds ${limit} bytes`, {
       details: { url: safeUrl(url, secrets), limit, size },
     });
   const declared = Number(res.headers['content-length']);
@@ -578,7 +579,7 @@ function decompress(res: http.IncomingMessage, method: string, url: URL, secrets
       break;
     default:
       res.destroy();
-      throw new StepError('INVALID_RESPONSE', `${method} ${safeUrl(url, secrets)}: unsupported content-encoding ${JSON.stringify(encoding.slice(0, 40))}`);
+      throw new StepError(ErrorCodes.INVALID_RESPONSE, `${method} ${safeUrl(url, secrets)}: unsupported content-encoding ${JSON.stringify(encoding.slice(0, 40))}`);
   }
   res.on('error', (err) => decoder.destroy(err));
   return res.pipe(decoder);
@@ -597,7 +598,7 @@ function decodeBody(raw: RawResponse, responseType: 'auto' | 'text' | 'buffer', 
   } catch {
     // An error page with a JSON content type is common; only a success body must be valid.
     if (raw.status >= 300) return text;
-    throw new StepError('INVALID_RESPONSE', `${method} ${safeUrl(url, secrets)}: response is not valid JSON: ${excerptOf(text, secrets)}`, {
+    throw new StepError(ErrorCodes.INVALID_RESPONSE, `${method} ${safeUrl(url, secrets)}: response is not valid JSON: ${excerptOf(text, secrets)}`, {
       details: { url: safeUrl(url, secrets), status: raw.status },
     });
   }
@@ -627,7 +628,7 @@ function encodeBody(body: HttpBody | undefined): { bytes: Buffer; contentType: s
   try {
     json = JSON.stringify(body);
   } catch (err) {
-    throw new StepError('INVALID_REQUEST', `request body is not serialisable as JSON: ${(err as Error).message}`);
+    throw new StepError(ErrorCodes.INVALID_REQUEST, `request body is not serialisable as JSON: ${(err as Error).message}`);
   }
   return { bytes: Buffer.from(json, 'utf8'), contentType: 'application/json' };
 }
@@ -637,7 +638,7 @@ function parseRequestUrl(input: string | URL, query?: HttpRequestOptions['query'
   try {
     url = new URL(String(input));
   } catch {
-    throw new StepError('INVALID_URL', `invalid URL ${JSON.stringify(String(input).slice(0, 200))}`);
+    throw new StepError(ErrorCodes.INVALID_URL, `invalid URL ${JSON.stringify(String(input).slice(0, 200))}`);
   }
   checkScheme(url);
   for (const [k, v] of Object.entries(query ?? {})) {
@@ -652,7 +653,7 @@ function parseRedirectUrl(location: string, base: URL, secrets: Set<string>): UR
   try {
     next = new URL(location, base);
   } catch {
-    throw new StepError('INVALID_URL', `redirect from ${safeUrl(base, secrets)} to an invalid URL`);
+    throw new StepError(ErrorCodes.INVALID_URL, `redirect from ${safeUrl(base, secrets)} to an invalid URL`);
   }
   checkScheme(next);
   next.hash = '';
@@ -661,13 +662,13 @@ function parseRedirectUrl(location: string, base: URL, secrets: Set<string>): UR
 
 function checkScheme(url: URL): void {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new StepError('UNSUPPORTED_SCHEME', `only http and https URLs are allowed, not ${url.protocol.replace(/:$/, '')}`, {
+    throw new StepError(ErrorCodes.UNSUPPORTED_SCHEME, `only http and https URLs are allowed, not ${url.protocol.replace(/:$/, '')}`, {
       details: { scheme: url.protocol },
     });
   }
   if (url.username || url.password) {
     // Userinfo would end up in logs and history; credentials belong in `auth`.
-    throw new StepError('INVALID_URL', 'URLs with embedded credentials are not allowed; use basicAuth');
+    throw new StepError(ErrorCodes.INVALID_URL, 'URLs with embedded credentials are not allowed; use basicAuth');
   }
 }
 
@@ -682,7 +683,7 @@ function ssrfBlocked(host: string, port: number, c: AddressClassification | unde
   const address = c?.address ?? 'unknown';
   const why = c ? c.category.replace('_', '-') : 'unknown';
   return new StepError(
-    'SSRF_BLOCKED',
+    ErrorCodes.SSRF_BLOCKED,
     `refusing to connect to ${host}: address ${address} is ${why} and ${host}:${port} is not in HTTP_ALLOW_HOSTS`,
     { details: { host, port, address, category: why } },
   );
@@ -710,25 +711,25 @@ function toStepError(err: unknown, method: string, url: URL, secrets: Set<string
   const where = safeUrl(url, secrets);
   const message = redactString(String(e?.message ?? err), secrets);
   if (code && TLS_ERROR.test(code)) {
-    return new StepError('HTTP_CONNECTION_ERROR', `${method} ${where}: TLS failure: ${message}`, {
+    return new StepError(ErrorCodes.HTTP_CONNECTION_ERROR, `${method} ${where}: TLS failure: ${message}`, {
       details: { url: where, reason: code, tls: true },
     });
   }
   if (code?.startsWith('ERR_INVALID') || code === 'ERR_HTTP_INVALID_HEADER_VALUE' || code === 'ERR_UNESCAPED_CHARACTERS') {
-    return new StepError('INVALID_REQUEST', `${method} ${where}: ${message}`, { details: { url: where, reason: code } });
+    return new StepError(ErrorCodes.INVALID_REQUEST, `${method} ${where}: ${message}`, { details: { url: where, reason: code } });
   }
-  return new StepError('HTTP_CONNECTION_ERROR', `${method} ${where} failed: ${message}`, {
+  return new StepError(ErrorCodes.HTTP_CONNECTION_ERROR, `${method} ${where} failed: ${message}`, {
     retryable: true,
     details: { url: where, reason: code ?? 'error' },
   });
 }
 
 function abortedError(method: string, url: URL, secrets: Set<string>): StepError {
-  return new StepError('HTTP_ABORTED', `${method} ${safeUrl(url, secrets)} was cancelled`, { details: { url: safeUrl(url, secrets) } });
+  return new StepError(ErrorCodes.HTTP_ABORTED, `${method} ${safeUrl(url, secrets)} was cancelled`, { details: { url: safeUrl(url, secrets) } });
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new StepError('HTTP_ABORTED', 'request was cancelled');
+  if (signal?.aborted) throw new StepError(ErrorCodes.HTTP_ABORTED, 'request was cancelled');
 }
 
 /** Origin and path only: query strings often carry tokens that are not known secrets. */
@@ -751,12 +752,12 @@ function lowerKeys<V>(headers: Record<string, V>): Record<string, V> {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(new StepError('HTTP_ABORTED', 'request was cancelled'));
+      reject(new StepError(ErrorCodes.HTTP_ABORTED, 'request was cancelled'));
       return;
     }
     const onAbort = () => {
       clearTimeout(timer);
-      reject(new StepError('HTTP_ABORTED', 'request was cancelled while waiting to retry'));
+      reject(new StepError(ErrorCodes.HTTP_ABORTED, 'request was cancelled while waiting to retry'));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);

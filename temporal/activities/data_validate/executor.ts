@@ -1,12 +1,8 @@
-import type { ExecutorDeps, StepExecutor } from '@engine/activities/runtime/executor';
-import type { ExecutorModule } from '@engine/activities/registry';
-import { executorProgress } from '@engine/activities/data_transform/items';
+import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutor } from '@engine/activities/runtime/executor';
+import { executorProgress } from '@engine/activities/shared/items';
 import { expressionPool } from '@engine/activities/shared/expressions';
-import { validateDataValidateConfig } from './schema';
+import { DATA_VALIDATE_STEP_TYPE, dataValidateConfig } from './schema';
 import { validateData } from './validate';
-
-/** Step type id of the data validation executor. */
-export const DATA_VALIDATE_STEP_TYPE = 'data_validate';
 
 /**
  * The `data_validate` executor: checks the step's items against
@@ -15,12 +11,10 @@ export const DATA_VALIDATE_STEP_TYPE = 'data_validate';
  * them the run context, heartbeats every 1000 items, and fails the step with
  * a non-retryable `VALIDATION_FAILED` when a threshold is crossed.
  */
-export function createDataValidateExecutor(deps?: ExecutorDeps): StepExecutor {
+function build(deps?: ExecutorDeps): ExecutorImplementation {
   // The pool the worker's configuration asks for (without deps, as in unit tests: the process default).
   const expressions = deps?.config ? expressionPool(deps.config.expressions) : undefined;
   return {
-    type: DATA_VALIDATE_STEP_TYPE,
-    validateConfig: validateDataValidateConfig,
     async execute(config, ctx) {
       const { output, counts, warnings } = await validateData(ctx.input, config, { run: ctx.run, expressions, signal: ctx.signal, ...executorProgress(ctx) });
       for (const warning of warnings) ctx.logger.warn(`data_validate: ${warning}`);
@@ -34,12 +28,15 @@ export function createDataValidateExecutor(deps?: ExecutorDeps): StepExecutor {
   };
 }
 
-/** The data_validate step type as registered in the worker. */
-export const dataValidateExecutorModule: ExecutorModule = {
-  type: DATA_VALIDATE_STEP_TYPE,
-  validateConfig: validateDataValidateConfig,
-  create: (deps) => createDataValidateExecutor(deps),
-};
+/** The `data_validate` step executor: its config (type and validator, from schema.ts) and its factory. */
+export { DATA_VALIDATE_STEP_TYPE };
+
+export const dataValidateExecutorModule = defineExecutor({ config: dataValidateConfig, create: build });
+
+/** Builds the executor; without deps (unit tests) expressions run in the process's default pool. */
+export function createDataValidateExecutor(deps?: ExecutorDeps): StepExecutor {
+  return dataValidateExecutorModule.create(deps as ExecutorDeps);
+}
 
 export { validateData, validateItems, thresholdFailure, hasType } from './validate';
 export { validateDataValidateConfig, checkValidateConfig, resolveValidateConfig } from './schema';

@@ -5,26 +5,10 @@
  * when the step runs.
  */
 import { parseReference } from '@engine/dsl/references';
-import { StepError } from '@engine/activities/shared/errors';
-import { ErrorCodes } from '@engine/shared/contracts';
-import { parsePath, type Path } from './paths';
+import { configInvalid, type ConfigIssue } from '@engine/activities/shared/config-issues';
+import { parsePath, type Path } from '@engine/activities/shared/paths';
 
-export interface ConfigIssue {
-  field: string;
-  message: string;
-}
-
-/** The non-retryable failure for a config that turns out invalid when the step runs. */
-export function configInvalid(issues: ConfigIssue[]): StepError {
-  const text = issues
-    .slice(0, 5)
-    .map((i) => `${i.field}: ${i.message}`)
-    .join('; ');
-  return new StepError(ErrorCodes.STEP_CONFIG_INVALID, `invalid config: ${text}${issues.length > 5 ? ` (and ${issues.length - 5} more)` : ''}`, {
-    retryable: false,
-    details: { issues },
-  });
-}
+export { configInvalid, type ConfigIssue };
 
 /**
  * When a config is checked: `definition` when a workflow is saved (a run

@@ -1,36 +1,25 @@
 import type { DataSource } from 'typeorm';
-import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
-import type { ExecutorModule } from '@engine/activities/registry';
+import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { HttpClient, type HttpBody } from '@engine/activities/shared/http';
-import {
-  OAuthProviderCache,
-  authProviderOf,
-  credentialHeaderNames,
-  normalizeAuth,
-  parseOrThrow,
-  retryPolicyOf,
-  scrubProviderSecrets,
-  type RenderedAuth,
-} from '@engine/activities/api_call/http-config';
-import { configError, configInvalid, credentialsHostOf, renderTemplate, resolveSecretNames, secretNames, stringValues } from '@engine/activities/api_call/template';
+import { OAuthProviderCache, authProviderOf, credentialHeaderNames, normalizeAuth, retryPolicyOf, scrubProviderSecrets, type RenderedAuth } from '@engine/activities/shared/http-config';
+import { parseOrThrow } from '@engine/activities/shared/zod';
+import { credentialsHostOf, renderTemplate, resolveSecretNames, secretNames, stringValues } from '@engine/activities/shared/template';
+import { configError } from '@engine/activities/shared/config-issues';
 import {
   DATA_FETCH_DEFAULTS,
   INCREMENTAL_KEY_PATTERN,
   connectorRuntimeSchema,
   httpRuntimeSchema,
   sourceDataRuntimeSchema,
-  validateDataFetchConfig,
   type ConnectorSourceSettings,
   type HttpSourceSettings,
   type SourceDataSettings,
+  dataFetchConfig,
 } from '@engine/activities/data_fetch/schema';
-import { fetchPaginated, latestValue } from '@engine/activities/data_fetch/paginate';
+import { fetchPaginated, latestValue } from '@engine/activities/shared/pagination';
 import { FetchCursorStore } from '@engine/activities/data_fetch/cursor-store';
 import { buildSourceDataQuery, decodeWatermark, encodeWatermark, rowToJson } from '@engine/activities/data_fetch/source-data';
 import { fetchFromConnector } from '@engine/activities/data_fetch/connector-source';
-
-/** Step type id of the data fetch executor. */
-export const DATA_FETCH_STEP_TYPE = 'data_fetch';
 
 /** What a `data_fetch` step returns (large item lists are claim-checked by the runner). */
 export interface DataFetchOutput {
@@ -70,8 +59,6 @@ class DataFetch {
   }
 
   async execute(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<DataFetchOutput> {
-    const issues = validateDataFetchConfig(config);
-    if (issues.length > 0) throw configInvalid(issues);
     if (config.source_type === 'source_data') return this.sourceData(config, ctx);
     if ((config.source_type === 'supplier' || config.source_type === 'marketplace') && config.url === undefined) return this.connector(config, ctx);
     return this.http(config, ctx);
@@ -170,19 +157,17 @@ class DataFetch {
  * Builds the `data_fetch` executor: source_data queries on the worker's data
  * source, and paginated HTTP through one SSRF-safe client per worker.
  */
-export function createDataFetchExecutor(deps: ExecutorDeps, options: DataFetchExecutorOptions = {}): StepExecutor {
+function build(deps: ExecutorDeps, options: DataFetchExecutorOptions = {}): ExecutorImplementation {
   const client = options.client ?? new HttpClient({ allowHosts: deps.config.httpAllowHosts, logger: deps.logger });
   const fetcher = new DataFetch(client, new OAuthProviderCache(), deps.dataSource);
   return {
-    type: DATA_FETCH_STEP_TYPE,
-    validateConfig: validateDataFetchConfig,
     execute: (config, ctx) => fetcher.execute(config, ctx),
   };
 }
 
-/** The `data_fetch` step type: its id, config validator and factory. */
-export const dataFetchExecutorModule: ExecutorModule = {
-  type: DATA_FETCH_STEP_TYPE,
-  validateConfig: validateDataFetchConfig,
-  create: (deps) => createDataFetchExecutor(deps),
-};
+/** The `data_fetch` step executor: its config (type and validator, from schema.ts) and its factory. */
+
+export const dataFetchExecutorModule = defineExecutor({ config: dataFetchConfig, create: build });
+
+/** Builds the executor for a worker (tests pass options). */
+export const createDataFetchExecutor = dataFetchExecutorModule.create;

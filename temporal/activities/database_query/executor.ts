@@ -10,21 +10,31 @@
  */
 import type { PoolClient, QueryConfig, QueryResult } from 'pg';
 import { getPath, isPlainObject } from '@engine/dsl/references';
-import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
-import type { ExecutorModule } from '@engine/activities/registry';
+import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
 import { failedItemsOf } from '@engine/activities/shared/item-failures';
 import { DATABASE_MODELS, assertModels, type ModelRegistry, type ModelSpec } from './models';
 import { coerceValue, sha256Hex } from './values';
 import { deleteSql, INSERTED_FLAG, QueryConfigError, selectSql, updateSql, writeSql, type WhereCondition } from './sql';
 import { checkRawSql, wrapRawSql } from './raw-sql';
-import { createDatabaseQueryValidator, DATABASE_QUERY_LIMITS, normalizeOrder, normalizeWhere, zodIssues, type QueryType } from './schema';
+import { createDatabaseQueryValidator, DATABASE_QUERY_LIMITS, normalizeOrder, normalizeWhere, type QueryType, DATABASE_QUERY_STEP_TYPE, databaseQueryConfig } from './schema';
 import { DATABASE_OPERATIONS } from '@src/commerce/operations';
 import { CommerceOperationsService } from '@src/commerce/commerce-operations.service';
-import { assertValidConfig } from '@engine/activities/shared/config-issues';
+import { configError, zodIssues } from '@engine/activities/shared/config-issues';
+import { ErrorCodes } from '@engine/shared/contracts';
 
-/** Step type id. */
-export const DATABASE_QUERY_STEP_TYPE = 'database_query';
+/** Runs `fn` in one transaction on `client` (rolled back when it throws). */
+async function inTransaction<T>(client: PoolClient, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await fn();
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
 
 export interface DatabaseQueryOptions {
   /** The allow-list; the built-in models by default. */
@@ -70,9 +80,6 @@ export interface SelectResult {
   rows: Record<string, unknown>[];
 }
 
-function configError(field: string, message: string): StepError {
-  return new StepError('STEP_CONFIG_INVALID', `${field}: ${message}`, { details: { field } });
-}
 
 /**
  * Maps a Postgres error to a StepError: data and constraint violations,
@@ -86,17 +93,17 @@ export function databaseError(err: unknown): unknown {
   if (!sqlstate) return err;
   const message = `database: ${e.message ?? 'error'} (SQLSTATE ${sqlstate})`;
   const details = { sqlstate };
-  if (sqlstate === '25006') return new StepError('RAW_SQL_REJECTED', message, { details });
-  if (/^(22|23|25|42|2F|0A|44)/.test(sqlstate)) return new StepError('DB_QUERY_REJECTED', message, { details });
-  if (sqlstate === '57014') return new StepError('DB_TIMEOUT', message, { retryable: true, details });
-  return new StepError('DB_ERROR', message, { retryable: true, details });
+  if (sqlstate === '25006') return new StepError(ErrorCodes.RAW_SQL_REJECTED, message, { details });
+  if (/^(22|23|25|42|2F|0A|44)/.test(sqlstate)) return new StepError(ErrorCodes.DB_QUERY_REJECTED, message, { details });
+  if (sqlstate === '57014') return new StepError(ErrorCodes.DB_TIMEOUT, message, { retryable: true, details });
+  return new StepError(ErrorCodes.DB_ERROR, message, { retryable: true, details });
 }
 
 /**
  * Builds the executor. Exported with options so tests and future wiring can
  * pass another allow-list or enable raw SQL explicitly.
  */
-export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): StepExecutor {
+function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): ExecutorImplementation {
   const models = options.models ?? DATABASE_MODELS;
   assertModels(models);
   const validate = createDatabaseQueryValidator(models);
@@ -116,25 +123,11 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
     }
   }
 
-  /** Runs `fn` in a transaction; rolls back on error. */
-  async function inTransaction<T>(client: PoolClient, fn: () => Promise<T>): Promise<T> {
-    await client.query('BEGIN');
-    try {
-      const result = await fn();
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  }
-
   return {
-    type: DATABASE_QUERY_STEP_TYPE,
+    // The allow-list is this executor's own (its models option): the runner validates with it.
     validateConfig: validate,
 
     async execute(config, ctx) {
-      assertValidConfig(validate, config);
       const type = config.query_type as QueryType;
       try {
         if (type === 'raw') return await runRaw(config, ctx);
@@ -175,7 +168,7 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
     const parsed = op.params('runtime').safeParse(resolved);
     if (!parsed.success) {
       const issues = zodIssues(parsed.error).map((i) => ({ field: i.field === 'config' ? 'params' : `params.${i.field}`, message: i.message }));
-      throw new StepError('STEP_CONFIG_INVALID', `operation ${op.name}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, { details: { issues } });
+      throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, `operation ${op.name}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, { details: { issues } });
     }
     let result: Record<string, unknown>;
     try {
@@ -228,7 +221,7 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
     }
     if (invalid > 0 && config.on_invalid !== 'skip') {
       const first = errors.slice(0, 5).map((e) => `item ${e.index} ${e.field}: ${e.message}`);
-      throw new StepError('VALIDATION_FAILED', `${invalid} of ${items.length} records are invalid: ${first.join('; ')}${invalid > 5 ? '; …' : ''}`, {
+      throw new StepError(ErrorCodes.VALIDATION_FAILED, `${invalid} of ${items.length} records are invalid: ${first.join('; ')}${invalid > 5 ? '; …' : ''}`, {
         details: { invalid, errors: errors.slice(0, 20) },
       });
     }
@@ -348,7 +341,7 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
 
   async function runRaw(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<SelectResult> {
     if (!rawSqlEnabled) {
-      throw new StepError('RAW_SQL_DISABLED', 'raw SQL is disabled on this worker; enable read-only raw queries with DATABASE_QUERY_RAW_SQL=true');
+      throw new StepError(ErrorCodes.RAW_SQL_DISABLED, 'raw SQL is disabled on this worker; enable read-only raw queries with DATABASE_QUERY_RAW_SQL=true');
     }
     const checked = checkRawSql(config.sql as string);
     if ('error' in checked) throw configError('sql', checked.error);
@@ -384,7 +377,7 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
       }
     }).catch((err: unknown) => {
       // Whatever Postgres refused (a write in a read-only transaction, a statement the wrapper cannot hold) is a refusal of the raw query.
-      if (err instanceof StepError && err.code === 'DB_QUERY_REJECTED') throw new StepError('RAW_SQL_REJECTED', err.message, { details: err.info });
+      if (err instanceof StepError && err.code === ErrorCodes.DB_QUERY_REJECTED) throw new StepError(ErrorCodes.RAW_SQL_REJECTED, err.message, { details: err.info });
       throw err;
     });
     return { query_type: 'raw', count: res.rows.length, rows: res.rows };
@@ -393,7 +386,7 @@ export function createDatabaseQueryExecutor(deps: ExecutorDeps, options: Databas
 
 function guardRows(n: number, maxRows: number, what: string): void {
   if (n > maxRows) {
-    throw new StepError('ROW_LIMIT_EXCEEDED', `${what} would touch ${n} rows, more than max_rows ${maxRows}; nothing was changed by that statement`, {
+    throw new StepError(ErrorCodes.ROW_LIMIT_EXCEEDED, `${what} would touch ${n} rows, more than max_rows ${maxRows}; nothing was changed by that statement`, {
       details: { rows: n, max_rows: maxRows },
     });
   }
@@ -409,11 +402,11 @@ export function itemsOf(input: unknown, itemsField: string | undefined): unknown
   const value = itemsField ? getPath(input, itemsField) : input;
   if (Array.isArray(value)) return value;
   if (value === undefined || value === null) {
-    if (itemsField) throw new StepError('VALIDATION_FAILED', `items_field: the step input has no list at ${JSON.stringify(itemsField)}`);
+    if (itemsField) throw new StepError(ErrorCodes.VALIDATION_FAILED, `items_field: the step input has no list at ${JSON.stringify(itemsField)}`);
     return [];
   }
   if (isPlainObject(value) && !itemsField) return [value];
-  throw new StepError('VALIDATION_FAILED', `${itemsField ? `items_field ${JSON.stringify(itemsField)}` : 'the step input'} is not a list of records`);
+  throw new StepError(ErrorCodes.VALIDATION_FAILED, `${itemsField ? `items_field ${JSON.stringify(itemsField)}` : 'the step input'} is not a list of records`);
 }
 
 /** An integer option that may be a reference, checked after resolution. */
@@ -504,12 +497,14 @@ function buildSet(model: ModelSpec, set: Record<string, unknown>, ctx: StepExecu
   return out;
 }
 
-/**
- * The `database_query` module for the registry. Raw SQL is enabled by
- * `DATABASE_QUERY_RAW_SQL=true` (config `databaseQueryRawSql`).
- */
-export const databaseQueryExecutorModule: ExecutorModule = {
-  type: DATABASE_QUERY_STEP_TYPE,
-  validateConfig: createDatabaseQueryValidator(DATABASE_MODELS),
-  create: (deps) => createDatabaseQueryExecutor(deps, { rawSqlEnabled: deps.config.databaseQueryRawSql }),
-};
+/** The `database_query` step executor: its config (type and validator, from schema.ts) and its factory. */
+export { DATABASE_QUERY_STEP_TYPE };
+
+export const databaseQueryExecutorModule = defineExecutor<DatabaseQueryOptions>({
+  config: databaseQueryConfig,
+  // Raw SQL as the worker's configuration says (DATABASE_QUERY_RAW_SQL), unless the options say otherwise.
+  create: (deps, options) => build(deps, { rawSqlEnabled: deps.config.databaseQueryRawSql, ...options }),
+});
+
+/** Builds the executor for a worker (tests pass options). */
+export const createDatabaseQueryExecutor = databaseQueryExecutorModule.create;

@@ -1,12 +1,8 @@
-import type { ExecutorDeps, StepExecutor } from '@engine/activities/runtime/executor';
-import type { ExecutorModule } from '@engine/activities/registry';
+import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutor } from '@engine/activities/runtime/executor';
 import { expressionPool } from '@engine/activities/shared/expressions';
-import { executorProgress } from './items';
-import { validateDataTransformConfig } from './schema';
+import { executorProgress } from '@engine/activities/shared/items';
+import { DATA_TRANSFORM_STEP_TYPE, dataTransformConfig } from './schema';
 import { transformData, type TransformStats } from './transform';
-
-/** Step type id of the data transform executor. */
-export const DATA_TRANSFORM_STEP_TYPE = 'data_transform';
 
 /**
  * The `data_transform` executor: maps, filters, aggregates, normalizes or
@@ -14,14 +10,12 @@ export const DATA_TRANSFORM_STEP_TYPE = 'data_transform';
  * work is done by the pure functions of `transform.ts`; this wrapper feeds
  * them the run context, heartbeats every 1000 items, and reports counts.
  */
-export function createDataTransformExecutor(deps?: ExecutorDeps): StepExecutor {
+function build(deps?: ExecutorDeps): ExecutorImplementation {
   // The pool the worker's configuration asks for (without deps, as in unit tests: the process default).
   const expressions = deps?.config ? expressionPool(deps.config.expressions) : undefined;
   // Counts of outputs this worker produced, for summarize(): a bare list output has no room for them.
   const statsOf = new WeakMap<object, TransformStats>();
   return {
-    type: DATA_TRANSFORM_STEP_TYPE,
-    validateConfig: validateDataTransformConfig,
     async execute(config, ctx) {
       const { output, stats, warnings } = await transformData(ctx.input, config, { run: ctx.run, expressions, signal: ctx.signal, ...executorProgress(ctx) });
       for (const warning of warnings) ctx.logger.warn(`data_transform: ${warning}`);
@@ -39,12 +33,15 @@ export function createDataTransformExecutor(deps?: ExecutorDeps): StepExecutor {
   };
 }
 
-/** The data_transform step type as registered in the worker. */
-export const dataTransformExecutorModule: ExecutorModule = {
-  type: DATA_TRANSFORM_STEP_TYPE,
-  validateConfig: validateDataTransformConfig,
-  create: (deps) => createDataTransformExecutor(deps),
-};
+/** The `data_transform` step executor: its config (type and validator, from schema.ts) and its factory. */
+export { DATA_TRANSFORM_STEP_TYPE };
+
+export const dataTransformExecutorModule = defineExecutor({ config: dataTransformConfig, create: build });
+
+/** Builds the executor; without deps (unit tests) expressions run in the process's default pool. */
+export function createDataTransformExecutor(deps?: ExecutorDeps): StepExecutor {
+  return dataTransformExecutorModule.create(deps as ExecutorDeps);
+}
 
 export { transformData, mapItems, filterItems, aggregateItems, normalizeItems, applyJsonata } from './transform';
 export { validateDataTransformConfig, checkTransformConfig, resolveTransformConfig } from './schema';

@@ -1,41 +1,21 @@
 import { createHash } from 'node:crypto';
-import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
-import type { ExecutorModule } from '@engine/activities/registry';
+import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError, errorCode, isRetryable, withPartialOutput } from '@engine/activities/shared/errors';
 import { ItemFailures, failedItemsOf, type FailedItemsReport } from '@engine/activities/shared/item-failures';
 import { HttpClient, parseRetryAfter, type HttpBody, type HttpResponse } from '@engine/activities/shared/http';
 import { isPlainObject, isReference } from '@engine/dsl/references';
-import {
-  OAuthProviderCache,
-  authProviderOf,
-  credentialHeaderNames,
-  normalizeAuth,
-  parseOrThrow,
-  retryPolicyOf,
-  scrubProviderSecrets,
-  type RenderedAuth,
-} from '@engine/activities/api_call/http-config';
-import {
-  configError,
-  configInvalid,
-  credentialsHostOf,
-  hasItemReferences,
-  readPath,
-  renderTemplate,
-  resolveSecretNames,
-  secretNames,
-  stringValues,
-} from '@engine/activities/api_call/template';
+import { OAuthProviderCache, authProviderOf, credentialHeaderNames, normalizeAuth, retryPolicyOf, scrubProviderSecrets, type RenderedAuth } from '@engine/activities/shared/http-config';
+import { parseOrThrow } from '@engine/activities/shared/zod';
+import { credentialsHostOf, hasItemReferences, readPath, renderTemplate, resolveSecretNames, secretNames, stringValues } from '@engine/activities/shared/template';
+import { configError } from '@engine/activities/shared/config-issues';
 import {
   API_CALL_DEFAULTS,
   API_CALL_SETTING_KEYS,
   apiCallRuntimeSettingsSchema,
-  validateApiCallConfig,
   type ApiCallSettings,
+  apiCallConfig,
 } from '@engine/activities/api_call/schema';
-
-/** Step type id of the HTTP call executor. */
-export const API_CALL_STEP_TYPE = 'api_call';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** Methods that send the input as their body when the config gives none. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -84,7 +64,7 @@ export function itemKeyOf(item: unknown, index: number, keyField?: string): stri
   if (!keyField) return String(index);
   const v = readPath(item, keyField);
   if (!((typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isFinite(v)))) {
-    throw new StepError('STEP_INPUT_INVALID', `item ${index} has no value at ${JSON.stringify(keyField)} (item_key_field) for its idempotency key`, {
+    throw new StepError(ErrorCodes.STEP_INPUT_INVALID, `item ${index} has no value at ${JSON.stringify(keyField)} (item_key_field) for its idempotency key`, {
       details: { index, field: keyField },
     });
   }
@@ -103,7 +83,7 @@ export function itemKeyOf(item: unknown, index: number, keyField?: string): stri
 export function businessKeyOf(template: string, render: (s: string) => unknown, index: number): string {
   const v = render(template);
   if (!((typeof v === 'string' && v.trim() !== '') || (typeof v === 'number' && Number.isFinite(v)))) {
-    throw new StepError('STEP_INPUT_INVALID', `item ${index}: idempotency_key rendered to ${describe(v)}, not a non-empty string`, {
+    throw new StepError(ErrorCodes.STEP_INPUT_INVALID, `item ${index}: idempotency_key rendered to ${describe(v)}, not a non-empty string`, {
       details: { index, field: 'idempotency_key' },
     });
   }
@@ -117,17 +97,17 @@ export function unexpectedStatus(method: string, url: string, res: Pick<HttpResp
   const status = res.status;
   const details = { status, method, url: where };
   if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-    return new StepError('HTTP_CLIENT_ERROR', `${method} ${where} responded ${status}`, { details });
+    return new StepError(ErrorCodes.HTTP_CLIENT_ERROR, `${method} ${where} responded ${status}`, { details });
   }
   if (status >= 400) {
     const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
-    return new StepError('HTTP_STATUS', `${method} ${where} responded ${status}`, {
+    return new StepError(ErrorCodes.HTTP_STATUS, `${method} ${where} responded ${status}`, {
       retryable: status !== 501 && status !== 505,
       details,
       nextRetryDelayMs: retryAfterMs,
     });
   }
-  return new StepError('HTTP_UNEXPECTED_STATUS', `${method} ${where} responded ${status}, which is not in expected_status`, { details });
+  return new StepError(ErrorCodes.HTTP_UNEXPECTED_STATUS, `${method} ${where} responded ${status}, which is not in expected_status`, { details });
 }
 
 /** Origin and path, without query or fragment. */
@@ -178,8 +158,6 @@ class ApiCall {
   ) {}
 
   async execute(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<unknown> {
-    const issues = validateApiCallConfig(config);
-    if (issues.length > 0) throw configInvalid(issues);
     const settings = parseOrThrow<ApiCallSettings>(
       apiCallRuntimeSettingsSchema,
       ctx.resolve(Object.fromEntries(API_CALL_SETTING_KEYS.filter((k) => config[k] !== undefined).map((k) => [k, config[k]]))),
@@ -191,14 +169,14 @@ class ApiCall {
     // A compensation whose step did nothing (no output, nothing at items_field) has nothing to undo.
     if (ctx.compensates && itemsField && (items === undefined || items === null)) items = [];
     if (itemsField && items === undefined) {
-      throw new StepError('STEP_INPUT_INVALID', `the input has nothing at items_field ${JSON.stringify(itemsField)}`, { details: { field: itemsField } });
+      throw new StepError(ErrorCodes.STEP_INPUT_INVALID, `the input has nothing at items_field ${JSON.stringify(itemsField)}`, { details: { field: itemsField } });
     }
 
     const templates = { url: config.url, headers: config.headers, query: config.query, body: config.body };
     const bodyMode = settings.body_mode ?? API_CALL_DEFAULTS.body_mode;
     const perItem = bodyMode === 'per_item' || (bodyMode === 'auto' && hasItemReferences(templates));
     if (perItem && !Array.isArray(items)) {
-      throw new StepError('STEP_INPUT_INVALID', `per-item mode needs a list as input${itemsField ? ` at ${JSON.stringify(itemsField)}` : ''}, got ${describe(items)}`);
+      throw new StepError(ErrorCodes.STEP_INPUT_INVALID, `per-item mode needs a list as input${itemsField ? ` at ${JSON.stringify(itemsField)}` : ''}, got ${describe(items)}`);
     }
     const method = (settings.method ?? (config.body !== undefined ? 'POST' : 'GET')).toUpperCase();
 
@@ -343,7 +321,7 @@ class ApiCall {
       ctx.signal.removeEventListener('abort', onCancel);
       clearTimeout(grace);
     }
-    if (ctx.signal.aborted) throw withPartialOutput(new StepError('HTTP_ABORTED', 'the step was cancelled'), partial());
+    if (ctx.signal.aborted) throw withPartialOutput(new StepError(ErrorCodes.HTTP_ABORTED, 'the step was cancelled'), partial());
     if (fatal !== undefined) throw withPartialOutput(fatal, partial());
     // Items that failed after their retries fail the step when there are too many (every one, by default);
     // what did go through is still the input of its compensation.
@@ -366,24 +344,22 @@ function describe(v: unknown): string {
  * Builds the `api_call` executor. One HttpClient per worker (pooled
  * connections, SSRF policy from `HTTP_ALLOW_HOSTS`) and one OAuth token cache.
  */
-export function createApiCallExecutor(deps: ExecutorDeps, options: ApiCallExecutorOptions = {}): StepExecutor {
+function build(deps: ExecutorDeps, options: ApiCallExecutorOptions = {}): ExecutorImplementation {
   const client = options.client ?? new HttpClient({ allowHosts: deps.config.httpAllowHosts, logger: deps.logger });
   const call = new ApiCall(client, new OAuthProviderCache());
   return {
-    type: API_CALL_STEP_TYPE,
-    validateConfig: validateApiCallConfig,
     execute: (config, ctx) => call.execute(config, ctx),
     // Per-item outputs list their failed items; a batch call's output is the peer's answer, read as is.
     failedItems: (output) => (output && typeof output === 'object' && Array.isArray((output as ApiCallPerItemOutput).results) ? failedItemsOf(output) : null),
   };
 }
 
-/** The `api_call` step type: its id, config validator and factory. */
-export const apiCallExecutorModule: ExecutorModule = {
-  type: API_CALL_STEP_TYPE,
-  validateConfig: validateApiCallConfig,
-  create: (deps) => createApiCallExecutor(deps),
-};
+/** The `api_call` step executor: its config (type and validator, from schema.ts) and its factory. */
+
+export const apiCallExecutorModule = defineExecutor({ config: apiCallConfig, create: build });
+
+/** Builds the executor for a worker (tests pass options). */
+export const createApiCallExecutor = apiCallExecutorModule.create;
 
 /** The item with every string inside it percent-encoded as a URL component. */
 function encodeForUrl(value: unknown): unknown {

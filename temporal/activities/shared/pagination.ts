@@ -5,8 +5,37 @@
  */
 import { StepError } from '@engine/activities/shared/errors';
 import type { AuthProvider, HttpBody, HttpClient, RetryPolicy } from '@engine/activities/shared/http';
-import { readPath } from '@engine/activities/api_call/template';
-import { DATA_FETCH_DEFAULTS, type PaginationSettings } from '@engine/activities/data_fetch/schema';
+import { readPath } from '@engine/activities/shared/template';
+import { ErrorCodes } from '@engine/shared/contracts';
+
+/** Resolved pagination settings. */
+export interface PaginationSettings {
+  type?: 'none' | 'page' | 'cursor' | 'link';
+  page_param?: string;
+  size_param?: string;
+  page_size?: number;
+  start_page?: number;
+  cursor_param?: string;
+  cursor_path?: string;
+  items_path?: string;
+  has_more_path?: string;
+  total_pages_path?: string;
+  next_url_path?: string;
+  max_pages?: number;
+  max_items?: number;
+}
+
+/** Defaults of pagination settings. */
+export const PAGINATION_DEFAULTS = {
+  type: 'none',
+  page_param: 'page',
+  size_param: 'per_page',
+  start_page: 1,
+  cursor_param: 'cursor',
+  cursor_path: 'next_cursor',
+  max_pages: 100,
+  max_items: 100_000,
+} as const;
 
 export interface FetchPaginatedOptions {
   url: string;
@@ -85,7 +114,7 @@ export function extractItems(body: unknown, itemsPath: string | undefined): unkn
   if (Array.isArray(value)) return value;
   if (itemsPath && value === null) return [];
   throw new StepError(
-    'INVALID_RESPONSE',
+    ErrorCodes.INVALID_RESPONSE,
     itemsPath
       ? `the response has no list at items_path ${JSON.stringify(itemsPath)} (found ${value === undefined ? 'nothing' : typeof value})`
       : `the response is ${body === null ? 'null' : typeof body}, not a list: set pagination.items_path`,
@@ -132,7 +161,7 @@ export function withQuery(url: string, params: Record<string, string | number | 
   try {
     u = new URL(url);
   } catch {
-    throw new StepError('INVALID_URL', `invalid URL ${JSON.stringify(url.split('?')[0].slice(0, 200))}`);
+    throw new StepError(ErrorCodes.INVALID_URL, `invalid URL ${JSON.stringify(url.split('?')[0].slice(0, 200))}`);
   }
   for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, String(v));
   return u.toString();
@@ -159,7 +188,7 @@ export function withQuery(url: string, params: Record<string, string | number | 
  * }, { signal, heartbeat });
  */
 export async function fetchPaginated(client: Client, options: FetchPaginatedOptions, ctx: FetchPaginatedContext = {}): Promise<FetchPaginatedResult> {
-  const d = DATA_FETCH_DEFAULTS.pagination;
+  const d = PAGINATION_DEFAULTS;
   const p = options.pagination ?? {};
   const type = p.type ?? 'none';
   const maxPages = p.max_pages ?? d.max_pages;
@@ -179,7 +208,7 @@ export async function fetchPaginated(client: Client, options: FetchPaginatedOpti
   const seenCursors = new Set<string>(cursor !== null ? [cursor] : []);
 
   for (;;) {
-    if (ctx.signal?.aborted) throw new StepError('HTTP_ABORTED', 'the fetch was cancelled');
+    if (ctx.signal?.aborted) throw new StepError(ErrorCodes.HTTP_ABORTED, 'the fetch was cancelled');
     let url: string;
     if (type === 'page') url = withQuery(options.url, { ...options.query, [p.page_param ?? d.page_param]: page, ...sizeParams });
     else if (type === 'cursor') url = withQuery(options.url, { ...options.query, ...sizeParams, ...(cursor !== null ? { [p.cursor_param ?? d.cursor_param]: cursor } : {}) });
@@ -235,7 +264,7 @@ export async function fetchPaginated(client: Client, options: FetchPaginatedOpti
         try {
           resolved = new URL(raw, res.url).toString();
         } catch {
-          throw new StepError('INVALID_RESPONSE', 'the next-page link is not a valid URL');
+          throw new StepError(ErrorCodes.INVALID_RESPONSE, 'the next-page link is not a valid URL');
         }
       }
       more = resolved !== null && !saysNoMore && !seen.has(resolved);

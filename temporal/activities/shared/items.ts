@@ -7,8 +7,9 @@ import { isPlainObject } from '@engine/dsl/references';
 import type { RunContext } from '@engine/dsl/types';
 import { ExpressionError } from '@engine/dsl/expressions';
 import { StepError } from '@engine/activities/shared/errors';
-import { configInvalid } from './config-check';
-import { getIn, parsePath, setIn, type Path } from './paths';
+import { configInvalid } from '@engine/activities/shared/config-check';
+import { getIn, parsePath, setIn, type Path } from '@engine/activities/shared/paths';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 // ---------------------------------------------------------------- input and output shapes
 
@@ -46,7 +47,7 @@ export function selectItems(input: unknown, sourceField?: string, outputField?: 
       const keys = isPlainObject(input) ? Object.keys(input).slice(0, 20) : [];
       const what = Array.isArray(input) ? 'a list' : input === null || input === undefined ? 'empty' : typeof input;
       throw new StepError(
-        'INPUT_INVALID',
+        ErrorCodes.INPUT_INVALID,
         `source_field '${sourceField}' is not a list in the step input (${keys.length > 0 ? `its fields: ${keys.join(', ')}` : `the input is ${what}`})`,
         { retryable: false, details: { source_field: sourceField, input_fields: keys } },
       );
@@ -70,7 +71,7 @@ export function selectItems(input: unknown, sourceField?: string, outputField?: 
         : undefined;
     return { items: [input], shape: { kind: 'single' }, ...(warning ? { warning } : {}) };
   }
-  throw new StepError('INPUT_INVALID', `the step input is a ${typeof input}, not a list of items or an object`, { retryable: false });
+  throw new StepError(ErrorCodes.INPUT_INVALID, `the step input is a ${typeof input}, not a list of items or an object`, { retryable: false });
 }
 
 /** Puts a result list where the items were read from, with `counts` beside it for the `field` shape. */

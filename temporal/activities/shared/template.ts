@@ -7,8 +7,10 @@
 import { getPath, isPlainObject, resolveReferences } from '@engine/dsl/references';
 import type { RunContext } from '@engine/dsl/types';
 import { StepError } from '@engine/activities/shared/errors';
+import { configError } from '@engine/activities/shared/config-issues';
 import { isSecretRef } from '@engine/activities/shared/secrets';
 import type { StepExecutionContext } from '@engine/activities/runtime/executor';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** A run context with nothing in it: what {@link hasItemReferences} resolves against. */
 const EMPTY_RUN: RunContext = { input: null, steps: {}, config: {}, execution: {} };
@@ -51,7 +53,7 @@ export async function resolveSecretNames(ctx: Pick<StepExecutionContext, 'resolv
 export function renderTemplate(template: unknown, resolveString: (s: string) => unknown, secrets: ReadonlyMap<string, string>): unknown {
   if (isSecretRef(template)) {
     const value = secrets.get(template.secret);
-    if (value === undefined) throw new StepError('SECRET_NOT_FOUND', `secret ${JSON.stringify(template.secret)} was not resolved`);
+    if (value === undefined) throw new StepError(ErrorCodes.SECRET_NOT_FOUND, `secret ${JSON.stringify(template.secret)} was not resolved`);
     return value;
   }
   if (typeof template === 'string') return resolveString(template);
@@ -161,15 +163,4 @@ export function stringValues(value: unknown, field: string): Record<string, stri
     else throw configError(`${field}.${k}`, `must resolve to a string, number or boolean, not ${Array.isArray(v) ? 'an array' : typeof v}`);
   }
   return out;
-}
-
-/** The non-retryable error for a bad config, naming the field. */
-export function configError(field: string, message: string): StepError {
-  return new StepError('STEP_CONFIG_INVALID', `config.${field}: ${message}`, { details: { field } });
-}
-
-/** The non-retryable error for a config with validation issues, naming every field. */
-export function configInvalid(issues: ReadonlyArray<{ field: string; message: string }>): StepError {
-  const text = issues.map((i) => `config.${i.field || '(root)'}: ${i.message}`).join('; ');
-  return new StepError('STEP_CONFIG_INVALID', text, { details: { field: issues[0]?.field ?? '', issues: issues.slice(0, 20) } });
 }

@@ -8,21 +8,17 @@
  */
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
-import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
-import type { ExecutorModule } from '@engine/activities/registry';
+import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
 import { ItemFailures, failedItemsOf } from '@engine/activities/shared/item-failures';
 import { HttpClient } from '@engine/activities/shared/http';
 import { isSecretRef, redactString } from '@engine/activities/shared/secrets';
 import { isPlainObject } from '@engine/dsl/references';
 import { createHash } from 'node:crypto';
-import { EMAIL_ADDRESS, NOTIFICATION_DEFAULTS, validateNotificationConfig, type NotificationType } from './schema';
+import { EMAIL_ADDRESS, NOTIFICATION_DEFAULTS, type NotificationType, NOTIFICATION_STEP_TYPE, notificationConfig } from './schema';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signatureHeader } from './signature';
-import { assertValidConfig } from '@engine/activities/shared/config-issues';
 import { loadChannel, sendToChannel, type Channel, type ChannelSendResult } from '@src/channels/channel-sender';
-
-/** Step type id. */
-export const NOTIFICATION_STEP_TYPE = 'notification';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 export interface NotificationOptions {
   /** The outbound HTTP client; by default one per executor, allow-listing `config.httpAllowHosts`. */
@@ -37,7 +33,7 @@ export type NotificationResult =
   | ({ type: 'channel'; idempotency_key: string } & { result: ChannelSendResult });
 
 function configError(field: string, message: string): StepError {
-  return new StepError('STEP_CONFIG_INVALID', `${field}: ${message}`, { details: { field } });
+  return new StepError(ErrorCodes.STEP_CONFIG_INVALID, `${field}: ${message}`, { details: { field } });
 }
 
 /** A resolved template value as text: objects as JSON, null and undefined as ''. */
@@ -66,10 +62,10 @@ export function recipientList(value: unknown, field: string): string[] {
   const list = raw.map((v) => (typeof v === 'string' ? v.trim() : v)).filter((v) => v !== '' && v !== null && v !== undefined);
   for (const v of list) {
     if (typeof v !== 'string' || !EMAIL_ADDRESS.test(v)) {
-      throw new StepError('VALIDATION_FAILED', `${field}: ${JSON.stringify(v).slice(0, 100)} is not an email address`, { details: { field } });
+      throw new StepError(ErrorCodes.VALIDATION_FAILED, `${field}: ${JSON.stringify(v).slice(0, 100)} is not an email address`, { details: { field } });
     }
   }
-  if (list.length > NOTIFICATION_DEFAULTS.maxRecipients) throw new StepError('VALIDATION_FAILED', `${field}: more than ${NOTIFICATION_DEFAULTS.maxRecipients} recipients`);
+  if (list.length > NOTIFICATION_DEFAULTS.maxRecipients) throw new StepError(ErrorCodes.VALIDATION_FAILED, `${field}: more than ${NOTIFICATION_DEFAULTS.maxRecipients} recipients`);
   return list as string[];
 }
 
@@ -85,13 +81,13 @@ function smtpError(err: unknown, smtpUrl: string): StepError {
   })();
   const message = redactString(`email not sent: ${e?.message ?? String(err)}`, password ? [password] : []);
   const details = { smtp_code: e?.code ?? null, response_code: e?.responseCode ?? null };
-  if (e?.code === 'EAUTH') return new StepError('EMAIL_AUTH_FAILED', message, { details });
-  if (typeof e?.responseCode === 'number' && e.responseCode >= 500) return new StepError('EMAIL_REJECTED', message, { details });
-  if (e?.code === 'EENVELOPE' && !(typeof e.responseCode === 'number' && e.responseCode < 500)) return new StepError('EMAIL_REJECTED', message, { details });
-  return new StepError('EMAIL_SEND_FAILED', message, { retryable: true, details });
+  if (e?.code === 'EAUTH') return new StepError(ErrorCodes.EMAIL_AUTH_FAILED, message, { details });
+  if (typeof e?.responseCode === 'number' && e.responseCode >= 500) return new StepError(ErrorCodes.EMAIL_REJECTED, message, { details });
+  if (e?.code === 'EENVELOPE' && !(typeof e.responseCode === 'number' && e.responseCode < 500)) return new StepError(ErrorCodes.EMAIL_REJECTED, message, { details });
+  return new StepError(ErrorCodes.EMAIL_SEND_FAILED, message, { retryable: true, details });
 }
 
-export function createNotificationExecutor(deps: ExecutorDeps, options: NotificationOptions = {}): StepExecutor {
+function build(deps: ExecutorDeps, options: NotificationOptions = {}): ExecutorImplementation {
   const http =
     options.http ??
     new HttpClient({
@@ -103,7 +99,7 @@ export function createNotificationExecutor(deps: ExecutorDeps, options: Notifica
   /** One SMTP transport per worker, created on first use so a worker without SMTP_URL still starts. */
   function smtp(): Transporter<SMTPTransport.SentMessageInfo> {
     const url = deps.config.smtp.url;
-    if (!url) throw new StepError('NOTIFICATION_NOT_CONFIGURED', 'email notifications need SMTP_URL to be configured on the worker');
+    if (!url) throw new StepError(ErrorCodes.NOTIFICATION_NOT_CONFIGURED, 'email notifications need SMTP_URL to be configured on the worker');
     transport ??= nodemailer.createTransport({ url, connectionTimeout: 15_000, greetingTimeout: 15_000, socketTimeout: 60_000 });
     return transport;
   }
@@ -124,7 +120,7 @@ export function createNotificationExecutor(deps: ExecutorDeps, options: Notifica
       input,
     ) as Record<string, unknown>;
     const to = recipientList(r.recipient, 'recipient');
-    if (to.length === 0) throw new StepError('VALIDATION_FAILED', 'recipient: resolved to no address');
+    if (to.length === 0) throw new StepError(ErrorCodes.VALIDATION_FAILED, 'recipient: resolved to no address');
     const cc = r.cc === undefined ? [] : recipientList(r.cc, 'cc');
     const bcc = r.bcc === undefined ? [] : recipientList(r.bcc, 'bcc');
     const from = r.from === undefined ? deps.config.smtp.from : recipientList(r.from, 'from')[0];
@@ -216,7 +212,7 @@ export function createNotificationExecutor(deps: ExecutorDeps, options: Notifica
       return `${u.origin}${u.pathname}`;
     })();
     if (res.status >= 300) {
-      throw new StepError('WEBHOOK_REDIRECTED', `webhook ${where} answered ${res.status}; redirects are not followed for signed webhooks`, {
+      throw new StepError(ErrorCodes.WEBHOOK_REDIRECTED, `webhook ${where} answered ${res.status}; redirects are not followed for signed webhooks`, {
         details: { status: res.status },
       });
     }
@@ -249,10 +245,7 @@ export function createNotificationExecutor(deps: ExecutorDeps, options: Notifica
   }
 
   return {
-    type: NOTIFICATION_STEP_TYPE,
-    validateConfig: validateNotificationConfig,
     async execute(config, ctx) {
-      assertValidConfig(validateNotificationConfig, config);
       const input = config.input !== undefined ? ctx.resolve(config.input) : ctx.input;
       switch (config.type as NotificationType) {
         case 'log':
@@ -276,9 +269,10 @@ export function createNotificationExecutor(deps: ExecutorDeps, options: Notifica
   };
 }
 
-/** The `notification` module for the registry. */
-export const notificationExecutorModule: ExecutorModule = {
-  type: NOTIFICATION_STEP_TYPE,
-  validateConfig: validateNotificationConfig,
-  create: (deps) => createNotificationExecutor(deps),
-};
+/** The `notification` step executor: its config (type and validator, from schema.ts) and its factory. */
+export { NOTIFICATION_STEP_TYPE };
+
+export const notificationExecutorModule = defineExecutor({ config: notificationConfig, create: build });
+
+/** Builds the executor for a worker (tests pass options). */
+export const createNotificationExecutor = notificationExecutorModule.create;

@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { isReference } from '@engine/dsl/references';
 import { SECRET_NAME_PATTERN, redact } from '@engine/activities/shared/secrets';
 import {
   apiKeyAuth,
@@ -17,38 +16,10 @@ import {
   type OAuth2ClientCredentials,
   type RetryPolicy,
 } from '@engine/activities/shared/http';
-import { configError, parsePath, secretNames } from '@engine/activities/api_call/template';
-import { joinPath, zodIssues, type ConfigIssue } from '@engine/activities/shared/config-issues';
-
-export { joinPath, zodIssues, type ConfigIssue };
-
-/** `definition`: values may be references (`$input.x`); `runtime`: references are resolved, values must be real. */
-export type SchemaMode = 'definition' | 'runtime';
-
-
-const REF_HINT = 'or a reference like "$input.x"';
-
-/** A string that is exactly one reference. */
-export const referenceString = z.string().refine((s) => isReference(s), { message: `must be a reference like "$input.x" or "$steps.fetch.items"` });
-
-/** In definition mode, `schema` or a reference string; in runtime mode, `schema`. */
-export function refOr(mode: SchemaMode, schema: z.ZodType, what: string): z.ZodType {
-  if (mode === 'runtime') return schema;
-  const message = `must be ${what}, ${REF_HINT}`;
-  return z.union([schema, z.string().refine((s) => isReference(s), { message })], { error: message });
-}
-
-/** An integer in [min, max]. */
-export function intIn(min: number, max: number): z.ZodNumber {
-  const message = `must be an integer from ${min} to ${max}`;
-  return z.number({ error: message }).int({ message }).min(min, { message }).max(max, { message });
-}
-
-/** A number in [min, max]. */
-export function numberIn(min: number, max: number): z.ZodNumber {
-  const message = `must be a number from ${min} to ${max}`;
-  return z.number({ error: message }).min(min, { message }).max(max, { message });
-}
+import { parsePath, secretNames } from '@engine/activities/shared/template';
+import { configError } from '@engine/activities/shared/config-issues';
+import { zodIssues, type ConfigIssue } from '@engine/activities/shared/config-issues';
+import { intIn, numberIn, refOr, type SchemaMode } from '@engine/activities/shared/zod';
 
 /** `{"secret": "NAME"}`. */
 export const secretRefSchema = z.strictObject(
@@ -259,14 +230,6 @@ export function validateAuth(config: Record<string, unknown>): ConfigIssue[] {
     return { field, message: i.message };
   });
   return [...issues, ...mapped];
-}
-
-/** Parses a runtime value, throwing `STEP_CONFIG_INVALID` naming the first bad field. */
-export function parseOrThrow<T>(schema: z.ZodType, value: unknown, prefix: Array<string | number> = []): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data as T;
-  const [first] = zodIssues(parsed.error, prefix);
-  throw configError(first?.field || 'config', `${first?.message ?? 'is invalid'} (after resolving references)`);
 }
 
 /**

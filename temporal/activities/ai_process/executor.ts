@@ -12,17 +12,13 @@
 import { createHash } from 'node:crypto';
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import { getPath, isPlainObject } from '@engine/dsl/references';
-import type { ExecutorDeps, StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
-import type { ExecutorModule } from '@engine/activities/registry';
+import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
 import { ItemFailures, failedItemsOf, itemKeyGuess } from '@engine/activities/shared/item-failures';
 import { parseRetryAfter } from '@engine/activities/shared/http';
-import { AI_PROCESS_DEFAULTS, validateAiProcessConfig } from './schema';
+import { AI_PROCESS_DEFAULTS, AI_PROCESS_STEP_TYPE, aiProcessConfig } from './schema';
 import { TASKS, parseResults, responseJsonSchema, systemPrompt, userMessage, type TaskOptions, type TaskType } from './tasks';
-import { assertValidConfig } from '@engine/activities/shared/config-issues';
-
-/** Step type id. */
-export const AI_PROCESS_STEP_TYPE = 'ai_process';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** Items larger than this (as JSON) are not sent; they become item errors. */
 const MAX_ITEM_JSON_CHARS = 32_000;
@@ -48,14 +44,14 @@ type Outcome =
   | { kind: 'failed'; item: unknown; code: string; message: string };
 
 function configError(field: string, message: string): StepError {
-  return new StepError('STEP_CONFIG_INVALID', `${field}: ${message}`, { details: { field } });
+  return new StepError(ErrorCodes.STEP_CONFIG_INVALID, `${field}: ${message}`, { details: { field } });
 }
 
 /** Maps an openai client error to a StepError with the right retryability. */
 export function apiFailure(err: unknown): unknown {
   if (err instanceof StepError || err instanceof APIUserAbortError) return err;
   if (err instanceof APIConnectionError) {
-    return new StepError('AI_API_ERROR', `AI API unreachable: ${err.message}`, { retryable: true });
+    return new StepError(ErrorCodes.AI_API_ERROR, `AI API unreachable: ${err.message}`, { retryable: true });
   }
   if (err instanceof APIError) {
     const status = err.status ?? 0;
@@ -63,13 +59,13 @@ export function apiFailure(err: unknown): unknown {
     if (status === 429) {
       const headers = err.headers as Headers | undefined;
       const ms = parseRetryAfter(headers?.get('retry-after-ms') ? String(Number(headers.get('retry-after-ms')) / 1000) : headers?.get('retry-after'));
-      return new StepError('AI_RATE_LIMITED', `AI API rate limit: ${err.message}`, { retryable: true, details, nextRetryDelayMs: ms });
+      return new StepError(ErrorCodes.AI_RATE_LIMITED, `AI API rate limit: ${err.message}`, { retryable: true, details, nextRetryDelayMs: ms });
     }
-    if (status === 401 || status === 403) return new StepError('AI_AUTH_FAILED', `AI API refused the credentials: ${err.message}`, { details });
+    if (status === 401 || status === 403) return new StepError(ErrorCodes.AI_AUTH_FAILED, `AI API refused the credentials: ${err.message}`, { details });
     if (status >= 400 && status < 500 && status !== 408 && status !== 409) {
-      return new StepError('AI_REQUEST_REJECTED', `AI API rejected the request: ${err.message}`, { details });
+      return new StepError(ErrorCodes.AI_REQUEST_REJECTED, `AI API rejected the request: ${err.message}`, { details });
     }
-    return new StepError('AI_API_ERROR', `AI API error: ${err.message}`, { retryable: true, details });
+    return new StepError(ErrorCodes.AI_API_ERROR, `AI API error: ${err.message}`, { retryable: true, details });
   }
   return err;
 }
@@ -94,7 +90,7 @@ export async function runBounded<T>(tasks: ReadonlyArray<() => Promise<T>>, limi
   return results;
 }
 
-export function createAiProcessExecutor(deps: ExecutorDeps): StepExecutor {
+function build(deps: ExecutorDeps): ExecutorImplementation {
   // One client per (base URL, key): it pools connections across steps.
   const clients = new Map<string, OpenAI>();
   const clientFor = (apiKey: string): OpenAI => {
@@ -116,17 +112,14 @@ export function createAiProcessExecutor(deps: ExecutorDeps): StepExecutor {
   };
 
   return {
-    type: AI_PROCESS_STEP_TYPE,
-    validateConfig: validateAiProcessConfig,
 
     async execute(config, ctx) {
-      assertValidConfig(validateAiProcessConfig, config);
       const task = config.task_type as TaskType;
       const input = config.input !== undefined ? ctx.resolve(config.input) : ctx.input;
       const sourceField = config.source_field as string | undefined;
       const list = sourceField ? getPath(input, sourceField) : input;
       if (!Array.isArray(list)) {
-        throw new StepError('VALIDATION_FAILED', sourceField ? `source_field: the input has no list at ${JSON.stringify(sourceField)}` : 'the step input is not a list; set source_field');
+        throw new StepError(ErrorCodes.VALIDATION_FAILED, sourceField ? `source_field: the input has no list at ${JSON.stringify(sourceField)}` : 'the step input is not a list; set source_field');
       }
 
       const num = (field: string, fallback: number, min: number, max: number, integer: boolean): number => {
@@ -143,7 +136,7 @@ export function createAiProcessExecutor(deps: ExecutorDeps): StepExecutor {
       const model = (config.model as string | undefined) ?? deps.config.openai.model;
       const apiKey = config.api_key !== undefined ? await ctx.resolveSecrets(config.api_key as { secret: string }) : deps.config.openai.apiKey;
       // Nothing to process needs no model: a run with no items passes even where AI is not configured.
-      if (!apiKey && list.length > 0) throw new StepError('AI_NOT_CONFIGURED', 'no API key: set OPENAI_API_KEY on the worker or api_key {"secret": "NAME"} in the step');
+      if (!apiKey && list.length > 0) throw new StepError(ErrorCodes.AI_NOT_CONFIGURED, 'no API key: set OPENAI_API_KEY on the worker or api_key {"secret": "NAME"} in the step');
       const client = apiKey ? clientFor(apiKey) : null;
       const schema = responseJsonSchema(task, options);
       const system = systemPrompt(task, options);
@@ -320,9 +313,10 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
   return { ...obj, [head]: setPath(child, rest, value) };
 }
 
-/** The `ai_process` module for the registry. */
-export const aiProcessExecutorModule: ExecutorModule = {
-  type: AI_PROCESS_STEP_TYPE,
-  validateConfig: validateAiProcessConfig,
-  create: (deps) => createAiProcessExecutor(deps),
-};
+/** The `ai_process` step executor: its config (type and validator, from schema.ts) and its factory. */
+export { AI_PROCESS_STEP_TYPE };
+
+export const aiProcessExecutorModule = defineExecutor({ config: aiProcessConfig, create: build });
+
+/** Builds the executor for a worker (tests pass options). */
+export const createAiProcessExecutor = aiProcessExecutorModule.create;
