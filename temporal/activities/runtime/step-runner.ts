@@ -30,7 +30,16 @@ export interface StepRunnerDeps {
   databasePorts?: number[];
   /** Scrubs every secret the worker knows from every step's output, errors and heartbeats. */
   scrubber: SecretScrubber;
+  /**
+   * How long a step runs before its "running" row is written (default
+   * RUNNING_REPORT_DELAY_MS). A step that ends sooner writes one row, its end:
+   * an operator could not have seen it running anyway.
+   */
+  runningReportDelayMs?: number;
 }
+
+/** See StepRunnerDeps.runningReportDelayMs. */
+export const RUNNING_REPORT_DELAY_MS = 200;
 
 /**
  * Wraps each executor as a Temporal activity named by its step type. The
@@ -83,10 +92,22 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   const usedSecrets = new Set<string>();
   const clean = (t: string) => deps.scrubber.scrubText(usedSecrets.size > 0 ? redactString(t, usedSecrets) : t);
   const cleanValue = <T>(v: T): T => deps.scrubber.scrub(usedSecrets.size > 0 ? redact(v, usedSecrets) : v);
+  // The "running" row, written once the step has run for a while (see runningReportDelayMs); the end's write waits for it.
+  let runningReport: Promise<unknown> | null = null;
+  const reportRunning = () =>
+    (runningReport ??= outages
+      .ride('recording the attempt', () => deps.projection.reportStep({ ...base, status: 'running', started_at: started.toISOString(), error_message: null }))
+      .then(
+        () => null,
+        (e: unknown) => ({ error: e }),
+      ));
+  const runningTimer = setTimeout(reportRunning, deps.runningReportDelayMs ?? RUNNING_REPORT_DELAY_MS);
+  const runningReported = async () => {
+    clearTimeout(runningTimer);
+    const failed = (await runningReport) as { error: unknown } | null;
+    if (failed) throw failed.error;
+  };
   try {
-    await outages.ride('recording the attempt', () =>
-      deps.projection.reportStep({ ...base, status: 'running', started_at: started.toISOString(), error_message: null }),
-    );
     logger.info('step started', { step_type: req.step_type });
     const [input, contextInput, steps] = await outages.ride('loading inputs', () =>
       Promise.all([deps.payloads.hydrate(req.input), deps.payloads.hydrate(req.context.input), deps.payloads.hydrate(req.context.steps)]),
@@ -136,6 +157,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       summary.failed_items = failedItems.total;
     }
     const completed = new Date();
+    await runningReported();
     await outages.ride('recording the result', () =>
       deps.projection.reportStep({
         ...base,
@@ -168,6 +190,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     }
     const failure = toFailure(err, attempt, clean, cleanValue, partial);
     const final = failure.nonRetryable || attempt >= req.max_attempts;
+    await runningReported().catch(() => undefined);
     // An ITEMS_FAILED failure carries its failed items: the step row shows them.
     const failedItems = failure.type === ErrorCodes.ITEMS_FAILED ? failedItemsOf(failure.details?.[0]) : null;
     await outages
@@ -186,6 +209,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     throw failure;
   } finally {
     clearInterval(timer);
+    clearTimeout(runningTimer);
   }
 }
 
