@@ -8,6 +8,7 @@ import { ExactlyOnce1796210398240 } from './1796210398240-ExactlyOnce';
 import { FailedItems1796210543001 } from './1796210543001-FailedItems';
 import { ApiKeyChanges1796211220482 } from './1796211220482-ApiKeyChanges';
 import { InputSchemas1796212762980 } from './1796212762980-InputSchemas';
+import { PayloadText1796222568383 } from './1796222568383-PayloadText';
 
 /** Every migration, in order. Listed explicitly so the bundle and the CLI agree. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   FailedItems1796210543001,
   ApiKeyChanges1796211220482,
   InputSchemas1796212762980,
+  PayloadText1796222568383,
 ];

@@ -41,6 +41,12 @@ export interface AppConfig {
   };
   log: { level: LogLevel; format: 'json' | 'pretty' };
   payloadThresholdBytes: number;
+  /**
+   * The payload store: `cacheBytes` (PAYLOAD_CACHE_BYTES, default 64 MiB of JSON) bounds the worker's cache of
+   * recent payloads (least recently used first out); `retentionDays` (PAYLOAD_RETENTION_DAYS, default 30, 0 = keep
+   * forever) is how long the payloads of a finished run are kept.
+   */
+  payloads: { cacheBytes: number; retentionDays: number };
   /** `database_query` steps may run read-only raw SQL (DATABASE_QUERY_RAW_SQL). */
   databaseQueryRawSql: boolean;
   /** Host names (or host:port) that outbound HTTP may reach even when they resolve to private addresses. */
@@ -225,6 +231,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       format: r.oneOf('LOG_FORMAT', ['json', 'pretty'] as const, nodeEnv === 'production' ? 'json' : 'pretty'),
     },
     payloadThresholdBytes: r.int('PAYLOAD_THRESHOLD_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
+    payloads: {
+      cacheBytes: r.int('PAYLOAD_CACHE_BYTES', 64 * 1024 * 1024, 0, 16 * 1024 * 1024 * 1024),
+      retentionDays: r.int('PAYLOAD_RETENTION_DAYS', 30, 0, 36_500),
+    },
     databaseQueryRawSql: r.bool('DATABASE_QUERY_RAW_SQL', false),
     httpAllowHosts: r
       .str('HTTP_ALLOW_HOSTS', '')

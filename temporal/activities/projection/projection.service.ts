@@ -60,9 +60,7 @@ export class ProjectionService {
     // one run (never a re-count of all its runs). Counted once: only when the row was not yet terminal (a retried
     // write, or one after a cancellation recorded by the API, changes nothing).
     await this.dataSource.query(
-      `WITH prev AS (
-         SELECT status FROM workflow_executions WHERE execution_id = $1 FOR UPDATE
-       ), c AS (${COUNTS_OF_STEPS}), upd AS (
+      `WITH c AS (${COUNTS_OF_STEPS}), upd AS (
          UPDATE workflow_executions e SET
            status = $2, output_data = $3, error_message = $4, error_details = $5,
            completed_at = $6,
@@ -71,9 +69,10 @@ export class ProjectionService {
            completed_steps = c.completed, failed_steps = c.failed, skipped_steps = c.skipped,
            failed_items_total = c.failed_items,
            updated_at = now()
-         FROM c
-         WHERE e.execution_id = $1
-         RETURNING e.workflow_id, e.status, e.duration_seconds, e.started_at
+         -- The row as it was (locked): RETURNING gives its status before this update.
+         FROM c, (SELECT execution_id, status FROM workflow_executions WHERE execution_id = $1 FOR UPDATE) prev
+         WHERE e.execution_id = prev.execution_id
+         RETURNING e.workflow_id, e.status, e.duration_seconds, e.started_at, prev.status AS prev_status
        )
        UPDATE workflows w SET
          total_executions = w.total_executions + 1,
@@ -84,8 +83,8 @@ export class ProjectionService {
              THEN (COALESCE(w.average_duration_seconds, 0) * w.successful_executions + upd.duration_seconds) / (w.successful_executions + 1)
            ELSE w.average_duration_seconds END,
          last_executed_at = GREATEST(w.last_executed_at, upd.started_at)
-       FROM upd, prev
-       WHERE w.id = upd.workflow_id AND prev.status NOT IN ${TERMINAL}`,
+       FROM upd
+       WHERE w.id = upd.workflow_id AND upd.prev_status NOT IN ${TERMINAL}`,
       [e.execution_id, e.status, JSON.stringify(e.output ?? null), e.error_message, e.error_details ? JSON.stringify(e.error_details) : null, e.completed_at],
     );
   }

@@ -146,7 +146,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     const raw = await outages.ride('the step', () => untilAborted(executor.execute(req.config, ctx), stepTimeout.signal));
     await outages.ride('loading the secrets to scrub', () => deps.scrubber.refresh());
     const output = cleanValue(raw);
-    const stored = await outages.ride('storing the output', () => deps.payloads.offload(req.execution_id, req.step_key, output));
+    const stored = await outages.ride('storing the output', () => deps.payloads.offload(req.execution_id, req.step_key, output, { attempt }));
     const failedItems = executor.failedItems?.(output) ?? null;
     const summary: Record<string, unknown> = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };
     // `failed_items` in the summary is the count of every failed item (the output's list is bounded), set only
@@ -271,7 +271,7 @@ function cancelledError(reason: unknown): CancelledFailure {
 async function partialDetails(err: unknown, req: StepRequest, deps: StepRunnerDeps, cleanValue: <T>(v: T) => T): Promise<Record<string, unknown>> {
   const raw = partialOutputOf(err);
   if (raw === undefined) return {};
-  return { partial_output: await deps.payloads.offload(req.execution_id, req.step_key, cleanValue(raw)) };
+  return { partial_output: await deps.payloads.offload(req.execution_id, req.step_key, cleanValue(raw), { kind: 'partial', attempt: Context.current().info.attempt }) };
 }
 
 /** Evaluates a condition that reads into claim-checked outputs. */
