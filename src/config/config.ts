@@ -31,6 +31,12 @@ export interface AppConfig {
     bundlePath: string | null;
     /** WORKER_HEALTH_FILE: a file the worker touches while it runs, for a liveness check (temporal/worker-health.ts); null for none. */
     healthFile: string | null;
+    /**
+     * Sockets each outbound HTTP client may open to one host (HTTP_MAX_SOCKETS_PER_HOST). Default: enough that no
+     * request of this worker ever waits for one, WORKER_MAX_CONCURRENT_ACTIVITIES x the largest per-step concurrency
+     * of api_call (50); a remote's budget is kept by the steps' own `concurrency` and rate limits, not by this cap.
+     */
+    httpMaxSocketsPerHost: number;
   };
   /** The worker's pool of JSONata threads (see docs/definitions.md, Expressions). */
   expressions: {
@@ -80,6 +86,9 @@ export interface AppConfig {
   /** Origins (the Temporal Web UI's) allowed to call the codec endpoints from a browser (CODEC_CORS_ORIGINS). */
   codecCorsOrigins: string[];
 }
+
+/** The largest `concurrency` an api_call step may have (per-item requests in flight at once); see its schema. */
+export const MAX_STEP_HTTP_CONCURRENCY = 50;
 
 /** The development payload key file `npm start` creates in the data directory (used only when NODE_ENV=development). */
 export const DEV_PAYLOAD_KEYS_FILE = 'dev-payload-keys';
@@ -220,6 +229,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       shutdownGraceSeconds: r.int('WORKER_SHUTDOWN_GRACE_SECONDS', 30, 0, 3600),
       bundlePath: bundle ? path.resolve(rootDir, bundle) : null,
       healthFile: healthFile ? path.resolve(healthFile) : null,
+      httpMaxSocketsPerHost: r.int('HTTP_MAX_SOCKETS_PER_HOST', r.int('WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 10000) * MAX_STEP_HTTP_CONCURRENCY, 1, 100_000),
     },
     expressions: {
       // Two threads even on one or two cores: a runaway expression holds one thread for its budget, the other keeps serving.

@@ -367,7 +367,7 @@ function describe(v: unknown): string {
  * connections, SSRF policy from `HTTP_ALLOW_HOSTS`) and one OAuth token cache.
  */
 export function createApiCallExecutor(deps: ExecutorDeps, options: ApiCallExecutorOptions = {}): StepExecutor {
-  const client = options.client ?? new HttpClient({ allowHosts: deps.config.httpAllowHosts, logger: deps.logger });
+  const client = options.client ?? new HttpClient({ allowHosts: deps.config.httpAllowHosts, logger: deps.logger, maxSocketsPerHost: deps.config.worker.httpMaxSocketsPerHost });
   const call = new ApiCall(client, new OAuthProviderCache());
   return {
     type: API_CALL_STEP_TYPE,

@@ -171,7 +171,7 @@ class DataFetch {
  * source, and paginated HTTP through one SSRF-safe client per worker.
  */
 export function createDataFetchExecutor(deps: ExecutorDeps, options: DataFetchExecutorOptions = {}): StepExecutor {
-  const client = options.client ?? new HttpClient({ allowHosts: deps.config.httpAllowHosts, logger: deps.logger });
+  const client = options.client ?? new HttpClient({ allowHosts: deps.config.httpAllowHosts, logger: deps.logger, maxSocketsPerHost: deps.config.worker.httpMaxSocketsPerHost });
   const fetcher = new DataFetch(client, new OAuthProviderCache(), deps.dataSource);
   return {
     type: DATA_FETCH_STEP_TYPE,

@@ -94,6 +94,7 @@ export function createNotificationExecutor(deps: ExecutorDeps, options: Notifica
     options.http ??
     new HttpClient({
       allowHosts: deps.config.httpAllowHosts,
+      maxSocketsPerHost: deps.config.worker.httpMaxSocketsPerHost,
       logger: { warn: (message, meta) => deps.logger.warn(message, meta) },
     });
   let transport: Transporter<SMTPTransport.SentMessageInfo> | null = null;

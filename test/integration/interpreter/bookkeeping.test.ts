@@ -85,10 +85,13 @@ describe('interpreter: bookkeeping and payloads', () => {
     );
 
     // Retention: nothing of a run that ended now; everything once it is older than the retention.
-    assert.equal(await sut.deleteExpired(1), 0);
+    const kept = async () => Number((await h.dataSource.query(`SELECT count(*) AS n FROM payloads WHERE execution_id = $1`, [run.execution_id]))[0].n);
+    await sut.deleteExpired(1);
+    assert.equal(await kept(), 4);
     await h.dataSource.query(`UPDATE workflow_executions SET completed_at = now() - interval '3 days' WHERE execution_id = $1`, [run.execution_id]);
-    assert.equal(await sut.deleteExpired(2, 2), 2, 'a batch is bounded by its limit');
-    assert.equal(await sut.deleteExpired(2), 2);
+    assert.ok((await sut.deleteExpired(2, 2)) <= 2, 'a batch is bounded by its limit');
+    while ((await sut.deleteExpired(2, 2)) > 0);
+    assert.equal(await kept(), 0);
     await assert.rejects(sut.load(refs[0] as never), /not found/);
 
     // Deleting a run deletes its payloads.
