@@ -97,14 +97,17 @@ export class PayloadStore {
    */
   async deleteExpired(days: number, limit = 1000): Promise<number> {
     if (days <= 0) return 0;
-    const rows: unknown[] = await this.dataSource.query(
-      `DELETE FROM payloads WHERE id IN (
-         SELECT p.id FROM payloads p JOIN workflow_executions e ON e.execution_id = p.execution_id
-         WHERE e.completed_at < now() - make_interval(days => $1) LIMIT $2)
-       RETURNING id`,
+    // A SELECT over the DELETE: TypeORM answers a bare DELETE ... RETURNING with [rows, count].
+    const [{ n }]: Array<{ n: number }> = await this.dataSource.query(
+      `WITH gone AS (
+         DELETE FROM payloads WHERE id IN (
+           SELECT p.id FROM payloads p JOIN workflow_executions e ON e.execution_id = p.execution_id
+           WHERE e.completed_at < now() - make_interval(days => $1) LIMIT $2)
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
       [days, limit],
     );
-    return rows.length;
+    return n;
   }
 
   private remember(ref: PayloadRef, value: unknown): void {
