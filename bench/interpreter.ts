@@ -88,7 +88,8 @@ async function main(): Promise<void> {
     const workflows = new WorkflowsService(ds, registry);
     const mfQueue = `bench-mf-${randomUUID()}`;
     const baseQueue = `bench-base-${randomUUID()}`;
-    const executions = new ExecutionsService(ds, async () => client, workflows, registry, mfQueue);
+    // A loaded machine may take Temporal longer than the API's 10 s to start a run: the bench waits.
+    const executions = new ExecutionsService(ds, async () => client, workflows, registry, mfQueue, { startTimeoutMs: 120_000 });
 
     // Both workers with the same slots and cache.
     const settings = {

@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     for (const count of WORKER_COUNTS) {
       const taskQueue = `scale-out-${randomUUID()}`;
       const workers = await Promise.all(Array.from({ length: count }, () => startWorker(env, taskQueue)));
-      const executions = new ExecutionsService(ds, async () => client, workflows, registry, taskQueue);
+      const executions = new ExecutionsService(ds, async () => client, workflows, registry, taskQueue, { startTimeoutMs: 120_000 });
       // One warm-up run (connections, bundle, caches), then the measured runs.
       await client.workflow.getHandle((await executions.start(workflow.id, { input_data: { items: items.slice(0, 20) } })).execution_id).result();
       const cpu0 = workers.map((w) => cpuMsOfTrees([w.pid!]));
