@@ -4,9 +4,12 @@
  * the real worker, an embedded PostgreSQL and a Temporal dev server of its
  * own. Prints wall time, items per second, the run's history size
  * (protobuf-encoded bytes) and event count, and the time of each step; then
- * imports the same catalogue again (everything unchanged).
+ * imports the same catalogue again (everything unchanged), `--repeat` times in
+ * all (default 2). The RSS of this process (worker + sandbox) is sampled every
+ * 100 ms: its peak during each import and after each is printed, to show it
+ * flat over repeated imports.
  *
- *   BUILD_OUT=dist-com node scripts/build.js && node dist-com/bench/product-import.js [products] [invalid_rate]
+ *   npm run bench -- product-import [products] [invalid_rate] [--repeat N]
  *
  * Not part of `npm test`. Data lives in .data/bench-<build dir> and is removed at the end.
  */
@@ -29,9 +32,12 @@ import { stepTypeRegistry } from '@engine/activities/registry';
 import { startEmbeddedPostgres } from '../scripts/lib/embedded-postgres';
 import { startTemporalDevServer } from '../scripts/lib/temporal-server';
 import { freePort } from '../scripts/lib/ports';
+import { loadAverage, rssBytes, sampleRss } from './support/proc';
 
-const PRODUCTS = Number(process.argv[2] ?? 100_000);
-const INVALID_RATE = Number(process.argv[3] ?? 0.1);
+const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--repeat');
+const PRODUCTS = Number(positional[0] ?? 100_000);
+const INVALID_RATE = Number(positional[1] ?? 0.1);
+const REPEAT = process.argv.includes('--repeat') ? Number(process.argv[process.argv.indexOf('--repeat') + 1]) : 2;
 
 const distDir = path.resolve(__dirname, '..');
 const dataDir = path.join(distDir, '..', '.data', `bench-${path.basename(distDir)}`);
@@ -84,7 +90,12 @@ async function main(): Promise<void> {
     const seeded = await seedSandboxCommerce(dataSource, { sandboxUrl: sandbox.url, workflows, aiEnabled: false });
     const workflowId = seeded.workflows.find((w) => w.template === 'product_import')!.id;
 
-    for (const label of ['first import', 'second import (unchanged)']) {
+    const rssAfter: number[] = [];
+    const peaks: number[] = [];
+    say(`${loadAverage()}`);
+    for (let round = 1; round <= REPEAT; round++) {
+      const label = round === 1 ? 'first import' : `import ${round} (unchanged)`;
+      const rss = sampleRss(process.pid);
       const started = Date.now();
       const run = await executions.start(workflowId, { input_data: { supplier_id: seeded.supplier_id }, trigger_type: 'api' });
       const handle = client.workflow.getHandle(run.execution_id);
@@ -101,12 +112,24 @@ async function main(): Promise<void> {
       say('');
       say(`${label}: ${result.status} in ${wall.toFixed(1)} s, ${Math.round(PRODUCTS / wall).toLocaleString('en')} items/s`);
       say(`  history       ${bytes.toLocaleString('en')} bytes (protobuf), ${history.events?.length ?? 0} events`);
-      say(`  payloads      ${payloads[0].n} claim-checked outputs, ${mb(Number(payloads[0].bytes))} of JSON (stored gzip-compressed)`);
+      say(`  payloads      ${payloads[0].n} claim-checked outputs, ${mb(Number(payloads[0].bytes))} of JSON (stored as text, compressed by PostgreSQL)`);
       say(
         `  supplier      ${stats.products_total} products: ${stats.last_import_imported} new, ${stats.last_import_updated} updated, ${stats.last_import_unchanged} unchanged, ${stats.last_import_invalid} invalid`,
       );
       for (const s of steps) say(`  ${s.step_key.padEnd(28)} ${String(s.status).padEnd(10)} ${((s.duration_ms ?? 0) / 1000).toFixed(2).padStart(7)} s`);
+      peaks.push(rss.stop());
+      rssAfter.push(rssBytes(process.pid));
+      say(`  RSS           peak ${mb(peaks.at(-1)!)} during the import, ${mb(rssAfter.at(-1)!)} after it`);
     }
+    say('');
+    say(`RSS after each import: ${rssAfter.map(mb).join(' -> ')}`);
+    say(`peak RSS during each import: ${peaks.map(mb).join(' -> ')}`);
+    if (rssAfter.length > 2) {
+      const later = rssAfter.slice(1);
+      const spread = (Math.max(...later) - Math.min(...later)) / Math.min(...later);
+      say(`RSS after imports 2..${REPEAT} varies by ${(spread * 100).toFixed(1)} % (flat: within 10 %)`);
+    }
+    say(`${loadAverage()}`);
     say('');
     say(`peak RSS of this process (worker + sandbox): ${mb(process.resourceUsage().maxRSS * 1024)}`);
   } finally {

@@ -10,6 +10,7 @@ import { ApiKeyChanges1796211220482 } from './1796211220482-ApiKeyChanges';
 import { InputSchemas1796212762980 } from './1796212762980-InputSchemas';
 import { Connections1796221788023 } from './1796221788023-Connections';
 import { NotificationChannels1796223858495 } from './1796223858495-NotificationChannels';
+import { PayloadText1796222568383 } from './1796222568383-PayloadText';
 
 /** Every migration, in order. Listed explicitly so the bundle and the CLI agree. */
 export const MIGRATIONS = [
@@ -24,5 +25,6 @@ export const MIGRATIONS = [
   ApiKeyChanges1796211220482,
   InputSchemas1796212762980,
   Connections1796221788023,
+  PayloadText1796222568383,
   NotificationChannels1796223858495,
 ];

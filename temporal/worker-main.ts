@@ -9,7 +9,7 @@ import { appConfig, redactUrl } from '@src/config/config';
 import { createDataSource } from '@src/database/data-source';
 import { rootLogger } from '@src/logging/logger';
 import { connectOrExplain, describeStartupError } from '@src/common/startup-errors';
-import { createMerchflowWorker, installTemporalRuntime } from '@engine/worker';
+import { createMerchflowWorker, installTemporalRuntime, startPayloadRetention } from '@engine/worker';
 import { ensureSearchAttributes } from '@engine/setup/search-attributes';
 import { closeExpressionPools } from '@engine/activities/shared/expressions';
 
@@ -69,10 +69,12 @@ export async function runWorker(args: WorkerArgs): Promise<void> {
     });
     // Liveness for orchestrators: a fresh file while the worker runs (see worker-health.ts).
     const stopHealth = config.worker.healthFile ? keepHealthFile(config.worker.healthFile, () => worker.getState() === 'RUNNING') : null;
+    const stopRetention = startPayloadRetention(config, dataSource, logger);
     try {
       await worker.run();
     } finally {
       stopHealth?.();
+      stopRetention();
     }
     logger.info('worker stopped');
     // After run(): steps still finishing during the shutdown grace time may need the pool.

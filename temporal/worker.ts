@@ -35,7 +35,7 @@ export function workflowBundlePath(config: AppConfig): string | null {
 /** The worker's activities: projection bookkeeping, condition evaluation and one activity per step type. */
 export async function createActivities(opts: Pick<MerchflowWorkerOptions, 'config' | 'dataSource' | 'logger' | 'executors'>) {
   const projection = new ProjectionService(opts.dataSource);
-  const payloads = new PayloadStore(opts.dataSource, opts.config.payloadThresholdBytes);
+  const payloads = new PayloadStore(opts.dataSource, { thresholdBytes: opts.config.payloadThresholdBytes, cacheBytes: opts.config.payloads.cacheBytes });
   const secrets = createSecretResolver(opts.config, opts.dataSource);
   // Worker-wide: every known secret value is scrubbed from every step and every log line of the process.
   const scrubber = createSecretScrubber(opts.config, opts.dataSource, opts.logger);
@@ -86,6 +86,33 @@ export async function createMerchflowWorker(opts: MerchflowWorkerOptions): Promi
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',
   });
+}
+
+/** How often a worker deletes the payloads of runs past PAYLOAD_RETENTION_DAYS. */
+const RETENTION_SWEEP_MS = 15 * 60 * 1000;
+
+/**
+ * Deletes, every RETENTION_SWEEP_MS (and once at start), the payloads of runs
+ * that ended more than `payloads.retentionDays` ago, in batches. Several
+ * workers sweeping at once only share the work. Returns a stop function.
+ */
+export function startPayloadRetention(config: AppConfig, dataSource: DataSource, logger: Logger): () => void {
+  if (config.payloads.retentionDays <= 0) return () => undefined;
+  const store = new PayloadStore(dataSource, { thresholdBytes: config.payloadThresholdBytes, cacheBytes: 0 });
+  let stopped = false;
+  const sweep = async () => {
+    let deleted = 0;
+    for (let n = 1000; n === 1000 && !stopped; ) deleted += n = await store.deleteExpired(config.payloads.retentionDays, 1000);
+    if (deleted > 0) logger.info('deleted expired payloads', { deleted, retention_days: config.payloads.retentionDays });
+  };
+  const run = () => void sweep().catch((err) => logger.warn('payload retention sweep failed', { error: err }));
+  const timer = setInterval(run, RETENTION_SWEEP_MS);
+  timer.unref();
+  run();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
 }
 
 let runtimeInstalled = false;

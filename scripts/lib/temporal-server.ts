@@ -52,6 +52,13 @@ export function findTemporalCli(log: (line: string) => void = () => undefined): 
   );
 }
 
+/**
+ * WAL lets readers and the writer work at once and `synchronous=normal` syncs
+ * at checkpoints instead of every commit: a power loss (not a crash of the
+ * server process) can lose the last commits, acceptable for a dev server.
+ */
+export const DEV_SERVER_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
+
 export interface TemporalDevServer {
   address: string;
   uiUrl: string | null;
@@ -72,6 +79,11 @@ export async function startTemporalDevServer(opts: {
   readyTimeoutMs?: number;
   /** The Web UI decodes payloads through this remote codec endpoint (`--ui-codec-endpoint`). */
   uiCodecEndpoint?: string | null;
+  /**
+   * SQLite pragmas of the server's store (`--sqlite-pragma`). Default: WAL with
+   * `synchronous=normal` (see README, "Temporal dev server durability"); `[]` for SQLite's defaults.
+   */
+  sqlitePragmas?: string[];
 }): Promise<TemporalDevServer> {
   const log = opts.log ?? (() => undefined);
   const cli = findTemporalCli(log);
@@ -86,6 +98,8 @@ export async function startTemporalDevServer(opts: {
     fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);
   }
+  // An in-memory store keeps its own journal mode; the pragmas matter for a file.
+  for (const pragma of opts.sqlitePragmas ?? DEV_SERVER_SQLITE_PRAGMAS) args.push('--sqlite-pragma', pragma);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES)) args.push('--search-attribute', `${name}=${type}`);
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = (buf: Buffer) => buf.toString('utf8').split('\n').filter(Boolean).forEach((l) => log(l));

@@ -32,6 +32,12 @@ export interface AppConfig {
     bundlePath: string | null;
     /** WORKER_HEALTH_FILE: a file the worker touches while it runs, for a liveness check (temporal/worker-health.ts); null for none. */
     healthFile: string | null;
+    /**
+     * Sockets each outbound HTTP client may open to one host (HTTP_MAX_SOCKETS_PER_HOST). Default: enough that no
+     * request of this worker ever waits for one, WORKER_MAX_CONCURRENT_ACTIVITIES x the largest per-step concurrency
+     * of api_call (50); a remote's budget is kept by the steps' own `concurrency` and rate limits, not by this cap.
+     */
+    httpMaxSocketsPerHost: number;
   };
   /** The worker's pool of JSONata threads (see docs/definitions.md, Expressions). */
   expressions: {
@@ -42,6 +48,12 @@ export interface AppConfig {
   };
   log: { level: LogLevel; format: 'json' | 'pretty' };
   payloadThresholdBytes: number;
+  /**
+   * The payload store: `cacheBytes` (PAYLOAD_CACHE_BYTES, default 64 MiB of JSON) bounds the worker's cache of
+   * recent payloads (least recently used first out); `retentionDays` (PAYLOAD_RETENTION_DAYS, default 30, 0 = keep
+   * forever) is how long the payloads of a finished run are kept.
+   */
+  payloads: { cacheBytes: number; retentionDays: number };
   /** `database_query` steps may run read-only raw SQL (DATABASE_QUERY_RAW_SQL). */
   databaseQueryRawSql: boolean;
   /** Host names (or host:port) that outbound HTTP may reach even when they resolve to private addresses. */
@@ -81,6 +93,9 @@ export interface AppConfig {
   /** Origins (the Temporal Web UI's) allowed to call the codec endpoints from a browser (CODEC_CORS_ORIGINS). */
   codecCorsOrigins: string[];
 }
+
+/** The largest `concurrency` an api_call step may have (per-item requests in flight at once); see its schema. */
+export const MAX_STEP_HTTP_CONCURRENCY = 50;
 
 /** The development payload key file `npm start` creates in the data directory (used only when NODE_ENV=development). */
 export const DEV_PAYLOAD_KEYS_FILE = 'dev-payload-keys';
@@ -180,6 +195,9 @@ export const ENV_SCHEMA = z.object({
   LOG_LEVEL: envVar(oneOf(['debug', 'info', 'warn', 'error']).default('info'), { default: 'info', description: '`debug`, `info`, `warn` or `error`.' }),
   LOG_FORMAT: envVar(oneOf(['json', 'pretty']).optional(), { default: 'json in production, else pretty', description: '`json` (one pino JSON object a line) or `pretty` (readable lines).' }),
   PAYLOAD_THRESHOLD_BYTES: envVar(integer(1024, 64 * 1024 * 1024).default(256 * 1024), { default: '262144', description: 'Step outputs larger than this are stored in PostgreSQL and passed by reference (claim check).' }),
+  PAYLOAD_CACHE_BYTES: envVar(integer(0, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024), { default: '67108864 (64 MiB)', description: 'The worker\'s cache of recently used payloads, bounded by bytes of JSON (least recently used out first); `0` turns it off.' }),
+  PAYLOAD_RETENTION_DAYS: envVar(integer(0, 36_500).default(30), { default: '30', description: 'Payloads of runs that ended longer ago are deleted by the worker (every 15 min); `0` keeps them; deleting a run deletes its payloads.' }),
+  HTTP_MAX_SOCKETS_PER_HOST: envVar(integer(1, 100_000).optional(), { default: 'WORKER_MAX_CONCURRENT_ACTIVITIES × 50', description: 'Sockets the worker\'s outbound HTTP clients open to one host; by default no request waits for one (a remote\'s budget is kept by the steps\' `concurrency` and rate limits).' }),
   DATABASE_QUERY_RAW_SQL: envVar(bool().default(false), { default: 'false', description: '`database_query` steps may run read-only raw SQL (a single SELECT, in a read-only transaction with a timeout).' }),
   HTTP_ALLOW_HOSTS: envVar(text().default(''), { default: 'none', description: 'Comma-separated host names (or host:port) outbound HTTP may reach even when they resolve to private addresses.' }),
   OPENAI_API_KEY: envVar(text().optional(), { default: 'none', description: 'Key of the OpenAI-compatible API used by `ai_*` steps.', secret: true }),
@@ -296,10 +314,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       shutdownGraceSeconds: e.WORKER_SHUTDOWN_GRACE_SECONDS,
       bundlePath: e.WORKER_WORKFLOW_BUNDLE ? path.resolve(rootDir, e.WORKER_WORKFLOW_BUNDLE) : null,
       healthFile: e.WORKER_HEALTH_FILE ? path.resolve(e.WORKER_HEALTH_FILE) : null,
+      httpMaxSocketsPerHost: e.HTTP_MAX_SOCKETS_PER_HOST ?? e.WORKER_MAX_CONCURRENT_ACTIVITIES * MAX_STEP_HTTP_CONCURRENCY,
     },
     expressions: { threads: e.EXPRESSION_POOL_THREADS, memoryMb: e.EXPRESSION_POOL_MEMORY_MB },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (nodeEnv === 'production' ? 'json' : 'pretty') },
     payloadThresholdBytes: e.PAYLOAD_THRESHOLD_BYTES,
+    payloads: { cacheBytes: e.PAYLOAD_CACHE_BYTES, retentionDays: e.PAYLOAD_RETENTION_DAYS },
     databaseQueryRawSql: e.DATABASE_QUERY_RAW_SQL,
     httpAllowHosts: e.HTTP_ALLOW_HOSTS.split(',')
       .map((h) => h.trim().toLowerCase())

@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
-/** The claim-check store: step outputs too large for workflow history, gzip-compressed JSON. */
+/** The claim-check store: step outputs too large for workflow history, JSON text, compressed by PostgreSQL's TOAST. */
 @Entity('payloads')
 export class Payload {
   @PrimaryColumn({ type: 'uuid' })
@@ -16,11 +16,17 @@ export class Payload {
   @Column({ type: 'bigint' })
   size_bytes: string;
 
-  @Column({ type: 'char', length: 64 })
-  sha256: string;
+  /** Rows written before the text column: sha256 of the JSON. */
+  @Column({ type: 'char', length: 64, nullable: true })
+  sha256: string | null;
 
-  @Column({ type: 'bytea' })
-  data: Buffer;
+  /** Rows written before the text column: gzip-compressed JSON. */
+  @Column({ type: 'bytea', nullable: true })
+  data: Buffer | null;
+
+  /** The JSON (compressed by PostgreSQL). */
+  @Column({ type: 'text', nullable: true })
+  body: string | null;
 
   @CreateDateColumn({ type: 'timestamptz' })
   created_at: Date;

@@ -68,12 +68,18 @@ const SA = {
   version: defineSearchAttributeKey(SEARCH_ATTRIBUTES.version, SearchAttributeType.INT),
 };
 
+/** Definition versions whose validation an ExecutionsService remembers. */
+const VALIDATED_VERSIONS = 1000;
+
 /**
  * Starts, inspects, signals, cancels and restarts runs. Temporal is the source
  * of truth; the execution rows are the projection the worker keeps current.
  */
 @Injectable()
 export class ExecutionsService {
+  /** Validation issues by definition version id (versions are immutable). */
+  private readonly validated = new Map<number, ReturnType<typeof validateDefinition>>();
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: () => Promise<Client>,
@@ -93,8 +99,14 @@ export class ExecutionsService {
     if (workflow.status !== 'active') {
       throw new AppError('WORKFLOW_INACTIVE', `workflow ${workflow.code} is inactive; activate it before running it`, 409, { workflow_id: workflow.id });
     }
-    // Validate again: the registry of executors may have changed since the definition was saved.
-    const issues = validateDefinition(definition, this.registry);
+    // Validate again: the registry of executors may have changed since the definition was saved. A version never
+    // changes and this service's registry is fixed, so once per version and process.
+    let issues = this.validated.get(definition.version_id);
+    if (!issues) {
+      issues = validateDefinition(definition, this.registry);
+      this.validated.set(definition.version_id, issues);
+      if (this.validated.size > VALIDATED_VERSIONS) this.validated.delete(this.validated.keys().next().value as number);
+    }
     if (issues.length > 0) throw new AppError('DEFINITION_INVALID', `definition invalid: ${formatIssues(issues)}`, 400, { issues });
     const input = opts.input_data ?? {};
     // A run whose input the workflow cannot take is refused now, naming the field, rather than failing at its first step.
@@ -120,7 +132,8 @@ export class ExecutionsService {
     });
     for (let attempt = 0; ; attempt++) {
       try {
-        await repo.save(row);
+        // One INSERT (save() would SELECT first, in a transaction of its own).
+        await repo.insert(row as Parameters<typeof repo.insert>[0]);
         break;
       } catch (err) {
         const e = err as { code?: string; constraint?: string; driverError?: { constraint?: string } };

@@ -137,7 +137,7 @@ export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancel
  * payload table. Executors receive the resolved value; the workflow only sees this.
  */
 export interface PayloadRef {
-  $payload: { id: string; size: number; sha256: string; items?: number };
+  $payload: { id: string; size: number; sha256?: string; items?: number };
 }
 
 export function isPayloadRef(value: unknown): value is PayloadRef {

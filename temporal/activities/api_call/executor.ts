@@ -345,7 +345,7 @@ function describe(v: unknown): string {
  * connections, SSRF policy from `HTTP_ALLOW_HOSTS`) and one OAuth token cache.
  */
 function build(deps: ExecutorDeps, options: ApiCallExecutorOptions = {}): ExecutorImplementation {
-  const client = options.client ?? new HttpClient({ allowHosts: deps.config.httpAllowHosts, logger: deps.logger });
+  const client = options.client ?? new HttpClient({ allowHosts: deps.config.httpAllowHosts, logger: deps.logger, maxSocketsPerHost: deps.config.worker.httpMaxSocketsPerHost });
   const call = new ApiCall(client, new OAuthProviderCache());
   return {
     execute: (config, ctx) => call.execute(config, ctx),

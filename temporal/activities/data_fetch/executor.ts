@@ -158,7 +158,7 @@ class DataFetch {
  * source, and paginated HTTP through one SSRF-safe client per worker.
  */
 function build(deps: ExecutorDeps, options: DataFetchExecutorOptions = {}): ExecutorImplementation {
-  const client = options.client ?? new HttpClient({ allowHosts: deps.config.httpAllowHosts, logger: deps.logger });
+  const client = options.client ?? new HttpClient({ allowHosts: deps.config.httpAllowHosts, logger: deps.logger, maxSocketsPerHost: deps.config.worker.httpMaxSocketsPerHost });
   const fetcher = new DataFetch(client, new OAuthProviderCache(), deps.dataSource);
   return {
     execute: (config, ctx) => fetcher.execute(config, ctx),

@@ -92,6 +92,7 @@ function build(deps: ExecutorDeps, options: NotificationOptions = {}): ExecutorI
     options.http ??
     new HttpClient({
       allowHosts: deps.config.httpAllowHosts,
+      maxSocketsPerHost: deps.config.worker.httpMaxSocketsPerHost,
       logger: { warn: (message, meta) => deps.logger.warn(message, meta) },
     });
   let transport: Transporter<SMTPTransport.SentMessageInfo> | null = null;

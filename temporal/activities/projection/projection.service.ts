@@ -3,6 +3,16 @@ import type { RunProjectionEvent, StepProjection } from '@engine/shared/contract
 
 const TERMINAL = `('completed', 'failed', 'skipped', 'cancelled')`;
 
+/** A run's step counts from its step rows (a run has tens of steps: cheap, by the execution's index). */
+const countsOf = (from: string) => `
+  SELECT count(*) FILTER (WHERE status = 'completed' AND role = 'main') AS completed,
+         count(*) FILTER (WHERE status = 'failed' AND role = 'main') AS failed,
+         count(*) FILTER (WHERE status = 'skipped' AND role = 'main') AS skipped,
+         COALESCE(sum(failed_items_total) FILTER (WHERE role = 'main'), 0) AS failed_items,
+         (array_agg(step_key ORDER BY started_at DESC) FILTER (WHERE status IN ('running', 'waiting')))[1] AS current
+  FROM ${from}`;
+const COUNTS_OF_STEPS = countsOf('workflow_step_executions WHERE execution_id = $1');
+
 /**
  * Keeps `workflow_executions` and `workflow_step_executions` current. Every
  * write is an idempotent upsert keyed by execution and step, guarded by the
@@ -46,25 +56,46 @@ export class ProjectionService {
       );
       return;
     }
-    await this.dataSource.transaction(async (m) => {
-      await m.query(
-        `UPDATE workflow_executions SET
+    // One statement, one commit: the run's row with its step counts, and the workflow's statistics moved on by this
+    // one run (never a re-count of all its runs). Counted once: only when the row was not yet terminal (a retried
+    // write, or one after a cancellation recorded by the API, changes nothing).
+    await this.dataSource.query(
+      `WITH c AS (${COUNTS_OF_STEPS}), upd AS (
+         UPDATE workflow_executions e SET
            status = $2, output_data = $3, error_message = $4, error_details = $5,
            completed_at = $6,
-           duration_seconds = EXTRACT(EPOCH FROM ($6::timestamptz - COALESCE(started_at, created_at))),
+           duration_seconds = EXTRACT(EPOCH FROM ($6::timestamptz - COALESCE(e.started_at, e.created_at))),
            current_step = NULL,
+           completed_steps = c.completed, failed_steps = c.failed, skipped_steps = c.skipped,
+           failed_items_total = c.failed_items,
            updated_at = now()
-         WHERE execution_id = $1`,
-        [e.execution_id, e.status, JSON.stringify(e.output ?? null), e.error_message, e.error_details ? JSON.stringify(e.error_details) : null, e.completed_at],
-      );
-      await this.refreshCounts(m, e.execution_id);
-      await refreshWorkflowStatistics(m, e.workflow_id);
-    });
+         -- The row as it was (locked): RETURNING gives its status before this update.
+         FROM c, (SELECT execution_id, status FROM workflow_executions WHERE execution_id = $1 FOR UPDATE) prev
+         WHERE e.execution_id = prev.execution_id
+         RETURNING e.workflow_id, e.status, e.duration_seconds, e.started_at, prev.status AS prev_status
+       )
+       UPDATE workflows w SET
+         total_executions = w.total_executions + 1,
+         successful_executions = w.successful_executions + (upd.status = 'completed')::int,
+         failed_executions = w.failed_executions + (upd.status = 'failed')::int,
+         average_duration_seconds = CASE
+           WHEN upd.status = 'completed' AND upd.duration_seconds IS NOT NULL
+             THEN (COALESCE(w.average_duration_seconds, 0) * w.successful_executions + upd.duration_seconds) / (w.successful_executions + 1)
+           ELSE w.average_duration_seconds END,
+         last_executed_at = GREATEST(w.last_executed_at, upd.started_at)
+       FROM upd
+       WHERE w.id = upd.workflow_id AND upd.prev_status NOT IN ${TERMINAL}`,
+      [e.execution_id, e.status, JSON.stringify(e.output ?? null), e.error_message, e.error_details ? JSON.stringify(e.error_details) : null, e.completed_at],
+    );
   }
 
   /** Authoritative step states from the workflow (skips, cancellations, final failures, restored steps). */
   async projectSteps(req: { rows: StepProjection[] }): Promise<void> {
     if (req.rows.length === 0) return;
+    if (req.rows.length === 1) {
+      await upsertStep(this.dataSource, req.rows[0], true, true);
+      return;
+    }
     await this.dataSource.transaction(async (m) => {
       for (const row of req.rows) await upsertStep(m, row, true);
       await this.refreshCounts(m, req.rows[0].execution_id);
@@ -73,10 +104,7 @@ export class ProjectionService {
 
   /** A step's own report from inside its activity: guarded against stale attempts. */
   async reportStep(row: StepProjection & { max_attempts?: number; output_payload_id?: string | null; duration_ms?: number | null }): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
-      await upsertStep(m, row, false);
-      await this.refreshCounts(m, row.execution_id);
-    });
+    await upsertStep(this.dataSource, row, false, true);
   }
 
   private async refreshCounts(m: Queryable, executionId: string): Promise<void> {
@@ -86,14 +114,7 @@ export class ProjectionService {
          failed_items_total = c.failed_items,
          current_step = CASE WHEN e.status IN ${TERMINAL} THEN NULL ELSE c.current END,
          updated_at = now()
-       FROM (
-         SELECT count(*) FILTER (WHERE status = 'completed' AND role = 'main') AS completed,
-                count(*) FILTER (WHERE status = 'failed' AND role = 'main') AS failed,
-                count(*) FILTER (WHERE status = 'skipped' AND role = 'main') AS skipped,
-                COALESCE(sum(failed_items_total) FILTER (WHERE role = 'main'), 0) AS failed_items,
-                (array_agg(step_key ORDER BY started_at DESC) FILTER (WHERE status IN ('running', 'waiting')))[1] AS current
-         FROM workflow_step_executions WHERE execution_id = $1
-       ) c
+       FROM (${COUNTS_OF_STEPS}) c
        WHERE e.execution_id = $1`,
       [executionId],
     );
@@ -104,17 +125,24 @@ interface Queryable {
   query(sql: string, params?: unknown[]): Promise<unknown>;
 }
 
+/**
+ * Upserts one step row. With `withCounts`, the same statement (one round trip,
+ * one commit) brings the run's counts up to date: the counts read the other
+ * steps' rows and this step's row as the upsert left it (a statement does not
+ * see its own writes, so the upserted row comes from RETURNING; when the guard
+ * kept the stored row, that one counts).
+ */
 async function upsertStep(
   m: Queryable,
   row: StepProjection & { max_attempts?: number; output_payload_id?: string | null; duration_ms?: number | null },
   authoritative: boolean,
+  withCounts = false,
 ): Promise<void> {
   // Activity reports never overwrite a final state, nor a newer attempt.
   const guard = authoritative
     ? ''
     : `WHERE workflow_step_executions.status NOT IN ${TERMINAL} AND workflow_step_executions.attempt <= EXCLUDED.attempt`;
-  await m.query(
-    `INSERT INTO workflow_step_executions
+  const upsert = `INSERT INTO workflow_step_executions
        (execution_id, step_key, step_name, step_type, role, status, attempt, max_attempts, output_summary, output_payload_id,
         error_message, error_details, started_at, completed_at, duration_ms, failed_items_total, failed_items)
      VALUES ($1, $2, $3, $4, $15, $5, $6, $7, $8, $9, $10, $11, $12, $13,
@@ -136,8 +164,23 @@ async function upsertStep(
        duration_ms = COALESCE(EXCLUDED.duration_ms,
          (EXTRACT(EPOCH FROM (EXCLUDED.completed_at - COALESCE(workflow_step_executions.started_at, EXCLUDED.started_at))) * 1000)::int),
        updated_at = now()
-     ${guard}`,
-    [
+     ${guard}`;
+  const sql = withCounts
+    ? `WITH up AS (${upsert} RETURNING step_key, status, role, failed_items_total, started_at),
+       steps AS (
+         SELECT step_key, status, role, failed_items_total, started_at FROM workflow_step_executions
+         WHERE execution_id = $1 AND step_key <> ALL (SELECT step_key FROM up)
+         UNION ALL SELECT step_key, status, role, failed_items_total, started_at FROM up
+       )
+       UPDATE workflow_executions e SET
+         completed_steps = c.completed, failed_steps = c.failed, skipped_steps = c.skipped,
+         failed_items_total = c.failed_items,
+         current_step = CASE WHEN e.status IN ${TERMINAL} THEN NULL ELSE c.current END,
+         updated_at = now()
+       FROM (${countsOf('steps')}) c
+       WHERE e.execution_id = $1`
+    : upsert;
+  await m.query(sql, [
       row.execution_id,
       row.step_key,
       row.step_name,
@@ -155,8 +198,7 @@ async function upsertStep(
       row.role ?? 'main',
       row.failed_items_total ?? null,
       row.failed_items && row.failed_items.length > 0 ? JSON.stringify(row.failed_items) : null,
-    ],
-  );
+  ]);
 }
 
 /** Recomputes a workflow's statistics from its executions (idempotent, unlike counters). */

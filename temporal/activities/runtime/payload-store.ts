@@ -1,51 +1,73 @@
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import type { DataSource } from 'typeorm';
 import { isPayloadRef, type PayloadRef } from '@engine/dsl/types';
 import { StepError } from '@engine/activities/shared/errors';
 import { ErrorCodes } from '@engine/shared/contracts';
 
+export interface PayloadStoreOptions {
+  /** Outputs whose JSON is larger than this go to the store (PAYLOAD_THRESHOLD_BYTES). */
+  thresholdBytes: number;
+  /** Bound of the in-memory cache, in bytes of JSON (PAYLOAD_CACHE_BYTES); 0 turns it off. */
+  cacheBytes?: number;
+}
+
+/** What one offload is: the step's output, or the partial output a failed attempt left. */
+export type PayloadKind = 'output' | 'partial';
+
 /**
  * The claim-check store. Outputs larger than the threshold are written to the
- * `payloads` table (gzip-compressed JSON) and travel through workflow history
- * as a small reference; executors get the value back without knowing.
+ * `payloads` table as JSON text (PostgreSQL compresses it) and travel through
+ * workflow history as a small reference; executors get the value back without
+ * knowing.
+ *
+ * Costs chosen by measurement (docs/performance.md): the id is derived from the
+ * execution, step, kind and attempt (no hash of the content), the JSON is not
+ * compressed by the worker (PostgreSQL's TOAST does it, lz4 where available).
+ * The cache keeps recently used values, bounded by bytes of JSON.
  */
 export class PayloadStore {
-  private readonly cache = new Map<string, unknown>();
+  private readonly cache: ByteLru<unknown>;
+  private readonly thresholdBytes: number;
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly thresholdBytes: number,
-  ) {}
+    options: PayloadStoreOptions | number,
+  ) {
+    const o = typeof options === 'number' ? { thresholdBytes: options } : options;
+    this.thresholdBytes = o.thresholdBytes;
+    this.cache = new ByteLru(o.cacheBytes ?? DEFAULT_CACHE_BYTES);
+  }
 
   /** Returns the value itself when small, else stores it and returns a reference. */
-  async offload(executionId: string, stepKey: string, value: unknown): Promise<unknown> {
+  async offload(executionId: string, stepKey: string, value: unknown, at: { kind?: PayloadKind; attempt?: number } = {}): Promise<unknown> {
     if (value === undefined) return null;
     const json = JSON.stringify(value);
+    // JSON is ASCII but for non-ASCII text: its length is the byte size unless that text is there.
     const size = Buffer.byteLength(json);
     if (size <= this.thresholdBytes) return value;
-    const sha256 = createHash('sha256').update(json).digest('hex');
-    // Deterministic id: a retried attempt with the same output reuses the row instead of orphaning one.
-    const id = uuidFrom(`${executionId}\u0000${stepKey}\u0000${sha256}`);
-    const data = gzipSync(json, { level: 1 });
+    // Deterministic id: the same attempt writing again (after an outage) reuses its row instead of orphaning one.
+    const id = uuidFrom(`${executionId}\u0000${stepKey}\u0000${at.kind ?? 'output'}\u0000${at.attempt ?? 1}`);
     await this.dataSource.query(
-      `INSERT INTO payloads (id, execution_id, step_key, size_bytes, sha256, data) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (id) DO NOTHING`,
-      [id, executionId, stepKey, size, sha256, data],
+      `INSERT INTO payloads (id, execution_id, step_key, size_bytes, body) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, size_bytes = EXCLUDED.size_bytes, data = NULL, sha256 = NULL`,
+      [id, executionId, stepKey, size, json],
     );
-    const ref: PayloadRef = { $payload: { id, size, sha256 } };
+    const ref: PayloadRef = { $payload: { id, size } };
     if (Array.isArray(value)) ref.$payload.items = value.length;
-    this.cache.set(id, value);
+    this.remember(ref, value);
     return ref;
   }
 
   async load(ref: PayloadRef): Promise<unknown> {
     const id = ref.$payload.id;
-    if (this.cache.has(id)) return this.cache.get(id);
-    const rows: Array<{ data: Buffer }> = await this.dataSource.query(`SELECT data FROM payloads WHERE id = $1`, [id]);
-    if (rows.length === 0) throw new StepError(ErrorCodes.PAYLOAD_NOT_FOUND, `payload ${id} not found`);
-    const value = JSON.parse(gunzipSync(rows[0].data).toString('utf8'));
-    this.remember(id, value);
+    const cached = this.cache.get(id);
+    if (cached !== undefined) return cached;
+    const rows: Array<{ body: string | null; data: Buffer | null }> = await this.dataSource.query(`SELECT body, data FROM payloads WHERE id = $1`, [id]);
+    if (rows.length === 0) throw new StepError(ErrorCodes.PAYLOAD_NOT_FOUND, `payload ${id} not found (deleted with its run, or past PAYLOAD_RETENTION_DAYS)`);
+    const { body, data } = rows[0];
+    const value = JSON.parse(body ?? gunzipSync(data!).toString('utf8'));
+    this.remember(ref, value);
     return value;
   }
 
@@ -64,10 +86,74 @@ export class PayloadStore {
     return out ?? value;
   }
 
-  /** Keeps a few recent payloads in memory: consecutive steps usually read the same one. */
-  private remember(id: string, value: unknown): void {
-    this.cache.set(id, value);
-    while (this.cache.size > 4) this.cache.delete(this.cache.keys().next().value as string);
+  /** Bytes of JSON the cache holds now. */
+  get cachedBytes(): number {
+    return this.cache.bytes;
+  }
+
+  /**
+   * Deletes the payloads of runs that ended more than `days` ago, at most
+   * `limit` rows a call (so one call never holds locks for long); returns how
+   * many it deleted. A restart from such a run can no longer reuse their outputs.
+   */
+  async deleteExpired(days: number, limit = 1000): Promise<number> {
+    if (days <= 0) return 0;
+    // A SELECT over the DELETE: TypeORM answers a bare DELETE ... RETURNING with [rows, count].
+    const [{ n }]: Array<{ n: number }> = await this.dataSource.query(
+      `WITH gone AS (
+         DELETE FROM payloads WHERE id IN (
+           SELECT p.id FROM payloads p JOIN workflow_executions e ON e.execution_id = p.execution_id
+           WHERE e.completed_at < now() - make_interval(days => $1) LIMIT $2)
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [days, limit],
+    );
+    return n;
+  }
+
+  private remember(ref: PayloadRef, value: unknown): void {
+    this.cache.set(ref.$payload.id, value, ref.$payload.size);
+  }
+}
+
+/** Default bound of the payload cache: 64 MiB of JSON (about 3-5 times that as JavaScript objects). */
+export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** A least-recently-used map bounded by the total size of its values (sizes given by the caller). */
+export class ByteLru<V> {
+  private readonly entries = new Map<string, { value: V; size: number }>();
+  bytes = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  get(key: string): V | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    // Most recently used last.
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return e.value;
+  }
+
+  set(key: string, value: V, size: number): void {
+    const old = this.entries.get(key);
+    if (old) {
+      this.entries.delete(key);
+      this.bytes -= old.size;
+    }
+    // A value larger than the whole cache is not kept at all.
+    if (size > this.maxBytes) return;
+    this.entries.set(key, { value, size });
+    this.bytes += size;
+    for (const [k, e] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(k);
+      this.bytes -= e.size;
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 }
 

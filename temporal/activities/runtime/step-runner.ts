@@ -44,7 +44,16 @@ export interface StepRunnerDeps {
   executorSilenceMs?: number;
   /** Overrides AUTO_HEARTBEAT_MS (tests). */
   autoHeartbeatMs?: number;
+  /**
+   * How long a step runs before its "running" row is written (default
+   * RUNNING_REPORT_DELAY_MS). A step that ends sooner writes one row, its end:
+   * an operator could not have seen it running anyway.
+   */
+  runningReportDelayMs?: number;
 }
+
+/** See StepRunnerDeps.runningReportDelayMs. */
+export const RUNNING_REPORT_DELAY_MS = 200;
 
 /**
  * Wraps each executor as a Temporal activity named by its step type. The
@@ -128,10 +137,22 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   const usedSecrets = new Set<string>();
   const clean = (t: string) => deps.scrubber.scrubText(usedSecrets.size > 0 ? redactString(t, usedSecrets) : t);
   const cleanValue = <T>(v: T): T => deps.scrubber.scrub(usedSecrets.size > 0 ? redact(v, usedSecrets) : v);
+  // The "running" row, written once the step has run for a while (see runningReportDelayMs); the end's write waits for it.
+  let runningReport: Promise<unknown> | null = null;
+  const reportRunning = () =>
+    (runningReport ??= outages
+      .ride('recording the attempt', () => deps.projection.reportStep({ ...base, status: 'running', started_at: started.toISOString(), error_message: null }))
+      .then(
+        () => null,
+        (e: unknown) => ({ error: e }),
+      ));
+  const runningTimer = setTimeout(reportRunning, deps.runningReportDelayMs ?? RUNNING_REPORT_DELAY_MS);
+  const runningReported = async () => {
+    clearTimeout(runningTimer);
+    const failed = (await runningReport) as { error: unknown } | null;
+    if (failed) throw failed.error;
+  };
   try {
-    await outages.ride('recording the attempt', () =>
-      deps.projection.reportStep({ ...base, status: 'running', started_at: started.toISOString(), error_message: null }),
-    );
     logger.info('step started', { step_type: req.step_type });
     const [input, contextInput, steps] = await outages.ride('loading inputs', () =>
       Promise.all([deps.payloads.hydrate(req.input), deps.payloads.hydrate(req.context.input), deps.payloads.hydrate(req.context.steps)]),
@@ -183,7 +204,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     });
     await outages.ride('loading the secrets to scrub', () => deps.scrubber.refresh());
     const output = cleanValue(raw);
-    const stored = await outages.ride('storing the output', () => deps.payloads.offload(req.execution_id, req.step_key, output));
+    const stored = await outages.ride('storing the output', () => deps.payloads.offload(req.execution_id, req.step_key, output, { attempt }));
     const failedItems = executor.failedItems?.(output) ?? null;
     const summary: Record<string, unknown> = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };
     // `failed_items` in the summary is the count of every failed item (the output's list is bounded), set only
@@ -194,6 +215,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       summary.failed_items = failedItems.total;
     }
     const completed = new Date();
+    await runningReported();
     await outages.ride('recording the result', () =>
       deps.projection.reportStep({
         ...base,
@@ -226,6 +248,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     }
     const failure = toFailure(err, attempt, clean, cleanValue, partial);
     const final = failure.nonRetryable || attempt >= req.max_attempts;
+    await runningReported().catch(() => undefined);
     // An ITEMS_FAILED failure carries its failed items: the step row shows them.
     const failedItems = failure.type === ErrorCodes.ITEMS_FAILED ? failedItemsOf(failure.details?.[0]) : null;
     await outages
@@ -244,6 +267,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     throw failure;
   } finally {
     clearInterval(timer);
+    clearTimeout(runningTimer);
   }
 }
 
@@ -305,7 +329,7 @@ function cancelledError(reason: unknown): CancelledFailure {
 async function partialDetails(err: unknown, req: StepRequest, deps: StepRunnerDeps, cleanValue: <T>(v: T) => T): Promise<Record<string, unknown>> {
   const raw = partialOutputOf(err);
   if (raw === undefined) return {};
-  return { partial_output: await deps.payloads.offload(req.execution_id, req.step_key, cleanValue(raw)) };
+  return { partial_output: await deps.payloads.offload(req.execution_id, req.step_key, cleanValue(raw), { kind: 'partial', attempt: Context.current().info.attempt }) };
 }
 
 /** Evaluates a condition that reads into claim-checked outputs. */

@@ -134,8 +134,8 @@ async function loadPayload(ds: DataSource, v: unknown): Promise<unknown> {
   const ref = (v as { $payload?: { id: string } } | null)?.$payload;
   if (!ref) return v;
   const { gunzipSync } = await import('node:zlib');
-  const rows: Array<{ data: Buffer }> = await ds.query(`SELECT data FROM payloads WHERE id = $1`, [ref.id]);
-  return JSON.parse(gunzipSync(rows[0].data).toString('utf8'));
+  const rows: Array<{ body: string | null; data: Buffer | null }> = await ds.query(`SELECT body, data FROM payloads WHERE id = $1`, [ref.id]);
+  return JSON.parse(rows[0].body ?? gunzipSync(rows[0].data!).toString('utf8'));
 }
 
 /** Rows as plain comparable values (numbers instead of numeric strings). */

@@ -94,6 +94,6 @@ export async function runFootprint(h: Harness, executionId: string): Promise<str
   const history = await h.history(executionId);
   const execution = await h.dataSource.query(`SELECT * FROM workflow_executions WHERE execution_id = $1`, [executionId]);
   const steps = await h.dataSource.query(`SELECT * FROM workflow_step_executions WHERE execution_id = $1`, [executionId]);
-  const payloads: Array<{ data: Buffer }> = await h.dataSource.query(`SELECT data FROM payloads WHERE execution_id = $1`, [executionId]);
-  return [textOf(history), textOf(execution), textOf(steps), ...payloads.map((p) => gunzipSync(p.data).toString('utf8'))].join('\n');
+  const payloads: Array<{ body: string | null; data: Buffer | null }> = await h.dataSource.query(`SELECT body, data FROM payloads WHERE execution_id = $1`, [executionId]);
+  return [textOf(history), textOf(execution), textOf(steps), ...payloads.map((p) => p.body ?? gunzipSync(p.data!).toString('utf8'))].join('\n');
 }

@@ -57,7 +57,15 @@ export interface HttpClientOptions {
   /** Sent with every request (not credentials: use `auth` or request headers for those). */
   headers?: Record<string, string>;
   logger?: HttpLogger;
+  /**
+   * Sockets open at once to one host (default DEFAULT_MAX_SOCKETS_PER_HOST).
+   * Workers size it to their work (config `worker.httpMaxSocketsPerHost`).
+   */
+  maxSocketsPerHost?: number;
 }
+
+/** Sockets per host of a client created without `maxSocketsPerHost`. */
+export const DEFAULT_MAX_SOCKETS_PER_HOST = 256;
 
 /** A request body: objects and arrays become JSON; strings, bytes and forms are sent as they are. */
 export type HttpBody = string | Buffer | Uint8Array | ArrayBuffer | URLSearchParams | Record<string, unknown> | readonly unknown[] | number | boolean | null;
@@ -169,8 +177,8 @@ export class HttpClient {
   private readonly retryPolicy: RetryPolicy;
   private readonly defaultHeaders: Record<string, string>;
   private readonly logger?: HttpLogger;
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
 
   constructor(options: HttpClientOptions = {}) {
     this.allow = parseHostList(options.allowHosts);
@@ -186,6 +194,15 @@ export class HttpClient {
       ...lowerKeys(options.headers ?? {}),
     };
     this.logger = options.logger;
+    // Per host; idle keep-alive sockets are kept up to the same number, so a busy step does not reconnect each request.
+    const maxSockets = options.maxSocketsPerHost ?? DEFAULT_MAX_SOCKETS_PER_HOST;
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  }
+
+  /** Sockets this client opens at most to one host. */
+  get maxSocketsPerHost(): number {
+    return this.httpAgent.maxSockets;
   }
 
   /** Closes pooled connections. */
