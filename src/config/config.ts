@@ -31,7 +31,15 @@ export interface AppConfig {
     bundlePath: string | null;
     /** WORKER_HEALTH_FILE: a file the worker touches while it runs, for a liveness check (temporal/worker-health.ts); null for none. */
     healthFile: string | null;
+    /** WORKER_METRICS_PORT: the worker's /metrics, /healthz and /readyz (temporal/observability/worker-http.ts); null for none. */
+    metricsPort: number | null;
+    /** WORKER_METRICS_HOST: the address that server binds (default as HOST). */
+    metricsHost: string;
+    /** WORKER_SDK_METRICS_ADDRESS: loopback host:port of the Temporal SDK core's exporter (default: a free port). */
+    sdkMetricsAddress: string | null;
   };
+  /** METRICS_TOKEN: when set, /metrics of the API and the worker need `Authorization: Bearer <token>`. */
+  metrics: { token: string | null };
   /** The worker's pool of JSONata threads (see docs/definitions.md, Expressions). */
   expressions: {
     /** Threads evaluating expressions at once (EXPRESSION_POOL_THREADS). */
@@ -214,7 +222,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       shutdownGraceSeconds: r.int('WORKER_SHUTDOWN_GRACE_SECONDS', 30, 0, 3600),
       bundlePath: bundle ? path.resolve(rootDir, bundle) : null,
       healthFile: healthFile ? path.resolve(healthFile) : null,
+      metricsPort: r.optional('WORKER_METRICS_PORT') === null ? null : r.int('WORKER_METRICS_PORT', 0, 0, 65535),
+      metricsHost: r.str('WORKER_METRICS_HOST', r.str('HOST', nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1')),
+      sdkMetricsAddress: r.optional('WORKER_SDK_METRICS_ADDRESS') === null ? null : r.hostPort('WORKER_SDK_METRICS_ADDRESS', '127.0.0.1:9465'),
     },
+    metrics: { token: r.optional('METRICS_TOKEN') },
     expressions: {
       // Two threads even on one or two cores: a runaway expression holds one thread for its budget, the other keeps serving.
       threads: r.int('EXPRESSION_POOL_THREADS', Math.min(4, Math.max(2, os.availableParallelism() - 1)), 1, 64),

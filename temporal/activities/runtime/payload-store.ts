@@ -3,6 +3,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DataSource } from 'typeorm';
 import { isPayloadRef, type PayloadRef } from '@engine/dsl/types';
 import { StepError } from '@engine/activities/shared/errors';
+import type { WorkerMetrics } from '@engine/observability/worker-metrics';
 
 /**
  * The claim-check store. Outputs larger than the threshold are written to the
@@ -15,6 +16,7 @@ export class PayloadStore {
   constructor(
     private readonly dataSource: DataSource,
     private readonly thresholdBytes: number,
+    private readonly metrics?: Pick<WorkerMetrics, 'payloadWritten' | 'payloadRead'>,
   ) {}
 
   /** Returns the value itself when small, else stores it and returns a reference. */
@@ -32,6 +34,7 @@ export class PayloadStore {
        ON CONFLICT (id) DO NOTHING`,
       [id, executionId, stepKey, size, sha256, data],
     );
+    this.metrics?.payloadWritten(size);
     const ref: PayloadRef = { $payload: { id, size, sha256 } };
     if (Array.isArray(value)) ref.$payload.items = value.length;
     this.cache.set(id, value);
@@ -43,7 +46,9 @@ export class PayloadStore {
     if (this.cache.has(id)) return this.cache.get(id);
     const rows: Array<{ data: Buffer }> = await this.dataSource.query(`SELECT data FROM payloads WHERE id = $1`, [id]);
     if (rows.length === 0) throw new StepError('PAYLOAD_NOT_FOUND', `payload ${id} not found`);
-    const value = JSON.parse(gunzipSync(rows[0].data).toString('utf8'));
+    const json = gunzipSync(rows[0].data);
+    this.metrics?.payloadRead(json.length);
+    const value = JSON.parse(json.toString('utf8'));
     this.remember(id, value);
     return value;
   }
