@@ -22,7 +22,7 @@ export interface AppConfig {
     embedded: boolean;
   };
   /** `openApiPublic`: serve /docs and /docs-json without an API key (OPENAPI_PUBLIC, default false). */
-  http: { host: string; port: number; basePath: string; openApiPublic: boolean };
+  http: { host: string; port: number; basePath: string; openApiPublic: boolean; /** MERCHFLOW_PUBLIC_URL: where operators reach the API and admin UI (links in the Temporal Web UI). */ publicUrl: string };
   worker: {
     maxConcurrentActivities: number;
     maxConcurrentWorkflowTasks: number;
@@ -214,6 +214,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       port: r.int('PORT', 3000, 0, 65535),
       basePath: '/orchestration/api',
       openApiPublic: r.bool('OPENAPI_PUBLIC', false),
+      publicUrl: '',
     },
     worker: {
       maxConcurrentActivities: r.int('WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 10000),
@@ -274,6 +275,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     codecCorsOrigins: [],
   };
   config.payloadEncryption = readPayloadEncryption(r, nodeEnv, dataDir);
+  config.http.publicUrl = (r.url('MERCHFLOW_PUBLIC_URL', null, ['http:', 'https:']) ?? `http://127.0.0.1:${config.http.port}`).replace(/\/+$/, '');
   config.codecCorsOrigins = readOrigins(r, 'CODEC_CORS_ORIGINS', ['http://127.0.0.1:8233', 'http://localhost:8233', new URL(config.temporal.uiUrl).origin]);
   if (config.security.masterKey !== null && config.security.masterKey.length < 16) {
     r.errors.push(new ConfigError('MERCHFLOW_MASTER_KEY', 'must be at least 16 characters (32 random bytes, base64, recommended)'));

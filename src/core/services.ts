@@ -44,6 +44,7 @@ export function createServices(deps: ServiceDeps): Services {
     outageBudgetSeconds: config.outage.budgetSeconds,
     startTimeoutMs: config.outage.temporalCallTimeoutMs,
     aiConfigured: config.openai.apiKey !== null,
+    publicUrl: config.http.publicUrl,
   });
   return {
     workflows,

@@ -23,6 +23,7 @@ import { WorkflowsService } from '@src/workflows/workflows.service';
           outageBudgetSeconds: config.outage.budgetSeconds,
           startTimeoutMs: config.outage.temporalCallTimeoutMs,
           aiConfigured: config.openai.apiKey !== null,
+          publicUrl: config.http.publicUrl,
         }),
       inject: [getDataSourceToken(), TemporalClientService, WorkflowsService, STEP_TYPE_REGISTRY, APP_CONFIG],
     },

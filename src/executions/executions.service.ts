@@ -1,3 +1,4 @@
+import { runMetadata } from '@src/executions/run-metadata';
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
@@ -56,6 +57,8 @@ export interface ExecutionLimits {
    * AI_NOT_CONFIGURED; left out, nothing is checked.
    */
   aiConfigured?: boolean;
+  /** Where operators reach the admin UI (config `http.publicUrl`): the run's link in the Temporal Web UI. */
+  publicUrl?: string;
 }
 
 const SA = {
@@ -159,6 +162,15 @@ export class ExecutionsService {
           args: [args],
           typedSearchAttributes: searchAttributes(definition, row.trigger_type),
           memo: { workflow_id: workflow.id, workflow_name: workflow.name, version: definition.version, restarted_from: restartedFrom ?? null },
+          ...runMetadata({
+            definition,
+            executionId,
+            trigger: row.trigger_type,
+            input,
+            publicUrl: this.limits.publicUrl ?? 'http://127.0.0.1:3000',
+            restartedFrom,
+            scheduleId: row.schedule_id,
+          }),
         }),
       );
       // The worker's projection records the run id too; no second write on this hot path.
