@@ -1,3 +1,3 @@
--- Temporal keeps its own databases next to Merchflow's; auto-setup creates their schema.
+-- Temporal keeps its own databases next to Merchflow's; the temporal-schema job (temporal-sql-tool) creates their schema.
 CREATE DATABASE temporal OWNER merchflow;
 CREATE DATABASE temporal_visibility OWNER merchflow;

@@ -149,7 +149,10 @@ async function main(): Promise<void> {
     }
 
     parts.push(startNodeProcess('api', 2, path.join(distDir, 'src/main.js'), [], env));
-    parts.push(startNodeProcess('worker', 3, path.join(distDir, 'temporal/worker-main.js'), [], env));
+    // The worker's /metrics, /healthz and /readyz: on 9464 (Prometheus' conventional exporter port) unless set.
+    const workerMetricsPort = config.worker.metricsPort ?? 9464;
+    if (config.worker.metricsPort === null) await assertPortFree(workerMetricsPort, "the worker's metrics", 'WORKER_METRICS_PORT');
+    parts.push(startNodeProcess('worker', 3, path.join(distDir, 'temporal/worker-main.js'), [], { ...env, WORKER_METRICS_PORT: String(workerMetricsPort) }));
     for (const p of parts) {
       void p.exited.then((code) => {
         if (!stopping) {
@@ -173,6 +176,7 @@ async function main(): Promise<void> {
       `Merchflow is up in ${((Date.now() - started) / 1000).toFixed(1)} s`,
       `  API             ${base}/`,
       `  Health          ${base}/health/`,
+      `  Metrics         http://127.0.0.1:${config.http.port}/metrics (API), http://127.0.0.1:${workerMetricsPort}/metrics (worker; /healthz, /readyz)`,
       `  OpenAPI docs    ${base}/docs${config.http.openApiPublic ? '' : '  (sign in with any user name and an API key as the password)'}`,
       `  Admin UI        http://127.0.0.1:${config.http.port}/orchestration/admin/`,
       ...(devKey ? [`  Admin API key   ${devKey}  (development key, kept in ${path.relative(config.rootDir, config.dataDir)}/dev-admin-api-key)`] : []),

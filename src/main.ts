@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Express } from 'express';
 import { AppModule } from '@src/app.module';
 import { appConfig, redactUrl, type AppConfig } from '@src/config/config';
 import type { AppOptions } from '@src/core/app-options';
@@ -19,6 +20,7 @@ import { requestIdMiddleware } from '@src/common/http/request-id';
 import { createValidationPipe } from '@src/common/http/validation';
 import { setupOpenApi } from '@src/docs/openapi';
 import { mountCodecHttp } from '@src/codec/codec-http';
+import { METRICS_PATH, apiMetrics, httpMetricsMiddleware, metricsHandler } from '@src/metrics/http-metrics';
 
 /** Largest JSON body the API reads. */
 export const BODY_LIMIT = '1mb';
@@ -40,6 +42,9 @@ export async function createApp(config: AppConfig = appConfig(), options: Omit<A
   app.set('query parser', 'simple');
   // Order matters: id, JSON parser, guard, then an error handler for what those two reject.
   app.use(requestIdMiddleware);
+  const metrics = apiMetrics();
+  app.use(httpMetricsMiddleware(metrics, ADMIN_PATH));
+  (app.getHttpAdapter().getInstance() as Express).get(METRICS_PATH, metricsHandler(metrics, config.metrics.token));
   mountCodecHttp(app, config);
   app.useBodyParser('json', { limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
   app.use(bodyGuard);

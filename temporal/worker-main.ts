@@ -12,6 +12,9 @@ import { connectOrExplain, describeStartupError } from '@src/common/startup-erro
 import { createMerchflowWorker, installTemporalRuntime, startPayloadRetention } from '@engine/worker';
 import { ensureSearchAttributes } from '@engine/setup/search-attributes';
 import { closeExpressionPools } from '@engine/activities/shared/expressions';
+import { WorkerMetrics } from '@engine/observability/worker-metrics';
+import { freeLoopbackPort, startWorkerHttp } from '@engine/observability/worker-http';
+import type { Worker } from '@temporalio/worker';
 
 export interface WorkerArgs {
   maxWorkers?: number;
@@ -40,7 +43,11 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs {
 export async function runWorker(args: WorkerArgs): Promise<void> {
   const config = appConfig();
   const logger = rootLogger({ level: config.log.level, format: config.log.format }).child({ component: 'worker' });
-  installTemporalRuntime(logger);
+  // With a metrics port, the SDK core exports its metrics on a loopback port that /metrics forwards.
+  const metricsOn = config.worker.metricsPort !== null;
+  const sdkMetricsAddress = metricsOn ? (config.worker.sdkMetricsAddress ?? `127.0.0.1:${await freeLoopbackPort()}`) : undefined;
+  installTemporalRuntime(logger, 'WARN', { sdkMetricsAddress });
+  const metrics = metricsOn ? new WorkerMetrics() : undefined;
   const dataSource = await connectOrExplain(`database ${redactUrl(config.databaseUrl)}`, 'DATABASE_URL', () => createDataSource(config).initialize());
   let connection: NativeConnection;
   try {
@@ -51,27 +58,49 @@ export async function runWorker(args: WorkerArgs): Promise<void> {
     await dataSource.destroy().catch(() => undefined);
     throw err;
   }
+  let worker: Worker | null = null;
+  const http = metricsOn
+    ? await startWorkerHttp(
+        {
+          registry: metrics!.registry,
+          sdkMetricsAddress,
+          workerState: () => worker?.getState() ?? 'CREATING',
+          connection: () => connection,
+          dataSource,
+          metricsToken: config.metrics.token,
+        },
+        config.worker.metricsHost,
+        config.worker.metricsPort!,
+      ).catch(async (err: Error) => {
+        await connection.close().catch(() => undefined);
+        await dataSource.destroy().catch(() => undefined);
+        throw new Error(`cannot serve worker metrics on ${config.worker.metricsHost}:${config.worker.metricsPort} (WORKER_METRICS_PORT): ${err.message}`);
+      })
+    : null;
+  if (http) logger.info('worker metrics', { url: `http://${config.worker.metricsHost}:${http.port}/metrics`, health: `/healthz`, ready: `/readyz` });
   try {
     const added = await ensureSearchAttributes(config.temporal.address, config.temporal.namespace);
     if (added.length > 0) logger.info('registered search attributes', { names: added });
-    const worker = await createMerchflowWorker({
+    const w = await createMerchflowWorker({
       config,
       dataSource,
       connection,
       logger,
       taskQueue: args.taskQueue,
       maxConcurrentActivities: args.maxWorkers,
+      metrics,
     });
+    worker = w;
     logger.info('worker polling', {
       task_queue: args.taskQueue ?? config.temporal.taskQueue,
       namespace: config.temporal.namespace,
       max_concurrent_activities: args.maxWorkers ?? config.worker.maxConcurrentActivities,
     });
     // Liveness for orchestrators: a fresh file while the worker runs (see worker-health.ts).
-    const stopHealth = config.worker.healthFile ? keepHealthFile(config.worker.healthFile, () => worker.getState() === 'RUNNING') : null;
+    const stopHealth = config.worker.healthFile ? keepHealthFile(config.worker.healthFile, () => w.getState() === 'RUNNING') : null;
     const stopRetention = startPayloadRetention(config, dataSource, logger);
     try {
-      await worker.run();
+      await w.run();
     } finally {
       stopHealth?.();
       stopRetention();
@@ -81,6 +110,7 @@ export async function runWorker(args: WorkerArgs): Promise<void> {
     const pools = await closeExpressionPools();
     logger.info('expression pool stopped', { pools });
   } finally {
+    await http?.close().catch(() => undefined);
     await closeExpressionPools().catch(() => undefined);
     await connection.close().catch(() => undefined);
     await dataSource.destroy().catch(() => undefined);

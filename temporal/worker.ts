@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { Context } from '@temporalio/activity';
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
@@ -13,6 +14,8 @@ import { createSecretResolver, createSecretScrubber } from '@engine/activities/r
 import { databasePort } from '@engine/activities/runtime/outage';
 import { addLogRedactor } from '@src/logging/logger';
 import { merchflowDataConverter } from '@engine/codec/data-converter';
+import type { WorkerMetrics } from '@engine/observability/worker-metrics';
+import type { RunProjectionEvent } from '@engine/shared/contracts';
 
 export interface MerchflowWorkerOptions {
   config: AppConfig;
@@ -23,6 +26,8 @@ export interface MerchflowWorkerOptions {
   /** Executors beyond the built-in ones (tests register their own). */
   executors?: StepExecutor[];
   maxConcurrentActivities?: number;
+  /** Prometheus metrics of the runs and steps this worker executes (served by worker-http.ts). */
+  metrics?: WorkerMetrics;
 }
 
 /** The prebuilt workflow bundle, when there is one; else the worker bundles the sources at start. */
@@ -33,16 +38,16 @@ export function workflowBundlePath(config: AppConfig): string | null {
 }
 
 /** The worker's activities: projection bookkeeping, condition evaluation and one activity per step type. */
-export async function createActivities(opts: Pick<MerchflowWorkerOptions, 'config' | 'dataSource' | 'logger' | 'executors'>) {
+export async function createActivities(opts: Pick<MerchflowWorkerOptions, 'config' | 'dataSource' | 'logger' | 'executors' | 'metrics'>) {
   const projection = new ProjectionService(opts.dataSource);
-  const payloads = new PayloadStore(opts.dataSource, { thresholdBytes: opts.config.payloadThresholdBytes, cacheBytes: opts.config.payloads.cacheBytes });
+  const payloads = new PayloadStore(opts.dataSource, { thresholdBytes: opts.config.payloadThresholdBytes, cacheBytes: opts.config.payloads.cacheBytes }, opts.metrics);
   const secrets = createSecretResolver(opts.config, opts.dataSource);
   // Worker-wide: every known secret value is scrubbed from every step and every log line of the process.
   const scrubber = createSecretScrubber(opts.config, opts.dataSource, opts.logger);
   addLogRedactor((line) => scrubber.scrubText(line));
   const executors = [...(await builtinExecutors({ config: opts.config, dataSource: opts.dataSource, secrets, logger: opts.logger })), ...(opts.executors ?? [])];
   return {
-    projectRun: projection.projectRun.bind(projection),
+    projectRun: opts.metrics ? countingRuns(projection, opts.dataSource, opts.metrics) : projection.projectRun.bind(projection),
     projectSteps: projection.projectSteps.bind(projection),
     evaluateCondition: buildConditionActivity(payloads),
     ...buildStepActivities(executors, {
@@ -51,9 +56,33 @@ export async function createActivities(opts: Pick<MerchflowWorkerOptions, 'confi
       logger: opts.logger,
       secrets,
       scrubber,
+      metrics: opts.metrics,
       outageBudgetMs: opts.config.outage.budgetSeconds * 1000,
       databasePorts: [databasePort(opts.config.databaseUrl)].filter((p): p is number => p !== null),
     }),
+  };
+}
+
+/**
+ * projectRun that also counts runs started and finished by workflow code. Counted on the activity's first
+ * attempt only, so a retried bookkeeping call does not count a run twice.
+ */
+function countingRuns(projection: ProjectionService, dataSource: DataSource, metrics: WorkerMetrics) {
+  const codes = new Map<number, string>();
+  const codeOf = async (workflowId: number): Promise<string> => {
+    const known = codes.get(workflowId);
+    if (known) return known;
+    const rows: Array<{ code: string }> = await dataSource.query('SELECT code FROM workflows WHERE id = $1', [workflowId]);
+    const code = rows[0]?.code ?? 'unknown';
+    if (codes.size < 10_000) codes.set(workflowId, code);
+    return code;
+  };
+  return async function projectRun(e: RunProjectionEvent): Promise<void> {
+    await projection.projectRun(e);
+    if (Context.current().info.attempt !== 1) return;
+    const code = await codeOf(e.workflow_id).catch(() => 'unknown');
+    if (e.kind === 'started') metrics.runStarted(code);
+    else metrics.runFinished(code, e.status);
   };
 }
 
@@ -117,8 +146,16 @@ export function startPayloadRetention(config: AppConfig, dataSource: DataSource,
 
 let runtimeInstalled = false;
 
-/** Routes the Temporal SDK's own log lines through our logger (once per process). */
-export function installTemporalRuntime(logger: Logger, level: TemporalLogLevel = 'WARN'): void {
+export interface TemporalRuntimeOptions {
+  /**
+   * host:port where the SDK core serves its Prometheus metrics (task slots, schedule-to-start latency,
+   * sticky cache, polls); the worker's /metrics forwards them (worker-http.ts). None: no SDK metrics.
+   */
+  sdkMetricsAddress?: string;
+}
+
+/** Routes the Temporal SDK's own log lines through our logger (once per process), and exports its metrics. */
+export function installTemporalRuntime(logger: Logger, level: TemporalLogLevel = 'WARN', opts: TemporalRuntimeOptions = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({
@@ -127,5 +164,15 @@ export function installTemporalRuntime(logger: Logger, level: TemporalLogLevel =
       const meta = entry.meta ? { ...entry.meta } : {};
       logger.log(lvl, entry.message, { component: 'temporal', ...meta });
     }),
+    ...(opts.sdkMetricsAddress
+      ? {
+          telemetryOptions: {
+            metrics: {
+              // Prometheus conventions: counters end in _total, durations in seconds with the unit in the name.
+              prometheus: { bindAddress: opts.sdkMetricsAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true },
+            },
+          },
+        }
+      : {}),
   });
 }

@@ -23,7 +23,7 @@ export interface AppConfig {
     embedded: boolean;
   };
   /** `openApiPublic`: serve /docs and /docs-json without an API key (OPENAPI_PUBLIC, default false). */
-  http: { host: string; port: number; basePath: string; openApiPublic: boolean };
+  http: { host: string; port: number; basePath: string; openApiPublic: boolean; /** MERCHFLOW_PUBLIC_URL: where operators reach the API and admin UI (links in the Temporal Web UI). */ publicUrl: string };
   worker: {
     maxConcurrentActivities: number;
     maxConcurrentWorkflowTasks: number;
@@ -38,7 +38,15 @@ export interface AppConfig {
      * of api_call (50); a remote's budget is kept by the steps' own `concurrency` and rate limits, not by this cap.
      */
     httpMaxSocketsPerHost: number;
+    /** WORKER_METRICS_PORT: the worker's /metrics, /healthz and /readyz (temporal/observability/worker-http.ts); null for none. */
+    metricsPort: number | null;
+    /** WORKER_METRICS_HOST: the address that server binds (default as HOST). */
+    metricsHost: string;
+    /** WORKER_SDK_METRICS_ADDRESS: loopback host:port of the Temporal SDK core's exporter (default: a free port). */
+    sdkMetricsAddress: string | null;
   };
+  /** METRICS_TOKEN: when set, /metrics of the API and the worker need `Authorization: Bearer <token>`. */
+  metrics: { token: string | null };
   /** The worker's pool of JSONata threads (see docs/definitions.md, Expressions). */
   expressions: {
     /** Threads evaluating expressions at once (EXPRESSION_POOL_THREADS). */
@@ -198,6 +206,11 @@ export const ENV_SCHEMA = z.object({
   PAYLOAD_CACHE_BYTES: envVar(integer(0, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024), { default: '67108864 (64 MiB)', description: 'The worker\'s cache of recently used payloads, bounded by bytes of JSON (least recently used out first); `0` turns it off.' }),
   PAYLOAD_RETENTION_DAYS: envVar(integer(0, 36_500).default(30), { default: '30', description: 'Payloads of runs that ended longer ago are deleted by the worker (every 15 min); `0` keeps them; deleting a run deletes its payloads.' }),
   HTTP_MAX_SOCKETS_PER_HOST: envVar(integer(1, 100_000).optional(), { default: 'WORKER_MAX_CONCURRENT_ACTIVITIES × 50', description: 'Sockets the worker\'s outbound HTTP clients open to one host; by default no request waits for one (a remote\'s budget is kept by the steps\' `concurrency` and rate limits).' }),
+  WORKER_METRICS_PORT: envVar(integer(0, 65535).optional(), { default: 'none (`npm start`: 9464)', description: 'Port of the worker\'s `/metrics`, `/healthz` and `/readyz` (docs/observability.md); unset serves none.' }),
+  WORKER_METRICS_HOST: envVar(text().optional(), { default: 'as `HOST`', description: 'Address the worker\'s metrics and health server binds.' }),
+  WORKER_SDK_METRICS_ADDRESS: envVar(hostPort().optional(), { default: 'a free 127.0.0.1 port', description: 'Loopback `host:port` of the Temporal SDK core\'s Prometheus exporter, which the worker\'s `/metrics` forwards.' }),
+  METRICS_TOKEN: envVar(text().optional(), { default: 'none (open)', description: 'When set, `/metrics` of the API and the workers need `Authorization: Bearer <token>`.', secret: true }),
+  MERCHFLOW_PUBLIC_URL: envVar(url(['http:', 'https:']).optional(), { default: '`http://127.0.0.1:<PORT>`', description: 'Where operators reach the API and admin UI: the admin link each run carries in the Temporal Web UI.' }),
   DATABASE_QUERY_RAW_SQL: envVar(bool().default(false), { default: 'false', description: '`database_query` steps may run read-only raw SQL (a single SELECT, in a read-only transaction with a timeout).' }),
   HTTP_ALLOW_HOSTS: envVar(text().default(''), { default: 'none', description: 'Comma-separated host names (or host:port) outbound HTTP may reach even when they resolve to private addresses.' }),
   OPENAI_API_KEY: envVar(text().optional(), { default: 'none', description: 'Key of the OpenAI-compatible API used by `ai_*` steps.', secret: true }),
@@ -306,6 +319,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       port: e.PORT,
       basePath: '/orchestration/api',
       openApiPublic: e.OPENAPI_PUBLIC,
+      publicUrl: '',
     },
     worker: {
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
@@ -315,7 +329,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       bundlePath: e.WORKER_WORKFLOW_BUNDLE ? path.resolve(rootDir, e.WORKER_WORKFLOW_BUNDLE) : null,
       healthFile: e.WORKER_HEALTH_FILE ? path.resolve(e.WORKER_HEALTH_FILE) : null,
       httpMaxSocketsPerHost: e.HTTP_MAX_SOCKETS_PER_HOST ?? e.WORKER_MAX_CONCURRENT_ACTIVITIES * MAX_STEP_HTTP_CONCURRENCY,
+      metricsPort: e.WORKER_METRICS_PORT ?? null,
+      metricsHost: e.WORKER_METRICS_HOST ?? e.HOST ?? (nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1'),
+      sdkMetricsAddress: e.WORKER_SDK_METRICS_ADDRESS ?? null,
     },
+    metrics: { token: e.METRICS_TOKEN ?? null },
     expressions: { threads: e.EXPRESSION_POOL_THREADS, memoryMb: e.EXPRESSION_POOL_MEMORY_MB },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (nodeEnv === 'production' ? 'json' : 'pretty') },
     payloadThresholdBytes: e.PAYLOAD_THRESHOLD_BYTES,
@@ -333,6 +351,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     payloadEncryption: readPayloadEncryption(e, errors, dataDir),
     codecCorsOrigins: [],
   };
+  config.http.publicUrl = (e.MERCHFLOW_PUBLIC_URL ?? `http://127.0.0.1:${config.http.port}`).replace(/\/+$/, '');
   config.codecCorsOrigins = readOrigins(e.CODEC_CORS_ORIGINS, errors, ['http://127.0.0.1:8233', 'http://localhost:8233', new URL(config.temporal.uiUrl).origin]);
   if (config.security.masterKey !== null) {
     config.security.masterKeySource = 'MERCHFLOW_MASTER_KEY';

@@ -41,6 +41,7 @@ export class CoreModule {
             outageBudgetSeconds: config.outage.budgetSeconds,
             startTimeoutMs: config.outage.temporalCallTimeoutMs,
             aiConfigured: config.openai.apiKey !== null,
+            publicUrl: config.http.publicUrl,
             ...options.executionLimits,
           }),
           inject: [APP_CONFIG],

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { EXECUTION_LIMITS, STEP_TYPE_REGISTRY, TASK_QUEUE, TEMPORAL_CLIENT } from '@src/core/tokens';
+import { runMetadata } from '@src/executions/run-metadata';
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
@@ -59,6 +60,8 @@ export interface ExecutionLimits {
    * AI_NOT_CONFIGURED; left out, nothing is checked.
    */
   aiConfigured?: boolean;
+  /** Where operators reach the admin UI (config `http.publicUrl`): the run's link in the Temporal Web UI. */
+  publicUrl?: string;
 }
 
 const SA = {
@@ -176,6 +179,15 @@ export class ExecutionsService {
           args: [args],
           typedSearchAttributes: searchAttributes(definition, row.trigger_type),
           memo: { workflow_id: workflow.id, workflow_name: workflow.name, version: definition.version, restarted_from: restartedFrom ?? null },
+          ...runMetadata({
+            definition,
+            executionId,
+            trigger: row.trigger_type,
+            input,
+            publicUrl: this.limits.publicUrl ?? 'http://127.0.0.1:3000',
+            restartedFrom,
+            scheduleId: row.schedule_id,
+          }),
         }),
       );
       // The worker's projection records the run id too; no second write on this hot path.

@@ -19,6 +19,7 @@ import { assertInputMatches } from '@src/workflows/input-schema';
 import { AppError, ConflictError, NotFoundError, ValidationFailedError } from '@src/common/errors';
 import { offsetOf, pageOf, type Page, type PageRequest } from '@src/common/pagination';
 import { searchAttributes, singletonKeyOf } from '@src/executions/executions.service';
+import { runMetadata } from '@src/executions/run-metadata';
 import type { Logger } from '@src/logging/logger';
 import { cronProblem, cronTimingProblem, timezoneProblem } from '@src/schedules/cron';
 import { WorkflowSchedule } from '@src/schedules/schedule.entity';
@@ -466,6 +467,8 @@ export class SchedulesService {
         args: [input],
         typedSearchAttributes: searchAttributes(definition, 'schedule'),
         memo: { workflow_id: definition.workflow_id, workflow_name: definition.name, version: definition.version, schedule_id: row.id },
+        // No execution id yet (Temporal names scheduled runs): no admin link, the rest as for a started run.
+        ...runMetadata({ definition, executionId: '', trigger: 'schedule', input: row.input_data ?? {}, publicUrl: '', scheduleId: row.id }),
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour', pauseOnFailure: false },
       memo: { merchflow: { owner: this.opts.owner, schedule_row_id: row.id } },

@@ -24,7 +24,7 @@ export class StatsController {
 
   @Get()
   @RequireRole('viewer')
-  @ApiOperation({ summary: 'Runs, success rate, average/p50/p95 duration and failures by step; per workflow and overall' })
+  @ApiOperation({ summary: 'Runs, success rate, average/p50/p95 duration and failures by step; per workflow and overall; per-step duration percentiles, failure rates and the slowest steps' })
   async get(@Query() q: StatsQueryDto) {
     const result = await this.stats.compute({ workflow_id: q.workflow, created_after: q.created_after, created_before: q.created_before });
     return {

@@ -14,6 +14,7 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
   type ActivityOptions,
@@ -507,6 +508,8 @@ class Run {
     const heartbeat = Math.min(HEARTBEAT_TIMEOUT_SECONDS.max, Math.max(HEARTBEAT_TIMEOUT_SECONDS.min, step.timeout_seconds));
     return {
       activityId: step.key,
+      // Shown on the Web UI's timeline instead of the step type (user metadata: not part of replay's command check).
+      summary: step.name === step.key ? step.name : `${step.name} (${step.key})`,
       startToCloseTimeout: `${step.timeout_seconds + this.outageBudgetSeconds} seconds`,
       heartbeatTimeout: `${heartbeat} seconds`,
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -523,6 +526,7 @@ class Run {
   /** Runs one step to its end state; never throws except for cancellation of the whole run. */
   private async runStep(state: StepState): Promise<void> {
     const step = state.step;
+    this.showDetails();
     try {
       const output = step.step_type === 'approval' ? await this.awaitApproval(state) : await this.execute(state);
       Object.assign(state, { status: 'completed', output, completed_at: nowIso(), error: null });
@@ -547,7 +551,29 @@ class Run {
         return;
       }
       await this.recordFailure(state, err);
+    } finally {
+      this.showDetails();
     }
+  }
+
+  /** The Web UI's "current details" (Markdown): steps done, what runs now, failed items, the failure. */
+  private showDetails(): void {
+    const main = this.main.map((s) => this.states.get(s.key)!);
+    const done = main.filter((s) => s.status !== 'pending' && s.status !== 'running' && s.status !== 'waiting').length;
+    const now = main
+      .filter((s) => s.status === 'running' || s.status === 'waiting')
+      .map((s) => `${s.step.name} (\`${s.step.key}\`${s.status === 'waiting' ? ', waiting for approval' : ''})`);
+    const failedItems = this.failedItems();
+    setCurrentDetails(
+      [
+        `**Steps done:** ${done} of ${main.length}`,
+        now.length > 0 ? `**Running:** ${now.join(', ')}` : null,
+        failedItems > 0 ? `**Failed items:** ${failedItems}` : null,
+        this.failure !== null ? `**Failure:** ${this.failure}` : null,
+      ]
+        .filter((l): l is string => l !== null)
+        .join('\n\n'),
+    );
   }
 
   /** Records a step's final failure; a required main step's failure fails the run. */

@@ -237,8 +237,20 @@
         <td>${seconds(w.average_duration_seconds)}</td><td>${seconds(w.p95_duration_seconds)}</td>
         <td>${(w.failures_by_step || []).map((f) => `${f.step_key} (${f.failures})`).join(', ') || '—'}</td></tr>`))}
       </tbody></table>
+      <h2>Slowest steps</h2>
+      ${raw(slowestSteps(stats.slowest_steps || []))}
       <h2>Latest runs</h2>${raw(runsTable(runs.results))}`;
     refreshWhile(runs.results.some((r) => r.status === 'running' || r.status === 'pending'), 3000);
+  }
+
+  /** The bottleneck view: steps by p95 duration, with their failure rate and retries. */
+  function slowestSteps(rows) {
+    if (rows.length === 0) return '<p class="muted">No finished steps yet.</p>';
+    return html`<table id="slowest-steps"><thead><tr><th>Step</th><th>Workflow</th><th>Type</th><th>p50</th><th>p95</th><th>p99</th><th>Executions</th><th>Failure rate</th><th>Retries</th></tr></thead><tbody>
+      ${rows.map((st) => raw(html`<tr><td>${st.step_key}</td><td><a href="#/workflows/${st.workflow_id}">${st.workflow_code}</a></td><td>${st.step_type}</td>
+        <td>${seconds(st.p50_duration_seconds)}</td><td>${seconds(st.p95_duration_seconds)}</td><td>${seconds(st.p99_duration_seconds)}</td>
+        <td>${st.executions}</td><td>${(st.failure_rate * 100).toFixed(1)} %</td><td>${st.retries}</td></tr>`))}
+      </tbody></table>`;
   }
 
   function runsTable(rows) {

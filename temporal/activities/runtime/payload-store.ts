@@ -14,6 +14,7 @@ export interface PayloadStoreOptions {
 
 /** What one offload is: the step's output, or the partial output a failed attempt left. */
 export type PayloadKind = 'output' | 'partial';
+import type { WorkerMetrics } from '@engine/observability/worker-metrics';
 
 /**
  * The claim-check store. Outputs larger than the threshold are written to the
@@ -33,6 +34,7 @@ export class PayloadStore {
   constructor(
     private readonly dataSource: DataSource,
     options: PayloadStoreOptions | number,
+    private readonly metrics?: Pick<WorkerMetrics, 'payloadWritten' | 'payloadRead'>,
   ) {
     const o = typeof options === 'number' ? { thresholdBytes: options } : options;
     this.thresholdBytes = o.thresholdBytes;
@@ -53,6 +55,7 @@ export class PayloadStore {
        ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, size_bytes = EXCLUDED.size_bytes, data = NULL, sha256 = NULL`,
       [id, executionId, stepKey, size, json],
     );
+    this.metrics?.payloadWritten(size);
     const ref: PayloadRef = { $payload: { id, size } };
     if (Array.isArray(value)) ref.$payload.items = value.length;
     this.remember(ref, value);
@@ -66,7 +69,9 @@ export class PayloadStore {
     const rows: Array<{ body: string | null; data: Buffer | null }> = await this.dataSource.query(`SELECT body, data FROM payloads WHERE id = $1`, [id]);
     if (rows.length === 0) throw new StepError(ErrorCodes.PAYLOAD_NOT_FOUND, `payload ${id} not found (deleted with its run, or past PAYLOAD_RETENTION_DAYS)`);
     const { body, data } = rows[0];
-    const value = JSON.parse(body ?? gunzipSync(data!).toString('utf8'));
+    const json = body ?? gunzipSync(data!).toString('utf8');
+    this.metrics?.payloadRead(json.length);
+    const value = JSON.parse(json);
     this.remember(ref, value);
     return value;
   }

@@ -16,6 +16,7 @@ import { untilAborted } from '@engine/activities/shared/abort';
 import type { SecretScrubber } from '@engine/activities/runtime/secret-scrubber';
 import { failedItemsOf } from '@engine/activities/shared/item-failures';
 import { assertValidConfig } from '@engine/activities/shared/config-issues';
+import type { WorkerMetrics } from '@engine/observability/worker-metrics';
 
 /** How often the runner heartbeats on its own while an executor works (the SDK throttles what it sends). */
 const AUTO_HEARTBEAT_MS = 1_000;
@@ -50,6 +51,8 @@ export interface StepRunnerDeps {
    * an operator could not have seen it running anyway.
    */
   runningReportDelayMs?: number;
+  /** Prometheus step metrics (duration, items, retries); none in tests that do not ask. */
+  metrics?: WorkerMetrics;
 }
 
 /** See StepRunnerDeps.runningReportDelayMs. */
@@ -91,6 +94,9 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   const attempt = actx.info.attempt;
   const started = new Date();
   const logger = deps.logger.child({ execution_id: req.execution_id, step_key: req.step_key, attempt });
+  const labels = { workflow_code: req.workflow_code, step_type: req.step_type, step_key: req.step_key };
+  const seconds = () => (Date.now() - started.getTime()) / 1000;
+  deps.metrics?.attemptStarted(labels, attempt);
   const base = {
     execution_id: req.execution_id,
     step_key: req.step_key,
@@ -232,6 +238,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     );
     const outage = outages.waitedMs > 0 ? { outage_waited_ms: outages.waitedMs } : {};
     logger.info('step completed', { duration_ms: completed.getTime() - started.getTime(), ...outage, ...summary });
+    deps.metrics?.attemptCompleted(labels, seconds(), summary);
     return { output: stored, attempt, summary };
   } catch (err) {
     await deps.scrubber.refresh().catch(() => undefined);
@@ -244,6 +251,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       // Report a cancellation (never a failure), so the workflow sees the step as cancelled and can undo it.
       logger.warn('step cancelled', { partial: 'partial_output' in partial });
       const reason = cancelledError(actx.cancellationSignal.reason);
+      deps.metrics?.attemptFailed(labels, seconds(), 'cancelled', 'CANCELLED', true);
       throw new CancelledFailure(reason.message, [partial]);
     }
     const failure = toFailure(err, attempt, clean, cleanValue, partial);
@@ -264,6 +272,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       )
       .catch((e) => logger.warn('could not record the failed attempt', { error: e }));
     logger.warn('step attempt failed', { code: failure.type, error: failure.message, final });
+    deps.metrics?.attemptFailed(labels, seconds(), 'failed', failure.type ?? 'UNKNOWN', final, failedItems?.total ?? 0);
     throw failure;
   } finally {
     clearInterval(timer);
