@@ -22,6 +22,7 @@ export class ChannelsController {
 
   @Get('channels/:id')
   @RequireRole('viewer')
+  @ApiOperation({ summary: 'One notification channel (secrets by name only)' })
   get(@Param('id', new IntIdPipe()) id: number) {
     return this.channels.get(id);
   }
@@ -43,6 +44,7 @@ export class ChannelsController {
 
   @Patch('channels/:id')
   @RequireRole('admin')
+  @ApiOperation({ summary: 'Change a channel (type, config, description, is_active)' })
   update(@Param('id', new IntIdPipe()) id: number, @Body() body: Record<string, unknown>) {
     return this.channels.update(id, body);
   }
@@ -50,6 +52,7 @@ export class ChannelsController {
   @Post('channels/:id/disable')
   @HttpCode(200)
   @RequireRole('admin')
+  @ApiOperation({ summary: 'Disable a channel: runs routed to it fail with CHANNEL_DISABLED; its history is kept' })
   disable(@Param('id', new IntIdPipe()) id: number) {
     return this.channels.disable(id);
   }

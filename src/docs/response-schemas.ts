@@ -326,3 +326,89 @@ export function responseComponentSchemas(): Record<string, Record<string, unknow
   for (const schema of Object.values(out.schemas)) delete schema.$id;
   return out.schemas;
 }
+
+/** A stored secret as the API shows it: never its value. */
+export const Secret = named(
+  'Secret',
+  z.looseObject({
+    name: z.string(),
+    description: z.string().nullable(),
+    created_by: z.string().nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+    last_used_at: timestamp.nullable(),
+  }),
+  'A stored secret: name and times only; no endpoint ever returns a value',
+);
+
+/** `{count, results}` lists (no paging). */
+function list<T extends z.ZodType>(id: string, item: T) {
+  return named(id, z.looseObject({ count: z.int(), results: z.array(item) }));
+}
+
+export const SecretList = list('SecretList', Secret);
+
+/** A supplier, marketplace or carrier. */
+export const Connection = named(
+  'Connection',
+  z.looseObject({
+    id: z.int(),
+    kind: z.enum(['suppliers', 'marketplaces', 'carriers']),
+    code: z.string(),
+    name: z.string(),
+    endpoint: z.string(),
+    platform: z.string(),
+    credentials: jsonObject.meta({ description: 'Auth settings; credentials name secrets (`{"secret": "NAME"}`), never values' }),
+    field_mapping: z.record(z.string(), z.string()),
+    rate_budget: jsonObject,
+    is_active: z.boolean(),
+    disabled_at: timestamp.nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  }),
+);
+
+export const ConnectionList = list('ConnectionList', Connection);
+
+export const ConnectionTest = named(
+  'ConnectionTest',
+  z.looseObject({
+    ok: z.boolean(),
+    reachable: z.boolean(),
+    authenticated: z.boolean().nullable(),
+    request: z.string(),
+    status: z.int().nullable(),
+    sample: z.looseObject({ item: json, mapped: jsonObject.nullable() }).nullable(),
+    reason: z.string().nullable(),
+  }),
+  'What one authenticated read against the endpoint saw',
+);
+
+/** A notification channel. */
+export const Channel = named(
+  'Channel',
+  z.looseObject({
+    id: z.int(),
+    name: z.string(),
+    type: z.enum(['email', 'webhook', 'slack']),
+    config: jsonObject.meta({ description: 'email: recipients, from; webhook: url, signing_secret (a secret name); slack: url_secret (a secret name)' }),
+    is_active: z.boolean(),
+  }),
+);
+
+export const ChannelList = list('ChannelList', Channel);
+
+export const ChannelTest = named('ChannelTest', z.looseObject({ ok: z.boolean(), result: json, reason: z.string().nullable().optional() }), 'What the test send did');
+
+export const Mailbox = list(
+  'Mailbox',
+  z.looseObject({
+    id: z.int(),
+    from: z.string().nullable(),
+    to: z.array(z.string()),
+    subject: z.string().nullable(),
+    message_id: z.string().nullable(),
+    received_at: timestamp,
+    text: z.string(),
+  }),
+);
