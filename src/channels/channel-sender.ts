@@ -37,7 +37,8 @@ export interface ChannelMessage {
 export interface ChannelSendDeps {
   http: Pick<HttpClient, 'request'>;
   /** The SMTP transport (throws NOTIFICATION_NOT_CONFIGURED without SMTP_URL). */
-  smtp: () => Transporter<SMTPTransport.SentMessageInfo>;
+  /** The SMTP transport (may be loaded on first use: the API loads nodemailer only when it sends a test email). */
+  smtp: () => Transporter<SMTPTransport.SentMessageInfo> | Promise<Transporter<SMTPTransport.SentMessageInfo>>;
   from: string;
   resolveSecret: (name: string) => Promise<string>;
   signal?: AbortSignal;
@@ -59,7 +60,7 @@ export async function sendToChannel(channel: Channel, msg: ChannelMessage, deps:
   if (channel.type === 'email') {
     const recipients = channel.config.recipients ?? [];
     if (recipients.length === 0) throw new StepError('STEP_CONFIG_INVALID', `channel ${channel.name}: config.recipients is empty`);
-    const info = await deps.smtp().sendMail({
+    const info = await (await deps.smtp()).sendMail({
       from: channel.config.from ?? deps.from,
       to: recipients,
       subject: msg.subject.replace(/[\r\n]+/g, ' ').trim(),

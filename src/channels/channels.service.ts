@@ -2,7 +2,7 @@
  * Named notification channels: list, get, create, update, disable, delete and
  * a test send through the same sender a run uses; and the local mailbox.
  */
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { DataSource } from 'typeorm';
 import { ConflictError, NotFoundError, ValidationFailedError } from '@src/common/errors';
@@ -163,8 +163,10 @@ export class ChannelsService {
     return channel;
   }
 
-  private smtp(): Transporter<SMTPTransport.SentMessageInfo> {
+  /** Loaded on first use, so the API process does not load nodemailer unless an email channel is tested. */
+  private async smtp(): Promise<Transporter<SMTPTransport.SentMessageInfo>> {
     if (!this.config.smtp.url) throw new StepError('NOTIFICATION_NOT_CONFIGURED', 'email channels need SMTP_URL (npm start runs a local catcher when it is unset)');
+    const { default: nodemailer } = await import('nodemailer');
     this.transport ??= nodemailer.createTransport({ url: this.config.smtp.url, connectionTimeout: 15_000, greetingTimeout: 15_000, socketTimeout: 30_000 });
     return this.transport;
   }

@@ -5,7 +5,6 @@
  * show it. Development only: nothing leaves the machine.
  */
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import type { DataSource } from 'typeorm';
 
 export interface CaughtMail {
@@ -37,6 +36,8 @@ export function bodyOf(raw: string): string {
 }
 
 export async function startSmtpCatcher(opts: { port?: number; host?: string; store: (mail: CaughtMail) => Promise<void> }): Promise<SmtpCatcher> {
+  // Loaded here, not at import: the API reads caught mail (bodyOf) without loading the SMTP server and its nodemailer.
+  const { SMTPServer } = await import('smtp-server');
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],

@@ -28,7 +28,7 @@ function tsFiles(dir: string): string[] {
 
 describe('executor contract', () => {
   it('lets the API validate definitions without loading any executor, openai or nodemailer', () => {
-    for (const entry of ['src/app.module.js', 'src/core/services.js']) {
+    for (const entry of ['src/app.module.js', 'src/cli/cli.module.js']) {
       const loaded = loadedBy(entry);
       assert.ok(loaded.some((p) => p.endsWith(path.join('activities', 'data_transform', 'schema.js'))), `${entry} loads the step configs`);
       const executors = loaded.filter((p) => /activities[\\/](?!runtime[\\/])[a-z_]+[\\/]executor\.js$/.test(p));
