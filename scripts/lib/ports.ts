@@ -1,4 +1,8 @@
 import net from 'node:net';
+import { freeLoopbackPort } from '@src/common/async';
+
+/** A free TCP port on 127.0.0.1, chosen by the OS. */
+export const freePort = freeLoopbackPort;
 
 /** True when something accepts TCP connections on host:port. */
 export function portAnswers(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
@@ -30,14 +34,3 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   throw new Error(`${what} did not become ready within ${Math.round(timeoutMs / 1000)} s`);
 }
 
-/** A free TCP port chosen by the OS. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}

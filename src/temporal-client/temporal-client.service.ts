@@ -3,6 +3,7 @@ import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor }
 import { APP_CONFIG } from '@src/config/config.module';
 import type { AppConfig } from '@src/config/config';
 import { merchflowDataConverter } from '@engine/codec/data-converter';
+import { withTimeout } from '@src/common/async';
 
 /**
  * The API's Temporal client. Connects lazily so the API starts (and its health
@@ -63,18 +64,3 @@ export class TemporalClientService implements OnModuleDestroy {
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}

@@ -9,9 +9,13 @@
  */
 import http from 'node:http';
 import net from 'node:net';
+import { freeLoopbackPort, withTimeout } from '@src/common/async';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { NativeConnection, State as WorkerState } from '@temporalio/worker';
+
+/** Re-exported for the worker's start (a free port for the SDK core's exporter). */
+export { freeLoopbackPort };
 
 /** How long each dependency may take to answer a health check. */
 export const HEALTH_CHECK_TIMEOUT_MS = 2_000;
@@ -30,22 +34,6 @@ export interface WorkerHttpDeps {
 export interface CheckResult {
   ok: boolean;
   checks: Record<string, { ok: boolean; error?: string }>;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e as Error);
-      },
-    );
-  });
 }
 
 /** Health: polling, Temporal answering its health service, PostgreSQL answering SELECT 1. */
@@ -135,16 +123,4 @@ export async function startWorkerHttp(deps: WorkerHttpDeps, host: string, port: 
     port: (server.address() as net.AddressInfo).port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-/** A free loopback port chosen by the OS (for the SDK core's own exporter). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
