@@ -1343,7 +1343,7 @@ export interface components {
         };
         SetSecretDto: {
             description?: string;
-            /** @description The new value; stored encrypted and never returned by any endpoint. */
+            /** @description The value; stored encrypted and never returned by any endpoint. */
             value: string;
         };
         SignalExecutionDto: {

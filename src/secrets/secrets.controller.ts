@@ -5,11 +5,7 @@ import type { Response } from 'express';
 import { Actor, RequireRole } from '@src/auth/roles';
 import { SecretsService, type SecretInfo } from '@src/secrets/secrets.service';
 
-export class CreateSecretDto {
-  @ApiProperty({ example: 'ACME_API_TOKEN', description: 'A letter, then letters, digits, "_", "." or "-" (at most 128).' })
-  @IsString()
-  name: string;
-
+export class SetSecretDto {
   @ApiProperty({ description: 'The value; stored encrypted and never returned by any endpoint.', writeOnly: true })
   @IsString()
   value: string;
@@ -21,16 +17,11 @@ export class CreateSecretDto {
   description?: string;
 }
 
-export class SetSecretDto {
-  @ApiProperty({ description: 'The new value; stored encrypted and never returned by any endpoint.', writeOnly: true })
+/** A new secret: its name and, as when setting one, its value and description. */
+export class CreateSecretDto extends SetSecretDto {
+  @ApiProperty({ example: 'ACME_API_TOKEN', description: 'A letter, then letters, digits, "_", "." or "-" (at most 128).' })
   @IsString()
-  value: string;
-
-  @ApiPropertyOptional({ maxLength: 1000 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
-  description?: string;
+  name: string;
 }
 
 export function presentSecret(s: SecretInfo) {

@@ -8,24 +8,16 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import type { INestApplication } from '@nestjs/common';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { loadConfig } from '@src/config/config';
-import { createApp } from '@src/main';
-import { Logger } from '@src/logging/logger';
-import { ApiKeysService } from '@src/auth/api-keys.service';
-import { eventually, startHarness, type Harness } from '@test/support/harness';
-import { testExecutors } from '@test/support/executors';
-import { startTemporalDevServer, type TemporalDevServer } from '../../../scripts/lib/temporal-server';
-import { freePort } from '../../../scripts/lib/ports';
+import type { Browser, Page } from 'playwright-core';
+import { eventually, type Harness } from '@test/support/harness';
+import { startWebUiStack, type WebUiStack } from '@test/support/web-ui-stack';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const skip = !fs.existsSync(CHROMIUM) && process.env.CI !== 'true' ? `no Chromium at ${CHROMIUM}` : false;
 
 describe('Temporal Web UI with the codec endpoint', { skip }, () => {
-  let temporal: TemporalDevServer;
+  let stack: WebUiStack | undefined;
   let h: Harness;
-  let app: INestApplication;
   let browser: Browser;
   let apiOrigin: string;
   let uiOrigin: string;
@@ -34,31 +26,14 @@ describe('Temporal Web UI with the codec endpoint', { skip }, () => {
   const canary = `canary-${randomUUID()}`;
 
   before(async () => {
-    // The shared test server runs headless: this suite brings a dev server with its Web UI.
-    const uiPort = await freePort();
-    temporal = await startTemporalDevServer({ port: await freePort(), uiPort, dbFile: null });
-    uiOrigin = `http://127.0.0.1:${uiPort}`;
-    // The frontend answers before the Web UI server does.
-    await eventually(async () => (await fetch(`${uiOrigin}/api/v1/settings`)).ok, 60_000, 'the Temporal Web UI');
-    h = await startHarness({ executors: testExecutors(() => h.dataSource), env: { TEMPORAL_ADDRESS: temporal.address } });
-    const config = loadConfig({ ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: h.taskQueue, CODEC_CORS_ORIGINS: uiOrigin });
-    app = await createApp(config, { stepTypes: testExecutors(() => h.dataSource), logger: new Logger({ level: 'error', format: 'json', sink: () => undefined }) });
-    await app.listen(0, '127.0.0.1');
-    apiOrigin = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
-    operatorKey = (await new ApiKeysService(h.dataSource).create({ name: `codec-ui-${randomUUID().slice(0, 8)}`, role: 'operator' })).key;
+    stack = await startWebUiStack(CHROMIUM, 'codec-ui');
+    ({ h, browser, apiOrigin, uiOrigin, operatorKey } = stack);
     const id = await h.createWorkflow({ steps: [{ key: 'echo', name: 'Echo', step_type: 'test_echo', config: { output: { token: '$input.token' } } }] as never });
     executionId = (await h.start(id, { token: canary })).execution_id;
     assert.equal((await h.wait(executionId)).status, 'completed');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
   });
   after(async () => {
-    await browser?.close();
-    await app?.close();
-    await h?.close();
-    await temporal?.stop();
+    await stack?.close();
   });
 
   /** Opens the run in the Web UI with the codec endpoint set in the browser (credentials included); returns the decode statuses. */

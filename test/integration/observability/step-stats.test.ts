@@ -1,19 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApi, type ApiHarness } from '../api/support';
-
-interface StepStats {
-  workflow_id: number;
-  step_key: string;
-  step_type: string;
-  executions: number;
-  failures: number;
-  failure_rate: number;
-  retries: number;
-  p50_duration_seconds: number | null;
-  p95_duration_seconds: number | null;
-  p99_duration_seconds: number | null;
-}
+import type { StepStats } from '@src/stats/stats.service';
 
 describe('per-step statistics', () => {
   let api: ApiHarness;
