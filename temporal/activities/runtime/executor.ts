@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { ZodType } from 'zod';
 import type { ConfigValidator, RunContext } from '@engine/dsl/types';
 import type { AppConfig } from '@src/config/config';
 import type { Logger } from '@src/logging/logger';
@@ -85,11 +86,17 @@ export { StepError } from '@engine/activities/shared/errors';
 export interface StepConfig<T extends string = string> {
   readonly type: T;
   readonly validate: ConfigValidator;
+  /**
+   * The zod schema of the config as written in a definition, when the type has
+   * one: what the API publishes (as JSON Schema) for editors and docs. The
+   * validator stays the authority (it adds checks a schema cannot express).
+   */
+  readonly schema?: ZodType;
 }
 
-/** Declares a step type's id and config validator, once, in its `schema.ts`. */
-export function defineStepConfig<T extends string>(type: T, validate: ConfigValidator): StepConfig<T> {
-  return Object.freeze({ type, validate });
+/** Declares a step type's id, config validator and (optionally) its zod schema, once, in its `schema.ts`. */
+export function defineStepConfig<T extends string>(type: T, validate: ConfigValidator, options: { schema?: ZodType } = {}): StepConfig<T> {
+  return Object.freeze({ type, validate, ...(options.schema ? { schema: options.schema } : {}) });
 }
 
 /**
