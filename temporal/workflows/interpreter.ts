@@ -96,6 +96,12 @@ const PATCH_ON_FAILURE_BY_KEY = 'on-failure-order-by-key';
  * only for definitions where the two rules differ.
  */
 const PATCH_CAN_RUN_PARALLEL = 'can-run-parallel-same-order';
+/**
+ * `skip-unconfigured-optional-ai`: an optional step that fails with
+ * `AI_NOT_CONFIGURED` (no model key on the worker nor in the step) is recorded
+ * as skipped with that reason (runs before it recorded it as failed).
+ */
+const PATCH_SKIP_UNCONFIGURED = 'skip-unconfigured-optional-ai';
 
 /** What one compensation did, for `$execution.compensated` and the run's error details. */
 interface CompensationOutcome {
@@ -589,6 +595,12 @@ class Run {
   private async recordFailure(state: StepState, err: unknown): Promise<void> {
     const step = state.step;
     const message = errorMessage(err);
+    if (step.role === 'main' && step.is_optional && errorCode(err) === ErrorCodes.AI_NOT_CONFIGURED && patched(PATCH_SKIP_UNCONFIGURED)) {
+      // Not a fault of the step: the deployment has no model. Skipped like a false condition, with the reason.
+      Object.assign(state, { status: 'skipped', attempt: attemptOf(err, state.attempt), completed_at: nowIso(), error: null, output: this.stepInput(step) });
+      await this.projectSteps([this.projection(state, { output_summary: { reason: message }, error_details: { code: ErrorCodes.AI_NOT_CONFIGURED, optional: true } })]);
+      return;
+    }
     state.attempt = attemptOf(err, state.attempt);
     state.failed_items = failedItemsOf(err) ?? state.failed_items;
     Object.assign(state, { status: 'failed', completed_at: nowIso(), error: message });

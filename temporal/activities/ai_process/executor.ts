@@ -136,7 +136,7 @@ function build(deps: ExecutorDeps): ExecutorImplementation {
       const model = (config.model as string | undefined) ?? deps.config.openai.model;
       const apiKey = config.api_key !== undefined ? await ctx.resolveSecrets(config.api_key as { secret: string }) : deps.config.openai.apiKey;
       // Nothing to process needs no model: a run with no items passes even where AI is not configured.
-      if (!apiKey && list.length > 0) throw new StepError(ErrorCodes.AI_NOT_CONFIGURED, 'no API key: set OPENAI_API_KEY on the worker or api_key {"secret": "NAME"} in the step');
+      if (!apiKey && list.length > 0) throw new StepError(ErrorCodes.AI_NOT_CONFIGURED, 'no model configured: set OPENAI_API_KEY on the worker or give the step "api_key": {"secret": "NAME"}');
       const client = apiKey ? clientFor(apiKey) : null;
       const schema = responseJsonSchema(task, options);
       const system = systemPrompt(task, options);

@@ -277,6 +277,42 @@ describe('interpreter (time-skipping)', () => {
     assert.deepEqual(rec.started('second_b')[0].input, { n: 1 });
   });
 
+  it('skips an optional step that has no model configured (AI_NOT_CONFIGURED) with the reason, and completes the run', async () => {
+    const rec = new Recorder();
+    const reason = 'no model configured: set OPENAI_API_KEY on the worker';
+    const { result, history } = await sut.run(
+      runInput([
+        step('fetch', { config: { output: [{ sku: 'A' }] } }),
+        step('enrich', { is_optional: true, config: { fail: true, non_retryable: true, code: 'AI_NOT_CONFIGURED', message: reason } }),
+        step('store'),
+      ]),
+      rec,
+    );
+    assert.equal((result as { status: string }).status, 'completed');
+    assert.deepEqual((result as { steps: Record<string, { status: string }> }).steps.enrich, { status: 'skipped' });
+    assert.deepEqual(rec.started('store')[0].input, [{ sku: 'A' }], 'the skipped step passes its input through');
+    const row = rec.rows.filter((r) => r.step_key === 'enrich').at(-1);
+    assert.equal(row?.status, 'skipped');
+    assert.equal(row?.error_message, null);
+    assert.deepEqual(row?.output_summary, { reason });
+    const done = rec.finished();
+    assert.equal(done?.status, 'completed');
+    maybeRecord('optional-ai-unconfigured', history);
+  });
+
+  it('still fails the run when a required step has no model configured', async () => {
+    const rec = new Recorder();
+    const { error } = await sut.run(runInput([step('enrich', { config: { fail: true, non_retryable: true, code: 'AI_NOT_CONFIGURED' } })]), rec);
+    assert.equal(failureType(error), 'STEP_FAILED');
+    assert.equal(rec.rows.filter((r) => r.step_key === 'enrich').at(-1)?.status, 'failed');
+  });
+
+  it('records any other failure of an optional step as failed', async () => {
+    const rec = new Recorder();
+    const { result } = await sut.run(runInput([step('enrich', { is_optional: true, config: { fail: true, non_retryable: true, code: 'AI_API_ERROR' } })]), rec);
+    assert.deepEqual((result as { steps: Record<string, { status: string }> }).steps.enrich, { status: 'failed' });
+  });
+
   it('fails a step of a type no worker registers at once, non-retryably, with UNKNOWN_STEP_TYPE', async () => {
     const rec = new Recorder();
     const { error, history } = await sut.run(runInput([step('mystery', { step_type: 'no_such_type', max_retries: 5 })]), rec);
