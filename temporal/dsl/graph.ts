@@ -8,7 +8,7 @@
 import type { StepDefinition } from './types';
 
 /** The fields of a step the graph reads. */
-export type GraphStep = Pick<StepDefinition, 'key' | 'order' | 'depends_on_steps' | 'parallel_group' | 'role' | 'compensates'>;
+export type GraphStep = Pick<StepDefinition, 'key' | 'order' | 'depends_on_steps' | 'can_run_parallel' | 'parallel_group' | 'role' | 'compensates'>;
 
 /** Anything with steps: a WorkflowDefinition, or a partial one during validation. */
 export interface StepGraph<S extends GraphStep = GraphStep> {
@@ -35,34 +35,78 @@ export function mainSteps<S extends GraphStep>(def: StepGraph<S>): S[] {
   return [...stepIndex(def).values()].filter((s) => s.role === 'main');
 }
 
-/** Implicit prerequisites: every main step of lower order outside the step's own parallel group. */
-function implicitDependencies(step: GraphStep, main: readonly GraphStep[]): GraphStep[] {
-  return main.filter((o) => o.order < step.order && (step.parallel_group === null || o.parallel_group !== step.parallel_group));
+/** How implicit ordering treats steps of equal `order` (see {@link effectiveDependencies}). */
+export interface OrderingOptions {
+  /**
+   * `serial` (the default, the specification's meaning of `can_run_parallel`):
+   * of two steps of equal order the one whose key sorts later waits for the
+   * other, unless both are marked `can_run_parallel` or they share a
+   * `parallel_group`. `parallel`: steps of equal order never wait for each
+   * other (runs recorded before the interpreter's `can-run-parallel-same-order`
+   * patch).
+   */
+  sameOrder?: 'serial' | 'parallel';
+}
+
+/** True when two steps may overlap although implicit ordering would put one after the other. */
+function sideBySide(a: GraphStep, b: GraphStep): boolean {
+  return (a.parallel_group !== null && a.parallel_group === b.parallel_group) || (a.can_run_parallel && b.can_run_parallel);
+}
+
+/**
+ * Implicit prerequisites: every main step of lower order outside the step's own
+ * parallel group; with `sameOrder: 'serial'`, also every main step of the same
+ * order that sorts before it by key and may not run beside it.
+ */
+function implicitDependencies(step: GraphStep, main: readonly GraphStep[], sameOrder: 'serial' | 'parallel'): GraphStep[] {
+  const ownGroup = (o: GraphStep) => step.parallel_group !== null && o.parallel_group === step.parallel_group;
+  return main.filter((o) => {
+    if (o.order < step.order) return !ownGroup(o);
+    // Same-order ordering applies between steps that both use implicit ordering, so it adds no cycle through explicit lists.
+    return sameOrder === 'serial' && o.order === step.order && o.key < step.key && o.depends_on_steps.length === 0 && !sideBySide(o, step);
+  });
 }
 
 /**
  * What each main step waits for: its `depends_on_steps` when it lists any;
  * otherwise every main step of lower `order` that is not in its own (non-null)
- * `parallel_group`. Steps of equal order, and members of one group, therefore
- * run side by side.
+ * `parallel_group`, and every main step of the same order (also without
+ * `depends_on_steps`) whose key sorts before its own, unless both steps are
+ * marked `can_run_parallel` or they share a `parallel_group`. Members of one
+ * group, and steps of equal order that are both marked, run side by side.
  *
  * @example // a(1), b(2, group g), c(3, group g), d(4)
  * effectiveDependencies(def) // { a: [], b: ['a'], c: ['a'], d: ['a', 'b', 'c'] }
+ * @example // x(1, can_run_parallel), y(1, can_run_parallel), z(1)
+ * effectiveDependencies(def) // { x: [], y: [], z: ['x', 'y'] }
  */
-export function effectiveDependencies(def: StepGraph): Dependencies {
+export function effectiveDependencies(def: StepGraph, options: OrderingOptions = {}): Dependencies {
   const main = mainSteps(def);
+  const sameOrder = options.sameOrder ?? 'serial';
   return Object.fromEntries(
     main.map((s) => [
       s.key,
-      s.depends_on_steps.length > 0 ? [...new Set(s.depends_on_steps)] : implicitDependencies(s, main).map((o) => o.key),
+      s.depends_on_steps.length > 0 ? [...new Set(s.depends_on_steps)] : implicitDependencies(s, main, sameOrder).map((o) => o.key),
     ]),
   );
+}
+
+/** True when two dependency maps list the same prerequisites for every step (in any order). */
+export function sameDependencies(a: Dependencies, b: Dependencies): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => {
+    const x = a[k];
+    const y = Object.prototype.hasOwnProperty.call(b, k) ? b[k] : undefined;
+    return y !== undefined && x.length === y.length && x.every((d) => y.includes(d));
+  });
 }
 
 /**
  * Whose output each step receives as its input: explicit dependencies as
  * listed; for implicit ones only the previous layer (those of the greatest
- * order among them). `[]` means the run's input. A compensation step reads the
+ * order below the step's own: a step that waits for a sibling of its own
+ * order still reads the layer before). `[]` means the run's input. A compensation step reads the
  * step it compensates; an on-failure step reads the run's input.
  */
 export function inputSources(def: StepGraph, deps: Dependencies = effectiveDependencies(def)): Dependencies {
@@ -73,8 +117,9 @@ export function inputSources(def: StepGraph, deps: Dependencies = effectiveDepen
       if (s.role !== 'main') return [s.key, []];
       const own = deps[s.key] ?? [];
       if (s.depends_on_steps.length > 0) return [s.key, own];
-      const last = Math.max(...own.map((k) => index.get(k)?.order ?? -Infinity));
-      return [s.key, own.filter((k) => index.get(k)?.order === last)];
+      const lower = own.filter((k) => (index.get(k)?.order ?? Infinity) < s.order);
+      const last = Math.max(...lower.map((k) => index.get(k)!.order));
+      return [s.key, lower.filter((k) => index.get(k)!.order === last)];
     }),
   );
 }

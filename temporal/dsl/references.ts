@@ -296,6 +296,27 @@ export function resolveReferences(value: unknown, ctx: RunContext): unknown {
   return value;
 }
 
+/**
+ * Whether a config reads fields of the current item (`$sku`, `$.a.b`,
+ * `"${title} (new)"`), rather than only the item itself (`$`) or run values.
+ * An executor that maps over items needs objects for such a config.
+ *
+ * @example readsItemFields({ url: '/p/$sku' }) // true
+ * @example readsItemFields({ body: '$', supplier: '$input.supplier_id' }) // false
+ */
+export function readsItemFields(value: unknown, depth = 0): boolean {
+  if (depth > MAX_NESTING) return false;
+  if (typeof value === 'string') {
+    if (!value.includes('$')) return false;
+    const whole = parseReference(value);
+    if (whole) return whole.scope === 'item' && whole.segments.length > 0;
+    return tokenize(value).some((p) => p.ref?.scope === 'item' && p.ref.segments.length > 0);
+  }
+  if (Array.isArray(value)) return value.some((v) => readsItemFields(v, depth + 1));
+  if (isPlainObject(value) && !isPayloadRef(value)) return Object.values(value).some((v) => readsItemFields(v, depth + 1));
+  return false;
+}
+
 /** The step a run-scope reference reads, if it names one (`$steps.<key>...`). */
 function stepOf(ref: Reference | null): string | null {
   return ref?.scope === 'run' && ref.segments[0] === 'steps' && ref.segments.length > 1 ? ref.segments[1] : null;

@@ -21,7 +21,7 @@ import {
 } from '@temporalio/workflow';
 import type { StepDefinition, StepStatus, WorkflowDefinition } from '@engine/dsl/types';
 import { effectiveRetry } from '@engine/dsl/normalize';
-import { effectiveDependencies, inputSources, type Dependencies } from '@engine/dsl/graph';
+import { effectiveDependencies, inputSources, sameDependencies, type Dependencies } from '@engine/dsl/graph';
 import { compensationsByTarget, failureHandlers, readySteps } from '@engine/dsl/scheduler';
 import { evaluateCondition } from '@engine/dsl/conditions';
 import { referencedSteps, PayloadRefEncountered } from '@engine/dsl/references';
@@ -89,6 +89,19 @@ const PATCH_CONDITION_STOPS_BATCH = 'condition-failure-stops-batch';
  * `failureHandlers` orders them (runs before it ran them in definition order).
  */
 const PATCH_ON_FAILURE_BY_KEY = 'on-failure-order-by-key';
+/**
+ * `can-run-parallel-same-order`: of two main steps of equal `order`, the later
+ * (by key) waits for the other unless both are marked `can_run_parallel` or
+ * share a `parallel_group` (runs before it started them side by side). Asked
+ * only for definitions where the two rules differ.
+ */
+const PATCH_CAN_RUN_PARALLEL = 'can-run-parallel-same-order';
+/**
+ * `skip-unconfigured-optional-ai`: an optional step that fails with
+ * `AI_NOT_CONFIGURED` (no model key on the worker nor in the step) is recorded
+ * as skipped with that reason (runs before it recorded it as failed).
+ */
+const PATCH_SKIP_UNCONFIGURED = 'skip-unconfigured-optional-ai';
 
 /** What one compensation did, for `$execution.compensated` and the run's error details. */
 interface CompensationOutcome {
@@ -199,7 +212,9 @@ class Run {
     this.bookkeeping = bookkeepingProfile(this.outageBudgetSeconds);
     this.def = input.definition;
     this.main = this.def.steps.filter((s) => s.role === 'main');
-    this.deps = effectiveDependencies(this.def);
+    const deps = effectiveDependencies(this.def);
+    const legacy = effectiveDependencies(this.def, { sameOrder: 'parallel' });
+    this.deps = sameDependencies(deps, legacy) || patched(PATCH_CAN_RUN_PARALLEL) ? deps : legacy;
     this.sources = inputSources(this.def, this.deps);
     for (const step of this.def.steps) {
       this.states.set(step.key, { step, status: 'pending', attempt: 0, started_at: null, completed_at: null, error: null });
@@ -580,6 +595,12 @@ class Run {
   private async recordFailure(state: StepState, err: unknown): Promise<void> {
     const step = state.step;
     const message = errorMessage(err);
+    if (step.role === 'main' && step.is_optional && errorCode(err) === ErrorCodes.AI_NOT_CONFIGURED && patched(PATCH_SKIP_UNCONFIGURED)) {
+      // Not a fault of the step: the deployment has no model. Skipped like a false condition, with the reason.
+      Object.assign(state, { status: 'skipped', attempt: attemptOf(err, state.attempt), completed_at: nowIso(), error: null, output: this.stepInput(step) });
+      await this.projectSteps([this.projection(state, { output_summary: { reason: message }, error_details: { code: ErrorCodes.AI_NOT_CONFIGURED, optional: true } })]);
+      return;
+    }
     state.attempt = attemptOf(err, state.attempt);
     state.failed_items = failedItemsOf(err) ?? state.failed_items;
     Object.assign(state, { status: 'failed', completed_at: nowIso(), error: message });

@@ -14,6 +14,7 @@ import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai'
 import { getPath, isPlainObject } from '@engine/dsl/references';
 import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
+import { inputShapeError } from '@engine/activities/shared/input-shape';
 import { ItemFailures, failedItemsOf, itemKeyGuess } from '@engine/activities/shared/item-failures';
 import { parseRetryAfter } from '@engine/activities/shared/http';
 import { AI_PROCESS_DEFAULTS, AI_PROCESS_STEP_TYPE, aiProcessConfig } from './schema';
@@ -119,7 +120,12 @@ function build(deps: ExecutorDeps): ExecutorImplementation {
       const sourceField = config.source_field as string | undefined;
       const list = sourceField ? getPath(input, sourceField) : input;
       if (!Array.isArray(list)) {
-        throw new StepError(ErrorCodes.VALIDATION_FAILED, sourceField ? `source_field: the input has no list at ${JSON.stringify(sourceField)}` : 'the step input is not a list; set source_field');
+        throw inputShapeError({
+          expected: 'a list of items',
+          got: list,
+          path: sourceField,
+          hint: sourceField ? 'set source_field to where the list is' : 'set config.source_field (e.g. "items" after a data_fetch)',
+        });
       }
 
       const num = (field: string, fallback: number, min: number, max: number, integer: boolean): number => {
@@ -136,7 +142,7 @@ function build(deps: ExecutorDeps): ExecutorImplementation {
       const model = (config.model as string | undefined) ?? deps.config.openai.model;
       const apiKey = config.api_key !== undefined ? await ctx.resolveSecrets(config.api_key as { secret: string }) : deps.config.openai.apiKey;
       // Nothing to process needs no model: a run with no items passes even where AI is not configured.
-      if (!apiKey && list.length > 0) throw new StepError(ErrorCodes.AI_NOT_CONFIGURED, 'no API key: set OPENAI_API_KEY on the worker or api_key {"secret": "NAME"} in the step');
+      if (!apiKey && list.length > 0) throw new StepError(ErrorCodes.AI_NOT_CONFIGURED, 'no model configured: set OPENAI_API_KEY on the worker or give the step "api_key": {"secret": "NAME"}');
       const client = apiKey ? clientFor(apiKey) : null;
       const schema = responseJsonSchema(task, options);
       const system = systemPrompt(task, options);

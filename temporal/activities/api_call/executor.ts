@@ -3,7 +3,8 @@ import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type St
 import { StepError, errorCode, isRetryable, withPartialOutput } from '@engine/activities/shared/errors';
 import { ItemFailures, failedItemsOf, type FailedItemsReport } from '@engine/activities/shared/item-failures';
 import { HttpClient, parseRetryAfter, type HttpBody, type HttpResponse } from '@engine/activities/shared/http';
-import { isPlainObject, isReference } from '@engine/dsl/references';
+import { isPlainObject, isReference, readsItemFields } from '@engine/dsl/references';
+import { inputShapeError, requireObjectItems } from '@engine/activities/shared/input-shape';
 import { OAuthProviderCache, authProviderOf, credentialHeaderNames, normalizeAuth, retryPolicyOf, scrubProviderSecrets, type RenderedAuth } from '@engine/activities/shared/http-config';
 import { parseOrThrow } from '@engine/activities/shared/zod';
 import { credentialsHostOf, hasItemReferences, readPath, renderTemplate, resolveSecretNames, secretNames, stringValues } from '@engine/activities/shared/template';
@@ -169,15 +170,22 @@ class ApiCall {
     // A compensation whose step did nothing (no output, nothing at items_field) has nothing to undo.
     if (ctx.compensates && itemsField && (items === undefined || items === null)) items = [];
     if (itemsField && items === undefined) {
-      throw new StepError(ErrorCodes.STEP_INPUT_INVALID, `the input has nothing at items_field ${JSON.stringify(itemsField)}`, { details: { field: itemsField } });
+      throw inputShapeError({ expected: 'a list of items (items_field)', got: items, path: itemsField, details: { field: itemsField } });
     }
 
     const templates = { url: config.url, headers: config.headers, query: config.query, body: config.body };
     const bodyMode = settings.body_mode ?? API_CALL_DEFAULTS.body_mode;
     const perItem = bodyMode === 'per_item' || (bodyMode === 'auto' && hasItemReferences(templates));
     if (perItem && !Array.isArray(items)) {
-      throw new StepError(ErrorCodes.STEP_INPUT_INVALID, `per-item mode needs a list as input${itemsField ? ` at ${JSON.stringify(itemsField)}` : ''}, got ${describe(items)}`);
+      throw inputShapeError({
+        expected: 'a list of items (the request is sent once per item)',
+        got: items,
+        path: itemsField,
+        hint: itemsField ? undefined : 'set config.items_field to where the list is',
+      });
     }
+    // Templates that read fields of the item ($sku, ${title}) would send nulls for an item that is not an object.
+    if (perItem && readsItemFields(templates)) requireObjectItems(items as unknown[], 'url / headers / query / body read fields of each item', itemsField);
     const method = (settings.method ?? (config.body !== undefined ? 'POST' : 'GET')).toUpperCase();
 
     // Secrets: resolved through the context (so the runner scrubs them), from where the config writes them.

@@ -22,6 +22,7 @@ import {
   shapeOutput,
   type ProgressHooks,
 } from '@engine/activities/shared/items';
+import { requireObjectItems } from '@engine/activities/shared/input-shape';
 import { configInvalid } from '@engine/activities/shared/config-check';
 import { mustParsePath, pathReader, removeIn, setIn, type Path } from '@engine/activities/shared/paths';
 import { compileSafeRegex } from '@engine/activities/shared/safe-regex';
@@ -735,7 +736,7 @@ export interface TransformResult {
  * the operation, and returns the output in the input's shape with its counts.
  *
  * @throws StepError `STEP_CONFIG_INVALID` for a config that is invalid once resolved,
- *   `INPUT_INVALID` for an input without the expected list, `TRANSFORM_FAILED`
+ *   `STEP_INPUT_INVALID` for an input without the expected list or items that are not objects, `TRANSFORM_FAILED`
  *   for a conversion error under `on_error: fail`, `EXPRESSION_*` for expressions.
  */
 export async function transformData(input: unknown, rawConfig: Record<string, unknown>, opts: OperationOptions = {}): Promise<TransformResult> {
@@ -753,7 +754,10 @@ export async function transformData(input: unknown, rawConfig: Record<string, un
     return { output, stats: { transform_type: type, input_count: count(data), output_count: count(output) }, warnings: [] };
   }
 
-  const { items, shape, warning } = selectItems(data, config.source_field ?? config.items_field, config.output_field);
+  const listPath = config.source_field ?? config.items_field;
+  const { items, shape, warning } = selectItems(data, listPath, config.output_field);
+  // Every operation but jsonata reads fields of the items: a number or a string would only read as nulls.
+  requireObjectItems(items, `transform_type ${type} reads fields of each item`, listPath);
   let result: unknown[];
   let errors: { count: number; samples: ConversionError[] } | null = null;
   if (type === 'map') ({ items: result, errors } = await mapItems(items, config, opts));

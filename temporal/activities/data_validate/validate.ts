@@ -18,6 +18,7 @@ import {
   selectItems,
   type ProgressHooks,
 } from '@engine/activities/shared/items';
+import { requireObjectItems } from '@engine/activities/shared/input-shape';
 import { configInvalid } from '@engine/activities/shared/config-check';
 import { mustParsePath, pathReader, setIn } from '@engine/activities/shared/paths';
 import { compileSafeRegex, MAX_MATCH_LENGTH } from '@engine/activities/shared/safe-regex';
@@ -375,7 +376,8 @@ export interface ValidateDataResult {
  * with the valid items at `source_field` instead of `valid` when one is given.
  *
  * @throws StepError `VALIDATION_FAILED` over a threshold, `STEP_CONFIG_INVALID` for
- *   a config that is invalid once resolved, `INPUT_INVALID` for an input without the list.
+ *   a config that is invalid once resolved, `STEP_INPUT_INVALID` for an input without the list
+ *   (or, when a rule names a field, items that are not objects).
  */
 export async function validateData(input: unknown, rawConfig: Record<string, unknown>, opts: ValidateOptions = {}): Promise<ValidateDataResult> {
   const run = opts.run ?? EMPTY_RUN;
@@ -386,6 +388,8 @@ export async function validateData(input: unknown, rawConfig: Record<string, unk
   const data = 'input' in rawConfig ? config.input : input;
   const sourceField = config.source_field ?? config.items_field;
   const { items, shape, warning } = selectItems(data, sourceField);
+  const fieldRule = config.validation_rules.find((r) => typeof r.field === 'string' && r.field !== '');
+  if (fieldRule) requireObjectItems(items, `rule ${fieldRule.type} reads field ${JSON.stringify(fieldRule.field)} of each item`, sourceField);
   const result = await validateItems(items, config.validation_rules, { ...opts, run, includeItems: config.include_invalid_items !== false });
   const counts: ValidationCounts = { total: items.length, valid_count: result.valid.length, invalid_count: result.invalid.length };
   const failure = thresholdFailure(result, counts, config);

@@ -9,10 +9,11 @@
  * without conflict keys gets plain INSERTs, which are at-least-once.
  */
 import type { PoolClient, QueryConfig, QueryResult } from 'pg';
-import { getPath, isPlainObject } from '@engine/dsl/references';
+import { getPath, isPlainObject, readsItemFields } from '@engine/dsl/references';
 import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
 import { failedItemsOf } from '@engine/activities/shared/item-failures';
+import { inputShapeError, requireObjectItems } from '@engine/activities/shared/input-shape';
 import { DATABASE_MODELS, assertModels, type ModelRegistry, type ModelSpec } from './models';
 import { coerceValue, sha256Hex } from './values';
 import { deleteSql, INSERTED_FLAG, QueryConfigError, selectSql, updateSql, writeSql, type WhereCondition } from './sql';
@@ -195,7 +196,7 @@ function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): Executor
 
   async function runWrite(mode: 'insert' | 'upsert', model: ModelSpec, config: Record<string, unknown>, ctx: StepExecutionContext): Promise<WriteResult> {
     const input = stepInput(config, ctx);
-    const items = itemsOf(input, config.items_field as string | undefined);
+    const items = itemsOf(input, config.items_field as string | undefined, readsItemFields(config.record_mapping) ? 'record_mapping reads fields of each item' : undefined);
     const batchSize = intOption(config.batch_size, 'batch_size', DATABASE_QUERY_LIMITS.batchSize.default, 1, DATABASE_QUERY_LIMITS.batchSize.max, input, ctx);
     const mapping = config.record_mapping as Record<string, unknown>;
     const returning = (config.returning as string[] | undefined) ?? [];
@@ -276,7 +277,8 @@ function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): Executor
       const set = buildSet(model, ctx.resolve(config.set, item) as Record<string, unknown>, ctx);
       return updateSql(model, set, resolveWhere(config.where, item, ctx), returning);
     };
-    const items = config.per_item ? itemsOf(input, config.items_field as string | undefined) : [input];
+    const reads = readsItemFields(config.set) || readsItemFields(config.where) ? 'set / where read fields of each item' : undefined;
+    const items = config.per_item ? itemsOf(input, config.items_field as string | undefined, reads) : [input];
     // A retried attempt resumes after the last chunk an earlier one committed (its heartbeat checkpoint);
     // not when rows are returned, which the checkpoint does not carry.
     const resume = returning.length === 0 ? updateCheckpoint(ctx.checkpoint, items.length) : null;
@@ -397,16 +399,28 @@ function stepInput(config: Record<string, unknown>, ctx: StepExecutionContext): 
   return config.input !== undefined ? ctx.resolve(config.input) : ctx.input;
 }
 
-/** The records to write: the input list, a list under `items_field`, or a single object as one record. */
-export function itemsOf(input: unknown, itemsField: string | undefined): unknown[] {
+/**
+ * The records to write: the input list, a list under `items_field`, or a single
+ * object as one record. With `reads` (what of the config reads item fields),
+ * every record must be an object.
+ *
+ * @throws StepError `STEP_INPUT_INVALID` for any other shape.
+ */
+export function itemsOf(input: unknown, itemsField: string | undefined, reads?: string): unknown[] {
   const value = itemsField ? getPath(input, itemsField) : input;
-  if (Array.isArray(value)) return value;
-  if (value === undefined || value === null) {
-    if (itemsField) throw new StepError(ErrorCodes.VALIDATION_FAILED, `items_field: the step input has no list at ${JSON.stringify(itemsField)}`);
-    return [];
-  }
-  if (isPlainObject(value) && !itemsField) return [value];
-  throw new StepError(ErrorCodes.VALIDATION_FAILED, `${itemsField ? `items_field ${JSON.stringify(itemsField)}` : 'the step input'} is not a list of records`);
+  const items = ((): unknown[] => {
+    if (Array.isArray(value)) return value;
+    if ((value === undefined || value === null) && !itemsField) return [];
+    if (isPlainObject(value) && !itemsField) return [value];
+    throw inputShapeError({
+      expected: itemsField ? 'a list of records (items_field)' : 'a list of records or one record (an object)',
+      got: value,
+      path: itemsField,
+      hint: isPlainObject(input) ? `the input's fields are ${Object.keys(input).slice(0, 10).join(', ')}; set items_field to the one holding the list` : undefined,
+    });
+  })();
+  if (reads) requireObjectItems(items, reads, itemsField);
+  return items;
 }
 
 /** An integer option that may be a reference, checked after resolution. */

@@ -8,8 +8,8 @@ import type { RunContext } from '@engine/dsl/types';
 import { ExpressionError } from '@engine/dsl/expressions';
 import { StepError } from '@engine/activities/shared/errors';
 import { configInvalid } from '@engine/activities/shared/config-check';
+import { inputShapeError } from '@engine/activities/shared/input-shape';
 import { getIn, parsePath, setIn, type Path } from '@engine/activities/shared/paths';
-import { ErrorCodes } from '@engine/shared/contracts';
 
 // ---------------------------------------------------------------- input and output shapes
 
@@ -36,7 +36,7 @@ export interface SelectedItems {
  * - else an array is the list, a plain object is a single item, and null or
  *   undefined (an upstream step with no output) is an empty list.
  *
- * @throws StepError `INPUT_INVALID` (non-retryable) when the input does not have that shape.
+ * @throws StepError `STEP_INPUT_INVALID` (non-retryable) when the input does not have that shape.
  */
 export function selectItems(input: unknown, sourceField?: string, outputField?: string): SelectedItems {
   if (sourceField !== undefined) {
@@ -45,12 +45,13 @@ export function selectItems(input: unknown, sourceField?: string, outputField?: 
     const list = getIn(input, parsed.path);
     if (!Array.isArray(list)) {
       const keys = isPlainObject(input) ? Object.keys(input).slice(0, 20) : [];
-      const what = Array.isArray(input) ? 'a list' : input === null || input === undefined ? 'empty' : typeof input;
-      throw new StepError(
-        ErrorCodes.INPUT_INVALID,
-        `source_field '${sourceField}' is not a list in the step input (${keys.length > 0 ? `its fields: ${keys.join(', ')}` : `the input is ${what}`})`,
-        { retryable: false, details: { source_field: sourceField, input_fields: keys } },
-      );
+      throw inputShapeError({
+        expected: 'a list of items (source_field)',
+        got: list,
+        path: sourceField,
+        hint: keys.length > 0 ? `the input's fields are ${keys.join(', ')}; set source_field to the one holding the list` : 'set source_field to where the list is, or remove it',
+        details: { source_field: sourceField, input_fields: keys },
+      });
     }
     let outputPath = parsed.path;
     if (outputField !== undefined) {
@@ -71,7 +72,7 @@ export function selectItems(input: unknown, sourceField?: string, outputField?: 
         : undefined;
     return { items: [input], shape: { kind: 'single' }, ...(warning ? { warning } : {}) };
   }
-  throw new StepError(ErrorCodes.INPUT_INVALID, `the step input is a ${typeof input}, not a list of items or an object`, { retryable: false });
+  throw inputShapeError({ expected: 'a list of items, or an object (one item, or one holding the list at source_field)', got: input });
 }
 
 /** Puts a result list where the items were read from, with `counts` beside it for the `field` shape. */

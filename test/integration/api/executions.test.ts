@@ -94,6 +94,23 @@ describe('executions API', () => {
     assert.equal((await api.request('POST', `/workflows/${later.id}/execute/`, { body: { input_data: {} } })).status, 202);
   });
 
+  it('skips an optional AI step without a model with the reason, and the run completes at full progress', async () => {
+    const wf = await workflow([
+      { key: 'first', name: 'First', step_type: 'test_echo', config: { output: [{ sku: 'A-1', title: 'Mug' }] } },
+      { key: 'enrich', name: 'Enrich', step_type: 'ai_process', is_optional: true, config: { task_type: 'enrich_product' }, depends_on_steps: ['first'] },
+      { key: 'last', name: 'Last', step_type: 'test_echo', config: {}, depends_on_steps: ['enrich'] },
+    ]);
+    const run = await execute(wf.id);
+    const done = await until(run.execution_id, (d) => ['completed', 'failed', 'cancelled'].includes(d.status), 'the run to end');
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    assert.equal(done.progress.percent, 100);
+    const enrich = done.steps.find((s) => s.step_key === 'enrich') as Detail['steps'][number] & { output_summary: { reason?: string } | null };
+    assert.equal(enrich.status, 'skipped');
+    assert.equal(enrich.error_message, null);
+    assert.match(String(enrich.output_summary?.reason), /^no model configured: set OPENAI_API_KEY/);
+    assert.equal(done.steps.find((s) => s.step_key === 'last')?.status, 'completed');
+  });
+
   it('shows live progress while running, then cancels the run', async () => {
     const wf = await workflow([
       { key: 'first', name: 'First', step_type: 'test_echo', config: {} },

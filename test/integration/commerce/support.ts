@@ -21,15 +21,15 @@ export interface CommerceEnv {
   close(): Promise<void>;
 }
 
-/** A harness for commerce runs. */
-export async function startCommerceEnv(sandboxOptions: SandboxOptions[]): Promise<CommerceEnv> {
+/** A harness for commerce runs; with `model: false` its worker has no OPENAI_API_KEY (no model configured). */
+export async function startCommerceEnv(sandboxOptions: SandboxOptions[], opts: { model?: boolean } = {}): Promise<CommerceEnv> {
   const sandboxes = await Promise.all(sandboxOptions.map((o) => startSandbox({ initialOrders: 0, ...o })));
   const ai = await startOpenAIStub({ apiKey: OPENAI_KEY });
   const h: Harness = await startHarness({
     env: {
       HTTP_ALLOW_HOSTS: sandboxes.map((s) => `127.0.0.1:${s.port}`).join(','),
       OPENAI_BASE_URL: ai.baseUrl,
-      OPENAI_API_KEY: OPENAI_KEY,
+      ...(opts.model === false ? {} : { OPENAI_API_KEY: OPENAI_KEY }),
       OPENAI_MODEL: 'stub-model',
       // A run's large outputs go to the payload table, as in production.
       PAYLOAD_THRESHOLD_BYTES: String(256 * 1024),

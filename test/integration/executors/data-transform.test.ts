@@ -359,7 +359,7 @@ describe(`${dataTransformExecutorModule.type} in workflow runs`, () => {
     assert.match(step.error_message ?? '', /rules\[0\]\.value: must be true, false or absent for operator .exists./);
   });
 
-  it('fails with INPUT_INVALID when source_field is not in the input', async () => {
+  it('fails with STEP_INPUT_INVALID when source_field is not in the input', async () => {
     const id = await h.createWorkflow({
       steps: [
         { key: 'fetch', name: 'fetch', step_type: 'test_echo', config: { output: { items: [] } } },
@@ -369,9 +369,25 @@ describe(`${dataTransformExecutorModule.type} in workflow runs`, () => {
     const run = await h.start(id);
     assert.equal((await h.wait(run.execution_id)).status, 'failed');
     const step = (await h.executions.steps(run.execution_id)).find((s) => s.step_key === 'map')!;
-    assert.equal(step.error_details?.code, 'INPUT_INVALID');
+    assert.equal(step.error_details?.code, 'STEP_INPUT_INVALID');
     assert.equal(step.attempt, 1);
-    assert.match(step.error_message ?? '', /source_field 'products' is not a list .*its fields: items/);
+    assert.match(step.error_message ?? '', /the step input at "products" is nothing \(undefined\); expected a list of items \(source_field\): the input's fields are items/);
+  });
+
+  it('fails a map over a list of scalars at once, rather than completing with nulls', async () => {
+    const id = await h.createWorkflow({
+      steps: [
+        { key: 'fetch', name: 'fetch', step_type: 'test_echo', config: { output: [3, 4] } },
+        { key: 'map', name: 'map', step_type: 'data_transform', max_retries: 2, config: { transform_type: 'map', mapping_rules: { title: 'name' } } },
+      ],
+    });
+    const run = await h.start(id);
+    const end = await h.wait(run.execution_id);
+    assert.equal(end.status, 'failed');
+    const step = (await h.executions.steps(run.execution_id)).find((s) => s.step_key === 'map')!;
+    assert.equal(step.error_details?.code, 'STEP_INPUT_INVALID');
+    assert.equal(step.attempt, 1, 'not retried');
+    assert.match(step.error_message ?? '', /the step input at "\[0\]" is a number; expected an object, since transform_type map reads fields of each item/);
   });
 
   it('refuses to store a definition with an invalid transform config, naming the step and field', async () => {

@@ -32,8 +32,33 @@ describe(effectiveDependencies.name, () => {
     assert.deepEqual(sut, { a: [], b: ['a'], c: ['a', 'b'] });
   });
 
-  it('lets steps of equal order run side by side', () => {
-    const sut = effectiveDependencies(definition([step('a', { order: 1 }), step('b', { order: 2 }), step('c', { order: 2 }), step('d', { order: 3 })]));
+  it('runs two steps of equal order side by side when both are marked can_run_parallel', () => {
+    const marked = { order: 2, can_run_parallel: true };
+    const sut = effectiveDependencies(definition([step('a', { order: 1 }), step('b', marked), step('c', marked), step('d', { order: 3 })]));
+    assert.deepEqual(sut, { a: [], b: ['a'], c: ['a'], d: ['a', 'b', 'c'] });
+  });
+
+  it('makes the later key of two equal-order steps wait for the other unless both are marked', () => {
+    const sut = effectiveDependencies(
+      definition([step('a', { order: 1 }), step('c', { order: 2 }), step('b', { order: 2, can_run_parallel: true }), step('d', { order: 2, can_run_parallel: true })]),
+    );
+    // b and d are both marked: side by side; c (unmarked) waits for b, and d waits for c.
+    assert.deepEqual(sut, { a: [], c: ['a', 'b'], b: ['a'], d: ['a', 'c'] });
+  });
+
+  it('lets equal-order members of one parallel_group run side by side whether marked or not', () => {
+    const sut = effectiveDependencies(definition([step('x', { order: 1, parallel_group: 'g' }), step('y', { order: 1, parallel_group: 'g' }), step('z', { order: 1, parallel_group: 'h' })]));
+    assert.deepEqual(sut, { x: [], y: [], z: ['x', 'y'] });
+  });
+
+  it('adds no same-order edge to or from a step with explicit depends_on_steps', () => {
+    const sut = effectiveDependencies(definition([step('a', { order: 1, depends_on_steps: ['b'] }), step('b', { order: 1 }), step('c', { order: 1 })]));
+    assert.deepEqual(sut, { a: ['b'], b: [], c: ['b'] });
+    assert.equal(findCycle(sut), null);
+  });
+
+  it('keeps the earlier rule (equal orders never wait) with sameOrder: parallel', () => {
+    const sut = effectiveDependencies(definition([step('a', { order: 1 }), step('b', { order: 2 }), step('c', { order: 2 }), step('d', { order: 3 })]), { sameOrder: 'parallel' });
     assert.deepEqual(sut, { a: [], b: ['a'], c: ['a'], d: ['a', 'b', 'c'] });
   });
 
@@ -62,6 +87,12 @@ describe(inputSources.name, () => {
   it('feeds the first step the run input and later steps the previous layer only', () => {
     const sut = inputSources(definition([step('a'), step('b', { order: 2 }), step('c', { order: 2 }), step('d', { order: 3 })]));
     assert.deepEqual(sut, { a: [], b: ['a'], c: ['a'], d: ['b', 'c'] });
+  });
+
+  it('feeds a step that waits for an equal-order sibling the previous layer, not the sibling', () => {
+    const sut = inputSources(definition([step('a'), step('b', { order: 2 }), step('c', { order: 2 }), step('d', { order: 3 })]));
+    assert.deepEqual(sut, { a: [], b: ['a'], c: ['a'], d: ['b', 'c'] });
+    assert.deepEqual(inputSources(definition([step('x', { order: 1 }), step('y', { order: 1 })])), { x: [], y: [] });
   });
 
   it('feeds explicit dependencies as listed (diamond join)', () => {
@@ -144,6 +175,13 @@ describe(dependencyEdges.name, () => {
     assert.deepEqual(dependencyEdges(grouped), [['a', 'b'], ['a', 'c'], ['b', 'd'], ['c', 'd']]);
     const chain = definition([step('a', { order: 1 }), step('b', { order: 2 }), step('c', { order: 3 })]);
     assert.deepEqual(dependencyEdges(chain), [['a', 'b'], ['b', 'c']]);
+  });
+
+  it('draws the edge between unmarked steps of equal order, and none between marked ones', () => {
+    const unmarked = definition([step('a', { order: 1 }), step('b', { order: 2 }), step('c', { order: 2 })]);
+    assert.deepEqual(dependencyEdges(unmarked), [['a', 'b'], ['b', 'c']]);
+    const marked = definition([step('a', { order: 1 }), step('b', { order: 2, can_run_parallel: true }), step('c', { order: 2, can_run_parallel: true })]);
+    assert.deepEqual(dependencyEdges(marked), [['a', 'b'], ['a', 'c']]);
   });
 
   it('keeps explicit edges that nothing else implies, and only main steps', () => {

@@ -48,6 +48,14 @@ describe(readySteps.name, () => {
     assert.deepEqual(readySteps(def, { fetch: 'completed', amazon: 'completed', ebay: 'completed' }), ['report']);
   });
 
+  it('starts two steps of equal order together only when both are marked can_run_parallel', () => {
+    const unmarked = definition([step('a', { order: 1 }), step('b', { order: 1 })]);
+    assert.deepEqual(readySteps(unmarked, {}), ['a']);
+    assert.deepEqual(readySteps(unmarked, { a: 'completed' }), ['b']);
+    const marked = definition([step('a', { order: 1, can_run_parallel: true }), step('b', { order: 1, can_run_parallel: true })]);
+    assert.deepEqual(readySteps(marked, {}), ['a', 'b']);
+  });
+
   it('never schedules compensation or on-failure steps', () => {
     const def = definition([step('a'), step('undo_a', { role: 'compensation', compensates: 'a' }), step('alert', { role: 'on_failure' })]);
     assert.deepEqual(readySteps(def, {}), ['a']);

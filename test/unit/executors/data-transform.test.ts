@@ -679,11 +679,11 @@ describe(transformData.name, () => {
     assert.deepEqual(output, [products[1]]);
   });
 
-  it('fails with INPUT_INVALID when source_field is not a list, naming the fields there are', async () => {
-    const err = await rejectsWithCode(transformData({ items: [] }, { ...map, source_field: 'products' }), 'INPUT_INVALID');
-    assert.match(err.message, /source_field 'products' is not a list.*its fields: items/);
+  it('fails with STEP_INPUT_INVALID when source_field is not a list, naming the fields there are', async () => {
+    const err = await rejectsWithCode(transformData({ items: [] }, { ...map, source_field: 'products' }), 'STEP_INPUT_INVALID');
+    assert.match(err.message, /the step input at "products" is nothing \(undefined\); expected a list of items \(source_field\): the input's fields are items/);
     assert.equal(err.nonRetryable, true);
-    await rejectsWithCode(transformData(42, map), 'INPUT_INVALID');
+    await rejectsWithCode(transformData(42, map), 'STEP_INPUT_INVALID');
   });
 
   it('fails with a non-retryable STEP_CONFIG_INVALID when a resolved value is wrong', async () => {

@@ -356,10 +356,10 @@ describe(validateData.name, () => {
     );
   });
 
-  it('reads the items from config.input, and fails with INPUT_INVALID when source_field is not a list', async () => {
+  it('reads the items from config.input, and fails with STEP_INPUT_INVALID when source_field is not a list', async () => {
     const r = run({ steps: { fetch: { products } } });
     assert.equal((await validateData(null, { validation_rules: rules, input: '$steps.fetch.products' }, { run: r })).counts.total, 4);
-    await rejectsWithCode(validateData({ items: [] }, { validation_rules: rules, source_field: 'products' }), 'INPUT_INVALID');
+    await rejectsWithCode(validateData({ items: [] }, { validation_rules: rules, source_field: 'products' }), 'STEP_INPUT_INVALID');
   });
 
   it('validates 100k items (speed is measured by bench/transform-validate.ts)', async () => {

@@ -210,7 +210,7 @@ describe(itemsOf.name, () => {
     assert.deepEqual(itemsOf({ products: [{ a: 1 }] }, 'products'), [{ a: 1 }]);
     assert.deepEqual(itemsOf({ a: 1 }, undefined), [{ a: 1 }]);
     assert.deepEqual(itemsOf(null, undefined), []);
-    assert.throws(() => itemsOf({ a: 1 }, 'products'), /no list at "products"/);
+    assert.throws(() => itemsOf({ a: 1 }, 'products'), /the step input at "products" is nothing \(undefined\); expected a list of records/);
   });
 });
 

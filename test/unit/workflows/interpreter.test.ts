@@ -9,7 +9,26 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { approvalSignal } from '@engine/shared/contracts';
+import type { temporal } from '@temporalio/proto';
 import { FastEnv, Recorder, failureType, maybeRecord, runInput, step } from './time-skipping';
+
+/** Each step activity's scheduled and completed event ids in a history, by activity id (the step key). */
+function activitySpans(history: temporal.api.history.v1.IHistory): Record<string, { scheduled: number; completed: number }> {
+  const spans: Record<string, { scheduled: number; completed: number }> = {};
+  const keyOf = new Map<number, string>();
+  for (const e of history.events ?? []) {
+    const id = Number(e.eventId);
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled?.activityId) {
+      keyOf.set(id, scheduled.activityId);
+      spans[scheduled.activityId] = { scheduled: id, completed: Infinity };
+    }
+    const completed = e.activityTaskCompletedEventAttributes;
+    const key = completed ? keyOf.get(Number(completed.scheduledEventId)) : undefined;
+    if (key) spans[key].completed = id;
+  }
+  return spans;
+}
 
 describe('interpreter (time-skipping)', () => {
   let sut: FastEnv;
@@ -67,8 +86,8 @@ describe('interpreter (time-skipping)', () => {
     const { error, history } = await sut.run(
       runInput([
         step('first'),
-        step('bad', { order: 2, condition: { type: 'value_check', path: 'steps..step', operator: 'equals', value: 1 } }),
-        step('sibling', { order: 2 }),
+        step('bad', { order: 2, can_run_parallel: true, condition: { type: 'value_check', path: 'steps..step', operator: 'equals', value: 1 } }),
+        step('sibling', { order: 2, can_run_parallel: true }),
         step('undo_first', { role: 'compensation', compensates: 'first' }),
       ]),
       rec,
@@ -194,8 +213,8 @@ describe('interpreter (time-skipping)', () => {
     const rec = new Recorder();
     const { error, history } = await sut.run(
       runInput([
-        step('slow', { config: { block: true, partial: { pushed: 2 } }, timeout_seconds: 60 }),
-        step('broken', { order: 1, config: { fail: true, non_retryable: true } }),
+        step('slow', { can_run_parallel: true, config: { block: true, partial: { pushed: 2 } }, timeout_seconds: 60 }),
+        step('broken', { order: 1, can_run_parallel: true, config: { fail: true, non_retryable: true } }),
         step('undo_slow', { role: 'compensation', compensates: 'slow' }),
       ]),
       rec,
@@ -218,6 +237,80 @@ describe('interpreter (time-skipping)', () => {
     assert.deepEqual(rec.started('c')[0].input, { restored: true });
     assert.ok(rec.rows.some((r) => r.step_key === 'a' && r.status === 'completed' && (r.output_summary as { restored_from?: string }).restored_from === 'earlier-run'));
     maybeRecord('resume', history);
+  });
+
+  it('runs steps of equal order side by side only when both are marked can_run_parallel; an unmarked one waits', async () => {
+    const rec = new Recorder();
+    const { result, history } = await sut.run(
+      runInput(
+        [
+          step('prepare', { order: 1, config: { output: 'prepared' } }),
+          step('push_a', { order: 2, can_run_parallel: true }),
+          step('push_b', { order: 2, can_run_parallel: true }),
+          step('zz_audit', { order: 2 }),
+          step('report', { order: 3 }),
+        ],
+        { max_parallel_steps: 5 },
+      ),
+      rec,
+    );
+    assert.equal((result as { status: string }).status, 'completed');
+    const spans = activitySpans(history);
+    // The marked pair overlaps: both were scheduled before either completed.
+    assert.ok(spans.push_b.scheduled < spans.push_a.completed && spans.push_a.scheduled < spans.push_b.completed, JSON.stringify(spans));
+    // The unmarked step of the same order waits for both, and still reads the previous layer, not its siblings.
+    assert.ok(spans.zz_audit.scheduled > spans.push_a.completed && spans.zz_audit.scheduled > spans.push_b.completed, JSON.stringify(spans));
+    assert.deepEqual(rec.started('zz_audit')[0].input, 'prepared');
+    assert.deepEqual(rec.started('report')[0].input, { push_a: { step: 'push_a' }, push_b: { step: 'push_b' }, zz_audit: { step: 'zz_audit' } });
+    const markers = (history.events ?? []).flatMap((e) =>
+      Object.values(e.markerRecordedEventAttributes?.details ?? {}).flatMap((d) => (d.payloads ?? []).map((p) => Buffer.from(p.data ?? []).toString())),
+    );
+    assert.ok(markers.some((m) => m.includes('can-run-parallel-same-order')), `the new ordering is recorded as a patch: ${markers.join(', ')}`);
+    maybeRecord('can-run-parallel', history);
+  });
+
+  it('serializes two unmarked steps of equal order by key, each reading the run input', async () => {
+    const rec = new Recorder();
+    const { history } = await sut.run(runInput([step('second_b', { order: 1 }), step('first_a', { order: 1 })], {}, { n: 1 }), rec);
+    const spans = activitySpans(history);
+    assert.ok(spans.second_b.scheduled > spans.first_a.completed, JSON.stringify(spans));
+    assert.deepEqual(rec.started('second_b')[0].input, { n: 1 });
+  });
+
+  it('skips an optional step that has no model configured (AI_NOT_CONFIGURED) with the reason, and completes the run', async () => {
+    const rec = new Recorder();
+    const reason = 'no model configured: set OPENAI_API_KEY on the worker';
+    const { result, history } = await sut.run(
+      runInput([
+        step('fetch', { config: { output: [{ sku: 'A' }] } }),
+        step('enrich', { is_optional: true, config: { fail: true, non_retryable: true, code: 'AI_NOT_CONFIGURED', message: reason } }),
+        step('store'),
+      ]),
+      rec,
+    );
+    assert.equal((result as { status: string }).status, 'completed');
+    assert.deepEqual((result as { steps: Record<string, { status: string }> }).steps.enrich, { status: 'skipped' });
+    assert.deepEqual(rec.started('store')[0].input, [{ sku: 'A' }], 'the skipped step passes its input through');
+    const row = rec.rows.filter((r) => r.step_key === 'enrich').at(-1);
+    assert.equal(row?.status, 'skipped');
+    assert.equal(row?.error_message, null);
+    assert.deepEqual(row?.output_summary, { reason });
+    const done = rec.finished();
+    assert.equal(done?.status, 'completed');
+    maybeRecord('optional-ai-unconfigured', history);
+  });
+
+  it('still fails the run when a required step has no model configured', async () => {
+    const rec = new Recorder();
+    const { error } = await sut.run(runInput([step('enrich', { config: { fail: true, non_retryable: true, code: 'AI_NOT_CONFIGURED' } })]), rec);
+    assert.equal(failureType(error), 'STEP_FAILED');
+    assert.equal(rec.rows.filter((r) => r.step_key === 'enrich').at(-1)?.status, 'failed');
+  });
+
+  it('records any other failure of an optional step as failed', async () => {
+    const rec = new Recorder();
+    const { result } = await sut.run(runInput([step('enrich', { is_optional: true, config: { fail: true, non_retryable: true, code: 'AI_API_ERROR' } })]), rec);
+    assert.deepEqual((result as { steps: Record<string, { status: string }> }).steps.enrich, { status: 'failed' });
   });
 
   it('fails a step of a type no worker registers at once, non-retryably, with UNKNOWN_STEP_TYPE', async () => {

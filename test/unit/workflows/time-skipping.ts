@@ -68,7 +68,7 @@ export class Recorder {
  * The fake step type `task`, driven by its config:
  * - `output`: what it returns (default `{ step: <key> }`);
  * - `fail_attempts: n`: the first n attempts fail (retryable);
- * - `fail: true` (`non_retryable`, `code`, `partial`): every attempt fails;
+ * - `fail: true` (`non_retryable`, `code`, `message`, `partial`): every attempt fails;
  * - `block: true`: heartbeats until cancelled, then reports a cancellation.
  */
 async function task(rec: Recorder, req: StepRequest, now: () => Promise<number>): Promise<StepResult> {
@@ -79,6 +79,7 @@ async function task(rec: Recorder, req: StepRequest, now: () => Promise<number>)
     fail?: boolean;
     non_retryable?: boolean;
     code?: string;
+    message?: string;
     partial?: unknown;
     block?: boolean;
   };
@@ -94,7 +95,7 @@ async function task(rec: Recorder, req: StepRequest, now: () => Promise<number>)
   if ((cfg.fail_attempts ?? 0) >= attempt || cfg.fail) {
     throw ApplicationFailure.create({
       type: cfg.code ?? 'TEST_FAILURE',
-      message: `${req.step_key} failed on attempt ${attempt}`,
+      message: cfg.message ?? `${req.step_key} failed on attempt ${attempt}`,
       nonRetryable: cfg.non_retryable ?? false,
       details: [{ attempt, ...(cfg.partial !== undefined ? { partial_output: cfg.partial } : {}) }],
     });
