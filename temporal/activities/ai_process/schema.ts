@@ -109,5 +109,5 @@ export const validateAiProcessConfig: ConfigValidator = (config) => {
 /** Step type id of `ai_process`. */
 export const AI_PROCESS_STEP_TYPE = 'ai_process';
 
-/** The `ai_process` step type as the API knows it: its id and config validator. */
-export const aiProcessConfig = defineStepConfig(AI_PROCESS_STEP_TYPE, validateAiProcessConfig);
+/** The `ai_process` step type as the API knows it: its id, config validator and schema. */
+export const aiProcessConfig = defineStepConfig(AI_PROCESS_STEP_TYPE, validateAiProcessConfig, { schema: configSchema });

@@ -146,5 +146,5 @@ export const validateApiCallConfig: ConfigValidator = (config) => {
 /** Step type id of `api_call`. */
 export const API_CALL_STEP_TYPE = 'api_call';
 
-/** The `api_call` step type as the API knows it: its id and config validator. */
-export const apiCallConfig = defineStepConfig(API_CALL_STEP_TYPE, validateApiCallConfig);
+/** The `api_call` step type as the API knows it: its id, config validator and schema. */
+export const apiCallConfig = defineStepConfig(API_CALL_STEP_TYPE, validateApiCallConfig, { schema: definitionSchema });

@@ -27,5 +27,5 @@ export const validateApprovalConfig: ConfigValidator = (config) => {
   return parsed.success ? [] : zodIssues(parsed.error);
 };
 
-/** The `approval` step type as the API knows it: its id and config validator. */
-export const approvalConfig = defineStepConfig(APPROVAL_STEP_TYPE, validateApprovalConfig);
+/** The `approval` step type as the API knows it: its id, config validator and schema. */
+export const approvalConfig = defineStepConfig(APPROVAL_STEP_TYPE, validateApprovalConfig, { schema: approvalConfigSchema });

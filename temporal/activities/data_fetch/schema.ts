@@ -289,5 +289,8 @@ export const validateDataFetchConfig: ConfigValidator = (config) => {
 /** Step type id of `data_fetch`. */
 export const DATA_FETCH_STEP_TYPE = 'data_fetch';
 
-/** The `data_fetch` step type as the API knows it: its id and config validator. */
-export const dataFetchConfig = defineStepConfig(DATA_FETCH_STEP_TYPE, validateDataFetchConfig);
+/** What editors are shown: one shape per source (`source_type` picks it; a connector source with a `url` is an HTTP one). */
+const publishedSchema = z.union([sourceDataSchema, connectorSchema, httpSchema]);
+
+/** The `data_fetch` step type as the API knows it: its id, config validator and schema. */
+export const dataFetchConfig = defineStepConfig(DATA_FETCH_STEP_TYPE, validateDataFetchConfig, { schema: publishedSchema });
