@@ -2,7 +2,9 @@
  * What an editor shows of each built-in step type besides its schema: one
  * line saying what it does and an example config (taken from the `@example`s
  * of its `schema.ts`; a unit test checks each one with the type's validator).
- * Plain data: the API loads it with the configs, never an executor.
+ * Plain data: the API loads it with the configs, never an executor. Examples
+ * stand on their own (no reference to a step they do not have), so an editor
+ * can insert one into any definition.
  */
 export interface StepTypeDoc {
   description: string;
@@ -61,6 +63,6 @@ export const STEP_TYPE_DOCS: Readonly<Record<string, StepTypeDoc>> = {
   },
   notification: {
     description: 'Writes a log line, sends an email, posts a signed webhook or notifies a named channel.',
-    example: { type: 'log', level: 'info', message: 'Imported $steps.store.inserted products for supplier $input.supplier_id' },
+    example: { type: 'log', level: 'info', message: 'Run $execution.id finished for supplier $input.supplier_id' },
   },
 };

@@ -518,7 +518,7 @@
         <button type="button" class="danger" data-step-remove="${i}">Remove</button>
       </div>
       <div class="grid">
-        ${raw(field('Key', 'key', input('key', 'required aria-label="Key" pattern="[A-Za-z0-9_-]+"')))}
+        ${raw(field('Key', 'key', input('key', 'required aria-label="Key"')))}
         ${raw(field('Name', 'name', input('name', 'required aria-label="Name"')))}
         ${raw(field('Step type', 'step_type', html`<select data-f="step_type" aria-label="Step type">${typeOptions.map((x) => raw(html`<option value="${x}" ${x === s.step_type ? 'selected' : ''}>${x}</option>`))}</select>`))}
         ${raw(field('Order', 'order', input('order', 'type="number" min="0" step="1" aria-label="Order"'), 'default: position'))}
@@ -577,6 +577,8 @@
     const types = await stepTypes();
     let model = toModel(def);
     let jsonMode = false;
+    // The server decides what is valid and says so beside each field; the browser's own checks would only pre-empt it.
+    root.noValidate = true;
     root.innerHTML = html`<div class="toolbar">
         <button type="button" class="secondary" id="wf-view">JSON view</button>
         <span class="muted">Saving makes a new version when anything changed; runs in flight keep theirs.</span></div>
