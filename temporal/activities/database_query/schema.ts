@@ -72,8 +72,8 @@ const common = { description: z.string().optional(), input: z.unknown().optional
 
 const insertShape = {
   ...common,
-  model: name,
-  record_mapping: z.record(z.string(), z.unknown()),
+  model: name.describe('an allow-listed model, e.g. SourceData'),
+  record_mapping: z.record(z.string(), z.unknown()).describe('column: value, per item ("$sku", "$" for the whole item)'),
   items_field: name.optional(),
   batch_size: count(1, DATABASE_QUERY_LIMITS.batchSize.max).optional(),
   on_invalid: z.enum(['fail', 'skip']).optional(),
@@ -86,9 +86,9 @@ const schemas = {
   select: z.strictObject({
     query_type: z.literal('select'),
     ...common,
-    model: name,
+    model: name.describe('an allow-listed model, e.g. SourceData'),
     fields: columns.optional(),
-    where: whereSchema.optional(),
+    where: whereSchema.optional().describe('[{field, operator, value}] or {field: value}'),
     order_by: orderSchema.optional(),
     limit: count(1, DATABASE_QUERY_LIMITS.selectLimit.max).optional(),
     offset: count(0, Number.MAX_SAFE_INTEGER).optional(),
@@ -96,7 +96,7 @@ const schemas = {
   update: z.strictObject({
     query_type: z.literal('update'),
     ...common,
-    model: name,
+    model: name.describe('an allow-listed model, e.g. SourceData'),
     where: whereSchema,
     set: z.record(z.string(), z.unknown()),
     per_item: z.boolean().optional(),
@@ -107,7 +107,7 @@ const schemas = {
   delete: z.strictObject({
     query_type: z.literal('delete'),
     ...common,
-    model: name,
+    model: name.describe('an allow-listed model, e.g. SourceData'),
     where: whereSchema,
     max_rows: count(1, Number.MAX_SAFE_INTEGER).optional(),
     returning: columns.optional(),
@@ -115,13 +115,13 @@ const schemas = {
   operation: z.strictObject({
     query_type: z.literal('operation'),
     ...common,
-    operation: z.string({ error: 'is required: the name of a database operation' }).min(1).max(100),
+    operation: z.string({ error: 'is required: the name of a database operation' }).min(1).max(100).describe('a named domain operation, e.g. reserve_inventory'),
     params: z.record(z.string(), z.unknown(), { error: 'must be an object of the operation\'s parameters' }).optional(),
   }),
   raw: z.strictObject({
     query_type: z.literal('raw'),
     ...common,
-    sql: z.string().min(1).max(100_000),
+    sql: z.string().min(1).max(100_000).describe('read-only SQL with $1, $2 parameters (only when the worker enables raw SQL)'),
     params: z.union([z.array(z.unknown()).max(1000), reference]).optional(),
     max_rows: count(1, DATABASE_QUERY_LIMITS.rawMaxRows.max).optional(),
     statement_timeout_ms: count(DATABASE_QUERY_LIMITS.rawTimeoutMs.min, DATABASE_QUERY_LIMITS.rawTimeoutMs.max).optional(),

@@ -224,6 +224,7 @@ describe('admin UI', { skip }, () => {
     const help = (await page.textContent('#step-1 details.type-schema')) ?? '';
     assert.match(help, /type = "log"/);
     assert.match(help, /message\s*string.*required/s);
+    assert.match(help, /the log line/, 'field descriptions come from the schema');
     await page.click('#step-1 [data-insert-example]');
     assert.equal(JSON.parse(await page.inputValue('#step-1 [data-f="config"]')).type, 'log');
     // The DAG is drawn from the form: shape → tell.
@@ -237,6 +238,7 @@ describe('admin UI', { skip }, () => {
     assert.match((await page.textContent('#step-1 .field[data-field="config"] .problem')) ?? '', /message/);
     assert.equal(await page.isVisible('#step-0 .problem:not([hidden])'), false);
     assert.match((await page.textContent('#wf-problems')) ?? '', /1 problem shown beside its field/);
+    await page.screenshot({ path: process.env.ADMIN_EDITOR_SCREENSHOT ?? '/tmp/merchflow-admin-editor.png', fullPage: true });
     assert.equal((await api.request('GET', `/workflows/?search=${code}`)).body.count, 0, 'nothing was saved');
 
     // Check asks the server without saving; then the fixed definition is created.
