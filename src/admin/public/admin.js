@@ -511,7 +511,7 @@
     const typeOptions = [...types.map((x) => x.type), ...(s.step_type && !t ? [s.step_type] : [])];
     const input = (f, attrs = '') => html`<input data-f="${f}" value="${s[f]}" ${raw(attrs)}>`;
     return html`<fieldset class="step" id="step-${i}" data-step-index="${i}">
-      <legend>Step ${i + 1}: ${s.name || s.key || 'new step'} <span class="muted">${s.step_type}</span></legend>
+      <legend>Step ${i + 1}: <span class="step-title">${s.name || s.key || 'new step'}</span> <span class="muted">${s.step_type}</span></legend>
       <div class="step-tools">
         <button type="button" class="secondary" data-step-up="${i}" ${i === 0 ? 'disabled' : ''} title="Move up">↑</button>
         <button type="button" class="secondary" data-step-down="${i}" ${i === model.steps.length - 1 ? 'disabled' : ''} title="Move down">↓</button>
@@ -769,6 +769,11 @@
         }
       }
       if (f === 'step_type' || f === 'role') return renderForm();
+      if (f === 'key' || f === 'name') {
+        const fs = ev.target.closest('fieldset');
+        const st = model.steps[Number(fs.dataset.stepIndex)];
+        fs.querySelector('.step-title').textContent = st.name || st.key || 'new step';
+      }
       // A new key changes only the other steps' choices: patched in place, so a click that ended the typing still lands.
       if (f === 'key') {
         body.querySelectorAll('fieldset.step').forEach((fs) => {
