@@ -565,6 +565,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/step-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The step types: description, config JSON Schema (null when the type has none) and an example config */
+        get: operations["StepTypesController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/suppliers": {
         parameters: {
             query?: never;
@@ -1461,6 +1478,26 @@ export interface components {
             step_type: string;
             /** @default 300 */
             timeout_seconds: number;
+        };
+        StepType: {
+            /** @description JSON Schema (draft 2020-12) of the config as written in a definition; null when the type publishes none yet. Cross-field rules are checked by the server only. */
+            config_schema: {
+                [key: string]: unknown;
+            } | null;
+            description: string | null;
+            /** @description An example config that passes validation */
+            example: {
+                [key: string]: unknown;
+            } | null;
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        StepTypeList: {
+            count: number;
+            results: components["schemas"]["StepType"][];
+        } & {
+            [key: string]: unknown;
         };
         Template: {
             description: string;
@@ -3161,6 +3198,29 @@ export interface operations {
                 };
             };
             400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    StepTypesController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every step type a definition may use */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StepTypeList"];
+                };
+            };
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             503: components["responses"]["Error503"];

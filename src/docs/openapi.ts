@@ -41,6 +41,7 @@ export const OPERATION_RESPONSES: Record<string, { status: number; schema: strin
   WorkflowsController_update: { status: 200, schema: 'Workflow', description: 'The workflow with the steps of its current version' },
   WorkflowsController_remove: { status: 204, schema: null, description: 'Deleted' },
   WorkflowsController_versions: { status: 200, schema: 'WorkflowVersionPage', description: 'A page of versions' },
+  StepTypesController_list: { status: 200, schema: 'StepTypeList', description: 'Every step type a definition may use' },
   TemplatesController_list: { status: 200, schema: 'TemplatePage', description: 'A page of templates' },
   TemplatesController_create: { status: 201, schema: 'Workflow', description: 'The new workflow' },
   ExecutionsController_list: { status: 200, schema: 'ExecutionPage', description: 'A page of runs, newest first' },

@@ -348,6 +348,19 @@ function list<T extends z.ZodType>(id: string, item: T) {
 
 export const SecretList = list('SecretList', Secret);
 
+/** A step type as editors need it. */
+export const StepType = named(
+  'StepType',
+  z.looseObject({
+    type: z.string(),
+    description: z.string().nullable(),
+    config_schema: jsonObject.nullable().meta({ description: 'JSON Schema (draft 2020-12) of the config as written in a definition; null when the type publishes none yet. Cross-field rules are checked by the server only.' }),
+    example: jsonObject.nullable().meta({ description: 'An example config that passes validation' }),
+  }),
+  'A step type: its id, what it does, its config schema and an example config',
+);
+export const StepTypeList = list('StepTypeList', StepType);
+
 /** A supplier, marketplace or carrier. */
 export const Connection = named(
   'Connection',

@@ -269,6 +269,7 @@
     const page = Number(query.get('page') || 1);
     const list = await api(`/workflows/?page=${page}&page_size=25`);
     app.innerHTML = html`<h1>Workflows</h1>
+      <div class="toolbar"><a class="button" id="wf-new" href="#/workflows/new">New workflow</a></div>
       <table><thead><tr><th>Name</th><th>Code</th><th>Type</th><th>Status</th><th>Version</th><th>Runs</th><th>Success</th></tr></thead><tbody>
       ${list.results.map((w) => raw(html`<tr><td><a href="#/workflows/${w.id}">${w.name}</a></td><td>${w.code}</td><td>${w.workflow_type}</td>
         <td>${status(w.status)}</td><td>v${w.current_version}</td><td>${w.total_executions}</td>
@@ -297,7 +298,7 @@
       ...(w.input_schema ? { input_schema: w.input_schema } : {}),
       steps: (w.steps || []).map((s) => {
         const out = { key: s.key, name: s.name, step_type: s.step_type, config: s.config };
-        for (const f of ['order', 'depends_on_steps', 'parallel_group', 'condition', 'is_optional', 'timeout_seconds', 'max_retries', 'retry_delay_seconds', 'role', 'compensates']) {
+        for (const f of ['order', 'depends_on_steps', 'parallel_group', 'condition', 'is_optional', 'can_run_parallel', 'timeout_seconds', 'max_retries', 'retry_delay_seconds', 'can_retry', 'retry_backoff', 'max_retry_delay_seconds', 'role', 'compensates']) {
           if (s[f] !== undefined && s[f] !== null && !(Array.isArray(s[f]) && s[f].length === 0)) out[f] = s[f];
         }
         return out;
@@ -310,6 +311,522 @@
     const parts = window.Diff.diffLines(JSON.stringify(before, null, 2) + '\n', JSON.stringify(after, null, 2) + '\n');
     if (parts.every((p) => !p.added && !p.removed)) return '<p class="muted">The two versions have the same definition.</p>';
     return html`<pre class="diff">${parts.map((p) => raw(html`<span class="${p.added ? 'diff-add' : p.removed ? 'diff-del' : 'diff-same'}">${p.value}</span>`))}</pre>`;
+  }
+
+  // ---------- the workflow editor ----------
+
+  const WORKFLOW_TYPES = ['custom', 'product_import', 'listing_creation', 'inventory_sync', 'order_processing'];
+  const STEP_ROLES = ['main', 'compensation', 'on_failure'];
+  /** Step fields the form has an input for; any other field of a loaded step is kept as it is. */
+  const STEP_FORM_FIELDS = ['key', 'name', 'step_type', 'order', 'depends_on_steps', 'condition', 'parallel_group', 'can_run_parallel', 'is_optional', 'timeout_seconds', 'max_retries', 'retry_delay_seconds', 'role', 'compensates', 'config'];
+  const WORKFLOW_FORM_FIELDS = ['code', 'name', 'description', 'workflow_type', 'config', 'input_schema', 'max_retries', 'retry_delay_seconds', 'max_parallel_steps'];
+
+  let stepTypesCache = null;
+  /** The step types with their schemas and examples (GET /step-types/, fetched once per page load). */
+  async function stepTypes() {
+    if (!stepTypesCache) stepTypesCache = api('/step-types/').then((r) => r.results).catch((e) => {
+      stepTypesCache = null;
+      throw e;
+    });
+    return stepTypesCache;
+  }
+
+  const jsonText = (v) => (v === undefined || v === null ? '' : JSON.stringify(v, null, 2));
+  const numText = (v) => (v === undefined || v === null ? '' : String(v));
+
+  /** A definition (as the API takes it) as the form's model: JSON fields as text, steps with the fields the form does not show kept aside. */
+  function toModel(def) {
+    return {
+      code: def.code || '',
+      name: def.name || '',
+      description: def.description || '',
+      workflow_type: def.workflow_type || 'custom',
+      config: jsonText(def.config && Object.keys(def.config).length ? def.config : null),
+      input_schema: jsonText(def.input_schema),
+      max_retries: numText(def.max_retries),
+      retry_delay_seconds: numText(def.retry_delay_seconds),
+      max_parallel_steps: numText(def.max_parallel_steps),
+      extra: Object.fromEntries(Object.entries(def).filter(([k]) => !WORKFLOW_FORM_FIELDS.includes(k) && k !== 'steps')),
+      steps: (def.steps || []).map((s) => ({
+        key: s.key || '',
+        name: s.name || '',
+        step_type: s.step_type || '',
+        order: numText(s.order),
+        depends_on_steps: [...(s.depends_on_steps || [])],
+        condition: jsonText(s.condition),
+        parallel_group: s.parallel_group || '',
+        can_run_parallel: s.can_run_parallel === true,
+        is_optional: s.is_optional === true,
+        timeout_seconds: numText(s.timeout_seconds),
+        max_retries: numText(s.max_retries),
+        retry_delay_seconds: numText(s.retry_delay_seconds),
+        role: s.role || 'main',
+        compensates: s.compensates || '',
+        config: jsonText(s.config || {}),
+        extra: Object.fromEntries(Object.entries(s).filter(([k]) => !STEP_FORM_FIELDS.includes(k))),
+      })),
+    };
+  }
+
+  /** An error carrying problems found before anything was sent (JSON that does not parse). */
+  function localProblems(problems) {
+    const err = new Error(problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+    err.problems = problems;
+    return err;
+  }
+
+  /** The form's model as a definition for the API; throws with every field whose JSON does not parse. */
+  function toDefinition(model, withCode) {
+    const problems = [];
+    const json = (text, field, step) => {
+      if (!text.trim()) return undefined;
+      try {
+        return JSON.parse(text);
+      } catch (e) {
+        problems.push({ step, field, message: `is not valid JSON: ${e.message}` });
+        return undefined;
+      }
+    };
+    // A number as typed (the server says what is wrong with it); empty means "the default".
+    const num = (text) => (String(text).trim() === '' ? undefined : Number.isNaN(Number(text)) ? text : Number(text));
+    const def = { ...model.extra };
+    if (withCode) def.code = model.code.trim();
+    def.name = model.name;
+    if (model.description) def.description = model.description;
+    def.workflow_type = model.workflow_type;
+    const config = json(model.config, 'config', null);
+    def.config = config === undefined ? {} : config;
+    const inputSchema = json(model.input_schema, 'input_schema', null);
+    if (inputSchema !== undefined) def.input_schema = inputSchema;
+    for (const f of ['max_retries', 'retry_delay_seconds', 'max_parallel_steps']) if (num(model[f]) !== undefined) def[f] = num(model[f]);
+    def.steps = model.steps.map((s, i) => {
+      const out = { ...s.extra, key: s.key.trim(), name: s.name, step_type: s.step_type };
+      const at = `steps[${i}].`;
+      const cfg = json(s.config, at + 'config', null);
+      out.config = cfg === undefined ? {} : cfg;
+      for (const f of ['order', 'timeout_seconds', 'max_retries', 'retry_delay_seconds']) if (num(s[f]) !== undefined) out[f] = num(s[f]);
+      if (s.depends_on_steps.length) out.depends_on_steps = [...s.depends_on_steps];
+      const condition = json(s.condition, at + 'condition', null);
+      if (condition !== undefined) out.condition = condition;
+      if (s.parallel_group.trim()) out.parallel_group = s.parallel_group.trim();
+      if (s.can_run_parallel) out.can_run_parallel = true;
+      if (s.is_optional) out.is_optional = true;
+      if (s.role !== 'main') out.role = s.role;
+      if (s.role === 'compensation' && s.compensates) out.compensates = s.compensates;
+      return out;
+    });
+    if (problems.length) throw localProblems(problems);
+    return def;
+  }
+
+  /** Every problem of an API error (or of a local check) as {step, field, message}. */
+  function problemList(err) {
+    if (err && err.problems) return err.problems;
+    const d = (err && err.body && err.body.details) || {};
+    const list = [...(d.errors || []).map((e) => ({ step: null, field: e.field || '', message: e.message })), ...(d.issues || []).map((i) => ({ step: i.step || null, field: i.field || '', message: i.message }))];
+    return list.length ? list : [{ step: null, field: '', message: err.message }];
+  }
+
+  /**
+   * Where a problem belongs in the form: the step (by key, or by the position
+   * in `steps[2].config.url` / `steps.2.name`), the field with an input
+   * (`config`, `depends_on_steps`, ...) and the rest of the path (`url`).
+   * Null when no input fits: the problem goes to the list at the top.
+   */
+  function problemTarget(p, model) {
+    let field = p.field || '';
+    let index = null;
+    const m = /^steps(?:\[(\d+)\]|\.(\d+))\.?(.*)$/.exec(field);
+    if (m) {
+      index = Number(m[1] ?? m[2]);
+      field = m[3];
+    } else if (p.step) {
+      index = model.steps.findIndex((s) => s.key.trim() === p.step);
+      if (index < 0) return null;
+    }
+    const head = /^[A-Za-z_]+/.exec(field);
+    const name = head ? head[0] : '';
+    const rest = field.slice(name.length).replace(/^\./, '');
+    if (index !== null) {
+      if (!model.steps[index]) return null;
+      const target = name === 'retry_backoff' || name === 'max_retry_delay_seconds' || name === 'can_retry' ? null : STEP_FORM_FIELDS.includes(name) ? name : null;
+      return target ? { index, field: target, rest } : null;
+    }
+    return WORKFLOW_FORM_FIELDS.includes(name) ? { index: null, field: name, rest } : null;
+  }
+
+  const pathText = (p) => (p.step ? `steps.${p.step}${p.field ? '.' + p.field : ''}` : p.field);
+
+  /** One field of the form: label, input, and the place its problems show. */
+  function field(label, name, input, hint) {
+    return html`<div class="field" data-field="${name}"><label>${label}${hint ? raw(html` <span class="muted">${hint}</span>`) : ''}</label>${raw(input)}<div class="problem" data-problem="${name}" hidden></div></div>`;
+  }
+
+  /** A JSON Schema type as a short text: `string`, `integer 1..50`, `"log" | "email"`, `list of string`. */
+  function schemaType(s) {
+    if (!s || typeof s !== 'object' || Object.keys(s).length === 0) return 'any';
+    if ('const' in s) return JSON.stringify(s.const);
+    if (s.enum) return s.enum.map((v) => JSON.stringify(v)).join(' | ');
+    const alts = s.anyOf || s.oneOf;
+    if (alts) return [...new Set(alts.map(schemaType))].join(' | ');
+    if (s.type === 'array') return `list of ${schemaType(s.items)}`;
+    if (s.type === 'object') return s.properties ? `{ ${Object.keys(s.properties).join(', ')} }` : 'object';
+    const range = s.minimum !== undefined || s.maximum !== undefined ? ` ${s.minimum ?? ''}..${s.maximum ?? ''}` : '';
+    return (Array.isArray(s.type) ? s.type.join(' | ') : s.type || 'any') + range;
+  }
+
+  /** The step type's schema beside its config: per shape (one per discriminant value), the fields with their types. */
+  function schemaHelp(t) {
+    if (!t) return '<p class="muted">Unknown step type.</p>';
+    const s = t.config_schema;
+    const variants = s ? s.oneOf || s.anyOf || [s] : [];
+    const table = (v) => {
+      const props = v.properties || {};
+      const required = v.required || [];
+      const discriminant = Object.entries(props).filter(([, p]) => p && 'const' in p).map(([k, p]) => `${k} = ${JSON.stringify(p.const)}`);
+      return html`<div class="schema-variant">${discriminant.length ? raw(html`<h4>${discriminant.join(', ')}</h4>`) : ''}
+        <table class="schema-fields"><thead><tr><th>Field</th><th>Type</th><th></th><th>Description</th></tr></thead><tbody>
+        ${Object.entries(props).map(([k, p]) => raw(html`<tr><td><code>${k}</code></td><td>${schemaType(p)}</td><td>${required.includes(k) ? raw('<b>required</b>') : ''}</td><td class="muted">${(p && p.description) || ''}</td></tr>`))}
+        </tbody></table>${v.additionalProperties === false ? '' : raw('<p class="muted">Other fields are accepted.</p>')}</div>`;
+    };
+    return html`<details class="type-schema" data-schema-of="${t.type}"><summary>Schema of <code>${t.type}</code>${t.description ? ': ' + t.description : ''}</summary>
+      ${s ? raw(variants.map(table).join('')) : raw('<p class="muted">This step type publishes no schema yet; Check and Save ask the server, which names every problem.</p>')}
+      ${t.example ? raw(html`<p class="muted">Example:</p><pre>${JSON.stringify(t.example, null, 2)}</pre>`) : ''}</details>`;
+  }
+
+  const otherKeys = (model, i) => model.steps.map((o) => o.key.trim()).filter((k, j) => k && j !== i);
+  /** The "depends on" choices: the other steps' keys (and any listed key no step has any more, so it can be unticked). */
+  function depsHtml(s, others) {
+    const keys = [...new Set([...others, ...s.depends_on_steps])];
+    if (keys.length === 0) return '<span class="muted">No other steps.</span>';
+    return keys.map((k) => html`<label><input type="checkbox" data-dep="${k}" ${s.depends_on_steps.includes(k) ? 'checked' : ''}> ${k}</label>`).join('');
+  }
+  function compensatesHtml(s, others) {
+    return html`<option value="">(step)</option>${others.map((k) => raw(html`<option value="${k}" ${k === s.compensates ? 'selected' : ''}>${k}</option>`))}`;
+  }
+
+  function stepHtml(s, i, model, types) {
+    const others = otherKeys(model, i);
+    const t = types.find((x) => x.type === s.step_type);
+    const typeOptions = [...types.map((x) => x.type), ...(s.step_type && !t ? [s.step_type] : [])];
+    const input = (f, attrs = '') => html`<input data-f="${f}" value="${s[f]}" ${raw(attrs)}>`;
+    return html`<fieldset class="step" id="step-${i}" data-step-index="${i}">
+      <legend>Step ${i + 1}: <span class="step-title">${s.name || s.key || 'new step'}</span> <span class="muted">${s.step_type}</span></legend>
+      <div class="step-tools">
+        <button type="button" class="secondary" data-step-up="${i}" ${i === 0 ? 'disabled' : ''} title="Move up">↑</button>
+        <button type="button" class="secondary" data-step-down="${i}" ${i === model.steps.length - 1 ? 'disabled' : ''} title="Move down">↓</button>
+        <button type="button" class="danger" data-step-remove="${i}">Remove</button>
+      </div>
+      <div class="grid">
+        ${raw(field('Key', 'key', input('key', 'required aria-label="Key"')))}
+        ${raw(field('Name', 'name', input('name', 'required aria-label="Name"')))}
+        ${raw(field('Step type', 'step_type', html`<select data-f="step_type" aria-label="Step type">${typeOptions.map((x) => raw(html`<option value="${x}" ${x === s.step_type ? 'selected' : ''}>${x}</option>`))}</select>`))}
+        ${raw(field('Order', 'order', input('order', 'type="number" min="0" step="1" aria-label="Order"'), 'default: position'))}
+        ${raw(field('Parallel group', 'parallel_group', input('parallel_group', 'aria-label="Parallel group"')))}
+        ${raw(field('Timeout (s)', 'timeout_seconds', input('timeout_seconds', 'type="number" min="1" step="1" aria-label="Timeout"'), 'default 300'))}
+        ${raw(field('Max retries', 'max_retries', input('max_retries', 'type="number" min="0" step="1" aria-label="Max retries"'), 'default: the workflow’s'))}
+        ${raw(field('Retry delay (s)', 'retry_delay_seconds', input('retry_delay_seconds', 'type="number" min="0" step="1" aria-label="Retry delay"'), 'default: the workflow’s'))}
+        ${raw(field('Role', 'role', html`<select data-f="role" aria-label="Role">${STEP_ROLES.map((r) => raw(html`<option value="${r}" ${r === s.role ? 'selected' : ''}>${r}</option>`))}</select>`))}
+        ${s.role === 'compensation' ? raw(field('Compensates', 'compensates', html`<select data-f="compensates" aria-label="Compensates">${raw(compensatesHtml(s, others))}</select>`)) : ''}
+      </div>
+      <div class="checks">
+        <label><input type="checkbox" data-f="is_optional" ${s.is_optional ? 'checked' : ''}> optional (its failure does not fail the run)</label>
+        <label><input type="checkbox" data-f="can_run_parallel" ${s.can_run_parallel ? 'checked' : ''}> can run parallel</label>
+      </div>
+      ${s.role === 'main' ? raw(field('Depends on', 'depends_on_steps', html`<div class="deps">${raw(depsHtml(s, others))}</div>`, 'none: every step of lower order')) : ''}
+      ${raw(field('Condition (JSON)', 'condition', html`<textarea data-f="condition" rows="2" spellcheck="false" aria-label="Condition" placeholder='{"type": "value_check", "path": "input.n", "operator": "gt", "value": 0}'>${s.condition}</textarea>`, 'empty: always runs'))}
+      <div class="config-row">
+        <div>${raw(field('Config (JSON)', 'config', html`<textarea data-f="config" rows="6" spellcheck="false" aria-label="Config">${s.config}</textarea>`))}
+          <button type="button" class="secondary" data-insert-example="${i}" ${t && t.example ? '' : 'disabled'}>Insert example</button></div>
+        <div class="schema-col">${raw(schemaHelp(t))}</div>
+      </div>
+    </fieldset>`;
+  }
+
+  /** Dependency arrows of the form's steps, as the server draws them (explicit ones, else every main step of lower order outside the group; implied ones left out). */
+  function formEdges(steps) {
+    const main = steps.map((s, i) => ({ ...s, order: s.order === undefined ? i + 1 : s.order })).filter((s) => (s.role || 'main') === 'main' && s.key);
+    const deps = Object.fromEntries(main.map((s) => [s.key, s.depends_on_steps && s.depends_on_steps.length ? s.depends_on_steps : main.filter((o) => o.order < s.order && (!s.parallel_group || o.parallel_group !== s.parallel_group)).map((o) => o.key)]));
+    const reach = (start) => {
+      const seen = new Set();
+      const stack = [...(deps[start] || [])];
+      while (stack.length) {
+        const k = stack.pop();
+        if (seen.has(k)) continue;
+        seen.add(k);
+        stack.push(...(deps[k] || []));
+      }
+      return seen;
+    };
+    const edges = [];
+    for (const s of main) {
+      const direct = (deps[s.key] || []).filter((d) => d !== s.key && deps[d]);
+      const implied = new Set(direct.flatMap((d) => [...reach(d)]));
+      for (const d of direct) if (!implied.has(d)) edges.push([d, s.key]);
+    }
+    return edges;
+  }
+
+  /**
+   * The structured editor of a definition (with a JSON view for power users).
+   * `save(definition)` stores it (POST for a new workflow, PATCH for a new
+   * version); Check asks POST /workflows/validate/. Every problem the server
+   * names shows beside its field; the ones no input fits are listed on top.
+   */
+  async function definitionEditor(root, def, opts) {
+    const types = await stepTypes();
+    let model = toModel(def);
+    let jsonMode = false;
+    // The server decides what is valid and says so beside each field; the browser's own checks would only pre-empt it.
+    root.noValidate = true;
+    root.innerHTML = html`<div class="toolbar">
+        <button type="button" class="secondary" id="wf-view">JSON view</button>
+        <span class="muted">Saving makes a new version when anything changed; runs in flight keep theirs.</span></div>
+      <div id="wf-problems" class="error" hidden></div>
+      <div id="wf-body"></div>
+      <div class="toolbar"><button type="submit" id="wf-save">${opts.saveLabel}</button><button type="button" class="secondary" id="wf-check">Check</button></div>`;
+    const body = root.querySelector('#wf-body');
+    const problemsBox = root.querySelector('#wf-problems');
+
+    const drawDag = () => {
+      const box = root.querySelector('#wf-dag');
+      if (!box) return;
+      const steps = model.steps.map((s, i) => ({
+        key: s.key.trim(),
+        name: s.name || s.key,
+        step_type: s.step_type,
+        role: s.role,
+        compensates: s.compensates || null,
+        parallel_group: s.parallel_group.trim() || null,
+        is_optional: s.is_optional,
+        condition: s.condition.trim() ? s.condition : null,
+        depends_on_steps: s.depends_on_steps,
+        order: s.order.trim() === '' ? i + 1 : Number(s.order),
+      })).filter((s) => s.key);
+      box.innerHTML = dagSvg(steps, formEdges(steps), null);
+    };
+
+    const renderForm = () => {
+      if (jsonMode) {
+        let text;
+        try {
+          text = JSON.stringify(toDefinition(model, opts.withCode), null, 2);
+        } catch {
+          text = JSON.stringify({ ...def }, null, 2);
+        }
+        body.innerHTML = html`<textarea id="wf-json" aria-label="Definition JSON" spellcheck="false">${text}</textarea>`;
+        return;
+      }
+      body.innerHTML = html`<div class="grid">
+          ${opts.withCode ? raw(field('Code', 'code', html`<input id="wf-code" data-w="code" value="${model.code}" required aria-label="Code" placeholder="supplier_import">`, 'lowercase letters, digits, _ and -; cannot change')) : ''}
+          ${raw(field('Name', 'name', html`<input id="wf-name" data-w="name" value="${model.name}" required aria-label="Workflow name">`))}
+          ${raw(field('Workflow type', 'workflow_type', html`<select id="wf-type" data-w="workflow_type" aria-label="Workflow type">${[...new Set([...WORKFLOW_TYPES, model.workflow_type])].map((x) => raw(html`<option value="${x}" ${x === model.workflow_type ? 'selected' : ''}>${x}</option>`))}</select>`))}
+          ${raw(field('Max retries', 'max_retries', html`<input id="wf-max-retries" data-w="max_retries" type="number" min="0" step="1" value="${model.max_retries}" aria-label="Workflow max retries">`, 'per step, default 3'))}
+          ${raw(field('Retry delay (s)', 'retry_delay_seconds', html`<input id="wf-retry-delay" data-w="retry_delay_seconds" type="number" min="0" step="1" value="${model.retry_delay_seconds}" aria-label="Workflow retry delay">`, 'default 5'))}
+          ${raw(field('Max parallel steps', 'max_parallel_steps', html`<input id="wf-max-parallel" data-w="max_parallel_steps" type="number" min="1" step="1" value="${model.max_parallel_steps}" aria-label="Max parallel steps">`, 'default 10'))}
+        </div>
+        ${raw(field('Description', 'description', html`<input id="wf-description" data-w="description" value="${model.description}" aria-label="Description" class="wide">`))}
+        <div class="grid two">
+          ${raw(field('Config (JSON)', 'config', html`<textarea id="wf-config" data-w="config" rows="4" spellcheck="false" aria-label="Workflow config" placeholder='{"marketplace_id": 1}'>${model.config}</textarea>`, 'read by steps as $config.x'))}
+          ${raw(field('Input schema (JSON Schema)', 'input_schema', html`<textarea id="wf-input-schema" data-w="input_schema" rows="4" spellcheck="false" aria-label="Input schema" placeholder='{"type": "object", "required": ["supplier_id"], "properties": {"supplier_id": {"type": "integer"}}}'>${model.input_schema}</textarea>`, 'runs’ input is checked against it'))}
+        </div>
+        <h3>Steps</h3>
+        <div id="wf-dag"></div>
+        <div id="wf-steps">${model.steps.map((s, i) => raw(stepHtml(s, i, model, types)))}</div>
+        <button type="button" class="secondary" id="step-add">Add step</button>`;
+      drawDag();
+    };
+
+    /** Reads the form's inputs into the model. */
+    const readForm = () => {
+      if (jsonMode) return;
+      body.querySelectorAll('[data-w]').forEach((el) => (model[el.dataset.w] = el.value));
+      body.querySelectorAll('fieldset.step').forEach((fs) => {
+        const s = model.steps[Number(fs.dataset.stepIndex)];
+        fs.querySelectorAll('[data-f]').forEach((el) => (s[el.dataset.f] = el.type === 'checkbox' ? el.checked : el.value));
+        const deps = fs.querySelectorAll('[data-dep]');
+        if (deps.length || s.role !== 'main') s.depends_on_steps = [...deps].filter((el) => el.checked).map((el) => el.dataset.dep);
+      });
+    };
+
+    const clearProblems = () => {
+      problemsBox.hidden = true;
+      problemsBox.innerHTML = '';
+      root.querySelectorAll('.problem').forEach((el) => {
+        el.hidden = true;
+        el.innerHTML = '';
+      });
+      root.querySelectorAll('.field.invalid').forEach((el) => el.classList.remove('invalid'));
+    };
+
+    const showFieldProblems = (err) => {
+      clearProblems();
+      const rest = [];
+      for (const p of problemList(err)) {
+        const t = jsonMode ? null : problemTarget(p, model);
+        const scope = t && (t.index === null ? body : body.querySelector(`#step-${t.index}`));
+        const box = scope && scope.querySelector(t.index === null ? `:scope > .grid > .field[data-field="${t.field}"] > .problem, :scope > .field[data-field="${t.field}"] > .problem` : `.field[data-field="${t.field}"] > .problem`);
+        if (!box) {
+          rest.push(p);
+          continue;
+        }
+        box.hidden = false;
+        box.closest('.field').classList.add('invalid');
+        box.insertAdjacentHTML('beforeend', html`<div>${t.rest ? raw(html`<code>${t.rest}</code>: `) : ''}${p.message}</div>`);
+        const details = box.closest('fieldset') && box.closest('fieldset').querySelector('details.type-schema');
+        if (details && t.field === 'config') details.open = true;
+      }
+      const placed = problemList(err).length - rest.length;
+      if (rest.length || placed) {
+        problemsBox.hidden = false;
+        problemsBox.innerHTML = html`${placed ? raw(html`<p>${placed} problem${placed === 1 ? '' : 's'} shown beside ${placed === 1 ? 'its field' : 'their fields'}.</p>`) : ''}
+          ${rest.length ? raw(html`<ul>${rest.map((p) => raw(html`<li>${pathText(p) ? raw(html`<code>${pathText(p)}</code>: `) : ''}${p.message}</li>`))}</ul>`) : ''}`;
+      }
+      const first = root.querySelector('.field.invalid') || problemsBox;
+      if (first.scrollIntoView) first.scrollIntoView({ block: 'center' });
+    };
+
+    /** The definition to send: from the form, or the JSON view as typed. */
+    const current = () => {
+      if (jsonMode) {
+        const text = root.querySelector('#wf-json').value;
+        try {
+          return JSON.parse(text);
+        } catch (e) {
+          throw localProblems([{ step: null, field: '', message: `the definition is not valid JSON: ${e.message}` }]);
+        }
+      }
+      readForm();
+      return toDefinition(model, opts.withCode);
+    };
+
+    root.querySelector('#wf-view').addEventListener('click', (ev) => {
+      try {
+        if (!jsonMode) {
+          readForm();
+          toDefinition(model, opts.withCode);
+          jsonMode = true;
+        } else {
+          const parsed = current();
+          if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw localProblems([{ step: null, field: '', message: 'the definition must be a JSON object' }]);
+          model = toModel(parsed);
+          jsonMode = false;
+        }
+        clearProblems();
+        ev.target.textContent = jsonMode ? 'Form view' : 'JSON view';
+        renderForm();
+      } catch (e) {
+        showFieldProblems(e);
+      }
+    });
+
+    body.addEventListener('click', (ev) => {
+      const b = ev.target.closest('button');
+      if (!b || jsonMode) return;
+      readForm();
+      if (b.id === 'step-add') {
+        const used = new Set(model.steps.map((s) => s.key));
+        let n = model.steps.length + 1;
+        while (used.has(`step_${n}`)) n += 1;
+        model.steps.push(toModel({ steps: [{ key: `step_${n}`, name: '', step_type: types.some((x) => x.type === 'data_transform') ? 'data_transform' : (types[0] || {}).type || '', config: {} }] }).steps[0]);
+      } else if (b.dataset.stepRemove !== undefined) {
+        const [gone] = model.steps.splice(Number(b.dataset.stepRemove), 1);
+        for (const s of model.steps) {
+          s.depends_on_steps = s.depends_on_steps.filter((k) => k !== gone.key);
+          if (s.compensates === gone.key) s.compensates = '';
+        }
+      } else if (b.dataset.stepUp !== undefined || b.dataset.stepDown !== undefined) {
+        const i = Number(b.dataset.stepUp ?? b.dataset.stepDown);
+        const j = b.dataset.stepUp !== undefined ? i - 1 : i + 1;
+        if (j < 0 || j >= model.steps.length) return;
+        // Explicit orders travel with the position, so a move changes when the step runs too.
+        const [oi, oj] = [model.steps[i].order, model.steps[j].order];
+        if (oi !== '' && oj !== '') [model.steps[i].order, model.steps[j].order] = [oj, oi];
+        [model.steps[i], model.steps[j]] = [model.steps[j], model.steps[i]];
+      } else if (b.dataset.insertExample !== undefined) {
+        const s = model.steps[Number(b.dataset.insertExample)];
+        const t = types.find((x) => x.type === s.step_type);
+        if (!t || !t.example) return;
+        const box = body.querySelector(`#step-${b.dataset.insertExample} textarea[data-f="config"]`);
+        box.value = s.config = JSON.stringify(t.example, null, 2);
+        return;
+      } else {
+        return;
+      }
+      renderForm();
+    });
+    body.addEventListener('change', (ev) => {
+      if (jsonMode) return;
+      readForm();
+      const f = ev.target.dataset.f;
+      // What other inputs offer depends on these: redraw the steps (keys feed "depends on"; the type its schema; the role compensates).
+      if (f === 'key') {
+        const i = Number(ev.target.closest('fieldset').dataset.stepIndex);
+        const before = ev.target.defaultValue;
+        for (const s of model.steps) {
+          if (before) s.depends_on_steps = s.depends_on_steps.map((k) => (k === before ? model.steps[i].key : k));
+          if (before && s.compensates === before) s.compensates = model.steps[i].key;
+        }
+      }
+      if (f === 'step_type' || f === 'role') return renderForm();
+      if (f === 'key' || f === 'name') {
+        const fs = ev.target.closest('fieldset');
+        const st = model.steps[Number(fs.dataset.stepIndex)];
+        fs.querySelector('.step-title').textContent = st.name || st.key || 'new step';
+      }
+      // A new key changes only the other steps' choices: patched in place, so a click that ended the typing still lands.
+      if (f === 'key') {
+        body.querySelectorAll('fieldset.step').forEach((fs) => {
+          const i = Number(fs.dataset.stepIndex);
+          const s = model.steps[i];
+          const deps = fs.querySelector('.deps');
+          if (deps) deps.innerHTML = depsHtml(s, otherKeys(model, i));
+          const comp = fs.querySelector('select[data-f="compensates"]');
+          if (comp) comp.innerHTML = compensatesHtml(s, otherKeys(model, i));
+        });
+        ev.target.defaultValue = ev.target.value;
+      }
+      drawDag();
+    });
+
+    root.querySelector('#wf-check').addEventListener('click', async () => {
+      try {
+        clearProblems();
+        const d = current();
+        await api('/workflows/validate/', { method: 'POST', body: { ...d, code: opts.withCode ? d.code : opts.code } });
+        toast('The definition is valid');
+        problemsBox.hidden = false;
+        problemsBox.innerHTML = '<p class="ok">The server found no problem.</p>';
+      } catch (e) {
+        showFieldProblems(e);
+      }
+    });
+    root.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        clearProblems();
+        await opts.save(current());
+      } catch (e) {
+        showFieldProblems(e);
+      }
+    });
+    renderForm();
+  }
+
+  async function newWorkflow() {
+    app.innerHTML = html`<h1>New workflow</h1>
+      <p class="muted">Build the definition step by step; the server checks it on <b>Check</b> and <b>Create workflow</b> and names every problem beside its field.</p>
+      <form id="wf-editor" class="editor"></form>`;
+    const blank = { name: '', workflow_type: 'custom', config: {}, steps: [] };
+    await definitionEditor(document.getElementById('wf-editor'), blank, {
+      withCode: true,
+      saveLabel: 'Create workflow',
+      save: async (d) => {
+        const w = await api('/workflows/', { method: 'POST', body: d });
+        toast(`Created ${w.code}`);
+        location.hash = `#/workflows/${w.id}`;
+      },
+    });
   }
 
   async function workflow(id) {
@@ -337,13 +854,7 @@
         <button class="secondary" id="wf-edit">Edit definition</button>
         <button class="danger" id="wf-delete">Delete workflow</button>
       </div>
-      <form id="wf-editor" hidden>
-        <p class="muted">The definition as JSON: name, description, workflow_type, config, max_retries, retry_delay_seconds, max_parallel_steps and steps.
-          Saving makes a new version when anything changed; runs in flight keep theirs. The server checks it and names every problem below.</p>
-        <textarea id="wf-json" aria-label="Definition JSON" spellcheck="false"></textarea>
-        <div id="wf-problems" class="error" hidden></div>
-        <div class="toolbar"><button type="submit" id="wf-save">Save new version</button><button type="button" class="secondary" id="wf-check">Check</button></div>
-      </form>
+      <form id="wf-editor" class="editor" hidden></form>
       <h2>Versions</h2><p>${vlist.map((v) => `v${v.version} (${when(v.created_at)})`).join(' · ')}</p>
       ${vlist.length > 1 ? raw(html`<form class="inline" id="vdiff">
         <label for="v-from">Compare</label><select id="v-from">${vlist.map((v, i) => raw(html`<option value="${v.version}" ${i === 1 ? 'selected' : ''}>v${v.version}</option>`))}</select>
@@ -362,35 +873,24 @@
         }
       });
     }
-    const editable = definitionJson(w);
     const editor = document.getElementById('wf-editor');
-    const problems = document.getElementById('wf-problems');
-    document.getElementById('wf-edit').addEventListener('click', () => {
+    document.getElementById('wf-edit').addEventListener('click', async () => {
       editor.hidden = !editor.hidden;
-      if (!editor.hidden && !document.getElementById('wf-json').value) document.getElementById('wf-json').value = JSON.stringify(editable, null, 2);
-    });
-    const readEditor = () => {
-      problems.hidden = true;
-      return parseJson(document.getElementById('wf-json').value, 'Definition');
-    };
-    document.getElementById('wf-check').addEventListener('click', async () => {
+      if (editor.hidden || editor.dataset.ready) return;
+      editor.dataset.ready = 'yes';
       try {
-        const body = readEditor();
-        const r = await api('/workflows/validate/', { method: 'POST', body: { code: w.code, ...body } });
-        if (r && r.valid === false) showProblems(problems, { body: { details: { issues: r.issues } }, message: 'invalid' });
-        else toast('The definition is valid');
+        await definitionEditor(editor, definitionJson(w), {
+          code: w.code,
+          saveLabel: 'Save new version',
+          save: async (d) => {
+            const r = await api(`/workflows/${id}/`, { method: 'PATCH', body: d });
+            toast(`Saved: version ${r.current_version}`);
+            route();
+          },
+        });
       } catch (e) {
-        showProblems(problems, e);
-      }
-    });
-    editor.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      try {
-        const r = await api(`/workflows/${id}/`, { method: 'PATCH', body: readEditor() });
-        toast(`Saved: version ${r.current_version}`);
-        route();
-      } catch (e) {
-        showProblems(problems, e);
+        delete editor.dataset.ready;
+        editor.innerHTML = html`<p class="error">${e.message}</p>`;
       }
     });
     document.getElementById('wf-toggle').addEventListener('click', (ev) =>
@@ -830,7 +1330,7 @@
           .catch(() => undefined);
       }
       if (parts.length === 0) return await dashboard();
-      if (parts[0] === 'workflows') return parts[1] ? await workflow(decodeURIComponent(parts[1])) : await workflows(query);
+      if (parts[0] === 'workflows') return parts[1] === 'new' ? await newWorkflow() : parts[1] ? await workflow(decodeURIComponent(parts[1])) : await workflows(query);
       if (parts[0] === 'executions') return parts[1] ? await execution(decodeURIComponent(parts[1])) : await executions(query);
       if (parts[0] === 'schedules') return await schedules();
       if (parts[0] === 'templates') return await templates();

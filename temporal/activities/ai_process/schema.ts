@@ -61,20 +61,20 @@ const int = (min: number, max: number) => refOr(z.number().int().min(min).max(ma
 const fieldName = z.string().min(1).max(200);
 
 const configSchema = z.strictObject({
-  task_type: z.enum(TASK_TYPES),
+  task_type: z.enum(TASK_TYPES).describe('what the model does with each item'),
   description: z.string().optional(),
   input: z.unknown().optional(),
-  source_field: fieldName.optional(),
-  model: z.string().min(1).max(200).optional(),
+  source_field: fieldName.optional().describe('path of the item list in the input (default: the input itself)'),
+  model: z.string().min(1).max(200).optional().describe('default OPENAI_MODEL'),
   api_key: z.strictObject({ secret: z.string().regex(SECRET_NAME_PATTERN, 'must be a secret name') }, { error: 'must be {"secret": "NAME"}' }).optional(),
-  batch_size: int(1, 50).optional(),
-  concurrency: int(1, 16).optional(),
-  min_confidence: refOr(z.number().min(0).max(1), 'a number from 0 to 1').optional(),
-  target_language: z.string().min(1).max(100).optional(),
+  batch_size: int(1, 50).optional().describe('items per request, default 10'),
+  concurrency: int(1, 16).optional().describe('requests in flight, default 2'),
+  min_confidence: refOr(z.number().min(0).max(1), 'a number from 0 to 1').optional().describe('answers below it are attached for review, default 0.7'),
+  target_language: z.string().min(1).max(100).optional().describe('translate: required'),
   source_language: z.string().min(1).max(100).optional(),
   fields: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a plain field name')).min(1).max(20).optional(),
   translate_mode: z.enum(['replace', 'add']).optional(),
-  categories: refOr(z.array(z.string().min(1).max(200)).min(1).max(500), 'a list of categories').optional(),
+  categories: refOr(z.array(z.string().min(1).max(200)).min(1).max(500), 'a list of categories').optional().describe('categorize: required, the allowed categories'),
   category_field: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a plain field name').optional(),
   include_fields: z.array(fieldName).min(1).max(200).optional(),
   instructions: z.string().max(4000).optional(),
@@ -109,5 +109,5 @@ export const validateAiProcessConfig: ConfigValidator = (config) => {
 /** Step type id of `ai_process`. */
 export const AI_PROCESS_STEP_TYPE = 'ai_process';
 
-/** The `ai_process` step type as the API knows it: its id and config validator. */
-export const aiProcessConfig = defineStepConfig(AI_PROCESS_STEP_TYPE, validateAiProcessConfig);
+/** The `ai_process` step type as the API knows it: its id, config validator and schema. */
+export const aiProcessConfig = defineStepConfig(AI_PROCESS_STEP_TYPE, validateAiProcessConfig, { schema: configSchema });

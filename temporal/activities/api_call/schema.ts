@@ -53,13 +53,13 @@ export const apiCallRuntimeSettingsSchema = z.object(settingsShape('runtime'));
 
 const definitionSchema = z
   .strictObject({
-    url: urlSchema,
+    url: urlSchema.describe('http(s) URL; may interpolate references ($sku per item)'),
     headers: headersSchema.optional(),
     query: querySchema.optional(),
-    body: z.unknown().optional(),
-    input: referenceString.optional(),
-    items_field: pathSchema.optional(),
-    item_key_field: pathSchema.optional(),
+    body: z.unknown().optional().describe('any JSON, templated; default: the item (per item) or the input list (batch)'),
+    input: referenceString.optional().describe('a reference to read instead of the step input'),
+    items_field: pathSchema.optional().describe('path of the item list in the input'),
+    item_key_field: pathSchema.optional().describe("path of each item's id, for its Idempotency-Key"),
     idempotency_key: z
       .string({ error: 'must be a string template, e.g. "order:${config.marketplace_id}:$external_id:label"' })
       .min(1, { message: 'must not be empty' })
@@ -69,7 +69,7 @@ const definitionSchema = z
       .record(z.string().min(1), pathSchema, { error: 'must be an object of output fields to paths in the response' })
       .optional(),
     response_path: pathSchema.optional(),
-    auth: z.unknown().optional(),
+    auth: z.unknown().optional().describe('{type: bearer | api_key | basic | oauth2_client_credentials, ...} with secrets by reference'),
     ...Object.fromEntries(LEGACY_AUTH_KEYS.map((k) => [k, z.unknown().optional()])),
     ...settingsShape('definition'),
   })
@@ -146,5 +146,5 @@ export const validateApiCallConfig: ConfigValidator = (config) => {
 /** Step type id of `api_call`. */
 export const API_CALL_STEP_TYPE = 'api_call';
 
-/** The `api_call` step type as the API knows it: its id and config validator. */
-export const apiCallConfig = defineStepConfig(API_CALL_STEP_TYPE, validateApiCallConfig);
+/** The `api_call` step type as the API knows it: its id, config validator and schema. */
+export const apiCallConfig = defineStepConfig(API_CALL_STEP_TYPE, validateApiCallConfig, { schema: definitionSchema });

@@ -17,9 +17,9 @@ const TIMEOUT = 'must be a number of seconds from 0 (no timeout) to 31536000';
  * @example { "timeout_seconds": 86400, "on_timeout": "reject", "instructions": "Check the prices" }
  */
 export const approvalConfigSchema = z.object({
-  timeout_seconds: z.number({ error: TIMEOUT }).min(0, { message: TIMEOUT }).max(31_536_000, { message: TIMEOUT }).optional(),
-  on_timeout: z.enum(['approve', 'reject'], { error: 'must be "approve" or "reject"' }).optional(),
-  instructions: z.string({ error: 'must be a string' }).optional(),
+  timeout_seconds: z.number({ error: TIMEOUT }).min(0, { message: TIMEOUT }).max(31_536_000, { message: TIMEOUT }).optional().describe('seconds to wait for a decision; 0 or unset: no timeout'),
+  on_timeout: z.enum(['approve', 'reject'], { error: 'must be "approve" or "reject"' }).optional().describe('the decision taken when the timeout passes'),
+  instructions: z.string({ error: 'must be a string' }).optional().describe('shown to the approver'),
 });
 
 export const validateApprovalConfig: ConfigValidator = (config) => {
@@ -27,5 +27,5 @@ export const validateApprovalConfig: ConfigValidator = (config) => {
   return parsed.success ? [] : zodIssues(parsed.error);
 };
 
-/** The `approval` step type as the API knows it: its id and config validator. */
-export const approvalConfig = defineStepConfig(APPROVAL_STEP_TYPE, validateApprovalConfig);
+/** The `approval` step type as the API knows it: its id, config validator and schema. */
+export const approvalConfig = defineStepConfig(APPROVAL_STEP_TYPE, validateApprovalConfig, { schema: approvalConfigSchema });

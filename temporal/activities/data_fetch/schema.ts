@@ -81,7 +81,7 @@ export const sourceDataRuntimeSchema = z.object(sourceDataValueShape('runtime'))
 
 const sourceDataSchema = z
   .strictObject({
-    source_type: z.literal('source_data'),
+    source_type: z.literal('source_data').describe('rows of the source_data table'),
     fetch_type: z.string().optional(),
     ...sourceDataValueShape('definition'),
   })
@@ -177,8 +177,8 @@ export const connectorRuntimeSchema = z.object(connectorValueShape('runtime'));
 
 const connectorSchema = z
   .strictObject({
-    source_type: z.enum(['supplier', 'marketplace']),
-    fetch_type: z.string({ error: 'is required' }),
+    source_type: z.enum(['supplier', 'marketplace']).describe('a commerce connector (its row gives URL, credentials and paging)'),
+    fetch_type: z.string({ error: 'is required' }).describe('supplier: products or inventory; marketplace: orders or listings'),
     ...connectorValueShape('definition'),
   })
   .superRefine((c, ctx) => {
@@ -198,15 +198,15 @@ const connectorSchema = z
 
 const httpSchema = z
   .strictObject({
-    source_type: z.enum(['http', 'supplier', 'marketplace']),
+    source_type: z.enum(['http', 'supplier', 'marketplace']).describe('a paginated JSON API (a connector source with a url is one too)'),
     fetch_type: z.string().optional(),
     supplier_id: z.unknown().optional(),
     marketplace_id: z.unknown().optional(),
-    url: urlSchema,
+    url: urlSchema.describe('http(s) URL of the first page'),
     headers: headersSchema.optional(),
     query: querySchema.optional(),
     body: z.unknown().optional(),
-    auth: z.unknown().optional(),
+    auth: z.unknown().optional().describe('as for api_call, secrets by reference'),
     ...Object.fromEntries(LEGACY_AUTH_KEYS.map((k) => [k, z.unknown().optional()])),
     ...httpValueShape('definition'),
   })
@@ -289,5 +289,8 @@ export const validateDataFetchConfig: ConfigValidator = (config) => {
 /** Step type id of `data_fetch`. */
 export const DATA_FETCH_STEP_TYPE = 'data_fetch';
 
-/** The `data_fetch` step type as the API knows it: its id and config validator. */
-export const dataFetchConfig = defineStepConfig(DATA_FETCH_STEP_TYPE, validateDataFetchConfig);
+/** What editors are shown: one shape per source (`source_type` picks it; a connector source with a `url` is an HTTP one). */
+const publishedSchema = z.union([sourceDataSchema, connectorSchema, httpSchema]);
+
+/** The `data_fetch` step type as the API knows it: its id, config validator and schema. */
+export const dataFetchConfig = defineStepConfig(DATA_FETCH_STEP_TYPE, validateDataFetchConfig, { schema: publishedSchema });

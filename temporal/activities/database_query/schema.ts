@@ -68,31 +68,35 @@ const orderSchema = z.union([name, z.array(z.union([name, z.strictObject({ field
   error: 'must be "field [asc|desc]" or a list of them',
 });
 const columns = z.array(name).max(100);
-const common = { query_type: z.enum(QUERY_TYPES), description: z.string().optional(), input: z.unknown().optional() };
+const common = { description: z.string().optional(), input: z.unknown().optional() };
 
-const schemas: Record<QueryType, z.ZodType> = {
-  insert: z.strictObject({
-    ...common,
-    model: name,
-    record_mapping: z.record(z.string(), z.unknown()),
-    items_field: name.optional(),
-    batch_size: count(1, DATABASE_QUERY_LIMITS.batchSize.max).optional(),
-    on_invalid: z.enum(['fail', 'skip']).optional(),
-    returning: columns.optional(),
-  }),
-  upsert: z.lazy(() => schemas.insert),
+const insertShape = {
+  ...common,
+  model: name.describe('an allow-listed model, e.g. SourceData'),
+  record_mapping: z.record(z.string(), z.unknown()).describe('column: value, per item ("$sku", "$" for the whole item)'),
+  items_field: name.optional(),
+  batch_size: count(1, DATABASE_QUERY_LIMITS.batchSize.max).optional(),
+  on_invalid: z.enum(['fail', 'skip']).optional(),
+  returning: columns.optional(),
+};
+
+const schemas = {
+  insert: z.strictObject({ query_type: z.literal('insert'), ...insertShape }),
+  upsert: z.strictObject({ query_type: z.literal('upsert'), ...insertShape }),
   select: z.strictObject({
+    query_type: z.literal('select'),
     ...common,
-    model: name,
+    model: name.describe('an allow-listed model, e.g. SourceData'),
     fields: columns.optional(),
-    where: whereSchema.optional(),
+    where: whereSchema.optional().describe('[{field, operator, value}] or {field: value}'),
     order_by: orderSchema.optional(),
     limit: count(1, DATABASE_QUERY_LIMITS.selectLimit.max).optional(),
     offset: count(0, Number.MAX_SAFE_INTEGER).optional(),
   }),
   update: z.strictObject({
+    query_type: z.literal('update'),
     ...common,
-    model: name,
+    model: name.describe('an allow-listed model, e.g. SourceData'),
     where: whereSchema,
     set: z.record(z.string(), z.unknown()),
     per_item: z.boolean().optional(),
@@ -101,25 +105,31 @@ const schemas: Record<QueryType, z.ZodType> = {
     returning: columns.optional(),
   }),
   delete: z.strictObject({
+    query_type: z.literal('delete'),
     ...common,
-    model: name,
+    model: name.describe('an allow-listed model, e.g. SourceData'),
     where: whereSchema,
     max_rows: count(1, Number.MAX_SAFE_INTEGER).optional(),
     returning: columns.optional(),
   }),
   operation: z.strictObject({
+    query_type: z.literal('operation'),
     ...common,
-    operation: z.string({ error: 'is required: the name of a database operation' }).min(1).max(100),
+    operation: z.string({ error: 'is required: the name of a database operation' }).min(1).max(100).describe('a named domain operation, e.g. reserve_inventory'),
     params: z.record(z.string(), z.unknown(), { error: 'must be an object of the operation\'s parameters' }).optional(),
   }),
   raw: z.strictObject({
+    query_type: z.literal('raw'),
     ...common,
-    sql: z.string().min(1).max(100_000),
+    sql: z.string().min(1).max(100_000).describe('read-only SQL with $1, $2 parameters (only when the worker enables raw SQL)'),
     params: z.union([z.array(z.unknown()).max(1000), reference]).optional(),
     max_rows: count(1, DATABASE_QUERY_LIMITS.rawMaxRows.max).optional(),
     statement_timeout_ms: count(DATABASE_QUERY_LIMITS.rawTimeoutMs.min, DATABASE_QUERY_LIMITS.rawTimeoutMs.max).optional(),
   }),
-};
+} satisfies Record<QueryType, z.ZodType>;
+
+/** What editors are shown: one shape per `query_type` (the allow-list of models and columns is checked by the validator). */
+const publishedSchema = z.discriminatedUnion('query_type', [schemas.select, schemas.insert, schemas.upsert, schemas.update, schemas.delete, schemas.raw, schemas.operation]);
 
 /** True for values only known at run time: references and templates. */
 function isDynamic(v: unknown): boolean {
@@ -263,5 +273,5 @@ export const validateDatabaseQueryConfig: ConfigValidator = createDatabaseQueryV
 /** Step type id of `database_query`. */
 export const DATABASE_QUERY_STEP_TYPE = 'database_query';
 
-/** The `database_query` step type as the API knows it: its id and config validator. */
-export const databaseQueryConfig = defineStepConfig(DATABASE_QUERY_STEP_TYPE, validateDatabaseQueryConfig);
+/** The `database_query` step type as the API knows it: its id, config validator and schema. */
+export const databaseQueryConfig = defineStepConfig(DATABASE_QUERY_STEP_TYPE, validateDatabaseQueryConfig, { schema: publishedSchema });

@@ -72,14 +72,15 @@ const httpUrl = z.string().refine(
   { message: 'must be an http(s) URL without credentials, or a template' },
 );
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, 'is not a valid header name');
-const common = { type: z.enum(NOTIFICATION_TYPES), description: z.string().optional(), input: z.unknown().optional() };
+const common = { description: z.string().optional().describe('a note for readers of the definition'), input: z.unknown().optional().describe('what the templates read as $ instead of the step input') };
 
-const schemas: Record<NotificationType, z.ZodType> = {
+const schemas = {
   // A named channel (email, signed webhook, Slack-compatible): `channel` may be a template like "${config.alerts_channel}";
   // when it resolves to an empty string the message is logged at `level` instead.
   channel: z.strictObject({
+    type: z.literal('channel'),
     ...common,
-    channel: z.string().max(200),
+    channel: z.string().max(200).describe('name of a channel (see /channels/); "" logs instead'),
     subject: template.max(998).optional(),
     message: template,
     data: z.unknown().optional(),
@@ -88,27 +89,30 @@ const schemas: Record<NotificationType, z.ZodType> = {
     fields: z.record(z.string(), z.unknown()).optional(),
   }),
   log: z.strictObject({
+    type: z.literal('log'),
     ...common,
-    level: z.enum(LOG_LEVELS).optional(),
-    message: template,
+    level: z.enum(LOG_LEVELS).optional().describe('default info'),
+    message: template.describe('the log line (a template)'),
     fields: z.record(z.string(), z.unknown()).optional(),
   }),
   email: z.strictObject({
+    type: z.literal('email'),
     ...common,
-    recipient: addresses,
+    recipient: addresses.describe('an address, a reference, or a list of them'),
     cc: addresses.optional(),
     bcc: addresses.optional(),
     from: address.optional(),
     reply_to: address.optional(),
-    subject: template.max(998),
-    body: template.optional(),
-    template: template.optional(),
-    html: template.optional(),
+    subject: template.max(998).describe('a template'),
+    body: template.optional().describe('plain text (a template)'),
+    template: template.optional().describe('a named email template, instead of body'),
+    html: template.optional().describe('an HTML alternative'),
   }),
   webhook: z.strictObject({
+    type: z.literal('webhook'),
     ...common,
-    url: z.union([httpUrl, secretRef], { error: 'must be an http(s) URL, a template, or {"secret": "NAME"}' }),
-    secret: secretRef.optional(),
+    url: z.union([httpUrl, secretRef], { error: 'must be an http(s) URL, a template, or {"secret": "NAME"}' }).describe('http(s) URL, a template, or {"secret": "NAME"}'),
+    secret: secretRef.optional().describe('{"secret": "NAME"}: the key the body is HMAC-SHA256 signed with'),
     headers: z.record(headerName, z.union([z.string(), secretRef], { error: 'must be a string or {"secret": "NAME"}' })).optional(),
     event: z.string().min(1).max(200).optional(),
     message: template.optional(),
@@ -116,7 +120,10 @@ const schemas: Record<NotificationType, z.ZodType> = {
     body: z.unknown().optional(),
     timeout_ms: z.union([z.number().int().min(1000).max(120_000), z.string().refine(isReference)], { error: 'must be 1000 to 120000 or a reference' }).optional(),
   }),
-};
+} satisfies Record<NotificationType, z.ZodType>;
+
+/** What editors are shown: one shape per `type`. */
+const publishedSchema = z.discriminatedUnion('type', [schemas.log, schemas.email, schemas.channel, schemas.webhook]);
 
 /** Validates a `notification` config; every issue names its field. */
 export const validateNotificationConfig: ConfigValidator = (config) => {
@@ -148,5 +155,5 @@ export const validateNotificationConfig: ConfigValidator = (config) => {
 /** Step type id of `notification`. */
 export const NOTIFICATION_STEP_TYPE = 'notification';
 
-/** The `notification` step type as the API knows it: its id and config validator. */
-export const notificationConfig = defineStepConfig(NOTIFICATION_STEP_TYPE, validateNotificationConfig);
+/** The `notification` step type as the API knows it: its id, config validator and schema. */
+export const notificationConfig = defineStepConfig(NOTIFICATION_STEP_TYPE, validateNotificationConfig, { schema: publishedSchema });

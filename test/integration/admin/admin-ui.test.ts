@@ -169,6 +169,8 @@ describe('admin UI', { skip }, () => {
     await page.waitForSelector('h1:has-text("Dashboard")');
     await page.goto(`${origin}/orchestration/admin/#/workflows/${created.body.id}`);
     await page.click('#wf-edit');
+    // The power users' view: the whole definition as JSON.
+    await page.click('#wf-view');
     const original = JSON.parse(await page.inputValue('#wf-json')) as { steps: Array<Record<string, unknown>> };
     assert.deepEqual(original.steps.map((s) => s.key), ['a']);
     // A dependency on a step that does not exist: the server names the step and the field.
@@ -192,6 +194,102 @@ describe('admin UI', { skip }, () => {
     await page.click('#wf-delete');
     await page.waitForURL(/#\/workflows$/);
     assert.equal((await api.request('GET', `/workflows/${created.body.id}/`)).status, 404);
+  });
+
+  it('builds a workflow from scratch in the form, shows a server-side problem beside its field, saves it and runs it', async () => {
+    await signIn(api.keys.admin);
+    await page.waitForSelector('h1:has-text("Dashboard")');
+    await page.goto(`${origin}/orchestration/admin/#/workflows`);
+    await page.click('#wf-new');
+    await page.waitForURL(/#\/workflows\/new$/);
+    const code = `ui_form_${Date.now()}`;
+    await page.fill('#wf-code', code);
+    await page.fill('#wf-name', 'Built in the form');
+    await page.fill('#wf-input-schema', '{"type": "object", "required": ["products"], "properties": {"products": {"type": "array"}}}');
+
+    // Step 1: a transform over the run's input.
+    await page.click('#step-add');
+    await page.fill('#step-0 [data-f="key"]', 'shape');
+    await page.fill('#step-0 [data-f="name"]', 'Shape');
+    await page.selectOption('#step-0 [data-f="step_type"]', 'data_transform');
+    await page.fill('#step-0 [data-f="config"]', '{"transform_type": "map", "source_field": "products", "mapping_rules": {"title": "name"}}');
+
+    // Step 2: a log notification after it; its type's schema is shown beside the config.
+    await page.click('#step-add');
+    await page.selectOption('#step-1 [data-f="step_type"]', 'notification');
+    await page.fill('#step-1 [data-f="key"]', 'tell');
+    await page.fill('#step-1 [data-f="name"]', 'Tell');
+    await page.check('#step-1 [data-dep="shape"]');
+    await page.click('#step-1 details.type-schema summary');
+    const help = (await page.textContent('#step-1 details.type-schema')) ?? '';
+    assert.match(help, /type = "log"/);
+    assert.match(help, /message\s*string.*required/s);
+    assert.match(help, /the log line/, 'field descriptions come from the schema');
+    await page.click('#step-1 [data-insert-example]');
+    assert.equal(JSON.parse(await page.inputValue('#step-1 [data-f="config"]')).type, 'log');
+    // The DAG is drawn from the form: shape → tell.
+    await page.waitForSelector('#wf-dag .dag-node[data-step="tell"]');
+    assert.equal(await page.$$eval('#wf-dag .dag-edge.dep', (es) => es.length), 1);
+
+    // A log without its message: the server's problem shows beside that step's config, nowhere else.
+    await page.fill('#step-1 [data-f="config"]', '{"type": "log", "level": "info"}');
+    await page.click('#wf-save');
+    await page.waitForSelector('#step-1 .field[data-field="config"] .problem:not([hidden])');
+    assert.match((await page.textContent('#step-1 .field[data-field="config"] .problem')) ?? '', /message/);
+    assert.equal(await page.isVisible('#step-0 .problem:not([hidden])'), false);
+    assert.match((await page.textContent('#wf-problems')) ?? '', /1 problem shown beside its field/);
+    await page.screenshot({ path: process.env.ADMIN_EDITOR_SCREENSHOT ?? '/tmp/merchflow-admin-editor.png', fullPage: true });
+    assert.equal((await api.request('GET', `/workflows/?search=${code}`)).body.count, 0, 'nothing was saved');
+
+    // Check asks the server without saving; then the fixed definition is created.
+    await page.fill('#step-1 [data-f="config"]', '{"type": "log", "level": "info", "message": "shaped $steps.shape.products"}');
+    await page.click('#wf-check');
+    await page.waitForSelector('#wf-problems .ok');
+    assert.equal(await page.isVisible('#step-1 .problem:not([hidden])'), false);
+    await page.click('#wf-save');
+    await page.waitForSelector('#execute');
+    assert.match((await page.textContent('h1')) ?? '', /Built in the form.*v1/);
+    const list = await api.request<{ results: Array<{ id: number }> }>('GET', `/workflows/?search=${code}`);
+    const saved = await api.request<{ steps: Array<{ key: string; step_type: string; depends_on_steps: string[] }>; input_schema: unknown }>('GET', `/workflows/${list.body.results[0].id}/`);
+    assert.deepEqual(saved.body.steps.map((s) => [s.key, s.step_type, s.depends_on_steps]), [['shape', 'data_transform', []], ['tell', 'notification', ['shape']]]);
+    assert.deepEqual(saved.body.input_schema, { type: 'object', required: ['products'], properties: { products: { type: 'array' } } });
+
+    // Run it from the workflow page and see it complete.
+    await page.fill('#input', '{"products": [{"name": "Mug"}, {"name": "Cup"}]}');
+    await page.click('#execute');
+    await page.waitForURL(/#\/executions\//);
+    await page.waitForSelector('.toolbar .status.completed', { timeout: 60_000 });
+    const rows = await page.$$eval('table tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
+    assert.equal(rows.length, 2);
+    assert.ok(rows.every((r) => r.includes('completed')), rows.join('\n'));
+  });
+
+  it('edits a definition in the form: step and workflow field problems land beside their inputs, a move changes the order', async () => {
+    const created = await api.request<{ id: number }>('POST', '/workflows/', {
+      body: { code: `ui_form_edit_${Date.now()}`, name: 'Form edit', steps: [{ key: 'a', name: 'A', step_type: 'test_echo', config: {} }, { key: 'b', name: 'B', step_type: 'test_echo', config: {}, retry_backoff: 3 }] },
+    });
+    assert.equal(created.status, 201);
+    await signIn(api.keys.admin);
+    await page.waitForSelector('h1:has-text("Dashboard")');
+    await page.goto(`${origin}/orchestration/admin/#/workflows/${created.body.id}`);
+    await page.click('#wf-edit');
+    await page.waitForSelector('#step-1');
+    assert.equal(await page.inputValue('#step-1 [data-f="key"]'), 'b');
+    // Out of range: the server names the step's field (steps[1].timeout_seconds) and the workflow's.
+    await page.fill('#step-1 [data-f="timeout_seconds"]', '999999');
+    await page.fill('#wf-max-parallel', '0');
+    await page.click('#wf-check');
+    await page.waitForSelector('#step-1 .field[data-field="timeout_seconds"] .problem:not([hidden])');
+    await page.waitForSelector('.field[data-field="max_parallel_steps"] .problem:not([hidden])');
+    await page.fill('#step-1 [data-f="timeout_seconds"]', '60');
+    await page.fill('#wf-max-parallel', '4');
+    await page.click('#step-1 [data-step-up]');
+    assert.equal(await page.inputValue('#step-0 [data-f="key"]'), 'b');
+    await page.click('#wf-save');
+    await page.waitForSelector('h1:has-text("v2")');
+    const saved = await api.request<{ max_parallel_steps: number; steps: Array<{ key: string; timeout_seconds: number; retry_backoff: number }> }>('GET', `/workflows/${created.body.id}/`);
+    assert.equal(saved.body.max_parallel_steps, 4);
+    assert.deepEqual(saved.body.steps.map((s) => [s.key, s.timeout_seconds, s.retry_backoff]), [['b', 60, 3], ['a', 300, 2]], 'moved, and the fields the form does not show are kept');
   });
 
   it('shows what changed between two versions of a definition', async () => {
