@@ -25,3 +25,15 @@ export class ExecutionRefPipe implements PipeTransform<string, string> {
     return value;
   }
 }
+
+/** A positive bigserial id (up to 2^53 - 1) in the path; 400 naming the field otherwise. */
+export class BigIdPipe implements PipeTransform<string, number> {
+  constructor(private readonly name = 'id') {}
+
+  transform(value: string): number {
+    if (!/^\d{1,16}$/.test(value ?? '') || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+      throw new ValidationFailedError([{ field: this.name, message: 'must be a positive integer id' }]);
+    }
+    return Number(value);
+  }
+}

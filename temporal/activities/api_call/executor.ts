@@ -292,11 +292,13 @@ class ApiCall {
                 ? businessKeyOf(config.idempotency_key, (t) => ctx.resolve(t, items[index]), index)
                 : `${ctx.idempotency_key}:${key}`;
             results[index] = await send(items[index], idempotencyKey, inflight.signal);
+            ctx.items?.record({ key, index, status: 'ok' });
           } catch (err) {
+            const e = err as { message?: string; info?: Record<string, unknown> };
+            ctx.items?.record({ key, index, status: 'failed', code: errorCode(err) ?? 'STEP_ERROR', message: String(e.message ?? err), item: items[index] });
             if (ctx.signal.aborted || !continueOnError) {
               fatal ??= forItem(err, index, key);
             } else {
-              const e = err as { message?: string; info?: Record<string, unknown> };
               const status = e.info?.status;
               failures.add(
                 {
