@@ -553,12 +553,12 @@
       const res = await fetch(`${API}/executions/${run}/items/export/?${q}`, { headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY_STORAGE)}` } });
       if (!res.ok) throw new Error(`download failed: HTTP ${res.status}`);
       const a = document.createElement('a');
-      a.href = URL.createObjectURL(await res.blob());
+      a.href = window.URL.createObjectURL(await res.blob());
       a.download = `${id}-items-${q.get('status')}.${format === 'csv' ? 'csv' : 'jsonl'}`;
       document.body.appendChild(a);
       a.click();
       a.remove();
-      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+      setTimeout(() => window.URL.revokeObjectURL(a.href), 10_000);
     };
     el.querySelector('#items-csv').addEventListener('click', () => download('csv').catch((e) => toast(e.message, true)));
     el.querySelector('#items-jsonl').addEventListener('click', () => download('jsonl').catch((e) => toast(e.message, true)));
