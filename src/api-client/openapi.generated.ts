@@ -1325,8 +1325,11 @@ export interface components {
             attempt: number;
             /** @description The item itself is kept (items that did not go through) */
             has_payload: boolean;
-            /** @description Ledger row id (for `.../items/{id}/payload/`) */
-            id: number;
+            /**
+             * @description The outcome's id, `<batch>-<position>` (for `.../items/{id}/payload/`)
+             * @example 12-345
+             */
+            id: string;
             /** @description Position in the step's input list */
             item_index: number | null;
             /** @description SKU, order id, external id, or the input position */
@@ -1351,7 +1354,7 @@ export interface components {
             [key: string]: unknown;
         };
         ItemPayload: {
-            id: number;
+            id: string;
             item: unknown;
             item_index: number | null;
             item_key: string;
@@ -2617,7 +2620,7 @@ export interface operations {
             header?: never;
             path: {
                 id: string;
-                itemId: number;
+                itemId: string;
             };
             cookie?: never;
         };

@@ -418,7 +418,7 @@ const itemStatus = z.enum(['ok', 'invalid', 'failed', 'skipped']);
 export const ItemOutcome = named(
   'ItemOutcome',
   z.looseObject({
-    id: z.int().meta({ description: 'Ledger row id (for `.../items/{id}/payload/`)' }),
+    id: z.string().meta({ description: 'The outcome\'s id, `<batch>-<position>` (for `.../items/{id}/payload/`)', example: '12-345' }),
     step_key: z.string(),
     item_key: z.string().meta({ description: 'SKU, order id, external id, or the input position' }),
     item_index: z.int().nullable().meta({ description: 'Position in the step\'s input list' }),
@@ -445,6 +445,6 @@ export const ItemCounts = named(
 
 export const ItemPayload = named(
   'ItemPayload',
-  z.looseObject({ id: z.int(), step_key: z.string(), item_key: z.string(), item_index: z.int().nullable(), item: json }),
+  z.looseObject({ id: z.string(), step_key: z.string(), item_key: z.string(), item_index: z.int().nullable(), item: json }),
   'An item kept in the ledger',
 );

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiOperation, ApiProduces, ApiSecurity, ApiTags } from '
 import type { Response } from 'express';
 import { RequireRole } from '@src/auth/roles';
 import { pageRequest } from '@src/common/http/pagination';
-import { BigIdPipe, ExecutionRefPipe } from '@src/common/http/params';
+import { ExecutionRefPipe, ItemOutcomeIdPipe } from '@src/common/http/params';
 import { ExportItemsQueryDto, ListItemsQueryDto } from '@src/executions/dto/execution.dto';
 import { ExecutionItemsService, ITEM_CSV_COLUMNS, csvLine } from '@src/executions/execution-items.service';
 
@@ -57,7 +57,7 @@ export class ExecutionItemsController {
   @Get(':id/items/:itemId/payload')
   @RequireRole('viewer')
   @ApiOperation({ summary: 'The item kept with one outcome (items that did not go through), as the step received it (secrets scrubbed)' })
-  payload(@Param('id', ExecutionRefPipe) id: string, @Param('itemId', new BigIdPipe('itemId')) itemId: number) {
+  payload(@Param('id', ExecutionRefPipe) id: string, @Param('itemId', ItemOutcomeIdPipe) itemId: string) {
     return this.items.payload(id, itemId);
   }
 }

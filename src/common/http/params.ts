@@ -26,14 +26,10 @@ export class ExecutionRefPipe implements PipeTransform<string, string> {
   }
 }
 
-/** A positive bigserial id (up to 2^53 - 1) in the path; 400 naming the field otherwise. */
-export class BigIdPipe implements PipeTransform<string, number> {
-  constructor(private readonly name = 'id') {}
-
-  transform(value: string): number {
-    if (!/^\d{1,16}$/.test(value ?? '') || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
-      throw new ValidationFailedError([{ field: this.name, message: 'must be a positive integer id' }]);
-    }
-    return Number(value);
+/** The id of an item's outcome in the ledger, `<batch>-<position>` as the items list gives it; 400 naming the field otherwise. */
+export class ItemOutcomeIdPipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!/^[1-9]\d{0,15}-[1-9]\d{0,6}$/.test(value ?? '')) throw new ValidationFailedError([{ field: 'itemId', message: 'must be an item id such as 12-345, as the items list gives it' }]);
+    return value;
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError, errorCode, isRetryable, withPartialOutput } from '@engine/activities/shared/errors';
-import { ItemFailures, failedItemsOf, type FailedItemsReport } from '@engine/activities/shared/item-failures';
+import { ItemFailures, failedItemsOf, itemKeyGuess, type FailedItemsReport } from '@engine/activities/shared/item-failures';
 import { HttpClient, parseRetryAfter, type HttpBody, type HttpResponse } from '@engine/activities/shared/http';
 import { isPlainObject, isReference } from '@engine/dsl/references';
 import { OAuthProviderCache, authProviderOf, credentialHeaderNames, normalizeAuth, retryPolicyOf, scrubProviderSecrets, type RenderedAuth } from '@engine/activities/shared/http-config';
@@ -292,10 +292,10 @@ class ApiCall {
                 ? businessKeyOf(config.idempotency_key, (t) => ctx.resolve(t, items[index]), index)
                 : `${ctx.idempotency_key}:${key}`;
             results[index] = await send(items[index], idempotencyKey, inflight.signal);
-            ctx.items?.record({ key, index, status: 'ok' });
+            ctx.items?.record({ key: keyField ? key : itemKeyGuess(items[index], index), index, status: 'ok' });
           } catch (err) {
             const e = err as { message?: string; info?: Record<string, unknown> };
-            ctx.items?.record({ key, index, status: 'failed', code: errorCode(err) ?? 'STEP_ERROR', message: String(e.message ?? err), item: items[index] });
+            ctx.items?.record({ key: keyField ? key : itemKeyGuess(items[index], index), index, status: 'failed', code: errorCode(err) ?? 'STEP_ERROR', message: String(e.message ?? err), item: items[index] });
             if (ctx.signal.aborted || !continueOnError) {
               fatal ??= forItem(err, index, key);
             } else {
