@@ -9,7 +9,13 @@
  * 100 ms: its peak during each import and after each is printed, to show it
  * flat over repeated imports.
  *
- *   npm run bench -- product-import [products] [invalid_rate] [--repeat N]
+ *   npm run bench -- product-import [products] [invalid_rate] [--repeat N] [--ledger-ab]
+ *
+ * With `--ledger-ab`, after the first import the same (unchanged) import runs
+ * N more times on each of two workers side by side, one with the per-item
+ * ledger (ITEM_LEDGER) and one without, interleaved so both share the
+ * machine's noise; prints the median wall time and each step's median time on
+ * each, and the ratios (ledger / no ledger).
  *
  * Not part of `npm test`. Data lives in .data/bench-<build dir> and is removed at the end.
  */
@@ -35,6 +41,7 @@ import { freePort } from '../scripts/lib/ports';
 import { loadAverage, rssBytes, sampleRss } from './support/proc';
 
 const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--repeat');
+const LEDGER_AB = process.argv.includes('--ledger-ab');
 const PRODUCTS = Number(positional[0] ?? 100_000);
 const INVALID_RATE = Number(positional[1] ?? 0.1);
 const REPEAT = process.argv.includes('--repeat') ? Number(process.argv[process.argv.indexOf('--repeat') + 1]) : 2;
@@ -93,6 +100,57 @@ async function main(): Promise<void> {
     const rssAfter: number[] = [];
     const peaks: number[] = [];
     say(`${loadAverage()}`);
+    if (LEDGER_AB) {
+      // A second worker without the ledger, on its own task queue, and a service that starts runs there.
+      const plainQueue = `${taskQueue}-noledger`;
+      const plainConnection = await NativeConnection.connect({ address: config.temporal.address });
+      const plainConfig = { ...config, itemLedger: { ...config.itemLedger, enabled: false } };
+      const plainWorker = await createMerchflowWorker({ config: plainConfig, dataSource, connection: plainConnection, logger, taskQueue: plainQueue });
+      const plainRunning = plainWorker.run();
+      cleanups.push(async () => {
+        plainWorker.shutdown();
+        await plainRunning;
+        await plainConnection.close();
+      });
+      const plain = new ExecutionsService(dataSource, async () => client, workflows, registry, plainQueue);
+      const once = async (svc: ExecutionsService) => {
+        const started = Date.now();
+        const run = await svc.start(workflowId, { input_data: { supplier_id: seeded.supplier_id }, trigger_type: 'api' });
+        const result = (await client.workflow.getHandle(run.execution_id).result()) as { status: string };
+        if (result.status !== 'completed') throw new Error(`run ${run.execution_id} ended ${result.status}`);
+        const wall = (Date.now() - started) / 1000;
+        const steps = Object.fromEntries((await svc.steps(run.execution_id)).map((st) => [st.step_key, (st.duration_ms ?? 0) / 1000]));
+        const rows = await dataSource.query(`SELECT COALESCE(sum(cardinality(item_refs)), 0)::int AS n FROM item_outcome_batches WHERE execution_id = $1`, [run.execution_id]);
+        return { wall, steps, ledgerRows: rows[0].n as number };
+      };
+      say('warm-up: one import on each worker');
+      await once(executions);
+      await once(plain);
+      const on: Array<Awaited<ReturnType<typeof once>>> = [];
+      const off: Array<Awaited<ReturnType<typeof once>>> = [];
+      for (let round = 1; round <= REPEAT; round++) {
+        // Alternate which goes first, so neither always runs on a warmer machine.
+        if (round % 2) {
+          off.push(await once(plain));
+          on.push(await once(executions));
+        } else {
+          on.push(await once(executions));
+          off.push(await once(plain));
+        }
+        say(`round ${round}: ledger ${on.at(-1)!.wall.toFixed(2)} s (${on.at(-1)!.ledgerRows.toLocaleString('en')} rows), no ledger ${off.at(-1)!.wall.toFixed(2)} s (${off.at(-1)!.ledgerRows} rows)`);
+      }
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+      say('');
+      say(`median of ${REPEAT} unchanged imports of ${PRODUCTS.toLocaleString('en')} products, side by side:`);
+      say(`  ${'whole run'.padEnd(28)} ledger ${median(on.map((r) => r.wall)).toFixed(2).padStart(7)} s  no ledger ${median(off.map((r) => r.wall)).toFixed(2).padStart(7)} s  ratio ${(median(on.map((r) => r.wall)) / median(off.map((r) => r.wall))).toFixed(3)}`);
+      for (const key of Object.keys(on[0].steps)) {
+        const a = median(on.map((r) => r.steps[key] ?? 0));
+        const b = median(off.map((r) => r.steps[key] ?? 0));
+        say(`  ${key.padEnd(28)} ledger ${a.toFixed(2).padStart(7)} s  no ledger ${b.toFixed(2).padStart(7)} s  ratio ${b > 0 ? (a / b).toFixed(3) : '—'}`);
+      }
+      say(`${loadAverage()}`);
+      return;
+    }
     for (let round = 1; round <= REPEAT; round++) {
       const label = round === 1 ? 'first import' : `import ${round} (unchanged)`;
       const rss = sampleRss(process.pid);

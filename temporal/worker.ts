@@ -16,6 +16,7 @@ import { addLogRedactor } from '@src/logging/logger';
 import { merchflowDataConverter } from '@engine/codec/data-converter';
 import type { WorkerMetrics } from '@engine/observability/worker-metrics';
 import type { RunProjectionEvent } from '@engine/shared/contracts';
+import { ItemLedgerStore } from '@engine/activities/runtime/item-ledger';
 
 export interface MerchflowWorkerOptions {
   config: AppConfig;
@@ -57,6 +58,7 @@ export async function createActivities(opts: Pick<MerchflowWorkerOptions, 'confi
       secrets,
       scrubber,
       metrics: opts.metrics,
+      ledger: opts.config.itemLedger.enabled ? new ItemLedgerStore(opts.dataSource) : undefined,
       outageBudgetMs: opts.config.outage.budgetSeconds * 1000,
       databasePorts: [databasePort(opts.config.databaseUrl)].filter((p): p is number => p !== null),
     }),
@@ -117,7 +119,7 @@ export async function createMerchflowWorker(opts: MerchflowWorkerOptions): Promi
   });
 }
 
-/** How often a worker deletes the payloads of runs past PAYLOAD_RETENTION_DAYS. */
+/** How often a worker deletes the payloads and item ledgers of runs past their retention. */
 const RETENTION_SWEEP_MS = 15 * 60 * 1000;
 
 /**
@@ -126,13 +128,21 @@ const RETENTION_SWEEP_MS = 15 * 60 * 1000;
  * workers sweeping at once only share the work. Returns a stop function.
  */
 export function startPayloadRetention(config: AppConfig, dataSource: DataSource, logger: Logger): () => void {
-  if (config.payloads.retentionDays <= 0) return () => undefined;
+  if (config.payloads.retentionDays <= 0 && config.itemLedger.retentionDays <= 0) return () => undefined;
   const store = new PayloadStore(dataSource, { thresholdBytes: config.payloadThresholdBytes, cacheBytes: 0 });
+  const ledger = new ItemLedgerStore(dataSource);
   let stopped = false;
   const sweep = async () => {
     let deleted = 0;
-    for (let n = 1000; n === 1000 && !stopped; ) deleted += n = await store.deleteExpired(config.payloads.retentionDays, 1000);
-    if (deleted > 0) logger.info('deleted expired payloads', { deleted, retention_days: config.payloads.retentionDays });
+    if (config.payloads.retentionDays > 0) {
+      for (let n = 1000; n === 1000 && !stopped; ) deleted += n = await store.deleteExpired(config.payloads.retentionDays, 1000);
+      if (deleted > 0) logger.info('deleted expired payloads', { deleted, retention_days: config.payloads.retentionDays });
+    }
+    if (config.itemLedger.retentionDays > 0) {
+      let rows = 0;
+      for (let n = 10_000; n === 10_000 && !stopped; ) rows += n = await ledger.deleteExpired(config.itemLedger.retentionDays, 10_000);
+      if (rows > 0) logger.info('deleted expired item ledger rows', { deleted: rows, retention_days: config.itemLedger.retentionDays });
+    }
   };
   const run = () => void sweep().catch((err) => logger.warn('payload retention sweep failed', { error: err }));
   const timer = setInterval(run, RETENTION_SWEEP_MS);

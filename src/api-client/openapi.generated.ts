@@ -284,6 +284,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/executions/{id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The items of a run, one row per step and item: outcome (ok, invalid, failed, skipped), reason and message (filters: status, step, reason, q) */
+        get: operations["ExecutionItemsController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions/{id}/items/{itemId}/payload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The item kept with one outcome (items that did not go through), as the step received it (secrets scrubbed) */
+        get: operations["ExecutionItemsController_payload"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions/{id}/items/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many items of a run ended in each outcome, and per step, outcome and reason */
+        get: operations["ExecutionItemsController_counts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions/{id}/items/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download the matching items as CSV or JSON Lines (with the item itself where it is kept), streamed */
+        get: operations["ExecutionItemsController_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/executions/{id}/restart": {
         parameters: {
             query?: never;
@@ -1246,6 +1314,68 @@ export interface components {
             };
             /** Format: date-time */
             time: string;
+        } & {
+            [key: string]: unknown;
+        };
+        ItemCounts: {
+            by_reason: ({
+                count: number;
+                reason_code: string | null;
+                /** @enum {string} */
+                status: "ok" | "invalid" | "failed" | "skipped";
+                step_key: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            by_status: {
+                failed: number;
+                invalid: number;
+                ok: number;
+                skipped: number;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        ItemOutcome: {
+            attempt: number;
+            /** @description The item itself is kept (items that did not go through) */
+            has_payload: boolean;
+            /**
+             * @description The outcome's id, `<batch>-<position>` (for `.../items/{id}/payload/`)
+             * @example 12-345
+             */
+            id: string;
+            /** @description Position in the step's input list */
+            item_index: number | null;
+            /** @description SKU, order id, external id, or the input position */
+            item_key: string;
+            message: string | null;
+            reason_code: string | null;
+            /** Format: date-time */
+            recorded_at: string;
+            /** @enum {string} */
+            status: "ok" | "invalid" | "failed" | "skipped";
+            step_key: string;
+        } & {
+            [key: string]: unknown;
+        };
+        ItemOutcomePage: {
+            /** @description How many match, over all pages */
+            count: number;
+            page: number;
+            page_size: number;
+            results: components["schemas"]["ItemOutcome"][];
+        } & {
+            [key: string]: unknown;
+        };
+        ItemPayload: {
+            id: string;
+            item: unknown;
+            item_index: number | null;
+            item_key: string;
+            step_key: string;
         } & {
             [key: string]: unknown;
         };
@@ -2480,6 +2610,140 @@ export interface operations {
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
             409: components["responses"]["Error409"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    ExecutionItemsController_list: {
+        parameters: {
+            query?: {
+                page?: number;
+                page_size?: number;
+                /** @description Case-insensitive text in the item key, reason code or message */
+                q?: string;
+                /** @description Only this reason code */
+                reason?: string;
+                /** @description Only items with this outcome */
+                status?: "ok" | "invalid" | "failed" | "skipped";
+                /** @description Only this step's items */
+                step?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the run's item outcomes, by step and input position */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemOutcomePage"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    ExecutionItemsController_payload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                itemId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The item as the step received it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemPayload"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    ExecutionItemsController_counts: {
+        parameters: {
+            query: {
+                step: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Counts by outcome, and by step, outcome and reason (most first) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemCounts"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    ExecutionItemsController_export: {
+        parameters: {
+            query?: {
+                /** @description CSV (one line per item, no payload) or JSON Lines (with the item where it is kept) */
+                format?: "csv" | "jsonl";
+                /** @description Case-insensitive text in the item key, reason code or message */
+                q?: string;
+                /** @description Only this reason code */
+                reason?: string;
+                /** @description Only items with this outcome (e.g. failed) */
+                status?: "ok" | "invalid" | "failed" | "skipped";
+                /** @description Only this step's items */
+                step?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The matching items: CSV with a header line, or one JSON object a line */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": string;
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
             503: components["responses"]["Error503"];
         };
     };

@@ -62,6 +62,12 @@ export interface AppConfig {
    * forever) is how long the payloads of a finished run are kept.
    */
   payloads: { cacheBytes: number; retentionDays: number };
+  /**
+   * The per-item ledger (docs/recovery.md): `enabled` (ITEM_LEDGER, default true) records each item's outcome of
+   * item-wise steps; `retentionDays` (ITEM_LEDGER_RETENTION_DAYS, default 30, 0 = keep) is how long a finished
+   * run's ledger is kept.
+   */
+  itemLedger: { enabled: boolean; retentionDays: number };
   /** `database_query` steps may run read-only raw SQL (DATABASE_QUERY_RAW_SQL). */
   databaseQueryRawSql: boolean;
   /** Host names (or host:port) that outbound HTTP may reach even when they resolve to private addresses. */
@@ -205,6 +211,8 @@ export const ENV_SCHEMA = z.object({
   PAYLOAD_THRESHOLD_BYTES: envVar(integer(1024, 64 * 1024 * 1024).default(256 * 1024), { default: '262144', description: 'Step outputs larger than this are stored in PostgreSQL and passed by reference (claim check).' }),
   PAYLOAD_CACHE_BYTES: envVar(integer(0, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024), { default: '67108864 (64 MiB)', description: 'The worker\'s cache of recently used payloads, bounded by bytes of JSON (least recently used out first); `0` turns it off.' }),
   PAYLOAD_RETENTION_DAYS: envVar(integer(0, 36_500).default(30), { default: '30', description: 'Payloads of runs that ended longer ago are deleted by the worker (every 15 min); `0` keeps them; deleting a run deletes its payloads.' }),
+  ITEM_LEDGER: envVar(bool().default(true), { default: 'true', description: 'Item-wise steps record each item\'s outcome (ok, invalid, failed, skipped, with its reason) in the per-item ledger (docs/recovery.md); `false` records none.' }),
+  ITEM_LEDGER_RETENTION_DAYS: envVar(integer(0, 36_500).default(30), { default: '30', description: 'The item ledger of runs that ended longer ago is deleted by the worker (every 15 min); `0` keeps it; deleting a run deletes its ledger.' }),
   HTTP_MAX_SOCKETS_PER_HOST: envVar(integer(1, 100_000).optional(), { default: 'WORKER_MAX_CONCURRENT_ACTIVITIES × 50', description: 'Sockets the worker\'s outbound HTTP clients open to one host; by default no request waits for one (a remote\'s budget is kept by the steps\' `concurrency` and rate limits).' }),
   WORKER_METRICS_PORT: envVar(integer(0, 65535).optional(), { default: 'none (`npm start`: 9464)', description: 'Port of the worker\'s `/metrics`, `/healthz` and `/readyz` (docs/observability.md); unset serves none.' }),
   WORKER_METRICS_HOST: envVar(text().optional(), { default: 'as `HOST`', description: 'Address the worker\'s metrics and health server binds.' }),
@@ -338,6 +346,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (nodeEnv === 'production' ? 'json' : 'pretty') },
     payloadThresholdBytes: e.PAYLOAD_THRESHOLD_BYTES,
     payloads: { cacheBytes: e.PAYLOAD_CACHE_BYTES, retentionDays: e.PAYLOAD_RETENTION_DAYS },
+    itemLedger: { enabled: e.ITEM_LEDGER, retentionDays: e.ITEM_LEDGER_RETENTION_DAYS },
     databaseQueryRawSql: e.DATABASE_QUERY_RAW_SQL,
     httpAllowHosts: e.HTTP_ALLOW_HOSTS.split(',')
       .map((h) => h.trim().toLowerCase())

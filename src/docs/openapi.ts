@@ -29,7 +29,7 @@ export function buildOpenApi(app: INestApplication, config: AppConfig): OpenAPIO
 }
 
 /** The success answer of each operation: status and component schema (none for 204). */
-export const OPERATION_RESPONSES: Record<string, { status: number; schema: string | null; description: string }> = {
+export const OPERATION_RESPONSES: Record<string, { status: number; schema: string | null; description: string; /** A download: these media types, each a string body. */ media?: string[] }> = {
   HealthController_health: { status: 200, schema: 'Health', description: 'The API, the database and Temporal answer (503 with the same body when one does not)' },
   ApiKeysController_list: { status: 200, schema: 'ApiKeyPage', description: 'A page of keys' },
   ApiKeysController_create: { status: 201, schema: 'ApiKey', description: 'The key, with its plaintext `key` (shown once)' },
@@ -97,6 +97,10 @@ export const OPERATION_RESPONSES: Record<string, { status: number; schema: strin
   ChannelsController_remove: { status: 200, schema: 'Channel', description: 'The deleted channel' },
   ChannelsController_test: { status: 200, schema: 'ChannelTest', description: 'What the test send did' },
   ChannelsController_mailbox: { status: 200, schema: 'Mailbox', description: 'Messages the local SMTP catcher received, newest first' },
+  ExecutionItemsController_list: { status: 200, schema: 'ItemOutcomePage', description: 'A page of the run\'s item outcomes, by step and input position' },
+  ExecutionItemsController_counts: { status: 200, schema: 'ItemCounts', description: 'Counts by outcome, and by step, outcome and reason (most first)' },
+  ExecutionItemsController_export: { status: 200, schema: null, description: 'The matching items: CSV with a header line, or one JSON object a line', media: ['text/csv', 'application/x-ndjson'] },
+  ExecutionItemsController_payload: { status: 200, schema: 'ItemPayload', description: 'The item as the step received it' },
 };
 
 /** Operations that need no key. */
@@ -164,7 +168,9 @@ export function completeContract(doc: OpenAPIObject): OpenAPIObject {
       const isPublic = PUBLIC_OPERATIONS.has(id);
       const success = known.schema
         ? { description: known.description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${known.schema}` } } } }
-        : { description: known.description };
+        : known.media
+          ? { description: known.description, content: Object.fromEntries(known.media.map((m) => [m, { schema: { type: 'string' } }])) }
+          : { description: known.description };
       const errors = new Set<number>();
       if (op.requestBody || (op.parameters ?? []).length > 0) errors.add(400);
       if (op.requestBody) errors.add(415);

@@ -425,3 +425,39 @@ export const Mailbox = list(
     text: z.string(),
   }),
 );
+
+const itemStatus = z.enum(['ok', 'invalid', 'failed', 'skipped']);
+
+export const ItemOutcome = named(
+  'ItemOutcome',
+  z.looseObject({
+    id: z.string().meta({ description: 'The outcome\'s id, `<batch>-<position>` (for `.../items/{id}/payload/`)', example: '12-345' }),
+    step_key: z.string(),
+    item_key: z.string().meta({ description: 'SKU, order id, external id, or the input position' }),
+    item_index: z.int().nullable().meta({ description: 'Position in the step\'s input list' }),
+    status: itemStatus,
+    reason_code: z.string().nullable(),
+    message: z.string().nullable(),
+    attempt: z.int(),
+    has_payload: z.boolean().meta({ description: 'The item itself is kept (items that did not go through)' }),
+    recorded_at: timestamp,
+  }),
+  'What one step did with one item',
+);
+
+export const ItemOutcomePage = page('ItemOutcomePage', ItemOutcome);
+
+export const ItemCounts = named(
+  'ItemCounts',
+  z.looseObject({
+    by_status: z.looseObject({ ok: z.int(), invalid: z.int(), failed: z.int(), skipped: z.int() }),
+    by_reason: z.array(z.looseObject({ step_key: z.string(), status: itemStatus, reason_code: z.string().nullable(), count: z.int() })),
+  }),
+  'Item outcomes counted',
+);
+
+export const ItemPayload = named(
+  'ItemPayload',
+  z.looseObject({ id: z.string(), step_key: z.string(), item_key: z.string(), item_index: z.int().nullable(), item: json }),
+  'An item kept in the ledger',
+);

@@ -2,12 +2,14 @@ import { Module } from '@nestjs/common';
 import { ExecutionQueriesService } from '@src/executions/execution-queries.service';
 import { ExecutionsController, WorkflowExecuteController } from '@src/executions/executions.controller';
 import { ExecutionsService } from '@src/executions/executions.service';
+import { ExecutionItemsController } from '@src/executions/execution-items.controller';
+import { ExecutionItemsService } from '@src/executions/execution-items.service';
 import { WorkflowsModule } from '@src/workflows/workflows.module';
 
 @Module({
   imports: [WorkflowsModule],
-  controllers: [ExecutionsController, WorkflowExecuteController],
-  providers: [ExecutionsService, ExecutionQueriesService],
-  exports: [ExecutionsService, ExecutionQueriesService],
+  controllers: [ExecutionsController, ExecutionItemsController, WorkflowExecuteController],
+  providers: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService],
+  exports: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService],
 })
 export class ExecutionsModule {}

@@ -958,6 +958,7 @@
         ${finished && r.status !== 'completed' ? raw('<button id="restart">Restart from failed step</button>') : ''}
         ${waiting.map((s) => raw(html`<span>Approval <b>${s.step_name}</b>:</span><button data-approve="${s.step_key}">Approve</button><button class="secondary" data-reject="${s.step_key}">Reject</button>`))}
       </div>
+      <section id="items-ledger" aria-label="Items"></section>
       <h2>Steps</h2>
       ${def && def.steps ? raw(dagSvg(def.steps, (def.graph && def.graph.edges) || [], statuses)) : ''}
       <table><thead><tr><th>Step</th><th>Type</th><th>Status</th><th>Attempt</th><th>Started</th><th>Duration</th><th>Result</th></tr></thead><tbody>
@@ -985,6 +986,82 @@
     on('[data-approve]', (el) => act(() => api(`/executions/${encodeURIComponent(id)}/signal/`, { method: 'POST', body: { step_key: el.dataset.approve, decision: 'approve' } }), 'Approved'));
     on('[data-reject]', (el) => act(() => api(`/executions/${encodeURIComponent(id)}/signal/`, { method: 'POST', body: { step_key: el.dataset.reject, decision: 'reject' } }), 'Rejected'));
     refreshWhile(!finished, 1000);
+    itemsLedger(id, document.getElementById('items-ledger')).catch((e) => toast(e.message, true));
+  }
+
+  /**
+   * The run's per-item ledger: counts by outcome and reason (each a filter),
+   * the items that did not go through with their reasons, each one's raw
+   * item, and downloads as CSV or JSON Lines.
+   */
+  async function itemsLedger(id, el, filter = { status: '', reason: '', step: '' }, page = 1) {
+    const run = encodeURIComponent(id);
+    const counts = await api(`/executions/${run}/items/counts/`);
+    const total = Object.values(counts.by_status).reduce((a, b) => a + b, 0);
+    if (total === 0) {
+      el.innerHTML = '';
+      return;
+    }
+    const notOk = counts.by_status.invalid + counts.by_status.failed + counts.by_status.skipped;
+    const status = filter.status || (notOk > 0 ? '' : 'ok');
+    const params = new URLSearchParams({ page: String(page), page_size: '50' });
+    if (status) params.set('status', status);
+    if (filter.reason) params.set('reason', filter.reason);
+    if (filter.step) params.set('step', filter.step);
+    const list = await api(`/executions/${run}/items/?${params}`);
+    const rows = status ? list.results : list.results.filter((i) => i.status !== 'ok');
+    el.innerHTML = html`<h2>Items <span class="muted">${total} · ${['ok', 'invalid', 'failed', 'skipped'].map((s) => `${counts.by_status[s]} ${s}`).join(' · ')}</span></h2>
+      <table class="item-reasons"><thead><tr><th>Step</th><th>Outcome</th><th>Reason</th><th>Items</th></tr></thead><tbody>
+      ${counts.by_reason.map((r) => raw(html`<tr><td>${r.step_key}</td><td>${r.status}</td><td>${r.reason_code || '—'}</td>
+        <td><a href="" data-filter-step="${r.step_key}" data-filter-status="${r.status}" data-filter-reason="${r.reason_code || ''}">${r.count}</a></td></tr>`))}
+      </tbody></table>
+      <div class="toolbar"><span class="muted">Showing ${status || 'every outcome but ok'}${filter.reason ? ` · reason ${filter.reason}` : ''}${filter.step ? ` · step ${filter.step}` : ''} (${list.count})</span>
+        <button class="secondary" id="items-csv">Download CSV</button><button class="secondary" id="items-jsonl">Download JSON Lines</button>
+        ${filter.status || filter.reason || filter.step ? raw('<button class="secondary" id="items-all">Show all not ok</button>') : ''}
+        ${page > 1 ? raw('<button class="secondary" id="items-prev">Previous</button>') : ''}${page * 50 < list.count ? raw('<button class="secondary" id="items-next">Next</button>') : ''}</div>
+      <table class="items"><thead><tr><th>Step</th><th>Item</th><th>#</th><th>Outcome</th><th>Reason</th><th>Message</th><th></th></tr></thead><tbody>
+      ${rows.map((i) => raw(html`<tr><td>${i.step_key}</td><td><code>${i.item_key}</code></td><td>${i.item_index === null ? '' : i.item_index}</td><td>${i.status}</td>
+        <td>${i.reason_code || ''}</td><td>${i.message || ''}</td>
+        <td>${i.has_payload ? raw(html`<button class="secondary" data-item="${i.id}">Item</button>`) : ''}</td></tr>`))}
+      </tbody></table><pre id="item-payload" hidden></pre>`;
+    const again = (f, p = 1) => itemsLedger(id, el, f, p).catch((e) => toast(e.message, true));
+    el.querySelectorAll('[data-filter-status]').forEach((a) =>
+      a.addEventListener('click', (ev) => {
+        ev.preventDefault();
+        again({ status: a.dataset.filterStatus, reason: a.dataset.filterReason, step: a.dataset.filterStep });
+      }),
+    );
+    el.querySelectorAll('[data-item]').forEach((b) =>
+      b.addEventListener('click', async () => {
+        const p = await api(`/executions/${run}/items/${b.dataset.item}/payload/`);
+        const pre = el.querySelector('#item-payload');
+        pre.hidden = false;
+        pre.textContent = `${p.step_key} · ${p.item_key}\n${JSON.stringify(p.item, null, 2)}`;
+      }),
+    );
+    const all = el.querySelector('#items-all');
+    if (all) all.addEventListener('click', () => again({ status: '', reason: '', step: '' }));
+    const prev = el.querySelector('#items-prev');
+    if (prev) prev.addEventListener('click', () => again(filter, page - 1));
+    const next = el.querySelector('#items-next');
+    if (next) next.addEventListener('click', () => again(filter, page + 1));
+    const download = async (format) => {
+      const q = new URLSearchParams({ format });
+      q.set('status', status || (counts.by_status.failed > 0 ? 'failed' : 'invalid'));
+      if (filter.reason) q.set('reason', filter.reason);
+      if (filter.step) q.set('step', filter.step);
+      const res = await fetch(`${API}/executions/${run}/items/export/?${q}`, { headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY_STORAGE)}` } });
+      if (!res.ok) throw new Error(`download failed: HTTP ${res.status}`);
+      const a = document.createElement('a');
+      a.href = window.URL.createObjectURL(await res.blob());
+      a.download = `${id}-items-${q.get('status')}.${format === 'csv' ? 'csv' : 'jsonl'}`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => window.URL.revokeObjectURL(a.href), 10_000);
+    };
+    el.querySelector('#items-csv').addEventListener('click', () => download('csv').catch((e) => toast(e.message, true)));
+    el.querySelector('#items-jsonl').addEventListener('click', () => download('jsonl').catch((e) => toast(e.message, true)));
   }
 
   /** The failed items of a run (the first of each step; the total counts every one). */

@@ -25,3 +25,11 @@ export class ExecutionRefPipe implements PipeTransform<string, string> {
     return value;
   }
 }
+
+/** The id of an item's outcome in the ledger, `<batch>-<position>` as the items list gives it; 400 naming the field otherwise. */
+export class ItemOutcomeIdPipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!/^[1-9]\d{0,15}-[1-9]\d{0,6}$/.test(value ?? '')) throw new ValidationFailedError([{ field: 'itemId', message: 'must be an item id such as 12-345, as the items list gives it' }]);
+    return value;
+  }
+}

@@ -5,6 +5,7 @@ import { PageQueryDto } from '@src/common/http/pagination';
 import { DateQueryField, IdQueryField } from '@src/common/http/query-fields';
 import { TRIGGER_TYPES } from '@src/executions/execution.entity';
 import { RUN_OUTCOMES, RUN_STATUSES } from '@src/executions/execution-status';
+import { ITEM_STATUSES, type ItemStatus } from '@engine/activities/runtime/item-ledger';
 
 
 /** `GET /executions/` filters. */
@@ -74,4 +75,61 @@ export class SignalExecutionDto {
   @IsString()
   @MaxLength(2000)
   comment?: string;
+}
+
+/** `GET /executions/{id}/items/` filters. */
+export class ListItemsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: ITEM_STATUSES, description: 'Only items with this outcome' })
+  @IsOptional()
+  @IsIn(ITEM_STATUSES)
+  status?: ItemStatus;
+
+  @ApiPropertyOptional({ description: 'Only this step\'s items', example: 'validate' })
+  @IsOptional()
+  @IsString()
+  @Matches(STEP_KEY_PATTERN, { message: 'must be a step key' })
+  step?: string;
+
+  @ApiPropertyOptional({ description: 'Only this reason code', example: 'min_value' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  reason?: string;
+
+  @ApiPropertyOptional({ description: 'Case-insensitive text in the item key, reason code or message', example: 'SKU-12' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  q?: string;
+}
+
+/** `GET /executions/{id}/items/export/`: the same filters, and the format. */
+export class ExportItemsQueryDto {
+  @ApiPropertyOptional({ enum: ['csv', 'jsonl'], default: 'csv', description: 'CSV (one line per item, no payload) or JSON Lines (with the item where it is kept)' })
+  @IsOptional()
+  @IsIn(['csv', 'jsonl'])
+  format?: 'csv' | 'jsonl';
+
+  @ApiPropertyOptional({ enum: ITEM_STATUSES, description: 'Only items with this outcome (e.g. failed)' })
+  @IsOptional()
+  @IsIn(ITEM_STATUSES)
+  status?: ItemStatus;
+
+  @ApiPropertyOptional({ description: 'Only this step\'s items' })
+  @IsOptional()
+  @IsString()
+  @Matches(STEP_KEY_PATTERN, { message: 'must be a step key' })
+  step?: string;
+
+  @ApiPropertyOptional({ description: 'Only this reason code' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  reason?: string;
+
+  @ApiPropertyOptional({ description: 'Case-insensitive text in the item key, reason code or message' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  q?: string;
 }

@@ -245,7 +245,11 @@ function build(deps: ExecutorDeps): ExecutorImplementation {
       const failures = new ItemFailures();
       const items = outcomes.flat().map((o, index) => {
         summary[o.kind === 'applied' ? 'applied' : o.kind === 'flagged' ? 'flagged' : 'failed']++;
-        if (o.kind === 'failed') failures.add({ key: itemKeyGuess(o.item, index), index, code: o.code, message: o.message });
+        const key = itemKeyGuess(o.item, index);
+        if (o.kind === 'failed') {
+          failures.add({ key, index, code: o.code, message: o.message });
+          ctx.items?.record({ key, index, status: 'failed', code: o.code, message: o.message, item: o.item });
+        } else ctx.items?.record({ key, index, status: 'ok', ...(o.kind === 'flagged' ? { code: 'AI_FLAGGED' } : {}) });
         return o.item;
       });
       const maxFailed = config.max_failed_items === undefined ? undefined : ctx.resolve(config.max_failed_items, input);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError, errorCode, isRetryable, withPartialOutput } from '@engine/activities/shared/errors';
-import { ItemFailures, failedItemsOf, type FailedItemsReport } from '@engine/activities/shared/item-failures';
+import { ItemFailures, failedItemsOf, itemKeyGuess, type FailedItemsReport } from '@engine/activities/shared/item-failures';
 import { HttpClient, parseRetryAfter, type HttpBody, type HttpResponse } from '@engine/activities/shared/http';
 import { isPlainObject, isReference, readsItemFields } from '@engine/dsl/references';
 import { inputShapeError, requireObjectItems } from '@engine/activities/shared/input-shape';
@@ -300,11 +300,13 @@ class ApiCall {
                 ? businessKeyOf(config.idempotency_key, (t) => ctx.resolve(t, items[index]), index)
                 : `${ctx.idempotency_key}:${key}`;
             results[index] = await send(items[index], idempotencyKey, inflight.signal);
+            ctx.items?.record({ key: keyField ? key : itemKeyGuess(items[index], index), index, status: 'ok' });
           } catch (err) {
+            const e = err as { message?: string; info?: Record<string, unknown> };
+            ctx.items?.record({ key: keyField ? key : itemKeyGuess(items[index], index), index, status: 'failed', code: errorCode(err) ?? 'STEP_ERROR', message: String(e.message ?? err), item: items[index] });
             if (ctx.signal.aborted || !continueOnError) {
               fatal ??= forItem(err, index, key);
             } else {
-              const e = err as { message?: string; info?: Record<string, unknown> };
               const status = e.info?.status;
               failures.add(
                 {

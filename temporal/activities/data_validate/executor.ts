@@ -16,7 +16,7 @@ function build(deps?: ExecutorDeps): ExecutorImplementation {
   const expressions = deps?.config ? expressionPool(deps.config.expressions) : undefined;
   return {
     async execute(config, ctx) {
-      const { output, counts, warnings } = await validateData(ctx.input, config, { run: ctx.run, expressions, signal: ctx.signal, ...executorProgress(ctx) });
+      const { output, counts, warnings } = await validateData(ctx.input, config, { run: ctx.run, expressions, signal: ctx.signal, items: ctx.items, ...executorProgress(ctx) });
       for (const warning of warnings) ctx.logger.warn(`data_validate: ${warning}`);
       if (counts.invalid_count > 0) ctx.logger.info('data_validate: invalid items', { ...counts });
       return output;

@@ -20,6 +20,8 @@ import {
 } from '@engine/activities/shared/items';
 import { requireObjectItems } from '@engine/activities/shared/input-shape';
 import { configInvalid } from '@engine/activities/shared/config-check';
+import { itemKeyGuess } from '@engine/activities/shared/item-failures';
+import type { ItemRecorder } from '@engine/activities/runtime/item-ledger';
 import { mustParsePath, pathReader, setIn } from '@engine/activities/shared/paths';
 import { compileSafeRegex, MAX_MATCH_LENGTH } from '@engine/activities/shared/safe-regex';
 import { asNumber, isIsoDate, isTruthy } from '@engine/activities/shared/values';
@@ -52,6 +54,8 @@ export interface ValidateOptions extends ProgressHooks {
   expressions?: ExpressionPool;
   /** Aborted when the step is cancelled: stops the expressions in flight. */
   signal?: AbortSignal;
+  /** The per-item ledger: each item's outcome (ok, or invalid with its reasons) is recorded here. */
+  items?: ItemRecorder;
 }
 
 /** One compiled rule: returns the reason message, or null when the item passes. */
@@ -370,6 +374,28 @@ export interface ValidateDataResult {
 }
 
 /**
+ * Records each item's outcome in the ledger: invalid ones with their first
+ * rule as the reason code and every reason in the message, the rest ok.
+ */
+function recordOutcomes(ledger: ItemRecorder, items: readonly unknown[], invalid: InvalidItem[]): void {
+  const byIndex = new Map(invalid.map((x) => [x.index, x]));
+  for (let i = 0; i < items.length; i++) {
+    const bad = byIndex.get(i);
+    const key = itemKeyGuess(items[i], i);
+    if (!bad) ledger.record({ key, index: i, status: 'ok' });
+    else
+      ledger.record({
+        key,
+        index: i,
+        status: 'invalid',
+        code: bad.errors[0]?.rule ?? 'invalid',
+        message: bad.errors.map((e) => e.message).join('; '),
+        item: items[i],
+      });
+  }
+}
+
+/**
  * Runs one data_validate config against a step input: resolves references,
  * checks the config, picks the items, validates them and applies the
  * thresholds. Output: `{valid, invalid, total, valid_count, invalid_count}`,
@@ -392,6 +418,8 @@ export async function validateData(input: unknown, rawConfig: Record<string, unk
   if (fieldRule) requireObjectItems(items, `rule ${fieldRule.type} reads field ${JSON.stringify(fieldRule.field)} of each item`, sourceField);
   const result = await validateItems(items, config.validation_rules, { ...opts, run, includeItems: config.include_invalid_items !== false });
   const counts: ValidationCounts = { total: items.length, valid_count: result.valid.length, invalid_count: result.invalid.length };
+  // Recorded before the thresholds: a batch refused for too many invalid items still says which ones.
+  if (opts.items) recordOutcomes(opts.items, items, result.invalid);
   const failure = thresholdFailure(result, counts, config);
   if (failure) throw failure;
   const output: Record<string, unknown> = {};

@@ -12,7 +12,7 @@ import type { PoolClient, QueryConfig, QueryResult } from 'pg';
 import { getPath, isPlainObject, readsItemFields } from '@engine/dsl/references';
 import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
-import { failedItemsOf } from '@engine/activities/shared/item-failures';
+import { failedItemsOf, itemKeyGuess } from '@engine/activities/shared/item-failures';
 import { inputShapeError, requireObjectItems } from '@engine/activities/shared/input-shape';
 import { DATABASE_MODELS, assertModels, type ModelRegistry, type ModelSpec } from './models';
 import { coerceValue, sha256Hex } from './values';
@@ -205,6 +205,7 @@ function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): Executor
     // Resolve and check every row before writing any, so a bad record fails the step without a partial write.
     const errors: RowError[] = [];
     let invalid = 0;
+    const invalidIndexes = new Set<number>();
     const unique = new Map<string, Row>();
     let keyless = 0;
     for (let i = 0; i < items.length; i++) {
@@ -212,7 +213,16 @@ function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): Executor
       const built = buildRow(model, plan, resolved, ctx);
       if ('errors' in built) {
         invalid++;
+        invalidIndexes.add(i);
         for (const e of built.errors) if (errors.length < MAX_REPORTED_ERRORS) errors.push({ index: i, ...e });
+        ctx.items?.record({
+          key: itemKeyGuess(items[i], i),
+          index: i,
+          status: 'invalid',
+          code: 'INVALID_RECORD',
+          message: built.errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+          item: items[i],
+        });
         continue;
       }
       // Later items win over earlier ones with the same key: one statement may not touch a row twice.
@@ -250,6 +260,8 @@ function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): Executor
         ctx.heartbeat({ written: Math.min(start + batchSize, rows.length), total: rows.length });
       }
     });
+    // Every record that was valid is written (inserted, updated or unchanged; a later duplicate won over an earlier one).
+    if (ctx.items) for (let i = 0; i < items.length; i++) if (!invalidIndexes.has(i)) ctx.items.record({ key: itemKeyGuess(items[i], i), index: i, status: 'ok' });
     return {
       query_type: mode,
       model: config.model as string,

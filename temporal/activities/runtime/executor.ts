@@ -5,6 +5,7 @@ import type { AppConfig } from '@src/config/config';
 import type { Logger } from '@src/logging/logger';
 import type { SecretResolver, SecretsResolved } from '@engine/activities/shared/secrets';
 import type { FailedItemRecord } from '@engine/shared/contracts';
+import type { ItemRecorder } from '@engine/activities/runtime/item-ledger';
 
 /** What executor factories get from the worker: one configuration, one data source, one secrets resolver. */
 export interface ExecutorDeps {
@@ -52,6 +53,12 @@ export interface StepExecutionContext {
    * output before anything leaves the activity.
    */
   resolveSecrets<T>(value: T): Promise<SecretsResolved<T>>;
+  /**
+   * The per-item ledger of this attempt (runtime/item-ledger): an item-wise
+   * step records each item's outcome here. Absent in unit tests that do not
+   * ask for it and on a worker with ITEM_LEDGER=false.
+   */
+  items?: ItemRecorder;
 }
 
 /**

@@ -17,6 +17,7 @@ import type { SecretScrubber } from '@engine/activities/runtime/secret-scrubber'
 import { failedItemsOf } from '@engine/activities/shared/item-failures';
 import { assertValidConfig } from '@engine/activities/shared/config-issues';
 import type { WorkerMetrics } from '@engine/observability/worker-metrics';
+import type { ItemLedgerStore } from '@engine/activities/runtime/item-ledger';
 
 /** How often the runner heartbeats on its own while an executor works (the SDK throttles what it sends). */
 const AUTO_HEARTBEAT_MS = 1_000;
@@ -53,6 +54,8 @@ export interface StepRunnerDeps {
   runningReportDelayMs?: number;
   /** Prometheus step metrics (duration, items, retries); none in tests that do not ask. */
   metrics?: WorkerMetrics;
+  /** The per-item ledger; none when ITEM_LEDGER is off. */
+  ledger?: ItemLedgerStore;
 }
 
 /** See StepRunnerDeps.runningReportDelayMs. */
@@ -153,6 +156,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
         (e: unknown) => ({ error: e }),
       ));
   const runningTimer = setTimeout(reportRunning, deps.runningReportDelayMs ?? RUNNING_REPORT_DELAY_MS);
+  const ledger = deps.ledger?.open({ execution_id: req.execution_id, step_key: req.step_key, attempt }, cleanValue);
   const runningReported = async () => {
     clearTimeout(runningTimer);
     const failed = (await runningReport) as { error: unknown } | null;
@@ -195,6 +199,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
         deps.scrubber.add(usedSecrets);
         return resolved;
       },
+      ...(ledger ? { items: ledger } : {}),
     };
     // Validated once, here, with the validator the definition was saved with: executors start from a well-formed config
     // (a definition stored before a validator changed fails here, non-retryable, naming the field).
@@ -209,6 +214,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       }
     });
     await outages.ride('loading the secrets to scrub', () => deps.scrubber.refresh());
+    if (ledger) await outages.ride('recording the items', () => ledger.flush());
     const output = cleanValue(raw);
     const stored = await outages.ride('storing the output', () => deps.payloads.offload(req.execution_id, req.step_key, output, { attempt }));
     const failedItems = executor.failedItems?.(output) ?? null;
@@ -247,6 +253,8 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       logger.warn('could not keep the partial output', { error: e });
       return {};
     });
+    // What the attempt did item by item is kept even when it failed: the operator sees which items went through.
+    if (ledger) await ledger.flush().catch((e: unknown) => logger.warn('could not record the items of the failed attempt', { error: e }));
     if (actx.cancellationSignal.aborted) {
       // Report a cancellation (never a failure), so the workflow sees the step as cancelled and can undo it.
       logger.warn('step cancelled', { partial: 'partial_output' in partial });

@@ -1,0 +1,192 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { NotFoundError } from '@src/common/errors';
+import { offsetOf, pageOf, type Page, type PageRequest } from '@src/common/pagination';
+import { ExecutionsService } from '@src/executions/executions.service';
+import type { ItemStatus } from '@engine/activities/runtime/item-ledger';
+
+/** One item's outcome in a run's ledger, as the API shows it. */
+export interface ItemOutcomeView {
+  /** `<batch>-<position>`: names the outcome for `GET .../items/{id}/payload/`. */
+  id: string;
+  step_key: string;
+  item_key: string;
+  item_index: number | null;
+  status: ItemStatus;
+  reason_code: string | null;
+  message: string | null;
+  attempt: number;
+  /** Whether the item itself is kept (items that did not go through): `GET .../items/{id}/payload/`. */
+  has_payload: boolean;
+  recorded_at: string;
+}
+
+/** Which ledger rows: by status, step, and a text match on the key, reason or message. */
+export interface ItemFilter {
+  status?: ItemStatus;
+  step?: string;
+  /** Case-insensitive substring of the item key, reason code or message. */
+  q?: string;
+  /** Only these reason codes. */
+  reason?: string;
+}
+
+/** Counts of a run's items by step, status and reason. */
+export interface ItemCounts {
+  by_status: Record<ItemStatus, number>;
+  by_reason: Array<{ step_key: string; status: ItemStatus; reason_code: string | null; count: number }>;
+}
+
+interface Row {
+  item_id: string;
+  step_key: string;
+  item_key: string;
+  item_index: number | null;
+  status: ItemStatus;
+  reason_code: string | null;
+  message: string | null;
+  attempt: number;
+  has_payload: boolean;
+  recorded_at: Date;
+  payload?: unknown;
+}
+
+const COLUMNS = `item_id, step_key, item_key, item_index, status, reason_code, message, attempt, payload IS NOT NULL AS has_payload, recorded_at`;
+/** Items per query while exporting: the export streams, whatever the ledger's size. */
+const EXPORT_CHUNK = 10_000;
+
+/**
+ * Each item's latest outcome in a run (one row per step and item), from the
+ * ledger's batches: every batch unnested, and of an item recorded by several
+ * attempts, the last attempt's outcome.
+ */
+const LATEST = (stepFilter: string) => `
+  SELECT DISTINCT ON (b.step_key, u.ref)
+         b.id::text || '-' || u.ord AS item_id, b.step_key, u.ref, u.key AS item_key, u.idx AS item_index, u.status,
+         u.code AS reason_code, u.message, b.attempt, u.payload, b.recorded_at
+    FROM item_outcome_batches b
+   CROSS JOIN LATERAL unnest(b.item_refs, b.item_keys, b.item_indexes, b.statuses, b.reason_codes, b.messages, b.payloads)
+         WITH ORDINALITY AS u(ref, key, idx, status, code, message, payload, ord)
+   WHERE b.execution_id = $1 ${stepFilter}
+   ORDER BY b.step_key, u.ref, b.attempt DESC, b.id DESC`;
+
+const ORDER = `ORDER BY step_key, item_index NULLS LAST, item_key, item_id`;
+
+/**
+ * Reads the per-item ledger (`item_outcome_batches`, written by the worker's
+ * step runner): pages, counts by reason, exports, and single items' payloads.
+ */
+@Injectable()
+export class ExecutionItemsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly executions: ExecutionsService,
+  ) {}
+
+  async list(id: string, filter: ItemFilter, page: PageRequest): Promise<Page<ItemOutcomeView>> {
+    const run = await this.executions.get(id);
+    const { from, where, params } = queryOf(run.execution_id, filter);
+    const [rows, total] = await Promise.all([
+      this.dataSource.query(`SELECT ${COLUMNS} FROM ${from} i WHERE ${where} ${ORDER} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [
+        ...params,
+        page.page_size,
+        offsetOf(page),
+      ]) as Promise<Row[]>,
+      this.dataSource.query(`SELECT count(*)::int AS n FROM ${from} i WHERE ${where}`, params) as Promise<Array<{ n: number }>>,
+    ]);
+    return pageOf(page, total[0]?.n ?? 0, rows.map(view));
+  }
+
+  async counts(id: string, filter: Pick<ItemFilter, 'step'> = {}): Promise<ItemCounts> {
+    const run = await this.executions.get(id);
+    const { from, where, params } = queryOf(run.execution_id, filter);
+    const rows: Array<{ step_key: string; status: ItemStatus; reason_code: string | null; count: number }> = await this.dataSource.query(
+      `SELECT step_key, status, reason_code, count(*)::int AS count FROM ${from} i WHERE ${where}
+        GROUP BY step_key, status, reason_code ORDER BY count(*) DESC, step_key, status, reason_code`,
+      params,
+    );
+    const by_status: Record<ItemStatus, number> = { ok: 0, invalid: 0, failed: 0, skipped: 0 };
+    for (const r of rows) by_status[r.status] += r.count;
+    return { by_status, by_reason: rows };
+  }
+
+  /** The item kept with one outcome (an item that did not go through); `itemId` is the outcome's `id`. */
+  async payload(id: string, itemId: string): Promise<{ id: string; step_key: string; item_key: string; item_index: number | null; item: unknown }> {
+    const run = await this.executions.get(id);
+    const [batch, position] = itemId.split('-').map(Number);
+    const rows: Array<{ step_key: string; item_key: string | null; item_index: number | null; payload: unknown }> = await this.dataSource.query(
+      `SELECT step_key, item_keys[$3] AS item_key, item_indexes[$3] AS item_index, payloads[$3] AS payload
+         FROM item_outcome_batches WHERE execution_id = $1 AND id = $2 AND cardinality(item_refs) >= $3`,
+      [run.execution_id, batch, position],
+    );
+    const row = rows[0];
+    if (!row || row.item_key === null) throw new NotFoundError('Item', itemId);
+    if (row.payload === null || row.payload === undefined) throw new NotFoundError('Item payload', itemId);
+    return { id: itemId, step_key: row.step_key, item_key: row.item_key, item_index: row.item_index, item: row.payload };
+  }
+
+  /**
+   * Every matching outcome, EXPORT_CHUNK at a time (so an export of a
+   * million items holds one chunk in memory), with the item itself where it
+   * is kept.
+   */
+  async *export(id: string, filter: ItemFilter): AsyncGenerator<ItemOutcomeView & { item?: unknown }> {
+    const run = await this.executions.get(id);
+    const { from, where, params } = queryOf(run.execution_id, filter);
+    for (let offset = 0; ; offset += EXPORT_CHUNK) {
+      const rows: Row[] = await this.dataSource.query(`SELECT ${COLUMNS}, payload FROM ${from} i WHERE ${where} ${ORDER} LIMIT ${EXPORT_CHUNK} OFFSET $${params.length + 1}`, [
+        ...params,
+        offset,
+      ]);
+      for (const r of rows) yield { ...view(r), ...(r.payload !== null && r.payload !== undefined ? { item: r.payload } : {}) };
+      if (rows.length < EXPORT_CHUNK) return;
+    }
+  }
+}
+
+/** The latest outcomes of a run's items (`from`, aliased `i` by the caller) and the filter on them. */
+function queryOf(executionId: string, f: ItemFilter): { from: string; where: string; params: unknown[] } {
+  const params: unknown[] = [executionId];
+  // The step narrows the batches read; the other filters apply to the items.
+  const stepFilter = f.step ? `AND b.step_key = $${params.push(f.step)}` : '';
+  const parts = ['true'];
+  if (f.status) parts.push(`i.status = $${params.push(f.status)}`);
+  if (f.reason) parts.push(`i.reason_code = $${params.push(f.reason)}`);
+  if (f.q) {
+    const n = params.push(`%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    parts.push(`(i.item_key ILIKE $${n} OR i.reason_code ILIKE $${n} OR i.message ILIKE $${n})`);
+  }
+  return { from: `(${LATEST(stepFilter)})`, where: parts.join(' AND '), params };
+}
+
+function view(r: Row): ItemOutcomeView {
+  return {
+    id: r.item_id,
+    step_key: r.step_key,
+    item_key: r.item_key,
+    item_index: r.item_index,
+    status: r.status,
+    reason_code: r.reason_code,
+    message: r.message,
+    attempt: r.attempt,
+    has_payload: r.has_payload,
+    recorded_at: new Date(r.recorded_at).toISOString(),
+  };
+}
+
+/** The CSV columns of an export. */
+export const ITEM_CSV_COLUMNS = ['step_key', 'item_key', 'item_index', 'status', 'reason_code', 'message', 'attempt', 'recorded_at'] as const;
+
+/** One CSV line (RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so a spreadsheet never runs it as a formula). */
+export function csvLine(values: unknown[]): string {
+  return (
+    values
+      .map((v) => {
+        if (v === null || v === undefined) return '';
+        let s = String(v);
+        if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+        return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+      })
+      .join(',') + '\r\n'
+  );
+}

@@ -1,0 +1,85 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ItemLedgerStore, type LedgerDatabase } from '@engine/activities/runtime/item-ledger';
+import { csvLine } from '@src/executions/execution-items.service';
+
+/** Records the statements the ledger sends; fails the first `failures` of them. */
+function recordingDb(failures = 0): LedgerDatabase & { calls: unknown[][] } {
+  const calls: unknown[][] = [];
+  let left = failures;
+  return {
+    calls,
+    async query(_sql: string, params: unknown[] = []) {
+      if (left-- > 0) throw new Error('connection refused');
+      calls.push(params);
+      return [];
+    },
+  };
+}
+
+const scope = { execution_id: 'run-1', step_key: 'validate', attempt: 2 };
+const same = <T>(v: T) => v;
+/** The rows of one statement: [ref, key, index, status, code, message, payload]. */
+const rowsOf = (params: unknown[]) => (params[3] as string[]).map((_, i) => [3, 4, 5, 6, 7, 8, 9].map((p) => (params[p] as unknown[])[i]));
+
+describe('item ledger session', () => {
+  it('writes in batches of one statement each, the rest on flush, with the run, step and attempt', async () => {
+    const db = recordingDb();
+    const s = new ItemLedgerStore(db, { batchRows: 3 }).open(scope, same);
+    for (let i = 0; i < 7; i++) s.record({ key: `SKU-${i}`, index: i, status: 'ok' });
+    await s.flush();
+    assert.deepEqual(
+      db.calls.map((c) => (c[3] as string[]).length),
+      [3, 3, 1],
+    );
+    assert.deepEqual(db.calls[0].slice(0, 3), ['run-1', 'validate', 2]);
+    assert.deepEqual(s.counts, { ok: 7, invalid: 0, failed: 0, skipped: 0 });
+  });
+
+  it('keeps the last outcome of an item recorded twice in one batch, and items without an index by key', async () => {
+    const db = recordingDb();
+    const s = new ItemLedgerStore(db).open(scope, same);
+    s.record({ key: 'A', index: 0, status: 'failed', code: 'HTTP_STATUS', message: '503', item: { sku: 'A' } });
+    s.record({ key: 'A', index: 0, status: 'ok' });
+    s.record({ key: 'ops@example.test', status: 'failed', code: 'SMTP_RECIPIENT_REJECTED', message: 'refused' });
+    await s.flush();
+    assert.deepEqual(rowsOf(db.calls[0]), [
+      ['#0', 'A', 0, 'ok', null, null, null],
+      ['k:ops@example.test', 'ops@example.test', null, 'failed', 'SMTP_RECIPIENT_REJECTED', 'refused', null],
+    ]);
+  });
+
+  it('keeps the item only for items that did not go through, scrubbed and capped in size', async () => {
+    const db = recordingDb();
+    const scrub = <T>(v: T): T => JSON.parse(JSON.stringify(v).replace(/s3cret/g, '[secret]')) as T;
+    const s = new ItemLedgerStore(db, { maxItemBytes: 100 }).open(scope, scrub);
+    s.record({ key: 'A', index: 0, status: 'ok', item: { sku: 'A' } });
+    s.record({ key: 'B', index: 1, status: 'invalid', code: 'min_value', message: 'token s3cret in price', item: { sku: 'B', token: 's3cret' } });
+    s.record({ key: 'C', index: 2, status: 'failed', code: 'HTTP_STATUS', message: 'x', item: { blob: 'y'.repeat(500) } });
+    await s.flush();
+    const rows = rowsOf(db.calls[0]);
+    assert.equal(rows[0][6], null);
+    assert.deepEqual(JSON.parse(rows[1][6] as string), { sku: 'B', token: '[secret]' });
+    assert.equal(rows[1][5], 'token [secret] in price');
+    assert.deepEqual(JSON.parse(rows[2][6] as string), { $truncated: true, bytes: 511 });
+  });
+
+  it('reports a failed write on flush and writes the same rows again on the next flush', async () => {
+    const db = recordingDb(1);
+    const s = new ItemLedgerStore(db, { batchRows: 2 }).open(scope, same);
+    s.record({ key: 'A', index: 0, status: 'ok' });
+    s.record({ key: 'B', index: 1, status: 'ok' });
+    s.record({ key: 'C', index: 2, status: 'ok' });
+    await assert.rejects(s.flush(), /connection refused/);
+    await s.flush();
+    const written = db.calls.flatMap((c) => c[3] as string[]).sort();
+    assert.deepEqual(written, ['#0', '#1', '#2']);
+  });
+});
+
+describe('csvLine', () => {
+  it('quotes what needs quoting and defuses spreadsheet formulas', () => {
+    assert.equal(csvLine(['a', 1, null, undefined, 'x,y', 'say "hi"', 'two\nlines']), 'a,1,,,"x,y","say ""hi""","two\nlines"\r\n');
+    assert.equal(csvLine(['=HYPERLINK("x")', '-1', '+1', '@a']), `"'=HYPERLINK(""x"")",'-1,'+1,'@a\r\n`);
+  });
+});
