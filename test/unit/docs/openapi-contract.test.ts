@@ -5,10 +5,10 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { exportOpenApi } from '@src/docs/export';
-import { completeContract } from '@src/docs/openapi';
+import { OPERATION_RESPONSES, completeContract } from '@src/docs/openapi';
 import { DOCUMENT_FILE, TYPES_FILE, generateContract } from '../../../scripts/openapi';
 
-type Op = { operationId: string; responses: Record<string, { $ref?: string; content?: Record<string, { schema?: { $ref?: string } }> }>; security?: unknown[] };
+type Op = { operationId: string; responses: Record<string, { $ref?: string; content?: Record<string, { schema?: { $ref?: string; type?: string } }> }>; security?: unknown[] };
 
 function operations(doc: OpenAPIObject): Array<[string, Op]> {
   return Object.entries(doc.paths).flatMap(([p, item]) =>
@@ -32,7 +32,12 @@ describe('OpenAPI contract', () => {
       const success = Object.entries(op.responses).filter(([s]) => /^2\d\d$/.test(s));
       assert.equal(success.length, 1, `${name}: one success response`);
       const [status, res] = success[0];
-      if (status !== '204') {
+      const download = OPERATION_RESPONSES[op.operationId ?? '']?.media;
+      if (download) {
+        // A download: each of its media types, a string body.
+        assert.deepEqual(Object.keys(res.content ?? {}), download, `${name}: the download's media types`);
+        for (const m of download) assert.equal(res.content?.[m]?.schema?.type, 'string', `${name}: ${m} body`);
+      } else if (status !== '204') {
         const ref = res.content?.['application/json']?.schema?.$ref;
         assert.ok(ref, `${name}: ${status} has no JSON schema`);
         assert.ok(schemas[ref.split('/').pop()!], `${name}: ${ref} is not a component`);
