@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { DEFINITION_BODY_SCHEMAS } from '@engine/dsl/schema';
+import { API_ERROR_CODES, type ApiErrorCode } from '@engine/shared/error-catalogue';
 
 /** Every schema here, by component name. */
 export const responseRegistry = z.registry<{ id: string; description?: string }>();
@@ -37,7 +38,10 @@ function page<T extends z.ZodType>(id: string, item: T) {
 export const ErrorBody = named(
   'Error',
   z.looseObject({
-    code: z.string().meta({ description: 'Stable machine-readable code, e.g. VALIDATION_FAILED, NOT_FOUND, AI_NOT_CONFIGURED', example: 'VALIDATION_FAILED' }),
+    code: z.enum(API_ERROR_CODES.map((c) => c.code) as [ApiErrorCode, ...ApiErrorCode[]]).meta({
+      description: 'Stable machine-readable code from the error catalogue (temporal/shared/error-catalogue.ts), e.g. VALIDATION_FAILED, NOT_FOUND, AI_NOT_CONFIGURED',
+      example: 'VALIDATION_FAILED',
+    }),
     message: z.string().meta({ description: 'What went wrong, naming the field', example: 'input_data.supplier_id: must be integer' }),
     details: jsonObject.meta({ description: 'More about the error: the issues by field, the execution id, the request id of a 500' }),
   }),

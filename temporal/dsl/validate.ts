@@ -10,7 +10,7 @@ import { effectiveDependencies, findCycle, upstreamOf, type Dependencies } from 
 import { normalizeDefinition, normalizeStep, type DefinitionMeta } from './normalize';
 import { findStepReferences, isPlainObject } from './references';
 import { DefinitionHeadSchema, stepKeyProblem, StepSchema, zodFieldProblems } from './schema';
-import type { DefinitionInput, StepDefinition, StepInput, StepRole, StepTypeRegistry, ValidationIssue, WorkflowDefinition } from './types';
+import type { DefinitionInput, StepDefinition, StepInput, StepTypeRegistry, ValidationIssue, WorkflowDefinition } from './types';
 
 /** Issue codes, one per kind of problem. */
 export type IssueCode =
