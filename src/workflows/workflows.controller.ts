@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagg
 import { Actor, RequireRole } from '@src/auth/roles';
 import { PageQueryDto, pageRequest, paginateArray } from '@src/common/http/pagination';
 import { IntIdPipe } from '@src/common/http/params';
-import { CreateWorkflowBody, UpdateWorkflowBody } from '@engine/dsl/schema';
+import { CreateWorkflowBody, UpdateWorkflowBody, type CreateWorkflowRequest, type UpdateWorkflowRequest } from '@engine/dsl/schema';
 import { ApiZodBody, ZodBodyPipe } from '@src/common/http/zod-body';
 import { ListWorkflowsQueryDto, WorkflowVersionQueryDto } from '@src/workflows/dto/workflow.dto';
 import { presentVersion, presentWorkflow } from '@src/workflows/workflow.presenter';
@@ -30,7 +30,7 @@ export class WorkflowsController {
   @RequireRole('admin')
   @ApiOperation({ summary: 'Create a workflow from a full definition' })
   @ApiZodBody('CreateWorkflowDto')
-  async create(@Body(new ZodBodyPipe(CreateWorkflowBody)) body: CreateWorkflowBody, @Actor() actor: string | null) {
+  async create(@Body(new ZodBodyPipe(CreateWorkflowBody)) body: CreateWorkflowRequest, @Actor() actor: string | null) {
     // The schema checked each field; the service checks the definition as a whole.
     const { workflow, definition } = await this.workflows.create(body as CreateWorkflowInput, actor);
     return presentWorkflow(workflow, definition);
@@ -41,7 +41,7 @@ export class WorkflowsController {
   @RequireRole('viewer')
   @ApiOperation({ summary: 'Check a definition without saving it: 200 {valid: true} or 400 with the issues' })
   @ApiZodBody('CreateWorkflowDto')
-  validate(@Body(new ZodBodyPipe(CreateWorkflowBody)) body: CreateWorkflowBody) {
+  validate(@Body(new ZodBodyPipe(CreateWorkflowBody)) body: CreateWorkflowRequest) {
     const definition = this.workflows.validate(body);
     return { valid: true, step_count: definition.steps.filter((s) => s.role === 'main').length, definition };
   }
@@ -58,7 +58,7 @@ export class WorkflowsController {
   @RequireRole('admin')
   @ApiOperation({ summary: 'Change a workflow; a changed definition becomes a new version' })
   @ApiZodBody('UpdateWorkflowDto')
-  async update(@Param('id', new IntIdPipe()) id: number, @Body(new ZodBodyPipe(UpdateWorkflowBody)) body: UpdateWorkflowBody, @Actor() actor: string | null) {
+  async update(@Param('id', new IntIdPipe()) id: number, @Body(new ZodBodyPipe(UpdateWorkflowBody)) body: UpdateWorkflowRequest, @Actor() actor: string | null) {
     const { workflow, definition } = await this.workflows.update(id, body as UpdateWorkflowInput, actor);
     return presentWorkflow(workflow, definition);
   }

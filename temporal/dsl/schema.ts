@@ -226,9 +226,11 @@ export const UpdateWorkflowBody = z
   })
   .meta({ description: 'Any field of a workflow; a changed definition becomes a new version' });
 
-export type StepBody = z.output<typeof StepBody>;
-export type CreateWorkflowBody = z.output<typeof CreateWorkflowBody>;
-export type UpdateWorkflowBody = z.output<typeof UpdateWorkflowBody>;
+// Type names differ from the schemas' on purpose: a parameter typed with a name that is also a value
+// makes TypeScript emit that value as design:paramtypes, and Nest's class-validator pipe would take the schema for a DTO class.
+export type StepRequest = z.output<typeof StepBody>;
+export type CreateWorkflowRequest = z.output<typeof CreateWorkflowBody>;
+export type UpdateWorkflowRequest = z.output<typeof UpdateWorkflowBody>;
 
 /** The request body schemas, for the OpenAPI document (component name to schema). */
 export const DEFINITION_BODY_SCHEMAS = { StepDto: StepBody, CreateWorkflowDto: CreateWorkflowBody, UpdateWorkflowDto: UpdateWorkflowBody } as const;
