@@ -1,4 +1,4 @@
-import type { ApiErrorCode } from '@engine/shared/error-catalogue';
+import { httpStatusOf, type ApiErrorCode } from '@engine/shared/error-catalogue';
 
 /**
  * Errors the services raise; the API maps them onto one response shape
@@ -10,7 +10,8 @@ export class AppError extends Error {
   constructor(
     readonly code: ApiErrorCode,
     message: string,
-    readonly status: number = 400,
+    /** The catalogue's status for the code unless given. */
+    readonly status: number = httpStatusOf(code),
     readonly details: Record<string, unknown> = {},
   ) {
     super(message);

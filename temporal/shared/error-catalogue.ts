@@ -182,6 +182,13 @@ export const API_ERROR_CODES: ReadonlyArray<{ code: ApiErrorCode; http: number; 
   ...(Object.keys(API_ERROR_CATALOGUE) as Array<keyof typeof API_ERROR_CATALOGUE>).map((code) => ({ code, ...API_ERROR_CATALOGUE[code] })),
 ];
 
+const API_STATUS: ReadonlyMap<string, number> = new Map(API_ERROR_CODES.map((c) => [c.code, c.http]));
+
+/** The HTTP status the API answers `code` with. */
+export function httpStatusOf(code: ApiErrorCode): number {
+  return API_STATUS.get(code) ?? 500;
+}
+
 /** Whether `code` is in the catalogue. */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CATALOGUE, code);
