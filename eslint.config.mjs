@@ -20,7 +20,8 @@ export default tseslint.config(
   },
   {
     files: ['temporal/workflows/**/*.ts', 'temporal/dsl/**/*.ts', 'temporal/shared/**/*.ts'],
-    ignores: ['temporal/dsl/expressions.ts'],
+    // Not loaded by workflow code: JSONata (reads the clock) and the definition schema (zod; validation happens before a run starts).
+    ignores: ['temporal/dsl/expressions.ts', 'temporal/dsl/schema.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
@@ -34,7 +35,14 @@ export default tseslint.config(
             'fs', 'path', 'crypto', 'http', 'https', 'net', 'dns', 'os', 'child_process', 'timers', 'zlib', 'stream', 'url', 'util',
             'typeorm', 'pg', '@nestjs/common', '@nestjs/core', '@nestjs/typeorm', 'axios', 'node-fetch', 'undici', 'openai', 'nodemailer',
             '@temporalio/activity', '@temporalio/worker', '@temporalio/client', 'jsonata',
-          ].map((name) => ({ name, message: 'Workflow code must be deterministic: import only @temporalio/workflow and pure modules.' })),
+          ]
+            .map((name) => ({ name, message: 'Workflow code must be deterministic: import only @temporalio/workflow and pure modules.' }))
+            .concat(
+              ['@engine/dsl', '@engine/dsl/index', '@engine/dsl/validate', '@engine/dsl/schema', 'zod'].map((name) => ({
+                name,
+                message: 'Definitions are validated when saved and before a run starts, never in workflow code.',
+              })),
+            ),
         },
       ],
       'no-restricted-globals': ['error', { name: 'setTimeout', message: 'use sleep() from @temporalio/workflow' }, { name: 'setInterval', message: 'not in workflow code' }],

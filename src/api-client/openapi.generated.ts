@@ -1029,17 +1029,19 @@ export interface components {
             /** @description The value; stored encrypted and never returned by any endpoint. */
             value: string;
         };
+        /** @description A complete workflow definition */
         CreateWorkflowDto: {
             /** @example daily_product_import */
             code: string;
             /**
+             * @description Values steps read as $config.* and conditions as workflow.config.*
              * @example {
              *       "enable_ai_enrichment": true
              *     }
              */
             config?: {
                 [key: string]: unknown;
-            };
+            } | null;
             description?: string;
             /**
              * @description JSON Schema that every run's input_data must match; checked before a run starts (400 naming the field). null removes it.
@@ -1062,13 +1064,13 @@ export interface components {
             /** @default false */
             is_template: boolean;
             /** @default 10 */
-            max_parallel_steps: number;
+            max_parallel_steps: number | null;
             /** @default 3 */
-            max_retries: number;
+            max_retries: number | null;
             /** @example Daily Product Import */
             name: string;
             /** @default 5 */
-            retry_delay_seconds: number;
+            retry_delay_seconds: number | null;
             /**
              * @default active
              * @enum {string}
@@ -1079,7 +1081,7 @@ export interface components {
              * @default custom
              * @example product_import
              */
-            workflow_type: string;
+            workflow_type: string | null;
         };
         DefinitionCheck: {
             /** @description The definition as it would be saved (defaults filled in) */
@@ -1094,10 +1096,11 @@ export interface components {
         };
         Error: {
             /**
-             * @description Stable machine-readable code, e.g. VALIDATION_FAILED, NOT_FOUND, AI_NOT_CONFIGURED
+             * @description Stable machine-readable code from the error catalogue (temporal/shared/error-catalogue.ts), e.g. VALIDATION_FAILED, NOT_FOUND, AI_NOT_CONFIGURED
              * @example VALIDATION_FAILED
+             * @enum {string}
              */
-            code: string;
+            code: "DEFINITION_INVALID" | "VALIDATION_FAILED" | "DEPENDENCY_UNAVAILABLE" | "PAYLOAD_KEY_UNKNOWN" | "PAYLOAD_DECRYPT_FAILED" | "SECRET_DECRYPT_FAILED" | "MASTER_KEY_MISSING" | "AI_NOT_CONFIGURED" | "BAD_REQUEST" | "BODY_INVALID" | "BODY_INVALID_JSON" | "REQUEST_ABORTED" | "CODE_IMMUTABLE" | "STEP_NOT_FOUND" | "NOT_AN_APPROVAL_STEP" | "SCHEDULE_INVALID" | "VALUE_TOO_LONG" | "NUMBER_OUT_OF_RANGE" | "INVALID_VALUE" | "CONSTRAINT_VIOLATION" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "TEMPLATE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "REQUEST_TIMEOUT" | "LENGTH_REQUIRED" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "TOO_MANY_REQUESTS" | "CONFLICT" | "REFERENCE_CONFLICT" | "BUSY" | "WORKFLOW_EXISTS" | "WORKFLOW_INACTIVE" | "WORKFLOW_HAS_SCHEDULES" | "EXECUTION_FINISHED" | "EXECUTION_RUNNING" | "STEP_FINISHED" | "ALREADY_STARTED" | "IDEMPOTENCY_KEY_REUSED" | "SCHEDULE_EXISTS" | "SECRET_EXISTS" | "SECRET_IN_USE" | "CONNECTION_HAS_HISTORY" | "CHANNEL_IN_USE" | "CONNECTION_IN_USE" | "WORKFLOW_ALREADY_RUNNING" | "COMPENSATION_FAILED" | "INTERNAL" | "CONFIG_INVALID" | "SERVICE_UNAVAILABLE" | "TEMPORAL_UNAVAILABLE" | "SCHEDULE_NOT_SYNCED" | "RETRY" | "TIMEOUT";
             /** @description More about the error: the issues by field, the execution id, the request id of a 500 */
             details: {
                 [key: string]: unknown;
@@ -1560,12 +1563,14 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** @description One step of a definition; the definition validator checks the graph, references and executor config */
         StepDto: {
             /** @default true */
-            can_retry: boolean;
-            can_run_parallel?: boolean;
-            compensates?: Record<string, never> | null;
+            can_retry: boolean | null;
+            can_run_parallel?: boolean | null;
+            compensates?: string | null;
             /**
+             * @description When false, the step is skipped: value_check {path, operator, value}, all/any {conditions}, not {condition}
              * @example {
              *       "type": "value_check",
              *       "path": "workflow.config.enable_ai_enrichment",
@@ -1577,6 +1582,7 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             /**
+             * @description Executor configuration; strings may hold references ($input.x, $steps.<key>.x)
              * @example {
              *       "source_type": "supplier",
              *       "supplier_id": "$input.supplier_id"
@@ -1584,30 +1590,32 @@ export interface components {
              */
             config?: {
                 [key: string]: unknown;
-            };
-            depends_on_steps?: string[];
-            is_optional?: boolean;
+            } | null;
+            depends_on_steps?: string[] | null;
+            is_optional?: boolean | null;
             /** @example fetch_products */
             key: string;
-            max_retries?: Record<string, never> | null;
+            /** @description Retries after the first attempt; null takes the workflow's max_retries */
+            max_retries?: number | null;
             /** @default 300 */
-            max_retry_delay_seconds: number;
+            max_retry_delay_seconds: number | null;
             /** @example Fetch supplier products */
             name: string;
-            order?: number;
-            parallel_group?: Record<string, never> | null;
+            order?: number | null;
+            parallel_group?: string | null;
             /** @default 2 */
-            retry_backoff: number;
-            retry_delay_seconds?: Record<string, never> | null;
+            retry_backoff: number | null;
+            /** @description Delay before the first retry; null takes the workflow's retry_delay_seconds */
+            retry_delay_seconds?: number | null;
             /**
              * @default main
-             * @enum {string}
+             * @enum {string|null}
              */
-            role: "main" | "compensation" | "on_failure";
+            role: "main" | "compensation" | "on_failure" | null;
             /** @example data_fetch */
             step_type: string;
             /** @default 300 */
-            timeout_seconds: number;
+            timeout_seconds: number | null;
         };
         StepType: {
             /** @description JSON Schema (draft 2020-12) of the config as written in a definition; null when the type publishes none yet. Cross-field rules are checked by the server only. */
@@ -1669,17 +1677,19 @@ export interface components {
             name?: string;
             timezone?: string;
         };
+        /** @description Any field of a workflow; a changed definition becomes a new version */
         UpdateWorkflowDto: {
             /** @description Cannot change; accepted when equal to the current code. */
             code?: string;
             /**
+             * @description Values steps read as $config.* and conditions as workflow.config.*
              * @example {
              *       "enable_ai_enrichment": true
              *     }
              */
             config?: {
                 [key: string]: unknown;
-            };
+            } | null;
             description?: string;
             /**
              * @description JSON Schema that every run's input_data must match; checked before a run starts (400 naming the field). null removes it.
@@ -1702,12 +1712,13 @@ export interface components {
             /** @default false */
             is_template: boolean;
             /** @default 10 */
-            max_parallel_steps: number;
+            max_parallel_steps: number | null;
             /** @default 3 */
-            max_retries: number;
+            max_retries: number | null;
+            /** @example Daily Product Import */
             name?: string;
             /** @default 5 */
-            retry_delay_seconds: number;
+            retry_delay_seconds: number | null;
             /**
              * @default active
              * @enum {string}
@@ -1718,59 +1729,7 @@ export interface components {
              * @default custom
              * @example product_import
              */
-            workflow_type: string;
-        };
-        ValidateWorkflowDto: {
-            /** @example daily_product_import */
-            code: string;
-            /**
-             * @example {
-             *       "enable_ai_enrichment": true
-             *     }
-             */
-            config?: {
-                [key: string]: unknown;
-            };
-            description?: string;
-            /**
-             * @description JSON Schema that every run's input_data must match; checked before a run starts (400 naming the field). null removes it.
-             * @example {
-             *       "type": "object",
-             *       "properties": {
-             *         "supplier_id": {
-             *           "type": "integer",
-             *           "minimum": 1
-             *         }
-             *       },
-             *       "required": [
-             *         "supplier_id"
-             *       ]
-             *     }
-             */
-            input_schema?: {
-                [key: string]: unknown;
-            } | null;
-            /** @default false */
-            is_template: boolean;
-            /** @default 10 */
-            max_parallel_steps: number;
-            /** @default 3 */
-            max_retries: number;
-            /** @example Daily Product Import */
-            name: string;
-            /** @default 5 */
-            retry_delay_seconds: number;
-            /**
-             * @default active
-             * @enum {string}
-             */
-            status: "active" | "inactive";
-            steps: components["schemas"]["StepDto"][];
-            /**
-             * @default custom
-             * @example product_import
-             */
-            workflow_type: string;
+            workflow_type: string | null;
         };
         Workflow: {
             average_duration_seconds: number | null;
@@ -3968,7 +3927,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ValidateWorkflowDto"];
+                "application/json": components["schemas"]["CreateWorkflowDto"];
             };
         };
         responses: {

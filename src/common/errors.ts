@@ -1,13 +1,17 @@
+import { httpStatusOf, type ApiErrorCode } from '@engine/shared/error-catalogue';
+
 /**
  * Errors the services raise; the API maps them onto one response shape
  * (`code`, `message`, `details`). Codes are strings because they cross process
- * boundaries.
+ * boundaries, and come from the error catalogue (temporal/shared/error-catalogue.ts:
+ * `API_ERROR_CATALOGUE` and the entries with an `http` status).
  */
 export class AppError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ApiErrorCode,
     message: string,
-    readonly status: number = 400,
+    /** The catalogue's status for the code unless given. */
+    readonly status: number = httpStatusOf(code),
     readonly details: Record<string, unknown> = {},
   ) {
     super(message);
@@ -22,14 +26,14 @@ export class NotFoundError extends AppError {
 }
 
 export class ConflictError extends AppError {
-  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
+  constructor(code: ApiErrorCode, message: string, details: Record<string, unknown> = {}) {
     super(code, message, 409, details);
   }
 }
 
 /** A request the caller must fix: the message names the field, `details.errors` lists every problem. */
 export class ValidationFailedError extends AppError {
-  constructor(errors: Array<{ field: string; message: string }>, code = 'VALIDATION_FAILED') {
+  constructor(errors: Array<{ field: string; message: string }>, code: ApiErrorCode = 'VALIDATION_FAILED') {
     const shown = errors.slice(0, 5).map((e) => (e.field ? `${e.field}: ${e.message}` : e.message));
     const more = errors.length > shown.length ? ` (and ${errors.length - shown.length} more)` : '';
     super(code, `${shown.join('; ')}${more}`, 400, { errors: errors.slice(0, 50) });

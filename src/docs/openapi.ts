@@ -7,7 +7,7 @@ import { ApiKeysService } from '@src/auth/api-keys.service';
 import type { AuthedRequest } from '@src/auth/roles';
 import { UnauthenticatedError } from '@src/common/errors';
 import { toErrorBody } from '@src/common/http/error.filter';
-import { responseComponentSchemas } from '@src/docs/response-schemas';
+import { requestComponentSchemas, responseComponentSchemas } from '@src/docs/response-schemas';
 
 /** The OpenAPI document of the API (routes, DTO schemas, the two ways to send a key). */
 export function buildOpenApi(app: INestApplication, config: AppConfig): OpenAPIObject {
@@ -148,7 +148,7 @@ type Operation = { operationId?: string; parameters?: Array<{ in?: string }>; re
  */
 export function completeContract(doc: OpenAPIObject): OpenAPIObject {
   doc.components = doc.components ?? {};
-  doc.components.schemas = { ...(doc.components.schemas ?? {}), ...(responseComponentSchemas() as Record<string, object>) };
+  doc.components.schemas = { ...(doc.components.schemas ?? {}), ...(requestComponentSchemas() as Record<string, object>), ...(responseComponentSchemas() as Record<string, object>) };
   doc.components.responses = {
     ...(doc.components.responses ?? {}),
     ...Object.fromEntries(

@@ -7,6 +7,8 @@
  * against them.
  */
 import { z } from 'zod';
+import { DEFINITION_BODY_SCHEMAS } from '@engine/dsl/schema';
+import { API_ERROR_CODES, type ApiErrorCode } from '@engine/shared/error-catalogue';
 
 /** Every schema here, by component name. */
 export const responseRegistry = z.registry<{ id: string; description?: string }>();
@@ -36,7 +38,10 @@ function page<T extends z.ZodType>(id: string, item: T) {
 export const ErrorBody = named(
   'Error',
   z.looseObject({
-    code: z.string().meta({ description: 'Stable machine-readable code, e.g. VALIDATION_FAILED, NOT_FOUND, AI_NOT_CONFIGURED', example: 'VALIDATION_FAILED' }),
+    code: z.enum(API_ERROR_CODES.map((c) => c.code) as [ApiErrorCode, ...ApiErrorCode[]]).meta({
+      description: 'Stable machine-readable code from the error catalogue (temporal/shared/error-catalogue.ts), e.g. VALIDATION_FAILED, NOT_FOUND, AI_NOT_CONFIGURED',
+      example: 'VALIDATION_FAILED',
+    }),
     message: z.string().meta({ description: 'What went wrong, naming the field', example: 'input_data.supplier_id: must be integer' }),
     details: jsonObject.meta({ description: 'More about the error: the issues by field, the execution id, the request id of a 500' }),
   }),
@@ -320,6 +325,19 @@ export const CodecSession = named('CodecSession', z.looseObject({ codec_endpoint
 export const CodecSessionCleared = named('CodecSessionCleared', z.looseObject({ cleared: z.boolean() }));
 
 /** The component schemas of every response body, in OpenAPI 3.0 JSON Schema. */
+/**
+ * The request bodies written in zod (the definition schema of temporal/dsl/schema.ts),
+ * as OpenAPI components under the names the controllers reference.
+ */
+export function requestComponentSchemas(): Record<string, Record<string, unknown>> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(DEFINITION_BODY_SCHEMAS)) registry.add(schema, { id });
+  // Custom checks (JSON objects, conditions) carry their JSON Schema in their metadata.
+  const out = z.toJSONSchema(registry, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }) as { schemas: Record<string, Record<string, unknown>> };
+  for (const schema of Object.values(out.schemas)) delete schema.$id;
+  return out.schemas;
+}
+
 export function responseComponentSchemas(): Record<string, Record<string, unknown>> {
   const out = z.toJSONSchema(responseRegistry, { target: 'openapi-3.0', io: 'output', uri: (id) => `#/components/schemas/${id}` }) as { schemas: Record<string, Record<string, unknown>> };
   // The registry's ids become the component names; a `$id` inside an OpenAPI 3.0 schema is not allowed.

@@ -3,10 +3,11 @@ import { ApiBearerAuth, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagg
 import { Actor, RequireRole } from '@src/auth/roles';
 import { PageQueryDto, pageRequest, paginateArray } from '@src/common/http/pagination';
 import { IntIdPipe } from '@src/common/http/params';
-import { CreateWorkflowDto, definitionInput, ListWorkflowsQueryDto, UpdateWorkflowDto, ValidateWorkflowDto, WorkflowVersionQueryDto } from '@src/workflows/dto/workflow.dto';
+import { CreateWorkflowBody, UpdateWorkflowBody, type CreateWorkflowRequest, type UpdateWorkflowRequest } from '@engine/dsl/schema';
+import { ApiZodBody, ZodBodyPipe } from '@src/common/http/zod-body';
+import { ListWorkflowsQueryDto, WorkflowVersionQueryDto } from '@src/workflows/dto/workflow.dto';
 import { presentVersion, presentWorkflow } from '@src/workflows/workflow.presenter';
-import { WorkflowsService } from '@src/workflows/workflows.service';
-import { plainBody } from '@src/common/http/plain';
+import { WorkflowsService, type CreateWorkflowInput, type UpdateWorkflowInput } from '@src/workflows/workflows.service';
 
 /** Workflow definitions: CRUD (every definition change is a new version), versions, validation. */
 @ApiTags('workflows')
@@ -28,8 +29,10 @@ export class WorkflowsController {
   @HttpCode(201)
   @RequireRole('admin')
   @ApiOperation({ summary: 'Create a workflow from a full definition' })
-  async create(@Body() body: CreateWorkflowDto, @Actor() actor: string | null) {
-    const { workflow, definition } = await this.workflows.create(definitionInput(body), actor);
+  @ApiZodBody('CreateWorkflowDto')
+  async create(@Body(new ZodBodyPipe(CreateWorkflowBody)) body: CreateWorkflowRequest, @Actor() actor: string | null) {
+    // The schema checked each field; the service checks the definition as a whole.
+    const { workflow, definition } = await this.workflows.create(body as CreateWorkflowInput, actor);
     return presentWorkflow(workflow, definition);
   }
 
@@ -37,8 +40,9 @@ export class WorkflowsController {
   @HttpCode(200)
   @RequireRole('viewer')
   @ApiOperation({ summary: 'Check a definition without saving it: 200 {valid: true} or 400 with the issues' })
-  validate(@Body() body: ValidateWorkflowDto) {
-    const definition = this.workflows.validate(plainBody(body));
+  @ApiZodBody('CreateWorkflowDto')
+  validate(@Body(new ZodBodyPipe(CreateWorkflowBody)) body: CreateWorkflowRequest) {
+    const definition = this.workflows.validate(body);
     return { valid: true, step_count: definition.steps.filter((s) => s.role === 'main').length, definition };
   }
 
@@ -53,8 +57,9 @@ export class WorkflowsController {
   @Patch(':id')
   @RequireRole('admin')
   @ApiOperation({ summary: 'Change a workflow; a changed definition becomes a new version' })
-  async update(@Param('id', new IntIdPipe()) id: number, @Body() body: UpdateWorkflowDto, @Actor() actor: string | null) {
-    const { workflow, definition } = await this.workflows.update(id, definitionInput(body), actor);
+  @ApiZodBody('UpdateWorkflowDto')
+  async update(@Param('id', new IntIdPipe()) id: number, @Body(new ZodBodyPipe(UpdateWorkflowBody)) body: UpdateWorkflowRequest, @Actor() actor: string | null) {
+    const { workflow, definition } = await this.workflows.update(id, body as UpdateWorkflowInput, actor);
     return presentWorkflow(workflow, definition);
   }
 

@@ -18,17 +18,21 @@ export interface ErrorEntry {
   /** What the code means, for docs and operators. */
   readonly message: string;
   readonly retryable: Retryability;
+  /** The HTTP status the API answers with this code, for the codes it answers. */
+  readonly http?: number;
 }
 
 const entry = (message: string, retryable: Retryability = 'per-error'): ErrorEntry => ({ message, retryable });
+/** An entry the API also answers with, under HTTP status `http`. */
+const answered = (message: string, retryable: Retryability, http: number) => ({ message, retryable, http }) satisfies ErrorEntry;
 
 export const ERROR_CATALOGUE = {
   // Definitions and configs
-  DEFINITION_INVALID: entry('the workflow definition is invalid; the message names the field', false),
+  DEFINITION_INVALID: answered('the workflow definition is invalid; the message names the field', false, 400),
   STEP_CONFIG_INVALID: entry("a step's config is invalid; the message names the field (config.<field>: ...)", false),
   STEP_INPUT_INVALID: entry("a step's input is not what the step works on (e.g. not a list of items)"),
   UNKNOWN_STEP_TYPE: entry('no executor is registered for the step type', false),
-  VALIDATION_FAILED: entry('input or items failed validation; the message names the field', false),
+  VALIDATION_FAILED: answered('input or items failed validation; the message names the field', false, 400),
   INPUT_INVALID: entry("the run input does not match the workflow's input schema"),
   CURSOR_INVALID: entry('a stored pagination cursor or watermark cannot be read'),
   // Run outcome
@@ -39,10 +43,10 @@ export const ERROR_CATALOGUE = {
   APPROVAL_TIMED_OUT: entry('no decision came before the approval timeout'),
   TRANSFORM_FAILED: entry('a data_transform operation failed on the data'),
   // Infrastructure
-  DEPENDENCY_UNAVAILABLE: entry('PostgreSQL or Temporal is unreachable; a step waits it out within the outage budget', true),
+  DEPENDENCY_UNAVAILABLE: answered('PostgreSQL or Temporal is unreachable; a step waits it out within the outage budget', true, 503),
   PAYLOAD_NOT_FOUND: entry('a claim-checked payload is missing from the payload store', false),
-  PAYLOAD_KEY_UNKNOWN: entry('a Temporal payload names an encryption key id that is not configured (PAYLOAD_KEYS)'),
-  PAYLOAD_DECRYPT_FAILED: entry('an encrypted Temporal payload failed authentication'),
+  PAYLOAD_KEY_UNKNOWN: answered('a Temporal payload names an encryption key id that is not configured (PAYLOAD_KEYS)', 'per-error', 422),
+  PAYLOAD_DECRYPT_FAILED: answered('an encrypted Temporal payload failed authentication', 'per-error', 422),
   // Expressions
   EXPRESSION_INVALID: entry('an expression does not parse', false),
   EXPRESSION_LIMIT: entry('an expression ran past its time or memory budget, or nested too deep', false),
@@ -68,8 +72,8 @@ export const ERROR_CATALOGUE = {
   // Secrets
   SECRET_NOT_FOUND: entry('a referenced secret does not exist', false),
   SECRET_REF_INVALID: entry('a secret reference is malformed'),
-  SECRET_DECRYPT_FAILED: entry('a stored secret cannot be decrypted with the master key'),
-  MASTER_KEY_MISSING: entry('MERCHFLOW_MASTER_KEY is not set'),
+  SECRET_DECRYPT_FAILED: answered('a stored secret cannot be decrypted with the master key', 'per-error', 409),
+  MASTER_KEY_MISSING: answered('MERCHFLOW_MASTER_KEY is not set', 'per-error', 503),
   MASTER_KEY_INVALID: entry('MERCHFLOW_MASTER_KEY is not a valid key'),
   // Sources and databases
   SOURCE_NOT_FOUND: entry('the supplier or marketplace does not exist'),
@@ -81,7 +85,7 @@ export const ERROR_CATALOGUE = {
   RAW_SQL_REJECTED: entry('the raw SQL is not a single allowed statement'),
   ROW_LIMIT_EXCEEDED: entry('the query returned more rows than max_rows'),
   // Outside services
-  AI_NOT_CONFIGURED: entry('no OpenAI key is configured'),
+  AI_NOT_CONFIGURED: answered('no OpenAI key is configured', 'per-error', 409),
   AI_AUTH_FAILED: entry('the AI provider refused the key'),
   AI_RATE_LIMITED: entry('the AI provider is rate limiting'),
   AI_REQUEST_REJECTED: entry('the AI provider rejected the request'),
@@ -101,6 +105,89 @@ export const ErrorCodes = Object.freeze(Object.fromEntries(Object.keys(ERROR_CAT
 
 /** Error types Temporal never retries: the catalogue's entries with `retryable: false`. */
 export const NON_RETRYABLE_ERROR_TYPES: string[] = (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).filter((c) => ERROR_CATALOGUE[c].retryable === false);
+
+/**
+ * Codes only the API answers with (never a step or workflow failure), each
+ * with its HTTP status. The API's error shape (`{code, message, details}`)
+ * takes its `code` from these and from the catalogue's entries with `http`.
+ */
+export const API_ERROR_CATALOGUE = {
+  // 400: the request is wrong; the message names the field
+  BAD_REQUEST: { http: 400, message: 'the request is malformed' },
+  BODY_INVALID: { http: 400, message: 'the body cannot be read' },
+  BODY_INVALID_JSON: { http: 400, message: 'the body is not valid JSON' },
+  REQUEST_ABORTED: { http: 400, message: 'the request was aborted while its body was read' },
+  CODE_IMMUTABLE: { http: 400, message: "a workflow's code cannot change" },
+  STEP_NOT_FOUND: { http: 400, message: 'the run has no step with that key' },
+  NOT_AN_APPROVAL_STEP: { http: 400, message: 'the step is not an approval step' },
+  SCHEDULE_INVALID: { http: 400, message: 'Temporal refused the schedule' },
+  VALUE_TOO_LONG: { http: 400, message: 'a value is longer than its column allows' },
+  NUMBER_OUT_OF_RANGE: { http: 400, message: 'a number is out of the range its column allows' },
+  INVALID_VALUE: { http: 400, message: 'a value has the wrong format for its column' },
+  CONSTRAINT_VIOLATION: { http: 400, message: 'a value breaks a rule of its column' },
+  // 401, 403
+  UNAUTHENTICATED: { http: 401, message: 'no API key, or an unknown, revoked or expired one' },
+  FORBIDDEN: { http: 403, message: "the key's role may not do this" },
+  // 404 and other 4xx statuses without a more specific code
+  NOT_FOUND: { http: 404, message: 'no such record or route' },
+  TEMPLATE_NOT_FOUND: { http: 404, message: 'no template of that name' },
+  METHOD_NOT_ALLOWED: { http: 405, message: 'the route does not take that method' },
+  NOT_ACCEPTABLE: { http: 406, message: 'the answer cannot be given in the accepted type' },
+  REQUEST_TIMEOUT: { http: 408, message: 'the request took too long to arrive' },
+  LENGTH_REQUIRED: { http: 411, message: 'the request needs a Content-Length' },
+  PAYLOAD_TOO_LARGE: { http: 413, message: 'the body is larger than the limit' },
+  URI_TOO_LONG: { http: 414, message: 'the URL is too long' },
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, message: 'the body is not JSON (send Content-Type: application/json)' },
+  UNPROCESSABLE: { http: 422, message: 'the request cannot be processed' },
+  TOO_MANY_REQUESTS: { http: 429, message: 'too many requests' },
+  // 409: conflicts with the current state
+  CONFLICT: { http: 409, message: 'a record with the same unique value already exists' },
+  REFERENCE_CONFLICT: { http: 409, message: 'the record is referenced by, or references, another record' },
+  BUSY: { http: 409, message: 'the record is being changed by another request; retry shortly' },
+  WORKFLOW_EXISTS: { http: 409, message: 'a live workflow already has that code' },
+  WORKFLOW_INACTIVE: { http: 409, message: 'the workflow is inactive and cannot run' },
+  WORKFLOW_HAS_SCHEDULES: { http: 409, message: 'the workflow still has schedules' },
+  EXECUTION_FINISHED: { http: 409, message: 'the run has already finished' },
+  EXECUTION_RUNNING: { http: 409, message: 'the run is still running' },
+  STEP_FINISHED: { http: 409, message: 'the step has already finished' },
+  ALREADY_STARTED: { http: 409, message: 'a run with that id has already started' },
+  IDEMPOTENCY_KEY_REUSED: { http: 409, message: 'the idempotency key was used for another request' },
+  SCHEDULE_EXISTS: { http: 409, message: 'a schedule with that name exists' },
+  SECRET_EXISTS: { http: 409, message: 'a secret with that name exists' },
+  SECRET_IN_USE: { http: 409, message: 'the secret is referenced by a connection or channel' },
+  CONNECTION_HAS_HISTORY: { http: 409, message: 'the connection has history; disable it instead' },
+  CHANNEL_IN_USE: { http: 409, message: 'the channel is used by a notification step' },
+  CONNECTION_IN_USE: { http: 409, message: 'the connection is used by schedules; change them or disable the connection' },
+  WORKFLOW_ALREADY_RUNNING: { http: 409, message: 'the workflow runs one at a time and a run is in progress' },
+  COMPENSATION_FAILED: { http: 409, message: "a compensation failed, so the step's output cannot be reused by a restart" },
+  // 5xx
+  INTERNAL: { http: 500, message: 'an unexpected error; the request id is in details' },
+  CONFIG_INVALID: { http: 500, message: 'the server configuration is invalid' },
+  SERVICE_UNAVAILABLE: { http: 503, message: 'the service is unavailable' },
+  TEMPORAL_UNAVAILABLE: { http: 503, message: 'Temporal is unavailable; retry shortly' },
+  SCHEDULE_NOT_SYNCED: { http: 503, message: 'the schedule could not be written to Temporal; retry' },
+  RETRY: { http: 503, message: 'a concurrent change conflicted; retry the request' },
+  TIMEOUT: { http: 503, message: 'the database took too long to answer' },
+} as const satisfies Record<string, { http: number; message: string }>;
+
+/** A code the API may answer with. */
+export type ApiErrorCode = keyof typeof API_ERROR_CATALOGUE | { [K in ErrorCode]: (typeof ERROR_CATALOGUE)[K] extends { http: number } ? K : never }[ErrorCode];
+
+/** Every code the API may answer with, with its HTTP status and meaning (the OpenAPI Error schema's `code` enum). */
+export const API_ERROR_CODES: ReadonlyArray<{ code: ApiErrorCode; http: number; message: string }> = [
+  ...(Object.keys(ERROR_CATALOGUE) as ErrorCode[]).flatMap((code) => {
+    const e: ErrorEntry = ERROR_CATALOGUE[code];
+    return e.http ? [{ code: code as ApiErrorCode, http: e.http, message: e.message }] : [];
+  }),
+  ...(Object.keys(API_ERROR_CATALOGUE) as Array<keyof typeof API_ERROR_CATALOGUE>).map((code) => ({ code, ...API_ERROR_CATALOGUE[code] })),
+];
+
+const API_STATUS: ReadonlyMap<string, number> = new Map(API_ERROR_CODES.map((c) => [c.code, c.http]));
+
+/** The HTTP status the API answers `code` with. */
+export function httpStatusOf(code: ApiErrorCode): number {
+  return API_STATUS.get(code) ?? 500;
+}
 
 /** Whether `code` is in the catalogue. */
 export function isErrorCode(code: unknown): code is ErrorCode {

@@ -4,6 +4,7 @@ import { AppError } from '@src/common/errors';
 import type { Logger } from '@src/logging/logger';
 import { requestId } from '@src/common/http/request-id';
 import { ErrorCodes } from '@engine/shared/contracts';
+import type { ApiErrorCode } from '@engine/shared/error-catalogue';
 import { unavailableDependency } from '@engine/shared/infra-faults';
 
 /** `Retry-After` (seconds) of every 503 unless the filter is given another (config `outage.retryAfterSeconds`). */
@@ -11,12 +12,12 @@ export const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
 /** The one error shape of the API. */
 export interface ErrorBody {
-  code: string;
+  code: ApiErrorCode;
   message: string;
   details: Record<string, unknown>;
 }
 
-const CODE_BY_STATUS: Record<number, string> = {
+const CODE_BY_STATUS: Record<number, ApiErrorCode> = {
   400: 'BAD_REQUEST',
   401: 'UNAUTHENTICATED',
   403: 'FORBIDDEN',
@@ -35,7 +36,7 @@ const CODE_BY_STATUS: Record<number, string> = {
 };
 
 /** body-parser (Express) errors, by their `type`. */
-const BODY_PARSER_ERRORS: Record<string, { code: string; message: (e: { message?: string; limit?: number }) => string }> = {
+const BODY_PARSER_ERRORS: Record<string, { code: ApiErrorCode; message: (e: { message?: string; limit?: number }) => string }> = {
   'entity.parse.failed': { code: 'BODY_INVALID_JSON', message: (e) => `body: not valid JSON (${firstLine(e.message)})` },
   'entity.too.large': { code: 'PAYLOAD_TOO_LARGE', message: (e) => `body: larger than the ${e.limit ?? ''} byte limit`.replace('  ', ' ') },
   'entity.verify.failed': { code: 'BODY_INVALID', message: (e) => `body: ${firstLine(e.message)}` },
@@ -48,7 +49,7 @@ const BODY_PARSER_ERRORS: Record<string, { code: string; message: (e: { message?
 };
 
 /** PostgreSQL errors that are the caller's fault when they escape the services' own checks. */
-const PG_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+const PG_ERRORS: Record<string, { status: number; code: ApiErrorCode; message: string }> = {
   '22001': { status: 400, code: 'VALUE_TOO_LONG', message: 'a value is longer than its field allows' },
   '22003': { status: 400, code: 'NUMBER_OUT_OF_RANGE', message: 'a number is out of the range its field allows' },
   '22P02': { status: 400, code: 'INVALID_VALUE', message: 'a value has the wrong format for its field' },

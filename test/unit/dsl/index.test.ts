@@ -26,13 +26,23 @@ describe('dsl purity', () => {
     assert.ok(compiled.includes('index.js') && compiled.length >= 8, compiled.join(', '));
   });
 
-  it('imports nothing but sibling modules, except expressions.js (jsonata)', () => {
+  it('imports nothing but sibling modules, except expressions.js (jsonata) and schema.js (zod)', () => {
     for (const file of compiled) {
       const source = readFileSync(path.join(compiledDir, file), 'utf8');
       const imports = [...source.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
-      const allowed = file === 'expressions.js' ? ['jsonata'] : [];
+      const allowed = file === 'expressions.js' ? ['jsonata'] : file === 'schema.js' ? ['zod'] : [];
       for (const spec of imports) assert.ok(spec.startsWith('./') || allowed.includes(spec), `${file} requires ${spec}`);
     }
+  });
+
+  it('keeps validation out of the workflow bundle: no workflow module imports the schema or the validator', () => {
+    const workflowsDir = path.resolve(__dirname, '../../../temporal/workflows');
+    for (const file of readdirSync(workflowsDir).filter((f) => f.endsWith('.js'))) {
+      const source = readFileSync(path.join(workflowsDir, file), 'utf8');
+      assert.doesNotMatch(source, /require\("(@engine\/dsl(\/index|\/validate|\/schema)?|zod|[./]+dsl(\/index|\/validate|\/schema)?)"\)/, file);
+    }
+    const bundle = readFileSync(path.resolve(__dirname, '../../../workflow-bundle.js'), 'utf8');
+    assert.doesNotMatch(bundle, /temporal\/dsl\/(schema|validate)/, 'workflow bundle');
   });
 
   it('uses no clock, randomness, dynamic code or process state in workflow-safe modules', () => {
