@@ -13,10 +13,9 @@
  * are next required; it requires them once itself so modules loaded earlier are patched too).
  */
 import type { IncomingMessage, RequestOptions } from 'node:http';
-import type { Attributes } from '@opentelemetry/api';
+import type { Attributes, Context } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, Sampler, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { Context } from '@opentelemetry/api';
 import type { AppConfig, TracingConfig } from '@src/config/config';
 
 export interface Tracing {
@@ -118,8 +117,8 @@ export async function startTracing(config: AppConfig, opts: StartTracingOptions)
       new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false }),
     ],
   });
-  // Modules required before this point are patched on their next require.
-  await Promise.all([import('node:http'), import('node:https'), import('http'), import('https'), import('pg')]);
+  // Modules required before this point are patched on their next require: require them once now.
+  await Promise.all([import('http'), import('https'), import('pg')]);
   const tracing: Tracing = {
     serviceName,
     resource,
