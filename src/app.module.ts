@@ -1,4 +1,4 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeysLifecycle, AuthModule } from '@src/auth/auth.module';
 import { CodecModule } from '@src/codec/codec.module';
@@ -17,6 +17,14 @@ import { SecretsModule } from '@src/secrets/secrets.module';
 import { SchedulesModule } from '@src/schedules/schedules.module';
 import { StatsModule } from '@src/stats/stats.module';
 import { WorkflowsModule } from '@src/workflows/workflows.module';
+
+/** Runs `AppOptions.onShutdown` once the app has closed. */
+class AppShutdown implements OnApplicationShutdown {
+  constructor(private readonly run?: () => Promise<void>) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.run?.();
+  }
+}
 
 /** The API: every area, over one configuration, one data source and one Temporal client. */
 @Module({})
@@ -43,7 +51,7 @@ export class AppModule {
         ChannelsModule,
       ],
       controllers: [HealthController],
-      providers: [ApiKeysLifecycle],
+      providers: [ApiKeysLifecycle, { provide: AppShutdown, useValue: new AppShutdown(options.onShutdown) }],
     };
   }
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Express } from 'express';
+import type { Express, Request } from 'express';
 import { AppModule } from '@src/app.module';
 import { appConfig, redactUrl, type AppConfig } from '@src/config/config';
 import type { AppOptions } from '@src/core/app-options';
@@ -20,7 +20,10 @@ import { requestIdMiddleware } from '@src/common/http/request-id';
 import { createValidationPipe } from '@src/common/http/validation';
 import { setupOpenApi } from '@src/docs/openapi';
 import { mountCodecHttp } from '@src/codec/codec-http';
-import { METRICS_PATH, apiMetrics, httpMetricsMiddleware, metricsHandler } from '@src/metrics/http-metrics';
+import { METRICS_PATH, apiMetrics, httpMetricsMiddleware, metricsHandler, routeLabel } from '@src/metrics/http-metrics';
+import { startTracing } from '@src/tracing/tracing';
+import type { Logger } from '@src/logging/logger';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 /** Largest JSON body the API reads. */
 export const BODY_LIMIT = '1mb';
@@ -74,10 +77,28 @@ function mountAdminUi(app: NestExpressApplication): void {
   app.getHttpAdapter().get('/', (_req, res) => app.getHttpAdapter().redirect(res, 302, `${ADMIN_PATH}/`));
 }
 
+/**
+ * Starts the API's tracing when the OTEL_* variables ask for it (before the app connects anywhere), with
+ * server spans named by route template (`POST /orchestration/api/workflows/:id/execute`).
+ */
+export function startApiTracing(config: AppConfig, logger: Logger, exporter?: SpanExporter) {
+  return startTracing(config, {
+    defaultServiceName: 'merchflow-api',
+    exporter,
+    httpRoute: (req) => {
+      const route = routeLabel(req as unknown as Request, ADMIN_PATH);
+      return route === 'unmatched' ? null : route;
+    },
+    onDiagnostic: (level, message) => logger.log(level, message, { component: 'tracing' }),
+  });
+}
+
 async function main(): Promise<void> {
   const config = appConfig();
   const logger = rootLogger({ level: config.log.level, format: config.log.format }).child({ component: 'api' });
-  const app = await createApp(config);
+  const tracing = await startApiTracing(config, logger);
+  if (tracing) logger.info('tracing', { service: tracing.serviceName, exporters: config.tracing.exporters });
+  const app = await createApp(config, tracing ? { onShutdown: () => tracing.shutdown() } : {});
   await app.listen(config.http.port, config.http.host);
   logger.info('api listening', {
     url: `http://${config.http.host}:${config.http.port}${config.http.basePath}/`,

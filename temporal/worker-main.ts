@@ -15,6 +15,7 @@ import { closeExpressionPools } from '@engine/activities/shared/expressions';
 import { WorkerMetrics } from '@engine/observability/worker-metrics';
 import { freeLoopbackPort, startWorkerHttp } from '@engine/observability/worker-http';
 import type { Worker } from '@temporalio/worker';
+import { startTracing } from '@src/tracing/tracing';
 
 export interface WorkerArgs {
   maxWorkers?: number;
@@ -48,6 +49,12 @@ export async function runWorker(args: WorkerArgs): Promise<void> {
   const sdkMetricsAddress = metricsOn ? (config.worker.sdkMetricsAddress ?? `127.0.0.1:${await freeLoopbackPort()}`) : undefined;
   installTemporalRuntime(logger, 'WARN', { sdkMetricsAddress });
   const metrics = metricsOn ? new WorkerMetrics() : undefined;
+  // Before the first query: PostgreSQL and outbound HTTP spans are children of the step's activity span.
+  const tracing = await startTracing(config, {
+    defaultServiceName: 'merchflow-worker',
+    onDiagnostic: (level, message) => logger.log(level, message, { component: 'tracing' }),
+  });
+  if (tracing) logger.info('tracing', { service: tracing.serviceName, exporters: config.tracing.exporters });
   const dataSource = await connectOrExplain(`database ${redactUrl(config.databaseUrl)}`, 'DATABASE_URL', () => createDataSource(config).initialize());
   let connection: NativeConnection;
   try {
@@ -114,6 +121,8 @@ export async function runWorker(args: WorkerArgs): Promise<void> {
     await closeExpressionPools().catch(() => undefined);
     await connection.close().catch(() => undefined);
     await dataSource.destroy().catch(() => undefined);
+    // The last spans: those of the steps that finished during the shutdown grace time.
+    await tracing?.shutdown().catch(() => undefined);
   }
 }
 

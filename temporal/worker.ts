@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { Context } from '@temporalio/activity';
 import path from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLogLevel, type WorkerOptions } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '@src/config/config';
 import type { Logger } from '@src/logging/logger';
@@ -17,6 +17,7 @@ import { merchflowDataConverter } from '@engine/codec/data-converter';
 import type { WorkerMetrics } from '@engine/observability/worker-metrics';
 import type { RunProjectionEvent } from '@engine/shared/contracts';
 import { ItemLedgerStore } from '@engine/activities/runtime/item-ledger';
+import { activeTracing } from '@src/tracing/tracing';
 
 export interface MerchflowWorkerOptions {
   config: AppConfig;
@@ -31,11 +32,44 @@ export interface MerchflowWorkerOptions {
   metrics?: WorkerMetrics;
 }
 
-/** The prebuilt workflow bundle, when there is one; else the worker bundles the sources at start. */
-export function workflowBundlePath(config: AppConfig): string | null {
+/**
+ * The prebuilt workflow bundle, when there is one; else the worker bundles the sources at start.
+ * `traced`: the bundle with the OpenTelemetry workflow interceptors, built beside the plain one
+ * (`workflow-bundle-otel.js`, scripts/bundle-workflows.ts); a worker without tracing never loads them.
+ */
+export function workflowBundlePath(config: AppConfig, traced = false): string | null {
   // Built next to this file: <dist>/temporal/worker.js -> <dist>/workflow-bundle.js.
-  const candidate = config.worker.bundlePath ?? path.join(__dirname, '..', 'workflow-bundle.js');
+  const plain = config.worker.bundlePath ?? path.join(__dirname, '..', 'workflow-bundle.js');
+  const candidate = traced ? tracedBundlePath(plain) : plain;
   return fs.existsSync(candidate) ? candidate : null;
+}
+
+/** `.../workflow-bundle.js` -> `.../workflow-bundle-otel.js`. */
+export function tracedBundlePath(plain: string): string {
+  return plain.replace(/(\.js)?$/, '-otel.js');
+}
+
+/** The workflow interceptors module of @temporalio/interceptors-opentelemetry (bundled into the traced bundle). */
+export const OTEL_WORKFLOW_INTERCEPTORS = '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors';
+
+/**
+ * With tracing on (src/tracing/tracing.ts), the SDK's OpenTelemetry interceptors: each activity runs in a
+ * span whose parent is the workflow's (carried in the activity's headers), with the trace ids on its log
+ * lines; workflow spans, made inside the workflow sandbox, leave it through the `exporter` sink into the
+ * process's span processor (not during replay).
+ */
+async function tracingOptions(bundled: boolean): Promise<Pick<WorkerOptions, 'interceptors' | 'sinks'>> {
+  const tracing = activeTracing();
+  if (!tracing) return {};
+  const otel = await import('@temporalio/interceptors-opentelemetry/lib/worker');
+  return {
+    interceptors: {
+      activity: [(ctx) => ({ inbound: new otel.OpenTelemetryActivityInboundInterceptor(ctx), outbound: new otel.OpenTelemetryActivityOutboundInterceptor(ctx) })],
+      // A prebuilt bundle has them built in; bundling at start adds them.
+      ...(bundled ? {} : { workflowModules: [require.resolve(OTEL_WORKFLOW_INTERCEPTORS)] }),
+    },
+    sinks: { exporter: otel.makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+  };
 }
 
 /** The worker's activities: projection bookkeeping, condition evaluation and one activity per step type. */
@@ -99,8 +133,10 @@ export type Activities = Awaited<ReturnType<typeof createActivities>>;
 /** Creates (but does not run) a worker for the interpreter and the step executors. */
 export async function createMerchflowWorker(opts: MerchflowWorkerOptions): Promise<Worker> {
   const { config } = opts;
-  const bundle = workflowBundlePath(config);
+  const traced = activeTracing() !== null;
+  const bundle = workflowBundlePath(config, traced);
   return Worker.create({
+    ...(await tracingOptions(bundle !== null)),
     connection: opts.connection,
     namespace: config.temporal.namespace,
     taskQueue: opts.taskQueue ?? config.temporal.taskQueue,

@@ -106,6 +106,32 @@ export interface AppConfig {
   };
   /** Origins (the Temporal Web UI's) allowed to call the codec endpoints from a browser (CODEC_CORS_ORIGINS). */
   codecCorsOrigins: string[];
+  /** OpenTelemetry tracing (src/tracing/tracing.ts), off unless the standard OTEL_* variables turn it on. */
+  tracing: TracingConfig;
+}
+
+/** Where spans go: the OTLP exporter (http/protobuf) and/or the console. */
+export type TraceExporterName = 'otlp' | 'console';
+
+/** The OTEL_TRACES_SAMPLER values of the OpenTelemetry specification. */
+export const TRACE_SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+export type TraceSamplerName = (typeof TRACE_SAMPLERS)[number];
+
+export interface TracingConfig {
+  /** On when OTEL_TRACES_EXPORTER names an exporter (or, unset, an OTLP endpoint is set) and OTEL_SDK_DISABLED is not true. */
+  enabled: boolean;
+  exporters: TraceExporterName[];
+  /** OTEL_SERVICE_NAME; null: each process names itself (`merchflow-api`, `merchflow-worker`). */
+  serviceName: string | null;
+  /** OTEL_RESOURCE_ATTRIBUTES, decoded. */
+  resourceAttributes: Record<string, string>;
+  /** The OTLP traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, or OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`. */
+  otlpUrl: string;
+  /** OTEL_EXPORTER_OTLP_HEADERS with OTEL_EXPORTER_OTLP_TRACES_HEADERS over them (credentials of the collector). */
+  otlpHeaders: Record<string, string>;
+  sampler: TraceSamplerName;
+  /** OTEL_TRACES_SAMPLER_ARG: the ratio of the `traceidratio` samplers (default 1). */
+  samplerRatio: number;
 }
 
 /** The largest `concurrency` an api_call step may have (per-item requests in flight at once); see its schema. */
@@ -249,6 +275,27 @@ export const ENV_SCHEMA = z.object({
     default: 'the Temporal Web UI’s origins',
     description: 'Comma-separated origins allowed to call the codec endpoints from a browser.',
   }),
+  OTEL_SDK_DISABLED: envVar(bool().default(false), { default: 'false', description: 'OpenTelemetry: `true` turns tracing off whatever the other `OTEL_*` variables say (docs/observability.md, Tracing).' }),
+  OTEL_TRACES_EXPORTER: envVar(text().optional(), {
+    default: 'none (`otlp` when an OTLP endpoint is set)',
+    description: 'OpenTelemetry: where the API and the workers send spans, comma-separated: `otlp` (OTLP over HTTP, protobuf), `console`, or `none`. Unset and without an OTLP endpoint, tracing is off and nothing of it is loaded.',
+  }),
+  OTEL_SERVICE_NAME: envVar(text().optional(), { default: '`merchflow-api` / `merchflow-worker`', description: 'OpenTelemetry: the `service.name` of the spans this process exports.' }),
+  OTEL_RESOURCE_ATTRIBUTES: envVar(text().optional(), { default: 'none', description: 'OpenTelemetry: extra resource attributes, `key=value` pairs separated by commas (values percent-encoded).' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: envVar(url(['http:', 'https:']).optional(), { default: 'http://localhost:4318', description: 'OpenTelemetry: base URL of the OTLP/HTTP collector; spans go to `<endpoint>/v1/traces`. Setting it turns tracing on (exporter `otlp`).' }),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: envVar(url(['http:', 'https:']).optional(), { default: 'OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`', description: 'OpenTelemetry: the full URL spans are posted to (used as is). Setting it turns tracing on (exporter `otlp`).' }),
+  OTEL_EXPORTER_OTLP_HEADERS: envVar(text().optional(), { default: 'none', description: 'OpenTelemetry: headers of every OTLP request (`key=value` pairs separated by commas), e.g. the collector\'s credentials.', secret: true }),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: envVar(text().optional(), { default: 'none', description: 'OpenTelemetry: headers of the OTLP trace requests, over OTEL_EXPORTER_OTLP_HEADERS.', secret: true }),
+  OTEL_EXPORTER_OTLP_PROTOCOL: envVar(oneOf(['http/protobuf']).optional(), { default: 'http/protobuf', description: 'OpenTelemetry: the OTLP transport; `http/protobuf` is the one supported (grpc and http/json are not).' }),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: envVar(oneOf(['http/protobuf']).optional(), { default: 'as OTEL_EXPORTER_OTLP_PROTOCOL', description: 'OpenTelemetry: the OTLP transport of traces; `http/protobuf` only.' }),
+  OTEL_TRACES_SAMPLER: envVar(oneOf(TRACE_SAMPLERS).default('parentbased_always_on'), {
+    default: 'parentbased_always_on',
+    description: `OpenTelemetry: which traces are recorded: ${TRACE_SAMPLERS.map((s) => `\`${s}\``).join(', ')}.`,
+  }),
+  OTEL_TRACES_SAMPLER_ARG: envVar(z.coerce.number({ error: 'expected a number from 0 to 1' }).min(0, { error: 'expected a number from 0 to 1' }).max(1, { error: 'expected a number from 0 to 1' }).optional(), {
+    default: '1',
+    description: 'OpenTelemetry: the share of traces the `traceidratio` samplers keep, from 0 to 1.',
+  }),
 });
 
 export type EnvVars = z.output<typeof ENV_SCHEMA>;
@@ -359,6 +406,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     schedules: { minIntervalSeconds: e.SCHEDULE_MIN_INTERVAL_SECONDS },
     payloadEncryption: readPayloadEncryption(e, errors, dataDir),
     codecCorsOrigins: [],
+    tracing: readTracing(e, errors),
   };
   config.http.publicUrl = (e.MERCHFLOW_PUBLIC_URL ?? `http://127.0.0.1:${config.http.port}`).replace(/\/+$/, '');
   config.codecCorsOrigins = readOrigins(e.CODEC_CORS_ORIGINS, errors, ['http://127.0.0.1:8233', 'http://localhost:8233', new URL(config.temporal.uiUrl).origin]);
@@ -459,6 +507,61 @@ function readPayloadEncryption(e: EnvVars, errors: ConfigError[], dataDir: strin
     errors.push(new ConfigError('PAYLOAD_KEY_ID', 'is required when several payload keys are configured: name the one new payloads are encrypted with'));
   }
   return { enabled, activeKeyId, keys, source };
+}
+
+/**
+ * Tracing from the OpenTelemetry specification's variables. Unlike the spec's default (`otlp`), an unset
+ * OTEL_TRACES_EXPORTER means off unless an OTLP endpoint is given: nothing is exported anywhere by surprise.
+ */
+function readTracing(e: EnvVars, errors: ConfigError[]): TracingConfig {
+  const names = (e.OTEL_TRACES_EXPORTER ?? '').split(',').map((n) => n.trim().toLowerCase()).filter(Boolean);
+  const exporters: TraceExporterName[] = [];
+  for (const name of names) {
+    if (name === 'otlp' || name === 'console') {
+      if (!exporters.includes(name)) exporters.push(name);
+    } else if (name !== 'none') {
+      errors.push(new ConfigError('OTEL_TRACES_EXPORTER', `expected otlp, console or none (comma-separated), got "${name}"`));
+    }
+  }
+  const endpointSet = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined || e.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined;
+  if (names.length === 0 && endpointSet) exporters.push('otlp');
+  const base = (e.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318').replace(/\/+$/, '');
+  return {
+    enabled: !e.OTEL_SDK_DISABLED && exporters.length > 0,
+    exporters,
+    serviceName: e.OTEL_SERVICE_NAME ?? null,
+    resourceAttributes: parseKeyValues(e.OTEL_RESOURCE_ATTRIBUTES, 'OTEL_RESOURCE_ATTRIBUTES', errors, false),
+    otlpUrl: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${base}/v1/traces`,
+    otlpHeaders: {
+      ...parseKeyValues(e.OTEL_EXPORTER_OTLP_HEADERS, 'OTEL_EXPORTER_OTLP_HEADERS', errors, true),
+      ...parseKeyValues(e.OTEL_EXPORTER_OTLP_TRACES_HEADERS, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', errors, true),
+    },
+    sampler: e.OTEL_TRACES_SAMPLER,
+    samplerRatio: e.OTEL_TRACES_SAMPLER_ARG ?? 1,
+  };
+}
+
+/** `key=value,key2=value2` (the W3C Baggage-like list the OTEL_* variables use; values percent-decoded). */
+function parseKeyValues(raw: string | undefined, variable: string, errors: ConfigError[], secret: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (raw === undefined) return out;
+  raw.split(',').forEach((pair, i) => {
+    if (pair.trim() === '') return;
+    const eq = pair.indexOf('=');
+    const key = eq > 0 ? pair.slice(0, eq).trim() : '';
+    let value: string | null = null;
+    try {
+      value = eq > 0 ? decodeURIComponent(pair.slice(eq + 1).trim()) : null;
+    } catch {
+      value = null;
+    }
+    if (!key || value === null) {
+      errors.push(new ConfigError(variable, `entry ${i + 1}: expected key=value${secret ? '' : `, got "${pair.trim()}"`}`));
+      return;
+    }
+    out[key] = value;
+  });
+  return out;
 }
 
 function readOrigins(raw: string | undefined, errors: ConfigError[], fallback: string[]): string[] {

@@ -19,4 +19,6 @@ export interface AppOptions {
   taskQueue?: string;
   /** Overrides of the limits derived from the configuration. */
   executionLimits?: Partial<ExecutionLimits>;
+  /** Runs when the app closes, after the HTTP server stopped (the API flushes its spans). */
+  onShutdown?: () => Promise<void>;
 }

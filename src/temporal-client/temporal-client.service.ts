@@ -1,9 +1,20 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ClientInterceptors } from '@temporalio/client';
 import { APP_CONFIG } from '@src/config/config.module';
 import type { AppConfig } from '@src/config/config';
 import { merchflowDataConverter } from '@engine/codec/data-converter';
 import { withTimeout } from '@src/common/async';
+import { activeTracing } from '@src/tracing/tracing';
+
+/**
+ * With tracing on, the OpenTelemetry client interceptor: starting a workflow is a span of the
+ * request's trace, and its context travels to the workflow in the start's headers.
+ */
+export async function tracingClientInterceptors(): Promise<ClientInterceptors | undefined> {
+  if (!activeTracing()) return undefined;
+  const { OpenTelemetryWorkflowClientInterceptor } = await import('@temporalio/interceptors-opentelemetry/lib/client');
+  return { workflow: [new OpenTelemetryWorkflowClientInterceptor()] };
+}
 
 /**
  * The API's Temporal client. Connects lazily so the API starts (and its health
@@ -39,7 +50,12 @@ export class TemporalClientService implements OnModuleDestroy {
           connectTimeout: this.config.outage.temporalCallTimeoutMs,
           interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))],
         });
-        return new Client({ connection: this.connection, namespace: this.config.temporal.namespace, dataConverter: merchflowDataConverter(this.config) });
+        return new Client({
+          connection: this.connection,
+          namespace: this.config.temporal.namespace,
+          dataConverter: merchflowDataConverter(this.config),
+          interceptors: await tracingClientInterceptors(),
+        });
       } catch (err) {
         this.connecting = null;
         throw err;

@@ -49,9 +49,10 @@ export const TEST_TEMPLATES: TemplateRegistry = {
   },
 };
 
-export async function startApi(opts: { env?: Record<string, string>; templates?: TemplateRegistry } = {}): Promise<ApiHarness> {
+/** `env`: the API's variables; `workerEnv`: the worker's (the harness's), e.g. HTTP_ALLOW_HOSTS for steps calling a stub. */
+export async function startApi(opts: { env?: Record<string, string>; workerEnv?: Record<string, string>; templates?: TemplateRegistry } = {}): Promise<ApiHarness> {
   let h: Harness | null = null;
-  h = await startHarness({ executors: testExecutors(() => h!.dataSource) });
+  h = await startHarness({ executors: testExecutors(() => h!.dataSource), env: opts.workerEnv });
   const harness = h;
   const config = loadConfig({ ...process.env, ...(opts.env ?? {}), TEMPORAL_TASK_QUEUE: harness.taskQueue });
   const logLines: string[] = [];
