@@ -37,6 +37,11 @@ const MATRIX: Record<string, Role | 'public'> = {
   'POST /executions/{id}/cancel': 'operator',
   'POST /executions/{id}/restart': 'operator',
   'POST /executions/{id}/signal': 'operator',
+  'GET /executions/{id}/items': 'viewer',
+  'GET /executions/{id}/items/counts': 'viewer',
+  'GET /executions/{id}/items/export': 'viewer',
+  'GET /executions/{id}/items/{itemId}/payload': 'viewer',
+  'GET /step-types': 'viewer',
   'GET /schedules': 'viewer',
   'POST /schedules': 'admin',
   'GET /schedules/{id}': 'viewer',
@@ -93,7 +98,7 @@ const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
 
 /** Params that name nothing, so an allowed call changes nothing (404/400), a refused one is 403. */
 function concrete(path: string): string {
-  return path.replace('{id}', '2147483647').replace('{name}', 'no_such_template');
+  return path.replace('{id}', '2147483647').replace('{name}', 'no_such_template').replace('{itemId}', '1-1');
 }
 
 describe('API key auth', () => {
