@@ -18,7 +18,7 @@ import {
   selectItems,
   type ProgressHooks,
 } from '@engine/activities/shared/items';
-import { configInvalid } from '@engine/activities/shared/config-check';
+import { configInvalid } from '@engine/activities/shared/config-issues';
 import { mustParsePath, pathReader, setIn } from '@engine/activities/shared/paths';
 import { compileSafeRegex, MAX_MATCH_LENGTH } from '@engine/activities/shared/safe-regex';
 import { asNumber, isIsoDate, isTruthy } from '@engine/activities/shared/values';
@@ -260,7 +260,7 @@ function compileRule(rule: ValidationRule, index: number): Check {
  */
 export async function validateItems(items: readonly unknown[], rules: readonly ValidationRule[], opts: ValidateOptions = {}): Promise<ValidationResult> {
   const run = opts.run ?? EMPTY_RUN;
-  const issues = checkValidateConfig({ validation_rules: rules }, 'run');
+  const issues = checkValidateConfig({ validation_rules: rules }, 'runtime');
   if (issues.length > 0) throw configInvalid(issues);
   const checks = rules.map((r, i) => compileRule(r, i));
   const includeItems = opts.includeItems !== false;
@@ -380,7 +380,7 @@ export interface ValidateDataResult {
 export async function validateData(input: unknown, rawConfig: Record<string, unknown>, opts: ValidateOptions = {}): Promise<ValidateDataResult> {
   const run = opts.run ?? EMPTY_RUN;
   const resolved = resolveValidateConfig(rawConfig, run);
-  const issues = checkValidateConfig(resolved, 'run');
+  const issues = checkValidateConfig(resolved, 'runtime');
   if (issues.length > 0) throw configInvalid(issues);
   const config = resolved as unknown as ValidateConfig;
   const data = 'input' in rawConfig ? config.input : input;
