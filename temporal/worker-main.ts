@@ -16,29 +16,20 @@ import { WorkerMetrics } from '@engine/observability/worker-metrics';
 import { freeLoopbackPort, startWorkerHttp } from '@engine/observability/worker-http';
 import type { Worker } from '@temporalio/worker';
 import { startTracing } from '@src/tracing/tracing';
+import { parseOptions, type OptionSpec } from '@src/cli/options';
+
+/** The worker's options, shared by `npm run worker --` and `merchflow worker`. */
+export const WORKER_OPTIONS: Record<string, OptionSpec> = { 'max-workers': { kind: 'int', min: 1, max: 10000 }, 'task-queue': { kind: 'string' } };
 
 export interface WorkerArgs {
   maxWorkers?: number;
   taskQueue?: string;
 }
 
+/** `--max-workers N` (1-10000) and `--task-queue Q`; anything else is a usage error naming it. */
 export function parseWorkerArgs(argv: string[]): WorkerArgs {
-  const args: WorkerArgs = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--max-workers') {
-      const n = Number(value());
-      if (!Number.isInteger(n) || n < 1 || n > 10000) throw new Error('--max-workers must be an integer from 1 to 10000');
-      args.maxWorkers = n;
-    } else if (a === '--task-queue') args.taskQueue = value();
-    else throw new Error(`unknown option ${a} (expected --max-workers N, --task-queue Q)`);
-  }
-  return args;
+  const { options } = parseOptions(argv, WORKER_OPTIONS, { maxPositionals: 0 });
+  return { maxWorkers: options['max-workers'] as number | undefined, taskQueue: options['task-queue'] as string | undefined };
 }
 
 export async function runWorker(args: WorkerArgs): Promise<void> {

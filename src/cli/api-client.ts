@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, createApiClient, unwrap, type ApiClient, type Schemas } from '@src/api-client/client';
 import type { paths } from '@src/api-client/openapi.generated';
-import { UsageError } from '@src/cli/args';
+import { UsageError } from '@src/cli/options';
 import type { Io } from '@src/cli/context';
 import { ProgressRenderer, type RunOutcome, type Snapshot } from '@src/cli/progress';
 

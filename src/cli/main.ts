@@ -9,7 +9,7 @@ import { AppError } from '@src/common/errors';
 import { describeStartupError } from '@src/common/startup-errors';
 import { formatIssues } from '@engine/dsl/validate';
 import type { ValidationIssue } from '@engine/dsl/types';
-import { UsageError } from '@src/cli/args';
+import { UsageError } from '@src/cli/options';
 import { CliContext, ConnectionError, processIo, type Io } from '@src/cli/context';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command } from '@src/cli/commands/command';
 import { apiKeysCommand } from '@src/cli/commands/api-keys';

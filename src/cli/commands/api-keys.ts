@@ -1,4 +1,4 @@
-import { parseArgs, UsageError } from '@src/cli/args';
+import { parseOptions, UsageError } from '@src/cli/options';
 import { json, table } from '@src/cli/format';
 import { EXIT_OK, type Command } from '@src/cli/commands/command';
 import { ROLES, type Role } from '@src/auth/api-key.entity';
@@ -18,12 +18,12 @@ export const apiKeysCommand: Command = {
   async run(ctx, argv) {
     const [sub, ...rest] = argv;
     if (sub === 'generate') {
-      parseArgs(rest, {}, { maxPositionals: 0 });
+      parseOptions(rest, {}, { maxPositionals: 0 });
       ctx.io.out(generateKey().key);
       return EXIT_OK;
     }
     if (sub === 'create') {
-      const { options } = parseArgs(rest, { name: { kind: 'string' }, role: { kind: 'string' } }, { maxPositionals: 0 });
+      const { options } = parseOptions(rest, { name: { kind: 'string' }, role: { kind: 'string' } }, { maxPositionals: 0 });
       if (!options.name) throw new UsageError('api-keys create needs --name NAME');
       if (!ROLES.includes(options.role as Role)) throw new UsageError(`api-keys create needs --role ${ROLES.join('|')}`);
       const { apiKeys } = await ctx.services();
@@ -33,7 +33,7 @@ export const apiKeysCommand: Command = {
       return EXIT_OK;
     }
     if (sub === 'list') {
-      const { options } = parseArgs(rest, { all: { kind: 'boolean' }, json: { kind: 'boolean' } }, { maxPositionals: 0 });
+      const { options } = parseOptions(rest, { all: { kind: 'boolean' }, json: { kind: 'boolean' } }, { maxPositionals: 0 });
       const { apiKeys } = await ctx.services();
       const page = await apiKeys.list(pageRequest({ page_size: 100 }), { include_revoked: Boolean(options.all) });
       if (options.json) ctx.io.out(json(page));
@@ -41,7 +41,7 @@ export const apiKeysCommand: Command = {
       return EXIT_OK;
     }
     if (sub === 'revoke') {
-      const { positionals } = parseArgs(rest, {}, { maxPositionals: 1 });
+      const { positionals } = parseOptions(rest, {}, { maxPositionals: 1 });
       if (!positionals[0] || !/^\d{1,9}$/.test(positionals[0])) throw new UsageError('api-keys revoke needs a numeric key ID');
       const { apiKeys } = await ctx.services();
       const k = await apiKeys.revoke(Number(positionals[0]));

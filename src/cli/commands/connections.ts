@@ -1,4 +1,4 @@
-import { parseArgs, UsageError, type OptionSpec } from '@src/cli/args';
+import { parseOptions, UsageError, type OptionSpec } from '@src/cli/options';
 import { json, table } from '@src/cli/format';
 import { EXIT_FAILED, EXIT_OK, type Command } from '@src/cli/commands/command';
 import type { ConnectionKind } from '@src/connections/connection-validation';
@@ -63,7 +63,7 @@ export function connectionsCommand(kind: ConnectionKind): Command {
       const [sub, ...rest] = argv;
       const svc = async () => (await ctx.services()).connections.of(kind);
       if (sub === 'list') {
-        const { options } = parseArgs(rest, { json: { kind: 'boolean' }, active: { kind: 'boolean' } }, { maxPositionals: 0 });
+        const { options } = parseOptions(rest, { json: { kind: 'boolean' }, active: { kind: 'boolean' } }, { maxPositionals: 0 });
         const list = await (await svc()).list({ active: options.active as boolean | undefined });
         if (options.json) ctx.io.out(json(list));
         else
@@ -76,7 +76,7 @@ export function connectionsCommand(kind: ConnectionKind): Command {
         return EXIT_OK;
       }
       if (sub === 'create' || sub === 'update') {
-        const { positionals, options } = parseArgs(rest, FIELDS, { maxPositionals: sub === 'create' ? 0 : 1 });
+        const { positionals, options } = parseOptions(rest, FIELDS, { maxPositionals: sub === 'create' ? 0 : 1 });
         const body = bodyFrom(options);
         const s = await svc();
         const c = sub === 'create' ? await s.create(body) : await s.update(idArg(kind, sub, positionals), body);
@@ -84,7 +84,7 @@ export function connectionsCommand(kind: ConnectionKind): Command {
         return EXIT_OK;
       }
       if (sub === 'disable' || sub === 'delete' || sub === 'test') {
-        const { positionals, options } = parseArgs(rest, { json: { kind: 'boolean' } }, { maxPositionals: 1 });
+        const { positionals, options } = parseOptions(rest, { json: { kind: 'boolean' } }, { maxPositionals: 1 });
         const id = idArg(kind, sub, positionals);
         const s = await svc();
         if (sub === 'disable') ctx.io.out(`disabled ${kind.slice(0, -1)} ${(await s.disable(id)).id}`);

@@ -1,4 +1,4 @@
-import { parseArgs, UsageError } from '@src/cli/args';
+import { parseOptions, UsageError } from '@src/cli/options';
 import type { CliContext } from '@src/cli/context';
 import { duration, json, table } from '@src/cli/format';
 import { followRun } from '@src/cli/progress';
@@ -46,7 +46,7 @@ function needId(positionals: string[], what: string): string {
 }
 
 async function list(ctx: CliContext, argv: string[]): Promise<number> {
-  const { options } = parseArgs(
+  const { options } = parseOptions(
     argv,
     {
       workflow: { kind: 'string' },
@@ -87,7 +87,7 @@ async function list(ctx: CliContext, argv: string[]): Promise<number> {
 }
 
 async function show(ctx: CliContext, argv: string[]): Promise<number> {
-  const { positionals, options } = parseArgs(argv, { json: { kind: 'boolean' } }, { maxPositionals: 1 });
+  const { positionals, options } = parseOptions(argv, { json: { kind: 'boolean' } }, { maxPositionals: 1 });
   const id = needId(positionals, 'show');
   const d = ctx.remote ? await ctx.remote.execution(id) : await (await ctx.services()).queries.detail(id);
   if (options.json) {
@@ -123,7 +123,7 @@ function shownStatus(r: { status: string; outcome: string; failed_items_total: n
 }
 
 async function cancel(ctx: CliContext, argv: string[]): Promise<number> {
-  const { positionals } = parseArgs(argv, {}, { maxPositionals: 1 });
+  const { positionals } = parseOptions(argv, {}, { maxPositionals: 1 });
   const id = needId(positionals, 'cancel');
   const row = ctx.remote ? await ctx.remote.cancel(id) : await (await ctx.services()).executions.cancel(id);
   ctx.io.out(`cancellation requested for ${row.execution_id}`);
@@ -131,7 +131,7 @@ async function cancel(ctx: CliContext, argv: string[]): Promise<number> {
 }
 
 async function restart(ctx: CliContext, argv: string[]): Promise<number> {
-  const { positionals, options } = parseArgs(
+  const { positionals, options } = parseOptions(
     argv,
     { 'from-step': { kind: 'string' }, 'input-overrides': { kind: 'json', object: true }, wait: { kind: 'boolean' } },
     { maxPositionals: 1 },

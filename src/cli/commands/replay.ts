@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
-import { UsageError } from '@src/cli/args';
+import { UsageError } from '@src/cli/options';
 import { EXIT_FAILED, EXIT_OK, type Command } from '@src/cli/commands/command';
 import type { CliContext } from '@src/cli/context';
 import { merchflowDataConverter } from '@engine/codec/data-converter';

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { parseArgs, UsageError } from '@src/cli/args';
+import { parseOptions, UsageError } from '@src/cli/options';
 import type { CliContext } from '@src/cli/context';
 import { json } from '@src/cli/format';
 import { followRun, type RunOutcome } from '@src/cli/progress';
@@ -60,7 +60,7 @@ completed, 3 when it completed with failures (items that failed after their
 retries, listed on stderr), 1 when it failed or was cancelled, 2 on bad usage. Ctrl-C stops
 following; the run continues.`,
   async run(ctx, argv) {
-    const { positionals, options } = parseArgs(
+    const { positionals, options } = parseOptions(
       argv,
       {
         'input-data': { kind: 'json', object: true },

@@ -1,4 +1,4 @@
-import { parseArgs, UsageError } from '@src/cli/args';
+import { parseOptions, UsageError } from '@src/cli/options';
 import type { CliContext } from '@src/cli/context';
 import { json, table } from '@src/cli/format';
 import { EXIT_OK, type Command } from '@src/cli/commands/command';
@@ -54,7 +54,7 @@ export const schedulesCommand: Command = {
       delete: (s, id) => s.remove(id),
     };
     if (sub in simple) {
-      const { positionals } = parseArgs(rest, {}, { maxPositionals: 1 });
+      const { positionals } = parseOptions(rest, {}, { maxPositionals: 1 });
       const id = scheduleId(positionals, sub);
       const done = { pause: 'paused', unpause: 'unpaused', trigger: 'triggered', delete: 'deleted' }[sub];
       let temporalId: string | null = null;
@@ -77,7 +77,7 @@ export const schedulesCommand: Command = {
 };
 
 async function list(ctx: CliContext, argv: string[]): Promise<number> {
-  const { options } = parseArgs(argv, { workflow: { kind: 'string' }, json: { kind: 'boolean' }, page: { kind: 'int', min: 1 } }, { maxPositionals: 0 });
+  const { options } = parseOptions(argv, { workflow: { kind: 'string' }, json: { kind: 'boolean' }, page: { kind: 'int', min: 1 } }, { maxPositionals: 0 });
   const workflowId = options.workflow ? await workflowIdOf(ctx, String(options.workflow)) : undefined;
   if (ctx.remote) {
     const page = await ctx.remote.schedules({ workflow: workflowId, page: options.page as number | undefined, page_size: 100 });
@@ -97,7 +97,7 @@ async function list(ctx: CliContext, argv: string[]): Promise<number> {
 }
 
 async function show(ctx: CliContext, argv: string[]): Promise<number> {
-  const { positionals, options } = parseArgs(argv, { json: { kind: 'boolean' } }, { maxPositionals: 1 });
+  const { positionals, options } = parseOptions(argv, { json: { kind: 'boolean' } }, { maxPositionals: 1 });
   if (ctx.remote) {
     const s = await ctx.remote.schedule(scheduleId(positionals, 'show'));
     ctx.io.out(options.json ? json(s) : table(HEADERS, [line(s)]));
@@ -118,7 +118,7 @@ async function show(ctx: CliContext, argv: string[]): Promise<number> {
 }
 
 async function create(ctx: CliContext, argv: string[]): Promise<number> {
-  const { options } = parseArgs(
+  const { options } = parseOptions(
     argv,
     {
       workflow: { kind: 'string' },
@@ -147,7 +147,7 @@ async function create(ctx: CliContext, argv: string[]): Promise<number> {
 }
 
 async function update(ctx: CliContext, argv: string[]): Promise<number> {
-  const { positionals, options } = parseArgs(
+  const { positionals, options } = parseOptions(
     argv,
     { cron: { kind: 'string' }, name: { kind: 'string' }, timezone: { kind: 'string' }, 'input-data': { kind: 'json', object: true } },
     { maxPositionals: 1 },

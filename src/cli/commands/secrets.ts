@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs, UsageError } from '@src/cli/args';
+import { parseOptions, UsageError } from '@src/cli/options';
 import { json, table } from '@src/cli/format';
 import { EXIT_OK, type Command } from '@src/cli/commands/command';
 import { DEV_MASTER_KEY_FILE } from '@src/config/config';
@@ -26,7 +26,7 @@ export const secretsCommand: Command = {
   async run(ctx, argv) {
     const [sub, ...rest] = argv;
     if (sub === 'set') {
-      const { positionals, options } = parseArgs(rest, { description: { kind: 'string' } }, { maxPositionals: 1 });
+      const { positionals, options } = parseOptions(rest, { description: { kind: 'string' } }, { maxPositionals: 1 });
       if (!positionals[0]) throw new UsageError('secrets set needs a NAME (the value is read from stdin or a prompt, never from the command line)');
       const { secrets } = await ctx.services();
       const value = await readValue(ctx.io, `value of ${positionals[0]}: `);
@@ -35,7 +35,7 @@ export const secretsCommand: Command = {
       return EXIT_OK;
     }
     if (sub === 'list') {
-      const { options } = parseArgs(rest, { json: { kind: 'boolean' } }, { maxPositionals: 0 });
+      const { options } = parseOptions(rest, { json: { kind: 'boolean' } }, { maxPositionals: 0 });
       const { secrets } = await ctx.services();
       const list = await secrets.list();
       if (options.json) ctx.io.out(json(list));
@@ -43,7 +43,7 @@ export const secretsCommand: Command = {
       return EXIT_OK;
     }
     if (sub === 'delete') {
-      const { positionals } = parseArgs(rest, {}, { maxPositionals: 1 });
+      const { positionals } = parseOptions(rest, {}, { maxPositionals: 1 });
       if (!positionals[0]) throw new UsageError('secrets delete needs a NAME');
       const { secrets } = await ctx.services();
       const s = await secrets.delete(positionals[0]);
@@ -51,7 +51,7 @@ export const secretsCommand: Command = {
       return EXIT_OK;
     }
     if (sub === 'rotate-master-key') {
-      const { options } = parseArgs(rest, { generate: { kind: 'boolean' } }, { maxPositionals: 0 });
+      const { options } = parseOptions(rest, { generate: { kind: 'boolean' } }, { maxPositionals: 0 });
       const { secrets } = await ctx.services();
       const newKey = options.generate ? randomBytes(32).toString('base64') : (await readValue(ctx.io, 'new master key: ')).trim();
       const { rotated } = await secrets.rotateMasterKey(newKey);

@@ -1,4 +1,4 @@
-import { parseArgs } from '@src/cli/args';
+import { parseOptions } from '@src/cli/options';
 import type { CliContext } from '@src/cli/context';
 import { EXIT_FAILED, EXIT_OK, type Command } from '@src/cli/commands/command';
 import { formatIssues } from '@engine/dsl/validate';
@@ -20,7 +20,7 @@ URL) are kept; keys the template added are filled in.
   --force           reset each workflow's config to the template's defaults
   --list            list the templates instead`,
   async run(ctx: CliContext, argv: string[]): Promise<number> {
-    const { options } = parseArgs(argv, { template: { kind: 'string' }, list: { kind: 'boolean' }, force: { kind: 'boolean' } }, { maxPositionals: 0 });
+    const { options } = parseOptions(argv, { template: { kind: 'string' }, list: { kind: 'boolean' }, force: { kind: 'boolean' } }, { maxPositionals: 0 });
     const { templates } = await ctx.services();
     if (options.list) {
       for (const t of templates.list()) {

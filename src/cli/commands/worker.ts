@@ -1,4 +1,3 @@
-import { parseArgs } from '@src/cli/args';
 import { EXIT_OK, type Command } from '@src/cli/commands/command';
 
 /** `worker --max-workers N`: the Temporal worker (the specification's `workflow_scheduler --max-workers`). */
@@ -12,10 +11,9 @@ export const workerCommand: Command = {
   --max-workers N     steps run at once by this worker (default WORKER_MAX_CONCURRENT_ACTIVITIES)
   --task-queue QUEUE  poll this task queue (default TEMPORAL_TASK_QUEUE)`,
   async run(_ctx, argv) {
-    const { options } = parseArgs(argv, { 'max-workers': { kind: 'int', min: 1, max: 10000 }, 'task-queue': { kind: 'string' } }, { maxPositionals: 0 });
     // Loaded on demand: the worker pulls in the Temporal worker runtime and webpack, which other commands never need.
-    const { runWorker } = await import('@engine/worker-main');
-    await runWorker({ maxWorkers: options['max-workers'] as number | undefined, taskQueue: options['task-queue'] as string | undefined });
+    const { parseWorkerArgs, runWorker } = await import('@engine/worker-main');
+    await runWorker(parseWorkerArgs(argv));
     return EXIT_OK;
   },
 };

@@ -24,6 +24,34 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 /** Once a per-item step is cancelled, how long its calls in flight may still answer before they are aborted. */
 const CANCEL_GRACE_MS = 5_000;
 
+/** Largest share of the results a per-item checkpoint carries (heartbeat details stay small); past it the checkpoint stops advancing. */
+const CHECKPOINT_MAX_BYTES = 64 * 1024;
+
+/** How many checkpoints a per-item attempt heartbeats at most, besides one every few seconds and one when it stops. */
+const CHECKPOINTS_PER_ATTEMPT = 200;
+
+/**
+ * What a per-item attempt heartbeats, and a retry resumes from: progress, and
+ * the items `[0, through)` that finished, with their results, except the
+ * `redo` ones that failed (a retry calls those again, with the same keys).
+ */
+export interface PerItemCheckpoint {
+  done: number;
+  total: number;
+  failed: number;
+  through: number;
+  results: unknown[];
+  redo: number[];
+}
+
+/** The finished items of an earlier attempt over the same list, or null. */
+function perItemResume(checkpoint: unknown, total: number): Pick<PerItemCheckpoint, 'through' | 'results' | 'redo'> | null {
+  const c = checkpoint as Partial<PerItemCheckpoint> | undefined;
+  if (!c || c.total !== total || !Number.isSafeInteger(c.through) || !Array.isArray(c.results) || !Array.isArray(c.redo)) return null;
+  if (c.results.length !== c.through || c.through! > total) return null;
+  return { through: c.through!, results: c.results, redo: c.redo.filter((i) => Number.isSafeInteger(i) && i >= 0 && i < c.through!) };
+}
+
 /**
  * Output of a per-item call: `results[i]` is the (mapped) response for item `i`,
  * null when it failed. With `continue_on_item_error`, items that failed after
@@ -269,7 +297,33 @@ class ApiCall {
     const keyField = config.item_key_field as string | undefined;
     const results: unknown[] = new Array(items.length).fill(null);
     const failures = new ItemFailures();
-    let done = 0;
+    // A retried attempt skips the items an earlier one confirmed (its checkpoint) and keeps their results;
+    // the items it calls use the keys they always had, so a call the receiver saw already is deduplicated.
+    const resume = perItemResume(ctx.checkpoint, items.length);
+    const finished: boolean[] = new Array(items.length).fill(false);
+    const failedHere = new Set<number>();
+    if (resume) {
+      const redo = new Set(resume.redo);
+      for (let i = 0; i < resume.through; i++) {
+        finished[i] = !redo.has(i);
+        if (finished[i]) results[i] = resume.results[i];
+      }
+    }
+    const pending = Array.from({ length: items.length }, (_, i) => i).filter((i) => !finished[i]);
+    let done = items.length - pending.length;
+    let through = 0;
+    let bytes = 0;
+    let lastBeat = 0;
+    const beatEvery = Math.max(1, Math.ceil(items.length / CHECKPOINTS_PER_ATTEMPT));
+    const checkpoint = (): PerItemCheckpoint => {
+      while (through < items.length && finished[through]) {
+        const size = JSON.stringify(results[through] ?? null).length + 1;
+        if (bytes + size > CHECKPOINT_MAX_BYTES) break;
+        bytes += size;
+        through++;
+      }
+      return { done, total: items.length, failed: failures.count, through, results: results.slice(0, through), redo: [...failedHere].filter((i) => i < through) };
+    };
     let fatal: unknown;
     // Cancelled: no new item starts; calls in flight get a short grace to answer (so what they did is known
     // and can be undone), then they are aborted.
@@ -288,9 +342,10 @@ class ApiCall {
     };
     try {
       await runPool(
-        items.length,
+        pending.length,
         settings.concurrency ?? API_CALL_DEFAULTS.concurrency,
-        async (index) => {
+        async (position) => {
+          const index = pending[position];
           let key = String(index);
           try {
             key = itemKeyOf(items[index], index, keyField);
@@ -300,6 +355,7 @@ class ApiCall {
                 ? businessKeyOf(config.idempotency_key, (t) => ctx.resolve(t, items[index]), index)
                 : `${ctx.idempotency_key}:${key}`;
             results[index] = await send(items[index], idempotencyKey, inflight.signal);
+            finished[index] = true;
             ctx.items?.record({ key: keyField ? key : itemKeyGuess(items[index], index), index, status: 'ok' });
           } catch (err) {
             const e = err as { message?: string; info?: Record<string, unknown> };
@@ -308,6 +364,8 @@ class ApiCall {
               fatal ??= forItem(err, index, key);
             } else {
               const status = e.info?.status;
+              failedHere.add(index);
+              finished[index] = true;
               failures.add(
                 {
                   key,
@@ -321,7 +379,10 @@ class ApiCall {
             }
           }
           done++;
-          ctx.heartbeat({ done, total: items.length, failed: failures.count });
+          if (done % beatEvery === 0 || done === items.length || Date.now() - lastBeat > 5_000) {
+            lastBeat = Date.now();
+            ctx.heartbeat(checkpoint());
+          }
         },
         () => fatal !== undefined || ctx.signal.aborted,
       );
@@ -332,7 +393,11 @@ class ApiCall {
       clearTimeout(grace);
     }
     if (ctx.signal.aborted) throw withPartialOutput(new StepError(ErrorCodes.HTTP_ABORTED, 'the step was cancelled'), partial());
-    if (fatal !== undefined) throw withPartialOutput(fatal, partial());
+    if (fatal !== undefined) {
+      // Where a retry resumes: every item confirmed before the failure.
+      if (isRetryable(fatal)) ctx.heartbeat(checkpoint());
+      throw withPartialOutput(fatal, partial());
+    }
     // Items that failed after their retries fail the step when there are too many (every one, by default);
     // what did go through is still the input of its compensation.
     try {

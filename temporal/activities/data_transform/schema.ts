@@ -60,13 +60,15 @@
  *   "fields": { "title": ["trim", "collapse_whitespace", "title_case"], "weight": { "op": "weight", "to": "kg" },
  *               "price": { "op": "currency", "currency_field": "currency" }, "released": "date" } }
  */
+import { z } from 'zod';
 import { defineStepConfig } from '@engine/activities/runtime/executor';
-import type { ConfigValidator, RunContext } from '@engine/dsl/types';
+import type { RunContext } from '@engine/dsl/types';
 import { isForbiddenKey, isPlainObject, parseReference, resolveReferences } from '@engine/dsl/references';
-import { jsonataProblem } from '@engine/dsl/expressions';
-import { Issues, join, type CheckMode, type ConfigIssue } from '@engine/activities/shared/config-check';
-import type { Path } from '@engine/activities/shared/paths';
+import { zodIssues, type ConfigIssue } from '@engine/activities/shared/config-issues';
+import { CROSS_FIELD, intIn, isRunReference, itemPath, itemPathProblem, jsonataExpression, oneOfOr, refOr, unknownKeysHint, type SchemaMode } from '@engine/activities/shared/zod';
+import { parsePath, type Path } from '@engine/activities/shared/paths';
 import { regexProblem } from '@engine/activities/shared/safe-regex';
+import { hasItemReferences } from '@engine/activities/shared/template';
 import { CAST_TYPES, TARGET_UNITS, TEXT_OPERATIONS, unitInfo, type Dimension } from '@engine/activities/shared/values';
 
 export const TRANSFORM_TYPES = ['map', 'filter', 'aggregate', 'normalize', 'jsonata'] as const;
@@ -140,335 +142,337 @@ export interface TransformConfig {
   timeout_ms?: number;
 }
 
-const COMMON_KEYS = ['transform_type', 'input', 'source_field', 'items_field', 'output_field'];
-const KEYS_BY_TYPE: Record<TransformType, string[]> = {
-  map: ['mapping_rules', 'keep_unmapped', 'on_error'],
-  filter: ['rules', 'match', 'expression'],
-  aggregate: ['group_by', 'aggregations'],
-  normalize: ['fields', 'on_error'],
-  jsonata: ['expression', 'timeout_ms'],
-};
-
 /** Deepest nesting of filter groups. */
 const MAX_FILTER_DEPTH = 16;
 
-/**
- * Checks a data_transform config. In `definition` mode (saving a workflow) run
- * references stand in for option values; in `run` mode they were resolved.
- */
-export function checkTransformConfig(config: Record<string, unknown>, mode: CheckMode = 'definition'): ConfigIssue[] {
-  const is = new Issues(mode);
-  const type = config.transform_type;
-  if (type === undefined) {
-    is.add('transform_type', `transform_type is required: one of ${TRANSFORM_TYPES.join(', ')}`);
-    return is.list;
-  }
-  if (!is.oneOf('transform_type', type, TRANSFORM_TYPES) || is.deferred(type)) return is.list;
-  const t = type as TransformType;
-  const known = [...COMMON_KEYS, ...KEYS_BY_TYPE[t]];
-  for (const key of Object.keys(config)) {
-    if (known.includes(key)) continue;
-    const owner = TRANSFORM_TYPES.find((x) => KEYS_BY_TYPE[x].includes(key));
-    is.add(key, owner ? `'${key}' is an option of transform_type ${owner}, not ${t}` : `unknown option '${key}'`);
-  }
-  checkSource(is, config, t);
-  if ('on_error' in config) is.oneOf('on_error', config.on_error, ON_ERROR);
-  if (t === 'map') checkMap(is, config);
-  else if (t === 'filter') checkFilter(is, config);
-  else if (t === 'aggregate') checkAggregate(is, config);
-  else if (t === 'normalize') checkNormalize(is, config);
-  else checkJsonata(is, config);
-  return is.list;
-}
-
-/** The validator a workflow definition runs for data_transform steps. */
-export const validateDataTransformConfig: ConfigValidator = (config) => checkTransformConfig(config, 'definition');
-
-function checkSource(is: Issues, c: Record<string, unknown>, t: TransformType): void {
-  if (c.source_field !== undefined && c.items_field !== undefined) is.add('items_field', 'give source_field or items_field, not both');
-  for (const key of ['source_field', 'items_field'] as const) {
-    if (c[key] === undefined) continue;
-    if (t === 'jsonata') is.add(key, `${key} is not used by transform_type jsonata: the expression gets the whole input`);
-    else is.path(key, c[key]);
-  }
-  if (c.output_field !== undefined) {
-    if (c.source_field === undefined && c.items_field === undefined) is.add('output_field', 'output_field needs source_field: a list input gives a list output');
-    else is.path('output_field', c.output_field);
-  }
-}
-
 const PROBE_RUN: RunContext = { input: undefined, steps: {}, config: {}, execution: {} };
-
-/** True when a string holds item references (`$title`, `${brand} x`), which only per-item resolution fills in. */
-export function hasItemReferences(s: string): boolean {
-  return s.includes('$') && resolveReferences(s, PROBE_RUN) === s && resolveReferences(s, { ...PROBE_RUN, item: {} }) !== s;
-}
 
 /** True when a string holds references inside longer text (a per-item template). */
 export function isTemplate(s: string): boolean {
   return s.includes('$') && parseReference(s) === null && resolveReferences(s, { ...PROBE_RUN, item: {} }) !== s;
 }
 
-/** A JSON value without item references (options are resolved once, not per item). */
-function checkPlainValue(is: Issues, field: string, v: unknown, hint: string): void {
-  if (typeof v === 'string' && hasItemReferences(v)) {
-    is.add(field, `'${v}' holds an item reference, which is not resolved here; ${hint} (write $$ for a literal $)`);
-  }
+type Ctx = z.core.$RefinementCtx;
+type Key = string | number;
+const add = (ctx: Ctx, path: Key[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+const obj = (v: unknown): Record<string, unknown> => (isPlainObject(v) ? v : {});
+
+/** Option values are resolved once per step, not per item: an item reference there would stay as written. */
+function checkPlainValue(ctx: Ctx, path: Key[], v: unknown, hint: string): void {
+  if (typeof v === 'string' && hasItemReferences(v)) add(ctx, path, `'${v}' holds an item reference, which is not resolved here; ${hint} (write $$ for a literal $)`);
 }
 
-function checkExpression(is: Issues, field: string, v: unknown): void {
-  if (typeof v !== 'string' || v.trim() === '') {
-    is.add(field, 'must be a JSONata expression');
-    return;
-  }
-  const problem = jsonataProblem(v);
-  if (problem) is.add(field, problem);
-}
-
-function checkTargets(is: Issues, prefix: string, names: string[], reserved: Array<{ path: Path; text: string }> = []): Array<Path | null> {
-  const parsed = names.map((name) => {
-    if (name === '$' || name.startsWith('$')) {
-      is.add(join(prefix, name), `target '${name}' must be a field name, not a reference`);
-      return null;
+/** Target paths (mapping targets, aggregation names after the group keys) must be field names that do not overlap. */
+function checkTargets(ctx: Ctx, prefix: Key[], names: string[], reserved: Array<{ path: Path; text: string }> = []): void {
+  const all = [...reserved];
+  for (const name of names) {
+    const problem = name.startsWith('$') ? `target '${name}' must be a field name, not a reference` : itemPathProblem(name);
+    if (problem) add(ctx, [...prefix, name], problem);
+    else {
+      const path = (parsePath(name) as { path: Path }).path;
+      const other = all.find((o) => o.path.slice(0, path.length).every((k, x) => k === path[x]) || path.slice(0, o.path.length).every((k, x) => k === o.path[x]));
+      if (other) add(ctx, [...prefix, name], `target '${name}' overlaps '${other.text}'; one would overwrite the other`);
+      all.push({ path, text: name });
     }
-    return is.path(join(prefix, name), name);
+  }
+}
+
+function transformSchema(mode: SchemaMode) {
+  const opt = (schema: z.ZodType, what: string) => refOr(mode, schema, what, isRunReference).optional();
+  const oneOf = (values: readonly [string, ...string[]]) => oneOfOr(mode, values, isRunReference).optional();
+  const bool = opt(z.boolean({ error: 'must be true or false' }), 'true or false');
+  const deferred = (v: unknown) => mode === 'definition' && isRunReference(v);
+
+  // ------------------------------------------------------------ map
+  const mappingSource = z.string().superRefine((s, ctx) => {
+    const ref = parseReference(s);
+    const bad = ref?.segments.find(isForbiddenKey);
+    if (s === '') add(ctx, [], 'must be a source field path such as "name"');
+    else if (bad !== undefined) add(ctx, [], `'${s}' uses the forbidden key '${bad}'`);
+    else if (!ref && !isTemplate(s)) {
+      const problem = itemPathProblem(s);
+      if (problem) add(ctx, [], problem);
+    }
   });
-  const all = [...reserved.map((r) => ({ path: r.path, text: r.text })), ...names.map((n, i) => ({ path: parsed[i], text: n }))];
-  for (let i = 0; i < all.length; i++) {
-    for (let j = i + 1; j < all.length; j++) {
-      const a = all[i].path;
-      const b = all[j].path;
-      if (!a || !b) continue;
-      const n = Math.min(a.length, b.length);
-      if (a.slice(0, n).every((k, x) => k === b[x])) {
-        is.add(join(prefix, all[j].text), `target '${all[j].text}' overlaps '${all[i].text}'; one would overwrite the other`);
+  const mappingObject = z
+    .strictObject({
+      path: itemPath.optional().describe('Field path to read ("cost_price")'),
+      value: z.unknown().optional().describe('A constant (or a run reference) for every item'),
+      expression: jsonataExpression.optional().describe('JSONata over the item ($ is the item, $input/$config/$steps the run)'),
+      default: z.unknown().optional().describe('Used when the source is missing (else null)'),
+      type: oneOf(CAST_TYPES).describe('Cast the value'),
+      decimal_separator: oneOf(DECIMAL_SEPARATORS),
+      date_order: oneOf(DATE_ORDERS),
+      separator: opt(z.string().min(1, 'must be a non-empty string'), 'a non-empty string').describe('Splits a string into an array (type "array")'),
+    })
+    .superRefine((r, ctx) => {
+      const sources = (['path', 'value', 'expression'] as const).filter((k) => r[k] !== undefined);
+      if (sources.length !== 1) add(ctx, [], sources.length === 0 ? 'needs one of path, value or expression' : `give only one of ${sources.join(', ')}`);
+      checkPlainValue(ctx, ['value'], r.value, 'use path to read an item field');
+      checkPlainValue(ctx, ['default'], r.default, 'defaults are constants');
+    }, CROSS_FIELD);
+  const mapping = z.union([mappingSource, mappingObject], { error: 'must be a source field path or an object {path | value | expression, default, type}' });
+  const map = {
+    mapping_rules: z
+      .record(z.string(), mapping, { error: 'mapping_rules is required: an object of {target field: source field or rule}, e.g. {"title": "name"}' })
+      .refine((r) => Object.keys(r).length > 0, 'mapping_rules is required: an object of {target field: source field or rule}, e.g. {"title": "name"}')
+      .superRefine((r, ctx) => checkTargets(ctx, [], Object.keys(obj(r))), CROSS_FIELD)
+      .describe('{target path: source}: a field path, a run reference, a per-item template ("${brand} ${name}") or a rule object'),
+    keep_unmapped: bool.describe('Keep the fields no rule read (default false)'),
+    on_error: oneOf(ON_ERROR).describe('What an unconvertible value becomes: null (default), keep, or fail the step'),
+  };
+
+  // ------------------------------------------------------------ filter
+  const RULES_REQUIRED = 'filter needs rules (a non-empty list such as [{"field": "quantity", "operator": "gt", "value": 0}]) or an expression';
+  const RULE_KEYS = ['field', 'operator', 'value', 'value_field', 'case_insensitive', 'flags', 'all', 'any', 'not'];
+  const filterRule: z.ZodType = z.lazy(() =>
+    z
+      .strictObject({
+        field: itemPath.optional().describe('Field path of the item to compare'),
+        operator: oneOf(FILTER_OPERATORS),
+        value: z.unknown().optional().describe('What to compare with (a run reference is resolved once)'),
+        value_field: itemPath.optional().describe('Compare with another field of the item instead'),
+        case_insensitive: bool,
+        flags: z.unknown().optional().describe('Regular expression flags (i, m, s, u) for operator matches'),
+        all: z.array(filterRule, { error: 'must be a non-empty list of rules' }).min(1, 'must be a non-empty list of rules').optional().describe('Group: every rule matches'),
+        any: z.array(filterRule, { error: 'must be a non-empty list of rules' }).min(1, 'must be a non-empty list of rules').optional().describe('Group: some rule matches'),
+        not: filterRule.optional().describe('Group: the rule does not match'),
+      }, { error: 'must be a rule {field, operator, value} or a group {all: [...]}, {any: [...]}, {not: rule}' })
+      .superRefine((r, ctx) => checkFilterRule(ctx, obj(r)), CROSS_FIELD),
+  );
+  function checkFilterRule(ctx: Ctx, r: Record<string, unknown>): void {
+    const group = (['all', 'any', 'not'] as const).find((g) => r[g] !== undefined);
+    if (group) {
+      for (const k of Object.keys(r)) if (k !== group && RULE_KEYS.includes(k)) add(ctx, [k], `a group holds only '${group}'`);
+      return;
+    }
+    if (r.field === undefined) add(ctx, ['field'], itemPathProblem(undefined)!);
+    const op = r.operator as FilterOperator | undefined;
+    if (op === undefined) return add(ctx, ['operator'], `operator is required: one of ${FILTER_OPERATORS.join(', ')}`);
+    if (!FILTER_OPERATORS.includes(op)) return;
+    if (r.flags !== undefined && op !== 'matches') add(ctx, ['flags'], "flags apply to operator 'matches' only");
+    if (r.value !== undefined && r.value_field !== undefined) add(ctx, ['value_field'], 'give value or value_field, not both');
+    if (r.value_field !== undefined) {
+      if (op === 'exists' || op === 'matches') add(ctx, ['value_field'], `operator '${op}' does not compare with another field`);
+      return;
+    }
+    const v = r.value;
+    checkPlainValue(ctx, ['value'], v, 'use value_field to compare with another field of the item');
+    if (deferred(v)) return;
+    if (op === 'matches') {
+      const problem = deferred(r.flags) ? null : regexProblem(v, typeof r.flags === 'string' ? r.flags : '');
+      if (problem) add(ctx, [typeof v === 'string' && r.flags !== undefined && /flags/.test(problem) ? 'flags' : 'value'], `pattern ${problem}`);
+      return;
+    }
+    const problem = valueProblem(op, v);
+    if (problem) add(ctx, ['value'], problem);
+  }
+  function valueProblem(op: FilterOperator, v: unknown): string | null {
+    switch (op) {
+      case 'exists':
+        return v === undefined || typeof v === 'boolean' ? null : `must be true, false or absent for operator 'exists'${mode === 'definition' ? ', or a reference like "$input.x"' : ''}`;
+      case 'gt':
+      case 'gte':
+      case 'lt':
+      case 'lte':
+        return typeof v === 'number' || typeof v === 'string' ? null : `operator '${op}' needs a number or a string as value`;
+      case 'in':
+        return Array.isArray(v) || typeof v === 'string' ? null : "operator 'in' needs a list (or a string) as value";
+      default:
+        return v === undefined ? `operator '${op}' needs a value (or value_field)` : null;
+    }
+  }
+  /** Where the filter groups nest deeper than allowed, if they do. */
+  const tooDeep = (r: unknown, path: Key[], depth: number): Key[] | null => {
+    if (depth > MAX_FILTER_DEPTH) return path;
+    const g = obj(r);
+    for (const k of ['all', 'any'] as const) {
+      if (!Array.isArray(g[k])) continue;
+      for (const [i, x] of (g[k] as unknown[]).entries()) {
+        const deep = tooDeep(x, [...path, k, i], depth + 1);
+        if (deep) return deep;
       }
     }
-  }
-  return parsed;
-}
-
-function checkMap(is: Issues, c: Record<string, unknown>): void {
-  is.boolean('keep_unmapped', c.keep_unmapped);
-  const rules = c.mapping_rules;
-  if (!isPlainObject(rules) || Object.keys(rules).length === 0) {
-    is.add('mapping_rules', 'mapping_rules is required: an object of {target field: source field or rule}, e.g. {"title": "name"}');
-    return;
-  }
-  checkTargets(is, 'mapping_rules', Object.keys(rules));
-  for (const [target, rule] of Object.entries(rules)) {
-    const at = join('mapping_rules', target);
-    if (typeof rule === 'string') {
-      checkSourceString(is, at, rule);
-    } else if (isPlainObject(rule)) {
-      checkMappingObject(is, at, rule);
-    } else {
-      is.add(at, 'must be a source field path or an object {path | value | expression, default, type}');
+    return g.not === undefined ? null : tooDeep(g.not, [...path, 'not'], depth + 1);
+  };
+  const filter = {
+    rules: z
+      .array(filterRule, { error: RULES_REQUIRED })
+      .optional()
+      .describe('Rules {field, operator, value | value_field, case_insensitive, flags} or groups {all}, {any}, {not}'),
+    match: oneOf(['all', 'any']).describe('How rules combine: all (default) or any'),
+    expression: jsonataExpression.optional().describe('A JSONata predicate over the item, instead of rules'),
+  };
+  const filterChecks = (c: Record<string, unknown>, ctx: Ctx) => {
+    if (c.expression !== undefined) {
+      if (c.rules !== undefined) add(ctx, ['expression'], 'give rules or expression, not both');
+      if (c.match !== undefined) add(ctx, ['match'], 'match combines rules; it does not apply to an expression');
+    } else if (c.rules === undefined || (Array.isArray(c.rules) && c.rules.length === 0)) {
+      add(ctx, ['rules'], RULES_REQUIRED);
+    } else if (Array.isArray(c.rules)) {
+      const deep = c.rules.map((r, i) => tooDeep(r, ['rules', i], 0)).find((d) => d !== null);
+      if (deep) add(ctx, deep, `filter groups nest deeper than ${MAX_FILTER_DEPTH} levels`);
     }
-  }
-}
+  };
 
-function checkSourceString(is: Issues, at: string, s: string): void {
-  if (s === '') is.add(at, 'must be a source field path such as "name"');
-  else if (parseReference(s) !== null) {
-    const bad = parseReference(s)!.segments.find(isForbiddenKey);
-    if (bad !== undefined) is.add(at, `'${s}' uses the forbidden key '${bad}'`);
-  } else if (!isTemplate(s)) is.path(at, s);
-}
-
-function checkMappingObject(is: Issues, at: string, rule: Record<string, unknown>): void {
-  is.unknownKeys(at, rule, ['path', 'value', 'expression', 'default', 'type', 'decimal_separator', 'date_order', 'separator']);
-  const sources = (['path', 'value', 'expression'] as const).filter((k) => rule[k] !== undefined);
-  if (sources.length !== 1) {
-    is.add(at, sources.length === 0 ? 'needs one of path, value or expression' : `give only one of ${sources.join(', ')}`);
-  }
-  if (rule.path !== undefined) is.path(join(at, 'path'), rule.path);
-  if (rule.expression !== undefined) checkExpression(is, join(at, 'expression'), rule.expression);
-  if (rule.value !== undefined) checkPlainValue(is, join(at, 'value'), rule.value, 'use path to read an item field');
-  if (rule.default !== undefined) checkPlainValue(is, join(at, 'default'), rule.default, 'defaults are constants');
-  is.oneOf(join(at, 'type'), rule.type, CAST_TYPES);
-  is.oneOf(join(at, 'decimal_separator'), rule.decimal_separator, DECIMAL_SEPARATORS);
-  is.oneOf(join(at, 'date_order'), rule.date_order, DATE_ORDERS);
-  is.check(join(at, 'separator'), rule.separator, (x) => typeof x === 'string' && x !== '', 'a non-empty string');
-}
-
-function checkFilter(is: Issues, c: Record<string, unknown>): void {
-  is.oneOf('match', c.match, ['all', 'any']);
-  if (c.rules !== undefined && c.expression !== undefined) is.add('expression', 'give rules or expression, not both');
-  if (c.expression !== undefined) {
-    checkExpression(is, 'expression', c.expression);
-    if (c.match !== undefined) is.add('match', 'match combines rules; it does not apply to an expression');
-    return;
-  }
-  if (!Array.isArray(c.rules) || c.rules.length === 0) {
-    is.add('rules', 'filter needs rules (a non-empty list such as [{"field": "quantity", "operator": "gt", "value": 0}]) or an expression');
-    return;
-  }
-  c.rules.forEach((r, i) => checkFilterRule(is, `rules[${i}]`, r, 0));
-}
-
-function checkFilterRule(is: Issues, at: string, r: unknown, depth: number): void {
-  if (depth > MAX_FILTER_DEPTH) {
-    is.add(at, `filter groups nest deeper than ${MAX_FILTER_DEPTH} levels`);
-    return;
-  }
-  if (!isPlainObject(r)) {
-    is.add(at, 'must be a rule {field, operator, value} or a group {all: [...]}, {any: [...]}, {not: rule}');
-    return;
-  }
-  for (const group of ['all', 'any'] as const) {
-    if (r[group] === undefined) continue;
-    is.unknownKeys(at, r, [group], `a group holds only '${group}'`);
-    if (!Array.isArray(r[group]) || (r[group] as unknown[]).length === 0) is.add(join(at, group), 'must be a non-empty list of rules');
-    else (r[group] as unknown[]).forEach((x, i) => checkFilterRule(is, `${join(at, group)}[${i}]`, x, depth + 1));
-    return;
-  }
-  if (r.not !== undefined) {
-    is.unknownKeys(at, r, ['not'], "a group holds only 'not'");
-    checkFilterRule(is, join(at, 'not'), r.not, depth + 1);
-    return;
-  }
-  is.unknownKeys(at, r, ['field', 'operator', 'value', 'value_field', 'case_insensitive', 'flags']);
-  is.path(join(at, 'field'), r.field);
-  if (r.operator === undefined) {
-    is.add(join(at, 'operator'), `operator is required: one of ${FILTER_OPERATORS.join(', ')}`);
-    return;
-  }
-  if (!is.oneOf(join(at, 'operator'), r.operator, FILTER_OPERATORS) || is.deferred(r.operator)) return;
-  checkComparison(is, at, r, r.operator as FilterOperator);
-}
-
-function checkComparison(is: Issues, at: string, r: Record<string, unknown>, op: FilterOperator): void {
-  is.boolean(join(at, 'case_insensitive'), r.case_insensitive);
-  if (r.flags !== undefined && op !== 'matches') is.add(join(at, 'flags'), "flags apply to operator 'matches' only");
-  if (r.value !== undefined && r.value_field !== undefined) is.add(join(at, 'value_field'), 'give value or value_field, not both');
-  if (r.value_field !== undefined) {
-    if (op === 'exists' || op === 'matches') is.add(join(at, 'value_field'), `operator '${op}' does not compare with another field`);
-    else is.path(join(at, 'value_field'), r.value_field);
-    return;
-  }
-  const v = r.value;
-  const field = join(at, 'value');
-  checkPlainValue(is, field, v, 'use value_field to compare with another field of the item');
-  if (is.deferred(v)) return;
-  switch (op) {
-    case 'exists':
-      is.check(field, v, (x) => typeof x === 'boolean', "true, false or absent for operator 'exists'");
-      return;
-    case 'gt':
-    case 'gte':
-    case 'lt':
-    case 'lte':
-      if (!(typeof v === 'number' || typeof v === 'string')) is.add(field, `operator '${op}' needs a number or a string as value`);
-      return;
-    case 'in':
-      if (!(Array.isArray(v) || typeof v === 'string')) is.add(field, "operator 'in' needs a list (or a string) as value");
-      return;
-    case 'matches': {
-      const problem = regexProblem(v, typeof r.flags === 'string' ? r.flags : '');
-      if (problem) is.add(typeof v === 'string' && r.flags !== undefined && /flags/.test(problem) ? join(at, 'flags') : field, `pattern ${problem}`);
-      return;
+  // ------------------------------------------------------------ aggregate
+  const aggregation = z
+    .strictObject({
+      op: oneOfOr(mode, AGGREGATE_OPS, isRunReference),
+      field: itemPath.optional().describe('Field path to aggregate (required for sum, min, max, avg)'),
+      round: opt(intIn(0, 12), 'an integer from 0 to 12').describe('Decimal places (sum, avg, min, max)'),
+      distinct: bool.describe('Count or collect distinct values only'),
+    }, { error: `must be {op, field} with op one of ${AGGREGATE_OPS.join(', ')}` })
+    .superRefine((a, ctx) => {
+      const op = a.op as string;
+      if (a.field === undefined && ['sum', 'min', 'max', 'avg'].includes(op)) add(ctx, ['field'], itemPathProblem(undefined)!);
+      if (a.round !== undefined && !['sum', 'avg', 'min', 'max'].includes(op)) add(ctx, ['round'], 'round applies to sum, avg, min and max');
+      if (a.distinct !== undefined && !['count', 'collect'].includes(op)) add(ctx, ['distinct'], 'distinct applies to count and collect');
+    }, CROSS_FIELD);
+  const aggregate = {
+    group_by: z
+      .union([itemPath, z.array(itemPath).min(1, 'must name at least one field (or be left out for one group of all items)')], {
+        error: 'must be a field path or a list of field paths',
+      })
+      .optional()
+      .describe('A field path or a list of them; none: one group of all items'),
+    aggregations: z.record(z.string(), aggregation, { error: 'must be an object of {name: {op, field}}' }).optional().describe('{name: {op, field, round, distinct}}'),
+  };
+  const aggregateChecks = (c: Record<string, unknown>, ctx: Ctx) => {
+    const list: unknown[] = Array.isArray(c.group_by) ? c.group_by : c.group_by === undefined ? [] : [c.group_by];
+    const groupBy = list.filter((g): g is string => !itemPathProblem(g));
+    if (c.aggregations === undefined && list.length === 0) {
+      add(ctx, ['aggregations'], 'aggregate needs aggregations, e.g. {"total": {"op": "sum", "field": "price"}}, or group_by');
     }
-    default:
-      if (v === undefined) is.add(field, `operator '${op}' needs a value (or value_field)`);
-  }
-}
-
-function checkAggregate(is: Issues, c: Record<string, unknown>): void {
-  const groupBy = c.group_by === undefined ? [] : Array.isArray(c.group_by) ? c.group_by : [c.group_by];
-  if (Array.isArray(c.group_by) && c.group_by.length === 0) is.add('group_by', 'must name at least one field (or be left out for one group of all items)');
-  const groupPaths = groupBy.map((g, i) => ({ path: is.path(Array.isArray(c.group_by) ? `group_by[${i}]` : 'group_by', g), text: String(g) }));
-  const aggs = c.aggregations;
-  if (aggs === undefined) {
-    if (groupBy.length === 0) is.add('aggregations', 'aggregate needs aggregations, e.g. {"total": {"op": "sum", "field": "price"}}, or group_by');
-    return;
-  }
-  if (!isPlainObject(aggs)) {
-    is.add('aggregations', 'must be an object of {name: {op, field}}');
-    return;
-  }
-  const reserved = groupPaths.filter((g): g is { path: Path; text: string } => g.path !== null);
-  checkTargets(is, 'aggregations', Object.keys(aggs), reserved);
-  for (const [name, spec] of Object.entries(aggs)) {
-    const at = join('aggregations', name);
-    if (!isPlainObject(spec)) {
-      is.add(at, `must be {op, field} with op one of ${AGGREGATE_OPS.join(', ')}`);
-      continue;
+    if (isPlainObject(c.aggregations)) {
+      checkTargets(ctx, ['aggregations'], Object.keys(c.aggregations), groupBy.map((g) => ({ path: (parsePath(g) as { path: Path }).path, text: g })));
     }
-    is.unknownKeys(at, spec, ['op', 'field', 'round', 'distinct']);
-    if (spec.op === undefined) is.add(join(at, 'op'), `op is required: one of ${AGGREGATE_OPS.join(', ')}`);
-    else is.oneOf(join(at, 'op'), spec.op, AGGREGATE_OPS);
-    const needsField = ['sum', 'min', 'max', 'avg'].includes(spec.op as string);
-    if (spec.field !== undefined || needsField) is.path(join(at, 'field'), spec.field);
-    is.number(join(at, 'round'), spec.round, { min: 0, max: 12, integer: true });
-    if (spec.round !== undefined && !['sum', 'avg', 'min', 'max'].includes(spec.op as string)) is.add(join(at, 'round'), 'round applies to sum, avg, min and max');
-    is.boolean(join(at, 'distinct'), spec.distinct);
-    if (spec.distinct !== undefined && !['count', 'collect'].includes(spec.op as string)) is.add(join(at, 'distinct'), 'distinct applies to count and collect');
-  }
+  };
+
+  // ------------------------------------------------------------ normalize
+  const OPTIONS_BY_OP: Record<string, string[]> = {
+    number: ['decimal_separator', 'precision'],
+    decimal: ['decimal_separator', 'precision'],
+    integer: ['decimal_separator'],
+    date: ['order', 'output'],
+    currency: ['default_currency', 'currency_field', 'as_object', 'decimal_separator'],
+    weight: ['to', 'from', 'precision', 'decimal_separator'],
+    length: ['to', 'from', 'precision', 'decimal_separator'],
+    volume: ['to', 'from', 'precision', 'decimal_separator'],
+  };
+  const OP_ERROR = `operation must be one of ${NORMALIZE_OPS.join(', ')}`;
+  const dimensionOf = (op: string) => (['weight', 'length', 'volume'].includes(op) ? (op as Dimension) : null);
+  const unit = (dimension: Dimension) =>
+    opt(
+      z.string().refine((u) => unitInfo(u)?.dimension === dimension, `must be a unit of ${dimension}: one of ${TARGET_UNITS[dimension].join(', ')}`),
+      `a unit of ${dimension}: one of ${TARGET_UNITS[dimension].join(', ')}`,
+    );
+  const options = {
+    decimal_separator: oneOf(DECIMAL_SEPARATORS),
+    precision: opt(intIn(0, 12), 'an integer from 0 to 12'),
+    order: oneOf(DATE_ORDERS).describe('Day, month and year order of ambiguous dates'),
+    output: oneOf(DATE_OUTPUTS),
+    as_object: bool.describe('Currency as {amount, currency}'),
+    default_currency: opt(z.string().regex(/^[A-Z]{3}$/, 'must be a three-letter ISO currency code such as "EUR"'), 'a three-letter ISO currency code such as "EUR"'),
+    currency_field: itemPath.optional().describe('Field holding the currency code'),
+  };
+  const operationObject = z.discriminatedUnion(
+    'op',
+    NORMALIZE_OPS.map((op) => {
+      const takes = OPTIONS_BY_OP[op] ?? [];
+      const dimension = dimensionOf(op);
+      const shape = Object.fromEntries(takes.map((k) => [k, dimension && (k === 'to' || k === 'from') ? unit(dimension) : options[k as keyof typeof options]]));
+      return z
+        .strictObject({ op: z.literal(op), ...shape }, unknownKeysHint(`operation '${op}' takes ${takes.join(', ') || 'no options'}`))
+        .superRefine((o: Record<string, unknown>, ctx) => {
+          if (dimension && o.to === undefined) add(ctx, ['to'], `operation '${op}' needs a target unit: one of ${TARGET_UNITS[dimension].join(', ')}`);
+          if (o.currency_field !== undefined && o.as_object === true) add(ctx, ['currency_field'], 'as_object already keeps the currency next to the amount');
+        }, CROSS_FIELD);
+    }) as unknown as [z.ZodObject, ...z.ZodObject[]],
+    { error: OP_ERROR },
+  );
+  const operationName = z.string().superRefine((op, ctx) => {
+    const dimension = dimensionOf(op);
+    if (!(NORMALIZE_OPS as readonly string[]).includes(op)) add(ctx, [], OP_ERROR);
+    else if (dimension) add(ctx, [], `operation '${op}' needs options: {"op": "${op}", "to": "${TARGET_UNITS[dimension][2]}"}`);
+  });
+  const operation = z.union([operationName, operationObject], { error: OP_ERROR });
+  const normalize = {
+    fields: z
+      .record(z.string(), z.union([operation, z.array(operation).min(1, 'needs at least one operation')], { error: `must be an operation or a list of them; ${OP_ERROR}` }), {
+        error: 'normalize needs fields: {field path: operation or [operations]}, e.g. {"title": ["trim", "title_case"]}',
+      })
+      .refine((f) => Object.keys(f).length > 0, 'normalize needs fields: {field path: operation or [operations]}, e.g. {"title": ["trim", "title_case"]}')
+      .superRefine((f, ctx) => {
+        for (const name of Object.keys(obj(f))) {
+          const problem = itemPathProblem(name);
+          if (problem) add(ctx, [name], problem);
+        }
+      }, CROSS_FIELD)
+      .describe('{field path: operation or [operations]}: trim, lowercase, uppercase, title_case, collapse_whitespace, number, integer, boolean, date, currency, or {op, ...options}'),
+    on_error: map.on_error,
+  };
+
+  // ------------------------------------------------------------ jsonata
+  const notForJsonata = z.never({ error: 'is not used by transform_type jsonata: the expression gets the whole input' }).optional();
+  const jsonata = {
+    expression: jsonataExpression.describe('JSONata over the whole input'),
+    timeout_ms: opt(intIn(1, 600_000), 'an integer from 1 to 600000').describe('Budget of the expression (default 30000)'),
+    source_field: notForJsonata,
+    items_field: notForJsonata,
+    output_field: notForJsonata,
+  };
+
+  // ------------------------------------------------------------ the types together
+  const own = { map, filter, aggregate, normalize, jsonata } as const;
+  const common = {
+    input: z.unknown().optional().describe('The data to transform, usually a reference ("$steps.fetch.products"); default: the step input'),
+    source_field: itemPath.optional().describe('Path of the item list inside the input ("products"); the output keeps that shape'),
+    items_field: itemPath.optional().describe('Alias of source_field'),
+    output_field: itemPath.optional().describe('Where the result list goes in the output (default: source_field)'),
+  };
+  const checks: Partial<Record<TransformType, (c: Record<string, unknown>, ctx: Ctx) => void>> = { filter: filterChecks, aggregate: aggregateChecks };
+  const member = (t: TransformType) => {
+    // Options of the other types, named as such: `'group_by' is an option of transform_type aggregate, not map`.
+    const foreign = TRANSFORM_TYPES.flatMap((o) => Object.keys(own[o]).filter((k) => !(k in own[t]) && !(k in common)).map((k) => [k, o] as const));
+    const others = Object.fromEntries(foreign.filter(([k], i) => foreign.findIndex(([x]) => x === k) === i).map(([k, o]) => [k, z.never({ error: `is an option of transform_type ${o}, not ${t}` }).optional()]));
+    return z.strictObject({ transform_type: z.literal(t), ...common, ...others, ...own[t] }).superRefine((c: Record<string, unknown>, ctx) => {
+      if (c.source_field !== undefined && c.items_field !== undefined) add(ctx, ['items_field'], 'give source_field or items_field, not both');
+      if (t !== 'jsonata' && c.output_field !== undefined && c.source_field === undefined && c.items_field === undefined) {
+        add(ctx, ['output_field'], 'output_field needs source_field: a list input gives a list output');
+      }
+      checks[t]?.(c, ctx);
+    }, CROSS_FIELD);
+  };
+  return z.discriminatedUnion('transform_type', TRANSFORM_TYPES.map(member) as unknown as [z.ZodObject, ...z.ZodObject[]], {
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? `${obj(issue.input).transform_type === undefined ? 'transform_type is required: ' : 'must be '}one of ${TRANSFORM_TYPES.join(', ')}`
+        : undefined,
+  });
 }
 
-const OPTIONS_BY_OP: Record<string, string[]> = {
-  number: ['decimal_separator', 'precision'],
-  decimal: ['decimal_separator', 'precision'],
-  integer: ['decimal_separator'],
-  date: ['order', 'output'],
-  currency: ['default_currency', 'currency_field', 'as_object', 'decimal_separator'],
-  weight: ['to', 'from', 'precision', 'decimal_separator'],
-  length: ['to', 'from', 'precision', 'decimal_separator'],
-  volume: ['to', 'from', 'precision', 'decimal_separator'],
-};
+const SCHEMAS = { definition: transformSchema('definition'), runtime: transformSchema('runtime') };
 
-function checkNormalize(is: Issues, c: Record<string, unknown>): void {
-  const fields = c.fields;
-  if (!isPlainObject(fields) || Object.keys(fields).length === 0) {
-    is.add('fields', 'normalize needs fields: {field path: operation or [operations]}, e.g. {"title": ["trim", "title_case"]}');
-    return;
-  }
-  for (const [name, ops] of Object.entries(fields)) {
-    const at = join('fields', name);
-    is.path(at, name);
-    const list = Array.isArray(ops) ? ops : [ops];
-    if (list.length === 0) is.add(at, 'needs at least one operation');
-    list.forEach((op, i) => checkNormalizeOp(is, Array.isArray(ops) ? `${at}[${i}]` : at, op));
-  }
+/**
+ * The zod schema of a `data_transform` config as written in a definition (a
+ * run reference such as `"$config.mode"` may stand in for an option value, or
+ * for `transform_type`, which then defers every check to the run).
+ */
+export const dataTransformConfigSchema = z.union([SCHEMAS.definition, z.looseObject({ transform_type: z.string().refine(isRunReference) })]);
+
+/**
+ * Checks a data_transform config. In `definition` mode (saving a workflow) run
+ * references stand in for option values; at `runtime` they were resolved.
+ */
+export function checkTransformConfig(config: Record<string, unknown>, mode: SchemaMode = 'definition'): ConfigIssue[] {
+  if (mode === 'definition' && isRunReference(config.transform_type)) return [];
+  const parsed = SCHEMAS[mode].safeParse(config);
+  return parsed.success ? [] : zodIssues(parsed.error);
 }
 
-function checkNormalizeOp(is: Issues, at: string, op: unknown): void {
-  const name = typeof op === 'string' ? op : isPlainObject(op) ? op.op : undefined;
-  if (typeof name !== 'string' || !(NORMALIZE_OPS as readonly string[]).includes(name)) {
-    is.add(typeof op === 'string' || !isPlainObject(op) ? at : join(at, 'op'), `operation must be one of ${NORMALIZE_OPS.join(', ')}`);
-    return;
-  }
-  const dimension = ['weight', 'length', 'volume'].includes(name) ? (name as Dimension) : null;
-  if (!isPlainObject(op)) {
-    if (dimension) is.add(at, `operation '${name}' needs options: {"op": "${name}", "to": "${TARGET_UNITS[dimension][2]}"}`);
-    return;
-  }
-  is.unknownKeys(at, op, ['op', ...(OPTIONS_BY_OP[name] ?? [])], `operation '${name}' takes ${(OPTIONS_BY_OP[name] ?? []).join(', ') || 'no options'}`);
-  is.oneOf(join(at, 'decimal_separator'), op.decimal_separator, DECIMAL_SEPARATORS);
-  is.number(join(at, 'precision'), op.precision, { min: 0, max: 12, integer: true });
-  is.oneOf(join(at, 'order'), op.order, DATE_ORDERS);
-  is.oneOf(join(at, 'output'), op.output, DATE_OUTPUTS);
-  is.boolean(join(at, 'as_object'), op.as_object);
-  is.check(join(at, 'default_currency'), op.default_currency, (x) => typeof x === 'string' && /^[A-Z]{3}$/.test(x), 'a three-letter ISO currency code such as "EUR"');
-  if (op.currency_field !== undefined) {
-    is.path(join(at, 'currency_field'), op.currency_field);
-    if (op.as_object === true) is.add(join(at, 'currency_field'), 'as_object already keeps the currency next to the amount');
-  }
-  if (dimension) {
-    const unit = (x: unknown) => typeof x === 'string' && unitInfo(x)?.dimension === dimension;
-    const units = `a unit of ${dimension}: one of ${TARGET_UNITS[dimension].join(', ')}`;
-    if (op.to === undefined) is.add(join(at, 'to'), `operation '${name}' needs a target unit: one of ${TARGET_UNITS[dimension].join(', ')}`);
-    else is.check(join(at, 'to'), op.to, unit, units);
-    is.check(join(at, 'from'), op.from, unit, units);
-  }
-}
-
-function checkJsonata(is: Issues, c: Record<string, unknown>): void {
-  if (c.expression === undefined) is.add('expression', 'jsonata needs an expression, e.g. "products[price > 10].{\\"sku\\": sku}"');
-  else checkExpression(is, 'expression', c.expression);
-  is.number('timeout_ms', c.timeout_ms, { min: 1, max: 600_000, integer: true });
-}
+/** The validator a workflow definition runs for data_transform steps. */
+export const validateDataTransformConfig = (config: Record<string, unknown>): ConfigIssue[] => checkTransformConfig(config, 'definition');
 
 // ---------------------------------------------------------------- run-time resolution
 
@@ -524,5 +528,5 @@ export function resolveTransformConfig(config: Record<string, unknown>, run: Run
 /** Step type id of `data_transform`. */
 export const DATA_TRANSFORM_STEP_TYPE = 'data_transform';
 
-/** The `data_transform` step type as the API knows it: its id and config validator. */
-export const dataTransformConfig = defineStepConfig(DATA_TRANSFORM_STEP_TYPE, validateDataTransformConfig);
+/** The `data_transform` step type as the API knows it: its id, config validator and schema. */
+export const dataTransformConfig = defineStepConfig(DATA_TRANSFORM_STEP_TYPE, validateDataTransformConfig, { schema: dataTransformConfigSchema });

@@ -23,7 +23,7 @@ import {
   type ProgressHooks,
 } from '@engine/activities/shared/items';
 import { requireObjectItems } from '@engine/activities/shared/input-shape';
-import { configInvalid } from '@engine/activities/shared/config-check';
+import { configInvalid } from '@engine/activities/shared/config-issues';
 import { mustParsePath, pathReader, removeIn, setIn, type Path } from '@engine/activities/shared/paths';
 import { compileSafeRegex } from '@engine/activities/shared/safe-regex';
 import {
@@ -164,7 +164,7 @@ function writer(path: Path): (out: Record<string, unknown>, value: unknown) => v
 
 /** The operations trust their config only once checked: this is what makes them safe to call directly. */
 function assertConfig(type: TransformType, config: object): void {
-  const issues = checkTransformConfig({ ...config, transform_type: type }, 'run');
+  const issues = checkTransformConfig({ ...config, transform_type: type }, 'runtime');
   if (issues.length > 0) throw configInvalid(issues);
 }
 
@@ -742,7 +742,7 @@ export interface TransformResult {
 export async function transformData(input: unknown, rawConfig: Record<string, unknown>, opts: OperationOptions = {}): Promise<TransformResult> {
   const run = opts.run ?? EMPTY_RUN;
   const resolved = resolveTransformConfig(rawConfig, run);
-  const issues = checkTransformConfig(resolved, 'run');
+  const issues = checkTransformConfig(resolved, 'runtime');
   if (issues.length > 0) throw configInvalid(issues);
   const config = resolved as unknown as TransformConfig;
   const data = 'input' in rawConfig ? config.input : input;

@@ -42,11 +42,13 @@
  *     { "type": "custom", "expression": "price >= cost_price", "message": "price below cost" } ],
  *   "source_field": "products", "max_invalid_ratio": 0.1 }
  */
+import { z } from 'zod';
 import { defineStepConfig } from '@engine/activities/runtime/executor';
-import type { ConfigValidator, RunContext } from '@engine/dsl/types';
+import type { RunContext } from '@engine/dsl/types';
 import { isPlainObject, parseReference, resolveReferences } from '@engine/dsl/references';
-import { jsonataProblem } from '@engine/dsl/expressions';
-import { Issues, join, type CheckMode, type ConfigIssue } from '@engine/activities/shared/config-check';
+import { zodIssues, type ConfigIssue } from '@engine/activities/shared/config-issues';
+import { CROSS_FIELD, isRunReference, itemPath, itemPathProblem, jsonataExpression, numberIn, oneOfOr, refOr, unknownKeysHint, type SchemaMode } from '@engine/activities/shared/zod';
+import { parsePath } from '@engine/activities/shared/paths';
 import { regexProblem } from '@engine/activities/shared/safe-regex';
 
 export const RULE_TYPES = ['required', 'min_value', 'max_value', 'type', 'min_length', 'max_length', 'pattern', 'enum', 'in', 'unique', 'custom'] as const;
@@ -88,121 +90,115 @@ export interface ValidateConfig {
   include_invalid_items?: boolean;
 }
 
-const TOP_KEYS = ['validation_rules', 'input', 'source_field', 'items_field', 'max_invalid_ratio', 'max_invalid_count', 'fail_on_invalid', 'include_invalid_items'];
+type Ctx = z.core.$RefinementCtx;
+const add = (ctx: Ctx, path: Array<string | number>, message: string) => ctx.addIssue({ code: 'custom', path, message });
+const RULES_REQUIRED = 'validation_rules is required: a non-empty list such as [{"type": "required", "field": "sku"}]';
 
-/** Options each rule type takes besides `type`, `field` and `message`. */
-const RULE_OPTIONS: Record<RuleType, string[]> = {
-  required: ['allow_empty'],
-  min_value: ['min_value'],
-  max_value: ['max_value'],
-  type: ['expected', 'expected_type'],
-  min_length: ['min_length'],
-  max_length: ['max_length'],
-  pattern: ['pattern', 'flags'],
-  enum: ['values', 'case_insensitive'],
-  in: ['values', 'case_insensitive'],
-  unique: ['fields', 'case_insensitive'],
-  custom: ['expression'],
-};
+function validateSchema(mode: SchemaMode) {
+  const opt = (schema: z.ZodType, what: string) => refOr(mode, schema, what, isRunReference);
+  const bool = opt(z.boolean({ error: 'must be true or false' }), 'true or false').optional();
+  const count = (what: string) => opt(z.number({ error: 'must be an integer >= 0' }).int('must be an integer >= 0').min(0, 'must be an integer >= 0'), 'an integer >= 0').describe(what);
+  const bound = (what: string) =>
+    opt(z.union([z.number(), z.string().min(1)], { error: 'must be a number (or a string, compared as text)' }), 'a number (or a string, compared as text)').describe(what);
+  const deferred = (v: unknown) => mode === 'definition' && isRunReference(v);
+
+  const values = opt(z.array(z.unknown(), { error: 'must be a non-empty list of allowed values' }).min(1, 'must be a non-empty list of allowed values'), 'a non-empty list of allowed values');
+  /** Options each rule type takes besides `type`, `field` and `message`. */
+  const RULE_OPTIONS: Record<RuleType, Record<string, z.ZodType>> = {
+    required: { allow_empty: bool.describe('Accept "" and [] (default false)') },
+    min_value: { min_value: bound('Inclusive lower bound; a string bound compares as text (ISO dates)') },
+    max_value: { max_value: bound('Inclusive upper bound; a string bound compares as text (ISO dates)') },
+    type: { expected: oneOfOr(mode, VALUE_TYPES, isRunReference).optional().describe('The type the value must have'), expected_type: oneOfOr(mode, VALUE_TYPES, isRunReference).optional().describe('Alias of expected') },
+    min_length: { min_length: count('Fewest characters of a string or elements of a list') },
+    max_length: { max_length: count('Most characters of a string or elements of a list') },
+    pattern: {
+      pattern: z.string({ error: 'must be a regular expression' }).describe('A guarded regular expression (no nested quantifiers or backreferences)'),
+      flags: z.string({ error: 'must be a string of flags (i, m, s, u)' }).optional().describe('Regular expression flags from i, m, s, u'),
+    },
+    enum: { values: values.describe('Allowed values'), case_insensitive: bool },
+    in: { values: values.describe('Allowed values'), case_insensitive: bool },
+    unique: { fields: z.array(itemPath, { error: 'must be a non-empty list of field paths' }).min(1, 'must be a non-empty list of field paths').optional().describe('Unique as a combination of fields'), case_insensitive: bool },
+    custom: { expression: jsonataExpression.describe('JSONata over the item that must be truthy') },
+  };
+
+  const rule = (t: RuleType) =>
+    z
+      .strictObject(
+        {
+          type: z.literal(t),
+          field: (t === 'custom' || t === 'unique' ? itemPath.optional() : itemPath).describe('Field path of the item to check'),
+          message: z.string({ error: 'must be a non-empty string' }).min(1, 'must be a non-empty string').optional().describe('Replaces the default reason'),
+          ...RULE_OPTIONS[t],
+        },
+        unknownKeysHint(`rule '${t}' takes ${['field', 'message', ...Object.keys(RULE_OPTIONS[t])].join(', ')}`),
+      )
+      .superRefine((r: Record<string, unknown>, ctx) => {
+        if (t === 'unique') {
+          if (r.fields !== undefined && r.field !== undefined) add(ctx, ['fields'], 'give field or fields, not both');
+          if (r.fields === undefined && r.field === undefined) add(ctx, ['field'], itemPathProblem(undefined)!);
+        }
+        if (t === 'type') {
+          if (r.expected !== undefined && r.expected_type !== undefined) add(ctx, ['expected_type'], 'give expected or expected_type, not both');
+          if (r.expected === undefined && r.expected_type === undefined) add(ctx, ['expected'], `rule 'type' needs expected`);
+        }
+        if (t === 'pattern' && typeof r.pattern === 'string' && !deferred(r.pattern)) {
+          const problem = regexProblem(r.pattern, typeof r.flags === 'string' && !deferred(r.flags) ? r.flags : '');
+          if (problem) add(ctx, [/^flags/.test(problem) ? 'flags' : 'pattern'], `pattern ${problem}`);
+        }
+      }, CROSS_FIELD);
+
+  const ruleSchema = z.discriminatedUnion('type', RULE_TYPES.map(rule) as unknown as [z.ZodObject, ...z.ZodObject[]], {
+    error: (issue) =>
+      issue.code === 'invalid_union' ? `type must be one of ${RULE_TYPES.join(', ')}` : issue.code === 'invalid_type' ? 'must be a rule such as {"type": "required", "field": "sku"}' : undefined,
+  });
+
+  const source = (what: string) =>
+    itemPath
+      .superRefine((p, ctx) => {
+        const parsed = parsePath(p);
+        const first = 'path' in parsed ? parsed.path[0] : undefined;
+        if ((RESULT_FIELDS as readonly string[]).includes(first!)) add(ctx, [], `'${first}' is taken by the result (${RESULT_FIELDS.join(', ')}); read the items from another field`);
+      })
+      .optional()
+      .describe(what);
+  return z
+    .strictObject(
+      {
+        input: z.unknown().optional().describe('The data to validate, usually a reference ("$steps.fetch.products"); default: the step input'),
+        source_field: source('Path of the item list inside the input ("products"); the valid items stay at that path'),
+        items_field: source('Alias of source_field'),
+        max_invalid_ratio: opt(numberIn(0, 1), 'a number from 0 to 1').optional().describe('Fail with VALIDATION_FAILED when a larger share of the items is invalid'),
+        max_invalid_count: count('Fail with VALIDATION_FAILED when more items are invalid').optional(),
+        fail_on_invalid: bool.describe('Fail on any invalid item (default false: never fail)'),
+        include_invalid_items: bool.describe('Whether each invalid entry carries the item (default true)'),
+        validation_rules: z
+          .array(ruleSchema, { error: RULES_REQUIRED })
+          .min(1, RULES_REQUIRED)
+          .describe('Rules {type, field, message?, ...}: required, min_value, max_value, type, min_length, max_length, pattern, enum (in), unique, custom'),
+      },
+      unknownKeysHint('data_validate takes validation_rules, input, source_field, items_field, max_invalid_ratio, max_invalid_count, fail_on_invalid, include_invalid_items'),
+    )
+    .superRefine((c, ctx) => {
+      if (c.source_field !== undefined && c.items_field !== undefined) add(ctx, ['items_field'], 'give source_field or items_field, not both');
+    }, CROSS_FIELD);
+}
+
+const SCHEMAS = { definition: validateSchema('definition'), runtime: validateSchema('runtime') };
+
+/** The zod schema of a `data_validate` config as written in a definition (run references may stand in for option values). */
+export const dataValidateConfigSchema = SCHEMAS.definition;
 
 /**
  * Checks a data_validate config. In `definition` mode (saving a workflow) run
- * references stand in for option values; in `run` mode they were resolved.
+ * references stand in for option values; at `runtime` they were resolved.
  */
-export function checkValidateConfig(config: Record<string, unknown>, mode: CheckMode = 'definition'): ConfigIssue[] {
-  const is = new Issues(mode);
-  is.unknownKeys('', config, TOP_KEYS);
-  if (config.source_field !== undefined && config.items_field !== undefined) is.add('items_field', 'give source_field or items_field, not both');
-  for (const key of ['source_field', 'items_field'] as const) {
-    const path = is.path(key, config[key], false);
-    if (path && (RESULT_FIELDS as readonly string[]).includes(path[0])) {
-      is.add(key, `'${path[0]}' is taken by the result (${RESULT_FIELDS.join(', ')}); read the items from another field`);
-    }
-  }
-  is.number('max_invalid_ratio', config.max_invalid_ratio, { min: 0, max: 1 });
-  is.number('max_invalid_count', config.max_invalid_count, { min: 0, integer: true });
-  is.boolean('fail_on_invalid', config.fail_on_invalid);
-  is.boolean('include_invalid_items', config.include_invalid_items);
-  const rules = config.validation_rules;
-  if (!Array.isArray(rules) || rules.length === 0) {
-    is.add('validation_rules', 'validation_rules is required: a non-empty list such as [{"type": "required", "field": "sku"}]');
-    return is.list;
-  }
-  rules.forEach((rule, i) => checkRule(is, `validation_rules[${i}]`, rule));
-  return is.list;
+export function checkValidateConfig(config: Record<string, unknown>, mode: SchemaMode = 'definition'): ConfigIssue[] {
+  const parsed = SCHEMAS[mode].safeParse(config);
+  return parsed.success ? [] : zodIssues(parsed.error);
 }
 
 /** The validator a workflow definition runs for data_validate steps. */
-export const validateDataValidateConfig: ConfigValidator = (config) => checkValidateConfig(config, 'definition');
-
-function checkRule(is: Issues, at: string, rule: unknown): void {
-  if (!isPlainObject(rule)) {
-    is.add(at, 'must be a rule such as {"type": "required", "field": "sku"}');
-    return;
-  }
-  const type = rule.type;
-  if (typeof type !== 'string' || !(RULE_TYPES as readonly string[]).includes(type)) {
-    is.add(join(at, 'type'), `type must be one of ${RULE_TYPES.join(', ')}`);
-    return;
-  }
-  const t = type as RuleType;
-  is.unknownKeys(at, rule, ['type', 'field', 'message', ...RULE_OPTIONS[t]], `rule '${t}' takes field, message${RULE_OPTIONS[t].length ? `, ${RULE_OPTIONS[t].join(', ')}` : ''}`);
-  if (rule.message !== undefined && (typeof rule.message !== 'string' || rule.message === '')) is.add(join(at, 'message'), 'must be a non-empty string');
-  if (t === 'custom') {
-    is.path(join(at, 'field'), rule.field, false);
-    if (typeof rule.expression !== 'string' || rule.expression.trim() === '') is.add(join(at, 'expression'), 'custom rules need a JSONata expression that must be truthy');
-    else {
-      const problem = jsonataProblem(rule.expression);
-      if (problem) is.add(join(at, 'expression'), problem);
-    }
-    return;
-  }
-  if (t === 'unique' && rule.fields !== undefined) {
-    if (rule.field !== undefined) is.add(join(at, 'fields'), 'give field or fields, not both');
-    if (!Array.isArray(rule.fields) || rule.fields.length === 0) is.add(join(at, 'fields'), 'must be a non-empty list of field paths');
-    else rule.fields.forEach((f, i) => is.path(`${join(at, 'fields')}[${i}]`, f));
-  } else {
-    is.path(join(at, 'field'), rule.field);
-  }
-  const need = (key: string) => {
-    if (rule[key] === undefined) is.add(join(at, key), `rule '${t}' needs ${key}`);
-    return rule[key] !== undefined;
-  };
-  switch (t) {
-    case 'required':
-      is.boolean(join(at, 'allow_empty'), rule.allow_empty);
-      return;
-    case 'min_value':
-    case 'max_value':
-      if (need(t)) is.check(join(at, t), rule[t], (x) => (typeof x === 'number' && Number.isFinite(x)) || (typeof x === 'string' && x !== ''), 'a number (or a string, compared as text)');
-      return;
-    case 'type': {
-      if (rule.expected !== undefined && rule.expected_type !== undefined) is.add(join(at, 'expected_type'), 'give expected or expected_type, not both');
-      const key = rule.expected_type !== undefined ? 'expected_type' : 'expected';
-      if (need(key)) is.oneOf(join(at, key), rule[key], VALUE_TYPES);
-      return;
-    }
-    case 'min_length':
-    case 'max_length':
-      if (need(t)) is.number(join(at, t), rule[t], { min: 0, integer: true });
-      return;
-    case 'pattern': {
-      if (!need('pattern') || is.deferred(rule.pattern)) return;
-      const flags = rule.flags === undefined || is.deferred(rule.flags) ? '' : rule.flags;
-      const problem = regexProblem(rule.pattern, flags as string);
-      if (problem) is.add(join(at, /^flags/.test(problem) ? 'flags' : 'pattern'), `pattern ${problem}`);
-      return;
-    }
-    case 'enum':
-    case 'in':
-      if (need('values')) is.check(join(at, 'values'), rule.values, (x) => Array.isArray(x) && x.length > 0, 'a non-empty list of allowed values');
-      is.boolean(join(at, 'case_insensitive'), rule.case_insensitive);
-      return;
-    case 'unique':
-      is.boolean(join(at, 'case_insensitive'), rule.case_insensitive);
-      return;
-  }
-}
+export const validateDataValidateConfig = (config: Record<string, unknown>): ConfigIssue[] => checkValidateConfig(config, 'definition');
 
 // ---------------------------------------------------------------- run-time resolution
 
@@ -234,5 +230,5 @@ export function resolveValidateConfig(config: Record<string, unknown>, run: RunC
 /** Step type id of `data_validate`. */
 export const DATA_VALIDATE_STEP_TYPE = 'data_validate';
 
-/** The `data_validate` step type as the API knows it: its id and config validator. */
-export const dataValidateConfig = defineStepConfig(DATA_VALIDATE_STEP_TYPE, validateDataValidateConfig);
+/** The `data_validate` step type as the API knows it: its id, config validator and schema. */
+export const dataValidateConfig = defineStepConfig(DATA_VALIDATE_STEP_TYPE, validateDataValidateConfig, { schema: dataValidateConfigSchema });

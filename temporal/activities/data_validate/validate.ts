@@ -19,7 +19,7 @@ import {
   type ProgressHooks,
 } from '@engine/activities/shared/items';
 import { requireObjectItems } from '@engine/activities/shared/input-shape';
-import { configInvalid } from '@engine/activities/shared/config-check';
+import { configInvalid } from '@engine/activities/shared/config-issues';
 import { itemKeyGuess } from '@engine/activities/shared/item-failures';
 import type { ItemRecorder } from '@engine/activities/runtime/item-ledger';
 import { mustParsePath, pathReader, setIn } from '@engine/activities/shared/paths';
@@ -265,7 +265,7 @@ function compileRule(rule: ValidationRule, index: number): Check {
  */
 export async function validateItems(items: readonly unknown[], rules: readonly ValidationRule[], opts: ValidateOptions = {}): Promise<ValidationResult> {
   const run = opts.run ?? EMPTY_RUN;
-  const issues = checkValidateConfig({ validation_rules: rules }, 'run');
+  const issues = checkValidateConfig({ validation_rules: rules }, 'runtime');
   if (issues.length > 0) throw configInvalid(issues);
   const checks = rules.map((r, i) => compileRule(r, i));
   const includeItems = opts.includeItems !== false;
@@ -408,7 +408,7 @@ function recordOutcomes(ledger: ItemRecorder, items: readonly unknown[], invalid
 export async function validateData(input: unknown, rawConfig: Record<string, unknown>, opts: ValidateOptions = {}): Promise<ValidateDataResult> {
   const run = opts.run ?? EMPTY_RUN;
   const resolved = resolveValidateConfig(rawConfig, run);
-  const issues = checkValidateConfig(resolved, 'run');
+  const issues = checkValidateConfig(resolved, 'runtime');
   if (issues.length > 0) throw configInvalid(issues);
   const config = resolved as unknown as ValidateConfig;
   const data = 'input' in rawConfig ? config.input : input;

@@ -14,29 +14,56 @@ export interface ConfigIssue {
   message: string;
 }
 
-/** `['a', 0, 'b']` → `a[0].b` */
+/** `['a', 0, 'b', 'x.y']` → `a[0].b["x.y"]` (keys that would read as several segments are quoted). */
 export function joinPath(path: ReadonlyArray<string | number>): string {
   let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else if (p === '' || /[.[\]"'\s]/.test(p)) out += `[${JSON.stringify(p)}]`;
+    else out += out ? `.${p}` : p;
+  }
   return out;
 }
 
-/** Turns zod issues into `{field, message}`; each unknown key becomes an issue of its own. */
-export function zodIssues(error: z.ZodError, prefix: Array<string | number> = []): ConfigIssue[] {
+/** The message of an unknown key; a schema may add what it takes (`unknownKeysHint` in shared/zod). */
+export const UNKNOWN_FIELD = 'is not a known field';
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * Turns zod issues into `{field, message}`; each unknown key becomes an issue
+ * of its own. A value that fits no branch of a union is reported with the
+ * issues of the one branch whose type it has (a string rule, an object rule),
+ * else with the union's message.
+ */
+export function zodIssues(error: { issues: readonly Issue[] }, prefix: Array<string | number> = []): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of error.issues) {
     const path = [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ field: joinPath([...path, key]), message: 'is not a known field' });
+      const message = issue.message.startsWith(UNKNOWN_FIELD) ? issue.message : UNKNOWN_FIELD;
+      for (const key of issue.keys) out.push({ field: joinPath([...path, key]), message });
       continue;
     }
     if (issue.code === 'invalid_key') {
       out.push({ field: joinPath(path), message: 'is not a valid name' });
       continue;
     }
+    if (issue.code === 'invalid_union') {
+      const typed = issue.errors.filter(fits);
+      if (typed.length === 1) {
+        out.push(...zodIssues({ issues: typed[0] }, path));
+        continue;
+      }
+    }
     out.push({ field: joinPath(path) || 'config', message: issue.message });
   }
   return out;
+}
+
+/** Whether a union branch had the value's type: no type error at its root (nor a union at its root that no branch fits). */
+function fits(branch: readonly Issue[]): boolean {
+  return !branch.some((i) => i.path.length === 0 && (i.code === 'invalid_type' || (i.code === 'invalid_union' && i.errors.length > 0 && !i.errors.some(fits))));
 }
 
 const SHOWN = 5;

@@ -7,7 +7,7 @@ import { isPlainObject } from '@engine/dsl/references';
 import type { RunContext } from '@engine/dsl/types';
 import { ExpressionError } from '@engine/dsl/expressions';
 import { StepError } from '@engine/activities/shared/errors';
-import { configInvalid } from '@engine/activities/shared/config-check';
+import { configInvalid } from '@engine/activities/shared/config-issues';
 import { inputShapeError } from '@engine/activities/shared/input-shape';
 import { getIn, parsePath, setIn, type Path } from '@engine/activities/shared/paths';
 

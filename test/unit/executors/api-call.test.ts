@@ -1,10 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { resolveReferences } from '@engine/dsl/references';
 import type { RunContext } from '@engine/dsl/types';
 import type { StepExecutionContext, ExecutorDeps } from '@engine/activities/runtime/executor';
 import { StepError, errorCode } from '@engine/activities/shared/errors';
-import type { HttpClient, HttpRequestOptions } from '@engine/activities/shared/http';
+import { HttpClient, type HttpRequestOptions } from '@engine/activities/shared/http';
 import { Logger } from '@src/logging/logger';
 import {
   API_CALL_STEP_TYPE,
@@ -396,7 +398,7 @@ describe(createApiCallExecutor.name, () => {
       ],
     );
     assert.ok(calls[0].options.auth, 'an auth provider is passed to the client');
-    assert.deepEqual(ctx.beats.at(-1), { done: 2, total: 2, failed: 0 });
+    assert.deepEqual(ctx.beats.at(-1), { done: 2, total: 2, failed: 0, through: 2, results: [{ listing_id: 'L-a' }, { listing_id: 'L-b' }], redo: [] });
   });
 
   it('sends the whole input once in batch mode', async () => {
@@ -476,4 +478,70 @@ describe(createApiCallExecutor.name, () => {
       (e) => errorCode(e) === 'STEP_CONFIG_INVALID' && /config\.url/.test((e as Error).message),
     );
   });
+
+  it('resumes a retried per-item call after its last confirmed item, with the same idempotency keys', async () => {
+    // A real HTTP peer on loopback that refuses item D once (503), and records every request it gets.
+    const seen: Array<{ sku: string; key: string }> = [];
+    let refusedOnce = false;
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const { sku } = JSON.parse(body) as { sku: string };
+        seen.push({ sku, key: String(req.headers['idempotency-key']) });
+        const refuse = sku === 'D' && !refusedOnce;
+        refusedOnce ||= refuse;
+        res.writeHead(refuse ? 503 : 201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `L-${sku}` }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const sut = createApiCallExecutor(deps, { client: new HttpClient({ allowHosts: '127.0.0.1' }) });
+      const config = {
+        url: `http://127.0.0.1:${port}/listings`,
+        method: 'POST',
+        body_mode: 'per_item',
+        item_key_field: 'sku',
+        concurrency: 1,
+        retry: { attempts: 1 },
+        response_mapping: { listing_id: 'id' },
+      };
+      const items = ['A', 'B', 'C', 'D', 'E'].map((sku) => ({ sku }));
+      const first = fakeContext(items);
+      await assert.rejects(sut.execute(config, first), (e: unknown) => /item 3 \(D\)/.test((e as Error).message) && !(e as StepError).nonRetryable);
+      assert.deepEqual(seen.map((s) => s.sku), ['A', 'B', 'C', 'D']);
+
+      // The retry, as the runner starts it: the first attempt's last heartbeat comes back as the checkpoint.
+      const retry = { ...fakeContext(items), attempt: 2, checkpoint: first.beats.at(-1) };
+      const out = (await sut.execute(config, retry)) as { results: unknown[]; succeeded: number };
+      assert.deepEqual(seen.map((s) => s.sku), ['A', 'B', 'C', 'D', 'D', 'E'], 'the retry calls only the items not yet confirmed');
+      assert.deepEqual(out.results, ['A', 'B', 'C', 'D', 'E'].map((sku) => ({ listing_id: `L-${sku}` })), 'the results of both attempts, merged');
+      assert.equal(out.succeeded, 5);
+      const keysOfD = seen.filter((s) => s.sku === 'D').map((s) => s.key);
+      assert.deepEqual(keysOfD, ['exec-1:call:D', 'exec-1:call:D'], 'a resumed item keeps its idempotency key');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('redoes on retry the items that failed under continue_on_item_error, and skips the ones that went through', async () => {
+    const attempts = new Map<string, number>();
+    const respond = (c: Call) => {
+      const sku = (c.options.body as { sku: string }).sku;
+      attempts.set(sku, (attempts.get(sku) ?? 0) + 1);
+      if (sku.startsWith('busy') && attempts.get(sku) === 1) throw new StepError('HTTP_STATUS', 'responded 503', { retryable: true, details: { status: 503 } });
+      return { body: { ok: sku } };
+    };
+    const sut = createApiCallExecutor(deps, fakeClient(respond));
+    const config = { url: 'https://api.example.com/x', method: 'POST', body_mode: 'per_item', item_key_field: 'sku', continue_on_item_error: true, max_failed_items: 0 };
+    const items = [{ sku: 'ok1' }, { sku: 'busy1' }, { sku: 'ok2' }];
+    const first = fakeContext(items);
+    await assert.rejects(sut.execute(config, first), (e: unknown) => errorCode(e) === 'ITEMS_FAILED' && !(e as StepError).nonRetryable);
+    const out = (await sut.execute(config, { ...fakeContext(items), attempt: 2, checkpoint: first.beats.at(-1) })) as { results: unknown[]; failed: number };
+    assert.deepEqual(Object.fromEntries(attempts), { ok1: 1, busy1: 2, ok2: 1 });
+    assert.deepEqual(out.results, [{ ok: 'ok1' }, { ok: 'busy1' }, { ok: 'ok2' }]);
+    assert.equal(out.failed, 0);
+  });
 });
+

@@ -114,7 +114,7 @@ describe(validateDataTransformConfig.name, () => {
     assert.deepEqual(validateDataTransformConfig({ transform_type: '$config.mode' }), []);
     assert.deepEqual(validateDataTransformConfig({ transform_type: 'jsonata', expression: 'x', timeout_ms: '$config.t' }), []);
     // In run mode the reference must have been resolved to a real value.
-    assert.deepEqual(fieldsOf(checkTransformConfig({ transform_type: 'jsonata', expression: 'x', timeout_ms: '$config.t' }, 'run')), ['timeout_ms']);
+    assert.deepEqual(fieldsOf(checkTransformConfig({ transform_type: 'jsonata', expression: 'x', timeout_ms: '$config.t' }, 'runtime')), ['timeout_ms']);
   });
 
   it('names the field of every problem', () => {
