@@ -41,7 +41,7 @@ describe('step types API', () => {
     const r = await api.request<{ results: StepTypeBody[] }>('GET', '/step-types/');
     const ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: true });
     const withSchema = r.body.results.filter((t) => t.config_schema !== null);
-    for (const type of ['ai_process', 'api_call', 'approval', 'data_fetch', 'database_query', 'notification']) assert.ok(withSchema.some((t) => t.type === type), `${type} publishes its schema`);
+    for (const type of ['ai_process', 'api_call', 'approval', 'data_fetch', 'data_transform', 'data_validate', 'database_query', 'notification']) assert.ok(withSchema.some((t) => t.type === type), `${type} publishes its schema`);
     for (const t of withSchema) {
       const validate = ajv.compile(t.config_schema!);
       assert.equal(validate(t.example), true, `${t.type}: ${JSON.stringify(validate.errors)}`);

@@ -35,8 +35,8 @@ describe('step type catalogue', () => {
     }
   });
 
-  it('publishes schemas for the zod-based types', () => {
+  it('publishes a schema for every built-in type', () => {
     const withSchema = catalogue.filter((t) => t.config_schema !== null).map((t) => t.type);
-    for (const type of ['ai_process', 'api_call', 'approval', 'data_fetch', 'database_query', 'notification']) assert.ok(withSchema.includes(type), type);
+    for (const type of ['ai_process', 'api_call', 'approval', 'data_fetch', 'data_transform', 'data_validate', 'database_query', 'notification']) assert.ok(withSchema.includes(type), type);
   });
 });
