@@ -83,6 +83,20 @@ export class RemoteApi {
     return unwrap(await this.client.GET('/executions', { params: { query } }));
   }
 
+  async items(id: string, query: NonNullable<paths['/executions/{id}/items']['get']['parameters']['query']>) {
+    return unwrap(await this.client.GET('/executions/{id}/items', { params: { path: { id }, query } }));
+  }
+
+  /** The items export as text (CSV or JSON Lines), streamed to `write` line by line as it arrives. */
+  async exportItems(id: string, query: Record<string, string>, write: (chunk: string) => void): Promise<void> {
+    const res = await this.client.GET('/executions/{id}/items/export', { params: { path: { id }, query }, parseAs: 'stream' });
+    if (!res.response.ok || !res.data) unwrap({ ...res, error: res.error ?? (await res.response.json().catch(() => undefined)) });
+    const decoder = new TextDecoder();
+    for await (const chunk of res.data as unknown as AsyncIterable<Uint8Array>) write(decoder.decode(chunk, { stream: true }));
+    const rest = decoder.decode();
+    if (rest) write(rest);
+  }
+
   async cancel(id: string): Promise<Execution> {
     return unwrap(await this.client.POST('/executions/{id}/cancel', { params: { path: { id } } }));
   }

@@ -9,6 +9,7 @@ import type { AppConfig } from '@src/config/config';
 import { ConfigModule } from '@src/config/config.module';
 import { CoreModule } from '@src/core/core.module';
 import { ExecutionQueriesService } from '@src/executions/execution-queries.service';
+import { ExecutionItemsService } from '@src/executions/execution-items.service';
 import { ExecutionsModule } from '@src/executions/executions.module';
 import { ExecutionsService } from '@src/executions/executions.service';
 import { NestLoggerAdapter, type Logger } from '@src/logging/logger';
@@ -29,6 +30,7 @@ export interface Services {
   workflows: WorkflowsService;
   executions: ExecutionsService;
   queries: ExecutionQueriesService;
+  items: ExecutionItemsService;
   templates: TemplatesService;
   schedules: SchedulesService;
   stats: StatsService;
@@ -75,6 +77,7 @@ export function servicesOf(app: INestApplicationContext): Services {
     workflows: app.get(WorkflowsService),
     executions: app.get(ExecutionsService),
     queries: app.get(ExecutionQueriesService),
+    items: app.get(ExecutionItemsService),
     templates: app.get(TemplatesService),
     schedules: app.get(SchedulesService),
     stats: app.get(StatsService),

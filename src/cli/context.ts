@@ -25,6 +25,8 @@ export interface Io {
   err(line: string): void;
   /** Raw stderr writes (the progress bar redraws in place on a terminal). */
   errRaw(text: string): void;
+  /** Raw stdout writes (exports stream their lines as they come); without it, text goes through `out` a line at a time. */
+  outRaw?(text: string): void;
   isTty: boolean;
   /**
    * A secret typed by the user: on a terminal, a prompt with the echo off;
@@ -72,6 +74,7 @@ export const processIo: Io = {
   out: (l) => process.stdout.write(l + '\n'),
   err: (l) => process.stderr.write(l + '\n'),
   errRaw: (t) => process.stderr.write(t),
+  outRaw: (t) => process.stdout.write(t),
   isTty: Boolean(process.stderr.isTTY),
   readSecret: readSecretFromStdin,
 };

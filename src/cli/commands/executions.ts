@@ -7,19 +7,27 @@ import { cliUser, reportOutcome } from '@src/cli/commands/run-workflow';
 import { pageRequest } from '@src/common/pagination';
 import { RUN_OUTCOMES, type RUN_STATUSES } from '@src/executions/execution-status';
 import { TRIGGER_TYPES, type TriggerType } from '@src/executions/execution.entity';
+import { ITEM_CSV_COLUMNS, csvLine } from '@src/executions/execution-items.service';
+import { ITEM_STATUSES, type ItemStatus } from '@engine/activities/runtime/item-ledger';
 
 const USAGE = `merchflow executions list [--workflow CODE|ID] [--status S|completed_with_failures] [--trigger-type T] [--page N] [--page-size N] [--json]
 merchflow executions show ID [--json]
 merchflow executions cancel ID
 merchflow executions restart ID [--from-step KEY] [--input-overrides JSON] [--wait]
+merchflow executions items ID [--status ok|invalid|failed|skipped] [--step KEY] [--reason CODE] [--q TEXT]
+                              [--csv | --jsonl | --json] [--page N] [--page-size N]
+
+items lists what each item-wise step did with each item (the per-item ledger,
+docs/recovery.md); --csv and --jsonl write every matching item, not a page
+(e.g. merchflow executions items ID --status failed --csv > failed.csv).
 
 ID is the numeric id or the execution_id. With --api-url URL (or MERCHFLOW_API_URL) and
 MERCHFLOW_API_KEY, every executions command goes through the REST API.`;
 
-/** `executions list|show|cancel|restart`. */
+/** `executions list|show|cancel|restart|items`. */
 export const executionsCommand: Command = {
   name: 'executions',
-  summary: 'List, show, cancel and restart runs',
+  summary: 'List, show, cancel and restart runs, and list or export their items',
   remote: true,
   usage: USAGE,
   async run(ctx, argv) {
@@ -33,11 +41,74 @@ export const executionsCommand: Command = {
         return cancel(ctx, rest);
       case 'restart':
         return restart(ctx, rest);
+      case 'items':
+        return items(ctx, rest);
       default:
         throw new UsageError(sub ? `unknown executions command "${sub}"\n\n${USAGE}` : `executions needs a command\n\n${USAGE}`);
     }
   },
 };
+
+/** `executions items ID`: a page of the run's item ledger as a table or JSON, or every matching item as CSV / JSON Lines. */
+async function items(ctx: CliContext, argv: string[]): Promise<number> {
+  const { positionals, options } = parseOptions(
+    argv,
+    {
+      status: { kind: 'string' },
+      step: { kind: 'string' },
+      reason: { kind: 'string' },
+      q: { kind: 'string' },
+      csv: { kind: 'boolean' },
+      jsonl: { kind: 'boolean' },
+      json: { kind: 'boolean' },
+      page: { kind: 'int', min: 1 },
+      'page-size': { kind: 'int', min: 1, max: 100 },
+    },
+    { maxPositionals: 1 },
+  );
+  const id = needId(positionals, 'items');
+  if (options.status && !(ITEM_STATUSES as readonly string[]).includes(String(options.status))) throw new UsageError(`--status must be one of ${ITEM_STATUSES.join(', ')}`);
+  if ([options.csv, options.jsonl, options.json].filter(Boolean).length > 1) throw new UsageError('give one of --csv, --jsonl, --json');
+  const filter = {
+    status: options.status as ItemStatus | undefined,
+    step: options.step as string | undefined,
+    reason: options.reason as string | undefined,
+    q: options.q as string | undefined,
+  };
+  if (options.csv || options.jsonl) {
+    const format = options.csv ? 'csv' : 'jsonl';
+    const io = ctx.io;
+    let partial = '';
+    const write = (text: string) => {
+      if (io.outRaw) return io.outRaw(text);
+      const lines = (partial + text).split(/\r?\n/);
+      partial = lines.pop() ?? '';
+      for (const l of lines) io.out(l);
+    };
+    if (ctx.remote) {
+      const query: Record<string, string> = { format };
+      for (const [k, v] of Object.entries(filter)) if (v !== undefined) query[k] = v;
+      // Lines arrive in pieces: written as they come, without an added newline.
+      await ctx.remote.exportItems(id, query, write);
+      if (partial) io.out(partial);
+      return EXIT_OK;
+    }
+    const rows = (await ctx.services()).items.export(id, filter);
+    if (format === 'csv') write(csvLine([...ITEM_CSV_COLUMNS]));
+    for await (const r of rows) write(format === 'csv' ? csvLine(ITEM_CSV_COLUMNS.map((c) => r[c])) : `${JSON.stringify(r)}\n`);
+    if (partial) io.out(partial);
+    return EXIT_OK;
+  }
+  const paging = pageRequest({ page: options.page as number | undefined, page_size: options['page-size'] as number | undefined });
+  const page = ctx.remote ? await ctx.remote.items(id, { ...filter, ...paging }) : await (await ctx.services()).items.list(id, filter, paging);
+  if (options.json) {
+    ctx.io.out(json(page));
+    return EXIT_OK;
+  }
+  ctx.io.out(table(['STEP', 'ITEM', '#', 'STATUS', 'REASON', 'MESSAGE'], page.results.map((i) => [i.step_key, i.item_key, i.item_index ?? '', i.status, i.reason_code ?? '', i.message ?? ''])));
+  ctx.io.out(`${page.results.length} of ${page.count} (page ${page.page})`);
+  return EXIT_OK;
+}
 
 function needId(positionals: string[], what: string): string {
   const id = positionals[0];
