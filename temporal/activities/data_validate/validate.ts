@@ -312,6 +312,8 @@ export async function validateItems(items: readonly unknown[], rules: readonly V
         }
         if (errors === null) valid.push(item);
         else invalid.push(includeItems ? { index: i, item, errors } : { index: i, errors });
+        // Recorded as they are judged: the ledger writes in the background while later chunks are checked.
+        if (opts.items) recordOutcome(opts.items, item, i, errors);
       }
       await opts.progress?.(to, items.length);
     }
@@ -373,26 +375,11 @@ export interface ValidateDataResult {
   warnings: string[];
 }
 
-/**
- * Records each item's outcome in the ledger: invalid ones with their first
- * rule as the reason code and every reason in the message, the rest ok.
- */
-function recordOutcomes(ledger: ItemRecorder, items: readonly unknown[], invalid: InvalidItem[]): void {
-  const byIndex = new Map(invalid.map((x) => [x.index, x]));
-  for (let i = 0; i < items.length; i++) {
-    const bad = byIndex.get(i);
-    const key = itemKeyGuess(items[i], i);
-    if (!bad) ledger.record({ key, index: i, status: 'ok' });
-    else
-      ledger.record({
-        key,
-        index: i,
-        status: 'invalid',
-        code: bad.errors[0]?.rule ?? 'invalid',
-        message: bad.errors.map((e) => e.message).join('; '),
-        item: items[i],
-      });
-  }
+/** Records one item's outcome in the ledger: invalid with its first failing rule as the reason code and every reason in the message, else ok. */
+function recordOutcome(ledger: ItemRecorder, item: unknown, index: number, errors: ValidationReason[] | null): void {
+  const key = itemKeyGuess(item, index);
+  if (errors === null) ledger.record({ key, index, status: 'ok' });
+  else ledger.record({ key, index, status: 'invalid', code: errors[0].rule, message: errors.map((e) => e.message).join('; '), item });
 }
 
 /**
@@ -418,8 +405,6 @@ export async function validateData(input: unknown, rawConfig: Record<string, unk
   if (fieldRule) requireObjectItems(items, `rule ${fieldRule.type} reads field ${JSON.stringify(fieldRule.field)} of each item`, sourceField);
   const result = await validateItems(items, config.validation_rules, { ...opts, run, includeItems: config.include_invalid_items !== false });
   const counts: ValidationCounts = { total: items.length, valid_count: result.valid.length, invalid_count: result.invalid.length };
-  // Recorded before the thresholds: a batch refused for too many invalid items still says which ones.
-  if (opts.items) recordOutcomes(opts.items, items, result.invalid);
   const failure = thresholdFailure(result, counts, config);
   if (failure) throw failure;
   const output: Record<string, unknown> = {};
