@@ -120,7 +120,7 @@ async function main(): Promise<void> {
         if (result.status !== 'completed') throw new Error(`run ${run.execution_id} ended ${result.status}`);
         const wall = (Date.now() - started) / 1000;
         const steps = Object.fromEntries((await svc.steps(run.execution_id)).map((st) => [st.step_key, (st.duration_ms ?? 0) / 1000]));
-        const rows = await dataSource.query(`SELECT COALESCE(sum(cardinality(item_refs)), 0)::int AS n FROM item_outcome_batches WHERE execution_id = $1`, [run.execution_id]);
+        const rows = await dataSource.query(`SELECT COALESCE(sum(item_count), 0)::int AS n FROM item_outcome_batches WHERE execution_id = $1`, [run.execution_id]);
         return { wall, steps, ledgerRows: rows[0].n as number };
       };
       say('warm-up: one import on each worker');

@@ -11,7 +11,7 @@ import { InputSchemas1796212762980 } from './1796212762980-InputSchemas';
 import { Connections1796221788023 } from './1796221788023-Connections';
 import { NotificationChannels1796223858495 } from './1796223858495-NotificationChannels';
 import { PayloadText1796222568383 } from './1796222568383-PayloadText';
-import { ItemLedger1796224100000 } from './1796224100000-ItemLedger';
+import { ItemLedger1796224200000 } from './1796224200000-ItemLedger';
 
 /** Every migration, in order. Listed explicitly so the bundle and the CLI agree. */
 export const MIGRATIONS = [
@@ -28,5 +28,5 @@ export const MIGRATIONS = [
   Connections1796221788023,
   PayloadText1796222568383,
   NotificationChannels1796223858495,
-  ItemLedger1796224100000,
+  ItemLedger1796224200000,
 ];

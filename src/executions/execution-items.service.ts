@@ -62,11 +62,14 @@ const EXPORT_CHUNK = 10_000;
  */
 const LATEST = (stepFilter: string) => `
   SELECT DISTINCT ON (b.step_key, u.ref)
-         b.id::text || '-' || u.ord AS item_id, b.step_key, u.ref, u.key AS item_key, u.idx AS item_index, u.status,
-         u.code AS reason_code, u.message, b.attempt, u.payload, b.recorded_at
+         b.id::text || '-' || u.ord AS item_id, b.step_key, u.ref, u.item_key, u.item_index, u.status,
+         u.reason_code, u.message, b.attempt, u.payload, b.recorded_at
     FROM item_outcome_batches b
-   CROSS JOIN LATERAL unnest(b.item_refs, b.item_keys, b.item_indexes, b.statuses, b.reason_codes, b.messages, b.payloads)
-         WITH ORDINALITY AS u(ref, key, idx, status, code, message, payload, ord)
+   CROSS JOIN LATERAL (
+         SELECT e.ord, e.v->>0 AS item_key, (e.v->>1)::int AS item_index, e.v->>2 AS status, e.v->>3 AS reason_code, e.v->>4 AS message,
+                CASE WHEN json_typeof(e.v->5) = 'null' THEN NULL ELSE (e.v->5)::jsonb END AS payload,
+                COALESCE('#' || (e.v->>1), 'k:' || (e.v->>0)) AS ref
+           FROM json_array_elements(b.items) WITH ORDINALITY AS e(v, ord)) u
    WHERE b.execution_id = $1 ${stepFilter}
    ORDER BY b.step_key, u.ref, b.attempt DESC, b.id DESC`;
 
@@ -115,8 +118,9 @@ export class ExecutionItemsService {
     const run = await this.executions.get(id);
     const [batch, position] = itemId.split('-').map(Number);
     const rows: Array<{ step_key: string; item_key: string | null; item_index: number | null; payload: unknown }> = await this.dataSource.query(
-      `SELECT step_key, item_keys[$3] AS item_key, item_indexes[$3] AS item_index, payloads[$3] AS payload
-         FROM item_outcome_batches WHERE execution_id = $1 AND id = $2 AND cardinality(item_refs) >= $3`,
+      `SELECT step_key, items->($3::int - 1)->>0 AS item_key, (items->($3::int - 1)->>1)::int AS item_index,
+              CASE WHEN json_typeof(items->($3::int - 1)->5) = 'null' THEN NULL ELSE (items->($3::int - 1)->5)::jsonb END AS payload
+         FROM item_outcome_batches WHERE execution_id = $1 AND id = $2 AND item_count >= $3`,
       [run.execution_id, batch, position],
     );
     const row = rows[0];

@@ -36,9 +36,10 @@ describe('item ledger of api_call per-item steps', () => {
 
   const ledger = (executionId: string): Promise<LedgerRow[]> =>
     h.dataSource.query(
-      `SELECT u.key AS item_key, u.idx AS item_index, u.status, u.code AS reason_code, u.message, b.attempt, u.payload
-         FROM item_outcome_batches b, unnest(b.item_keys, b.item_indexes, b.statuses, b.reason_codes, b.messages, b.payloads) AS u(key, idx, status, code, message, payload)
-        WHERE b.execution_id = $1 ORDER BY u.idx, b.attempt`,
+      `SELECT e.v->>0 AS item_key, (e.v->>1)::int AS item_index, e.v->>2 AS status, e.v->>3 AS reason_code, e.v->>4 AS message, b.attempt,
+              (e.v->5)::jsonb AS payload
+         FROM item_outcome_batches b, json_array_elements(b.items) AS e(v)
+        WHERE b.execution_id = $1 ORDER BY (e.v->>1)::int, b.attempt`,
       [executionId],
     );
 

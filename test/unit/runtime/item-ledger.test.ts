@@ -19,8 +19,8 @@ function recordingDb(failures = 0): LedgerDatabase & { calls: unknown[][] } {
 
 const scope = { execution_id: 'run-1', step_key: 'validate', attempt: 2 };
 const same = <T>(v: T) => v;
-/** The rows of one statement: [ref, key, index, status, code, message, payload]. */
-const rowsOf = (params: unknown[]) => (params[3] as string[]).map((_, i) => [3, 4, 5, 6, 7, 8, 9].map((p) => (params[p] as unknown[])[i]));
+/** The items of one batch row: [key, index, status, reason, message, item]. */
+const rowsOf = (params: unknown[]) => JSON.parse(params[4] as string) as unknown[][];
 
 describe('item ledger session', () => {
   it('writes in batches of one statement each, the rest on flush, with the run, step and attempt', async () => {
@@ -29,8 +29,12 @@ describe('item ledger session', () => {
     for (let i = 0; i < 7; i++) s.record({ key: `SKU-${i}`, index: i, status: 'ok' });
     await s.flush();
     assert.deepEqual(
-      db.calls.map((c) => (c[3] as string[]).length),
-      [3, 3, 1],
+      db.calls.map((c) => [c[3], rowsOf(c).length]),
+      [
+        [3, 3],
+        [3, 3],
+        [1, 1],
+      ],
     );
     assert.deepEqual(db.calls[0].slice(0, 3), ['run-1', 'validate', 2]);
     assert.deepEqual(s.counts, { ok: 7, invalid: 0, failed: 0, skipped: 0 });
@@ -44,24 +48,26 @@ describe('item ledger session', () => {
     s.record({ key: 'ops@example.test', status: 'failed', code: 'SMTP_RECIPIENT_REJECTED', message: 'refused' });
     await s.flush();
     assert.deepEqual(rowsOf(db.calls[0]), [
-      ['#0', 'A', 0, 'ok', null, null, null],
-      ['k:ops@example.test', 'ops@example.test', null, 'failed', 'SMTP_RECIPIENT_REJECTED', 'refused', null],
+      ['A', 0, 'ok', null, null, null],
+      ['ops@example.test', null, 'failed', 'SMTP_RECIPIENT_REJECTED', 'refused', null],
     ]);
   });
 
-  it('keeps the item only for items that did not go through, scrubbed and capped in size', async () => {
+  it('keeps the item only for items that did not go through, scrubbed, without NUL characters and capped in size', async () => {
     const db = recordingDb();
     const scrub = <T>(v: T): T => JSON.parse(JSON.stringify(v).replace(/s3cret/g, '[secret]')) as T;
     const s = new ItemLedgerStore(db, { maxItemBytes: 100 }).open(scope, scrub);
     s.record({ key: 'A', index: 0, status: 'ok', item: { sku: 'A' } });
     s.record({ key: 'B', index: 1, status: 'invalid', code: 'min_value', message: 'token s3cret in price', item: { sku: 'B', token: 's3cret' } });
     s.record({ key: 'C', index: 2, status: 'failed', code: 'HTTP_STATUS', message: 'x', item: { blob: 'y'.repeat(500) } });
+    s.record({ key: 'D\0', index: 3, status: 'failed', code: 'HTTP_STATUS', message: 'a\0b', item: { n: 'c\0d' } });
     await s.flush();
     const rows = rowsOf(db.calls[0]);
-    assert.equal(rows[0][6], null);
-    assert.deepEqual(JSON.parse(rows[1][6] as string), { sku: 'B', token: '[secret]' });
-    assert.equal(rows[1][5], 'token [secret] in price');
-    assert.deepEqual(JSON.parse(rows[2][6] as string), { $truncated: true, bytes: 511 });
+    assert.equal(rows[0][5], null);
+    assert.deepEqual(rows[1][5], { sku: 'B', token: '[secret]' });
+    assert.equal(rows[1][4], 'token [secret] in price');
+    assert.deepEqual(rows[2][5], { $truncated: true, bytes: 511 });
+    assert.deepEqual(rows[3], ['D', 3, 'failed', 'HTTP_STATUS', 'ab', { n: 'cd' }]);
   });
 
   it('reports a failed write on flush and writes the same rows again on the next flush', async () => {
@@ -72,8 +78,8 @@ describe('item ledger session', () => {
     s.record({ key: 'C', index: 2, status: 'ok' });
     await assert.rejects(s.flush(), /connection refused/);
     await s.flush();
-    const written = db.calls.flatMap((c) => c[3] as string[]).sort();
-    assert.deepEqual(written, ['#0', '#1', '#2']);
+    const written = db.calls.flatMap((c) => rowsOf(c).map((r) => r[1])).sort();
+    assert.deepEqual(written, [0, 1, 2]);
   });
 });
 
