@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '@test/support/browser';
 import { loadConfig } from '@src/config/config';
 import { createApp } from '@src/main';
 import { Logger } from '@src/logging/logger';
@@ -25,7 +26,7 @@ export interface WebUiStack {
   close(): Promise<void>;
 }
 
-export async function startWebUiStack(chromiumPath: string, keyName: string): Promise<WebUiStack> {
+export async function startWebUiStack(keyName: string): Promise<WebUiStack> {
   let temporal: TemporalDevServer | undefined;
   let h: Harness | undefined;
   let app: INestApplication | undefined;
@@ -49,10 +50,7 @@ export async function startWebUiStack(chromiumPath: string, keyName: string): Pr
     await app.listen(0, '127.0.0.1');
     const apiOrigin = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
     const operatorKey = (await new ApiKeysService(harness.dataSource).create({ name: `${keyName}-${randomUUID().slice(0, 8)}`, role: 'operator' })).key;
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     return { h: harness, browser, apiOrigin, uiOrigin, operatorKey, close };
   } catch (err) {
     await close();

@@ -6,12 +6,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { eventually } from '@test/support/harness';
 import { startApi, uniqueCode, type ApiHarness } from '../api/support';
+import { launchChromium, skipWithoutChromium } from '@test/support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = !fs.existsSync(CHROMIUM) && process.env.CI !== 'true' ? `no Chromium at ${CHROMIUM}` : false;
+const skip = skipWithoutChromium;
 
 describe('admin UI: a run\'s items', { skip }, () => {
   let api: ApiHarness;
@@ -23,10 +23,7 @@ describe('admin UI: a run\'s items', { skip }, () => {
   before(async () => {
     api = await startApi();
     origin = api.base.replace(/\/orchestration\/api$/, '');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ acceptDownloads: true });
     page.setDefaultTimeout(60_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));

@@ -4,13 +4,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startApi, type ApiHarness } from '../api/support';
+import { launchChromium, skipWithoutChromium } from '@test/support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// CI installs Chromium (.ci/run); on a workstation without it the suite is skipped, never silently in CI.
-const skip = !fs.existsSync(CHROMIUM) && process.env.CI !== 'true' ? `no Chromium at ${CHROMIUM}` : false;
+const skip = skipWithoutChromium;
 
 describe('admin UI', { skip }, () => {
   let api: ApiHarness;
@@ -22,10 +20,7 @@ describe('admin UI', { skip }, () => {
   before(async () => {
     api = await startApi();
     origin = api.base.replace(/\/orchestration\/api$/, '');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     // The whole suite shares two cores: give the page room before calling it stuck.
     page.setDefaultTimeout(60_000);

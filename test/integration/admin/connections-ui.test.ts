@@ -4,14 +4,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startSandbox, type Sandbox } from '@src/sandbox';
 import { startApi, type ApiHarness } from '../api/support';
+import { launchChromium, skipWithoutChromium } from '@test/support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = !fs.existsSync(CHROMIUM) && process.env.CI !== 'true' ? `no Chromium at ${CHROMIUM}` : false;
+const skip = skipWithoutChromium;
 
 describe('admin UI: secrets and connections', { skip }, () => {
   let api: ApiHarness;
@@ -28,7 +27,7 @@ describe('admin UI: secrets and connections', { skip }, () => {
     sandbox = await startSandbox({ products: 5, seed: 9, apiKey: VALUE });
     api = await startApi({ env: { MERCHFLOW_MASTER_KEY: randomBytes(32).toString('base64'), HTTP_ALLOW_HOSTS: new URL(sandbox.url).host } });
     origin = api.base.replace(/\/orchestration\/api$/, '');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.setDefaultTimeout(60_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));

@@ -6,14 +6,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { eventually, type Harness } from '@test/support/harness';
 import { startWebUiStack, type WebUiStack } from '@test/support/web-ui-stack';
+import { skipWithoutChromium } from '@test/support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = !fs.existsSync(CHROMIUM) && process.env.CI !== 'true' ? `no Chromium at ${CHROMIUM}` : false;
+const skip = skipWithoutChromium;
 
 describe('Temporal Web UI with the codec endpoint', { skip }, () => {
   let stack: WebUiStack | undefined;
@@ -26,7 +25,7 @@ describe('Temporal Web UI with the codec endpoint', { skip }, () => {
   const canary = `canary-${randomUUID()}`;
 
   before(async () => {
-    stack = await startWebUiStack(CHROMIUM, 'codec-ui');
+    stack = await startWebUiStack('codec-ui');
     ({ h, browser, apiOrigin, uiOrigin, operatorKey } = stack);
     const id = await h.createWorkflow({ steps: [{ key: 'echo', name: 'Echo', step_type: 'test_echo', config: { output: { token: '$input.token' } } }] as never });
     executionId = (await h.start(id, { token: canary })).execution_id;

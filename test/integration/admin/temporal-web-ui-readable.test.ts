@@ -7,15 +7,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { eventually, type Harness } from '@test/support/harness';
 import { startWebUiStack, type WebUiStack } from '@test/support/web-ui-stack';
+import { skipWithoutChromium } from '@test/support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = !fs.existsSync(CHROMIUM) && process.env.CI !== 'true' ? `no Chromium at ${CHROMIUM}` : false;
+const skip = skipWithoutChromium;
 
 describe('Temporal Web UI: readable runs', { skip }, () => {
   let stack: WebUiStack | undefined;
@@ -28,7 +27,7 @@ describe('Temporal Web UI: readable runs', { skip }, () => {
   const supplier = `acme-${randomUUID().slice(0, 6)}`;
 
   before(async () => {
-    stack = await startWebUiStack(CHROMIUM, 'ui');
+    stack = await startWebUiStack('ui');
     ({ h, browser, apiOrigin, uiOrigin, operatorKey } = stack);
     const id = await h.createWorkflow({
       name: 'Supplier product import',
