@@ -4,7 +4,7 @@
  * browser suites are skipped, never silently in CI.
  */
 import fs from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -17,4 +17,13 @@ export function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+}
+
+/** Opens the admin UI at `origin`, signed out (the key lives in the tab's sessionStorage), and signs in with `key`. */
+export async function signInAdmin(page: Page, origin: string, key: string): Promise<void> {
+  await page.goto(`${origin}/orchestration/admin/`);
+  await page.evaluate('sessionStorage.clear()');
+  await page.reload();
+  await page.fill('#key', key);
+  await page.click('#login button[type=submit]');
 }

@@ -7,9 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import { eventually } from '@test/support/harness';
-import { startApi, uniqueCode, type ApiHarness } from '../api/support';
-import { launchChromium, skipWithoutChromium } from '@test/support/browser';
+import { runToCompletion, startApi, type ApiHarness } from '../api/support';
+import { launchChromium, signInAdmin, skipWithoutChromium } from '@test/support/browser';
 
 const skip = skipWithoutChromium;
 
@@ -35,33 +34,16 @@ describe('admin UI: a run\'s items', { skip }, () => {
   });
 
   it('shows the invalid items grouped by reason, one item\'s payload, and downloads them as CSV', async () => {
-    const code = uniqueCode('ui_items');
-    const wf = await api.request<{ id: number }>('POST', '/workflows/', {
-      body: {
-        code,
-        name: code,
-        steps: [
-          {
-            key: 'validate',
-            name: 'Validate',
-            step_type: 'data_validate',
-            config: { source_field: 'products', validation_rules: [{ type: 'required', field: 'sku' }, { type: 'min_value', field: 'price', min_value: 0.01 }] },
-          },
-        ],
-      },
-    });
-    assert.equal(wf.status, 201, wf.text);
+    const validate = {
+      key: 'validate',
+      name: 'Validate',
+      step_type: 'data_validate',
+      config: { source_field: 'products', validation_rules: [{ type: 'required', field: 'sku' }, { type: 'min_value', field: 'price', min_value: 0.01 }] },
+    };
     const products = [{ sku: 'OK-1', price: 1 }, { sku: 'CHEAP-1', price: 0 }, { price: 3 }, { sku: 'CHEAP-2', price: -1 }, { sku: 'OK-2', price: 2 }];
-    const run = await api.request<{ execution_id: string }>('POST', `/workflows/${wf.body.id}/execute/`, { body: { input_data: { products } } });
-    assert.equal(run.status, 202, run.text);
-    const id = run.body.execution_id;
-    await eventually(async () => ((await api.request<{ status: string }>('GET', `/executions/${id}/`)).body.status === 'completed' ? true : null), 30_000, 'the run completes');
+    const id = await runToCompletion(api, [validate], { products }, 'ui_items');
 
-    await page.goto(`${origin}/orchestration/admin/`);
-    await page.evaluate('sessionStorage.clear()');
-    await page.reload();
-    await page.fill('#key', api.keys.viewer);
-    await page.click('#login button[type=submit]');
+    await signInAdmin(page, origin, api.keys.viewer);
     await page.waitForSelector('h1:has-text("Dashboard")');
     await page.goto(`${origin}/orchestration/admin/#/executions/${encodeURIComponent(id)}`);
     await page.waitForSelector('#items-ledger h2');

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { startApi, type ApiHarness } from '../api/support';
-import { launchChromium, skipWithoutChromium } from '@test/support/browser';
+import { launchChromium, signInAdmin, skipWithoutChromium } from '@test/support/browser';
 
 const skip = skipWithoutChromium;
 
@@ -32,14 +32,7 @@ describe('admin UI', { skip }, () => {
     await api?.close();
   });
 
-  async function signIn(key: string) {
-    await page.goto(`${origin}/orchestration/admin/`);
-    // Start signed out: the key lives in this tab's sessionStorage.
-    await page.evaluate('sessionStorage.clear()');
-    await page.reload();
-    await page.fill('#key', key);
-    await page.click('#login button[type=submit]');
-  }
+  const signIn = (key: string) => signInAdmin(page, origin, key);
 
   it('asks for a key, refuses a wrong one and signs in with a valid one', async () => {
     const res = await page.goto(`${origin}/`);

@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { startSandbox, type Sandbox } from '@src/sandbox';
 import { startApi, type ApiHarness } from '../api/support';
-import { launchChromium, skipWithoutChromium } from '@test/support/browser';
+import { launchChromium, signInAdmin, skipWithoutChromium } from '@test/support/browser';
 
 const skip = skipWithoutChromium;
 
@@ -34,11 +34,7 @@ describe('admin UI: secrets and connections', { skip }, () => {
     // The browser's own favicon request is not a page response; any 404 the page asks for is.
     page.on('response', (r) => r.status() === 404 && pageErrors.push(`404 ${r.url()}`));
     page.on('console', (m) => m.type() === 'error' && !/status of (400|409|404)/.test(m.text()) && pageErrors.push(m.text()));
-    await page.goto(`${origin}/orchestration/admin/`);
-    await page.evaluate('sessionStorage.clear()');
-    await page.reload();
-    await page.fill('#key', api.keys.admin);
-    await page.click('#login button[type=submit]');
+    await signInAdmin(page, origin, api.keys.admin);
     await page.waitForSelector('h1:has-text("Dashboard")');
   });
   after(async () => {

@@ -2,8 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { eventually } from '@test/support/harness';
-import { startApi, uniqueCode, type ApiHarness } from './support';
+import { runToCompletion, startApi, type ApiHarness } from './support';
 
 interface Item {
   id: number;
@@ -50,33 +49,20 @@ describe('per-item ledger API', () => {
   let executionId: string;
   before(async () => {
     api = await startApi();
-    const code = uniqueCode('ledger');
-    const wf = await api.request<{ id: number }>('POST', '/workflows/', {
-      body: {
-        code,
-        name: code,
-        steps: [
-          {
-            key: 'validate',
-            name: 'Validate',
-            step_type: 'data_validate',
-            config: {
-              source_field: 'products',
-              validation_rules: [
-                { type: 'required', field: 'sku' },
-                { type: 'min_value', field: 'price', min_value: 0.01 },
-                { type: 'pattern', field: 'sku', pattern: '^[A-Z]{3}-\\d+$' },
-              ],
-            },
-          },
+    const validate = {
+      key: 'validate',
+      name: 'Validate',
+      step_type: 'data_validate',
+      config: {
+        source_field: 'products',
+        validation_rules: [
+          { type: 'required', field: 'sku' },
+          { type: 'min_value', field: 'price', min_value: 0.01 },
+          { type: 'pattern', field: 'sku', pattern: '^[A-Z]{3}-\\d+$' },
         ],
       },
-    });
-    assert.equal(wf.status, 201, wf.text);
-    const run = await api.request<{ execution_id: string }>('POST', `/workflows/${wf.body.id}/execute/`, { body: { input_data: { products: PRODUCTS } } });
-    assert.equal(run.status, 202, run.text);
-    executionId = run.body.execution_id;
-    await eventually(async () => ((await api.request<{ status: string }>('GET', `/executions/${executionId}/`)).body.status === 'completed' ? true : null), 30_000, 'the run completes');
+    };
+    executionId = await runToCompletion(api, [validate], { products: PRODUCTS }, 'ledger');
   });
   after(async () => {
     await api?.close();

@@ -5,7 +5,7 @@ import { createApp } from '@src/main';
 import { ApiKeysService } from '@src/auth/api-keys.service';
 import type { Role } from '@src/auth/api-key.entity';
 import { TEMPLATES, type TemplateRegistry } from '@src/workflows/templates';
-import { startHarness, type Harness } from '@test/support/harness';
+import { eventually, startHarness, type Harness } from '@test/support/harness';
 import { testExecutors } from '@test/support/executors';
 
 export interface Reply<T = Record<string, unknown>> {
@@ -145,4 +145,19 @@ export function uniqueCode(prefix = 'api'): string {
 export function isErrorShape(body: unknown): boolean {
   const b = body as { code?: unknown; message?: unknown; details?: unknown } | null;
   return !!b && typeof b.code === 'string' && typeof b.message === 'string' && typeof b.details === 'object' && b.details !== null && !Array.isArray(b.details);
+}
+
+/**
+ * Creates a workflow of `steps` through the API, starts it with `input` and
+ * waits until it completes; returns its execution_id.
+ */
+export async function runToCompletion(api: ApiHarness, steps: unknown[], input: Record<string, unknown>, prefix = 'run'): Promise<string> {
+  const code = uniqueCode(prefix);
+  const wf = await api.request<{ id: number }>('POST', '/workflows/', { body: { code, name: code, steps } });
+  if (wf.status !== 201) throw new Error(`creating ${code}: ${wf.status} ${wf.text}`);
+  const run = await api.request<{ execution_id: string }>('POST', `/workflows/${wf.body.id}/execute/`, { body: { input_data: input } });
+  if (run.status !== 202) throw new Error(`starting ${code}: ${run.status} ${run.text}`);
+  const id = run.body.execution_id;
+  await eventually(async () => ((await api.request<{ status: string }>('GET', `/executions/${id}/`)).body.status === 'completed' ? true : null), 30_000, `run ${id} completes`);
+  return id;
 }
