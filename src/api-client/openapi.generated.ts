@@ -2581,7 +2581,7 @@ export interface operations {
                 q?: string;
                 /** @description Only this reason code */
                 reason?: string;
-                /** @description Only items with this outcome */
+                /** @description Only items with this outcome (e.g. failed) */
                 status?: "ok" | "invalid" | "failed" | "skipped";
                 /** @description Only this step's items */
                 step?: string;

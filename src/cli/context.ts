@@ -25,8 +25,8 @@ export interface Io {
   err(line: string): void;
   /** Raw stderr writes (the progress bar redraws in place on a terminal). */
   errRaw(text: string): void;
-  /** Raw stdout writes (exports stream their lines as they come); without it, text goes through `out` a line at a time. */
-  outRaw?(text: string): void;
+  /** Raw stdout writes (exports stream their lines as they come). */
+  outRaw(text: string): void;
   isTty: boolean;
   /**
    * A secret typed by the user: on a terminal, a prompt with the echo off;

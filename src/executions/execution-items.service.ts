@@ -37,19 +37,8 @@ export interface ItemCounts {
   by_reason: Array<{ step_key: string; status: ItemStatus; reason_code: string | null; count: number }>;
 }
 
-interface Row {
-  item_id: string;
-  step_key: string;
-  item_key: string;
-  item_index: number | null;
-  status: ItemStatus;
-  reason_code: string | null;
-  message: string | null;
-  attempt: number;
-  has_payload: boolean;
-  recorded_at: Date;
-  payload?: unknown;
-}
+/** A row of the LATEST query: the view's fields as PostgreSQL returns them. */
+type Row = Omit<ItemOutcomeView, 'id' | 'recorded_at'> & { item_id: string; recorded_at: Date; payload?: unknown };
 
 const COLUMNS = `item_id, step_key, item_key, item_index, status, reason_code, message, attempt, payload IS NOT NULL AS has_payload, recorded_at`;
 /** Items per query while exporting: the export streams, whatever the ledger's size. */

@@ -77,26 +77,17 @@ async function items(ctx: CliContext, argv: string[]): Promise<number> {
   };
   if (options.csv || options.jsonl) {
     const format = options.csv ? 'csv' : 'jsonl';
-    const io = ctx.io;
-    let partial = '';
-    const write = (text: string) => {
-      if (io.outRaw) return io.outRaw(text);
-      const lines = (partial + text).split(/\r?\n/);
-      partial = lines.pop() ?? '';
-      for (const l of lines) io.out(l);
-    };
+    const write = (text: string) => ctx.io.outRaw(text);
     if (ctx.remote) {
       const query: Record<string, string> = { format };
       for (const [k, v] of Object.entries(filter)) if (v !== undefined) query[k] = v;
       // Lines arrive in pieces: written as they come, without an added newline.
       await ctx.remote.exportItems(id, query, write);
-      if (partial) io.out(partial);
       return EXIT_OK;
     }
     const rows = (await ctx.services()).items.export(id, filter);
     if (format === 'csv') write(csvLine([...ITEM_CSV_COLUMNS]));
     for await (const r of rows) write(format === 'csv' ? csvLine(ITEM_CSV_COLUMNS.map((c) => r[c])) : `${JSON.stringify(r)}\n`);
-    if (partial) io.out(partial);
     return EXIT_OK;
   }
   const paging = pageRequest({ page: options.page as number | undefined, page_size: options['page-size'] as number | undefined });

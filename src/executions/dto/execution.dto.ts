@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { Allow, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { STEP_KEY_PATTERN } from '@engine/dsl/validate';
 import { PageQueryDto } from '@src/common/http/pagination';
@@ -77,9 +77,9 @@ export class SignalExecutionDto {
   comment?: string;
 }
 
-/** `GET /executions/{id}/items/` filters. */
-export class ListItemsQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ enum: ITEM_STATUSES, description: 'Only items with this outcome' })
+/** The filters of the item ledger's list and export. */
+export class ItemFilterQueryDto {
+  @ApiPropertyOptional({ enum: ITEM_STATUSES, description: 'Only items with this outcome (e.g. failed)' })
   @IsOptional()
   @IsIn(ITEM_STATUSES)
   status?: ItemStatus;
@@ -103,33 +103,13 @@ export class ListItemsQueryDto extends PageQueryDto {
   q?: string;
 }
 
-/** `GET /executions/{id}/items/export/`: the same filters, and the format. */
-export class ExportItemsQueryDto {
+/** `GET /executions/{id}/items/`: the filters, paged. */
+export class ListItemsQueryDto extends IntersectionType(PageQueryDto, ItemFilterQueryDto) {}
+
+/** `GET /executions/{id}/items/export/`: the filters, and the format. */
+export class ExportItemsQueryDto extends ItemFilterQueryDto {
   @ApiPropertyOptional({ enum: ['csv', 'jsonl'], default: 'csv', description: 'CSV (one line per item, no payload) or JSON Lines (with the item where it is kept)' })
   @IsOptional()
   @IsIn(['csv', 'jsonl'])
   format?: 'csv' | 'jsonl';
-
-  @ApiPropertyOptional({ enum: ITEM_STATUSES, description: 'Only items with this outcome (e.g. failed)' })
-  @IsOptional()
-  @IsIn(ITEM_STATUSES)
-  status?: ItemStatus;
-
-  @ApiPropertyOptional({ description: 'Only this step\'s items' })
-  @IsOptional()
-  @IsString()
-  @Matches(STEP_KEY_PATTERN, { message: 'must be a step key' })
-  step?: string;
-
-  @ApiPropertyOptional({ description: 'Only this reason code' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
-  reason?: string;
-
-  @ApiPropertyOptional({ description: 'Case-insensitive text in the item key, reason code or message' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  q?: string;
 }

@@ -347,6 +347,8 @@ class ApiCall {
         async (position) => {
           const index = pending[position];
           let key = String(index);
+          // The ledger names an item by its key field, else by what it carries (its sku, id...) rather than its position.
+          const ledgerKey = () => (keyField ? key : itemKeyGuess(items[index], index));
           try {
             key = itemKeyOf(items[index], index, keyField);
             // A business key (the same for every run acting on the entity) when the config gives one; else per run and step.
@@ -356,10 +358,10 @@ class ApiCall {
                 : `${ctx.idempotency_key}:${key}`;
             results[index] = await send(items[index], idempotencyKey, inflight.signal);
             finished[index] = true;
-            ctx.items?.record({ key: keyField ? key : itemKeyGuess(items[index], index), index, status: 'ok' });
+            ctx.items?.record({ key: ledgerKey(), index, status: 'ok' });
           } catch (err) {
             const e = err as { message?: string; info?: Record<string, unknown> };
-            ctx.items?.record({ key: keyField ? key : itemKeyGuess(items[index], index), index, status: 'failed', code: errorCode(err) ?? 'STEP_ERROR', message: String(e.message ?? err), item: items[index] });
+            ctx.items?.record({ key: ledgerKey(), index, status: 'failed', code: errorCode(err) ?? 'STEP_ERROR', message: String(e.message ?? err), item: items[index] });
             if (ctx.signal.aborted || !continueOnError) {
               fatal ??= forItem(err, index, key);
             } else {

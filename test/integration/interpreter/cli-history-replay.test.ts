@@ -88,7 +88,7 @@ describe('replay of a history exported by the Temporal CLI', () => {
 
   async function replayCli(argv: string[]): Promise<{ code: number; lines: string[] }> {
     const lines: string[] = [];
-    const io = { out: (l: string) => void lines.push(l), err: (l: string) => void lines.push(l), errRaw: () => undefined, isTty: false };
+    const io = { out: (l: string) => void lines.push(l), outRaw: (t: string) => void lines.push(t), err: (l: string) => void lines.push(l), errRaw: () => undefined, isTty: false };
     const code = await runCli(argv, io, () => h.config);
     return { code, lines };
   }

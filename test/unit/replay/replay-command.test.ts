@@ -18,7 +18,7 @@ const fixtures = path.resolve(__dirname, '..', '..', '..', '..', 'test', 'fixtur
 async function replay(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const io = { out: (l: string) => void out.push(l), err: (l: string) => void err.push(l), errRaw: (t: string) => void err.push(t), isTty: false };
+  const io = { out: (l: string) => void out.push(l), outRaw: (t: string) => void out.push(t), err: (l: string) => void err.push(l), errRaw: (t: string) => void err.push(t), isTty: false };
   const code = await runCli(['replay', ...args], io, () => loadConfig({}));
   return { code, out, err };
 }
