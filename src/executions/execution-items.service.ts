@@ -78,15 +78,15 @@ export class ExecutionItemsService {
   async list(id: string, filter: ItemFilter, page: PageRequest): Promise<Page<ItemOutcomeView>> {
     const run = await this.executions.get(id);
     const { from, where, params } = queryOf(run.execution_id, filter);
-    const [rows, total] = await Promise.all([
-      this.dataSource.query(`SELECT ${COLUMNS} FROM ${from} i WHERE ${where} ${ORDER} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [
-        ...params,
-        page.page_size,
-        offsetOf(page),
-      ]) as Promise<Row[]>,
-      this.dataSource.query(`SELECT count(*)::int AS n FROM ${from} i WHERE ${where}`, params) as Promise<Array<{ n: number }>>,
-    ]);
-    return pageOf(page, total[0]?.n ?? 0, rows.map(view));
+    // One pass over the run's outcomes: the page and, beside each row, how many match in all.
+    const rows: Array<Row & { total: number }> = await this.dataSource.query(
+      `SELECT ${COLUMNS}, count(*) OVER ()::int AS total FROM ${from} i WHERE ${where} ${ORDER} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, page.page_size, offsetOf(page)],
+    );
+    // A page past the end has no row to carry the total: count on their own then.
+    const total =
+      rows[0]?.total ?? (offsetOf(page) === 0 ? 0 : ((await this.dataSource.query(`SELECT count(*)::int AS n FROM ${from} i WHERE ${where}`, params)) as Array<{ n: number }>)[0].n);
+    return pageOf(page, total, rows.map(view));
   }
 
   async counts(id: string, filter: Pick<ItemFilter, 'step'> = {}): Promise<ItemCounts> {
