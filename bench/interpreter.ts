@@ -210,12 +210,26 @@ async function main(): Promise<void> {
     // 3. History of one run each.
     say('');
     say('history of one run:');
-    const hist: Record<string, { bytes: number; events: number }> = {};
+    const hist: Record<string, { bytes: number; events: number; byType: Map<string, { n: number; bytes: number }> }> = {};
     for (const s of sides) {
       const h = await s.start();
       await h.result();
       const history = await h.fetchHistory();
-      hist[s.name] = { bytes: temporal.api.history.v1.History.encode(history).finish().length, events: history.events?.length ?? 0 };
+      // Where the bytes are: encoded size of each event, by event type.
+      const byType = new Map<string, { n: number; bytes: number }>();
+      for (const e of history.events ?? []) {
+        const type = (temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? String(e.eventType)).replace(/^EVENT_TYPE_/, '').toLowerCase();
+        const t = byType.get(type) ?? { n: 0, bytes: 0 };
+        t.n++;
+        t.bytes += temporal.api.history.v1.HistoryEvent.encode(e).finish().length;
+        byType.set(type, t);
+      }
+      hist[s.name] = { bytes: temporal.api.history.v1.History.encode(history).finish().length, events: history.events?.length ?? 0, byType };
+    }
+    const types = [...new Set([...hist.merchflow.byType.keys(), ...hist.baseline.byType.keys()])].sort((a, b) => (hist.merchflow.byType.get(b)?.bytes ?? 0) - (hist.merchflow.byType.get(a)?.bytes ?? 0));
+    for (const type of types) {
+      const [m, b] = [hist.merchflow.byType.get(type), hist.baseline.byType.get(type)];
+      say(`  ${type.padEnd(34)} merchflow ${String(m?.n ?? 0).padStart(3)} events ${String(m?.bytes ?? 0).padStart(6)} B   baseline ${String(b?.n ?? 0).padStart(3)} events ${String(b?.bytes ?? 0).padStart(6)} B`);
     }
     say(
       `  merchflow ${hist.merchflow.events} events, ${(hist.merchflow.bytes / 1024).toFixed(1)} KB; baseline ${hist.baseline.events} events, ${(hist.baseline.bytes / 1024).toFixed(1)} KB; ratio ${(hist.merchflow.bytes / hist.baseline.bytes).toFixed(2)}x bytes`,

@@ -11,6 +11,13 @@
  *
  *   npm run bench -- product-import [products] [invalid_rate] [--repeat N] [--ledger-ab]
  *
+ * Each import runs side by side with a direct script of the bench's own doing
+ * the same work (bench/support/direct-import.ts: same pages, validation rules,
+ * mapping and batched `INSERT … ON CONFLICT`, into a supplier row of its own so
+ * both write the same rows), alternating which goes first: per-phase times of
+ * both (fetch / validate / transform / store), the wall ratio, and the peak
+ * RSS of this process during each. `--no-direct` leaves the baseline out.
+ *
  * With `--ledger-ab`, after the first import the same (unchanged) import runs
  * N more times on each of two workers side by side, one with the per-item
  * ledger (ITEM_LEDGER) and one without, interleaved so both share the
@@ -39,11 +46,13 @@ import { startEmbeddedPostgres } from '../scripts/lib/embedded-postgres';
 import { startTemporalDevServer } from '../scripts/lib/temporal-server';
 import { freePort } from '../scripts/lib/ports';
 import { loadAverage, rssBytes, sampleRss } from './support/proc';
+import { directImport, type DirectImportResult } from './support/direct-import';
 
 const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--repeat');
 const LEDGER_AB = process.argv.includes('--ledger-ab');
 const PRODUCTS = Number(positional[0] ?? 100_000);
 const INVALID_RATE = Number(positional[1] ?? 0.1);
+const DIRECT = !process.argv.includes('--no-direct');
 const REPEAT = process.argv.includes('--repeat') ? Number(process.argv[process.argv.indexOf('--repeat') + 1]) : 2;
 
 const distDir = path.resolve(__dirname, '..');
@@ -151,8 +160,22 @@ async function main(): Promise<void> {
       say(`${loadAverage()}`);
       return;
     }
+    // The direct baseline writes into a supplier of its own (same sandbox, same settings): the same inserts, then the same unchanged rows.
+    const [direct] = (await dataSource.query(
+      `INSERT INTO suppliers (code, name, api_base_url, settings) SELECT 'sandbox_direct', 'Sandbox Supplier (direct baseline)', api_base_url, settings FROM suppliers WHERE id = $1
+       RETURNING id, api_base_url, (settings->>'page_size')::int AS page_size`,
+      [seeded.supplier_id],
+    )) as Array<{ id: number; api_base_url: string; page_size: number | null }>;
+    const runDirect = async (round: number) => {
+      const rss = sampleRss(process.pid);
+      const r = await directImport({ dataSource, baseUrl: direct.api_base_url, supplierId: direct.id, pageSize: direct.page_size ?? 500, executionId: `direct-${round}` });
+      return { ...r, peak: rss.stop() };
+    };
+    const ratios: number[] = [];
     for (let round = 1; round <= REPEAT; round++) {
       const label = round === 1 ? 'first import' : `import ${round} (unchanged)`;
+      // Alternate which side goes first, so neither always runs on a warmer machine.
+      let baseline: (DirectImportResult & { peak: number }) | null = DIRECT && round % 2 === 0 ? await runDirect(round) : null;
       const rss = sampleRss(process.pid);
       const started = Date.now();
       const run = await executions.start(workflowId, { input_data: { supplier_id: seeded.supplier_id }, trigger_type: 'api' });
@@ -178,7 +201,21 @@ async function main(): Promise<void> {
       peaks.push(rss.stop());
       rssAfter.push(rssBytes(process.pid));
       say(`  RSS           peak ${mb(peaks.at(-1)!)} during the import, ${mb(rssAfter.at(-1)!)} after it`);
+      if (DIRECT) {
+        baseline ??= await runDirect(round);
+        const step = (key: string) => (steps.find((st) => st.step_key === key)?.duration_ms ?? 0);
+        const [out] = await dataSource.query(`SELECT output_summary FROM workflow_step_executions WHERE execution_id = $1 AND step_key = 'validate_products'`, [run.execution_id]);
+        const mfInvalid = (out?.output_summary as { invalid_count?: number } | undefined)?.invalid_count;
+        ratios.push(wall / baseline.wall);
+        say(`  direct script ${baseline.wall.toFixed(1)} s (${baseline.fetched} fetched, ${baseline.valid} valid, ${baseline.invalid} invalid${mfInvalid !== undefined ? `; merchflow: ${mfInvalid} invalid` : ''}), peak RSS ${mb(baseline.peak)}; wall ratio ${(wall / baseline.wall).toFixed(2)}x`);
+        say(`  ${'phase (ms)'.padEnd(12)} ${'merchflow'.padStart(10)} ${'direct'.padStart(10)}`);
+        for (const [phase, key] of [['fetch', 'fetch_products'], ['validate', 'validate_products'], ['transform', 'transform_products'], ['store', 'store_products']] as const) {
+          say(`  ${phase.padEnd(12)} ${step(key).toFixed(0).padStart(10)} ${baseline.phases[phase].toFixed(0).padStart(10)}`);
+        }
+        say(`  stored        direct: ${JSON.stringify({ inserted: baseline.stored.inserted, updated: baseline.stored.updated, unchanged: baseline.stored.unchanged })}`);
+      }
     }
+    if (ratios.length > 0) say(`wall ratio merchflow / direct script per import: ${ratios.map((r) => `${r.toFixed(2)}x`).join(', ')}`);
     say('');
     say(`RSS after each import: ${rssAfter.map(mb).join(' -> ')}`);
     say(`peak RSS during each import: ${peaks.map(mb).join(' -> ')}`);

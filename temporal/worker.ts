@@ -17,6 +17,7 @@ import { merchflowDataConverter } from '@engine/codec/data-converter';
 import type { WorkerMetrics } from '@engine/observability/worker-metrics';
 import type { RunProjectionEvent } from '@engine/shared/contracts';
 import { ItemLedgerStore } from '@engine/activities/runtime/item-ledger';
+import { DefinitionStore } from '@engine/activities/runtime/definition-store';
 import { activeTracing } from '@src/tracing/tracing';
 
 export interface MerchflowWorkerOptions {
@@ -93,6 +94,7 @@ export async function createActivities(opts: Pick<MerchflowWorkerOptions, 'confi
       scrubber,
       metrics: opts.metrics,
       ledger: opts.config.itemLedger.enabled ? new ItemLedgerStore(opts.dataSource) : undefined,
+      definitions: new DefinitionStore(opts.dataSource),
       outageBudgetMs: opts.config.outage.budgetSeconds * 1000,
       databasePorts: [databasePort(opts.config.databaseUrl)].filter((p): p is number => p !== null),
     }),

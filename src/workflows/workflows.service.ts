@@ -11,6 +11,7 @@ import { inputSchemaProblem } from '@src/workflows/input-schema';
 import { AppError, ConflictError, NotFoundError } from '@src/common/errors';
 import { offsetOf, pageOf, type Page, type PageRequest } from '@src/common/pagination';
 import { Workflow, WorkflowStep, WorkflowVersion } from '@src/workflows/workflow.entity';
+import { definitionOf, toStepDefinition } from '@src/workflows/definition-rows';
 
 /** What a caller gives to create a workflow. */
 export interface CreateWorkflowInput extends DefinitionInput {
@@ -216,21 +217,7 @@ export class WorkflowsService {
       this.versionCache.set(key, stored);
       if (this.versionCache.size > VERSION_CACHE_SIZE) this.versionCache.delete(this.versionCache.keys().next().value as string);
     }
-    const v = stored.version;
-    return {
-      workflow_id: wf.id,
-      version_id: v.id,
-      version: v.version,
-      code: wf.code,
-      name: v.name,
-      workflow_type: wf.workflow_type,
-      config: v.config,
-      max_retries: v.max_retries,
-      retry_delay_seconds: v.retry_delay_seconds,
-      max_parallel_steps: v.max_parallel_steps,
-      input_schema: v.input_schema ?? null,
-      steps: stored.steps,
-    };
+    return definitionOf(wf, stored.version, stored.steps);
   }
 
   private async insertVersion(m: EntityManager, workflowId: number, version: number, def: WorkflowDefinition, by: string | null): Promise<WorkflowVersion> {
@@ -250,29 +237,6 @@ export class WorkflowsService {
     await m.save(def.steps.map((s) => m.create(WorkflowStep, { ...s, workflow_version_id: v.id })));
     return v;
   }
-}
-
-function toStepDefinition(s: WorkflowStep): StepDefinition {
-  return {
-    key: s.key,
-    name: s.name,
-    step_type: s.step_type,
-    order: s.order,
-    config: s.config,
-    depends_on_steps: s.depends_on_steps,
-    is_optional: s.is_optional,
-    can_run_parallel: s.can_run_parallel,
-    parallel_group: s.parallel_group,
-    condition: s.condition,
-    timeout_seconds: s.timeout_seconds,
-    can_retry: s.can_retry,
-    max_retries: s.max_retries,
-    retry_delay_seconds: s.retry_delay_seconds,
-    retry_backoff: s.retry_backoff,
-    max_retry_delay_seconds: s.max_retry_delay_seconds,
-    role: s.role,
-    compensates: s.compensates,
-  };
 }
 
 /** sha256 of the definition's content (not its identity), with object keys sorted. */

@@ -40,13 +40,14 @@ import {
   type StepRequest,
   type StepResult,
 } from '@engine/shared/contracts';
+import { toStepCall, type StepCall } from '@engine/shared/step-call';
 import type { Activities } from '@engine/worker';
 
 /** The interpreter's own bookkeeping activities (projection writes), run as local activities. */
 type BookkeepingActivities = Pick<Activities, 'projectRun' | 'projectSteps'>;
 /** Condition evaluation (claim-checked context), and the step executors: activities named by step type. */
 type StepActivities = Pick<Activities, 'evaluateCondition'> & Record<string, StepActivity>;
-type StepActivity = (req: StepRequest) => Promise<StepResult>;
+type StepActivity = (req: StepRequest | StepCall) => Promise<StepResult>;
 
 /**
  * Named retry/timeout profile of the interpreter's own bookkeeping (projection
@@ -102,6 +103,14 @@ const PATCH_CAN_RUN_PARALLEL = 'can-run-parallel-same-order';
  * as skipped with that reason (runs before it recorded it as failed).
  */
 const PATCH_SKIP_UNCONFIGURED = 'skip-unconfigured-optional-ai';
+/**
+ * `perf-activity-reference`: a step activity of a stored definition version is
+ * called with a reference (version id + step key) and the values resolved for
+ * it (temporal/shared/step-call.ts), not the whole step request; the runner
+ * makes the error codes of NON_RETRYABLE_ERROR_TYPES non-retryable itself, so
+ * the retry policy no longer lists them. Runs before it sent the full request.
+ */
+const PATCH_ACTIVITY_REFERENCE = 'perf-activity-reference';
 
 /** What one compensation did, for `$execution.compensated` and the run's error details. */
 interface CompensationOutcome {
@@ -517,7 +526,12 @@ class Run {
     };
   }
 
-  private activityOptions(step: StepDefinition): ActivityOptions {
+  /** Step activities get a reference to their stored version (`perf-activity-reference`); ad-hoc definitions (no version) the full request. */
+  private byReference(): boolean {
+    return this.def.version_id > 0 && patched(PATCH_ACTIVITY_REFERENCE);
+  }
+
+  private activityOptions(step: StepDefinition, byReference = false): ActivityOptions {
     const retry = effectiveRetry(step, this.def);
     // The runner enforces timeout_seconds on the step's work; start-to-close also allows for waiting out an outage.
     const heartbeat = Math.min(HEARTBEAT_TIMEOUT_SECONDS.max, Math.max(HEARTBEAT_TIMEOUT_SECONDS.min, step.timeout_seconds));
@@ -533,7 +547,7 @@ class Run {
         initialInterval: `${Math.max(retry.initialIntervalSeconds, 0.001)} seconds`,
         backoffCoefficient: retry.backoff,
         maximumInterval: `${Math.max(retry.maxIntervalSeconds, retry.initialIntervalSeconds, 0.001)} seconds`,
-        nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+        ...(byReference ? {} : { nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES }),
       },
     };
   }
@@ -625,9 +639,10 @@ class Run {
   private async execute(state: StepState): Promise<unknown> {
     const step = state.step;
     // A step type no worker registers fails with UNKNOWN_STEP_TYPE, non-retryable (the worker's `default` activity).
-    const fn = stepActivities(this.activityOptions(step))[step.step_type];
+    const byReference = this.byReference();
+    const fn = stepActivities(this.activityOptions(step, byReference))[step.step_type];
     state.applied = true;
-    const result = await fn(this.request(step));
+    const result = await fn(byReference ? toStepCall(this.request(step), this.def) : this.request(step));
     state.attempt = result.attempt;
     const failedItems = result.summary?.failed_items;
     if (typeof failedItems === 'number') state.failed_items = failedItems;

@@ -30,6 +30,8 @@ import type { WorkerMetrics } from '@engine/observability/worker-metrics';
 export class PayloadStore {
   private readonly cache: ByteLru<unknown>;
   private readonly thresholdBytes: number;
+  /** Reads in progress, by payload id. */
+  private readonly loading = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -66,6 +68,17 @@ export class PayloadStore {
     const id = ref.$payload.id;
     const cached = this.cache.get(id);
     if (cached !== undefined) return cached;
+    // One read and one parse for callers that ask at the same time (a step whose input is also a `$steps`
+    // reference of its config asks twice at once), and one copy in memory, even when the value is too large to cache.
+    const loading = this.loading.get(id);
+    if (loading) return loading;
+    const read = this.read(ref).finally(() => this.loading.delete(id));
+    this.loading.set(id, read);
+    return read;
+  }
+
+  private async read(ref: PayloadRef): Promise<unknown> {
+    const id = ref.$payload.id;
     const rows: Array<{ body: string | null; data: Buffer | null }> = await this.dataSource.query(`SELECT body, data FROM payloads WHERE id = $1`, [id]);
     if (rows.length === 0) throw new StepError(ErrorCodes.PAYLOAD_NOT_FOUND, `payload ${id} not found (deleted with its run, or past PAYLOAD_RETENTION_DAYS)`);
     const { body, data } = rows[0];

@@ -1,10 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { StepError, partialOutputOf } from '@engine/activities/shared/errors';
-import type { Condition, RunContext } from '@engine/dsl/types';
+import type { Condition, RunContext, WorkflowDefinition } from '@engine/dsl/types';
 import { evaluateCondition } from '@engine/dsl/conditions';
 import { resolveReferences } from '@engine/dsl/references';
 import type { StepRequest, StepResult } from '@engine/shared/contracts';
+import { fromStepCall, isStepCall, type StepCall } from '@engine/shared/step-call';
+import { DefinitionVersionNotFound, type DefinitionStore } from '@engine/activities/runtime/definition-store';
 import { ErrorCodes, NON_RETRYABLE_ERROR_TYPES } from '@engine/shared/contracts';
 import type { ProjectionService } from '@engine/activities/projection/projection.service';
 import type { PayloadStore } from '@engine/activities/runtime/payload-store';
@@ -56,6 +58,8 @@ export interface StepRunnerDeps {
   metrics?: WorkerMetrics;
   /** The per-item ledger; none when ITEM_LEDGER is off. */
   ledger?: ItemLedgerStore;
+  /** Definition versions, for steps called by reference (temporal/shared/step-call.ts). */
+  definitions?: DefinitionStore;
 }
 
 /** See StepRunnerDeps.runningReportDelayMs. */
@@ -68,10 +72,11 @@ export const RUNNING_REPORT_DELAY_MS = 200;
  * ApplicationFailures whose `type` is the error code (non-retryable for
  * configuration and validation errors).
  */
-export function buildStepActivities(executors: StepExecutor[], deps: StepRunnerDeps): Record<string, (req: StepRequest) => Promise<StepResult>> {
-  const out: Record<string, (req: StepRequest) => Promise<StepResult>> = {};
+export function buildStepActivities(executors: StepExecutor[], deps: StepRunnerDeps): Record<string, (req: StepRequest | StepCall) => Promise<StepResult>> {
+  const out: Record<string, (req: StepRequest | StepCall) => Promise<StepResult>> = {};
   for (const executor of executors) {
-    out[executor.type] = (req) => runStep(executor, req, deps);
+    // Runs started before `perf-activity-reference` send the whole request; later ones a reference to their version.
+    out[executor.type] = async (req) => runStep(executor, isStepCall(req) ? await expandStepCall(req, deps) : req, deps);
   }
   // Temporal runs `default` for an activity type no function is registered for.
   out.default = unknownStepTypeActivity;
@@ -90,6 +95,42 @@ export async function unknownStepTypeActivity(): Promise<never> {
     message: `no executor is registered for step type '${type}' on this worker`,
     nonRetryable: true,
   });
+}
+
+/**
+ * The request a step called by reference stands for: its definition version
+ * (cached; loaded from PostgreSQL once, an outage waited out within the budget)
+ * and the values the interpreter resolved. A version or step that does not
+ * exist fails the step, non-retryably.
+ */
+export async function expandStepCall(call: StepCall, deps: Pick<StepRunnerDeps, 'definitions' | 'logger' | 'outageBudgetMs' | 'databasePorts'>): Promise<StepRequest> {
+  const actx = Context.current();
+  const invalid = (message: string) => ApplicationFailure.create({ type: ErrorCodes.DEFINITION_INVALID, message, nonRetryable: true });
+  if (!deps.definitions) throw invalid('this worker cannot load definition versions (no definition store)');
+  const definitions = deps.definitions;
+  // Heartbeats while an outage is waited out repeat the checkpoint a previous attempt left.
+  const checkpoint: unknown = actx.info.attempt > 1 ? actx.info.heartbeatDetails : undefined;
+  const outages = new OutageRider({
+    budgetMs: deps.outageBudgetMs ?? 600_000,
+    heartbeat: () => (checkpoint === undefined ? actx.heartbeat() : actx.heartbeat(checkpoint)),
+    signal: actx.cancellationSignal,
+    logger: deps.logger,
+    databasePorts: deps.databasePorts,
+  });
+  let def: WorkflowDefinition;
+  try {
+    def = await outages.ride('loading the definition', () => definitions.get(call.step_ref.version_id));
+  } catch (err) {
+    if (err instanceof DefinitionVersionNotFound) throw invalid(err.message);
+    throw err;
+  }
+  const executionId = actx.info.workflowExecution?.workflowId;
+  if (!executionId) throw invalid('a step called by reference runs in a workflow: this activity has none');
+  try {
+    return fromStepCall(call, def, executionId);
+  } catch (err) {
+    throw invalid((err as Error).message);
+  }
 }
 
 async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunnerDeps): Promise<StepResult> {

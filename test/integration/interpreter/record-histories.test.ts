@@ -89,7 +89,31 @@ describe('interpreter: replay of recorded scenarios', () => {
       { key: 'list', name: 'list', step_type: 'test_item_failures', config: { items: ['A', 'B', 'C'], fail: ['B'] } },
       { key: 'after', name: 'after', step_type: 'test_echo', config: { output: { done: '$steps.list.done' } } },
     ]);
-    assert.equal(recorded.length, 8);
+    // Since `perf-activity-reference`: step activities get a reference to the stored version and the values
+    // resolved for them (temporal/shared/step-call.ts); the worker loads the rest from PostgreSQL.
+    const refRun = await scenario('activity-reference', [
+      { key: 'a', name: 'First', step_type: 'test_echo', config: { output: { n: '$input.n', region: '$config.region' } } },
+      { key: 'b', name: 'Second', step_type: 'test_echo', config: { output: { n: '$steps.a.n', code: '$execution.workflow_code', q: '$input.q' } }, max_retries: 1 },
+      { key: 'c', name: 'Third', step_type: 'test_echo', config: { output: { region: '$config.region', from_b: '$steps.b.n' } } },
+    ], undefined, { n: 3, q: 'shoes' }, { region: 'eu', bulky: 'x'.repeat(2000) });
+    const { result } = await h.wait(refRun);
+    assert.deepEqual((result as { output: unknown }).output, { region: 'eu', from_b: 3 });
+    const scheduled = ((await h.history(refRun)).events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
+    assert.equal(scheduled.length, 3);
+    const sent = scheduled.map((a) => JSON.parse(Buffer.from(a.input!.payloads![0].data!).toString()) as Record<string, unknown>);
+    assert.deepEqual(sent.map((c) => c.step_ref && (c.step_ref as { step_key: string }).step_key), ['a', 'b', 'c']);
+    // Neither the step's config nor the workflow's config is in the history once per step; the third step
+    // does not read the run's input, so it is not sent either.
+    for (const c of sent) assert.ok(!JSON.stringify(c).includes('xxxxxxxx') && !('config' in c), JSON.stringify(c));
+    assert.equal(sent[0].run_input_is_input, true);
+    assert.deepEqual(sent[1].run_input, { n: 3, q: 'shoes' });
+    assert.equal('run_input' in sent[2] || 'run_input_is_input' in sent[2], false);
+    // The outputs a step reads are sent with it; the worker rebuilt `$execution` (the code) from the version.
+    const b = (sent[2].steps as { b: { n: number; code: string; q: string } }).b;
+    assert.deepEqual({ n: b.n, q: b.q }, { n: 3, q: 'shoes' });
+    assert.match(b.code, /^t-/);
+    assert.deepEqual(Object.keys(sent[2].steps as object), ['b']);
+    assert.equal(recorded.length, 9);
   });
 
   it('replays every fresh history with the current workflow code', async () => {

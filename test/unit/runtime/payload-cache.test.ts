@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteLru } from '@engine/activities/runtime/payload-store';
+import type { DataSource } from 'typeorm';
+import { ByteLru, PayloadStore } from '@engine/activities/runtime/payload-store';
 
 describe(ByteLru.name, () => {
   it('evicts the least recently used values once the byte bound is passed', () => {
@@ -41,5 +42,34 @@ describe(ByteLru.name, () => {
     const sut = new ByteLru<string>(0);
     sut.set('a', 'A', 1);
     assert.equal(sut.size, 0);
+  });
+});
+
+describe('PayloadStore.load', () => {
+  /** A data source answering the payload SELECT after a tick, counting the reads. */
+  function source(body: string) {
+    const reads: string[] = [];
+    const ds = {
+      async query(sql: string) {
+        reads.push(sql);
+        await new Promise((r) => setTimeout(r, 5));
+        return [{ body, data: null }];
+      },
+    };
+    return { ds: ds as unknown as DataSource, reads };
+  }
+
+  it('reads and parses a payload once for callers asking at the same time, even when it is too large to cache', async () => {
+    const { ds, reads } = source(JSON.stringify({ items: [1, 2, 3] }));
+    const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0 });
+    const ref = { $payload: { id: 'p1', size: 20 } };
+    const [a, b, c] = await Promise.all([sut.load(ref), sut.hydrate(ref), sut.hydrate({ step: ref })]);
+    assert.equal(reads.length, 1);
+    assert.deepEqual(a, { items: [1, 2, 3] });
+    assert.equal(a, b, 'one parsed copy');
+    assert.equal((c as { step: unknown }).step, a);
+    // Not cached (cache of 0 bytes): a later call reads again rather than keeping the value.
+    await sut.load(ref);
+    assert.equal(reads.length, 2);
   });
 });

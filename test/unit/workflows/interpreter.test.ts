@@ -62,6 +62,24 @@ describe('interpreter (time-skipping)', () => {
     assert.equal(rec.finished()?.output, 'done');
   });
 
+  it('calls the steps of a stored version by reference (perf-activity-reference), and of an ad-hoc definition with the whole request', async () => {
+    const steps = [step('a', { config: { output: { n: 2 } } }), step('b', { config: { output: 'done', read: '$steps.a.n' }, max_retries: 4 })];
+    const stored = new Recorder();
+    const { result } = await sut.run(runInput(steps, { config: { bulky: 'y'.repeat(300) } }, { n: 2 }), stored);
+    assert.equal((result as { status: string }).status, 'completed');
+    assert.equal(stored.finished()?.output, 'done');
+    // What b reads of a travels with the call; its config does not.
+    assert.deepEqual((stored.sent[1] as { steps?: unknown }).steps, { a: { n: 2 } });
+    assert.deepEqual(stored.sent.map((c) => ('step_ref' in c ? c.step_ref : null)), [{ version_id: 1, step_key: 'a' }, { version_id: 1, step_key: 'b' }]);
+    assert.ok(stored.sent.every((c) => !JSON.stringify(c).includes('yyyy')));
+    assert.deepEqual(stored.started('b')[0].input, { n: 2 });
+    const adhoc = new Recorder();
+    const input = runInput(steps, {}, { n: 2 });
+    await sut.run({ ...input, definition: { ...input.definition, workflow_id: 0, version_id: 0, version: 0 } }, adhoc);
+    assert.deepEqual(adhoc.sent.map((c) => ('step_type' in c ? c.step_key : null)), ['a', 'b']);
+    assert.equal(adhoc.finished()?.output, 'done');
+  });
+
   it('skips a step whose condition is false and passes its input through', async () => {
     const rec = new Recorder();
     const { result } = await sut.run(

@@ -17,8 +17,9 @@ import { temporal } from '@temporalio/proto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { normalizeDefinition } from '@engine/dsl/normalize';
 import { evaluateCondition } from '@engine/dsl/conditions';
-import type { Condition, DefinitionInput, RunContext, StepInput } from '@engine/dsl/types';
+import type { Condition, DefinitionInput, RunContext, StepInput, WorkflowDefinition } from '@engine/dsl/types';
 import type { InterpreterInput, RunProjectionEvent, StepProjection, StepRequest, StepResult } from '@engine/shared/contracts';
+import { fromStepCall, isStepCall, type StepCall } from '@engine/shared/step-call';
 import { unknownStepTypeActivity } from '@engine/activities/runtime/step-runner';
 
 export const bundle = path.resolve(__dirname, '..', '..', '..', 'workflow-bundle.js');
@@ -52,6 +53,10 @@ export class Recorder {
   readonly calls: Call[] = [];
   /** Claim-checked payloads by id, for the `evaluateCondition` activity. */
   readonly payloads = new Map<string, unknown>();
+  /** The run's definition: what a step called by reference (temporal/shared/step-call.ts) is expanded against. */
+  definition?: WorkflowDefinition;
+  /** The requests the step activities received, as sent (a StepRequest, or a StepCall since `perf-activity-reference`). */
+  readonly sent: Array<StepRequest | StepCall> = [];
   /** Extra step types for this run, by type. */
   readonly steps: Record<string, (req: StepRequest) => Promise<StepResult>> = {};
 
@@ -125,6 +130,13 @@ function fakeActivities(recorders: Map<string, Recorder>, now: () => Promise<num
     if (!rec) throw new Error(`no recorder for run ${id}`);
     return rec;
   };
+  // A step called by reference is expanded against its run's definition, as the worker does with the stored version.
+  const received = (sent: StepRequest | StepCall): { rec: Recorder; req: StepRequest } => {
+    const id = isStepCall(sent) ? Context.current().info.workflowExecution!.workflowId : sent.execution_id;
+    const rec = of(id);
+    rec.sent.push(sent);
+    return { rec, req: isStepCall(sent) ? fromStepCall(sent, rec.definition!, id) : sent };
+  };
   return {
     async projectRun(e: RunProjectionEvent) {
       of(e.execution_id).runs.push(e);
@@ -136,9 +148,15 @@ function fakeActivities(recorders: Map<string, Recorder>, now: () => Promise<num
       const rec = of(req.context.execution.id);
       return evaluateCondition(req.condition as Condition, { ...req.context, input: hydrate(rec, req.context.input), steps: hydrate(rec, req.context.steps) as Record<string, unknown> });
     },
-    task: (req: StepRequest) => task(of(req.execution_id), req, now),
+    task: (sent: StepRequest | StepCall) => {
+      const { rec, req } = received(sent);
+      return task(rec, req, now);
+    },
     // Step types a test builds with the real step runner, per run.
-    items: (req: StepRequest) => of(req.execution_id).steps.items(req),
+    items: (sent: StepRequest | StepCall) => {
+      const { rec, req } = received(sent);
+      return rec.steps.items(req);
+    },
     default: unknownStepTypeActivity,
   };
 }
@@ -198,6 +216,7 @@ export class FastEnv {
   ): Promise<{ result?: unknown; error?: unknown; history: temporal.api.history.v1.IHistory; workflowId: string }> {
     const workflowId = `fast-${randomUUID()}`;
     this.recorders.set(workflowId, rec);
+    rec.definition = input.definition;
     const handle = await this.env.client.workflow.start('definitionWorkflow', { taskQueue: this.taskQueue, workflowId, args: [input] });
     if (drive) await drive(handle);
     let result: unknown;

@@ -1,0 +1,107 @@
+/**
+ * What the interpreter hands to a step activity since `perf-activity-reference`:
+ * a reference to the step in its (immutable) definition version and the values
+ * the interpreter resolved for this call, instead of the whole StepRequest. The
+ * worker loads the version once (temporal/activities/runtime/definition-store.ts)
+ * and rebuilds the StepRequest with {@link fromStepCall}; everything it takes
+ * from the definition (config, name, type, role, retries, timeout, the
+ * workflow's config and identity) is then not written into the run's history
+ * once per step. Pure: safe to import from workflow code.
+ */
+import { effectiveRetry } from '@engine/dsl/normalize';
+import type { WorkflowDefinition } from '@engine/dsl/types';
+import type { StepRequest } from '@engine/shared/contracts';
+
+export interface StepCall {
+  /** The definition version (its database id) and the step's key in it. */
+  step_ref: { version_id: number; step_key: string };
+  /** The step's input: a value or a payload ref. */
+  input: unknown;
+  /** Outputs (values or payload refs) of the steps the config or condition reads; absent when none. */
+  steps?: Record<string, unknown>;
+  /** The run's input, when the step's config may read it and it is not the step's input already. */
+  run_input?: unknown;
+  /** The run's input is the step's input (a first step): not written twice. */
+  run_input_is_input?: true;
+  /**
+   * `$execution` facts the definition does not hold: trigger, start time, and
+   * (left out when `running` / null) status, error, triggered_by; `compensated` for on-failure steps.
+   */
+  execution: Record<string, unknown>;
+}
+
+/** True for the reference shape; a StepRequest (runs started before the patch) has `step_type`. */
+export function isStepCall(value: unknown): value is StepCall {
+  return typeof value === 'object' && value !== null && 'step_ref' in value && !('step_type' in value);
+}
+
+/** `$execution` fields the worker takes from the definition and the execution id. */
+const FROM_DEFINITION = ['id', 'execution_id', 'workflow_code', 'workflow_name', 'workflow_type', 'version'];
+
+/**
+ * The reference form of `req`, a request the interpreter built for a step of
+ * `def` (a stored version: `version_id` > 0). The run's input is kept only when
+ * the step's config mentions `input` at all (a `$input` reference, or the
+ * `$input` variable of an expression): a config that does not name it cannot read it.
+ */
+export function toStepCall(req: StepRequest, def: Pick<WorkflowDefinition, 'version_id' | 'steps'>): StepCall {
+  const step = def.steps.find((s) => s.key === req.step_key);
+  const readsInput = step !== undefined && JSON.stringify(step.config).includes('input');
+  const execution: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(req.context.execution)) {
+    if (FROM_DEFINITION.includes(k)) continue;
+    if ((k === 'status' && v === 'running') || ((k === 'error' || k === 'triggered_by') && v === null)) continue;
+    execution[k] = v;
+  }
+  return {
+    step_ref: { version_id: def.version_id, step_key: req.step_key },
+    input: req.input,
+    ...(Object.keys(req.context.steps).length > 0 ? { steps: req.context.steps } : {}),
+    ...(readsInput ? (req.context.input === req.input ? { run_input_is_input: true as const } : { run_input: req.context.input }) : {}),
+    execution,
+  };
+}
+
+/**
+ * The StepRequest a call stands for, given the definition version it names
+ * (loaded by the worker) and the run's id (the activity's workflow id).
+ * Throws when the version has no such step.
+ */
+export function fromStepCall(call: StepCall, def: WorkflowDefinition, executionId: string): StepRequest {
+  const step = def.steps.find((s) => s.key === call.step_ref.step_key);
+  if (!step) throw new Error(`definition version ${def.version_id} (${def.code} v${def.version}) has no step "${call.step_ref.step_key}"`);
+  const { trigger_type, triggered_by = null, started_at, status = 'running', error = null, ...rest } = call.execution;
+  return {
+    execution_id: executionId,
+    workflow_code: def.code,
+    step_key: step.key,
+    step_name: step.name,
+    step_type: step.step_type,
+    role: step.role,
+    config: step.config,
+    input: call.input,
+    context: {
+      input: call.run_input_is_input ? call.input : call.run_input,
+      steps: call.steps ?? {},
+      config: def.config,
+      execution: {
+        id: executionId,
+        execution_id: executionId,
+        workflow_code: def.code,
+        workflow_name: def.name,
+        workflow_type: def.workflow_type,
+        version: def.version,
+        trigger_type,
+        triggered_by,
+        started_at,
+        status,
+        error,
+        ...rest,
+      },
+    },
+    max_attempts: effectiveRetry(step, def).maxAttempts,
+    timeout_seconds: step.timeout_seconds,
+    idempotency_key: `${executionId}:${step.key}`,
+    compensates: step.compensates,
+  };
+}
