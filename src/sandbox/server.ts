@@ -31,7 +31,7 @@ export interface SandboxOptions {
   rateLimit?: RateLimit;
   /** Injected 5xx answers and hangs (default: none). */
   faults?: FaultConfig;
-  /** When set, API and admin requests need `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+  /** When set, API and admin requests need `Authorization: Bearer <key>`, `X-API-Key: <key>` or Basic auth with the key as the password. */
   apiKey?: string;
   /** Start with the carrier refusing every label (default false). */
   carrierFailure?: boolean;
@@ -172,7 +172,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const authorized = (req: IncomingMessage): boolean => {
     if (options.apiKey === undefined) return true;
     const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    return bearer === options.apiKey || req.headers['x-api-key'] === options.apiKey;
+    // Basic: any user name, the key as the password.
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const password = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':') : undefined;
+    return bearer === options.apiKey || password === options.apiKey || req.headers['x-api-key'] === options.apiKey;
   };
 
   /**
