@@ -11,7 +11,19 @@ import { ErrorCodes } from '@engine/shared/contracts';
 import type { SupplierInventoryRecord, SupplierProductRecord } from '../supplier.connector';
 import type { Page } from './types';
 
-type Compiled = Array<[target: string, expr: jsonata.Expression]>;
+/** A compiled target: a bare field name is read directly (what JSONata would do, without its evaluator), anything else is evaluated. */
+type Compiled = Array<[target: string, compiled: { expr: jsonata.Expression; field: string | null }]>;
+
+const BARE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const QUOTED_NAME = /^`([^`]+)`$/;
+const JSONATA_WORDS = new Set(['and', 'or', 'in', 'true', 'false', 'null', 'function']);
+
+/** The field a bare-name expression reads (`name`, `` `@id` ``), or null for any other expression. */
+function bareField(expr: string): string | null {
+  const text = expr.trim();
+  if (BARE_NAME.test(text) && !JSONATA_WORDS.has(text)) return text;
+  return QUOTED_NAME.exec(text)?.[1] ?? null;
+}
 
 export type MapOutcome<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -27,7 +39,8 @@ export class FieldMapping {
     const compiled: Compiled = [];
     for (const [target, expr] of Object.entries(mapping ?? {})) {
       try {
-        compiled.push([target, jsonata(expr)]);
+        const field = bareField(expr);
+        compiled.push([target, { expr: jsonata(expr), field }]);
       } catch (err) {
         throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, `connection ${connection}: field_mapping.${target} is not valid JSONata: ${(err as { message?: string }).message ?? String(err)}`, {
           details: { field: `field_mapping.${target}` },
@@ -47,8 +60,15 @@ export class FieldMapping {
       return item !== null && typeof item === 'object' && !Array.isArray(item) ? { ok: true, value: { ...(item as Record<string, unknown>) } } : { ok: false, reason: 'the item is not an object' };
     }
     const out: Record<string, unknown> = {};
-    for (const [target, expr] of this.compiled) {
+    const plain = item !== null && typeof item === 'object' && !Array.isArray(item) ? (item as Record<string, unknown>) : null;
+    for (const [target, { expr, field }] of this.compiled) {
       let value: unknown;
+      if (field !== null && plain) {
+        // JSONata's answer for a bare name over a plain object: the own property, or nothing.
+        value = Object.prototype.hasOwnProperty.call(plain, field) ? plain[field] : undefined;
+        if (value !== undefined) out[target] = normalise(value);
+        continue;
+      }
       try {
         value = await expr.evaluate(item);
       } catch (err) {
