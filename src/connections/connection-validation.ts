@@ -118,6 +118,13 @@ export function validateConnectionBody(
       for (const k of Object.keys(body.settings)) if (CREDENTIAL_NAME.test(k) || /secret|token|password/i.test(k)) problems.push({ field: `settings.${k}`, message: INLINE_HINT });
       const query = body.settings.query;
       if (isObject(query)) for (const k of Object.keys(query)) if (CREDENTIAL_NAME.test(k) || /secret|token|password/i.test(k)) problems.push({ field: `settings.query.${k}`, message: INLINE_HINT });
+      // A path's own query (a feed's "/catalogue.csv?key=...") must not carry a credential either.
+      for (const k of ['products_path', 'inventory_path']) {
+        const path = body.settings[k];
+        if (typeof path !== 'string' || !path.includes('?')) continue;
+        const keys = [...new URLSearchParams(path.slice(path.indexOf('?') + 1)).keys()];
+        if (keys.some((q) => CREDENTIAL_NAME.test(q) || /secret|token|password/i.test(q))) problems.push({ field: `settings.${k}`, message: `must not carry a credential in its query: ${INLINE_HINT}` });
+      }
       value.settings = body.settings;
     }
   }

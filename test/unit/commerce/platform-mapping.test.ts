@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { FieldMapping } from '@src/commerce/connectors/platforms/mapping';
 import { platformSettingsProblems } from '@src/commerce/connectors/platforms/settings';
 import { StepError } from '@engine/activities/shared/errors';
+import { validateConnectionBody } from '@src/connections/connection-validation';
 
 describe('FieldMapping', () => {
   it('maps products with JSONata, leaving undefined results out and keying by external_id or sku', async () => {
@@ -55,5 +56,13 @@ describe('platformSettingsProblems', () => {
       ['settings.products_path', 'settings.pagination.bogus', 'settings.pagination.cursor_path'],
     );
     assert.deepEqual(fields(platformSettingsProblems('sandbox', 'carriers', { anything: 1 })), []);
+  });
+  it('refuses a credential in a path query or settings.query, pointing at the secret store', () => {
+    const base = { code: 'f', name: 'F', endpoint: 'http://127.0.0.1:1/feed', platform: 'feed' };
+    const r = validateConnectionBody('suppliers', { ...base, settings: { format: 'csv', products_path: '/catalogue.csv?delimiter=%3B&api_key=abc' } }, false);
+    assert.deepEqual(r.problems.map((p) => p.field), ['settings.products_path']);
+    assert.match(r.problems[0].message, /secret/);
+    const ok = validateConnectionBody('suppliers', { ...base, settings: { format: 'csv', products_path: '/catalogue.csv?delimiter=%3B' } }, false);
+    assert.deepEqual(ok.problems, []);
   });
 });
