@@ -24,6 +24,12 @@
  * machine's noise; prints the median wall time and each step's median time on
  * each, and the ratios (ledger / no ledger).
  *
+ * With `--feed csv|jsonl|xml`, each round imports the same catalogue twice,
+ * side by side: from the sandbox's JSON supplier API (the baseline) and from
+ * the sandbox's streamed feed file through a `feed` supplier (platform
+ * `feed`, JSONata field mapping); prints the wall time and the peak RSS of
+ * each and the ratios (feed / API).
+ *
  * Not part of `npm test`. Data lives in .data/bench-<build dir> and is removed at the end.
  */
 import fs from 'node:fs';
@@ -54,6 +60,47 @@ const PRODUCTS = Number(positional[0] ?? 100_000);
 const INVALID_RATE = Number(positional[1] ?? 0.1);
 const DIRECT = !process.argv.includes('--no-direct');
 const REPEAT = process.argv.includes('--repeat') ? Number(process.argv[process.argv.indexOf('--repeat') + 1]) : 2;
+const FEED = process.argv.includes('--feed') ? process.argv[process.argv.indexOf('--feed') + 1] : null;
+if (FEED !== null && !['csv', 'jsonl', 'xml'].includes(FEED)) throw new Error('--feed takes csv, jsonl or xml');
+
+/** The feed supplier's settings and field mapping per format (CSV and XML values are strings: cast them). */
+const FEED_CONNECTIONS: Record<string, { settings: Record<string, unknown>; mapping: Record<string, string> }> = {
+  csv: {
+    settings: { format: 'csv', products_path: '/catalogue.csv', page_size: 1000 },
+    mapping: {
+      external_id: 'external_id',
+      sku: "sku != '' ? sku",
+      name: 'name',
+      description: 'description',
+      brand: 'brand',
+      category: 'category',
+      cost_price: "cost != '' ? $number(cost)",
+      currency: 'currency',
+      weight_kg: '$number(weight_kg)',
+      barcode: 'barcode',
+      images: "image != '' ? [image] : []",
+      stock_quantity: '$number(stock)',
+    },
+  },
+  jsonl: { settings: { format: 'jsonl', products_path: '/catalogue.jsonl', page_size: 1000 }, mapping: {} },
+  xml: {
+    settings: { format: 'xml', products_path: '/catalogue.xml', item_path: 'products/product', page_size: 1000 },
+    mapping: {
+      external_id: '`@id`',
+      sku: 'sku',
+      name: 'name',
+      description: 'description',
+      brand: 'brand',
+      category: 'category',
+      cost_price: '$number(cost.`#text`)',
+      currency: 'cost.`@currency`',
+      weight_kg: '$number(weight_kg)',
+      barcode: 'barcode',
+      images: '[images.image]',
+      stock_quantity: '$number(stock)',
+    },
+  },
+};
 
 const distDir = path.resolve(__dirname, '..');
 const dataDir = path.join(distDir, '..', '.data', `bench-${path.basename(distDir)}`);
@@ -109,6 +156,51 @@ async function main(): Promise<void> {
     const rssAfter: number[] = [];
     const peaks: number[] = [];
     say(`${loadAverage()}`);
+    if (FEED) {
+      const feed = FEED_CONNECTIONS[FEED];
+      const [row] = await dataSource.query(
+        `INSERT INTO suppliers (code, name, api_base_url, platform, settings, field_mapping) VALUES ($1, $2, $3, 'feed', $4, $5) RETURNING id`,
+        [`bench_feed_${FEED}`, `Bench ${FEED} feed`, sandbox.urls.feed, JSON.stringify(feed.settings), JSON.stringify(feed.mapping)],
+      );
+      const once = async (supplierId: number) => {
+        const rss = sampleRss(process.pid);
+        const started = Date.now();
+        const run = await executions.start(workflowId, { input_data: { supplier_id: supplierId }, trigger_type: 'api' });
+        const result = (await client.workflow.getHandle(run.execution_id).result()) as { status: string };
+        const wall = (Date.now() - started) / 1000;
+        const peak = rss.stop();
+        if (result.status !== 'completed') throw new Error(`run ${run.execution_id} ended ${result.status}`);
+        const [stats] = await dataSource.query(`SELECT products_total, last_import_invalid FROM suppliers WHERE id = $1`, [supplierId]);
+        const steps = await executions.steps(run.execution_id);
+        const fetchStep = steps.find((s) => s.step_key === 'fetch_products');
+        return { wall, peak, products: Number(stats.products_total), invalid: Number(stats.last_import_invalid), fetch: (fetchStep?.duration_ms ?? 0) / 1000 };
+      };
+      const api: Array<Awaited<ReturnType<typeof once>>> = [];
+      const fromFeed: Array<Awaited<ReturnType<typeof once>>> = [];
+      for (let round = 1; round <= REPEAT; round++) {
+        // Alternate which goes first, so neither always runs on a warmer machine (or a bigger heap).
+        if (round % 2) {
+          fromFeed.push(await once(row.id));
+          api.push(await once(seeded.supplier_id));
+        } else {
+          api.push(await once(seeded.supplier_id));
+          fromFeed.push(await once(row.id));
+        }
+        const a = api.at(-1)!;
+        const f = fromFeed.at(-1)!;
+        say(`round ${round}: ${FEED} feed ${f.wall.toFixed(1)} s (fetch ${f.fetch.toFixed(1)} s), peak RSS ${mb(f.peak)}, ${f.products} products, ${f.invalid} invalid`);
+        say(`         API baseline ${a.wall.toFixed(1)} s (fetch ${a.fetch.toFixed(1)} s), peak RSS ${mb(a.peak)}, ${a.products} products, ${a.invalid} invalid`);
+      }
+      const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+      const [fw, aw, ff, af, fp, ap] = [median(fromFeed.map((r) => r.wall)), median(api.map((r) => r.wall)), median(fromFeed.map((r) => r.fetch)), median(api.map((r) => r.fetch)), median(fromFeed.map((r) => r.peak)), median(api.map((r) => r.peak))];
+      say('');
+      say(`median of ${REPEAT} import(s) of ${PRODUCTS.toLocaleString('en')} products, ${FEED} feed vs the sandbox JSON API:`);
+      say(`  whole run   feed ${fw.toFixed(1)} s   API ${aw.toFixed(1)} s   ratio ${(fw / aw).toFixed(3)}`);
+      say(`  fetch step  feed ${ff.toFixed(1)} s   API ${af.toFixed(1)} s   ratio ${af > 0 ? (ff / af).toFixed(3) : '—'}`);
+      say(`  peak RSS    feed ${mb(fp)}   API ${mb(ap)}   ratio ${(fp / ap).toFixed(3)}`);
+      say(`${loadAverage()}`);
+      return;
+    }
     if (LEDGER_AB) {
       // A second worker without the ledger, on its own task queue, and a service that starts runs there.
       const plainQueue = `${taskQueue}-noledger`;

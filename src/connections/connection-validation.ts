@@ -4,14 +4,15 @@
  * at the secret store.
  */
 import jsonata from 'jsonata';
-import { CONNECTION_PLATFORMS, type ApiCredentials, type RateBudget } from '@src/commerce/entities/shared';
+import { CONNECTION_PLATFORMS, type ApiCredentials, type ConnectionPlatform, type RateBudget } from '@src/commerce/entities/shared';
+import { platformSettingsProblems } from '@src/commerce/connectors/platforms/settings';
 import { SECRET_NAME_PATTERN } from '@engine/activities/shared/secrets';
 
 export const CONNECTION_KINDS = ['suppliers', 'marketplaces', 'carriers'] as const;
 export type ConnectionKind = (typeof CONNECTION_KINDS)[number];
 
-/** Platforms with a connector today. The others are accepted by the schema and reserved for their adapters. */
-export const AVAILABLE_PLATFORMS = ['sandbox'] as const;
+/** Platforms with an adapter (src/commerce/connectors/platforms). The others are accepted by the schema and reserved for their adapters. */
+export const AVAILABLE_PLATFORMS = ['sandbox', 'generic_rest', 'feed'] as const;
 
 export type Problem = { field: string; message: string };
 
@@ -42,9 +43,15 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /**
  * Checks a create (`partial` false) or update body and returns what to store,
- * or the list of problems.
+ * or the list of problems. `current` is the stored row of an update: the
+ * platform's settings are checked against what the row will hold.
  */
-export function validateConnectionBody(kind: ConnectionKind, body: unknown, partial: boolean): { value: ConnectionInput; problems: Problem[] } {
+export function validateConnectionBody(
+  kind: ConnectionKind,
+  body: unknown,
+  partial: boolean,
+  current?: { platform?: string; settings?: Record<string, unknown> | null },
+): { value: ConnectionInput; problems: Problem[] } {
   const problems: Problem[] = [];
   const value: ConnectionInput = {};
   if (!isObject(body)) return { value, problems: [{ field: '', message: 'the body must be a JSON object' }] };
@@ -96,7 +103,7 @@ export function validateConnectionBody(kind: ConnectionKind, body: unknown, part
     else {
       for (const k of Object.keys(c)) if (!['type', 'secret', 'header'].includes(k)) problems.push({ field: `credentials.${k}`, message: INLINE_HINT });
       const type = c.type ?? 'none';
-      if (!['none', 'bearer', 'api_key'].includes(type as string)) problems.push({ field: 'credentials.type', message: 'must be none, bearer or api_key' });
+      if (!['none', 'bearer', 'api_key', 'basic'].includes(type as string)) problems.push({ field: 'credentials.type', message: 'must be none, bearer, api_key or basic (the secret holds "username:password")' });
       if (c.secret !== undefined && (typeof c.secret !== 'string' || !SECRET_NAME_PATTERN.test(c.secret))) {
         problems.push({ field: 'credentials.secret', message: 'must be the NAME of a secret (a letter, then letters, digits, "_", "." or "-"), never its value' });
       }
@@ -109,6 +116,15 @@ export function validateConnectionBody(kind: ConnectionKind, body: unknown, part
     if (!isObject(body.settings)) problems.push({ field: 'settings', message: 'must be an object' });
     else {
       for (const k of Object.keys(body.settings)) if (CREDENTIAL_NAME.test(k) || /secret|token|password/i.test(k)) problems.push({ field: `settings.${k}`, message: INLINE_HINT });
+      const query = body.settings.query;
+      if (isObject(query)) for (const k of Object.keys(query)) if (CREDENTIAL_NAME.test(k) || /secret|token|password/i.test(k)) problems.push({ field: `settings.query.${k}`, message: INLINE_HINT });
+      // A path's own query (a feed's "/catalogue.csv?key=...") must not carry a credential either.
+      for (const k of ['products_path', 'inventory_path']) {
+        const path = body.settings[k];
+        if (typeof path !== 'string' || !path.includes('?')) continue;
+        const keys = [...new URLSearchParams(path.slice(path.indexOf('?') + 1)).keys()];
+        if (keys.some((q) => CREDENTIAL_NAME.test(q) || /secret|token|password/i.test(q))) problems.push({ field: `settings.${k}`, message: `must not carry a credential in its query: ${INLINE_HINT}` });
+      }
       value.settings = body.settings;
     }
   }
@@ -148,6 +164,11 @@ export function validateConnectionBody(kind: ConnectionKind, body: unknown, part
       }
       value.rate_budget = budget;
     }
+  }
+  if ((has('platform') || has('settings') || !partial) && !problems.some((p) => p.field === 'platform' || p.field === 'settings')) {
+    const platform = (value.platform ?? current?.platform ?? 'sandbox') as ConnectionPlatform;
+    const settings = value.settings ?? current?.settings ?? {};
+    problems.push(...platformSettingsProblems(platform, kind, settings));
   }
   if (has('is_active')) {
     if (typeof body.is_active !== 'boolean') problems.push({ field: 'is_active', message: 'must be true or false' });

@@ -4,17 +4,17 @@
  * uses the connection or rows refer to it) and a connection test that makes
  * one cheap authenticated read.
  */
-import jsonata from 'jsonata';
 import type { DataSource } from 'typeorm';
 import { updated } from '@src/database/query-result';
 import { ConflictError, NotFoundError, ValidationFailedError } from '@src/common/errors';
 import type { AppConfig } from '@src/config/config';
 import { SecretsService } from '@src/secrets/secrets.service';
-import { apiKeyAuth, bearerAuth, HttpClient, type AuthProvider } from '@engine/activities/shared/http';
+import { HttpClient } from '@engine/activities/shared/http';
+import { carrierAdapter, marketplaceAdapter, supplierAdapter, type ConnectionRow } from '@src/commerce/connectors/platforms';
 import { redact } from '@engine/activities/shared/secrets';
 import { errorCode } from '@engine/activities/shared/errors';
 import { validateConnectionBody, type ConnectionInput, type ConnectionKind, type Problem } from '@src/connections/connection-validation';
-import type { ApiCredentials, RateBudget } from '@src/commerce/entities/shared';
+import type { ApiCredentials, ConnectionPlatform, RateBudget } from '@src/commerce/entities/shared';
 
 /** A connection as the API shows it. */
 export interface ConnectionView {
@@ -55,13 +55,8 @@ const REFERENCE_KEYS: Record<ConnectionKind, { id: string; url: string | null }>
 
 const SINGULAR: Record<ConnectionKind, string> = { suppliers: 'Supplier', marketplaces: 'Marketplace', carriers: 'Carrier' };
 
-/** The one cheap read each kind's sandbox API answers. */
-const PROBES: Record<ConnectionKind, { path: string; query: Record<string, string>; items: boolean; notFoundIsOk: boolean }> = {
-  suppliers: { path: '/products', query: { limit: '1' }, items: true, notFoundIsOk: false },
-  marketplaces: { path: '/listings', query: { limit: '1' }, items: true, notFoundIsOk: false },
-  // A carrier has no list: asking for a label that cannot exist passes auth and answers 404.
-  carriers: { path: '/labels/merchflow-connection-test', query: {}, items: false, notFoundIsOk: true },
-};
+/** Which adapter side tests a connection of each kind. */
+const PROBE_SIDE: Record<ConnectionKind, 'supplier' | 'marketplace' | 'carrier'> = { suppliers: 'supplier', marketplaces: 'marketplace', carriers: 'carrier' };
 
 export class ConnectionsService {
   private readonly http: HttpClient;
@@ -100,8 +95,8 @@ export class ConnectionsService {
     return this.present(rows[0]);
   }
 
-  private async check(body: unknown, partial: boolean): Promise<ConnectionInput> {
-    const { value, problems } = validateConnectionBody(this.kind, body, partial);
+  private async check(body: unknown, partial: boolean, current?: ConnectionView): Promise<ConnectionInput> {
+    const { value, problems } = validateConnectionBody(this.kind, body, partial, current);
     const secret = value.credentials?.secret;
     if (secret && !problems.some((p) => p.field.startsWith('credentials')) && !(await this.secrets.exists(secret))) {
       problems.push({ field: 'credentials.secret', message: `no secret named ${secret}: store it first (POST /secrets/ or "merchflow secrets set ${secret}")` });
@@ -127,8 +122,8 @@ export class ConnectionsService {
   }
 
   async update(id: number, body: unknown): Promise<ConnectionView> {
-    await this.get(id);
-    const v = await this.check(body, true);
+    const current = await this.get(id);
+    const v = await this.check(body, true, current);
     const sets = Object.entries(v).map(([c], i) => `${c} = $${i + 2}`);
     if (v.is_active === true) sets.push('disabled_at = NULL');
     if (v.is_active === false) sets.push('disabled_at = COALESCE(disabled_at, now())');
@@ -191,80 +186,59 @@ export class ConnectionsService {
   }
 
   /**
-   * One cheap authenticated read against the endpoint. Reports whether it
-   * answered, whether the credentials were accepted, and the first item as
-   * received and as mapped by the field mapping. The secret's value is
-   * scrubbed from everything reported.
+   * One cheap authenticated read against the endpoint, through the adapter of
+   * the connection's platform (its `probe()`). Reports whether it answered,
+   * whether the credentials were accepted, and the first item as received and
+   * as mapped by the field mapping. The secret's value is scrubbed from
+   * everything reported.
    */
   async test(id: number): Promise<ConnectionTestResult> {
     const conn = await this.get(id);
-    const probe = PROBES[this.kind];
-    const request = `GET ${conn.endpoint}${probe.path}`;
-    const result: ConnectionTestResult = { ok: false, reachable: false, authenticated: null, request, status: null, sample: null, reason: null };
+    const result: ConnectionTestResult = { ok: false, reachable: false, authenticated: null, request: `GET ${conn.endpoint}`, status: null, sample: null, reason: null };
     const known: string[] = [];
-    let auth: AuthProvider | undefined;
     const cred = conn.credentials ?? {};
+    let secret: string | null = null;
     if ((cred.type ?? 'none') !== 'none') {
-      const value = cred.secret ? await this.secrets.resolve(cred.secret) : null;
-      if (!value) return { ...result, reason: `credentials.secret: no secret named ${cred.secret ?? '(unset)'} is stored` };
-      known.push(value);
-      auth = cred.type === 'bearer' ? bearerAuth(value) : apiKeyAuth(value, { headerName: cred.header });
+      secret = cred.secret ? await this.secrets.resolve(cred.secret) : null;
+      if (!secret) return { ...result, reason: `credentials.secret: no secret named ${cred.secret ?? '(unset)'} is stored` };
+      known.push(secret);
+      if (cred.type === 'basic') known.push(Buffer.from(secret, 'utf8').toString('base64'));
     }
+    const row: ConnectionRow = {
+      id: conn.id,
+      code: conn.code,
+      platform: conn.platform as ConnectionPlatform,
+      api_base_url: conn.endpoint,
+      credentials: conn.credentials,
+      settings: conn.settings,
+      field_mapping: conn.field_mapping,
+      rate_budget: conn.rate_budget,
+    };
+    const client: Pick<HttpClient, 'request'> = {
+      request: (method, url, options = {}) => this.http.request(method, url, { ...options, timeoutMs: Math.min(options.timeoutMs ?? 10_000, 10_000), retry: { attempts: 1 } }),
+    };
     try {
-      const res = await this.http.request('GET', `${conn.endpoint}${probe.path}`, {
-        query: probe.query,
-        auth,
-        credentialsHosts: [hostPort(conn.endpoint)],
-        timeoutMs: 10_000,
-        retry: { attempts: 1 },
-        throwHttpErrors: false,
+      const deps = { row, secret, client };
+      const side = PROBE_SIDE[this.kind];
+      const adapter = side === 'supplier' ? await supplierAdapter(deps) : side === 'marketplace' ? await marketplaceAdapter(deps) : await carrierAdapter(deps);
+      const probe = await adapter.probe({});
+      const mappingFailed = probe.raw !== undefined && probe.sample === undefined;
+      const hasMapping = Object.keys(conn.field_mapping ?? {}).length > 0;
+      Object.assign(result, {
+        reachable: probe.reachable,
+        authenticated: probe.reachable ? probe.authenticated : null,
+        request: probe.request ?? result.request,
+        status: probe.status ?? null,
+        reason: probe.reason ?? null,
+        sample: probe.raw !== undefined ? { item: probe.raw, mapped: hasMapping && !mappingFailed ? (probe.sample as Record<string, unknown>) : null } : null,
       });
-      result.reachable = true;
-      result.status = res.status;
-      if (res.status === 401 || res.status === 403) {
-        result.authenticated = false;
-        result.reason = `the endpoint refused the credentials (HTTP ${res.status})${cred.secret ? `: check secret ${cred.secret}` : ': it needs credentials'}`;
-      } else if (res.status >= 200 && res.status < 300) {
-        result.authenticated = true;
-        result.ok = true;
-        if (probe.items) {
-          const items = (res.body as { items?: unknown[] } | null)?.items;
-          if (!Array.isArray(items)) {
-            result.ok = false;
-            result.reason = `the answer has no "items" list: is this a ${conn.platform} ${this.kind.slice(0, -1)} API?`;
-          } else if (items.length > 0) {
-            result.sample = { item: items[0], mapped: await this.applyMapping(conn.field_mapping, items[0], result) };
-          } else {
-            result.reason = 'reachable and authenticated; the list is empty, so no sample item';
-          }
-        }
-      } else if (res.status === 404 && probe.notFoundIsOk) {
-        result.authenticated = true;
-        result.ok = true;
-      } else {
-        result.authenticated = res.status === 404 ? null : true;
-        result.reason = `the endpoint answered HTTP ${res.status} to ${request}`;
-      }
+      const statusOk = probe.status === undefined || (probe.status >= 200 && probe.status < 300) || (probe.status === 404 && side === 'carrier');
+      result.ok = probe.reachable && probe.authenticated && statusOk && !mappingFailed;
     } catch (err) {
       const code = errorCode(err);
       result.reason = `${code ? `${code}: ` : ''}${(err as Error).message}`;
     }
     return redact(result, known);
-  }
-
-  private async applyMapping(mapping: Record<string, string>, item: unknown, result: ConnectionTestResult): Promise<Record<string, unknown> | null> {
-    const entries = Object.entries(mapping ?? {});
-    if (entries.length === 0) return null;
-    const mapped: Record<string, unknown> = {};
-    for (const [field, expr] of entries) {
-      try {
-        mapped[field] = await jsonata(expr).evaluate(item);
-      } catch (err) {
-        result.ok = false;
-        result.reason = `field_mapping.${field}: ${(err as { message?: string }).message ?? String(err)}`;
-      }
-    }
-    return mapped;
   }
 
   private conflict(err: unknown, v: ConnectionInput): unknown {
@@ -280,11 +254,6 @@ export class ConnectionsService {
 function pgCode(err: unknown): string | undefined {
   const e = err as { code?: string; driverError?: { code?: string } };
   return e.driverError?.code ?? e.code;
-}
-
-function hostPort(url: string): string {
-  const u = new URL(url);
-  return `${u.hostname}:${u.port || (u.protocol === 'https:' ? 443 : 80)}`;
 }
 
 function encode(v: unknown): unknown {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline, Readable } from 'node:stream';
 
 /**
  * The small HTTP toolkit the sandbox APIs share: errors, routing, JSON
@@ -45,6 +46,8 @@ export interface Reply {
   body?: unknown;
   headers?: Record<string, string>;
   raw?: { contentType: string; data: string | Buffer };
+  /** A body produced chunk by chunk (sent chunked, with backpressure), so a large answer costs no big buffer. */
+  stream?: { contentType: string; chunks: () => AsyncIterable<string | Buffer> | Iterable<string | Buffer> };
 }
 
 /** A parsed request as handlers see it. */
@@ -140,6 +143,12 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
 /** Writes a reply; JSON unless the reply carries raw data. */
 export function sendReply(res: ServerResponse, reply: Reply): void {
   const headers: Record<string, string> = { ...reply.headers };
+  if (reply.stream) {
+    headers['Content-Type'] = reply.stream.contentType;
+    res.writeHead(reply.status ?? 200, headers);
+    pipeline(Readable.from(reply.stream.chunks()), res, () => undefined);
+    return;
+  }
   let data: string | Buffer;
   if (reply.raw) {
     headers['Content-Type'] = reply.raw.contentType;

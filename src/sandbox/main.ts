@@ -60,6 +60,8 @@ function describe(sandbox: Sandbox, options: SandboxOptions): string {
     `  supplier     ${sandbox.urls.supplier}`,
     `  marketplace  ${sandbox.urls.marketplace}`,
     `  carrier      ${sandbox.urls.carrier}`,
+    `  generic REST ${sandbox.urls.generic}/{offset|page|cursor|link}/products`,
+    `  feed files   ${sandbox.urls.feed}/catalogue.{csv,jsonl,xml}`,
     `  admin        ${sandbox.urls.admin}/state`,
   ].join('\n');
 }

@@ -4,6 +4,8 @@ import { adminRoutes, type AdminControls } from './apis/admin';
 import { carrierRoutes } from './apis/carrier';
 import { marketplaceRoutes } from './apis/marketplace';
 import { supplierRoutes } from './apis/supplier';
+import { genericRoutes } from './apis/generic';
+import { feedRoutes } from './apis/feed';
 import { Catalogue } from './catalogue';
 import { HttpError, errorReply, readJsonBody, sendReply, type Reply, type Router } from './http';
 import { FaultInjector, TokenBucket, type FaultConfig, type RateLimit } from './limits';
@@ -29,7 +31,7 @@ export interface SandboxOptions {
   rateLimit?: RateLimit;
   /** Injected 5xx answers and hangs (default: none). */
   faults?: FaultConfig;
-  /** When set, API and admin requests need `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+  /** When set, API and admin requests need `Authorization: Bearer <key>`, `X-API-Key: <key>` or Basic auth with the key as the password. */
   apiKey?: string;
   /** Start with the carrier refusing every label (default false). */
   carrierFailure?: boolean;
@@ -52,6 +54,8 @@ export const API_PREFIXES: Record<ApiName | 'admin', string> = {
   supplier: '/supplier/v1',
   marketplace: '/marketplace/v1',
   carrier: '/carrier/v1',
+  generic: '/generic/v1',
+  feed: '/feed/v1',
   admin: '/_admin',
 };
 
@@ -141,6 +145,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     { name: 'supplier', prefix: API_PREFIXES.supplier, router: supplierRoutes(state) },
     { name: 'marketplace', prefix: API_PREFIXES.marketplace, router: marketplaceRoutes(state) },
     { name: 'carrier', prefix: API_PREFIXES.carrier, router: carrierRoutes(state) },
+    { name: 'generic', prefix: API_PREFIXES.generic, router: genericRoutes(state) },
+    { name: 'feed', prefix: API_PREFIXES.feed, router: feedRoutes(state) },
     { name: 'admin', prefix: API_PREFIXES.admin, router: adminRoutes(controls) },
   ];
 
@@ -166,7 +172,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const authorized = (req: IncomingMessage): boolean => {
     if (options.apiKey === undefined) return true;
     const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    return bearer === options.apiKey || req.headers['x-api-key'] === options.apiKey;
+    // Basic: any user name, the key as the password.
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const password = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':') : undefined;
+    return bearer === options.apiKey || password === options.apiKey || req.headers['x-api-key'] === options.apiKey;
   };
 
   /**
@@ -270,6 +279,8 @@ function urlsOf(base: string): Record<ApiName | 'admin', string> {
     supplier: base + API_PREFIXES.supplier,
     marketplace: base + API_PREFIXES.marketplace,
     carrier: base + API_PREFIXES.carrier,
+    generic: base + API_PREFIXES.generic,
+    feed: base + API_PREFIXES.feed,
     admin: base + API_PREFIXES.admin,
   };
 }

@@ -120,8 +120,8 @@ export interface StockChange {
 }
 
 /** The sandbox APIs, each with its own rate-limit bucket and request counter. */
-export type ApiName = 'supplier' | 'marketplace' | 'carrier';
-export const API_NAMES: readonly ApiName[] = ['supplier', 'marketplace', 'carrier'];
+export type ApiName = 'supplier' | 'marketplace' | 'carrier' | 'generic' | 'feed';
+export const API_NAMES: readonly ApiName[] = ['supplier', 'marketplace', 'carrier', 'generic', 'feed'];
 
 /** Monotonic counters since start or the last reset. */
 export interface SandboxCounters {
@@ -586,7 +586,7 @@ export class SandboxState {
 function emptyCounters(): SandboxCounters {
   return {
     requests_served: 0,
-    requests_by_api: { supplier: 0, marketplace: 0, carrier: 0 },
+    requests_by_api: { supplier: 0, marketplace: 0, carrier: 0, generic: 0, feed: 0 },
     rate_limited: 0,
     unauthorized: 0,
     faults_injected: 0,

@@ -68,6 +68,8 @@ export const ERROR_CATALOGUE = {
   TOO_MANY_REDIRECTS: entry('the peer redirected too often'),
   REDIRECT_REFUSED: entry('a redirect was refused (credentials would leave their host)'),
   OAUTH_TOKEN_ERROR: entry('the OAuth token endpoint refused or failed'),
+  CONNECTION_AUTH_FAILED: entry("a supplier, marketplace or carrier endpoint refused the connection's credentials (401/403)", false),
+  PLATFORM_UNSUPPORTED: entry("the connection's platform has no adapter for this side (e.g. a feed is a supplier only)", false),
   WEBHOOK_REDIRECTED: entry('a webhook answered with a redirect, which is not followed'),
   // Secrets
   SECRET_NOT_FOUND: entry('a referenced secret does not exist', false),

@@ -1247,6 +1247,9 @@
 
   const KINDS = { suppliers: 'Suppliers', marketplaces: 'Marketplaces', carriers: 'Carriers' };
 
+  /** Platforms with an adapter, per connection kind (docs/connections.md). */
+  const CONNECTION_PLATFORMS = { suppliers: ['sandbox', 'generic_rest', 'feed'], marketplaces: ['sandbox'], carriers: ['sandbox'] };
+
   async function connectionsPage(kind) {
     if (!KINDS[kind]) kind = 'suppliers';
     const list = await api(`/${kind}/`);
@@ -1269,10 +1272,10 @@
           <input id="c-code" placeholder="code, e.g. acme" aria-label="Code" required>
           <input id="c-name" placeholder="Name" aria-label="Name" required>
           <input id="c-endpoint" placeholder="Endpoint, e.g. https://api.example.com/v1" aria-label="Endpoint" required size="40">
-          <select id="c-platform" aria-label="Platform"><option value="sandbox">sandbox</option></select>
+          <select id="c-platform" aria-label="Platform">${(CONNECTION_PLATFORMS[kind] ?? ['sandbox']).map((p) => raw(html`<option value="${p}">${p}</option>`))}</select>
         </div>
         <div class="inline">
-          <select id="c-auth" aria-label="Credentials type"><option value="none">no credentials</option><option value="bearer">bearer token</option><option value="api_key">API key header</option></select>
+          <select id="c-auth" aria-label="Credentials type"><option value="none">no credentials</option><option value="bearer">bearer token</option><option value="api_key">API key header</option><option value="basic">basic (secret holds user:password)</option></select>
           ${secretNames
             ? raw(html`<select id="c-secret" aria-label="Secret"><option value="">(secret)</option>${secretNames.map((n) => raw(html`<option value="${n}">${n}</option>`))}</select>`)
             : raw(html`<input id="c-secret" placeholder="secret NAME" aria-label="Secret">`)}
@@ -1280,6 +1283,8 @@
         </div>
         <label for="c-mapping">Field mapping (JSONata per target field)</label>
         <textarea id="c-mapping" rows="3" placeholder='{"sku": "sku", "title": "$trim(title)"}'></textarea>
+        <label for="c-settings">Settings (per platform, see docs/connections.md)</label>
+        <textarea id="c-settings" rows="3" placeholder='feed: {"format": "csv", "delimiter": ";"} · generic_rest: {"products_path": "/items", "items_path": "data.products", "pagination": {"style": "offset"}}'></textarea>
         <label for="c-budget">Rate budget</label>
         <textarea id="c-budget" rows="2" placeholder='{"requests_per_second": 10, "burst": 20, "max_concurrent": 4}'></textarea>
         <button type="submit">Create</button>
@@ -1312,6 +1317,7 @@
         const body = { code: v('c-code'), name: v('c-name'), endpoint: v('c-endpoint'), platform: v('c-platform') };
         if (v('c-auth') !== 'none' || v('c-secret')) body.credentials = { type: v('c-auth'), ...(v('c-secret') ? { secret: v('c-secret') } : {}), ...(v('c-header') ? { header: v('c-header') } : {}) };
         if (v('c-mapping')) body.field_mapping = parseJson(v('c-mapping'), 'Field mapping');
+        if (v('c-settings')) body.settings = parseJson(v('c-settings'), 'Settings');
         if (v('c-budget')) body.rate_budget = parseJson(v('c-budget'), 'Rate budget');
         await api(`/${kind}/`, { method: 'POST', body });
         toast('Created');

@@ -20,10 +20,10 @@ const FIELDS: Record<string, OptionSpec> = {
 
 function usage(kind: ConnectionKind): string {
   return `merchflow ${kind} list [--json] [--active | --no-active]
-merchflow ${kind} create --code CODE --name NAME --endpoint URL [--platform sandbox]
-    [--auth bearer|api_key --secret SECRET_NAME [--header X-Api-Key]]
+merchflow ${kind} create --code CODE --name NAME --endpoint URL [--platform sandbox${kind === 'suppliers' ? '|generic_rest|feed' : ''}]
+    [--auth bearer|api_key|basic --secret SECRET_NAME [--header X-Api-Key]]
     [--field-mapping '{"sku": "sku", "title": "$trim(name)"}'] [--rate-budget '{"requests_per_second": 10, "burst": 20}']
-    [--settings JSON] [--data JSON (any other field, as the API takes it)]
+    [--settings JSON (the platform's settings: docs/connections.md)] [--data JSON (any other field, as the API takes it)]
 merchflow ${kind} update ID [the same options]
 merchflow ${kind} disable ID          runs stop using it; its history stays
 merchflow ${kind} delete ID           refused while a schedule uses it or rows refer to it

@@ -7,7 +7,8 @@
  * a supplier or marketplace row.
  */
 import { StepError } from '@engine/activities/shared/errors';
-import { apiKeyAuth, bearerAuth, type AuthProvider, type HttpBody, type HttpClient, type HttpResponse, type RetryPolicy } from '@engine/activities/shared/http';
+import { authFromCredentials } from './platforms/auth';
+import { type AuthProvider, type HttpBody, type HttpClient, type HttpResponse, type RetryPolicy } from '@engine/activities/shared/http';
 import { fetchPaginated, type FetchPaginatedResult } from '@engine/activities/shared/pagination';
 import type { ApiCredentials, ConnectorSettings } from '@src/commerce/entities/shared';
 import { ErrorCodes } from '@engine/shared/contracts';
@@ -48,13 +49,7 @@ export interface WriteOptions extends CallOptions {
 /** A row's credentials and settings as connector options. `secretValue` is the resolved value of `credentials.secret`. */
 export function connectorOptionsFrom(row: { api_base_url: string; credentials?: ApiCredentials | null; settings?: ConnectorSettings | null }, secretValue?: string | null): ConnectorOptions {
   const settings = row.settings ?? {};
-  const credentials = row.credentials ?? {};
-  const type = credentials.type ?? 'none';
-  let auth: AuthProvider | undefined;
-  if (type !== 'none') {
-    if (!secretValue) throw new StepError(ErrorCodes.SECRET_NOT_FOUND, `credentials of type ${type} need the value of secret ${credentials.secret ?? '(unnamed)'}`);
-    auth = type === 'bearer' ? bearerAuth(secretValue) : apiKeyAuth(secretValue, { headerName: credentials.header });
-  }
+  const auth = authFromCredentials(row.credentials, secretValue);
   const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
   return {
     baseUrl: row.api_base_url,
@@ -134,7 +129,7 @@ export class ConnectorHttp {
   async request<T = unknown>(
     method: string,
     url: string,
-    opts: { query?: Record<string, string | number | undefined>; body?: HttpBody; idempotencyKey?: string; signal?: AbortSignal; accept?: number[] } = {},
+    opts: { query?: Record<string, string | number | undefined>; body?: HttpBody; idempotencyKey?: string; signal?: AbortSignal; accept?: number[]; responseType?: 'auto' | 'stream'; maxResponseBytes?: number } = {},
   ): Promise<HttpResponse<T>> {
     await this.pacer?.wait(opts.signal);
     const res = await this.client.request(method, url, {
@@ -146,6 +141,8 @@ export class ConnectorHttp {
       retry: this.retry,
       timeoutMs: this.options.timeoutMs ?? CONNECTOR_DEFAULTS.timeoutSeconds * 1000,
       signal: opts.signal,
+      responseType: opts.responseType,
+      maxResponseBytes: opts.maxResponseBytes,
       throwHttpErrors: !(opts.accept ?? []).some((s) => s >= 400),
     });
     if (res.status >= 400 && !(opts.accept ?? []).includes(res.status)) {

@@ -11,7 +11,8 @@ export { numericTransformer as numeric } from '@src/database/column-transformers
  * @example { "type": "api_key", "secret": "ACME_KEY", "header": "X-Api-Key" }
  */
 export interface ApiCredentials {
-  type?: 'none' | 'bearer' | 'api_key';
+  /** `basic`: the secret holds `username:password`. */
+  type?: 'none' | 'bearer' | 'api_key' | 'basic';
   secret?: string;
   header?: string;
 }

@@ -2,14 +2,19 @@
  * `data_fetch` with `source_type: "supplier" | "marketplace"` and no `url`:
  * loads the supplier or marketplace row, resolves its credentials secret
  * through the step context (so the runner scrubs the value from errors and
- * output), and fetches through the commerce connector.
+ * output), and fetches: a supplier through the adapter of the row's
+ * platform (sandbox, generic_rest, feed: see src/commerce/connectors/platforms),
+ * page by page, recording the items its field mapping could not map in the
+ * item ledger (status `invalid`, code `UNMAPPED`); a marketplace through the
+ * marketplace connector.
  */
 import type { DataSource } from 'typeorm';
 import type { HttpClient, RetryPolicy } from '@engine/activities/shared/http';
 import type { StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
-import { connectorOptionsFrom, MarketplaceConnector, SupplierConnector, type ConnectorOptions } from '@src/commerce/connectors';
-import type { ApiCredentials, ConnectorSettings } from '@src/commerce/entities/shared';
+import { connectorOptionsFrom, MarketplaceConnector, type ConnectorOptions } from '@src/commerce/connectors';
+import { supplierAdapter, type ConnectionRow } from '@src/commerce/connectors/platforms';
+import type { ApiCredentials, ConnectionPlatform, ConnectorSettings, RateBudget } from '@src/commerce/entities/shared';
 import type { DataFetchOutput } from '@engine/activities/data_fetch/executor';
 import { ErrorCodes } from '@engine/shared/contracts';
 
@@ -25,34 +30,97 @@ export interface ConnectorFetchRequest {
   retry?: Partial<RetryPolicy>;
 }
 
-interface SourceRow {
+interface SourceRow extends ConnectionRow {
   id: number;
   code: string;
   api_base_url: string;
   credentials: ApiCredentials | null;
   settings: ConnectorSettings | null;
+  platform: ConnectionPlatform;
+  field_mapping: Record<string, string> | null;
+  rate_budget: RateBudget | null;
   is_active: boolean;
 }
+
+/** Most unmapped items a fetch reports in its output (all of them go to the item ledger). */
+const MAX_UNMAPPED_IN_OUTPUT = 100;
 
 /** The row of a supplier or marketplace; a missing or inactive one fails the step for good. */
 export async function loadSourceRow(dataSource: DataSource, kind: 'supplier' | 'marketplace', id: number): Promise<SourceRow> {
   const table = kind === 'supplier' ? 'suppliers' : 'marketplaces';
-  const rows: SourceRow[] = await dataSource.query(`SELECT id, code, api_base_url, credentials, settings, is_active FROM ${table} WHERE id = $1`, [id]);
+  const rows: SourceRow[] = await dataSource.query(`SELECT id, code, api_base_url, credentials, settings, platform, field_mapping, rate_budget, is_active FROM ${table} WHERE id = $1`, [id]);
   const row = rows[0];
   if (!row) throw new StepError(ErrorCodes.SOURCE_NOT_FOUND, `${kind} ${id} does not exist`, { details: { field: `${kind}_id`, id } });
   if (!row.is_active) throw new StepError(ErrorCodes.SOURCE_INACTIVE, `${kind} ${row.code} (${id}) is inactive`, { details: { field: `${kind}_id`, id } });
   return row;
 }
 
+/** The value of a row's credentials secret, resolved through the step (scrubbed from anything the step reports); null without credentials. */
+export async function secretForRow(row: Pick<SourceRow, 'code' | 'credentials'>, ctx: Pick<StepExecutionContext, 'resolveSecrets'>): Promise<string | null> {
+  const credentials = row.credentials ?? {};
+  if ((credentials.type ?? 'none') === 'none') return null;
+  if (!credentials.secret) throw new StepError(ErrorCodes.SECRET_NOT_FOUND, `credentials of ${row.code} name no secret`);
+  return (await ctx.resolveSecrets({ secret: credentials.secret })) as string;
+}
+
 /** Connector options for a row, its secret resolved through the step (scrubbed from anything the step reports). */
 export async function connectorOptionsForRow(row: SourceRow, ctx: Pick<StepExecutionContext, 'resolveSecrets'>): Promise<ConnectorOptions> {
-  const credentials = row.credentials ?? {};
-  let secret: string | null = null;
-  if ((credentials.type ?? 'none') !== 'none') {
-    if (!credentials.secret) throw new StepError(ErrorCodes.SECRET_NOT_FOUND, `credentials of ${row.code} name no secret`);
-    secret = (await ctx.resolveSecrets({ secret: credentials.secret })) as string;
+  return connectorOptionsFrom(row, await secretForRow(row, ctx));
+}
+
+/**
+ * A supplier's products or stock through the adapter of its platform, page by
+ * page. Unmapped items go to the item ledger (when the step has one) and, the
+ * first {@link MAX_UNMAPPED_IN_OUTPUT}, to `unmapped` in the output.
+ */
+async function fetchFromSupplier(deps: { client: HttpClient }, req: ConnectorFetchRequest, row: SourceRow, ctx: StepExecutionContext): Promise<DataFetchOutput & { unmapped_count: number; unmapped: Array<{ reason: string; item: unknown }> }> {
+  const secret = await secretForRow(row, ctx);
+  // Per-step overrides of timeout and retries apply to every request the adapter makes.
+  const client: Pick<HttpClient, 'request'> = {
+    request: (method, url, options = {}) =>
+      deps.client.request(method, url, {
+        ...options,
+        ...(req.timeout_seconds !== undefined ? { timeoutMs: req.timeout_seconds * 1000 } : {}),
+        retry: { ...options.retry, ...req.retry },
+      }),
+  };
+  const adapter = await supplierAdapter({ row, secret, client });
+  const read = { signal: ctx.signal, heartbeat: (d: unknown) => ctx.heartbeat(d), maxItems: req.max_items, pageSize: req.page_size };
+  const pages = req.fetch_type === 'inventory' ? adapter.inventory(read) : adapter.products(read);
+  const items: unknown[] = [];
+  const unmapped: Array<{ reason: string; item: unknown }> = [];
+  let unmappedCount = 0;
+  let pageCount = 0;
+  for await (const page of pages) {
+    pageCount++;
+    for (const item of page.items) items.push(item);
+    for (const u of page.unmapped ?? []) {
+      ctx.items?.record({ key: unmappedKey(u.item, unmappedCount), status: 'invalid', code: 'UNMAPPED', message: u.reason, item: u.item });
+      if (unmapped.length < MAX_UNMAPPED_IN_OUTPUT) unmapped.push({ reason: u.reason, item: u.item });
+      unmappedCount++;
+    }
   }
-  return connectorOptionsFrom(row, secret);
+  if (unmappedCount > 0) ctx.logger.info('data_fetch: unmapped items', { supplier: row.code, unmapped: unmappedCount, first: unmapped[0]?.reason });
+  return {
+    items,
+    count: items.length,
+    pages: pageCount,
+    next_cursor: null,
+    source: { type: 'supplier', id: row.id, code: row.code, fetch_type: req.fetch_type },
+    unmapped_count: unmappedCount,
+    unmapped,
+  };
+}
+
+/** The ledger key of an unmapped item: its id or SKU-looking field when it has one, else its position among the unmapped. */
+function unmappedKey(item: unknown, n: number): string {
+  if (item && typeof item === 'object') {
+    for (const k of ['external_id', 'id', 'sku', 'product_code', 'code']) {
+      const v = (item as Record<string, unknown>)[k];
+      if ((typeof v === 'string' && v !== '') || typeof v === 'number') return String(v).slice(0, 200);
+    }
+  }
+  return `unmapped:${n}`;
 }
 
 export async function fetchFromConnector(
@@ -63,6 +131,11 @@ export async function fetchFromConnector(
   const id = req.source_type === 'supplier' ? req.supplier_id : req.marketplace_id;
   if (id === undefined) throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, `config.${req.source_type}_id: is required`, { details: { field: `${req.source_type}_id` } });
   const row = await loadSourceRow(deps.dataSource, req.source_type, id);
+  if (req.source_type === 'supplier') {
+    const out = await fetchFromSupplier(deps, req, row, ctx);
+    ctx.logger.debug('data_fetch completed', { source_type: 'supplier', platform: row.platform, fetch_type: req.fetch_type, id, count: out.count, pages: out.pages, unmapped: out.unmapped_count });
+    return out;
+  }
   const base = await connectorOptionsForRow(row, ctx);
   const options: ConnectorOptions = {
     ...base,
@@ -73,17 +146,12 @@ export async function fetchFromConnector(
   };
   const call = { signal: ctx.signal, heartbeat: (d: unknown) => ctx.heartbeat(d) };
   let result: { items: unknown[]; count: number; pages: number; truncated: boolean };
-  if (req.source_type === 'supplier') {
-    const supplier = new SupplierConnector(deps.client, options);
-    result = req.fetch_type === 'inventory' ? await supplier.fetchInventory(call) : await supplier.fetchProducts(call);
+  const marketplace = new MarketplaceConnector(deps.client, options);
+  if (req.fetch_type === 'listings') {
+    result = await marketplace.fetchListings(req.status && req.status !== 'all' ? { status: req.status } : {}, call);
   } else {
-    const marketplace = new MarketplaceConnector(deps.client, options);
-    if (req.fetch_type === 'listings') {
-      result = await marketplace.fetchListings(req.status && req.status !== 'all' ? { status: req.status } : {}, call);
-    } else {
-      const status = req.status ?? 'new';
-      result = await marketplace.fetchOrders(status === 'all' ? {} : { status }, call);
-    }
+    const status = req.status ?? 'new';
+    result = await marketplace.fetchOrders(status === 'all' ? {} : { status }, call);
   }
   ctx.logger.debug('data_fetch completed', { source_type: req.source_type, fetch_type: req.fetch_type, id, count: result.count, pages: result.pages, truncated: result.truncated });
   return {

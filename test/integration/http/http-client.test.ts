@@ -1,6 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
+import type { Readable } from 'node:stream';
 import { HttpClient, bearerAuth, apiKeyAuth } from '@engine/activities/shared/http';
 import { errorCode, StepError } from '@engine/activities/shared/errors';
 import { installSocketGuard, startServer, type SocketGuard, type TestServer } from '@test/integration/http/support';
@@ -172,6 +173,54 @@ describe(HttpClient.name, () => {
     const err = await rejectsWith(sut.get(`${server.origin}/big`, { maxResponseBytes: 1024 * 1024 }), 'RESPONSE_TOO_LARGE');
     assert.equal(err.retryable, false);
     await rejectsWith(sut.get(`${server.origin}/big-chunked`, { maxResponseBytes: 1024 * 1024 }), 'RESPONSE_TOO_LARGE');
+  });
+
+  it('streams a 2xx body chunk by chunk (decompressed), after retrying a 503, with an idle timeout, a size limit and cancellation', async () => {
+    const readAll = async (r: Readable) => {
+      const chunks: Buffer[] = [];
+      for await (const c of r) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    };
+    behaviour.set('/stream', (res, n) => {
+      if (n === 0) {
+        res.writeHead(503, { 'retry-after': '0' });
+        res.end('busy');
+        return;
+      }
+      res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'text/csv' });
+      res.end(zlib.gzipSync('a,b\n1,2\n'.repeat(1000)));
+    });
+    hits.delete('/stream');
+    const res = await sut.get<Readable>(`${server.origin}/stream`, { responseType: 'stream' });
+    assert.equal(res.status, 200);
+    assert.equal(res.attempts, 2, 'the 503 was retried before any body was handed over');
+    assert.equal(await readAll(res.body), 'a,b\n1,2\n'.repeat(1000));
+
+    // A stall between chunks fails the stream with a retryable HTTP_TIMEOUT.
+    behaviour.set('/stall', (res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first chunk');
+    });
+    const stalled = await sut.get<Readable>(`${server.origin}/stall`, { responseType: 'stream', timeoutMs: 200 });
+    await assert.rejects(readAll(stalled.body), (err: StepError) => err.code === 'HTTP_TIMEOUT' && err.retryable === true);
+
+    // maxResponseBytes, when given, applies to the streamed bytes.
+    behaviour.set('/huge', (res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(Buffer.alloc(300_000, 'x'));
+    });
+    const huge = await sut.get<Readable>(`${server.origin}/huge`, { responseType: 'stream', maxResponseBytes: 100_000 });
+    await assert.rejects(readAll(huge.body), (err: StepError) => err.code === 'RESPONSE_TOO_LARGE');
+
+    // Aborting the signal ends the stream with HTTP_ABORTED.
+    const controller = new AbortController();
+    const slow = await sut.get<Readable>(`${server.origin}/stall`, { responseType: 'stream', signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await assert.rejects(readAll(slow.body), (err: StepError) => err.code === 'HTTP_ABORTED');
+
+    // A 4xx is read and thrown as usual, never handed over as a stream.
+    behaviour.set('/denied', json(403, { error: 'no' }));
+    await rejectsWith(sut.get(`${server.origin}/denied`, { responseType: 'stream' }), 'HTTP_CLIENT_ERROR');
   });
 
   it('applies the size limit after decompression (gzip bomb)', async () => {

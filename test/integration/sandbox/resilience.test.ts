@@ -195,7 +195,7 @@ describe('sandbox admin state', () => {
     assert.equal(state.labels, 1);
     assert.equal(state.inventory_updates, 2);
     assert.equal(state.requests_served, 10);
-    assert.deepEqual(state.requests_by_api, { supplier: 1, marketplace: 8, carrier: 1 });
+    assert.deepEqual(state.requests_by_api, { supplier: 1, marketplace: 8, carrier: 1, generic: 0, feed: 0 });
     assert.equal(state.idempotent_replays, 2);
     assert.equal(state.rate_limited, 0);
     assert.equal(state.faults_injected, 0);

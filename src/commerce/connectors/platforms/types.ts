@@ -60,6 +60,10 @@ export interface ProbeResult {
   /** Why not, when reachable or authenticated is false (or the mapping failed). */
   reason?: string;
   status?: number;
+  /** The request the probe made, e.g. `GET https://host/api/products` (no query: it may carry keys). */
+  request?: string;
+  /** The remote item the sample was mapped from, as received. */
+  raw?: unknown;
 }
 
 export interface SupplierAdapter {

@@ -16,7 +16,7 @@ import https from 'node:https';
 import dns from 'node:dns';
 import net from 'node:net';
 import zlib from 'node:zlib';
-import type { Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { StepError, errorCode, isRetryable } from '@engine/activities/shared/errors';
 import { redactString } from '@engine/activities/shared/secrets';
 import { classifyAddress, normalizeHost, type AddressClassification } from '@engine/activities/shared/http/address';
@@ -93,8 +93,15 @@ export interface HttpRequestOptions {
   /** Sent as `Idempotency-Key`; also makes POST/PATCH safe to retry. */
   idempotencyKey?: string;
   retry?: Partial<RetryPolicy>;
-  /** `auto` (default) parses JSON content types and decodes the rest as text. */
-  responseType?: 'auto' | 'text' | 'buffer';
+  /**
+   * `auto` (default) parses JSON content types and decodes the rest as text.
+   * `stream`: a 2xx body comes back as a `Readable` of (decompressed) bytes,
+   * not read into memory; the caller must consume or destroy it. `timeoutMs`
+   * then covers DNS, connect and the response head, and afterwards every gap
+   * between two chunks; `maxResponseBytes` applies only when given. Other
+   * statuses are read and handled (retries, errors) as usual.
+   */
+  responseType?: 'auto' | 'text' | 'buffer' | 'stream';
   /** Throw for status >= 400 (default true); false returns the response. */
   throwHttpErrors?: boolean;
   /** Further values to scrub from error messages (resolved secrets used in the URL or body). */
@@ -144,6 +151,8 @@ interface RawResponse {
   statusText: string;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
+  /** Set instead of reading `body` for a 2xx answer to a `responseType: 'stream'` request. */
+  stream?: Readable;
 }
 
 interface ExchangeContext {
@@ -155,6 +164,10 @@ interface ExchangeContext {
   excerptOnly: (status: number) => boolean;
   /** Set once a connection exists, i.e. once the request may have reached the server. */
   state: { sent: boolean };
+  /** Hand a 2xx body over as a stream instead of reading it. */
+  stream?: boolean;
+  /** Limit of a streamed body, when the caller set one. */
+  streamMaxBytes?: number;
 }
 
 /**
@@ -311,6 +324,8 @@ export class HttpClient {
           signal: options.signal,
           secrets,
           state,
+          stream: responseType === 'stream',
+          streamMaxBytes: options.maxResponseBytes,
           excerptOnly: (status) =>
             status >= 400 ? throwHttpErrors : status >= 300 && followRedirects && REDIRECT_STATUSES.has(status),
         });
@@ -370,6 +385,15 @@ export class HttpClient {
       }
       if (raw.status >= 400 && throwHttpErrors) throw statusError(verb, current, raw, attempts, secrets);
 
+      if (raw.stream) {
+        return {
+          status: raw.status,
+          headers: raw.headers,
+          body: watchStream(raw.stream, options.timeoutMs ?? this.timeoutMs, options.signal, verb, current, secrets) as T,
+          url: current.href,
+          attempts,
+        };
+      }
       return {
         status: raw.status,
         headers: raw.headers,
@@ -509,6 +533,18 @@ export class HttpClient {
       req.on('error', (err) => finish(err));
       req.on('response', (res) => {
         const status = res.statusCode ?? 0;
+        if (ctx.stream && status >= 200 && status < 300 && method !== 'HEAD') {
+          let stream: Readable;
+          try {
+            stream = decompress(res, method, url, ctx.secrets);
+          } catch (err) {
+            finish(err);
+            return;
+          }
+          if (ctx.streamMaxBytes !== undefined) stream = limitBytes(stream, ctx.streamMaxBytes, method, url, ctx.secrets);
+          finish(undefined, { status, statusText: res.statusMessage ?? '', headers: res.headers, body: Buffer.alloc(0), stream });
+          return;
+        }
         const excerpt = ctx.excerptOnly(status);
         readBody(res, excerpt ? Math.min(ERROR_BODY_BYTES, ctx.maxBytes) : ctx.maxBytes, excerpt, method, url, ctx.secrets).then(
           (bytes) => finish(undefined, { status, statusText: res.statusMessage ?? '', headers: res.headers, body: bytes }),
@@ -602,11 +638,68 @@ function decompress(res: http.IncomingMessage, method: string, url: URL, secrets
   return res.pipe(decoder);
 }
 
-function decodeBody(raw: RawResponse, responseType: 'auto' | 'text' | 'buffer', method: string, url: URL, secrets: Set<string>): unknown {
+/**
+ * A streamed body as handed to the caller: fails with `HTTP_TIMEOUT` when no
+ * chunk arrives for `idleMs`, and with `HTTP_ABORTED` when `signal` aborts.
+ */
+function watchStream(source: Readable, idleMs: number, signal: AbortSignal | undefined, method: string, url: URL, secrets: Set<string>): Readable {
+  const out = new PassThrough();
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    signal?.removeEventListener('abort', onAbort);
+  };
+  const fail = (err: Error) => {
+    stop();
+    source.destroy();
+    out.destroy(err);
+  };
+  const arm = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(
+      () => fail(new StepError(ErrorCodes.HTTP_TIMEOUT, `${method} ${safeUrl(url, secrets)}: no data for ${idleMs} ms`, { retryable: true, details: { url: safeUrl(url, secrets), timeoutMs: idleMs } })),
+      idleMs,
+    );
+  };
+  const onAbort = () => fail(abortedError(method, url, secrets));
+  if (signal?.aborted) {
+    onAbort();
+    return out;
+  }
+  signal?.addEventListener('abort', onAbort, { once: true });
+  arm();
+  source.on('data', arm);
+  source.once('end', stop);
+  source.once('error', (err) => fail(err instanceof StepError ? err : toStepError(err, method, url, secrets)));
+  out.once('close', () => {
+    stop();
+    if (!source.readableEnded) source.destroy();
+  });
+  source.pipe(out);
+  return out;
+}
+
+/** Fails a streamed body with `RESPONSE_TOO_LARGE` past `limit` (decompressed) bytes. */
+function limitBytes(source: Readable, limit: number, method: string, url: URL, secrets: Set<string>): Readable {
+  let size = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      size += chunk.length;
+      if (size > limit) done(new StepError(ErrorCodes.RESPONSE_TOO_LARGE, `${method} ${safeUrl(url, secrets)}: response body exceeds ${limit} bytes`, { details: { url: safeUrl(url, secrets), limit } }));
+      else done(null, chunk);
+    },
+  });
+  source.once('error', (err) => counter.destroy(err));
+  return source.pipe(counter);
+}
+
+function decodeBody(raw: RawResponse, responseType: 'auto' | 'text' | 'buffer' | 'stream', method: string, url: URL, secrets: Set<string>): unknown {
   if (responseType === 'buffer') return raw.body;
   const contentType = String(raw.headers['content-type'] ?? '').toLowerCase();
   const text = decodeText(raw.body, contentType);
   if (responseType === 'text') return text;
+  // A non-2xx answer to a stream request (throwHttpErrors: false) is decoded like `auto`.
   const isJson = /^(application|text)\/([\w.+-]+\+)?json\b/.test(contentType);
   if (!isJson) return text;
   if (text.trim() === '') return null;
