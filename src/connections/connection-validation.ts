@@ -10,8 +10,13 @@ import { SECRET_NAME_PATTERN } from '@engine/activities/shared/secrets';
 export const CONNECTION_KINDS = ['suppliers', 'marketplaces', 'carriers'] as const;
 export type ConnectionKind = (typeof CONNECTION_KINDS)[number];
 
-/** Platforms with a connector today. The others are accepted by the schema and reserved for their adapters. */
-export const AVAILABLE_PLATFORMS = ['sandbox'] as const;
+/** Platforms with a connector today, per kind. The others are accepted by the schema and reserved for their adapters. */
+export const AVAILABLE_PLATFORMS = ['sandbox', 'shopify', 'woocommerce'] as const;
+export const AVAILABLE_PLATFORMS_BY_KIND: Record<ConnectionKind, readonly string[]> = {
+  suppliers: ['sandbox'],
+  marketplaces: ['sandbox', 'shopify', 'woocommerce'],
+  carriers: ['sandbox'],
+};
 
 export type Problem = { field: string; message: string };
 
@@ -87,7 +92,9 @@ export function validateConnectionBody(kind: ConnectionKind, body: unknown, part
   }
   if (has('platform')) {
     if (!CONNECTION_PLATFORMS.includes(body.platform as never)) problems.push({ field: 'platform', message: `must be one of ${CONNECTION_PLATFORMS.join(', ')}` });
-    else if (!AVAILABLE_PLATFORMS.includes(body.platform as never)) problems.push({ field: 'platform', message: `${String(body.platform)} has no adapter yet; available today: ${AVAILABLE_PLATFORMS.join(', ')}` });
+    else if (!AVAILABLE_PLATFORMS_BY_KIND[kind].includes(body.platform as string)) {
+      problems.push({ field: 'platform', message: `${String(body.platform)} has no ${kind.slice(0, -1)} adapter yet; available for ${kind} today: ${AVAILABLE_PLATFORMS_BY_KIND[kind].join(', ')}` });
+    }
     else value.platform = body.platform as string;
   }
   if (has('credentials')) {

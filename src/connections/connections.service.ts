@@ -14,7 +14,12 @@ import { apiKeyAuth, bearerAuth, HttpClient, type AuthProvider } from '@engine/a
 import { redact } from '@engine/activities/shared/secrets';
 import { errorCode } from '@engine/activities/shared/errors';
 import { validateConnectionBody, type ConnectionInput, type ConnectionKind, type Problem } from '@src/connections/connection-validation';
-import type { ApiCredentials, RateBudget } from '@src/commerce/entities/shared';
+import type { ApiCredentials, ConnectionPlatform, RateBudget } from '@src/commerce/entities/shared';
+import { marketplaceAdapter } from '@src/commerce/connectors/platforms/marketplace-registry';
+import type { HttpClient as PlatformClient } from '@engine/activities/shared/http';
+
+/** The read each marketplace platform's probe makes (for the report's `request`). */
+const MARKETPLACE_PROBE_PATHS: Record<string, string> = { sandbox: '/listings', shopify: '/products.json', woocommerce: '/products' };
 
 /** A connection as the API shows it. */
 export interface ConnectionView {
@@ -198,6 +203,7 @@ export class ConnectionsService {
    */
   async test(id: number): Promise<ConnectionTestResult> {
     const conn = await this.get(id);
+    if (this.kind === 'marketplaces') return this.testMarketplace(conn);
     const probe = PROBES[this.kind];
     const request = `GET ${conn.endpoint}${probe.path}`;
     const result: ConnectionTestResult = { ok: false, reachable: false, authenticated: null, request, status: null, sample: null, reason: null };
@@ -250,6 +256,49 @@ export class ConnectionsService {
       result.reason = `${code ? `${code}: ` : ''}${(err as Error).message}`;
     }
     return redact(result, known);
+  }
+
+  /** A marketplace's test: its platform adapter's probe (one cheap authenticated read, no retries). */
+  private async testMarketplace(conn: ConnectionView): Promise<ConnectionTestResult> {
+    const request = `GET ${conn.endpoint}${MARKETPLACE_PROBE_PATHS[conn.platform] ?? ''}`;
+    const result: ConnectionTestResult = { ok: false, reachable: false, authenticated: null, request, status: null, sample: null, reason: null };
+    const cred = conn.credentials ?? {};
+    const known: string[] = [];
+    let secret: string | null = null;
+    if ((cred.type ?? 'none') !== 'none') {
+      secret = cred.secret ? await this.secrets.resolve(cred.secret) : null;
+      if (!secret) return { ...result, reason: `credentials.secret: no secret named ${cred.secret ?? '(unset)'} is stored` };
+      known.push(secret, ...secret.split(':'));
+    }
+    const client: Pick<PlatformClient, 'request'> = {
+      request: (method, url, o) => this.http.request(method, url, { ...o, retry: { attempts: 1 }, timeoutMs: 10_000 }),
+    };
+    try {
+      const adapter = marketplaceAdapter({
+        row: { id: conn.id, code: conn.code, platform: conn.platform as ConnectionPlatform, api_base_url: conn.endpoint, credentials: conn.credentials, settings: conn.settings, field_mapping: conn.field_mapping, rate_budget: conn.rate_budget },
+        secret,
+        client,
+      });
+      const probe = await adapter.probe();
+      result.reachable = probe.reachable;
+      result.status = probe.status ?? null;
+      result.authenticated = probe.reachable ? probe.authenticated : null;
+      if (probe.reachable && !probe.authenticated) {
+        result.reason = `the endpoint refused the credentials (HTTP ${probe.status ?? '?'})${cred.secret ? `: check secret ${cred.secret}` : ': it needs credentials'}`;
+      } else if (probe.reason) {
+        result.reason = probe.reason;
+      } else {
+        result.ok = true;
+        if (probe.sample === undefined) result.reason = 'reachable and authenticated; the list is empty, so no sample item';
+        else if (conn.platform === 'sandbox') result.sample = { item: probe.sample, mapped: await this.applyMapping(conn.field_mapping, probe.sample, result) };
+        // Platform adapters map the remote item themselves (their default mapping, then field_mapping).
+        else result.sample = { item: probe.sample, mapped: probe.sample as Record<string, unknown> };
+      }
+    } catch (err) {
+      const code = errorCode(err);
+      result.reason = `${code ? `${code}: ` : ''}${(err as Error).message}`;
+    }
+    return redact(result, known.filter((k) => k.length >= 4));
   }
 
   private async applyMapping(mapping: Record<string, string>, item: unknown, result: ConnectionTestResult): Promise<Record<string, unknown> | null> {

@@ -1246,6 +1246,8 @@
   }
 
   const KINDS = { suppliers: 'Suppliers', marketplaces: 'Marketplaces', carriers: 'Carriers' };
+  /** Platforms with an adapter per kind (see docs/connections.md). */
+  const PLATFORMS = { suppliers: ['sandbox'], marketplaces: ['sandbox', 'shopify', 'woocommerce'], carriers: ['sandbox'] };
 
   async function connectionsPage(kind) {
     if (!KINDS[kind]) kind = 'suppliers';
@@ -1269,7 +1271,7 @@
           <input id="c-code" placeholder="code, e.g. acme" aria-label="Code" required>
           <input id="c-name" placeholder="Name" aria-label="Name" required>
           <input id="c-endpoint" placeholder="Endpoint, e.g. https://api.example.com/v1" aria-label="Endpoint" required size="40">
-          <select id="c-platform" aria-label="Platform"><option value="sandbox">sandbox</option></select>
+          <select id="c-platform" aria-label="Platform">${PLATFORMS[kind].map((p) => raw(html`<option value="${p}">${p}</option>`))}</select>
         </div>
         <div class="inline">
           <select id="c-auth" aria-label="Credentials type"><option value="none">no credentials</option><option value="bearer">bearer token</option><option value="api_key">API key header</option></select>
