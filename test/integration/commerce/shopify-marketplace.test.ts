@@ -157,4 +157,41 @@ describe('a Shopify-shaped marketplace created through the API', () => {
     assert.ok(stored.every((o) => o.status === 'shipped'));
     assert.equal(shop.sandbox.state.counters.shipments, created.length, 'one fulfilment per order');
   });
+  it('connector mode names what is wrong: a missing marketplace fails the step; a bad item or an unlisted SKU fails that item only', async () => {
+    const { h } = env;
+    const step = (marketplace_id: number) => ({
+      key: 'push',
+      name: 'Push',
+      step_type: 'api_call',
+      config: {
+        connector: { marketplace_id, action: 'push_inventory' },
+        items_field: 'items',
+        item_key_field: 'sku',
+        item_fields: { sku: '$sku', quantity: '$q' },
+        continue_on_item_error: true,
+        retry: { attempts: 1 },
+      },
+    });
+    const create = async (marketplace: number) => {
+      const code = `push_${suffix.toLowerCase()}_${marketplace}`;
+      const wf = await call<{ id: number }>('POST', '/workflows/', { code, name: code, steps: [step(marketplace)] });
+      assert.equal(wf.status, 201, wf.text);
+      return wf.body.id;
+    };
+    const missing = await runWorkflow(h, await create(987654), { items: [{ sku: 'A', q: 1 }] });
+    assert.equal(missing.status, 'failed');
+    assert.match(missing.steps.push.error_message ?? '', /marketplace 987654 does not exist/);
+
+    const listed = [...shop.sandbox.state.listings.values()][0];
+    const run = await runWorkflow(h, await create(marketplaceId), { items: [{ sku: listed.sku, q: 7 }, { sku: 'NOT-LISTED', q: 1 }, { sku: 'BAD-QTY', q: 'many' }] });
+    assert.equal(run.status, 'completed');
+    assert.equal(shop.sandbox.state.listingForSku(listed.sku)!.quantity, 7, 'Shopify inventory level set');
+    const out = (await stepOutputs(h, run.executionId)).push as { succeeded: number; failed_items: Array<{ key: string; code: string; message: string }> };
+    assert.equal(out.succeeded, 1);
+    const byKey = Object.fromEntries(out.failed_items.map((f) => [f.key, f]));
+    assert.equal(byKey['NOT-LISTED'].code, 'HTTP_CLIENT_ERROR');
+    assert.match(byKey['NOT-LISTED'].message, /has no listing for SKU NOT-LISTED/);
+    assert.equal(byKey['BAD-QTY'].code, 'STEP_INPUT_INVALID');
+    assert.match(byKey['BAD-QTY'].message, /item_fields\.quantity/);
+  });
 });
