@@ -194,4 +194,36 @@ describe('a Shopify-shaped marketplace created through the API', () => {
     assert.equal(byKey['BAD-QTY'].code, 'STEP_INPUT_INVALID');
     assert.match(byKey['BAD-QTY'].message, /item_fields\.quantity/);
   });
+  it('the same workflows run unchanged against the WooCommerce-shaped marketplace', async () => {
+    const { h } = env;
+    const [woo] = await env.h.dataSource.query(`SELECT id FROM marketplaces WHERE code = $1`, [`woo_${suffix.toLowerCase()}`]);
+    const [{ requirements }] = await env.h.dataSource.query(`SELECT requirements FROM marketplaces WHERE id = $1`, [shop.marketplaceId]);
+    await env.h.dataSource.query(`UPDATE marketplaces SET markup_percent = 60, requirements = $2 WHERE id = $1`, [woo.id, JSON.stringify(requirements)]);
+    for (const wf of [shop.workflow.listing_creation, shop.workflow.inventory_sync, shop.workflow.order_processing]) {
+      const current = await h.workflows.get(wf);
+      await h.workflows.update(wf, { config: { ...current.config, marketplace_id: woo.id } });
+    }
+    // The products are listed (on the Shopify shape) already: make them listable again for this marketplace.
+    await h.dataSource.query(`UPDATE products SET status = 'ready_for_listing' WHERE supplier_id = $1`, [shop.supplierId]);
+    const listing = await runWorkflow(h, shop.workflow.listing_creation);
+    assertCompleted(listing, 'listing creation (woocommerce)');
+    assert.equal(await count(h.dataSource, `SELECT count(*) AS n FROM listings WHERE marketplace_id = $1`, [woo.id]), PRODUCTS);
+    assert.equal(shop.sandbox.state.listings.size, PRODUCTS, 'the SKUs listed already were updated, not listed twice');
+
+    assertCompleted(await runWorkflow(h, shop.workflow.inventory_sync, { supplier_id: shop.supplierId }), 'inventory sync (woocommerce)');
+    for (const row of await rows(h.dataSource, `SELECT sku, available FROM inventory WHERE supplier_id = $1`, [shop.supplierId])) {
+      assert.equal(shop.sandbox.state.listingForSku(row.sku)?.quantity, row.available, `WooCommerce stock_quantity of ${row.sku}`);
+    }
+
+    const created = shop.sandbox.state.createOrders(2);
+    const skus = [...new Set(created.flatMap((o) => o.items.map((l) => l.sku)))];
+    await h.dataSource.query(`UPDATE inventory SET quantity = 100 WHERE supplier_id = $1 AND sku = ANY($2::text[])`, [shop.supplierId, skus]);
+    assertCompleted(await runWorkflow(h, shop.workflow.order_processing), 'order processing (woocommerce)');
+    for (const o of created) {
+      assert.equal(o.status, 'shipped', `${o.id} completed on the store`);
+      assert.ok(o.shipment?.tracking_number.startsWith('SBX'));
+    }
+    const stored = await rows(h.dataSource, `SELECT external_id, status FROM orders WHERE marketplace_id = $1`, [woo.id]);
+    assert.deepEqual(stored.map((o) => o.external_id).sort(), created.map((o) => String(Number(o.id.slice(4)))).sort());
+  });
 });
