@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { HttpError, Router, asObject, type ApiRequest, type Reply } from '../http';
+import { HttpError, Router, type ApiRequest, type Reply } from '../http';
 import type { Listing, ListingPatch, Order, SandboxState } from '../state';
 
 /**
@@ -229,6 +229,19 @@ function pageReply<T>(req: ApiRequest, key: string, all: T[], state: PageState, 
 
 // ---- routes -----------------------------------------------------------------------------------
 
+/** The resource object a Shopify write wraps in its body (`{"product": {...}}`), or Shopify's 400. */
+async function wrapped(req: ApiRequest, key: string): Promise<Record<string, unknown>> {
+  let body: unknown;
+  try {
+    body = await req.json();
+  } catch {
+    throw new ShopifyError(400, { error: 'the body is not valid JSON' });
+  }
+  const v = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>)[key] : undefined;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ShopifyError(400, { [key]: 'Required parameter missing or invalid' });
+  return v as Record<string, unknown>;
+}
+
 function productOr404(state: SandboxState, id: string): Listing {
   const listing = state.listings.get(listingId(Number(id)));
   if (!/^\d+$/.test(id) || !listing) throw new ShopifyError(404, 'Not Found');
@@ -290,7 +303,7 @@ export function shopifyRoutes(state: SandboxState): Router {
     .on('GET', '/products/count.json', () => ({ body: { count: state.listings.size } }))
     .on('GET', '/products/:id.json', (req) => ({ body: { product: shopifyProduct(productOr404(state, req.params.id)) } }))
     .on('POST', '/products.json', async (req) => {
-      const p = asObject(asObject(await req.json()).product ?? null, 'product');
+      const p = await wrapped(req, 'product');
       const fields = productFields(p);
       const variant = (Array.isArray(p.variants) ? p.variants[0] : undefined) as Record<string, unknown> | undefined;
       const errors: Record<string, string[]> = {};
@@ -310,7 +323,7 @@ export function shopifyRoutes(state: SandboxState): Router {
     })
     .on('PUT', '/products/:id.json', async (req) => {
       const listing = productOr404(state, req.params.id);
-      const p = asObject(asObject(await req.json()).product ?? null, 'product');
+      const p = await wrapped(req, 'product');
       const variant = (Array.isArray(p.variants) ? p.variants[0] : undefined) as Record<string, unknown> | undefined;
       if (variant?.sku !== undefined && variant.sku !== listing.sku) throw new ShopifyError(422, { sku: ['cannot be changed in this sandbox'] });
       const patch = productFields(p);
@@ -318,7 +331,9 @@ export function shopifyRoutes(state: SandboxState): Router {
     })
     .on('GET', '/locations.json', () => ({ body: { locations: [{ id: SHOPIFY_LOCATION_ID, name: 'Sandbox warehouse', active: true, country_code: 'US' }] } }))
     .on('POST', '/inventory_levels/set.json', async (req) => {
-      const b = asObject(await req.json());
+      const raw = await req.json().catch(() => null);
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ShopifyError(400, { error: 'the body must be a JSON object' });
+      const b = raw as Record<string, unknown>;
       const errors: Record<string, string[]> = {};
       if (b.location_id !== SHOPIFY_LOCATION_ID) errors.location_id = [`must be ${SHOPIFY_LOCATION_ID} (the sandbox's location)`];
       if (!Number.isInteger(b.inventory_item_id)) errors.inventory_item_id = ["can't be blank"];
@@ -350,7 +365,7 @@ export function shopifyRoutes(state: SandboxState): Router {
     .on('GET', '/orders/:id.json', (req) => ({ body: { order: shopifyOrder(orderOr404(state, req.params.id), state) } }))
     .on('PUT', '/orders/:id.json', async (req) => {
       const order = orderOr404(state, req.params.id);
-      const o = asObject(asObject(await req.json()).order ?? null, 'order');
+      const o = await wrapped(req, 'order');
       if (o.tags !== undefined) {
         if (typeof o.tags !== 'string') throw new ShopifyError(422, { tags: ['must be a comma-separated string'] });
         const tags = o.tags.split(',').map((t) => t.trim()).filter(Boolean);
@@ -387,7 +402,7 @@ export function shopifyRoutes(state: SandboxState): Router {
       return { body: { fulfillments: f ? [f] : [] } };
     })
     .on('POST', '/fulfillments.json', async (req) => {
-      const f = asObject(asObject(await req.json()).fulfillment ?? null, 'fulfillment');
+      const f = await wrapped(req, 'fulfillment');
       const groups = f.line_items_by_fulfillment_order;
       if (!Array.isArray(groups) || groups.length === 0) throw new ShopifyError(422, { line_items_by_fulfillment_order: ["can't be blank"] });
       const foId = Number((groups[0] as { fulfillment_order_id?: unknown })?.fulfillment_order_id);

@@ -168,4 +168,29 @@ describe('shopify and woocommerce adapters', () => {
       await small.close();
     }
   });
+  it('the sandbox answers in each platform\'s own shapes: errors, pagination headers, auth', async () => {
+    sandbox.reset();
+    for (let i = 0; i < 3; i++) sandbox.state.createListing(`s${i}`, { sku: sandbox.catalogue.skuOf(i), title: `t${i}`, price: 5 });
+    const shop = (path: string, init: RequestInit = {}) => fetch(`${sandbox.urls.shopify}${path}`, { ...init, headers: { 'X-Shopify-Access-Token': 'shpat_good', 'content-type': 'application/json' } });
+    const unwrapped = await shop('/products.json', { method: 'POST', body: JSON.stringify({ title: 'x' }) });
+    assert.equal(unwrapped.status, 400);
+    assert.deepEqual(await unwrapped.json(), { errors: { product: 'Required parameter missing or invalid' } });
+    const first = await shop('/products.json?limit=2');
+    assert.match(first.headers.get('x-shopify-shop-api-call-limit') ?? '', /^\d+\/40$/);
+    const next = /<([^>]+)>; rel="next"/.exec(first.headers.get('link') ?? '')![1];
+    const mixed = await shop(`${new URL(next).pathname.replace(/^.*\/admin\/api\/2024-10/, '')}${new URL(next).search}&status=active`);
+    assert.equal(mixed.status, 400, 'page_info takes no other filter');
+    const last = (await (await fetch(next, { headers: { 'X-Shopify-Access-Token': 'shpat_good' } })).json()) as { products: unknown[] };
+    assert.equal(last.products.length, 1);
+    const noToken = await fetch(`${sandbox.urls.shopify}/products.json`);
+    assert.equal(noToken.status, 401);
+    assert.match(((await noToken.json()) as { errors: string }).errors, /Invalid API key or access token/);
+
+    const wooRes = await fetch(`${sandbox.urls.woocommerce}/products?per_page=2`, { headers: { authorization: `Basic ${Buffer.from('ck_good:cs_good').toString('base64')}` } });
+    assert.deepEqual([wooRes.headers.get('x-wp-total'), wooRes.headers.get('x-wp-totalpages')], ['3', '2']);
+    assert.equal(((await wooRes.json()) as unknown[]).length, 2);
+    const wooBad = await fetch(`${sandbox.urls.woocommerce}/products?consumer_key=ck_good&consumer_secret=nope`);
+    assert.equal(wooBad.status, 401);
+    assert.deepEqual(await wooBad.json(), { code: 'woocommerce_rest_cannot_view', message: 'Sorry, you cannot list resources.', data: { status: 401 } });
+  });
 });

@@ -159,20 +159,6 @@ export function priceText(v: number): string {
   return v.toFixed(2);
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, results in order. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 /**
  * One cheap authenticated read: reachable / authenticated and a sample, or why not.
  */
