@@ -5,14 +5,24 @@
  */
 import jsonata from 'jsonata';
 import { CONNECTION_PLATFORMS, type ApiCredentials, type ConnectionPlatform, type RateBudget } from '@src/commerce/entities/shared';
-import { platformSettingsProblems } from '@src/commerce/connectors/platforms/settings';
+import { PLATFORM_SIDES, platformSettingsProblems } from '@src/commerce/connectors/platforms/settings';
 import { SECRET_NAME_PATTERN } from '@engine/activities/shared/secrets';
 
 export const CONNECTION_KINDS = ['suppliers', 'marketplaces', 'carriers'] as const;
 export type ConnectionKind = (typeof CONNECTION_KINDS)[number];
 
-/** Platforms with an adapter (src/commerce/connectors/platforms). The others are accepted by the schema and reserved for their adapters. */
-export const AVAILABLE_PLATFORMS = ['sandbox', 'generic_rest', 'feed'] as const;
+/** Platforms with an adapter (src/commerce/connectors/platforms), per kind of connection. */
+export const AVAILABLE_PLATFORMS_BY_KIND: Record<ConnectionKind, readonly string[]> = {
+  suppliers: platformsFor('suppliers'),
+  marketplaces: platformsFor('marketplaces'),
+  carriers: platformsFor('carriers'),
+};
+
+function platformsFor(kind: ConnectionKind): string[] {
+  return Object.entries(PLATFORM_SIDES)
+    .filter(([, sides]) => sides?.includes(kind))
+    .map(([platform]) => platform);
+}
 
 export type Problem = { field: string; message: string };
 
@@ -94,7 +104,9 @@ export function validateConnectionBody(
   }
   if (has('platform')) {
     if (!CONNECTION_PLATFORMS.includes(body.platform as never)) problems.push({ field: 'platform', message: `must be one of ${CONNECTION_PLATFORMS.join(', ')}` });
-    else if (!AVAILABLE_PLATFORMS.includes(body.platform as never)) problems.push({ field: 'platform', message: `${String(body.platform)} has no adapter yet; available today: ${AVAILABLE_PLATFORMS.join(', ')}` });
+    else if (!AVAILABLE_PLATFORMS_BY_KIND[kind].includes(body.platform as string)) {
+      problems.push({ field: 'platform', message: `${String(body.platform)} has no ${kind.slice(0, -1)} adapter yet; available for ${kind} today: ${AVAILABLE_PLATFORMS_BY_KIND[kind].join(', ')}` });
+    }
     else value.platform = body.platform as string;
   }
   if (has('credentials')) {

@@ -16,6 +16,9 @@ import { errorCode } from '@engine/activities/shared/errors';
 import { validateConnectionBody, type ConnectionInput, type ConnectionKind, type Problem } from '@src/connections/connection-validation';
 import type { ApiCredentials, ConnectionPlatform, RateBudget } from '@src/commerce/entities/shared';
 
+/** The read each marketplace platform's probe makes (for the report's `request` when the adapter does not say). */
+const MARKETPLACE_PROBE_PATHS: Record<string, string> = { sandbox: '/listings', shopify: '/products.json', woocommerce: '/products' };
+
 /** A connection as the API shows it. */
 export interface ConnectionView {
   id: number;
@@ -201,7 +204,8 @@ export class ConnectionsService {
     if ((cred.type ?? 'none') !== 'none') {
       secret = cred.secret ? await this.secrets.resolve(cred.secret) : null;
       if (!secret) return { ...result, reason: `credentials.secret: no secret named ${cred.secret ?? '(unset)'} is stored` };
-      known.push(secret);
+      // WooCommerce keeps "consumer_key:consumer_secret" in one secret: scrub each half too.
+      known.push(secret, ...secret.split(':').filter((part) => part.length >= 8));
       if (cred.type === 'basic') known.push(Buffer.from(secret, 'utf8').toString('base64'));
     }
     const row: ConnectionRow = {
@@ -227,11 +231,20 @@ export class ConnectionsService {
       Object.assign(result, {
         reachable: probe.reachable,
         authenticated: probe.reachable ? probe.authenticated : null,
-        request: probe.request ?? result.request,
+        request: probe.request ?? (side === 'marketplace' ? `GET ${conn.endpoint}${MARKETPLACE_PROBE_PATHS[conn.platform] ?? ''}` : result.request),
         status: probe.status ?? null,
         reason: probe.reason ?? null,
-        sample: probe.raw !== undefined ? { item: probe.raw, mapped: hasMapping && !mappingFailed ? (probe.sample as Record<string, unknown>) : null } : null,
+        // Adapters that keep the remote item give it beside the mapped one; the others give the mapped sample only.
+        sample:
+          probe.raw !== undefined
+            ? { item: probe.raw, mapped: hasMapping && !mappingFailed ? (probe.sample as Record<string, unknown>) : null }
+            : probe.sample !== undefined
+              ? { item: probe.sample, mapped: probe.sample as Record<string, unknown> }
+              : null,
       });
+      if (probe.reachable && !probe.authenticated && !(cred.secret && result.reason?.includes(cred.secret))) {
+        result.reason = `the endpoint refused the credentials (HTTP ${probe.status ?? '?'})${cred.secret ? `: check secret ${cred.secret}` : ': it needs credentials'}${probe.reason ? ` (${probe.reason})` : ''}`;
+      }
       const statusOk = probe.status === undefined || (probe.status >= 200 && probe.status < 300) || (probe.status === 404 && side === 'carrier');
       result.ok = probe.reachable && probe.authenticated && statusOk && !mappingFailed;
     } catch (err) {

@@ -5,7 +5,8 @@
  * SANDBOX_SEED (42), SANDBOX_INVALID_RATE (0), SANDBOX_ORDERS (25),
  * SANDBOX_LATENCY_MS (0), SANDBOX_ERROR_RATE (0), SANDBOX_TIMEOUT_RATE (0),
  * SANDBOX_RATE_LIMIT ("requests_per_second[:burst]", none by default),
- * SANDBOX_API_KEY (none: no auth).
+ * SANDBOX_API_KEY (none: no auth), SANDBOX_SHOPIFY_TOKEN (shpat_sandbox),
+ * SANDBOX_WOOCOMMERCE_KEY / SANDBOX_WOOCOMMERCE_SECRET (ck_sandbox / cs_sandbox).
  */
 import { startSandbox, type Sandbox, type SandboxOptions } from './server';
 
@@ -44,6 +45,9 @@ function readOptions(): SandboxOptions {
     rateLimit: envRateLimit(),
     faults: { errorRate, timeoutRate, seed: envNumber('SANDBOX_FAULT_SEED', 1, 0, 2 ** 32 - 1) },
     apiKey: process.env.SANDBOX_API_KEY || undefined,
+    shopifyAccessToken: process.env.SANDBOX_SHOPIFY_TOKEN || undefined,
+    woocommerceKey: process.env.SANDBOX_WOOCOMMERCE_KEY || undefined,
+    woocommerceSecret: process.env.SANDBOX_WOOCOMMERCE_SECRET || undefined,
   };
 }
 

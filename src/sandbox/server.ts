@@ -3,9 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { adminRoutes, type AdminControls } from './apis/admin';
 import { carrierRoutes } from './apis/carrier';
 import { marketplaceRoutes } from './apis/marketplace';
+import { LeakyBucket, SHOPIFY_API_VERSION, ShopifyError, shopifyRoutes } from './apis/shopify';
 import { supplierRoutes } from './apis/supplier';
 import { genericRoutes } from './apis/generic';
 import { feedRoutes } from './apis/feed';
+import { WooError, woocommerceRoutes } from './apis/woocommerce';
 import { Catalogue } from './catalogue';
 import { HttpError, errorReply, readJsonBody, sendReply, type Reply, type Router } from './http';
 import { FaultInjector, TokenBucket, type FaultConfig, type RateLimit } from './limits';
@@ -35,27 +37,40 @@ export interface SandboxOptions {
   apiKey?: string;
   /** Start with the carrier refusing every label (default false). */
   carrierFailure?: boolean;
+  /** The Shopify-shaped API's access token (`X-Shopify-Access-Token`), always required (default `shpat_sandbox`). */
+  shopifyAccessToken?: string;
+  /** The Shopify-shaped API's leaky bucket (default 40 requests, leaking 2/s, as Shopify's standard plan). */
+  shopifyBucket?: { size: number; leakPerSecond: number };
+  /** The WooCommerce-shaped API's consumer key and secret, always required (default `ck_sandbox` / `cs_sandbox`). */
+  woocommerceKey?: string;
+  woocommerceSecret?: string;
 }
+
+/** Platform-shaped views of the marketplace state (counted as marketplace requests). */
+export type ShapeName = 'shopify' | 'woocommerce';
+export const SHAPE_NAMES: readonly ShapeName[] = ['shopify', 'woocommerce'];
 
 /** A running sandbox. */
 export interface Sandbox extends AdminControls {
   /** Base URL, e.g. `http://127.0.0.1:4010`. */
   readonly url: string;
   readonly port: number;
-  /** Base URL of each API and of the admin API. */
-  readonly urls: Record<ApiName | 'admin', string>;
+  /** Base URL of each API, of each platform-shaped marketplace API and of the admin API. */
+  readonly urls: Record<ApiName | ShapeName | 'admin', string>;
   readonly catalogue: Catalogue;
   /** Stops listening, drops open connections (including hung requests) and resolves when closed. */
   close(): Promise<void>;
 }
 
 /** Where each API is mounted. */
-export const API_PREFIXES: Record<ApiName | 'admin', string> = {
+export const API_PREFIXES: Record<ApiName | ShapeName | 'admin', string> = {
   supplier: '/supplier/v1',
   marketplace: '/marketplace/v1',
   carrier: '/carrier/v1',
   generic: '/generic/v1',
   feed: '/feed/v1',
+  shopify: `/shopify/admin/api/${SHOPIFY_API_VERSION}`,
+  woocommerce: '/woocommerce/wp-json/wc/v3',
   admin: '/_admin',
 };
 
@@ -92,7 +107,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   let latencyMs = 0;
   let rateLimit: RateLimit | null = null;
-  let buckets = new Map<ApiName, TokenBucket>();
+  let buckets = new Map<ApiName | ShapeName, TokenBucket>();
+  const shopifyToken = options.shopifyAccessToken ?? 'shpat_sandbox';
+  const wooKey = options.woocommerceKey ?? 'ck_sandbox';
+  const wooSecret = options.woocommerceSecret ?? 'cs_sandbox';
+  let shopifyBucket = new LeakyBucket(options.shopifyBucket?.size ?? 40, options.shopifyBucket?.leakPerSecond ?? 2);
   const faults = new FaultInjector();
   const timers = new Set<NodeJS.Timeout>();
 
@@ -112,7 +131,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     setRateLimit: (limit) => {
       // Validate by building the buckets before switching to them.
-      buckets = new Map(limit ? API_NAMES.map((api) => [api, new TokenBucket(limit)]) : []);
+      buckets = new Map(limit ? [...API_NAMES, ...SHAPE_NAMES].map((api) => [api, new TokenBucket(limit)]) : []);
       rateLimit = limit;
     },
     setCarrierFailure: (failure) => {
@@ -125,6 +144,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     reset: () => {
       state.reset();
+      shopifyBucket = new LeakyBucket(shopifyBucket.size, shopifyBucket.leakPerSecond);
       applyStartupSettings();
     },
   };
@@ -141,12 +161,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     throw err;
   }
 
-  const apis: Array<{ name: ApiName | 'admin'; prefix: string; router: Router }> = [
+  const apis: Array<{ name: ApiName | ShapeName | 'admin'; prefix: string; router: Router }> = [
     { name: 'supplier', prefix: API_PREFIXES.supplier, router: supplierRoutes(state) },
     { name: 'marketplace', prefix: API_PREFIXES.marketplace, router: marketplaceRoutes(state) },
     { name: 'carrier', prefix: API_PREFIXES.carrier, router: carrierRoutes(state) },
     { name: 'generic', prefix: API_PREFIXES.generic, router: genericRoutes(state) },
     { name: 'feed', prefix: API_PREFIXES.feed, router: feedRoutes(state) },
+    { name: 'shopify', prefix: API_PREFIXES.shopify, router: shopifyRoutes(state) },
+    { name: 'woocommerce', prefix: API_PREFIXES.woocommerce, router: woocommerceRoutes(state) },
     { name: 'admin', prefix: API_PREFIXES.admin, router: adminRoutes(controls) },
   ];
 
@@ -184,12 +206,38 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
    * if any. Faults are decided before the handler runs, so a faulted request
    * never changes state and retrying it is safe.
    */
-  const admit = async (api: ApiName | 'admin', req: IncomingMessage, res: ServerResponse): Promise<Reply | undefined> => {
+  const wooAuthorized = (req: IncomingMessage): boolean => {
+    const basic = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (basic) return Buffer.from(basic, 'base64').toString('utf8') === `${wooKey}:${wooSecret}`;
+    const q = new URL(req.url ?? '/', url).searchParams;
+    return q.get('consumer_key') === wooKey && q.get('consumer_secret') === wooSecret;
+  };
+
+  const admit = async (api: ApiName | ShapeName | 'admin', req: IncomingMessage, res: ServerResponse): Promise<Reply | undefined> => {
     if (api !== 'admin') {
       state.counters.requests_served++;
-      state.counters.requests_by_api[api]++;
+      state.counters.requests_by_api[api === 'shopify' || api === 'woocommerce' ? 'marketplace' : api]++;
     }
-    if (!authorized(req)) {
+    if (api === 'shopify') {
+      if (req.headers['x-shopify-access-token'] !== shopifyToken) {
+        state.counters.unauthorized++;
+        throw new ShopifyError(401, '[API] Invalid API key or access token (unrecognized login or wrong password)');
+      }
+      const verdict = shopifyBucket.take();
+      if (!verdict.ok) {
+        state.counters.rate_limited++;
+        throw new ShopifyError(429, 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.', {
+          'Retry-After': verdict.retryAfterSeconds.toFixed(1),
+          'X-Shopify-Shop-Api-Call-Limit': `${shopifyBucket.size}/${shopifyBucket.size}`,
+        });
+      }
+      res.setHeader('X-Shopify-Shop-Api-Call-Limit', `${verdict.used}/${shopifyBucket.size}`);
+    } else if (api === 'woocommerce') {
+      if (!wooAuthorized(req)) {
+        state.counters.unauthorized++;
+        throw new WooError(401, 'woocommerce_rest_cannot_view', 'Sorry, you cannot list resources.');
+      }
+    } else if (!authorized(req)) {
       state.counters.unauthorized++;
       throw new HttpError(401, 'unauthorized', 'missing or invalid API key: send Authorization: Bearer <key> or X-API-Key', {
         headers: { 'WWW-Authenticate': 'Bearer realm="sandbox"' },
@@ -207,7 +255,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const fault = faults.decide();
     if (fault.kind === 'none') return undefined;
     state.counters.faults_injected++;
-    if (fault.kind === 'error') throw new HttpError(fault.status, 'injected_fault', `injected ${fault.status} (sandbox fault injection)`);
+    if (fault.kind === 'error') {
+      const message = `injected ${fault.status} (sandbox fault injection)`;
+      if (api === 'shopify') throw new ShopifyError(fault.status, message);
+      if (api === 'woocommerce') throw new WooError(fault.status, 'injected_fault', message);
+      throw new HttpError(fault.status, 'injected_fault', message);
+    }
     state.counters.timeouts_injected++;
     await delay(fault.ms, res);
     return { status: 504, body: { error: { code: 'injected_timeout', message: `held for ${fault.ms} ms (sandbox fault injection)` } } };
@@ -274,13 +327,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 }
 
-function urlsOf(base: string): Record<ApiName | 'admin', string> {
+function urlsOf(base: string): Record<ApiName | ShapeName | 'admin', string> {
   return {
     supplier: base + API_PREFIXES.supplier,
     marketplace: base + API_PREFIXES.marketplace,
     carrier: base + API_PREFIXES.carrier,
     generic: base + API_PREFIXES.generic,
     feed: base + API_PREFIXES.feed,
+    shopify: base + API_PREFIXES.shopify,
+    woocommerce: base + API_PREFIXES.woocommerce,
     admin: base + API_PREFIXES.admin,
   };
 }

@@ -1246,9 +1246,12 @@
   }
 
   const KINDS = { suppliers: 'Suppliers', marketplaces: 'Marketplaces', carriers: 'Carriers' };
-
   /** Platforms with an adapter, per connection kind (docs/connections.md). */
-  const CONNECTION_PLATFORMS = { suppliers: ['sandbox', 'generic_rest', 'feed'], marketplaces: ['sandbox'], carriers: ['sandbox'] };
+  const CONNECTION_PLATFORMS = {
+    suppliers: ['sandbox', 'generic_rest', 'feed', 'shopify', 'woocommerce'],
+    marketplaces: ['sandbox', 'shopify', 'woocommerce'],
+    carriers: ['sandbox'],
+  };
 
   async function connectionsPage(kind) {
     if (!KINDS[kind]) kind = 'suppliers';

@@ -97,15 +97,14 @@ export const inventorySyncTemplate: TemplateDefinition = {
       can_run_parallel: true,
       parallel_group: 'marketplace_updates',
       config: {
-        url: '${config.marketplace_url}/inventory/$sku',
-        method: 'PUT',
+        // Through the marketplace's platform adapter (Shopify: inventory_levels/set; WooCommerce: stock_quantity).
+        connector: { marketplace_id: '$config.marketplace_id', action: 'push_inventory' },
         body_mode: 'per_item',
         items_field: 'items',
         item_key_field: 'sku',
-        body: { quantity: '$available' },
+        item_fields: { sku: '$sku', quantity: '$available' },
         // A new quantity is a new push: the listing's sync generation (recorded by record_inventory_sync) and the quantity.
         idempotency_key: 'inventory:${config.marketplace_id}:$sku:$sync_generation:$available',
-        response_mapping: { sku: 'sku', quantity: 'quantity' },
         concurrency: 8,
         retry: HTTP_RETRY,
       },

@@ -109,12 +109,12 @@ export const listingCreationTemplate: TemplateDefinition = {
       name: 'Create marketplace listings via API',
       step_type: 'api_call',
       config: {
-        url: '${config.marketplace_url}/listings',
-        method: 'POST',
+        // Through the marketplace's platform adapter (sandbox, shopify, woocommerce): created, or the SKU's listing updated.
+        connector: { marketplace_id: '$config.marketplace_id', action: 'upsert_listing' },
         body_mode: 'per_item',
         items_field: 'products',
         item_key_field: 'sku',
-        body: {
+        item_fields: {
           sku: '$sku',
           title: '$title',
           description: '$description',
@@ -128,9 +128,6 @@ export const listingCreationTemplate: TemplateDefinition = {
         },
         // The same key for every run listing this SKU; a new generation only after the SKU was delisted.
         idempotency_key: 'listing:${config.marketplace_id}:$sku:$listing_generation',
-        // 409: the SKU is listed already (by an earlier run): its listing id is in the answer.
-        expected_status: [200, 201, 409],
-        response_mapping: { listing_id: 'id', existing_listing_id: 'error.listing_id', error_code: 'error.code' },
         concurrency: 8,
         retry: HTTP_RETRY,
         continue_on_item_error: true,

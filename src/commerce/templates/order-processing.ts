@@ -110,13 +110,12 @@ export const orderProcessingTemplate: TemplateDefinition = {
       name: 'Acknowledge orders with marketplace',
       step_type: 'api_call',
       config: {
-        url: '${config.marketplace_url}/orders/$external_id/acknowledge',
-        method: 'POST',
+        // Through the marketplace's platform adapter (Shopify: an order tag; WooCommerce: status processing).
+        connector: { marketplace_id: '$config.marketplace_id', action: 'acknowledge_order' },
         body_mode: 'per_item',
         items_field: 'orders',
         item_key_field: 'external_id',
-        body: {},
-        response_mapping: { id: 'id', status: 'status' },
+        item_fields: { order_id: '$external_id' },
         // Business keys (docs/exactly-once.md): every run acknowledging this order sends the same key.
         idempotency_key: 'order:${config.marketplace_id}:$external_id:ack',
         concurrency: 8,
@@ -177,14 +176,13 @@ export const orderProcessingTemplate: TemplateDefinition = {
       name: 'Notify marketplace of shipment',
       step_type: 'api_call',
       config: {
-        url: '${config.marketplace_url}/orders/$order_external_id/shipment',
-        method: 'POST',
+        // Through the marketplace's platform adapter (Shopify: a fulfilment with tracking info; WooCommerce: completed + meta data).
+        connector: { marketplace_id: '$config.marketplace_id', action: 'notify_shipment' },
         body_mode: 'per_item',
         items_field: 'shipped',
         item_key_field: 'order_external_id',
-        body: { tracking_number: '$tracking_number', carrier: '$carrier', label_id: '$label_id' },
+        item_fields: { order_id: '$order_external_id', tracking_number: '$tracking_number', carrier: '$carrier', label_id: '$label_id' },
         idempotency_key: 'order:${config.marketplace_id}:$order_external_id:shipment',
-        response_mapping: { id: 'id', status: 'status' },
         concurrency: 8,
         retry: HTTP_RETRY,
       },

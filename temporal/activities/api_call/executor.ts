@@ -17,6 +17,8 @@ import {
   apiCallConfig,
 } from '@engine/activities/api_call/schema';
 import { ErrorCodes } from '@engine/shared/contracts';
+import type { DataSource } from 'typeorm';
+import { connectorSender } from '@engine/activities/api_call/connector-mode';
 
 /** Methods that send the input as their body when the config gives none. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -184,6 +186,7 @@ class ApiCall {
   constructor(
     private readonly client: HttpClient,
     private readonly oauth: OAuthProviderCache,
+    private readonly dataSource: DataSource | undefined,
   ) {}
 
   async execute(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<unknown> {
@@ -199,6 +202,19 @@ class ApiCall {
     if (ctx.compensates && itemsField && (items === undefined || items === null)) items = [];
     if (itemsField && items === undefined) {
       throw inputShapeError({ expected: 'a list of items (items_field)', got: items, path: itemsField, details: { field: itemsField } });
+    }
+
+    if (config.connector !== undefined) {
+      // Connector mode: one adapter call per item, through the same per-item machinery as URL calls.
+      if (!Array.isArray(items)) {
+        throw inputShapeError({ expected: 'a list of items (connector mode acts once per item)', got: items, path: itemsField, hint: itemsField ? undefined : 'set config.items_field to where the list is' });
+      }
+      if (!this.dataSource) throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, 'connector mode needs the database (the worker has none)', { details: { field: 'connector' } });
+      requireObjectItems(items, 'item_fields read fields of each item', itemsField);
+      const send = await connectorSender({ dataSource: this.dataSource, client: this.client }, config, settings, ctx);
+      const output = await this.perItem(items, settings, config, ctx, send);
+      ctx.logger.debug('api_call completed', { mode: 'connector', succeeded: output.succeeded, failed: output.failed });
+      return output;
     }
 
     const templates = { url: config.url, headers: config.headers, query: config.query, body: config.body };
@@ -423,7 +439,7 @@ function describe(v: unknown): string {
  */
 function build(deps: ExecutorDeps, options: ApiCallExecutorOptions = {}): ExecutorImplementation {
   const client = options.client ?? new HttpClient({ allowHosts: deps.config.httpAllowHosts, logger: deps.logger, maxSocketsPerHost: deps.config.worker.httpMaxSocketsPerHost });
-  const call = new ApiCall(client, new OAuthProviderCache());
+  const call = new ApiCall(client, new OAuthProviderCache(), deps.dataSource);
   return {
     execute: (config, ctx) => call.execute(config, ctx),
     // Per-item outputs list their failed items; a batch call's output is the peer's answer, read as is.

@@ -51,9 +51,40 @@ export const API_CALL_SETTING_KEYS = Object.keys(settingsShape('runtime')) as Ar
 /** Checks the settings after their references were resolved. */
 export const apiCallRuntimeSettingsSchema = z.object(settingsShape('runtime'));
 
+/** What connector mode does per item, through the connection's platform adapter. */
+export const CONNECTOR_ACTIONS = ['upsert_listing', 'acknowledge_order', 'notify_shipment', 'push_inventory'] as const;
+export type ConnectorAction = (typeof CONNECTOR_ACTIONS)[number];
+
+const idOrRef = z.union([z.number().int().positive(), referenceString], { error: 'must be a connection id (a positive integer) or a reference like "$config.marketplace_id"' });
+
+/** `connector`: the marketplace (by id) and the action each item performs through its adapter. */
+export const connectorSchema = z.strictObject(
+  {
+    marketplace_id: idOrRef.describe('the marketplace connection (GET /marketplaces/)'),
+    action: z.enum(CONNECTOR_ACTIONS, { error: `must be one of ${CONNECTOR_ACTIONS.join(', ')}` }),
+  },
+  { error: 'must be an object like {"marketplace_id": "$config.marketplace_id", "action": "upsert_listing"}' },
+);
+
+export interface ApiCallConnector {
+  marketplace_id: number;
+  action: ConnectorAction;
+}
+
+/** The connector once its references are resolved. */
+export const connectorRuntimeSchema = z.strictObject({
+  marketplace_id: z.number({ error: 'must resolve to a marketplace id (a positive integer)' }).int().positive(),
+  action: z.enum(CONNECTOR_ACTIONS),
+});
+
 const definitionSchema = z
   .strictObject({
-    url: urlSchema.describe('http(s) URL; may interpolate references ($sku per item)'),
+    url: urlSchema.optional().describe('http(s) URL; may interpolate references ($sku per item); not with connector'),
+    connector: connectorSchema.optional().describe('connector mode: each item goes through the marketplace\'s platform adapter instead of a URL'),
+    item_fields: z
+      .record(z.string().min(1), z.unknown(), { error: 'must be an object of action field → template over the item' })
+      .optional()
+      .describe('connector mode: the action\'s fields, templated per item ($sku, $price...)'),
     headers: headersSchema.optional(),
     query: querySchema.optional(),
     body: z.unknown().optional().describe('any JSON, templated; default: the item (per item) or the input list (batch)'),
@@ -74,6 +105,16 @@ const definitionSchema = z
     ...settingsShape('definition'),
   })
   .superRefine((c, ctx) => {
+    if (c.url === undefined && c.connector === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required (or give connector)' });
+    if (c.connector !== undefined) {
+      for (const k of ['url', 'headers', 'query', 'body', 'auth', 'method', 'expected_status', ...LEGACY_AUTH_KEYS] as const) {
+        if ((c as Record<string, unknown>)[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'is not used with connector (the adapter makes the requests)' });
+      }
+      if (c.body_mode === 'batch') ctx.addIssue({ code: 'custom', path: ['body_mode'], message: 'connector mode runs once per item' });
+      if (c.item_fields === undefined) ctx.addIssue({ code: 'custom', path: ['item_fields'], message: 'is required with connector' });
+    } else if (c.item_fields !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['item_fields'], message: 'is only used with connector (use body for a URL call)' });
+    }
     if (c.response_mapping !== undefined && c.response_path !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['response_path'], message: 'give either response_path or response_mapping, not both' });
     }
@@ -120,6 +161,14 @@ const definitionSchema = z
  *   the step at once; the step then completes with failures.
  * - `max_failed_items` [unset]: with `continue_on_item_error`, the step fails (`ITEMS_FAILED`) when more
  *   items than this failed; unset, it fails only when every item failed. `0` fails on any failed item.
+ *
+ * Connector mode (instead of `url`): `connector: {marketplace_id, action}` and `item_fields` (templated per
+ * item) send each item through the marketplace's platform adapter (sandbox, shopify, woocommerce), with the
+ * row's endpoint and secret; items, concurrency, idempotency keys, retries, checkpoints and the item ledger
+ * work as for URL calls. Actions and their fields: `upsert_listing` (sku, title, price, quantity, currency,
+ * description, images, category, brand, status) → `{listing_id, sku, created, status}`; `acknowledge_order`
+ * (order_id) → `{id, status}`; `notify_shipment` (order_id, tracking_number, carrier, label_id) → `{id, status}`;
+ * `push_inventory` (sku, quantity) → `{sku, quantity}` (a SKU the marketplace does not list fails the item).
  *
  * Values may be references (`"$config.concurrency"`); they are checked again once resolved.
  *

@@ -13,10 +13,11 @@ import type { HttpClient, RetryPolicy } from '@engine/activities/shared/http';
 import type { StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
 import { connectorOptionsFrom, MarketplaceConnector, type ConnectorOptions } from '@src/commerce/connectors';
-import { supplierAdapter, type ConnectionRow } from '@src/commerce/connectors/platforms';
+import { marketplaceAdapter, supplierAdapter, type ConnectionRow } from '@src/commerce/connectors/platforms';
 import type { ApiCredentials, ConnectionPlatform, ConnectorSettings, RateBudget } from '@src/commerce/entities/shared';
 import type { DataFetchOutput } from '@engine/activities/data_fetch/executor';
 import { ErrorCodes } from '@engine/shared/contracts';
+import { adapterDepsFor, loadConnectionRow } from '@engine/activities/shared/connection-row';
 
 export interface ConnectorFetchRequest {
   source_type: 'supplier' | 'marketplace';
@@ -130,6 +131,7 @@ export async function fetchFromConnector(
 ): Promise<DataFetchOutput> {
   const id = req.source_type === 'supplier' ? req.supplier_id : req.marketplace_id;
   if (id === undefined) throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, `config.${req.source_type}_id: is required`, { details: { field: `${req.source_type}_id` } });
+  if (req.source_type === 'marketplace') return fetchFromMarketplace(deps, { ...req, marketplace_id: id }, ctx);
   const row = await loadSourceRow(deps.dataSource, req.source_type, id);
   if (req.source_type === 'supplier') {
     const out = await fetchFromSupplier(deps, req, row, ctx);
@@ -160,5 +162,46 @@ export async function fetchFromConnector(
     pages: result.pages,
     next_cursor: null,
     source: { type: req.source_type, id: row.id, code: row.code, fetch_type: req.fetch_type },
+  };
+}
+
+/**
+ * The marketplace source: orders or listings through the row's platform
+ * adapter (sandbox, shopify, woocommerce), every page to the last (or
+ * `max_items`). The step's `retry` and `timeout_seconds` apply to each request.
+ */
+async function fetchFromMarketplace(
+  deps: { dataSource: DataSource; client: HttpClient },
+  req: ConnectorFetchRequest & { marketplace_id: number },
+  ctx: StepExecutionContext,
+): Promise<DataFetchOutput> {
+  const row = await loadConnectionRow(deps.dataSource, 'marketplace', req.marketplace_id);
+  if (req.page_size !== undefined) row.settings = { ...row.settings, page_size: req.page_size };
+  if (req.timeout_seconds !== undefined) row.settings = { ...row.settings, timeout_seconds: req.timeout_seconds };
+  const client: Pick<HttpClient, 'request'> = req.retry && Object.keys(req.retry).length > 0
+    ? { request: (method, url, o) => deps.client.request(method, url, { ...o, retry: { ...o?.retry, ...req.retry } }) }
+    : deps.client;
+  const adapter = await marketplaceAdapter(await adapterDepsFor(row, ctx, client));
+  const opts = { signal: ctx.signal, heartbeat: (d: unknown) => ctx.heartbeat(d), maxItems: req.max_items };
+  const pages =
+    req.fetch_type === 'listings'
+      ? adapter.listings(req.status && req.status !== 'all' ? { status: req.status } : {}, opts)
+      : adapter.orders({ status: req.status ?? 'new' }, opts);
+  const items: unknown[] = [];
+  const unmapped: Array<{ item: unknown; reason: string }> = [];
+  let count = 0;
+  for await (const page of pages) {
+    items.push(...page.items);
+    unmapped.push(...(page.unmapped ?? []));
+    count++;
+  }
+  ctx.logger.debug('data_fetch completed', { source_type: 'marketplace', platform: row.platform, fetch_type: req.fetch_type, id: row.id, count: items.length, pages: count });
+  return {
+    items,
+    count: items.length,
+    pages: count,
+    next_cursor: null,
+    source: { type: 'marketplace', id: row.id, code: row.code, fetch_type: req.fetch_type },
+    ...(unmapped.length > 0 ? { unmapped: unmapped.slice(0, 100), unmapped_total: unmapped.length } : {}),
   };
 }

@@ -79,10 +79,12 @@ describe('order processing: the carrier fails for good', () => {
     )) as { items: Array<{ id: string; total: number; items: Array<{ sku: string }> }> };
     const skus = [...new Set(created.items.flatMap((o) => o.items.map((l) => l.sku)))];
     await h.dataSource.query(`UPDATE inventory SET quantity = 50 WHERE supplier_id = $1 AND sku = ANY($2::text[])`, [shop.supplierId, skus]);
-    // Edit the stored workflow: every order ships automatically, and the shipment notice goes to a route the marketplace does not have.
+    // Edit the stored workflow: every order ships automatically, and the shipment notice names orders the marketplace does not have.
     const { definition } = await h.workflows.definition(shop.workflow.order_processing);
     const steps = definition.steps.map((s) =>
-      s.key === 'notify_shipments' ? { ...s, config: { ...s.config, url: '${config.marketplace_url}/orders/$order_external_id/no-such-route' } } : s,
+      s.key === 'notify_shipments'
+        ? { ...s, config: { ...s.config, item_fields: { ...(s.config as { item_fields: Record<string, unknown> }).item_fields, order_id: 'no-such-order-$order_external_id' } } }
+        : s,
     );
     await h.workflows.update(shop.workflow.order_processing, { steps, config: { ...definition.config, auto_ship_max_total: 100000 } });
     const labelsBefore = sandbox.state.labels.size;

@@ -22,7 +22,7 @@ export interface CommerceEnv {
 }
 
 /** A harness for commerce runs; with `model: false` its worker has no OPENAI_API_KEY (no model configured). */
-export async function startCommerceEnv(sandboxOptions: SandboxOptions[], opts: { model?: boolean } = {}): Promise<CommerceEnv> {
+export async function startCommerceEnv(sandboxOptions: SandboxOptions[], opts: { model?: boolean; env?: Record<string, string> } = {}): Promise<CommerceEnv> {
   const sandboxes = await Promise.all(sandboxOptions.map((o) => startSandbox({ initialOrders: 0, ...o })));
   const ai = await startOpenAIStub({ apiKey: OPENAI_KEY });
   const h: Harness = await startHarness({
@@ -33,6 +33,7 @@ export async function startCommerceEnv(sandboxOptions: SandboxOptions[], opts: {
       OPENAI_MODEL: 'stub-model',
       // A run's large outputs go to the payload table, as in production.
       PAYLOAD_THRESHOLD_BYTES: String(256 * 1024),
+      ...opts.env,
     },
   });
   return {

@@ -18,7 +18,8 @@ const MODULES: Partial<Record<ConnectionPlatform, () => Promise<PlatformModule>>
   sandbox: async () => (await import('./sandbox')).sandboxPlatform,
   generic_rest: async () => (await import('./generic-rest')).genericRestPlatform,
   feed: async () => (await import('./feed')).feedPlatform,
-  // ---- marketplace platforms (branch `shopify`): add `shopify` and `woocommerce` here ----
+  shopify: async () => (await import('./shopify')).shopifyPlatform,
+  woocommerce: async () => (await import('./woocommerce')).woocommercePlatform,
 };
 
 /** Platforms that have a module. */

@@ -77,7 +77,12 @@ function marketplace(deps: AdapterDeps): MarketplaceAdapter {
     listings: (filter, opts = {}) => passthrough<MarketplaceListing>(cursorPages(deps, http, 'marketplace', '/listings', defined(filter), opts)),
     acknowledgeOrder: (id, opts) => connector.acknowledgeOrder(id, opts),
     upsertListing: (input, opts) => connector.createListing(input, opts),
-    pushInventory: (items, opts) => connector.bulkUpdateInventory(items, opts),
+    // One SKU (the per-item writes of the templates): PUT /inventory/{sku} under the step's key; several: the bulk endpoint.
+    async pushInventory(items, opts = {}) {
+      if (items.length !== 1) return connector.bulkUpdateInventory(items, opts);
+      const r = await connector.updateInventory(items[0].sku, items[0].quantity, opts);
+      return r ? { updated: 1, not_found: [] } : { updated: 0, not_found: [items[0].sku] };
+    },
     notifyShipment: (id, shipment, opts) => connector.notifyShipment(id, shipment, opts),
     probe: (opts = {}) => probeWith(deps.row, () => listOne(http, '/listings', opts)),
   };

@@ -12,6 +12,8 @@ export const PLATFORM_SIDES: Partial<Record<ConnectionPlatform, ReadonlyArray<'s
   sandbox: ['suppliers', 'marketplaces', 'carriers'],
   generic_rest: ['suppliers'],
   feed: ['suppliers'],
+  shopify: ['suppliers', 'marketplaces'],
+  woocommerce: ['suppliers', 'marketplaces'],
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
