@@ -17,6 +17,7 @@ import {
   apiCallConfig,
 } from '@engine/activities/api_call/schema';
 import { ErrorCodes } from '@engine/shared/contracts';
+import { budgetGate, connectionDirectoryFor, rateBudgetsFor, type ConnectionDirectory, type RateBudgets } from '@src/commerce/connectors/rate-budget';
 
 /** Methods that send the input as their body when the config gives none. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -184,6 +185,8 @@ class ApiCall {
   constructor(
     private readonly client: HttpClient,
     private readonly oauth: OAuthProviderCache,
+    /** Shared rate budgets: a URL under a connection's api_base_url spends that connection's budget. */
+    private readonly budgets?: { budgets: RateBudgets; directory: ConnectionDirectory },
   ) {}
 
   async execute(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<unknown> {
@@ -248,7 +251,9 @@ class ApiCall {
         throw configError('url', `secrets in query or body go only to ${credentialsHost}; this request is for another host`);
       }
       const body = config.body !== undefined ? render(config.body) : BODY_METHODS.has(method) ? item : undefined;
+      const connections = this.budgets ? await this.budgets.directory.match(url) : [];
       const res = await this.client.request(method, url, {
+        gate: connections.length > 0 ? budgetGate(this.budgets!.budgets, connections) : undefined,
         headers: stringValues(render(config.headers), 'headers'),
         query: stringValues(render(config.query), 'query'),
         body: body as HttpBody | undefined,
@@ -423,7 +428,9 @@ function describe(v: unknown): string {
  */
 function build(deps: ExecutorDeps, options: ApiCallExecutorOptions = {}): ExecutorImplementation {
   const client = options.client ?? new HttpClient({ allowHosts: deps.config.httpAllowHosts, logger: deps.logger, maxSocketsPerHost: deps.config.worker.httpMaxSocketsPerHost });
-  const call = new ApiCall(client, new OAuthProviderCache());
+  // Without a database (unit tests of the executor alone) there are no connections, hence no budgets.
+  const budgets = deps.dataSource ? { budgets: rateBudgetsFor(deps.dataSource), directory: connectionDirectoryFor(deps.dataSource) } : undefined;
+  const call = new ApiCall(client, new OAuthProviderCache(), budgets);
   return {
     execute: (config, ctx) => call.execute(config, ctx),
     // Per-item outputs list their failed items; a batch call's output is the peer's answer, read as is.

@@ -2,13 +2,14 @@
  * `data_fetch` with `source_type: "supplier" | "marketplace"` and no `url`:
  * loads the supplier or marketplace row, resolves its credentials secret
  * through the step context (so the runner scrubs the value from errors and
- * output), and fetches through the commerce connector.
+ * output), and fetches through the commerce connector under the row's shared
+ * rate budget (src/commerce/connectors/rate-budget.ts).
  */
 import type { DataSource } from 'typeorm';
 import type { HttpClient, RetryPolicy } from '@engine/activities/shared/http';
 import type { StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
-import { connectorOptionsFrom, MarketplaceConnector, SupplierConnector, type ConnectorOptions } from '@src/commerce/connectors';
+import { connectionKey, connectorOptionsFrom, MarketplaceConnector, rateBudgetsFor, SupplierConnector, type ConnectorOptions } from '@src/commerce/connectors';
 import type { ApiCredentials, ConnectorSettings } from '@src/commerce/entities/shared';
 import type { DataFetchOutput } from '@engine/activities/data_fetch/executor';
 import { ErrorCodes } from '@engine/shared/contracts';
@@ -70,6 +71,7 @@ export async function fetchFromConnector(
     maxItems: req.max_items ?? base.maxItems,
     timeoutMs: req.timeout_seconds !== undefined ? req.timeout_seconds * 1000 : base.timeoutMs,
     retry: { ...base.retry, ...req.retry },
+    budget: { budgets: rateBudgetsFor(deps.dataSource), key: connectionKey(req.source_type, row.id) },
   };
   const call = { signal: ctx.signal, heartbeat: (d: unknown) => ctx.heartbeat(d) };
   let result: { items: unknown[]; count: number; pages: number; truncated: boolean };
