@@ -132,6 +132,7 @@ describe('shared rate budgets', () => {
     const log = sandbox.requests(since, 'marketplace');
     assert.equal(log.length, 10);
     assert.ok(busiest(log).sliding <= 6, `at most 5/s + 1 in any second, saw ${busiest(log).sliding}`);
-    assert.ok(log[9].at - log[0].at >= 1_700, 'ten requests at 5/s after a burst of 1 take at least 1.8 s');
+    const offsets = log.map((e) => `${e.at - log[0].at}:${e.status}`).join(' ');
+    assert.ok(log[9].at - log[0].at >= 1_700, `ten requests at 5/s after a burst of 1 take at least 1.8 s (${offsets})`);
   });
 });
