@@ -65,6 +65,8 @@ export const MAX_PENALTY_MS = 10 * 60_000;
 /** A lease outlives its request's timeout by this much before it counts as abandoned. */
 const LEASE_MARGIN_MS = 5_000;
 const DEFAULT_HOLD_MS = 30_000;
+/** A caller waking this much later than its reserved token was due takes a new place in the queue instead. */
+const LATE_MS = 100;
 
 /** The number-typed fields of a connection's `rate_budget` (anything else counts as unset). */
 const budgetField = (name: string, cast: string) =>
@@ -155,6 +157,7 @@ export class PgRateBudgets implements RateBudgets {
     const holdMs = Math.max(1_000, opts.holdMs ?? DEFAULT_HOLD_MS);
     let release: BudgetRelease = () => {};
     let leased = false;
+    let late = 0;
     try {
       if (this.leased.has(key)) {
         release = await this.lease(key, table, id, holdMs, signal);
@@ -173,6 +176,7 @@ export class PgRateBudgets implements RateBudgets {
           continue;
         }
         if (waitMs > 0) {
+          const due = Date.now() + waitMs;
           try {
             await sleep(waitMs, signal);
           } catch (err) {
@@ -183,6 +187,9 @@ export class PgRateBudgets implements RateBudgets {
           // A 429 that arrived while this caller waited for its token holds it back too.
           const blocked = (await this.db.query(BLOCKED_SQL, [key])) as Array<{ wait_ms: number | string | null }>;
           if (Number(blocked[0]?.wait_ms ?? 0) > 0) continue;
+          // Woken much later than its token was due (a stalled process): going now would bunch up with the
+          // requests due now, so it queues again (a few times at most; the late token is simply not used).
+          if (Date.now() - due > LATE_MS && late++ < 3) continue;
         }
         break;
       }
