@@ -68,17 +68,18 @@ describe('api_call with a carrier connection', () => {
   it('refuses a URL outside the connection, and a disabled carrier, naming the field', async () => {
     const outside = await runDefinition(h, [labelStep({ url: `${secured.urls.marketplace}/orders/$external_id/acknowledge` })], { carrier_id: carrierId, orders: [{ external_id: 'x', ship_to: shipTo }] });
     assert.equal(outside.status, 'failed');
-    assert.match(JSON.stringify(outside.error), /STEP_CONFIG_INVALID/);
-    assert.match(JSON.stringify(outside.error), /url.*must lie under the api_base_url of carrier cc-/);
-    assert.ok(!JSON.stringify(outside.error).includes(KEY));
+    const failure = (r: typeof outside) => JSON.stringify({ error: r.error, step: r.step('labels') });
+    assert.match(failure(outside), /STEP_CONFIG_INVALID/);
+    assert.match(failure(outside), /config\.url: must lie under the api_base_url of carrier cc-/);
+    assert.ok(!failure(outside).includes(KEY));
 
     await h.dataSource.query(`UPDATE carriers SET is_active = false, disabled_at = now() WHERE id = $1`, [carrierId]);
     try {
       const disabled = await runDefinition(h, [labelStep()], { carrier_id: carrierId, orders: [{ external_id: 'y', ship_to: shipTo }] });
       assert.equal(disabled.status, 'failed');
-      assert.match(JSON.stringify(disabled.error), /SOURCE_INACTIVE/);
+      assert.match(failure(disabled), /SOURCE_INACTIVE/);
       const unknown = await runDefinition(h, [labelStep()], { carrier_id: 2_000_000_000, orders: [{ external_id: 'z', ship_to: shipTo }] });
-      assert.match(JSON.stringify(unknown.error), /SOURCE_NOT_FOUND/);
+      assert.match(failure(unknown), /SOURCE_NOT_FOUND/);
     } finally {
       await h.dataSource.query(`UPDATE carriers SET is_active = true, disabled_at = NULL WHERE id = $1`, [carrierId]);
     }
