@@ -8,7 +8,7 @@
  * Rows: `SELECT 1` (the baseline: one round trip); a token from a bucket
  * whose rate never makes anyone wait (one INSERT .. ON CONFLICT DO UPDATE
  * on one contended row); a token plus a concurrency lease and its release
- * (`max_concurrent`: three statements); and, for scale, one GET to the
+ * (`max_concurrent` 50: three statements); and, for scale, one GET to the
  * loopback sandbox (the cheapest remote request there is). Each with one
  * caller and with `--callers` concurrent ones. Not part of `npm test`.
  */
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
       const insert = async (budget: Record<string, number>) =>
         ((await ds.query(`INSERT INTO suppliers (code, name, api_base_url, rate_budget) VALUES ($1, $1, $2, $3) RETURNING id`, [`bench-${Object.keys(budget).join('-')}`, sandbox.urls.supplier, JSON.stringify(budget)])) as Array<{ id: number }>)[0].id;
       const tokenOnly = connectionKey('supplier', await insert({ requests_per_second: 1e9, burst: 1e9 }));
-      const withLease = connectionKey('supplier', await insert({ requests_per_second: 1e9, burst: 1e9, max_concurrent: 10_000 }));
+      const withLease = connectionKey('supplier', await insert({ requests_per_second: 1e9, burst: 1e9, max_concurrent: 50 }));
       const budgets = new PgRateBudgets(ds);
       const rows: Array<[string, () => Promise<unknown>]> = [
         ['SELECT 1 (baseline)', () => ds.query('SELECT 1')],

@@ -102,14 +102,18 @@ function takeSql(table: string): string {
            ELSE -tokens / rate * 1000 END AS wait_ms`;
 }
 
-/** One free concurrency slot (random among the free ones, so racing callers rarely collide), or null when all are held. */
+/**
+ * The first free concurrency slot counting from a random one ($5), so racing
+ * callers rarely collide, or null when all are held. The scan stops at the
+ * first free slot: its cost grows with the leases held, not with max_concurrent.
+ */
 function leaseSql(table: string): string {
   return `
     WITH cfg AS (SELECT ${budgetField('max_concurrent', 'int')} AS m FROM ${table} WHERE id = $2),
     free AS (
-      SELECT s FROM cfg, generate_series(0, cfg.m - 1) s
-      WHERE NOT EXISTS (SELECT 1 FROM rate_budget_leases l WHERE l.connection_key = $1 AND l.slot = s AND l.expires_at > clock_timestamp())
-      ORDER BY random() LIMIT 1
+      SELECT (i + $5::int) % cfg.m AS s FROM cfg, generate_series(0, cfg.m - 1) i
+      WHERE NOT EXISTS (SELECT 1 FROM rate_budget_leases l WHERE l.connection_key = $1 AND l.slot = (i + $5::int) % cfg.m AND l.expires_at > clock_timestamp())
+      LIMIT 1
     ),
     ins AS (
       INSERT INTO rate_budget_leases AS l (connection_key, slot, holder, expires_at)
@@ -213,7 +217,7 @@ export class PgRateBudgets implements RateBudgets {
     let pause = this.opts.leasePollMs ?? 10;
     for (;;) {
       throwIfAborted(signal);
-      const rows = (await this.db.query(leaseSql(table), [key, id, holder, holdMs + (this.opts.leaseMarginMs ?? LEASE_MARGIN_MS)])) as Array<{ max_concurrent: number | null; slot: number | null }>;
+      const rows = (await this.db.query(leaseSql(table), [key, id, holder, holdMs + (this.opts.leaseMarginMs ?? LEASE_MARGIN_MS), Math.floor(Math.random() * 1_000_000)])) as Array<{ max_concurrent: number | null; slot: number | null }>;
       const row = rows[0];
       if (!row || row.max_concurrent === null) {
         this.leased.delete(key);
