@@ -66,7 +66,7 @@ export const MAX_PENALTY_MS = 10 * 60_000;
 const LEASE_MARGIN_MS = 5_000;
 const DEFAULT_HOLD_MS = 30_000;
 /** A caller waking this much later than its reserved token was due takes a new place in the queue instead. */
-const LATE_MS = 100;
+const LATE_MS = 50;
 
 /** The number-typed fields of a connection's `rate_budget` (anything else counts as unset). */
 const budgetField = (name: string, cast: string) =>
