@@ -13,6 +13,7 @@ import { NotificationChannels1796223858495 } from './1796223858495-NotificationC
 import { PayloadText1796222568383 } from './1796222568383-PayloadText';
 import { ItemLedger1796224200000 } from './1796224200000-ItemLedger';
 import { BasicCredentials1796230100000 } from './1796230100000-BasicCredentials';
+import { RateBudgets1796233000000 } from './1796233000000-RateBudgets';
 
 /** Every migration, in order. Listed explicitly so the bundle and the CLI agree. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   NotificationChannels1796223858495,
   ItemLedger1796224200000,
   BasicCredentials1796230100000,
+  RateBudgets1796233000000,
 ];

@@ -121,6 +121,19 @@ export class RemoteApi {
     return unwrap(await this.client.PATCH('/schedules/{id}', { params: { path: { id } }, body }));
   }
 
+  channels(): RemoteChannels {
+    const c = this.client;
+    const path = (id: number) => ({ params: { path: { id } } });
+    return {
+      list: async () => unwrap(await c.GET('/channels')).results,
+      create: async (body) => unwrap(await c.POST('/channels', { body: body as never })),
+      update: async (id, body) => unwrap(await c.PATCH('/channels/{id}', { ...path(id), body: body as never })),
+      disable: async (id) => unwrap(await c.POST('/channels/{id}/disable', path(id))),
+      delete: async (id) => unwrap(await c.DELETE('/channels/{id}', path(id))),
+      test: async (id) => unwrap(await c.POST('/channels/{id}/test', path(id))) as { ok: boolean; result: unknown; reason: string | null },
+    };
+  }
+
   async scheduleAction(action: 'pause' | 'unpause' | 'trigger' | 'delete', id: number, note?: string): Promise<Schedule | null> {
     const path = { params: { path: { id } } };
     switch (action) {
@@ -135,6 +148,16 @@ export class RemoteApi {
         return null;
     }
   }
+}
+
+/** The channels operations of the CLI, through the API (`/channels/`). */
+export interface RemoteChannels {
+  list(): Promise<Array<Schemas['Channel']>>;
+  create(body: Record<string, unknown>): Promise<Schemas['Channel']>;
+  update(id: number, body: Record<string, unknown>): Promise<Schemas['Channel']>;
+  disable(id: number): Promise<Schemas['Channel']>;
+  delete(id: number): Promise<unknown>;
+  test(id: number): Promise<{ ok: boolean; result: unknown; reason: string | null }>;
 }
 
 /** A run's progress as the progress renderer draws it. */

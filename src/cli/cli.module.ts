@@ -24,6 +24,8 @@ import { ConnectionsModule } from '@src/connections/connections.module';
 import { Connections } from '@src/connections/connections.registry';
 import { SecretsModule } from '@src/secrets/secrets.module';
 import { SecretsService } from '@src/secrets/secrets.service';
+import { ChannelsModule } from '@src/channels/channels.module';
+import { ChannelsService } from '@src/channels/channels.service';
 
 /** The services a command uses, as the Nest container built them. */
 export interface Services {
@@ -37,6 +39,7 @@ export interface Services {
   apiKeys: ApiKeysService;
   secrets: SecretsService;
   connections: Connections;
+  channels: ChannelsService;
 }
 
 /**
@@ -61,6 +64,7 @@ export class CliModule {
         StatsModule,
         SecretsModule,
         ConnectionsModule,
+        ChannelsModule,
       ],
     };
   }
@@ -84,5 +88,6 @@ export function servicesOf(app: INestApplicationContext): Services {
     apiKeys: app.get(ApiKeysService),
     secrets: app.get(SecretsService),
     connections: app.get(Connections),
+    channels: app.get(ChannelsService),
   };
 }

@@ -18,12 +18,13 @@ import { runWorkflow } from '@src/cli/commands/run-workflow';
 import { schedulesCommand } from '@src/cli/commands/schedules';
 import { secretsCommand } from '@src/cli/commands/secrets';
 import { connectionsCommand } from '@src/cli/commands/connections';
+import { channelsCommand } from '@src/cli/commands/channels';
 import { createWorkflowTemplates } from '@src/cli/commands/templates';
 import { workerCommand } from '@src/cli/commands/worker';
 import { ApiError, RemoteApi, remoteTarget } from '@src/cli/api-client';
 import { replayCommand } from '@src/cli/commands/replay';
 
-export const COMMANDS: Command[] = [createWorkflowTemplates, runWorkflow, workerCommand, executionsCommand, schedulesCommand, apiKeysCommand, secretsCommand, ...(['suppliers', 'marketplaces', 'carriers'] as const).map(connectionsCommand), replayCommand];
+export const COMMANDS: Command[] = [createWorkflowTemplates, runWorkflow, workerCommand, executionsCommand, schedulesCommand, apiKeysCommand, secretsCommand, ...(['suppliers', 'marketplaces', 'carriers'] as const).map(connectionsCommand), channelsCommand, replayCommand];
 
 /** Errors a user fixes by changing what they typed. */
 const USAGE_CODES = new Set(['VALIDATION_FAILED', 'SCHEDULE_INVALID', 'STEP_NOT_FOUND', 'TEMPLATE_NOT_FOUND']);

@@ -1,6 +1,6 @@
 /**
- * Sandbox data for `npm start`: one supplier and one marketplace pointing at
- * the running sandbox, and the four predefined workflows (from their
+ * Sandbox data for `npm start`: one supplier, one marketplace and one carrier
+ * pointing at the running sandbox, and the four predefined workflows (from their
  * templates) configured for them. Idempotent: run it on every start.
  */
 import type { DataSource } from 'typeorm';
@@ -19,6 +19,8 @@ export interface SeedOptions {
   /** Supplier and marketplace codes (default `sandbox`). */
   supplierCode?: string;
   marketplaceCode?: string;
+  /** Carrier code (default `sandbox`). */
+  carrierCode?: string;
   /** Codes of the created workflows: `<prefix><template code>` (default no prefix: `product_import_template`, ...). */
   workflowCodePrefix?: string;
 }
@@ -26,6 +28,7 @@ export interface SeedOptions {
 export interface SeedResult {
   supplier_id: number;
   marketplace_id: number;
+  carrier_id: number;
   workflows: Array<{ template: string; code: string; id: number; status: 'created' | 'updated' | 'unchanged' }>;
 }
 
@@ -67,13 +70,22 @@ export async function seedSandboxCommerce(dataSource: DataSource, opts: SeedOpti
     [marketplaceCode, 'Sandbox Marketplace', urls.marketplace, JSON.stringify({ page_size: 1000 }), 60, 'USD', JSON.stringify(SANDBOX_MARKETPLACE_REQUIREMENTS)],
   )) as Array<{ id: number }>;
   const marketplaceId = marketplace?.id ?? (await idOf(dataSource, 'marketplaces', marketplaceCode));
+  const carrierCode = opts.carrierCode ?? 'sandbox';
+  const [carrier] = (await dataSource.query(
+    `INSERT INTO carriers (code, name, api_base_url) VALUES ($1, $2, $3)
+     ON CONFLICT (code) DO UPDATE SET api_base_url = EXCLUDED.api_base_url, updated_at = now()
+       WHERE carriers.api_base_url IS DISTINCT FROM EXCLUDED.api_base_url
+     RETURNING id`,
+    [carrierCode, 'Sandbox Carrier', urls.carrier],
+  )) as Array<{ id: number }>;
+  const carrierId = carrier?.id ?? (await idOf(dataSource, 'carriers', carrierCode));
 
   const workflows = opts.workflows ?? new WorkflowsService(dataSource, stepTypeRegistry());
   const ai = opts.aiEnabled ?? appConfig().openai.apiKey !== null;
-  const result: SeedResult = { supplier_id: supplierId, marketplace_id: marketplaceId, workflows: [] };
+  const result: SeedResult = { supplier_id: supplierId, marketplace_id: marketplaceId, carrier_id: carrierId, workflows: [] };
   for (const [name, template] of Object.entries(COMMERCE_TEMPLATES)) {
     const code = `${opts.workflowCodePrefix ?? ''}${template.code}`;
-    const sandboxConfig = sandboxConfigFor(template.config, { supplierId, marketplaceId, urls });
+    const sandboxConfig = sandboxConfigFor(template.config, { supplierId, marketplaceId, carrierId, urls });
     const existing: Array<{ id: number; config: Record<string, unknown> }> = await dataSource.query(
       `SELECT id, config FROM workflows WHERE code = $1 AND deleted_at IS NULL`,
       [code],
@@ -85,6 +97,8 @@ export async function seedSandboxCommerce(dataSource: DataSource, opts: SeedOpti
       continue;
     }
     const current = existing[0].config ?? {};
+    // A workflow made from an older template (carrier_url instead of carrier_id) keeps following the sandbox too.
+    Object.assign(sandboxConfig, sandboxConfigFor(current, { supplierId, marketplaceId, carrierId, urls }));
     const stale = Object.entries(sandboxConfig).some(([k, v]) => JSON.stringify(current[k]) !== JSON.stringify(v));
     if (stale) await workflows.update(existing[0].id, { config: { ...current, ...sandboxConfig } }, 'seed');
     result.workflows.push({ template: name, code, id: existing[0].id, status: stale ? 'updated' : 'unchanged' });
@@ -92,21 +106,22 @@ export async function seedSandboxCommerce(dataSource: DataSource, opts: SeedOpti
   return result;
 }
 
-async function idOf(dataSource: DataSource, table: 'suppliers' | 'marketplaces', code: string): Promise<number> {
+async function idOf(dataSource: DataSource, table: 'suppliers' | 'marketplaces' | 'carriers', code: string): Promise<number> {
   const rows: Array<{ id: number }> = await dataSource.query(`SELECT id FROM ${table} WHERE code = $1`, [code]);
   return rows[0].id;
 }
 
-/** The config keys of a template that name the sandbox: the supplier and marketplace ids and the API URLs. */
+/** The config keys of a template that name the sandbox: the supplier, marketplace and carrier ids and the API URLs. */
 function sandboxConfigFor(
   config: Record<string, unknown>,
-  s: { supplierId: number; marketplaceId: number; urls: { marketplace: string; carrier: string } },
+  s: { supplierId: number; marketplaceId: number; carrierId: number; urls: { marketplace: string; carrier: string } },
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if ('supplier_id' in config) out.supplier_id = s.supplierId;
   if ('marketplace_id' in config) out.marketplace_id = s.marketplaceId;
   if ('marketplace_url' in config) out.marketplace_url = s.urls.marketplace;
   if ('carrier_url' in config) out.carrier_url = s.urls.carrier;
+  if ('carrier_id' in config) out.carrier_id = s.carrierId;
   return out;
 }
 

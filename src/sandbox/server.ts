@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminRoutes, type AdminControls } from './apis/admin';
+import { adminRoutes, REQUEST_LOG_SIZE, type AdminControls, type RequestLogEntry } from './apis/admin';
 import { carrierRoutes } from './apis/carrier';
 import { marketplaceRoutes } from './apis/marketplace';
 import { LeakyBucket, SHOPIFY_API_VERSION, ShopifyError, shopifyRoutes } from './apis/shopify';
@@ -114,6 +114,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   let shopifyBucket = new LeakyBucket(options.shopifyBucket?.size ?? 40, options.shopifyBucket?.leakPerSecond ?? 2);
   const faults = new FaultInjector();
   const timers = new Set<NodeJS.Timeout>();
+  // A ring of the last REQUEST_LOG_SIZE API requests, in arrival order.
+  let requestLog: RequestLogEntry[] = [];
+  let requestLogStart = 0;
+  const logRequest = (entry: RequestLogEntry): void => {
+    if (requestLog.length < REQUEST_LOG_SIZE) requestLog.push(entry);
+    else {
+      requestLog[requestLogStart] = entry;
+      requestLogStart = (requestLogStart + 1) % REQUEST_LOG_SIZE;
+    }
+  };
 
   const controls: AdminControls = {
     state,
@@ -142,7 +152,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         message: custom.message ?? DEFAULT_CARRIER_FAILURE.message,
       };
     },
+    requests: (since = 0, api) => {
+      const ordered = requestLogStart === 0 ? requestLog : [...requestLog.slice(requestLogStart), ...requestLog.slice(0, requestLogStart)];
+      return ordered.filter((e) => e.at >= since && (api === undefined || e.api === api)).map((e) => ({ ...e }));
+    },
     reset: () => {
+      requestLog = [];
+      requestLogStart = 0;
       state.reset();
       shopifyBucket = new LeakyBucket(shopifyBucket.size, shopifyBucket.leakPerSecond);
       applyStartupSettings();
@@ -216,7 +232,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const admit = async (api: ApiName | ShapeName | 'admin', req: IncomingMessage, res: ServerResponse): Promise<Reply | undefined> => {
     if (api !== 'admin') {
       state.counters.requests_served++;
-      state.counters.requests_by_api[api === 'shopify' || api === 'woocommerce' ? 'marketplace' : api]++;
+      const counted = api === 'shopify' || api === 'woocommerce' ? 'marketplace' : api;
+      state.counters.requests_by_api[counted]++;
+      const entry: RequestLogEntry = { at: Date.now(), api: counted, method: req.method ?? 'GET', path: new URL(req.url ?? '/', url).pathname, status: null };
+      logRequest(entry);
+      res.once('finish', () => (entry.status = res.statusCode));
     }
     if (api === 'shopify') {
       if (req.headers['x-shopify-access-token'] !== shopifyToken) {

@@ -12,6 +12,7 @@ import { type AuthProvider, type HttpBody, type HttpClient, type HttpResponse, t
 import { fetchPaginated, type FetchPaginatedResult } from '@engine/activities/shared/pagination';
 import type { ApiCredentials, ConnectorSettings } from '@src/commerce/entities/shared';
 import { ErrorCodes } from '@engine/shared/contracts';
+import { budgetedClient, type RateBudgets } from './rate-budget';
 
 export const CONNECTOR_DEFAULTS = {
   pageSize: 500,
@@ -30,8 +31,14 @@ export interface ConnectorOptions {
   maxItems?: number;
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
-  /** Client-side pace; the server's 429 + Retry-After is honoured either way. */
+  /** Client-side pace of this process only; the server's 429 + Retry-After is honoured either way. */
   requestsPerSecond?: number;
+  /**
+   * The connection's shared rate budget (rate-budget.ts): every attempt of
+   * every request acquires from it, and a 429 Retry-After holds back every
+   * caller of the connection, in every run and worker.
+   */
+  budget?: { budgets: RateBudgets; key: string };
 }
 
 /** Per call: cancellation and progress. */
@@ -98,10 +105,13 @@ export class ConnectorHttp {
   private readonly retry: Partial<RetryPolicy>;
   private readonly credentialsHost: string;
 
+  private readonly client: Pick<HttpClient, 'request'>;
+
   constructor(
-    private readonly client: Pick<HttpClient, 'request'>,
+    client: Pick<HttpClient, 'request'>,
     readonly options: ConnectorOptions,
   ) {
+    this.client = options.budget ? budgetedClient(client, options.budget.budgets, options.budget.key) : client;
     let parsed: URL;
     try {
       parsed = new URL(options.baseUrl);

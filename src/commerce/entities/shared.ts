@@ -73,7 +73,7 @@ export abstract class ApiEndpointRow {
   @Column({ type: 'jsonb', default: {} })
   field_mapping: Record<string, string>;
 
-  /** Stored with the connection; enforcement is a later change. */
+  /** Held across every run and worker process: src/commerce/connectors/rate-budget.ts. */
   @Column({ type: 'jsonb', default: {} })
   rate_budget: RateBudget;
 

@@ -18,7 +18,13 @@ import { HTTP_RETRY, SANDBOX_DEFAULTS, type TemplateDefinition } from './types';
  * including the failed step's own when it got part way), then the on-failure
  * notification says what was undone. Cancelling a run unwinds it the same way.
  *
- * Config: `marketplace_id`, `marketplace_url`, `carrier_url`,
+ * Labels are bought from a carrier of the `carriers` table: the label steps
+ * name it as api_call's `connection` (`carrier:<config.carrier_id>`; with no
+ * carrier_id, the first active carrier) and give paths under its
+ * `api_base_url`, so its credentials secret is resolved in the worker (never
+ * in config or history) and its rate budget is spent.
+ *
+ * Config: `marketplace_id`, `marketplace_url`, `carrier_id` (null: the first active carrier),
  * `enable_fraud_detection`, `auto_ship_max_total`, `auto_ship_countries`, `shipping_service`.
  */
 export const orderProcessingTemplate: TemplateDefinition = {
@@ -32,7 +38,8 @@ export const orderProcessingTemplate: TemplateDefinition = {
     // Names of notification channels (see /channels/); empty: the worker log.
     summary_channel: '',
     failures_channel: '',
-    carrier_url: SANDBOX_DEFAULTS.carrier_url,
+    // A row of the carriers table; null: the first active carrier.
+    carrier_id: null,
     enable_fraud_detection: false,
     auto_ship_max_total: 1000,
     auto_ship_countries: ['US'],
@@ -142,7 +149,8 @@ export const orderProcessingTemplate: TemplateDefinition = {
       name: 'Generate shipping labels',
       step_type: 'api_call',
       config: {
-        url: '${config.carrier_url}/labels',
+        connection: 'carrier:${config.carrier_id}',
+        url: '/labels',
         method: 'POST',
         body_mode: 'per_item',
         items_field: 'orders',
@@ -232,7 +240,8 @@ export const orderProcessingTemplate: TemplateDefinition = {
       role: 'compensation',
       compensates: 'generate_labels',
       config: {
-        url: '${config.carrier_url}/labels/$label_id/void',
+        connection: 'carrier:${config.carrier_id}',
+        url: '/labels/$label_id/void',
         method: 'POST',
         body_mode: 'per_item',
         items_field: 'results',

@@ -11,7 +11,7 @@ import {
   requiredString,
 } from '../http';
 import type { FaultConfig, RateLimit } from '../limits';
-import type { CarrierFailure, SandboxState, StockChange } from '../state';
+import { API_NAMES, type ApiName, type CarrierFailure, type SandboxState, type StockChange } from '../state';
 
 /** The runtime controls the admin API drives; the sandbox handle exposes the same ones to tests. */
 export interface AdminControls {
@@ -22,8 +22,22 @@ export interface AdminControls {
   setLatency(ms: number): void;
   setRateLimit(limit: RateLimit | null): void;
   setCarrierFailure(failure: boolean | Partial<CarrierFailure>): void;
+  /** API requests (not admin ones) that arrived at or after `since` (epoch ms), oldest first; the last {@link REQUEST_LOG_SIZE} are kept. */
+  requests(since?: number, api?: ApiName): RequestLogEntry[];
   reset(): void;
 }
+
+/** One API request as the sandbox saw it: when it arrived (epoch ms), where, and what was answered (null while in flight). */
+export interface RequestLogEntry {
+  at: number;
+  api: ApiName;
+  method: string;
+  path: string;
+  status: number | null;
+}
+
+/** How many requests the log keeps. */
+export const REQUEST_LOG_SIZE = 50_000;
 
 /** Most orders or stock changes one admin request may create. */
 const MAX_ADMIN_BATCH = 10_000;
@@ -38,6 +52,16 @@ export function adminRoutes(controls: AdminControls): Router {
   const stateBody = () => ({ ...state.snapshot(), settings: controls.settings() });
   return new Router()
     .on('GET', '/state', () => ({ body: stateBody() }))
+    // The request log, e.g. to check a client's rate: `GET /_admin/requests?since=<epoch ms>&api=supplier`.
+    .on('GET', '/requests', (req) => {
+      const sinceText = req.query.get('since');
+      const since = sinceText === null ? 0 : Number(sinceText);
+      if (!Number.isFinite(since) || since < 0) throw invalid('since', 'must be epoch milliseconds (a number >= 0)');
+      const api = req.query.get('api');
+      if (api !== null && !(API_NAMES as readonly string[]).includes(api)) throw invalid('api', `must be one of ${API_NAMES.join(', ')}`);
+      const items = controls.requests(since, (api ?? undefined) as ApiName | undefined);
+      return { body: { items, count: items.length } };
+    })
     .on('POST', '/reset', () => {
       controls.reset();
       return { body: stateBody() };

@@ -17,6 +17,7 @@ import { parseOrThrow } from '@engine/activities/shared/zod';
 import { ErrorCodes } from '@engine/shared/contracts';
 import { adapterDepsFor, loadConnectionRow } from '@engine/activities/shared/connection-row';
 import { marketplaceAdapter } from '@src/commerce/connectors/platforms';
+import { budgetedClient, connectionKey, type RateBudgets } from '@src/commerce/connectors/rate-budget';
 import type { ListingInput, ShipmentNotice } from '@src/commerce/connectors/marketplace.connector';
 import { mapResponse } from '@engine/activities/api_call/executor';
 import { API_CALL_DEFAULTS, connectorRuntimeSchema, type ApiCallConnector, type ApiCallSettings } from '@engine/activities/api_call/schema';
@@ -48,7 +49,7 @@ function numberField(fields: Record<string, unknown>, key: string, opts: { integ
  * the attempt (so what it caches, like Shopify's SKU index, serves every item).
  */
 export async function connectorSender(
-  deps: { dataSource: DataSource; client: HttpClient },
+  deps: { dataSource: DataSource; client: HttpClient; budgets?: RateBudgets },
   config: Record<string, unknown>,
   settings: ApiCallSettings,
   ctx: StepExecutionContext,
@@ -58,9 +59,11 @@ export async function connectorSender(
   const retry = retryPolicyOf(settings.retry);
   const timeoutMs = (settings.timeout_seconds ?? API_CALL_DEFAULTS.timeout_seconds) * 1000;
   // The step's retry and timeout, not the row's, govern each request the adapter makes.
-  const client: Pick<HttpClient, 'request'> = {
+  const stepClient: Pick<HttpClient, 'request'> = {
     request: (method, url, o) => deps.client.request(method, url, { ...o, retry: { ...o?.retry, ...retry }, timeoutMs }),
   };
+  // Every request the adapter makes spends the marketplace's shared rate budget.
+  const client = deps.budgets ? budgetedClient(stepClient, deps.budgets, connectionKey('marketplace', row.id)) : stepClient;
   const adapter = await marketplaceAdapter(await adapterDepsFor(row, ctx, client));
   const secrets = new Map<string, string>();
 

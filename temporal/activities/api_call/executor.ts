@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError, errorCode, isRetryable, withPartialOutput } from '@engine/activities/shared/errors';
 import { ItemFailures, failedItemsOf, itemKeyGuess, type FailedItemsReport } from '@engine/activities/shared/item-failures';
-import { HttpClient, parseRetryAfter, type HttpBody, type HttpResponse } from '@engine/activities/shared/http';
+import { apiKeyAuth, bearerAuth, HttpClient, parseRetryAfter, type AuthProvider, type HttpBody, type HttpResponse } from '@engine/activities/shared/http';
 import { isPlainObject, isReference, readsItemFields } from '@engine/dsl/references';
 import { inputShapeError, requireObjectItems } from '@engine/activities/shared/input-shape';
 import { OAuthProviderCache, authProviderOf, credentialHeaderNames, normalizeAuth, retryPolicyOf, scrubProviderSecrets, type RenderedAuth } from '@engine/activities/shared/http-config';
@@ -19,6 +19,16 @@ import {
 import { ErrorCodes } from '@engine/shared/contracts';
 import type { DataSource } from 'typeorm';
 import { connectorSender } from '@engine/activities/api_call/connector-mode';
+import {
+  budgetGate,
+  CONNECTION_TABLES,
+  connectionDirectoryFor,
+  parseConnectionKey,
+  rateBudgetsFor,
+  type ConnectionDirectory,
+  type RateBudgets,
+} from '@src/commerce/connectors/rate-budget';
+import type { ApiCredentials } from '@src/commerce/entities/shared';
 
 /** Methods that send the input as their body when the config gives none. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -187,7 +197,72 @@ class ApiCall {
     private readonly client: HttpClient,
     private readonly oauth: OAuthProviderCache,
     private readonly dataSource: DataSource | undefined,
+    /** Connections: a URL under a connection's api_base_url spends that connection's budget; `connection` binds one. */
+    private readonly budgets?: { db: { query(sql: string, params?: unknown[]): Promise<unknown> }; budgets: RateBudgets; directory: ConnectionDirectory },
   ) {}
+
+  /**
+   * The connection a step names (`connection: "carrier:3"`): its row (active), its base URL, and its
+   * credentials as an auth provider, the secret resolved through the step (so the runner scrubs it).
+   */
+  private async bindConnection(ref: unknown, ctx: StepExecutionContext): Promise<BoundConnection> {
+    if (!this.budgets) throw configError('connection', 'needs the database (connections live in the suppliers, marketplaces and carriers tables)');
+    // "carrier:" (or "carrier:null", a config id left empty): the active one with the lowest id.
+    const anyOf = typeof ref === 'string' ? /^(supplier|marketplace|carrier):(|null|undefined)$/.exec(ref.trim()) : null;
+    let parsed: { kind: keyof typeof CONNECTION_TABLES; id: number | null };
+    try {
+      parsed = anyOf ? { kind: anyOf[1] as keyof typeof CONNECTION_TABLES, id: null } : parseConnectionKey(String(ref));
+    } catch {
+      throw configError('connection', `must resolve to "supplier:<id>", "marketplace:<id>" or "carrier:<id>", got ${describe(ref)}${typeof ref === 'string' ? ` ${JSON.stringify(ref.slice(0, 60))}` : ''}`);
+    }
+    const table = CONNECTION_TABLES[parsed.kind];
+    const rows = (await this.budgets.db.query(
+      parsed.id === null
+        ? `SELECT id, code, api_base_url, credentials, is_active FROM ${table} WHERE is_active ORDER BY id LIMIT 1`
+        : `SELECT id, code, api_base_url, credentials, is_active FROM ${table} WHERE id = $1`,
+      parsed.id === null ? [] : [parsed.id],
+    )) as Array<{
+      id: number;
+      code: string;
+      api_base_url: string;
+      credentials: ApiCredentials | null;
+      is_active: boolean;
+    }>;
+    const row = rows[0];
+    if (!row) {
+      throw new StepError(
+        ErrorCodes.SOURCE_NOT_FOUND,
+        parsed.id === null ? `no active ${parsed.kind} (config.connection): add one (POST /${table}/)` : `${parsed.kind} ${parsed.id} (config.connection) does not exist`,
+        { details: { field: 'connection', id: parsed.id } },
+      );
+    }
+    if (!row.is_active) throw new StepError(ErrorCodes.SOURCE_INACTIVE, `${parsed.kind} ${row.code} (${row.id}) is disabled`, { details: { field: 'connection', id: row.id } });
+    let base: URL;
+    try {
+      base = new URL(row.api_base_url);
+    } catch {
+      throw configError('connection', `the api_base_url of ${parsed.kind} ${row.code} is not a URL`);
+    }
+    const credentials = row.credentials ?? {};
+    let auth: AuthProvider | undefined;
+    let secret: string | undefined;
+    if ((credentials.type ?? 'none') !== 'none') {
+      if (!credentials.secret) throw new StepError(ErrorCodes.SECRET_NOT_FOUND, `the credentials of ${parsed.kind} ${row.code} name no secret`);
+      secret = (await resolveSecretNames(ctx, [credentials.secret])).get(credentials.secret);
+      if (!secret) throw new StepError(ErrorCodes.SECRET_NOT_FOUND, `secret ${credentials.secret} of ${parsed.kind} ${row.code} is not stored`);
+      auth = credentials.type === 'bearer' ? bearerAuth(secret) : apiKeyAuth(secret, { headerName: credentials.header });
+    }
+    return {
+      key: `${parsed.kind}:${row.id}`,
+      label: `${parsed.kind} ${row.code}`,
+      base: row.api_base_url.replace(/\/+$/, ''),
+      origin: base.origin,
+      path: base.pathname.replace(/\/+$/, ''),
+      host: credentialsHostOf(row.api_base_url),
+      auth,
+      secret,
+    };
+  }
 
   async execute(config: Record<string, unknown>, ctx: StepExecutionContext): Promise<unknown> {
     const settings = parseOrThrow<ApiCallSettings>(
@@ -211,7 +286,7 @@ class ApiCall {
       }
       if (!this.dataSource) throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, 'connector mode needs the database (the worker has none)', { details: { field: 'connector' } });
       requireObjectItems(items, 'item_fields read fields of each item', itemsField);
-      const send = await connectorSender({ dataSource: this.dataSource, client: this.client }, config, settings, ctx);
+      const send = await connectorSender({ dataSource: this.dataSource, client: this.client, budgets: this.budgets?.budgets }, config, settings, ctx);
       const output = await this.perItem(items, settings, config, ctx, send);
       ctx.logger.debug('api_call completed', { mode: 'connector', succeeded: output.succeeded, failed: output.failed });
       return output;
@@ -235,15 +310,17 @@ class ApiCall {
     // Secrets: resolved through the context (so the runner scrubs them), from where the config writes them.
     const { auth: authTemplate } = normalizeAuth(config);
     const secrets = await resolveSecretNames(ctx, secretNames({ headers: config.headers, query: config.query, body: config.body, auth: authTemplate }));
-    const secretValues = [...secrets.values()];
+    // A named connection: its credentials (unless the step gives its own auth) and its rate budget.
+    const bound = config.connection !== undefined ? await this.bindConnection(ctx.resolve(config.connection), ctx) : null;
+    const secretValues = [...secrets.values(), ...(bound?.secret ? [bound.secret] : [])];
     const auth = authTemplate === undefined ? undefined : (renderTemplate(authTemplate, (s) => ctx.resolve(s), secrets) as RenderedAuth);
-    const provider = authProviderOf(auth, this.oauth);
+    const provider = authProviderOf(auth, this.oauth) ?? bound?.auth;
 
     const credentialHeaders = credentialHeaderNames(config.headers);
     const payloadSecrets = secretNames({ query: config.query, body: config.body }).size > 0;
     const hasCredentials = provider !== undefined || credentialHeaders.length > 0 || payloadSecrets;
     const baseUrl = ctx.resolve(config.url);
-    const credentialsHost = typeof baseUrl === 'string' ? credentialsHostOf(baseUrl) : null;
+    const credentialsHost = bound ? bound.host : typeof baseUrl === 'string' ? credentialsHostOf(baseUrl) : null;
     if (hasCredentials && credentialsHost === null) {
       throw configError('url', 'must resolve to an http(s) URL whose host does not depend on the item when credentials are sent');
     }
@@ -258,13 +335,17 @@ class ApiCall {
       // Item values inside a URL template are path/query components: encode them, so a SKU like
       // "a/b?c" cannot change the URL's shape. A URL that is one reference (`$url`) is taken as written.
       const urlItem = typeof config.url === 'string' && isReference(config.url) ? item : encodeForUrl(item);
-      const url = renderTemplate(config.url, (s) => ctx.resolve(s, urlItem), secrets);
+      let url = renderTemplate(config.url, (s) => ctx.resolve(s, urlItem), secrets);
+      if (bound && typeof url === 'string' && url.startsWith('/')) url = bound.base + url;
       if (typeof url !== 'string' || url === '') throw configError('url', `must resolve to a URL, got ${describe(url)}`);
       if (payloadSecrets && credentialsHostOf(url) !== credentialsHost) {
         throw configError('url', `secrets in query or body go only to ${credentialsHost}; this request is for another host`);
       }
       const body = config.body !== undefined ? render(config.body) : BODY_METHODS.has(method) ? item : undefined;
+      if (bound && !isUnder(url, bound)) throw configError('url', `must lie under the api_base_url of ${bound.label} (config.connection)`);
+      const connections = bound ? [bound.key] : this.budgets ? await this.budgets.directory.match(url) : [];
       const res = await this.client.request(method, url, {
+        gate: connections.length > 0 ? budgetGate(this.budgets!.budgets, connections) : undefined,
         headers: stringValues(render(config.headers), 'headers'),
         query: stringValues(render(config.query), 'query'),
         body: body as HttpBody | undefined,
@@ -427,6 +508,29 @@ class ApiCall {
   }
 }
 
+/** A connection a step names (see `connection`). */
+interface BoundConnection {
+  key: string;
+  label: string;
+  /** api_base_url without a trailing slash: what a path-only `url` is appended to. */
+  base: string;
+  origin: string;
+  path: string;
+  host: string | null;
+  auth?: AuthProvider;
+  secret?: string;
+}
+
+/** Same origin, and the path equal to the base path or below it (whole segments). */
+function isUnder(url: string, base: Pick<BoundConnection, 'origin' | 'path'>): boolean {
+  try {
+    const u = new URL(url);
+    return u.origin === base.origin && (base.path === '' || u.pathname === base.path || u.pathname.startsWith(base.path + '/'));
+  } catch {
+    return false;
+  }
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
@@ -439,7 +543,9 @@ function describe(v: unknown): string {
  */
 function build(deps: ExecutorDeps, options: ApiCallExecutorOptions = {}): ExecutorImplementation {
   const client = options.client ?? new HttpClient({ allowHosts: deps.config.httpAllowHosts, logger: deps.logger, maxSocketsPerHost: deps.config.worker.httpMaxSocketsPerHost });
-  const call = new ApiCall(client, new OAuthProviderCache(), deps.dataSource);
+  // Without a database (unit tests of the executor alone) there are no connections, hence no budgets.
+  const budgets = deps.dataSource ? { db: deps.dataSource, budgets: rateBudgetsFor(deps.dataSource), directory: connectionDirectoryFor(deps.dataSource) } : undefined;
+  const call = new ApiCall(client, new OAuthProviderCache(), deps.dataSource, budgets);
   return {
     execute: (config, ctx) => call.execute(config, ctx),
     // Per-item outputs list their failed items; a batch call's output is the peer's answer, read as is.

@@ -79,7 +79,11 @@ export const connectorRuntimeSchema = z.strictObject({
 
 const definitionSchema = z
   .strictObject({
-    url: urlSchema.optional().describe('http(s) URL; may interpolate references ($sku per item); not with connector'),
+    url: z
+      .string({ error: 'is required: an http or https URL' })
+      .min(1, { message: 'is required: an http or https URL' })
+      .optional()
+      .describe('http(s) URL; may interpolate references ($sku per item); with connection, a path under its api_base_url ("/labels"); not with connector'),
     connector: connectorSchema.optional().describe('connector mode: each item goes through the marketplace\'s platform adapter instead of a URL'),
     item_fields: z
       .record(z.string().min(1), z.unknown(), { error: 'must be an object of action field → template over the item' })
@@ -101,19 +105,29 @@ const definitionSchema = z
       .optional(),
     response_path: pathSchema.optional(),
     auth: z.unknown().optional().describe('{type: bearer | api_key | basic | oauth2_client_credentials, ...} with secrets by reference'),
+    connection: z
+      .string({ error: 'must be a connection like "carrier:3" or "carrier:${config.carrier_id}"' })
+      .min(1, { message: 'must not be empty' })
+      .max(200)
+      .optional()
+      .describe('"supplier|marketplace|carrier:<id>" (no id: the first active one): url is a path under its api_base_url or a URL there; its credentials are sent (unless auth is given) and its rate budget spent'),
     ...Object.fromEntries(LEGACY_AUTH_KEYS.map((k) => [k, z.unknown().optional()])),
     ...settingsShape('definition'),
   })
   .superRefine((c, ctx) => {
     if (c.url === undefined && c.connector === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required (or give connector)' });
     if (c.connector !== undefined) {
-      for (const k of ['url', 'headers', 'query', 'body', 'auth', 'method', 'expected_status', ...LEGACY_AUTH_KEYS] as const) {
+      for (const k of ['url', 'headers', 'query', 'body', 'auth', 'method', 'expected_status', 'connection', ...LEGACY_AUTH_KEYS] as const) {
         if ((c as Record<string, unknown>)[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'is not used with connector (the adapter makes the requests)' });
       }
       if (c.body_mode === 'batch') ctx.addIssue({ code: 'custom', path: ['body_mode'], message: 'connector mode runs once per item' });
       if (c.item_fields === undefined) ctx.addIssue({ code: 'custom', path: ['item_fields'], message: 'is required with connector' });
     } else if (c.item_fields !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['item_fields'], message: 'is only used with connector (use body for a URL call)' });
+    }
+    // A path ("/labels") is relative to the api_base_url of the connection the step names; anything else is a URL.
+    if (c.url !== undefined && c.connector === undefined && !(c.connection !== undefined && c.url.startsWith('/'))) {
+      for (const issue of urlSchema.safeParse(c.url).error?.issues ?? []) ctx.addIssue({ code: 'custom', path: ['url'], message: issue.message });
     }
     if (c.response_mapping !== undefined && c.response_path !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['response_path'], message: 'give either response_path or response_mapping, not both' });
@@ -148,6 +162,12 @@ const definitionSchema = z
  *   performs the same effect on the same entity, so the receiver deduplicates across overlapping runs:
  *   `"order:${config.marketplace_id}:$external_id:label"`. It must render to a non-empty string or
  *   number; values that are not visible ASCII or longer than 200 characters are hashed.
+ * - `connection`: `"carrier:3"`, usually templated (`"carrier:${config.carrier_id}"`; an empty or null
+ *   id picks the active connection of that kind with the lowest id): the supplier, marketplace or carrier
+ *   the step calls. `url` may then be a path (`"/labels"`) under its `api_base_url`, and every URL must
+ *   lie there; its credentials secret is resolved in the worker and sent (unless the step gives `auth` of
+ *   its own), never written to the config or history; its shared rate budget is spent. Without it, a URL
+ *   under a connection's `api_base_url` still spends that connection's budget (docs/rate-budgets.md).
  * - `concurrency` [4]: requests in flight at once in per-item mode (1-50).
  * - `auth`: `{type: "bearer"|"api_key"|"basic"|"oauth2_client_credentials", ...}` with secrets by reference;
  *   the specification's `"auth_type": "bearer"` with `"token": {"secret": "NAME"}` works too.

@@ -2,17 +2,17 @@
  * `data_fetch` with `source_type: "supplier" | "marketplace"` and no `url`:
  * loads the supplier or marketplace row, resolves its credentials secret
  * through the step context (so the runner scrubs the value from errors and
- * output), and fetches: a supplier through the adapter of the row's
- * platform (sandbox, generic_rest, feed: see src/commerce/connectors/platforms),
- * page by page, recording the items its field mapping could not map in the
- * item ledger (status `invalid`, code `UNMAPPED`); a marketplace through the
- * marketplace connector.
+ * output), and fetches under the row's shared rate budget
+ * (src/commerce/connectors/rate-budget.ts): a supplier through the adapter of
+ * the row's platform (see src/commerce/connectors/platforms), page by page,
+ * recording the items its field mapping could not map in the item ledger
+ * (status `invalid`, code `UNMAPPED`); a marketplace through its adapter too.
  */
 import type { DataSource } from 'typeorm';
 import type { HttpClient, RetryPolicy } from '@engine/activities/shared/http';
 import type { StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
-import { connectorOptionsFrom, MarketplaceConnector, type ConnectorOptions } from '@src/commerce/connectors';
+import { budgetedClient, connectionKey, rateBudgetsFor } from '@src/commerce/connectors/rate-budget';
 import { marketplaceAdapter, supplierAdapter, type ConnectionRow } from '@src/commerce/connectors/platforms';
 import type { ApiCredentials, ConnectionPlatform, ConnectorSettings, RateBudget } from '@src/commerce/entities/shared';
 import type { DataFetchOutput } from '@engine/activities/data_fetch/executor';
@@ -74,10 +74,10 @@ export async function connectorOptionsForRow(row: SourceRow, ctx: Pick<StepExecu
  * page. Unmapped items go to the item ledger (when the step has one) and, the
  * first {@link MAX_UNMAPPED_IN_OUTPUT}, to `unmapped` in the output.
  */
-async function fetchFromSupplier(deps: { client: HttpClient }, req: ConnectorFetchRequest, row: SourceRow, ctx: StepExecutionContext): Promise<DataFetchOutput & { unmapped_count: number; unmapped: Array<{ reason: string; item: unknown }> }> {
+async function fetchFromSupplier(deps: { dataSource: DataSource; client: HttpClient }, req: ConnectorFetchRequest, row: SourceRow, ctx: StepExecutionContext): Promise<DataFetchOutput & { unmapped_count: number; unmapped: Array<{ reason: string; item: unknown }> }> {
   const secret = await secretForRow(row, ctx);
   // Per-step overrides of timeout and retries apply to every request the adapter makes.
-  const client: Pick<HttpClient, 'request'> = {
+  const stepClient: Pick<HttpClient, 'request'> = {
     request: (method, url, options = {}) =>
       deps.client.request(method, url, {
         ...options,
@@ -85,6 +85,8 @@ async function fetchFromSupplier(deps: { client: HttpClient }, req: ConnectorFet
         retry: { ...options.retry, ...req.retry },
       }),
   };
+  // Every request the adapter makes spends the supplier's shared rate budget.
+  const client = budgetedClient(stepClient, rateBudgetsFor(deps.dataSource), connectionKey('supplier', row.id));
   const adapter = await supplierAdapter({ row, secret, client });
   const read = { signal: ctx.signal, heartbeat: (d: unknown) => ctx.heartbeat(d), maxItems: req.max_items, pageSize: req.page_size };
   const pages = req.fetch_type === 'inventory' ? adapter.inventory(read) : adapter.products(read);
@@ -133,36 +135,9 @@ export async function fetchFromConnector(
   if (id === undefined) throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, `config.${req.source_type}_id: is required`, { details: { field: `${req.source_type}_id` } });
   if (req.source_type === 'marketplace') return fetchFromMarketplace(deps, { ...req, marketplace_id: id }, ctx);
   const row = await loadSourceRow(deps.dataSource, req.source_type, id);
-  if (req.source_type === 'supplier') {
-    const out = await fetchFromSupplier(deps, req, row, ctx);
-    ctx.logger.debug('data_fetch completed', { source_type: 'supplier', platform: row.platform, fetch_type: req.fetch_type, id, count: out.count, pages: out.pages, unmapped: out.unmapped_count });
-    return out;
-  }
-  const base = await connectorOptionsForRow(row, ctx);
-  const options: ConnectorOptions = {
-    ...base,
-    pageSize: req.page_size ?? base.pageSize,
-    maxItems: req.max_items ?? base.maxItems,
-    timeoutMs: req.timeout_seconds !== undefined ? req.timeout_seconds * 1000 : base.timeoutMs,
-    retry: { ...base.retry, ...req.retry },
-  };
-  const call = { signal: ctx.signal, heartbeat: (d: unknown) => ctx.heartbeat(d) };
-  let result: { items: unknown[]; count: number; pages: number; truncated: boolean };
-  const marketplace = new MarketplaceConnector(deps.client, options);
-  if (req.fetch_type === 'listings') {
-    result = await marketplace.fetchListings(req.status && req.status !== 'all' ? { status: req.status } : {}, call);
-  } else {
-    const status = req.status ?? 'new';
-    result = await marketplace.fetchOrders(status === 'all' ? {} : { status }, call);
-  }
-  ctx.logger.debug('data_fetch completed', { source_type: req.source_type, fetch_type: req.fetch_type, id, count: result.count, pages: result.pages, truncated: result.truncated });
-  return {
-    items: result.items,
-    count: result.count,
-    pages: result.pages,
-    next_cursor: null,
-    source: { type: req.source_type, id: row.id, code: row.code, fetch_type: req.fetch_type },
-  };
+  const out = await fetchFromSupplier(deps, req, row, ctx);
+  ctx.logger.debug('data_fetch completed', { source_type: 'supplier', platform: row.platform, fetch_type: req.fetch_type, id, count: out.count, pages: out.pages, unmapped: out.unmapped_count });
+  return out;
 }
 
 /**
@@ -178,9 +153,11 @@ async function fetchFromMarketplace(
   const row = await loadConnectionRow(deps.dataSource, 'marketplace', req.marketplace_id);
   if (req.page_size !== undefined) row.settings = { ...row.settings, page_size: req.page_size };
   if (req.timeout_seconds !== undefined) row.settings = { ...row.settings, timeout_seconds: req.timeout_seconds };
-  const client: Pick<HttpClient, 'request'> = req.retry && Object.keys(req.retry).length > 0
+  const stepClient: Pick<HttpClient, 'request'> = req.retry && Object.keys(req.retry).length > 0
     ? { request: (method, url, o) => deps.client.request(method, url, { ...o, retry: { ...o?.retry, ...req.retry } }) }
     : deps.client;
+  // Every request the adapter makes spends the marketplace's shared rate budget.
+  const client = budgetedClient(stepClient, rateBudgetsFor(deps.dataSource), connectionKey('marketplace', row.id));
   const adapter = await marketplaceAdapter(await adapterDepsFor(row, ctx, client));
   const opts = { signal: ctx.signal, heartbeat: (d: unknown) => ctx.heartbeat(d), maxItems: req.max_items };
   const pages =

@@ -36,7 +36,7 @@ describe('commerce seed and templates', () => {
   });
 
   it('seeds a supplier, a marketplace and the four workflows once, and follows the sandbox when it moves', async () => {
-    const opts = { workflows: h.workflows, aiEnabled: false, supplierCode: `${tag}_s`, marketplaceCode: `${tag}_m`, workflowCodePrefix: `${tag}_` };
+    const opts = { workflows: h.workflows, aiEnabled: false, supplierCode: `${tag}_s`, marketplaceCode: `${tag}_m`, carrierCode: `${tag}_c`, workflowCodePrefix: `${tag}_` };
     const first = await seedSandboxCommerce(h.dataSource, { sandboxUrl: 'http://127.0.0.1:4010', ...opts });
     assert.deepEqual(
       first.workflows.map((w) => [w.code, w.status]),
@@ -46,12 +46,14 @@ describe('commerce seed and templates', () => {
     assert.equal(supplier.api_base_url, 'http://127.0.0.1:4010/supplier/v1');
     const orders = await h.workflows.definition(first.workflows.find((w) => w.template === 'order_processing')!.id);
     assert.deepEqual(
-      [orders.definition.config.marketplace_id, orders.definition.config.marketplace_url, orders.definition.config.carrier_url],
-      [first.marketplace_id, 'http://127.0.0.1:4010/marketplace/v1', 'http://127.0.0.1:4010/carrier/v1'],
+      [orders.definition.config.marketplace_id, orders.definition.config.marketplace_url, orders.definition.config.carrier_id],
+      [first.marketplace_id, 'http://127.0.0.1:4010/marketplace/v1', first.carrier_id],
     );
+    const [carrier] = await h.dataSource.query(`SELECT code, api_base_url, is_active FROM carriers WHERE id = $1`, [first.carrier_id]);
+    assert.deepEqual(carrier, { code: `${tag}_c`, api_base_url: 'http://127.0.0.1:4010/carrier/v1', is_active: true });
 
     const again = await seedSandboxCommerce(h.dataSource, { sandboxUrl: 'http://127.0.0.1:4010', ...opts });
-    assert.deepEqual([again.supplier_id, again.marketplace_id], [first.supplier_id, first.marketplace_id]);
+    assert.deepEqual([again.supplier_id, again.marketplace_id, again.carrier_id], [first.supplier_id, first.marketplace_id, first.carrier_id]);
     assert.ok(again.workflows.every((w) => w.status === 'unchanged'));
 
     const moved = await seedSandboxCommerce(h.dataSource, { sandboxUrl: 'http://127.0.0.1:4999/', ...opts });
@@ -65,5 +67,7 @@ describe('commerce seed and templates', () => {
     assert.equal(listing.definition.config.marketplace_url, 'http://127.0.0.1:4999/marketplace/v1');
     const [m] = await h.dataSource.query(`SELECT api_base_url FROM marketplaces WHERE id = $1`, [first.marketplace_id]);
     assert.equal(m.api_base_url, 'http://127.0.0.1:4999/marketplace/v1');
+    const [c] = await h.dataSource.query(`SELECT api_base_url FROM carriers WHERE id = $1`, [first.carrier_id]);
+    assert.equal(c.api_base_url, 'http://127.0.0.1:4999/carrier/v1');
   });
 });

@@ -67,6 +67,7 @@ export async function createShop(h: Harness, sandbox: Sandbox, opts: { ai?: bool
     aiEnabled: opts.ai ?? false,
     supplierCode: `${tag}_supplier`,
     marketplaceCode: `${tag}_market`,
+    carrierCode: `${tag}_carrier`,
     workflowCodePrefix: `${tag}_`,
   });
   const ids = Object.fromEntries(seeded.workflows.map((w) => [w.template, w.id])) as Shop['workflow'];

@@ -135,6 +135,14 @@ describe('validateApiCallConfig', () => {
     assert.deepEqual(fields({ url: 'https://a.example', bdoy: {} }), ['bdoy']);
   });
 
+  it('takes a path as url only with a connection, and the connection as a string', () => {
+    assert.deepEqual(fields({ url: '/labels' }), ['url']);
+    assert.deepEqual(fields({ url: '/labels', connection: 'carrier:${config.carrier_id}' }), []);
+    assert.deepEqual(fields({ url: 'https://a.example/labels', connection: 'carrier:3' }), []);
+    assert.deepEqual(fields({ url: 'ftp://a.example/x', connection: 'carrier:3' }), ['url']);
+    assert.deepEqual(fields({ url: '/labels', connection: 3 }), ['connection']);
+  });
+
   it('is the validator of the exported module', () => {
     assert.equal(apiCallExecutorModule.type, API_CALL_STEP_TYPE);
     assert.equal(apiCallExecutorModule.validateConfig, validateApiCallConfig);

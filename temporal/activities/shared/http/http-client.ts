@@ -106,6 +106,20 @@ export interface HttpRequestOptions {
   throwHttpErrors?: boolean;
   /** Further values to scrub from error messages (resolved secrets used in the URL or body). */
   secrets?: readonly string[];
+  /**
+   * Admission of each attempt (retries included), e.g. a connection's shared
+   * rate budget: `enter` resolves once the attempt may be sent, with a release
+   * called when its exchange ends; `penalise` hears a 429/503's Retry-After.
+   */
+  gate?: RequestGate;
+}
+
+/** What {@link HttpRequestOptions.gate} implements (see src/commerce/connectors/rate-budget.ts). */
+export interface RequestGate {
+  /** Waits until one attempt may go (rejecting when `signal` aborts); the attempt calls the returned release when done. `holdMs` bounds how long it may take. */
+  enter(signal: AbortSignal | undefined, holdMs: number): Promise<() => void>;
+  /** The remote answered 429 (or 503) with `Retry-After`: hold everyone back for `retryAfterMs`. */
+  penalise(retryAfterMs: number): Promise<void>;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -317,9 +331,11 @@ export class HttpClient {
       const state = { sent: false };
       const mayRepeat = IDEMPOTENT_METHODS.has(verb) || hasIdempotencyKey || policy.retryNonIdempotent;
       let raw: RawResponse;
+      const attemptTimeoutMs = options.timeoutMs ?? this.timeoutMs;
+      const release = options.gate ? await options.gate.enter(options.signal, attemptTimeoutMs) : undefined;
       try {
         raw = await this.exchange(current, verb, headers, body, {
-          timeoutMs: options.timeoutMs ?? this.timeoutMs,
+          timeoutMs: attemptTimeoutMs,
           maxBytes: options.maxResponseBytes ?? this.maxResponseBytes,
           signal: options.signal,
           secrets,
@@ -330,6 +346,7 @@ export class HttpClient {
             status >= 400 ? throwHttpErrors : status >= 300 && followRedirects && REDIRECT_STATUSES.has(status),
         });
       } catch (err) {
+        release?.();
         // A request that never reached a server is safe to repeat whatever its method.
         if (isRetryable(err) && retries + 1 < policy.attempts && (mayRepeat || !state.sent)) {
           const delay = backoffDelay(policy, retries);
@@ -340,6 +357,7 @@ export class HttpClient {
         }
         throw err;
       }
+      release?.();
 
       const location = raw.headers.location;
       if (followRedirects && REDIRECT_STATUSES.has(raw.status) && typeof location === 'string') {
@@ -372,6 +390,8 @@ export class HttpClient {
 
       if (isRetryableStatus(raw.status)) {
         const retryAfterMs = parseRetryAfter(raw.headers['retry-after']);
+        // The remote's own limit: everyone sharing the gate backs off, not just this request.
+        if (options.gate && retryAfterMs !== undefined && (raw.status === 429 || raw.status === 503)) await options.gate.penalise(retryAfterMs);
         // 429 means the server refused the request, so even a POST is safe to repeat.
         const canRepeat = retries + 1 < policy.attempts && (mayRepeat || raw.status === 429);
         if (canRepeat && (retryAfterMs === undefined || retryAfterMs <= policy.maxRetryAfterMs)) {
