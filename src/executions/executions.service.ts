@@ -349,6 +349,8 @@ export class ExecutionsService {
         version: definition.version,
         task_queue: opts.task_queue,
         idempotency_root: plan.recovery.idempotency_root,
+        // Other input, or steps changed upstream, may put other items at the same positions: keys from the items then.
+        items_subset: opts.input_overrides !== undefined || plan.recovery.changed_steps.length > 0,
         recovery: { ...plan.recovery, kind: 'restart', version_choice: choice, ...(opts.from_step ? { from_step: opts.from_step } : {}) },
       },
       { from_execution_id: old.execution_id, completed_outputs: plan.completed, skipped_steps: plan.skipped },

@@ -225,7 +225,7 @@ export class RecoveryService {
     plan.completed[stepKey] = await this.maybeOffload(old.execution_id, stepKey, opts.output);
     const edits: Array<{ id: string; created_at: Date }> = await this.dataSource.query(
       `INSERT INTO step_output_edits (execution_id, step_key, edited_by, reason, before, after) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb) RETURNING id, created_at`,
-      [old.execution_id, stepKey, opts.edited_by ?? null, opts.reason ?? null, JSON.stringify(before ?? null), JSON.stringify(opts.output)],
+      [old.execution_id, stepKey, opts.edited_by ?? null, opts.reason ?? null, JSON.stringify(auditedBefore(outputs[stepKey], before)), JSON.stringify(opts.output)],
     );
     const editId = Number(edits[0].id);
     let run: WorkflowExecution;
@@ -262,7 +262,7 @@ export class RecoveryService {
       new_execution_id: run.execution_id,
       edited_by: opts.edited_by ?? null,
       reason: opts.reason ?? null,
-      before: before ?? null,
+      before: auditedBefore(outputs[stepKey], before),
       after: opts.output,
       created_at: new Date(edits[0].created_at).toISOString(),
     };
@@ -293,6 +293,17 @@ export class RecoveryService {
   private async maybeOffload(executionId: string, stepKey: string, value: unknown): Promise<unknown> {
     return this.payloads.offload(executionId, `${stepKey.slice(0, 40)}~${randomUUID().slice(0, 8)}`, value);
   }
+}
+
+/**
+ * What the audit keeps of the output before an edit: the output itself, or,
+ * past MAX_EDIT_BYTES, the reference to it in the payload store (kept as long
+ * as the run's payloads), so an edit of a 100,000-item output does not copy it.
+ */
+function auditedBefore(stored: unknown, before: unknown): unknown {
+  if (before === undefined || before === null) return null;
+  if (isPayloadRef(stored) && Buffer.byteLength(JSON.stringify(before)) > MAX_EDIT_BYTES) return { $payload: stored.$payload, note: 'larger than an edit may be: a reference to the stored output' };
+  return before;
 }
 
 function describeFilter(o: RetryItemsOptions): string {

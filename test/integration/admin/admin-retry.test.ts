@@ -64,7 +64,7 @@ describe('admin UI: retry failed items', { skip }, () => {
     assert.equal(await page.isChecked('dialog#recover-dialog input[value="current"]'), true, 'a newer version exists: current is preselected');
     assert.match((await page.textContent('dialog#recover-dialog')) ?? '', /current \(v2\)/);
     await page.click('#recover-ok');
-    await page.waitForFunction(`!location.hash.includes(${JSON.stringify(encodeURIComponent(id))})`);
+    await page.waitForURL((url) => url.hash.startsWith('#/executions/') && !url.hash.includes(encodeURIComponent(id)));
     await page.waitForSelector('#recovery');
     assert.match((await page.textContent('#recovery')) ?? '', /Retry of items · version current \(v2, the earlier run was v1\)/);
     const next = decodeURIComponent(new URL(page.url()).hash.replace('#/executions/', ''));

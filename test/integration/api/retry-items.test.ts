@@ -327,6 +327,21 @@ describe('retry only the failed items; version choice; edit a step output and co
     assert.equal(memo.recovery?.edits?.[0].id, res.body.edit.id);
   });
 
+  it('refuses to retry items of, or edit an output of, a run that is still running (409)', async () => {
+    const code = uniqueCode('running');
+    const wf = await api.request<{ id: number }>('POST', '/workflows/', { body: { code, name: code, steps: [{ key: 'slow', name: 'slow', step_type: 'test_sleep', config: { ms: 60_000 }, timeout_seconds: 120 }] } });
+    const run = await api.request<Run>('POST', `/workflows/${wf.body.id}/execute/`, { body: { input_data: {} } });
+    const id = run.body.execution_id;
+    const retry = await api.request<{ code: string }>('POST', `/executions/${id}/retry-items/`, { body: {} });
+    assert.equal(retry.status, 409, retry.text);
+    assert.equal(retry.body.code, 'EXECUTION_RUNNING');
+    const edit = await api.request<{ code: string }>('POST', `/executions/${id}/steps/slow/output/`, { body: { output: {} } });
+    assert.equal(edit.status, 409, edit.text);
+    assert.equal(edit.body.code, 'EXECUTION_RUNNING');
+    await api.request('POST', `/executions/${id}/cancel/`);
+    await finished(id, 120_000);
+  });
+
   it('ships the one order whose label failed for good once, by retrying that order', async () => {
     const made = await admin<{ items: Array<{ id: string }> }>('/orders', { count: 5 });
     const orders = made.items.map((o) => o.id);
