@@ -14,6 +14,7 @@ import { PayloadText1796222568383 } from './1796222568383-PayloadText';
 import { ItemLedger1796224200000 } from './1796224200000-ItemLedger';
 import { BasicCredentials1796230100000 } from './1796230100000-BasicCredentials';
 import { RateBudgets1796233000000 } from './1796233000000-RateBudgets';
+import { Recovery1796234000000 } from './1796234000000-Recovery';
 
 /** Every migration, in order. Listed explicitly so the bundle and the CLI agree. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   ItemLedger1796224200000,
   BasicCredentials1796230100000,
   RateBudgets1796233000000,
+  Recovery1796234000000,
 ];

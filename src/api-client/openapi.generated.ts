@@ -369,6 +369,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/executions/{id}/retry-items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a new run that re-runs only the items that did not go through (all, or by key, reason or step), from the step where they stopped */
+        post: operations["ExecutionsController_retryItems"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/executions/{id}/signal": {
         parameters: {
             query?: never;
@@ -380,6 +397,23 @@ export interface paths {
         put?: never;
         /** Approve or reject a waiting approval step */
         post: operations["ExecutionsController_signal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions/{id}/steps/{step_key}/output": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Edit a completed or failed step's output (audited) and continue: a new run reuses it and runs the steps after it */
+        post: operations["ExecutionsController_editOutput"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1094,13 +1128,83 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        EditedOutputRun: {
+            accepted?: boolean;
+            cancel_requested?: boolean;
+            /** Format: date-time */
+            completed_at: string | null;
+            completed_steps: number;
+            /** Format: date-time */
+            created_at: string;
+            current_step: string | null;
+            duration_seconds: number | null;
+            edit: {
+                after: unknown;
+                before: unknown;
+                /** Format: date-time */
+                created_at: string;
+                edited_by: string | null;
+                /** @description The run whose step output was edited */
+                execution_id: string;
+                id: number;
+                /** @description The run the edit started */
+                new_execution_id: string | null;
+                reason: string | null;
+                step_key: string;
+            } & {
+                [key: string]: unknown;
+            };
+            error_message: string | null;
+            execution_id: string;
+            failed_items_total: number;
+            failed_steps: number;
+            id: number;
+            /** @description The run input (execute only) */
+            input_data?: unknown;
+            /** @description The status, or completed_with_failures */
+            outcome: string;
+            progress_percent: number;
+            recovery: {
+                [key: string]: unknown;
+            };
+            restarted_from: string | null;
+            schedule_id: number | null;
+            signal?: {
+                /** @enum {string} */
+                decision: "approve" | "reject";
+                step_key: string;
+            } & {
+                [key: string]: unknown;
+            };
+            skipped_steps: number;
+            /** Format: date-time */
+            started_at: string | null;
+            /** @description pending, running, completed, failed, cancelled, ... */
+            status: string;
+            temporal_ui_url: string;
+            total_steps: number;
+            trigger_type: string;
+            triggered_by: string | null;
+            version: number;
+            workflow_code: string | null;
+            workflow_id: number;
+            workflow_name: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        EditStepOutputDto: {
+            /** @description The step's new output (JSON: an object or a list, of the step's output shape) */
+            output: Record<string, never>;
+            /** @description Why it was edited (kept in the audit record) */
+            reason?: string;
+        };
         Error: {
             /**
              * @description Stable machine-readable code from the error catalogue (temporal/shared/error-catalogue.ts), e.g. VALIDATION_FAILED, NOT_FOUND, AI_NOT_CONFIGURED
              * @example VALIDATION_FAILED
              * @enum {string}
              */
-            code: "DEFINITION_INVALID" | "VALIDATION_FAILED" | "DEPENDENCY_UNAVAILABLE" | "PAYLOAD_KEY_UNKNOWN" | "PAYLOAD_DECRYPT_FAILED" | "SECRET_DECRYPT_FAILED" | "MASTER_KEY_MISSING" | "AI_NOT_CONFIGURED" | "BAD_REQUEST" | "BODY_INVALID" | "BODY_INVALID_JSON" | "REQUEST_ABORTED" | "CODE_IMMUTABLE" | "STEP_NOT_FOUND" | "NOT_AN_APPROVAL_STEP" | "SCHEDULE_INVALID" | "VALUE_TOO_LONG" | "NUMBER_OUT_OF_RANGE" | "INVALID_VALUE" | "CONSTRAINT_VIOLATION" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "TEMPLATE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "REQUEST_TIMEOUT" | "LENGTH_REQUIRED" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "TOO_MANY_REQUESTS" | "CONFLICT" | "REFERENCE_CONFLICT" | "BUSY" | "WORKFLOW_EXISTS" | "WORKFLOW_INACTIVE" | "WORKFLOW_HAS_SCHEDULES" | "EXECUTION_FINISHED" | "EXECUTION_RUNNING" | "STEP_FINISHED" | "ALREADY_STARTED" | "IDEMPOTENCY_KEY_REUSED" | "SCHEDULE_EXISTS" | "SECRET_EXISTS" | "SECRET_IN_USE" | "CONNECTION_HAS_HISTORY" | "CHANNEL_IN_USE" | "CONNECTION_IN_USE" | "WORKFLOW_ALREADY_RUNNING" | "COMPENSATION_FAILED" | "INTERNAL" | "CONFIG_INVALID" | "SERVICE_UNAVAILABLE" | "TEMPORAL_UNAVAILABLE" | "SCHEDULE_NOT_SYNCED" | "RETRY" | "TIMEOUT";
+            code: "DEFINITION_INVALID" | "VALIDATION_FAILED" | "DEPENDENCY_UNAVAILABLE" | "PAYLOAD_KEY_UNKNOWN" | "PAYLOAD_DECRYPT_FAILED" | "SECRET_DECRYPT_FAILED" | "MASTER_KEY_MISSING" | "AI_NOT_CONFIGURED" | "BAD_REQUEST" | "BODY_INVALID" | "BODY_INVALID_JSON" | "REQUEST_ABORTED" | "CODE_IMMUTABLE" | "STEP_NOT_FOUND" | "NOT_AN_APPROVAL_STEP" | "SCHEDULE_INVALID" | "VALUE_TOO_LONG" | "NUMBER_OUT_OF_RANGE" | "INVALID_VALUE" | "CONSTRAINT_VIOLATION" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "TEMPLATE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "REQUEST_TIMEOUT" | "LENGTH_REQUIRED" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "NO_ITEMS_TO_RETRY" | "RETRY_NOT_POSSIBLE" | "OUTPUT_INVALID" | "TOO_MANY_REQUESTS" | "CONFLICT" | "REFERENCE_CONFLICT" | "BUSY" | "WORKFLOW_EXISTS" | "WORKFLOW_INACTIVE" | "WORKFLOW_HAS_SCHEDULES" | "EXECUTION_FINISHED" | "EXECUTION_RUNNING" | "STEP_NOT_EDITABLE" | "STEP_FINISHED" | "ALREADY_STARTED" | "IDEMPOTENCY_KEY_REUSED" | "SCHEDULE_EXISTS" | "SECRET_EXISTS" | "SECRET_IN_USE" | "CONNECTION_HAS_HISTORY" | "CHANNEL_IN_USE" | "CONNECTION_IN_USE" | "WORKFLOW_ALREADY_RUNNING" | "COMPENSATION_FAILED" | "INTERNAL" | "CONFIG_INVALID" | "SERVICE_UNAVAILABLE" | "TEMPORAL_UNAVAILABLE" | "SCHEDULE_NOT_SYNCED" | "RETRY" | "TIMEOUT";
             /** @description More about the error: the issues by field, the execution id, the request id of a 500 */
             details: {
                 [key: string]: unknown;
@@ -1153,6 +1257,10 @@ export interface components {
             /** @description The status, or completed_with_failures */
             outcome: string;
             progress_percent: number;
+            /** @description Recovery runs (restart, retry-items, edited output): kind, version_choice, version, reused and re-run steps, idempotency_root */
+            recovery?: {
+                [key: string]: unknown;
+            } | null;
             restarted_from: string | null;
             schedule_id: number | null;
             signal?: {
@@ -1191,6 +1299,23 @@ export interface components {
             created_at: string;
             current_step: string | null;
             duration_seconds: number | null;
+            /** @description Audited edits of step outputs made on this run or that started it */
+            edits: ({
+                after: unknown;
+                before: unknown;
+                /** Format: date-time */
+                created_at: string;
+                edited_by: string | null;
+                /** @description The run whose step output was edited */
+                execution_id: string;
+                id: number;
+                /** @description The run the edit started */
+                new_execution_id: string | null;
+                reason: string | null;
+                step_key: string;
+            } & {
+                [key: string]: unknown;
+            })[];
             error_details: unknown;
             error_message: string | null;
             execution_id: string;
@@ -1227,6 +1352,10 @@ export interface components {
                 [key: string]: unknown;
             };
             progress_percent: number;
+            /** @description Recovery runs (restart, retry-items, edited output): kind, version_choice, version, reused and re-run steps, idempotency_root */
+            recovery?: {
+                [key: string]: unknown;
+            } | null;
             restarted_from: string | null;
             schedule_id: number | null;
             signal?: {
@@ -1426,6 +1555,106 @@ export interface components {
             input_overrides?: {
                 [key: string]: unknown;
             };
+            /**
+             * @description Definition version of the new run: current or original; default current when a newer version exists
+             * @enum {string}
+             */
+            version?: "current" | "original";
+        };
+        RetryItemsDto: {
+            /**
+             * @description Only these item keys (SKU, order id...)
+             * @example [
+             *       "SUP-000042"
+             *     ]
+             */
+            keys?: string[];
+            /** @description Per item key: fields merged into that item before it is retried */
+            overrides?: {
+                [key: string]: Record<string, never>;
+            };
+            /**
+             * @description Only items with these reason codes
+             * @example [
+             *       "HTTP_CLIENT_ERROR"
+             *     ]
+             */
+            reasons?: string[];
+            /**
+             * @description Only items of this step (default: the first step, in dependency order, with items that did not go through)
+             * @example create_listings
+             */
+            step?: string;
+            /**
+             * @description Definition version of the new run; default current when a newer version exists
+             * @enum {string}
+             */
+            version?: "current" | "original";
+        };
+        RetryItemsRun: {
+            accepted?: boolean;
+            cancel_requested?: boolean;
+            /** Format: date-time */
+            completed_at: string | null;
+            completed_steps: number;
+            /** Format: date-time */
+            created_at: string;
+            current_step: string | null;
+            duration_seconds: number | null;
+            error_message: string | null;
+            execution_id: string;
+            failed_items_total: number;
+            failed_steps: number;
+            id: number;
+            /** @description The run input (execute only) */
+            input_data?: unknown;
+            /** @description The status, or completed_with_failures */
+            outcome: string;
+            progress_percent: number;
+            recovery: {
+                [key: string]: unknown;
+            };
+            restarted_from: string | null;
+            retry: {
+                count: number;
+                /** @description The first 100 keys retried */
+                keys: string[];
+                not_retryable: number;
+                /** @description Matching items of later steps, left for another retry */
+                other_steps: {
+                    [key: string]: number;
+                };
+                /** @description The step the items are fed to again */
+                step: string;
+                version: number;
+                /** @enum {string} */
+                version_choice: "current" | "original";
+            } & {
+                [key: string]: unknown;
+            };
+            schedule_id: number | null;
+            signal?: {
+                /** @enum {string} */
+                decision: "approve" | "reject";
+                step_key: string;
+            } & {
+                [key: string]: unknown;
+            };
+            skipped_steps: number;
+            /** Format: date-time */
+            started_at: string | null;
+            /** @description pending, running, completed, failed, cancelled, ... */
+            status: string;
+            temporal_ui_url: string;
+            total_steps: number;
+            trigger_type: string;
+            triggered_by: string | null;
+            version: number;
+            workflow_code: string | null;
+            workflow_id: number;
+            workflow_name: string | null;
+        } & {
+            [key: string]: unknown;
         };
         Schedule: {
             /** Format: date-time */
@@ -1895,7 +2124,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description A payload cannot be decoded */
+        /** @description A payload cannot be decoded; nothing to retry (NO_ITEMS_TO_RETRY, RETRY_NOT_POSSIBLE); an edited output of the wrong shape (OUTPUT_INVALID) */
         Error422: {
             headers: {
                 [name: string]: unknown;
@@ -2492,7 +2721,7 @@ export interface operations {
                 /** @description Runs started by this schedule */
                 schedule?: number;
                 status?: "pending" | "running" | "completed" | "failed" | "cancelled";
-                trigger_type?: "manual" | "api" | "schedule" | "restart" | "cli";
+                trigger_type?: "manual" | "api" | "schedule" | "restart" | "cli" | "retry_items" | "edit_output";
                 /** @description Workflow id or code */
                 workflow?: string;
             };
@@ -2739,6 +2968,40 @@ export interface operations {
             503: components["responses"]["Error503"];
         };
     };
+    ExecutionsController_retryItems: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetryItemsDto"];
+            };
+        };
+        responses: {
+            /** @description The new run, with the step, count and version of what it retries */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetryItemsRun"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            503: components["responses"]["Error503"];
+        };
+    };
     ExecutionsController_signal: {
         parameters: {
             query?: never;
@@ -2769,6 +3032,41 @@ export interface operations {
             404: components["responses"]["Error404"];
             409: components["responses"]["Error409"];
             415: components["responses"]["Error415"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    ExecutionsController_editOutput: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                step_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditStepOutputDto"];
+            };
+        };
+        responses: {
+            /** @description The new run that continues from the edited output, with the audit record */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EditedOutputRun"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
             503: components["responses"]["Error503"];
         };
     };

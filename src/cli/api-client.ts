@@ -105,6 +105,15 @@ export class RemoteApi {
     return unwrap(await this.client.POST('/executions/{id}/restart', { params: { path: { id } }, body }));
   }
 
+  /** `overrides` items and `output` are any JSON: the generated body types cannot say so. */
+  async retryItems(id: string, body: Omit<Schemas['RetryItemsDto'], 'overrides'> & { overrides?: Record<string, Record<string, unknown>> }) {
+    return unwrap(await this.client.POST('/executions/{id}/retry-items', { params: { path: { id } }, body: body as Schemas['RetryItemsDto'] }));
+  }
+
+  async editOutput(id: string, stepKey: string, body: { output: unknown; reason?: string }) {
+    return unwrap(await this.client.POST('/executions/{id}/steps/{step_key}/output', { params: { path: { id, step_key: stepKey } }, body: body as Schemas['EditStepOutputDto'] }));
+  }
+
   async schedules(query: { workflow?: number; page?: number; page_size?: number }) {
     return unwrap(await this.client.GET('/schedules', { params: { query } }));
   }

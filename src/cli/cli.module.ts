@@ -10,6 +10,7 @@ import { ConfigModule } from '@src/config/config.module';
 import { CoreModule } from '@src/core/core.module';
 import { ExecutionQueriesService } from '@src/executions/execution-queries.service';
 import { ExecutionItemsService } from '@src/executions/execution-items.service';
+import { RecoveryService } from '@src/executions/recovery.service';
 import { ExecutionsModule } from '@src/executions/executions.module';
 import { ExecutionsService } from '@src/executions/executions.service';
 import { NestLoggerAdapter, type Logger } from '@src/logging/logger';
@@ -33,6 +34,7 @@ export interface Services {
   executions: ExecutionsService;
   queries: ExecutionQueriesService;
   items: ExecutionItemsService;
+  recovery: RecoveryService;
   templates: TemplatesService;
   schedules: SchedulesService;
   stats: StatsService;
@@ -82,6 +84,7 @@ export function servicesOf(app: INestApplicationContext): Services {
     executions: app.get(ExecutionsService),
     queries: app.get(ExecutionQueriesService),
     items: app.get(ExecutionItemsService),
+    recovery: app.get(RecoveryService),
     templates: app.get(TemplatesService),
     schedules: app.get(SchedulesService),
     stats: app.get(StatsService),

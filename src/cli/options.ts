@@ -23,11 +23,13 @@ export interface OptionSpec {
   max?: number;
   /** For json options: the value must be a JSON object. */
   object?: boolean;
+  /** For string options: may be given several times; the value is then a list. */
+  multiple?: boolean;
 }
 
 export interface Parsed {
   positionals: string[];
-  options: Record<string, string | number | boolean | Record<string, unknown> | undefined>;
+  options: Record<string, string | number | boolean | string[] | Record<string, unknown> | undefined>;
 }
 
 /**
@@ -41,7 +43,7 @@ export function parseOptions(argv: string[], spec: Record<string, OptionSpec>, o
   try {
     parsed = parseArgs({
       args: argv,
-      options: Object.fromEntries(Object.entries(spec).map(([name, s]) => [name, { type: s.kind === 'boolean' ? 'boolean' : 'string' }] as const)),
+      options: Object.fromEntries(Object.entries(spec).map(([name, s]) => [name, { type: s.kind === 'boolean' ? 'boolean' : 'string', ...(s.multiple ? { multiple: true } : {}) }] as const)),
       strict: true,
       allowPositionals: true,
       allowNegative: true,
@@ -55,7 +57,7 @@ export function parseOptions(argv: string[], spec: Record<string, OptionSpec>, o
   }
   const options: Parsed['options'] = {};
   for (const [name, value] of Object.entries(parsed.values)) {
-    options[name] = typeof value === 'string' ? convert(name, value, spec[name]) : (value as boolean | undefined);
+    options[name] = typeof value === 'string' ? convert(name, value, spec[name]) : Array.isArray(value) ? value.map(String) : (value as boolean | undefined);
   }
   return { positionals, options };
 }

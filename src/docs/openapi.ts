@@ -49,6 +49,8 @@ export const OPERATION_RESPONSES: Record<string, { status: number; schema: strin
   ExecutionsController_cancel: { status: 202, schema: 'Execution', description: 'Cancellation requested' },
   ExecutionsController_restart: { status: 202, schema: 'Execution', description: 'The new run' },
   ExecutionsController_signal: { status: 202, schema: 'Execution', description: 'The decision was delivered' },
+  ExecutionsController_retryItems: { status: 202, schema: 'RetryItemsRun', description: 'The new run, with the step, count and version of what it retries' },
+  ExecutionsController_editOutput: { status: 202, schema: 'EditedOutputRun', description: 'The new run that continues from the edited output, with the audit record' },
   WorkflowExecuteController_execute: { status: 202, schema: 'Execution', description: 'The run was started (or, for a known idempotency_key, the first run)' },
   SchedulesController_list: { status: 200, schema: 'SchedulePage', description: 'A page of schedules' },
   SchedulesController_create: { status: 201, schema: 'Schedule', description: 'The schedule' },
@@ -116,6 +118,8 @@ const EXTRA_ERRORS: Record<string, number[]> = {
   ExecutionsController_cancel: [409],
   ExecutionsController_restart: [409],
   ExecutionsController_signal: [409],
+  ExecutionsController_retryItems: [409, 422],
+  ExecutionsController_editOutput: [409, 422],
   SchedulesController_create: [409],
   CodecController_decode: [422],
   SecretsController_create: [409],
@@ -133,7 +137,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'No such record',
   409: 'Conflicts with the current state (e.g. AI_NOT_CONFIGURED, STEP_FINISHED, a duplicate code)',
   415: 'The body is not JSON (send `Content-Type: application/json`)',
-  422: 'A payload cannot be decoded',
+  422: 'A payload cannot be decoded; nothing to retry (NO_ITEMS_TO_RETRY, RETRY_NOT_POSSIBLE); an edited output of the wrong shape (OUTPUT_INVALID)',
   503: 'The database or Temporal is unavailable (DEPENDENCY_UNAVAILABLE; see Retry-After)',
 };
 

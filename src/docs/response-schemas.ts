@@ -179,9 +179,42 @@ export const Execution = named(
     cancel_requested: z.boolean().optional(),
     accepted: z.boolean().optional(),
     signal: z.looseObject({ step_key: z.string(), decision: z.enum(['approve', 'reject']) }).optional(),
+    recovery: jsonObject.nullable().optional().meta({ description: 'Recovery runs (restart, retry-items, edited output): kind, version_choice, version, reused and re-run steps, idempotency_root' }),
   }),
   'A run, as listed; execute, cancel, restart and signal answer with it.',
 );
+
+/** An audited edit of a step's output (step_output_edits). */
+const StepOutputEdit = z.looseObject({
+  id: z.int(),
+  execution_id: z.string().meta({ description: 'The run whose step output was edited' }),
+  step_key: z.string(),
+  new_execution_id: z.string().nullable().meta({ description: 'The run the edit started' }),
+  edited_by: z.string().nullable(),
+  reason: z.string().nullable(),
+  before: json,
+  after: json,
+  created_at: timestamp,
+});
+
+export const RetryItemsRun = named(
+  'RetryItemsRun',
+  Execution.extend({
+    recovery: jsonObject,
+    retry: z.looseObject({
+      step: z.string().meta({ description: 'The step the items are fed to again' }),
+      count: z.int(),
+      keys: z.array(z.string()).meta({ description: 'The first 100 keys retried' }),
+      version: z.int(),
+      version_choice: z.enum(['current', 'original']),
+      other_steps: z.record(z.string(), z.int()).meta({ description: 'Matching items of later steps, left for another retry' }),
+      not_retryable: z.int(),
+    }),
+  }),
+  'The new run, and what it retries.',
+);
+
+export const EditedOutputRun = named('EditedOutputRun', Execution.extend({ recovery: jsonObject, edit: StepOutputEdit }), 'The new run that continues from the edited output, and the audit record.');
 
 export const ExecutionPage = page('ExecutionPage', Execution);
 
@@ -229,6 +262,7 @@ export const ExecutionDetail = named(
     }),
     steps: z.array(StepRun),
     compensations: z.array(jsonObject),
+    edits: z.array(StepOutputEdit).meta({ description: 'Audited edits of step outputs made on this run or that started it' }),
   }),
   'One run in full: input, output, progress (live while it runs), each step.',
 );

@@ -49,7 +49,7 @@ const EXPORT_CHUNK = 10_000;
  * ledger's batches: every batch unnested, and of an item recorded by several
  * attempts, the last attempt's outcome.
  */
-const LATEST = (stepFilter: string) => `
+export const LATEST = (stepFilter: string) => `
   SELECT DISTINCT ON (b.step_key, u.ref)
          b.id::text || '-' || u.ord AS item_id, b.step_key, u.ref, u.item_key, u.item_index, u.status,
          u.reason_code, u.message, b.attempt, u.payload, b.recorded_at

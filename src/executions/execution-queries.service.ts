@@ -180,7 +180,21 @@ export class ExecutionQueriesService {
       },
       steps,
       compensations,
+      // Recovery runs: what they reuse and retry, and the audited edits of step outputs (on this run, or that started it).
+      recovery: row.recovery ?? null,
+      edits: await this.edits(row.execution_id),
     };
+  }
+
+  /** The audited edits of step outputs made on a run or that started it (step_output_edits). */
+  async edits(executionId: string) {
+    const rows: Array<{ id: string; execution_id: string; step_key: string; new_execution_id: string | null; edited_by: string | null; reason: string | null; before: unknown; after: unknown; created_at: Date }> =
+      await this.dataSource.query(
+        `SELECT id, execution_id, step_key, new_execution_id, edited_by, reason, before, after, created_at
+           FROM step_output_edits WHERE execution_id = $1 OR new_execution_id = $1 ORDER BY id`,
+        [executionId],
+      );
+    return rows.map((r) => ({ ...r, id: Number(r.id), created_at: new Date(r.created_at).toISOString() }));
   }
 
   /**

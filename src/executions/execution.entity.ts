@@ -3,7 +3,7 @@ import type { RunStatus, StepStatus } from '@engine/dsl/types';
 import type { FailedItemRecord } from '@engine/shared/contracts';
 import { Workflow, WorkflowVersion, numericTransformer } from '@src/workflows/workflow.entity';
 
-export const TRIGGER_TYPES = ['manual', 'api', 'schedule', 'restart', 'cli'] as const;
+export const TRIGGER_TYPES = ['manual', 'api', 'schedule', 'restart', 'cli', 'retry_items', 'edit_output'] as const;
 export type TriggerType = (typeof TRIGGER_TYPES)[number];
 
 /** The projection of one run, kept current by the worker; Temporal stays the source of truth. */
@@ -91,6 +91,10 @@ export class WorkflowExecution {
   /** The run this one restarts, when it was started by a restart. */
   @Column({ type: 'varchar', length: 100, nullable: true })
   restarted_from: string | null;
+
+  /** For a run started by a restart, a retry of items or an edited output: what it reuses and retries (src/executions/recovery.service.ts). */
+  @Column({ type: 'jsonb', nullable: true })
+  recovery: Record<string, unknown> | null;
 
   @Column({ type: 'varchar', length: 200, nullable: true, unique: true })
   idempotency_key: string | null;

@@ -4,7 +4,10 @@ import { Actor, RequireRole } from '@src/auth/roles';
 import { pageRequest } from '@src/common/http/pagination';
 import { ExecutionRefPipe, IntIdPipe } from '@src/common/http/params';
 import { plainBody } from '@src/common/http/plain';
-import { ListExecutionsQueryDto, RestartExecutionDto, SignalExecutionDto } from '@src/executions/dto/execution.dto';
+import { EditStepOutputDto, ListExecutionsQueryDto, RestartExecutionDto, RetryItemsDto, SignalExecutionDto } from '@src/executions/dto/execution.dto';
+import { RecoveryService } from '@src/executions/recovery.service';
+import { STEP_KEY_PATTERN } from '@engine/dsl/validate';
+import { AppError } from '@src/common/errors';
 import { ExecutionQueriesService } from '@src/executions/execution-queries.service';
 import { ExecutionsService } from '@src/executions/executions.service';
 import { ExecuteWorkflowDto } from '@src/workflows/dto/workflow.dto';
@@ -18,6 +21,7 @@ export class ExecutionsController {
   constructor(
     private readonly executions: ExecutionsService,
     private readonly queries: ExecutionQueriesService,
+    private readonly recovery: RecoveryService,
   ) {}
 
   @Get()
@@ -52,8 +56,29 @@ export class ExecutionsController {
   @ApiOperation({ summary: 'Start a new run that reuses the completed steps of this one (from its failed step, or from_step)' })
   async restart(@Param('id', ExecutionRefPipe) id: string, @Body() body: RestartExecutionDto, @Actor() actor: string | null) {
     const b = plainBody(body);
-    const row = await this.executions.restart(id, { from_step: b.from_step, input_overrides: b.input_overrides, triggered_by: actor });
-    return this.queries.present(row);
+    const row = await this.executions.restart(id, { from_step: b.from_step, input_overrides: b.input_overrides, version: b.version, triggered_by: actor });
+    return { ...(await this.queries.present(row)), recovery: row.recovery };
+  }
+
+  @Post(':id/retry-items')
+  @HttpCode(202)
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Start a new run that re-runs only the items that did not go through (all, or by key, reason or step), from the step where they stopped' })
+  async retryItems(@Param('id', ExecutionRefPipe) id: string, @Body() body: RetryItemsDto, @Actor() actor: string | null) {
+    const b = plainBody(body);
+    const { run, retry } = await this.recovery.retryItems(id, { keys: b.keys, reasons: b.reasons, step: b.step, overrides: b.overrides, version: b.version, triggered_by: actor });
+    return { ...(await this.queries.present(run)), recovery: run.recovery, retry };
+  }
+
+  @Post(':id/steps/:step_key/output')
+  @HttpCode(202)
+  @RequireRole('operator')
+  @ApiOperation({ summary: "Edit a completed or failed step's output (audited) and continue: a new run reuses it and runs the steps after it" })
+  async editOutput(@Param('id', ExecutionRefPipe) id: string, @Param('step_key') stepKey: string, @Body() body: EditStepOutputDto, @Actor() actor: string | null) {
+    if (!STEP_KEY_PATTERN.test(stepKey)) throw new AppError('BAD_REQUEST', `step_key: "${stepKey.slice(0, 100)}" is not a step key`, 400, { field: 'step_key' });
+    const b = body as EditStepOutputDto;
+    const { run, edit } = await this.recovery.editOutput(id, stepKey, { output: b.output, reason: b.reason ?? null, edited_by: actor });
+    return { ...(await this.queries.present(run)), recovery: run.recovery, edit };
   }
 
   @Post(':id/signal')

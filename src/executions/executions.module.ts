@@ -4,12 +4,13 @@ import { ExecutionsController, WorkflowExecuteController } from '@src/executions
 import { ExecutionsService } from '@src/executions/executions.service';
 import { ExecutionItemsController } from '@src/executions/execution-items.controller';
 import { ExecutionItemsService } from '@src/executions/execution-items.service';
+import { RecoveryService } from '@src/executions/recovery.service';
 import { WorkflowsModule } from '@src/workflows/workflows.module';
 
 @Module({
   imports: [WorkflowsModule],
   controllers: [ExecutionsController, ExecutionItemsController, WorkflowExecuteController],
-  providers: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService],
-  exports: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService],
+  providers: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService, RecoveryService],
+  exports: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService, RecoveryService],
 })
 export class ExecutionsModule {}

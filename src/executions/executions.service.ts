@@ -27,6 +27,7 @@ import { assertInputMatches } from '@src/workflows/input-schema';
 import { assertAiConfigured } from '@src/executions/preflight';
 import { WorkflowExecution, WorkflowStepExecution, type TriggerType } from '@src/executions/execution.entity';
 import { WorkflowsService } from '@src/workflows/workflows.service';
+import { reusePlan, type VersionChoice } from '@src/executions/recovery-plan';
 
 export interface StartOptions {
   input_data?: unknown;
@@ -38,7 +39,32 @@ export interface StartOptions {
   schedule_id?: number | null;
   /** Overrides the configured task queue (tests run their own workers). */
   task_queue?: string;
+  /** Recovery runs: what the run reuses and retries, kept on its row and in its memo. */
+  recovery?: RecoveryRecord;
+  /** Recovery runs: the first run's id, for per-item idempotency keys. */
+  idempotency_root?: string;
+  /** The run retries a subset of a step's items. */
+  items_subset?: boolean;
 }
+
+/** What a recovery run reuses and re-runs, whatever started it. */
+export interface RecoveryBase {
+  version: number;
+  from_version: number;
+  /** The first run of the chain: per-item idempotency keys derive from it. */
+  idempotency_root: string;
+  reused_steps: string[];
+  rerun_steps: string[];
+  /** Steps of the chosen version whose definition differs from the earlier run's version (re-run with what follows). */
+  changed_steps: string[];
+}
+
+/** What a recovery run is (row `recovery`, memo `recovery`). */
+export type RecoveryRecord = RecoveryBase & {
+  kind: 'restart' | 'retry_items' | 'edit_output';
+  /** Which definition version the operator chose (or the default chose): `current` or `original`. */
+  version_choice: VersionChoice;
+} & Record<string, unknown>;
 
 export interface RestartOptions {
   /** Re-run this step and everything downstream of it; reuse the rest. Default: the failed steps. */
@@ -47,6 +73,11 @@ export interface RestartOptions {
   input_overrides?: Record<string, unknown>;
   triggered_by?: string | null;
   task_queue?: string;
+  /**
+   * Which definition version the new run uses: `original` (the earlier run's) or `current`
+   * (the workflow's current one). Default: current when it is newer, else original.
+   */
+  version?: VersionChoice;
 }
 
 export interface ExecutionLimits {
@@ -132,6 +163,7 @@ export class ExecutionsService {
       schedule_id: opts.schedule_id ?? null,
       restarted_from: restartedFrom ?? null,
       singleton_key: singletonKey,
+      recovery: opts.recovery ?? null,
     });
     for (let attempt = 0; ; attempt++) {
       try {
@@ -167,6 +199,8 @@ export class ExecutionsService {
       trigger_type: row.trigger_type,
       triggered_by: row.triggered_by,
       resume,
+      ...(opts.idempotency_root ? { idempotency_root: opts.idempotency_root } : {}),
+      ...(opts.items_subset ? { items_subset: true } : {}),
       ...(this.limits.outageBudgetSeconds !== undefined ? { outage_budget_seconds: this.limits.outageBudgetSeconds } : {}),
     };
     try {
@@ -178,7 +212,13 @@ export class ExecutionsService {
           taskQueue: opts.task_queue ?? this.defaultTaskQueue,
           args: [args],
           typedSearchAttributes: searchAttributes(definition, row.trigger_type),
-          memo: { workflow_id: workflow.id, workflow_name: workflow.name, version: definition.version, restarted_from: restartedFrom ?? null },
+          memo: {
+            workflow_id: workflow.id,
+            workflow_name: workflow.name,
+            version: definition.version,
+            restarted_from: restartedFrom ?? null,
+            ...(opts.recovery ? { recovery: opts.recovery } : {}),
+          },
           ...runMetadata({
             definition,
             executionId,
@@ -289,23 +329,71 @@ export class ExecutionsService {
    */
   async restart(id: string, opts: RestartOptions = {}): Promise<WorkflowExecution> {
     const old = await this.get(id);
-    if (old.status === 'running' || old.status === 'pending') {
-      throw new ConflictError('EXECUTION_RUNNING', `execution ${old.execution_id} is still ${old.status}; cancel it first`, { execution_id: old.execution_id });
-    }
-    const { definition } = await this.workflows.definition(old.workflow_id, old.version);
+    assertFinished(old);
+    const { original, definition, choice } = await this.chooseVersion(old, opts.version);
     const main = definition.steps.filter((s) => s.role === 'main');
     if (opts.from_step !== undefined && !main.some((s) => s.key === opts.from_step)) {
       throw new AppError('STEP_NOT_FOUND', `from_step: workflow ${definition.code} v${definition.version} has no step "${opts.from_step}"`, 400, { field: 'from_step' });
     }
     const outputs = await this.completedOutputs(old.execution_id);
     const stepRows = await this.steps(old.execution_id);
-    const rerun = opts.from_step ? downstreamOf(definition, opts.from_step) : new Set<string>();
+    const plan = this.reuse(old, original, definition, outputs, stepRows, opts.from_step ? [opts.from_step] : []);
+    const input =
+      opts.input_overrides && isObject(old.input_data) ? { ...old.input_data, ...opts.input_overrides } : opts.input_overrides ?? old.input_data;
+    return this.start(
+      old.workflow_id,
+      {
+        input_data: input,
+        trigger_type: 'restart',
+        triggered_by: opts.triggered_by ?? null,
+        version: definition.version,
+        task_queue: opts.task_queue,
+        idempotency_root: plan.recovery.idempotency_root,
+        // Other input, or steps changed upstream, may put other items at the same positions: keys from the items then.
+        items_subset: opts.input_overrides !== undefined || plan.recovery.changed_steps.length > 0,
+        recovery: { ...plan.recovery, kind: 'restart', version_choice: choice, ...(opts.from_step ? { from_step: opts.from_step } : {}) },
+      },
+      { from_execution_id: old.execution_id, completed_outputs: plan.completed, skipped_steps: plan.skipped },
+      old.execution_id,
+    );
+  }
+
+  /**
+   * The definition a recovery run of `old` uses: its own version (`original`)
+   * or the workflow's current one (`current`); by default the current one
+   * when it is newer.
+   */
+  async chooseVersion(old: WorkflowExecution, choice: VersionChoice | undefined): Promise<{ original: WorkflowDefinition; definition: WorkflowDefinition; choice: VersionChoice }> {
+    const { workflow, definition: original } = await this.workflows.definition(old.workflow_id, old.version);
+    const chosen: VersionChoice = choice ?? (workflow.current_version > old.version ? 'current' : 'original');
+    if (chosen === 'original' || workflow.current_version === old.version) return { original, definition: original, choice: chosen };
+    const { definition } = await this.workflows.definition(old.workflow_id, workflow.current_version);
+    return { original, definition, choice: chosen };
+  }
+
+  /**
+   * Which outputs of `old` a run of `definition` reuses: every main step
+   * except those in `rerun` and what depends on them, the steps that are new
+   * or whose definition changed since the old run's version (and what
+   * depends on them), and the steps the old run's saga undid.
+   */
+  reuse(
+    old: WorkflowExecution,
+    original: WorkflowDefinition,
+    definition: WorkflowDefinition,
+    outputs: Record<string, unknown>,
+    stepRows: WorkflowStepExecution[],
+    rerunFrom: string[],
+  ): { completed: Record<string, unknown>; skipped: string[]; recovery: RecoveryBase } {
+    const plan = reusePlan(original, definition, rerunFrom);
+    const rerun = plan.rerun;
     // A step the old run's saga undid is not done any more: it runs again, and so does everything after it.
-    const { undone, notUndone } = compensatedSteps(definition, stepRows);
+    const { undone, notUndone } = compensatedSteps(original, stepRows);
     for (const key of undone) for (const k of downstreamOf(definition, key)) rerun.add(k);
-    const unsafe = notUndone.find((key) => !rerun.has(key) && key in outputs);
+    const main = definition.steps.filter((s) => s.role === 'main');
+    const unsafe = notUndone.find((key) => !rerun.has(key) && key in outputs && main.some((s) => s.key === key));
     if (unsafe !== undefined) {
-      const comp = definition.steps.find((s) => s.role === 'compensation' && s.compensates === unsafe);
+      const comp = original.steps.find((s) => s.role === 'compensation' && s.compensates === unsafe);
       throw new ConflictError(
         'COMPENSATION_FAILED',
         `execution ${old.execution_id}: the compensation "${comp?.key ?? '?'}" of step "${unsafe}" failed, so that step's effects may be partly undone ` +
@@ -315,19 +403,26 @@ export class ExecutionsService {
     }
     const completed: Record<string, unknown> = {};
     for (const s of main) if (!rerun.has(s.key) && s.key in outputs) completed[s.key] = outputs[s.key];
-    const skipped = stepRows.filter((r) => r.status === 'skipped' && r.role === 'main' && !rerun.has(r.step_key)).map((r) => r.step_key);
-    const input =
-      opts.input_overrides && isObject(old.input_data) ? { ...old.input_data, ...opts.input_overrides } : opts.input_overrides ?? old.input_data;
-    return this.start(
-      old.workflow_id,
-      { input_data: input, trigger_type: 'restart', triggered_by: opts.triggered_by ?? null, version: old.version, task_queue: opts.task_queue },
-      { from_execution_id: old.execution_id, completed_outputs: completed, skipped_steps: skipped },
-      old.execution_id,
-    );
+    const skipped = stepRows
+      .filter((r) => r.status === 'skipped' && r.role === 'main' && !rerun.has(r.step_key) && main.some((s) => s.key === r.step_key))
+      .map((r) => r.step_key);
+    const root = typeof old.recovery?.idempotency_root === 'string' ? old.recovery.idempotency_root : old.execution_id;
+    return {
+      completed,
+      skipped,
+      recovery: {
+        version: definition.version,
+        from_version: original.version,
+        idempotency_root: root,
+        reused_steps: Object.keys(completed),
+        rerun_steps: main.filter((s) => !(s.key in completed) && !skipped.includes(s.key)).map((s) => s.key),
+        changed_steps: plan.changed,
+      },
+    };
   }
 
   /** Step outputs of a finished run, read from its Temporal history (activity results keyed by step). */
-  private async completedOutputs(executionId: string): Promise<Record<string, unknown>> {
+  async completedOutputs(executionId: string): Promise<Record<string, unknown>> {
     // fetchHistory() returns payloads as stored: decrypt them with the client's codec first.
     const client = await this.temporal();
     const history = await decodeHistoryPayloads(await client.workflow.getHandle(executionId).fetchHistory(), clientCodecs(client));
@@ -428,6 +523,13 @@ function downstreamOf(def: WorkflowDefinition, key: string): Set<string> {
     }
   }
   return out;
+}
+
+/** A recovery run starts from a finished run only. */
+export function assertFinished(old: WorkflowExecution): void {
+  if (old.status === 'running' || old.status === 'pending') {
+    throw new ConflictError('EXECUTION_RUNNING', `execution ${old.execution_id} is still ${old.status}; cancel it first`, { execution_id: old.execution_id });
+  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -150,6 +150,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         status: custom.status ?? DEFAULT_CARRIER_FAILURE.status,
         code: custom.code ?? DEFAULT_CARRIER_FAILURE.code,
         message: custom.message ?? DEFAULT_CARRIER_FAILURE.message,
+        ...(custom.order_ids ? { order_ids: custom.order_ids } : {}),
       };
     },
     requests: (since = 0, api) => {

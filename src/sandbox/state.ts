@@ -162,6 +162,8 @@ export interface CarrierFailure {
   status: number;
   code: string;
   message: string;
+  /** Only labels of these orders are refused (absent: every new label). */
+  order_ids?: string[];
 }
 
 /** Options of {@link SandboxState}. */
@@ -499,7 +501,7 @@ export class SandboxState {
       this.counters.idempotent_replays++;
       return { label, created: false };
     }
-    if (this.carrierFailure) {
+    if (this.carrierFailure && (!this.carrierFailure.order_ids || this.carrierFailure.order_ids.includes(input.order_id))) {
       this.counters.labels_rejected++;
       const { status, code, message } = this.carrierFailure;
       throw new HttpError(status, code, message, { permanent: true });

@@ -52,6 +52,14 @@ export interface InterpreterInput {
    * (config `outage.budgetSeconds`); absent in older runs: DEFAULT_OUTAGE_BUDGET_SECONDS.
    */
   outage_budget_seconds?: number;
+  /**
+   * Recovery runs (restart, retry of items, edited output): the first run's
+   * execution id, from which per-item idempotency keys derive so a side effect
+   * the first run made is not made twice (a retry of a retry keeps it).
+   */
+  idempotency_root?: string;
+  /** Set when the run retries a subset of a step's items: per-item keys come from the item, not its position. */
+  items_subset?: boolean;
 }
 
 /** The outage budget of runs whose input does not name one. */
@@ -148,6 +156,10 @@ export interface StepRequest {
   timeout_seconds?: number;
   /** `${execution_id}:${step_key}`: for outside calls and idempotent side effects. */
   idempotency_key: string;
+  /** Recovery runs: the first run's id, for per-item idempotency keys (see InterpreterInput.idempotency_root). */
+  idempotency_root?: string;
+  /** The run retries a subset of items: per-item keys come from the item, not its position. */
+  items_subset?: boolean;
   /** For compensation steps: the key of the step being undone. */
   compensates?: string | null;
 }

@@ -141,6 +141,9 @@ export const API_ERROR_CATALOGUE = {
   URI_TOO_LONG: { http: 414, message: 'the URL is too long' },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, message: 'the body is not JSON (send Content-Type: application/json)' },
   UNPROCESSABLE: { http: 422, message: 'the request cannot be processed' },
+  NO_ITEMS_TO_RETRY: { http: 422, message: 'no item of the run that did not go through matches the filter' },
+  RETRY_NOT_POSSIBLE: { http: 422, message: 'the items cannot be fed back to the step they did not go through' },
+  OUTPUT_INVALID: { http: 422, message: "the edited output does not have the step's output shape" },
   TOO_MANY_REQUESTS: { http: 429, message: 'too many requests' },
   // 409: conflicts with the current state
   CONFLICT: { http: 409, message: 'a record with the same unique value already exists' },
@@ -151,6 +154,7 @@ export const API_ERROR_CATALOGUE = {
   WORKFLOW_HAS_SCHEDULES: { http: 409, message: 'the workflow still has schedules' },
   EXECUTION_FINISHED: { http: 409, message: 'the run has already finished' },
   EXECUTION_RUNNING: { http: 409, message: 'the run is still running' },
+  STEP_NOT_EDITABLE: { http: 409, message: 'the step neither completed nor failed in that run, so it has no output to edit' },
   STEP_FINISHED: { http: 409, message: 'the step has already finished' },
   ALREADY_STARTED: { http: 409, message: 'a run with that id has already started' },
   IDEMPOTENCY_KEY_REUSED: { http: 409, message: 'the idempotency key was used for another request' },

@@ -522,6 +522,9 @@ class Run {
       max_attempts: effectiveRetry(step, this.def).maxAttempts,
       timeout_seconds: step.timeout_seconds,
       idempotency_key: `${this.executionId}:${step.key}`,
+      // Recovery runs: per-item side effects keyed from the first run (activity input only: no command changes).
+      ...(this.input.idempotency_root ? { idempotency_root: this.input.idempotency_root } : {}),
+      ...(this.input.items_subset ? { items_subset: true } : {}),
       compensates: step.compensates,
     };
   }

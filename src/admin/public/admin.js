@@ -951,6 +951,7 @@
       <p class="muted">Workflow <a href="#/workflows/${r.workflow_id}">${r.workflow_code || r.workflow_id}</a> v${r.version} · trigger ${r.trigger_type}
         ${r.restarted_from ? raw(html` · restarted from <a href="#/executions/${encodeURIComponent(r.restarted_from)}">${r.restarted_from}</a>`) : ''}
         · started ${when(r.started_at)} · duration ${seconds(r.duration_seconds)}</p>
+      ${r.recovery ? raw(recoveryNote(r.recovery)) : ''}
       ${r.error_message ? raw(html`<p class="error">${r.error_message}</p>`) : ''}
       ${r.failed_items_total > 0 ? raw(failedItemsTable(r)) : ''}
       <div class="toolbar">
@@ -959,6 +960,7 @@
         ${waiting.map((s) => raw(html`<span>Approval <b>${s.step_name}</b>:</span><button data-approve="${s.step_key}">Approve</button><button class="secondary" data-reject="${s.step_key}">Reject</button>`))}
       </div>
       <section id="items-ledger" aria-label="Items"></section>
+      ${(r.edits || []).length ? raw(editsTable(r)) : ''}
       <h2>Steps</h2>
       ${def && def.steps ? raw(dagSvg(def.steps, (def.graph && def.graph.edges) || [], statuses)) : ''}
       <table><thead><tr><th>Step</th><th>Type</th><th>Status</th><th>Attempt</th><th>Started</th><th>Duration</th><th>Result</th></tr></thead><tbody>
@@ -979,14 +981,65 @@
     on('#cancel', () => act(() => api(`/executions/${encodeURIComponent(id)}/cancel/`, { method: 'POST' }), 'Cancellation requested'));
     on('#restart', () =>
       act(async () => {
-        const next = await api(`/executions/${encodeURIComponent(id)}/restart/`, { method: 'POST', body: {} });
+        const version = await chooseVersion(r, 'Restart from failed step', 'Restart');
+        if (!version) return;
+        const next = await api(`/executions/${encodeURIComponent(id)}/restart/`, { method: 'POST', body: { version } });
         location.hash = `#/executions/${encodeURIComponent(next.execution_id)}`;
       }),
     );
     on('[data-approve]', (el) => act(() => api(`/executions/${encodeURIComponent(id)}/signal/`, { method: 'POST', body: { step_key: el.dataset.approve, decision: 'approve' } }), 'Approved'));
     on('[data-reject]', (el) => act(() => api(`/executions/${encodeURIComponent(id)}/signal/`, { method: 'POST', body: { step_key: el.dataset.reject, decision: 'reject' } }), 'Rejected'));
     refreshWhile(!finished, 1000);
-    itemsLedger(id, document.getElementById('items-ledger')).catch((e) => toast(e.message, true));
+    itemsLedger(id, document.getElementById('items-ledger'), undefined, undefined, r).catch((e) => toast(e.message, true));
+  }
+
+  // ---------- recovery: version choice, retry of items, edits (docs/recovery.md) ----------
+
+  /** What a recovery run is: its kind, the version chosen, what it reuses and re-runs. */
+  function recoveryNote(rec) {
+    const kind = { restart: 'Restart', retry_items: 'Retry of items', edit_output: 'Continued from an edited output' }[rec.kind] || rec.kind;
+    return html`<p class="muted" id="recovery">${kind} · version ${rec.version_choice} (v${rec.version}${rec.from_version !== rec.version ? `, the earlier run was v${rec.from_version}` : ''})
+      ${rec.step ? ` · step ${rec.step}` : ''}${typeof rec.items === 'number' ? ` · ${rec.items} item(s)` : ''}
+      · reused ${(rec.reused_steps || []).join(', ') || 'nothing'} · re-run ${(rec.rerun_steps || []).join(', ') || 'nothing'}
+      ${(rec.changed_steps || []).length ? ` · changed in v${rec.version}: ${rec.changed_steps.join(', ')}` : ''}</p>`;
+  }
+
+  /** The audited edits of step outputs made on this run or that started it. */
+  function editsTable(r) {
+    return html`<h2>Edited outputs</h2><table id="edits"><thead><tr><th>Step</th><th>By</th><th>When</th><th>Reason</th><th>Run</th><th>Before / after</th></tr></thead><tbody>
+      ${r.edits.map((e) => raw(html`<tr><td>${e.step_key}</td><td>${e.edited_by || '—'}</td><td>${when(e.created_at)}</td><td>${e.reason || ''}</td>
+        <td>${e.new_execution_id === r.execution_id ? raw(html`edited in <a href="#/executions/${encodeURIComponent(e.execution_id)}">${e.execution_id}</a>`) : e.new_execution_id ? raw(html`continued as <a href="#/executions/${encodeURIComponent(e.new_execution_id)}">${e.new_execution_id}</a>`) : '—'}</td>
+        <td><details><summary>show</summary><pre>before: ${JSON.stringify(e.before, null, 2).slice(0, 20000)}</pre><pre>after: ${JSON.stringify(e.after, null, 2).slice(0, 20000)}</pre></details></td></tr>`))}
+      </tbody></table>`;
+  }
+
+  /**
+   * Asks which definition version a restart or retry uses: the run's own, or
+   * the workflow's current one (preselected when it is newer). Resolves to
+   * "current", "original", or null when the operator cancels.
+   */
+  async function chooseVersion(r, title, verb, detail = '') {
+    const wf = await api(`/workflows/${r.workflow_id}/`).catch(() => null);
+    const current = wf && wf.current_version ? wf.current_version : r.version;
+    const newer = current > r.version;
+    const dlg = document.createElement('dialog');
+    dlg.id = 'recover-dialog';
+    dlg.innerHTML = html`<form method="dialog"><h2>${title}</h2>${detail ? raw(html`<p>${detail}</p>`) : ''}
+      <fieldset><legend>Definition version</legend>
+        <label><input type="radio" name="version" value="current" ${newer ? 'checked' : ''}> current (v${current})${newer ? ' — newer than this run’s' : ''}</label>
+        <label><input type="radio" name="version" value="original" ${newer ? '' : 'checked'}> original (v${r.version}, this run’s)</label>
+      </fieldset>
+      <p class="muted">Steps whose definition changed in the chosen version run again with everything after them; the rest reuse this run’s outputs.</p>
+      <div class="toolbar"><button value="ok" id="recover-ok">${verb}</button><button value="cancel" class="secondary" id="recover-cancel">Cancel</button></div></form>`;
+    document.body.appendChild(dlg);
+    return new Promise((resolve) => {
+      dlg.addEventListener('close', () => {
+        const picked = dlg.returnValue === 'ok' ? dlg.querySelector('input[name="version"]:checked').value : null;
+        dlg.remove();
+        resolve(picked);
+      });
+      dlg.showModal();
+    });
   }
 
   /**
@@ -994,7 +1047,7 @@
    * the items that did not go through with their reasons, each one's raw
    * item, and downloads as CSV or JSON Lines.
    */
-  async function itemsLedger(id, el, filter = { status: '', reason: '', step: '' }, page = 1) {
+  async function itemsLedger(id, el, filter = { status: '', reason: '', step: '' }, page = 1, runRow = null) {
     const run = encodeURIComponent(id);
     const counts = await api(`/executions/${run}/items/counts/`);
     const total = Object.values(counts.by_status).reduce((a, b) => a + b, 0);
@@ -1017,6 +1070,7 @@
       </tbody></table>
       <div class="toolbar"><span class="muted">Showing ${status || 'every outcome but ok'}${filter.reason ? ` · reason ${filter.reason}` : ''}${filter.step ? ` · step ${filter.step}` : ''} (${list.count})</span>
         <button class="secondary" id="items-csv">Download CSV</button><button class="secondary" id="items-jsonl">Download JSON Lines</button>
+        ${notOk > 0 && runRow && ['completed', 'failed', 'cancelled'].includes(runRow.status) ? raw(html`<button id="items-retry">${filter.reason ? `Retry failed items (${filter.reason})` : 'Retry failed items'}</button>`) : ''}
         ${filter.status || filter.reason || filter.step ? raw('<button class="secondary" id="items-all">Show all not ok</button>') : ''}
         ${page > 1 ? raw('<button class="secondary" id="items-prev">Previous</button>') : ''}${page * 50 < list.count ? raw('<button class="secondary" id="items-next">Next</button>') : ''}</div>
       <table class="items"><thead><tr><th>Step</th><th>Item</th><th>#</th><th>Outcome</th><th>Reason</th><th>Message</th><th></th></tr></thead><tbody>
@@ -1024,7 +1078,9 @@
         <td>${i.reason_code || ''}</td><td>${i.message || ''}</td>
         <td>${i.has_payload ? raw(html`<button class="secondary" data-item="${i.id}">Item</button>`) : ''}</td></tr>`))}
       </tbody></table><pre id="item-payload" hidden></pre>`;
-    const again = (f, p = 1) => itemsLedger(id, el, f, p).catch((e) => toast(e.message, true));
+    const again = (f, p = 1) => itemsLedger(id, el, f, p, runRow).catch((e) => toast(e.message, true));
+    const retry = el.querySelector('#items-retry');
+    if (retry) retry.addEventListener('click', () => retryItems(runRow, filter));
     el.querySelectorAll('[data-filter-status]').forEach((a) =>
       a.addEventListener('click', (ev) => {
         ev.preventDefault();
@@ -1062,6 +1118,21 @@
     };
     el.querySelector('#items-csv').addEventListener('click', () => download('csv').catch((e) => toast(e.message, true)));
     el.querySelector('#items-jsonl').addEventListener('click', () => download('jsonl').catch((e) => toast(e.message, true)));
+  }
+
+  /** "Retry failed items": all that did not go through, or those of the selected reason (and step); asks for the version. */
+  function retryItems(r, filter) {
+    return act(async () => {
+      const what = filter.reason ? `the items that did not go through with reason ${filter.reason}${filter.step ? ` in step ${filter.step}` : ''}` : 'the items that did not go through';
+      const version = await chooseVersion(r, 'Retry failed items', 'Retry', `A new run re-runs only ${what}, from the first step where they stopped.`);
+      if (!version) return;
+      const body = { version };
+      if (filter.reason) body.reasons = [filter.reason];
+      if (filter.step) body.step = filter.step;
+      const next = await api(`/executions/${encodeURIComponent(r.execution_id)}/retry-items/`, { method: 'POST', body });
+      toast(`Retrying ${next.retry.count} item(s) of step ${next.retry.step} on v${next.retry.version} (${next.retry.version_choice})`);
+      location.hash = `#/executions/${encodeURIComponent(next.execution_id)}`;
+    });
   }
 
   /** The failed items of a run (the first of each step; the total counts every one). */

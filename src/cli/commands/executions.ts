@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import { parseOptions, UsageError } from '@src/cli/options';
+import { VERSION_CHOICES, type VersionChoice } from '@src/executions/recovery-plan';
 import type { CliContext } from '@src/cli/context';
 import { duration, json, table } from '@src/cli/format';
 import { followRun } from '@src/cli/progress';
@@ -13,7 +15,9 @@ import { ITEM_STATUSES, type ItemStatus } from '@engine/activities/runtime/item-
 const USAGE = `merchflow executions list [--workflow CODE|ID] [--status S|completed_with_failures] [--trigger-type T] [--page N] [--page-size N] [--json]
 merchflow executions show ID [--json]
 merchflow executions cancel ID
-merchflow executions restart ID [--from-step KEY] [--input-overrides JSON] [--wait]
+merchflow executions restart ID [--from-step KEY] [--input-overrides JSON] [--version current|original] [--wait]
+merchflow executions retry-items ID [--key K...] [--reason R...] [--step KEY] [--overrides-file F] [--version current|original] [--wait]
+merchflow executions edit-output ID STEP --file F [--reason TEXT] [--wait]
 merchflow executions items ID [--status ok|invalid|failed|skipped] [--step KEY] [--reason CODE] [--q TEXT]
                               [--csv | --jsonl | --json] [--page N] [--page-size N]
 
@@ -21,13 +25,20 @@ items lists what each item-wise step did with each item (the per-item ledger,
 docs/recovery.md); --csv and --jsonl write every matching item, not a page
 (e.g. merchflow executions items ID --status failed --csv > failed.csv).
 
+retry-items starts a new run with only the items that did not go through (all,
+or --key / --reason, each repeatable), from the first step where they stopped;
+--overrides-file is JSON {"<item key>": {fields merged into that item}}.
+edit-output replaces a completed or failed step's output with the JSON of
+--file (audited) and continues from the next step. --version: the definition
+version of the new run (default: current when a newer one exists).
+
 ID is the numeric id or the execution_id. With --api-url URL (or MERCHFLOW_API_URL) and
 MERCHFLOW_API_KEY, every executions command goes through the REST API.`;
 
-/** `executions list|show|cancel|restart|items`. */
+/** `executions list|show|cancel|restart|items|retry-items|edit-output`. */
 export const executionsCommand: Command = {
   name: 'executions',
-  summary: 'List, show, cancel and restart runs, and list or export their items',
+  summary: 'List, show, cancel and restart runs, list or export their items, retry the failed items, edit a step output and continue',
   remote: true,
   usage: USAGE,
   async run(ctx, argv) {
@@ -43,6 +54,10 @@ export const executionsCommand: Command = {
         return restart(ctx, rest);
       case 'items':
         return items(ctx, rest);
+      case 'retry-items':
+        return retryItems(ctx, rest);
+      case 'edit-output':
+        return editOutput(ctx, rest);
       default:
         throw new UsageError(sub ? `unknown executions command "${sub}"\n\n${USAGE}` : `executions needs a command\n\n${USAGE}`);
     }
@@ -195,11 +210,15 @@ async function cancel(ctx: CliContext, argv: string[]): Promise<number> {
 async function restart(ctx: CliContext, argv: string[]): Promise<number> {
   const { positionals, options } = parseOptions(
     argv,
-    { 'from-step': { kind: 'string' }, 'input-overrides': { kind: 'json', object: true }, wait: { kind: 'boolean' } },
+    { 'from-step': { kind: 'string' }, 'input-overrides': { kind: 'json', object: true }, version: { kind: 'string' }, wait: { kind: 'boolean' } },
     { maxPositionals: 1 },
   );
   const id = needId(positionals, 'restart');
-  const body = { from_step: options['from-step'] as string | undefined, input_overrides: options['input-overrides'] as Record<string, unknown> | undefined };
+  const body = {
+    from_step: options['from-step'] as string | undefined,
+    input_overrides: options['input-overrides'] as Record<string, unknown> | undefined,
+    version: versionOption(options.version),
+  };
   const row = ctx.remote ? await ctx.remote.restart(id, body) : await (await ctx.services()).executions.restart(id, { ...body, triggered_by: cliUser() });
   if (!options.wait) {
     ctx.io.out(row.execution_id);
@@ -207,4 +226,93 @@ async function restart(ctx: CliContext, argv: string[]): Promise<number> {
   }
   ctx.io.err(`restarted as ${row.execution_id}`);
   return reportOutcome(ctx, row.execution_id, await followRun(ctx, row.execution_id));
+}
+
+/** `--version current|original`. */
+function versionOption(v: unknown): VersionChoice | undefined {
+  if (v === undefined) return undefined;
+  if (!(VERSION_CHOICES as readonly unknown[]).includes(v)) throw new UsageError(`--version must be current or original, not ${JSON.stringify(v)}`);
+  return v as VersionChoice;
+}
+
+/** `executions retry-items ID`: a new run with only the items that did not go through. */
+async function retryItems(ctx: CliContext, argv: string[]): Promise<number> {
+  const { positionals, options } = parseOptions(
+    argv,
+    {
+      key: { kind: 'string', multiple: true },
+      reason: { kind: 'string', multiple: true },
+      step: { kind: 'string' },
+      'overrides-file': { kind: 'string' },
+      version: { kind: 'string' },
+      wait: { kind: 'boolean' },
+    },
+    { maxPositionals: 1 },
+  );
+  const id = needId(positionals, 'retry-items');
+  let overrides: Record<string, Record<string, unknown>> | undefined;
+  if (options['overrides-file'] !== undefined) {
+    overrides = readJsonFile(String(options['overrides-file']), '--overrides-file') as Record<string, Record<string, unknown>>;
+    if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) throw new UsageError('--overrides-file must hold a JSON object {"<item key>": {...}}');
+  }
+  const body = {
+    keys: options.key as string[] | undefined,
+    reasons: options.reason as string[] | undefined,
+    step: options.step as string | undefined,
+    overrides,
+    version: versionOption(options.version),
+  };
+  const res = ctx.remote
+    ? await ctx.remote.retryItems(id, body)
+    : await (async () => {
+        const svc = await ctx.services();
+        const { run, retry } = await svc.recovery.retryItems(id, { ...body, triggered_by: cliUser() });
+        return { ...(await svc.queries.present(run)), retry };
+      })();
+  const r = res.retry;
+  ctx.io.err(`retrying ${r.count} item(s) of step ${r.step} on version ${r.version} (${r.version_choice})${r.not_retryable > 0 ? `; ${r.not_retryable} kept no payload` : ''}`);
+  for (const [step, n] of Object.entries(r.other_steps)) ctx.io.err(`  ${n} matching item(s) of the later step ${step} are left for another retry (--step ${step})`);
+  if (!options.wait) {
+    ctx.io.out(res.execution_id);
+    return EXIT_OK;
+  }
+  return reportOutcome(ctx, res.execution_id, await followRun(ctx, res.execution_id));
+}
+
+/** `executions edit-output ID STEP --file F`: replace a step's output (audited) and continue from the next step. */
+async function editOutput(ctx: CliContext, argv: string[]): Promise<number> {
+  const { positionals, options } = parseOptions(argv, { file: { kind: 'string' }, reason: { kind: 'string' }, wait: { kind: 'boolean' } }, { maxPositionals: 2 });
+  const id = needId(positionals, 'edit-output');
+  const step = positionals[1];
+  if (!step) throw new UsageError('edit-output needs the step key: merchflow executions edit-output ID STEP --file F');
+  if (options.file === undefined) throw new UsageError('edit-output needs --file F (the new output, JSON)');
+  const output = readJsonFile(String(options.file), '--file');
+  const reason = options.reason as string | undefined;
+  const res = ctx.remote
+    ? await ctx.remote.editOutput(id, step, { output, reason })
+    : await (async () => {
+        const svc = await ctx.services();
+        const { run, edit } = await svc.recovery.editOutput(id, step, { output, reason: reason ?? null, edited_by: cliUser() });
+        return { ...(await svc.queries.present(run)), edit };
+      })();
+  ctx.io.err(`edit ${res.edit.id} of step ${step} recorded; continuing as ${res.execution_id}`);
+  if (!options.wait) {
+    ctx.io.out(res.execution_id);
+    return EXIT_OK;
+  }
+  return reportOutcome(ctx, res.execution_id, await followRun(ctx, res.execution_id));
+}
+
+function readJsonFile(file: string, option: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${option}: cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${option}: ${file} is not JSON: ${(err as Error).message}`);
+  }
 }

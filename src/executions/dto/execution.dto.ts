@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
-import { Allow, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { Allow, ArrayMaxSize, IsArray, IsDefined, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { VERSION_CHOICES, type VersionChoice } from '@src/executions/recovery-plan';
 import { STEP_KEY_PATTERN } from '@engine/dsl/validate';
 import { PageQueryDto } from '@src/common/http/pagination';
 import { DateQueryField, IdQueryField } from '@src/common/http/query-fields';
@@ -52,6 +53,60 @@ export class RestartExecutionDto {
   @IsOptional()
   @IsObject()
   input_overrides?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ enum: VERSION_CHOICES, description: 'Definition version of the new run: current or original; default current when a newer version exists' })
+  @IsOptional()
+  @IsIn(VERSION_CHOICES, { message: 'version must be "current" or "original"' })
+  version?: VersionChoice;
+}
+
+/** `POST /executions/{id}/retry-items/`: which of the items that did not go through to run again. */
+export class RetryItemsDto {
+  @ApiPropertyOptional({ type: [String], description: 'Only these item keys (SKU, order id...)', example: ['SUP-000042'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100_000)
+  @IsString({ each: true })
+  @MaxLength(200, { each: true })
+  keys?: string[];
+
+  @ApiPropertyOptional({ type: [String], description: 'Only items with these reason codes', example: ['HTTP_CLIENT_ERROR'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @MaxLength(64, { each: true })
+  reasons?: string[];
+
+  @ApiPropertyOptional({ description: 'Only items of this step (default: the first step, in dependency order, with items that did not go through)', example: 'create_listings' })
+  @IsOptional()
+  @IsString()
+  @Matches(STEP_KEY_PATTERN, { message: 'must be a step key' })
+  step?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'object' }, description: 'Per item key: fields merged into that item before it is retried' })
+  @IsOptional()
+  @IsObject()
+  overrides?: Record<string, Record<string, unknown>>;
+
+  @ApiPropertyOptional({ enum: VERSION_CHOICES, description: 'Definition version of the new run; default current when a newer version exists' })
+  @IsOptional()
+  @IsIn(VERSION_CHOICES, { message: 'version must be "current" or "original"' })
+  version?: VersionChoice;
+}
+
+/** `POST /executions/{id}/steps/{step_key}/output/`: an edited output, and why. */
+export class EditStepOutputDto {
+  @ApiProperty({ description: "The step's new output (JSON: an object or a list, of the step's output shape)" })
+  @IsDefined({ message: 'output is required' })
+  @Allow()
+  output: unknown;
+
+  @ApiPropertyOptional({ maxLength: 2000, description: 'Why it was edited (kept in the audit record)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  reason?: string;
 }
 
 /** `POST /executions/{id}/signal/`: the decision for an approval step. */

@@ -132,6 +132,7 @@ export function adminRoutes(controls: AdminControls): Router {
           status: optionalNumber(body, 'status', { integer: true, min: 400, max: 499 }),
           code: optionalString(body, 'code'),
           message: optionalString(body, 'message'),
+          order_ids: optionalStringList(body, 'order_ids'),
         },
       );
       return { body: { carrier_failure: state.carrierFailure } };
@@ -151,4 +152,12 @@ export function adminRoutes(controls: AdminControls): Router {
       }
       return { body: { listing_rejections: Object.fromEntries(state.listingRejections) } };
     });
+}
+
+/** An optional list of non-empty strings (e.g. the orders whose labels fail). */
+function optionalStringList(body: Record<string, unknown>, field: string): string[] | undefined {
+  const v = body[field];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) throw invalid(field, 'must be a list of non-empty strings');
+  return v as string[];
 }

@@ -114,6 +114,18 @@ export function itemKeyOf(item: unknown, index: number, keyField?: string): stri
 }
 
 /**
+ * An item's key from what it is rather than where it is: in a run retrying a
+ * subset of items, positions differ from the first run's, so a key by
+ * position could name another item. Its sku / external_id / id / key, else a
+ * hash of the item.
+ */
+export function contentKeyOf(item: unknown, index: number): string {
+  const guess = itemKeyGuess(item, index);
+  if (guess !== String(index)) return /^[\x21-\x7e]{1,128}$/.test(guess) ? `item-${guess}` : `item-sha256-${createHash('sha256').update(guess).digest('hex').slice(0, 40)}`;
+  return `item-sha256-${createHash('sha256').update(JSON.stringify(item) ?? 'null').digest('hex').slice(0, 40)}`;
+}
+
+/**
  * The `Idempotency-Key` a config's `idempotency_key` template renders to for
  * `item` (`render` resolves references against the item and the run): a
  * non-empty string or number, kept as it is when it is visible ASCII of at
@@ -452,7 +464,7 @@ class ApiCall {
             const idempotencyKey =
               typeof config.idempotency_key === 'string'
                 ? businessKeyOf(config.idempotency_key, (t) => ctx.resolve(t, items[index]), index)
-                : `${ctx.idempotency_key}:${key}`;
+                : `${ctx.item_idempotency_prefix ?? ctx.idempotency_key}:${ctx.items_subset && !keyField ? contentKeyOf(items[index], index) : key}`;
             results[index] = await send(items[index], idempotencyKey, inflight.signal);
             finished[index] = true;
             ctx.items?.record({ key: ledgerKey(), index, status: 'ok' });

@@ -64,11 +64,6 @@ export async function secretForRow(row: Pick<SourceRow, 'code' | 'credentials'>,
   return (await ctx.resolveSecrets({ secret: credentials.secret })) as string;
 }
 
-/** Connector options for a row, its secret resolved through the step (scrubbed from anything the step reports). */
-export async function connectorOptionsForRow(row: SourceRow, ctx: Pick<StepExecutionContext, 'resolveSecrets'>): Promise<ConnectorOptions> {
-  return connectorOptionsFrom(row, await secretForRow(row, ctx));
-}
-
 /**
  * A supplier's products or stock through the adapter of its platform, page by
  * page. Unmapped items go to the item ledger (when the step has one) and, the

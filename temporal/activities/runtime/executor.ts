@@ -24,6 +24,14 @@ export interface StepExecutionContext {
   max_attempts: number;
   /** `${execution_id}:${step_key}`; add an item id for per-item outside calls. */
   idempotency_key: string;
+  /**
+   * Prefix of per-item idempotency keys (`${prefix}:${item}`): `idempotency_key`,
+   * except in a recovery run, where it is `${first run}:${step_key}` so an item
+   * the first run already sent is not sent twice.
+   */
+  item_idempotency_prefix?: string;
+  /** The run retries a subset of the step's items: an item's key comes from the item, not its position. */
+  items_subset?: boolean;
   /** The step's input with payload refs loaded. */
   input: unknown;
   /** What references resolve against, with payload refs loaded. */

@@ -221,6 +221,8 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       attempt,
       max_attempts: req.max_attempts,
       idempotency_key: req.idempotency_key,
+      item_idempotency_prefix: req.idempotency_root ? `${req.idempotency_root}:${req.step_key}` : req.idempotency_key,
+      ...(req.items_subset ? { items_subset: true } : {}),
       input,
       run,
       resolve: (value, item) => resolveReferences(value, item === undefined ? run : { ...run, item }),

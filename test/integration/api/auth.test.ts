@@ -37,6 +37,8 @@ const MATRIX: Record<string, Role | 'public'> = {
   'POST /executions/{id}/cancel': 'operator',
   'POST /executions/{id}/restart': 'operator',
   'POST /executions/{id}/signal': 'operator',
+  'POST /executions/{id}/retry-items': 'operator',
+  'POST /executions/{id}/steps/{step_key}/output': 'operator',
   'GET /executions/{id}/items': 'viewer',
   'GET /executions/{id}/items/counts': 'viewer',
   'GET /executions/{id}/items/export': 'viewer',

@@ -12,6 +12,7 @@ import {
   API_CALL_STEP_TYPE,
   apiCallExecutorModule,
   businessKeyOf,
+  contentKeyOf,
   createApiCallExecutor,
   credentialsHostOf,
   hasItemReferences,
@@ -246,6 +247,19 @@ describe(itemKeyOf.name, () => {
     assert.equal(itemKeyOf({ sku: 'A-1' }, 3), '3');
     assert.match(itemKeyOf({ sku: 'naïve\nkey' }, 0, 'sku'), /^sha256-[0-9a-f]{40}$/);
     assert.throws(() => itemKeyOf({}, 5, 'sku'), (e) => errorCode(e) === 'STEP_INPUT_INVALID' && /item 5/.test((e as Error).message));
+  });
+});
+
+describe(contentKeyOf.name, () => {
+  it('names an item by what it is, wherever it sits in the list (a retry of some items)', () => {
+    assert.equal(contentKeyOf({ sku: 'A-1', price: 2 }, 0), 'item-A-1');
+    assert.equal(contentKeyOf({ sku: 'A-1', price: 2 }, 7), 'item-A-1');
+    assert.equal(contentKeyOf({ external_id: 'ord_1' }, 3), 'item-ord_1');
+    const hashed = contentKeyOf({ title: 'no key' }, 4);
+    assert.match(hashed, /^item-sha256-[0-9a-f]{40}$/);
+    assert.equal(contentKeyOf({ title: 'no key' }, 9), hashed, 'the same item, another position: the same key');
+    assert.notEqual(contentKeyOf({ title: 'other' }, 4), hashed);
+    assert.match(contentKeyOf({ sku: 'naïve key' }, 0), /^item-sha256-[0-9a-f]{40}$/);
   });
 });
 

@@ -257,6 +257,24 @@ describe('interpreter (time-skipping)', () => {
     maybeRecord('resume', history);
   });
 
+  it('runs a retry of items: the re-wrapped list feeds the step, and its request carries the idempotency root', async () => {
+    const rec = new Recorder();
+    const input = runInput([step('fetch'), step('list'), step('report')]);
+    input.resume = { from_execution_id: 'first-run', completed_outputs: { fetch: { items: [{ sku: 'B' }] } }, skipped_steps: [] };
+    input.idempotency_root = 'first-run';
+    input.items_subset = true;
+    const { result, history } = await sut.run(input, rec);
+    assert.equal((result as { status: string }).status, 'completed');
+    assert.deepEqual(rec.calls.map((c) => c.step_key), ['list', 'report']);
+    const list = rec.started('list')[0];
+    assert.deepEqual(list.input, { items: [{ sku: 'B' }] });
+    assert.equal(list.idempotency_root, 'first-run');
+    assert.equal(list.items_subset, true);
+    assert.match(list.idempotency_key, /:list$/);
+    assert.doesNotMatch(list.idempotency_key, /^first-run:/, 'the step key of the run itself stays its own');
+    maybeRecord('retry-items', history);
+  });
+
   it('runs steps of equal order side by side only when both are marked can_run_parallel; an unmarked one waits', async () => {
     const rec = new Recorder();
     const { result, history } = await sut.run(

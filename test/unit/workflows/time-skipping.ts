@@ -44,6 +44,9 @@ export interface Call {
   /** Test server time when the attempt started (skipped time included). */
   at_ms: number;
   input: unknown;
+  idempotency_key: string;
+  idempotency_root?: string;
+  items_subset?: boolean;
 }
 
 /** What the fake activities saw for one run: the bookkeeping events and the step calls. */
@@ -89,7 +92,7 @@ async function task(rec: Recorder, req: StepRequest, now: () => Promise<number>)
     block?: boolean;
   };
   const attempt = ctx.info.attempt;
-  rec.calls.push({ step_key: req.step_key, role: req.role, attempt, at_ms: await now(), input: req.input });
+  rec.calls.push({ step_key: req.step_key, role: req.role, attempt, at_ms: await now(), input: req.input, idempotency_key: req.idempotency_key, idempotency_root: req.idempotency_root, items_subset: req.items_subset });
   if (cfg.block) {
     while (!ctx.cancellationSignal.aborted) {
       ctx.heartbeat();

@@ -1,0 +1,76 @@
+/**
+ * "Retry failed items" on the run page in a real headless Chromium: the
+ * operator filters the items by reason, retries them on the fixed (current)
+ * definition version chosen in the dialog, and sees the new run complete them.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { startApi, uniqueCode, type ApiHarness } from '../api/support';
+import { eventually } from '@test/support/harness';
+import { launchChromium, signInAdmin, skipWithoutChromium } from '@test/support/browser';
+
+const skip = skipWithoutChromium;
+
+const validate = (min: number) => ({
+  key: 'validate',
+  name: 'Validate',
+  step_type: 'data_validate',
+  config: { source_field: 'products', validation_rules: [{ type: 'required', field: 'sku' }, { type: 'min_value', field: 'price', min_value: min }] },
+});
+
+describe('admin UI: retry failed items', { skip }, () => {
+  let api: ApiHarness;
+  let browser: Browser;
+  let page: Page;
+  let origin: string;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    api = await startApi();
+    origin = api.base.replace(/\/orchestration\/api$/, '');
+    browser = await launchChromium();
+    page = await browser.newPage();
+    page.setDefaultTimeout(60_000);
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
+  });
+  after(async () => {
+    await browser?.close();
+    await api?.close();
+  });
+
+  it('retries the items of one reason on the fixed version, chosen in the dialog', async () => {
+    const code = uniqueCode('ui_retry');
+    const wf = await api.request<{ id: number }>('POST', '/workflows/', { body: { code, name: code, steps: [validate(0.01)] } });
+    assert.equal(wf.status, 201, wf.text);
+    const products = [{ sku: 'OK-1', price: 1 }, { sku: 'FREE-1', price: 0 }, { price: 3 }, { sku: 'FREE-2', price: 0 }];
+    const run = await api.request<{ execution_id: string }>('POST', `/workflows/${wf.body.id}/execute/`, { body: { input_data: { products } } });
+    const id = run.body.execution_id;
+    await eventually(async () => ((await api.request<{ status: string }>('GET', `/executions/${id}/`)).body.status === 'completed' ? true : null), 60_000, 'first run');
+    // The rule is fixed: free items are fine now (version 2).
+    const fixed = await api.request('PATCH', `/workflows/${wf.body.id}/`, { body: { steps: [validate(0)] } });
+    assert.equal(fixed.status, 200, fixed.text);
+
+    await signInAdmin(page, origin, api.keys.operator);
+    await page.waitForSelector('h1:has-text("Dashboard")');
+    await page.goto(`${origin}/orchestration/admin/#/executions/${encodeURIComponent(id)}`);
+    await page.waitForSelector('#items-retry');
+    assert.equal((await page.textContent('#items-retry'))?.trim(), 'Retry failed items');
+    await page.click('#items-ledger [data-filter-reason="min_value"]');
+    await page.waitForSelector('#items-retry:has-text("Retry failed items (min_value)")');
+    await page.click('#items-retry');
+    await page.waitForSelector('dialog#recover-dialog[open]');
+    assert.equal(await page.isChecked('dialog#recover-dialog input[value="current"]'), true, 'a newer version exists: current is preselected');
+    assert.match((await page.textContent('dialog#recover-dialog')) ?? '', /current \(v2\)/);
+    await page.click('#recover-ok');
+    await page.waitForURL((url) => url.hash.startsWith('#/executions/') && !url.hash.includes(encodeURIComponent(id)));
+    await page.waitForSelector('#recovery');
+    assert.match((await page.textContent('#recovery')) ?? '', /Retry of items · version current \(v2, the earlier run was v1\)/);
+    const next = decodeURIComponent(new URL(page.url()).hash.replace('#/executions/', ''));
+    await eventually(async () => ((await api.request<{ status: string }>('GET', `/executions/${next}/`)).body.status === 'completed' ? true : null), 60_000, 'retry run');
+    const items = await api.request<{ results: Array<{ item_key: string; status: string }> }>('GET', `/executions/${next}/items/`);
+    assert.deepEqual(items.body.results.map((i) => [i.item_key, i.status]), [['FREE-1', 'ok'], ['FREE-2', 'ok']], 'only the items of that reason, now valid');
+    assert.deepEqual(pageErrors.filter((e) => !/401|403|Failed to load resource/.test(e)), []);
+  });
+});
