@@ -28,6 +28,10 @@ export interface StepCall {
    * (left out when `running` / null) status, error, triggered_by; `compensated` for on-failure steps.
    */
   execution: Record<string, unknown>;
+  /** Recovery runs (retry-items, restart): the first run's id, for per-item idempotency keys. */
+  idempotency_root?: string;
+  /** Recovery runs fed only some items: per-item keys come from the item, never its position. */
+  items_subset?: true;
 }
 
 /** True for the reference shape; a StepRequest (runs started before the patch) has `step_type`. */
@@ -59,6 +63,8 @@ export function toStepCall(req: StepRequest, def: Pick<WorkflowDefinition, 'vers
     ...(Object.keys(req.context.steps).length > 0 ? { steps: req.context.steps } : {}),
     ...(readsInput ? (req.context.input === req.input ? { run_input_is_input: true as const } : { run_input: req.context.input }) : {}),
     execution,
+    ...(req.idempotency_root ? { idempotency_root: req.idempotency_root } : {}),
+    ...(req.items_subset ? { items_subset: true as const } : {}),
   };
 }
 
@@ -102,6 +108,8 @@ export function fromStepCall(call: StepCall, def: WorkflowDefinition, executionI
     max_attempts: effectiveRetry(step, def).maxAttempts,
     timeout_seconds: step.timeout_seconds,
     idempotency_key: `${executionId}:${step.key}`,
+    ...(call.idempotency_root ? { idempotency_root: call.idempotency_root } : {}),
+    ...(call.items_subset ? { items_subset: true } : {}),
     compensates: step.compensates,
   };
 }

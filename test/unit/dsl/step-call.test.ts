@@ -103,6 +103,15 @@ describe('step call by reference', () => {
     assert.equal(fromStepCall(call, later, 'run-1').compensates, 'fetch');
   });
 
+  it('carries a recovery run\'s idempotency root and item subset to the worker', () => {
+    const step = def.steps[1];
+    const req: StepRequest = { ...request(step, { items: [] }, {}, {}), idempotency_root: 'first-run', items_subset: true };
+    const back = fromStepCall(toStepCall(req, def), def, 'run-1');
+    assert.equal(back.idempotency_root, 'first-run');
+    assert.equal(back.items_subset, true);
+    assert.deepEqual(back, req);
+  });
+
   it('refuses a step the version does not have, naming it', () => {
     const call = toStepCall(request(undo, null, {}, {}), def);
     assert.throws(() => fromStepCall({ ...call, step_ref: { version_id: 17, step_key: 'gone' } }, def, 'run-1'), /has no step "gone"/);
