@@ -13,6 +13,7 @@ import { NotificationChannels1796223858495 } from './1796223858495-NotificationC
 import { PayloadText1796222568383 } from './1796222568383-PayloadText';
 import { ItemLedger1796224200000 } from './1796224200000-ItemLedger';
 import { ItemLedgerOkRuns1796235000000 } from './1796235000000-ItemLedgerOkRuns';
+import { AiReviewItems1796235100000 } from './1796235100000-AiReviewItems';
 
 /** Every migration, in order. Listed explicitly so the bundle and the CLI agree. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   NotificationChannels1796223858495,
   ItemLedger1796224200000,
   ItemLedgerOkRuns1796235000000,
+  AiReviewItems1796235100000,
 ];

@@ -5,11 +5,13 @@ import { ExecutionsService } from '@src/executions/executions.service';
 import { ExecutionItemsController } from '@src/executions/execution-items.controller';
 import { ExecutionItemsService } from '@src/executions/execution-items.service';
 import { WorkflowsModule } from '@src/workflows/workflows.module';
+import { AiReviewsController } from '@src/executions/ai-reviews.controller';
+import { AiReviewsService } from '@src/executions/ai-reviews.service';
 
 @Module({
   imports: [WorkflowsModule],
-  controllers: [ExecutionsController, ExecutionItemsController, WorkflowExecuteController],
-  providers: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService],
+  controllers: [ExecutionsController, ExecutionItemsController, AiReviewsController, WorkflowExecuteController],
+  providers: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService, AiReviewsService],
   exports: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService],
 })
 export class ExecutionsModule {}
