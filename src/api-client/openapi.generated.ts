@@ -1488,15 +1488,21 @@ export interface components {
             /** @enum {string|null} */
             decision: "approve" | "edit" | "reject" | null;
             /** @description With edit: the item as it continues */
-            edited: unknown;
+            edited: {
+                [key: string]: unknown;
+            } | null;
             /** @description Position in the step's item list */
             index: number;
             /** @description The item key (SKU, external id, ...; `key#index` for a repeated key) */
             key: string;
             /** @description The item as the step received it */
-            original: unknown;
+            original: {
+                [key: string]: unknown;
+            };
             /** @description The item as it continues if approved: the AI's answer applied */
-            proposal: unknown;
+            proposal: {
+                [key: string]: unknown;
+            };
             reason: string | null;
             timed_out: boolean;
         } & {
