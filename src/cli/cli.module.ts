@@ -10,6 +10,7 @@ import { ConfigModule } from '@src/config/config.module';
 import { CoreModule } from '@src/core/core.module';
 import { ExecutionQueriesService } from '@src/executions/execution-queries.service';
 import { ExecutionItemsService } from '@src/executions/execution-items.service';
+import { AiReviewsService } from '@src/executions/ai-reviews.service';
 import { ExecutionsModule } from '@src/executions/executions.module';
 import { ExecutionsService } from '@src/executions/executions.service';
 import { NestLoggerAdapter, type Logger } from '@src/logging/logger';
@@ -31,6 +32,7 @@ export interface Services {
   executions: ExecutionsService;
   queries: ExecutionQueriesService;
   items: ExecutionItemsService;
+  reviews: AiReviewsService;
   templates: TemplatesService;
   schedules: SchedulesService;
   stats: StatsService;
@@ -78,6 +80,7 @@ export function servicesOf(app: INestApplicationContext): Services {
     executions: app.get(ExecutionsService),
     queries: app.get(ExecutionQueriesService),
     items: app.get(ExecutionItemsService),
+    reviews: app.get(AiReviewsService),
     templates: app.get(TemplatesService),
     schedules: app.get(SchedulesService),
     stats: app.get(StatsService),

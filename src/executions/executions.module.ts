@@ -12,6 +12,6 @@ import { AiReviewsService } from '@src/executions/ai-reviews.service';
   imports: [WorkflowsModule],
   controllers: [ExecutionsController, ExecutionItemsController, AiReviewsController, WorkflowExecuteController],
   providers: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService, AiReviewsService],
-  exports: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService],
+  exports: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService, AiReviewsService],
 })
 export class ExecutionsModule {}

@@ -18,7 +18,8 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { normalizeDefinition } from '@engine/dsl/normalize';
 import { evaluateCondition } from '@engine/dsl/conditions';
 import type { Condition, DefinitionInput, RunContext, StepInput } from '@engine/dsl/types';
-import type { InterpreterInput, RunProjectionEvent, StepProjection, StepRequest, StepResult } from '@engine/shared/contracts';
+import type { AiReviewRequest, InterpreterInput, RunProjectionEvent, StepProjection, StepRequest, StepResult } from '@engine/shared/contracts';
+import { applyReview, heldItems } from '@engine/activities/ai_process/review';
 import { unknownStepTypeActivity } from '@engine/activities/runtime/step-runner';
 
 export const bundle = path.resolve(__dirname, '..', '..', '..', 'workflow-bundle.js');
@@ -139,6 +140,17 @@ function fakeActivities(recorders: Map<string, Recorder>, now: () => Promise<num
     task: (req: StepRequest) => task(of(req.execution_id), req, now),
     // Step types a test builds with the real step runner, per run.
     items: (req: StepRequest) => of(req.execution_id).steps.items(req),
+    // An ai_process step as a test scripts it, and its review: the real merge over in-memory payloads.
+    ai_process: (req: StepRequest) => of(req.execution_id).steps.ai_process(req),
+    async openAiReview(req: { execution_id: string; output: unknown }) {
+      return { pending: heldItems(hydrate(of(req.execution_id), req.output)).length };
+    },
+    async applyAiReview(req: AiReviewRequest) {
+      const { output, outcomes } = applyReview(hydrate(of(req.execution_id), req.output), req.decisions, req.undecided, req.timed_out);
+      const counts = { approved: 0, edited: 0, rejected: 0 };
+      for (const o of outcomes) counts[o.verdict === 'approve' ? 'approved' : o.verdict === 'edit' ? 'edited' : 'rejected']++;
+      return { output, summary: { review: { ...counts, timed_out: req.timed_out } } };
+    },
     default: unknownStepTypeActivity,
   };
 }
