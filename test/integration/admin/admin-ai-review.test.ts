@@ -62,7 +62,7 @@ describe('admin UI: the review of AI answers', { skip: skipWithoutChromium }, ()
     await page.goto(`${origin}/orchestration/admin/#/executions/${encodeURIComponent(id)}`);
     await page.waitForSelector('#ai-review table.ai-review');
     assert.match((await page.textContent('#ai-review h2')) ?? '', /AI review · enrich\s+waiting · 0 of 3 decided/);
-    assert.deepEqual(await page.$$eval('#ai-review tbody tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.key)), ['P-2', 'P-3', 'P-4']);
+    assert.deepEqual(await page.$$eval('#ai-review tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-key'))), ['P-2', 'P-3', 'P-4']);
     // The original and the proposal side by side.
     const cells = await page.$$eval('#ai-review tr[data-key="P-2"] pre', (pres) => pres.map((p) => JSON.parse(p.textContent ?? 'null') as Record<string, unknown>));
     assert.deepEqual(cells[0], products[1]);
