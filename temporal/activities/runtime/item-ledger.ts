@@ -252,7 +252,10 @@ export class ItemLedgerSession implements ItemRecorder {
   private payloadOf(item: unknown): string | null {
     let text: string | undefined;
     try {
-      text = JSON.stringify(this.clean(item), (_k, v: unknown) => (typeof v === 'string' ? noNul(v) : v));
+      // Without a replacer (a call per value costs more than the write); again with one only when a NUL is there.
+      const cleaned = this.clean(item);
+      text = JSON.stringify(cleaned);
+      if (text !== undefined && text.includes('\\u0000')) text = JSON.stringify(cleaned, (_k, v: unknown) => (typeof v === 'string' ? noNul(v) : v));
     } catch {
       return JSON.stringify({ $unserializable: true });
     }
