@@ -15,6 +15,8 @@ import { ItemLedger1796224200000 } from './1796224200000-ItemLedger';
 import { BasicCredentials1796230100000 } from './1796230100000-BasicCredentials';
 import { RateBudgets1796233000000 } from './1796233000000-RateBudgets';
 import { Recovery1796234000000 } from './1796234000000-Recovery';
+import { ItemLedgerOkRuns1796235000000 } from './1796235000000-ItemLedgerOkRuns';
+import { AiReviewItems1796235100000 } from './1796235100000-AiReviewItems';
 
 /** Every migration, in order. Listed explicitly so the bundle and the CLI agree. */
 export const MIGRATIONS = [
@@ -35,4 +37,6 @@ export const MIGRATIONS = [
   BasicCredentials1796230100000,
   RateBudgets1796233000000,
   Recovery1796234000000,
+  ItemLedgerOkRuns1796235000000,
+  AiReviewItems1796235100000,
 ];

@@ -18,6 +18,7 @@ import type { WorkerMetrics } from '@engine/observability/worker-metrics';
 import type { RunProjectionEvent } from '@engine/shared/contracts';
 import { ItemLedgerStore } from '@engine/activities/runtime/item-ledger';
 import { DefinitionStore } from '@engine/activities/runtime/definition-store';
+import { buildAiReviewActivities } from '@engine/activities/ai_process/review';
 import { activeTracing } from '@src/tracing/tracing';
 
 export interface MerchflowWorkerOptions {
@@ -82,10 +83,13 @@ export async function createActivities(opts: Pick<MerchflowWorkerOptions, 'confi
   const scrubber = createSecretScrubber(opts.config, opts.dataSource, opts.logger);
   addLogRedactor((line) => scrubber.scrubText(line));
   const executors = [...(await builtinExecutors({ config: opts.config, dataSource: opts.dataSource, secrets, logger: opts.logger })), ...(opts.executors ?? [])];
+  const ledger = opts.config.itemLedger.enabled ? new ItemLedgerStore(opts.dataSource) : undefined;
   return {
     projectRun: opts.metrics ? countingRuns(projection, opts.dataSource, opts.metrics) : projection.projectRun.bind(projection),
     projectSteps: projection.projectSteps.bind(projection),
     evaluateCondition: buildConditionActivity(payloads),
+    // The review of an ai_process step's low-confidence answers: listed for the operator, then merged back.
+    ...buildAiReviewActivities({ dataSource: opts.dataSource, payloads, ledger, clean: (v) => scrubber.scrub(v) }),
     ...buildStepActivities(executors, {
       projection,
       payloads,
@@ -93,7 +97,7 @@ export async function createActivities(opts: Pick<MerchflowWorkerOptions, 'confi
       secrets,
       scrubber,
       metrics: opts.metrics,
-      ledger: opts.config.itemLedger.enabled ? new ItemLedgerStore(opts.dataSource) : undefined,
+      ledger,
       definitions: new DefinitionStore(opts.dataSource),
       outageBudgetMs: opts.config.outage.budgetSeconds * 1000,
       databasePorts: [databasePort(opts.config.databaseUrl)].filter((p): p is number => p !== null),

@@ -386,6 +386,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/executions/{id}/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The run's reviews of ai_process answers: each held item with the original, the AI's proposal and its decision (who, when) */
+        get: operations["AiReviewsController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions/{id}/reviews/{step}/items/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve, edit (with the item as it continues) or reject (with a reason) one held item; the first decision stands */
+        post: operations["AiReviewsController_decide"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions/{id}/reviews/{step}/rest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve every held item not decided yet (approve-all) or reject them (reject-rest); the run goes on */
+        post: operations["AiReviewsController_decideRest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/executions/{id}/signal": {
         parameters: {
             query?: never;
@@ -1204,7 +1255,7 @@ export interface components {
              * @example VALIDATION_FAILED
              * @enum {string}
              */
-            code: "DEFINITION_INVALID" | "VALIDATION_FAILED" | "DEPENDENCY_UNAVAILABLE" | "PAYLOAD_KEY_UNKNOWN" | "PAYLOAD_DECRYPT_FAILED" | "SECRET_DECRYPT_FAILED" | "MASTER_KEY_MISSING" | "AI_NOT_CONFIGURED" | "BAD_REQUEST" | "BODY_INVALID" | "BODY_INVALID_JSON" | "REQUEST_ABORTED" | "CODE_IMMUTABLE" | "STEP_NOT_FOUND" | "NOT_AN_APPROVAL_STEP" | "SCHEDULE_INVALID" | "VALUE_TOO_LONG" | "NUMBER_OUT_OF_RANGE" | "INVALID_VALUE" | "CONSTRAINT_VIOLATION" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "TEMPLATE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "REQUEST_TIMEOUT" | "LENGTH_REQUIRED" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "NO_ITEMS_TO_RETRY" | "RETRY_NOT_POSSIBLE" | "OUTPUT_INVALID" | "TOO_MANY_REQUESTS" | "CONFLICT" | "REFERENCE_CONFLICT" | "BUSY" | "WORKFLOW_EXISTS" | "WORKFLOW_INACTIVE" | "WORKFLOW_HAS_SCHEDULES" | "EXECUTION_FINISHED" | "EXECUTION_RUNNING" | "STEP_NOT_EDITABLE" | "STEP_FINISHED" | "ALREADY_STARTED" | "IDEMPOTENCY_KEY_REUSED" | "SCHEDULE_EXISTS" | "SECRET_EXISTS" | "SECRET_IN_USE" | "CONNECTION_HAS_HISTORY" | "CHANNEL_IN_USE" | "CONNECTION_IN_USE" | "WORKFLOW_ALREADY_RUNNING" | "COMPENSATION_FAILED" | "INTERNAL" | "CONFIG_INVALID" | "SERVICE_UNAVAILABLE" | "TEMPORAL_UNAVAILABLE" | "SCHEDULE_NOT_SYNCED" | "RETRY" | "TIMEOUT";
+            code: "DEFINITION_INVALID" | "VALIDATION_FAILED" | "DEPENDENCY_UNAVAILABLE" | "PAYLOAD_KEY_UNKNOWN" | "PAYLOAD_DECRYPT_FAILED" | "SECRET_DECRYPT_FAILED" | "MASTER_KEY_MISSING" | "AI_NOT_CONFIGURED" | "BAD_REQUEST" | "BODY_INVALID" | "BODY_INVALID_JSON" | "REQUEST_ABORTED" | "CODE_IMMUTABLE" | "STEP_NOT_FOUND" | "NOT_AN_APPROVAL_STEP" | "SCHEDULE_INVALID" | "VALUE_TOO_LONG" | "NUMBER_OUT_OF_RANGE" | "INVALID_VALUE" | "CONSTRAINT_VIOLATION" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "TEMPLATE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "REQUEST_TIMEOUT" | "LENGTH_REQUIRED" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "NO_ITEMS_TO_RETRY" | "RETRY_NOT_POSSIBLE" | "OUTPUT_INVALID" | "TOO_MANY_REQUESTS" | "CONFLICT" | "REFERENCE_CONFLICT" | "BUSY" | "WORKFLOW_EXISTS" | "WORKFLOW_INACTIVE" | "WORKFLOW_HAS_SCHEDULES" | "EXECUTION_FINISHED" | "EXECUTION_RUNNING" | "STEP_NOT_EDITABLE" | "STEP_FINISHED" | "ALREADY_STARTED" | "IDEMPOTENCY_KEY_REUSED" | "SCHEDULE_EXISTS" | "SECRET_EXISTS" | "SECRET_IN_USE" | "CONNECTION_HAS_HISTORY" | "CHANNEL_IN_USE" | "CONNECTION_IN_USE" | "WORKFLOW_ALREADY_RUNNING" | "COMPENSATION_FAILED" | "REVIEW_ITEM_DECIDED" | "REVIEW_CLOSED" | "INTERNAL" | "CONFIG_INVALID" | "SERVICE_UNAVAILABLE" | "TEMPORAL_UNAVAILABLE" | "SCHEDULE_NOT_SYNCED" | "RETRY" | "TIMEOUT";
             /** @description More about the error: the issues by field, the execution id, the request id of a 500 */
             details: {
                 [key: string]: unknown;
@@ -1655,6 +1706,80 @@ export interface components {
             workflow_name: string | null;
         } & {
             [key: string]: unknown;
+        };
+        ReviewItem: {
+            /** @description Merged back into the step's output */
+            applied: boolean;
+            confidence: number | null;
+            /** Format: date-time */
+            decided_at: string | null;
+            decided_by: string | null;
+            /** @enum {string|null} */
+            decision: "approve" | "edit" | "reject" | null;
+            /** @description With edit: the item as it continues */
+            edited: {
+                [key: string]: unknown;
+            } | null;
+            /** @description Position in the step's item list */
+            index: number;
+            /** @description The item key (SKU, external id, ...; `key#index` for a repeated key) */
+            key: string;
+            /** @description The item as the step received it */
+            original: {
+                [key: string]: unknown;
+            };
+            /** @description The item as it continues if approved: the AI's answer applied */
+            proposal: {
+                [key: string]: unknown;
+            };
+            reason: string | null;
+            timed_out: boolean;
+        } & {
+            [key: string]: unknown;
+        };
+        ReviewItemDecisionDto: {
+            /**
+             * @description approve: the AI's proposal continues; edit: `item` continues; reject: the item is dropped (skipped, with `reason`)
+             * @enum {string}
+             */
+            decision: "approve" | "edit" | "reject";
+            /** @description With edit: the item as it continues (a JSON object) */
+            item?: {
+                [key: string]: unknown;
+            };
+            /** @description Why (kept in the ledger and the audit) */
+            reason?: string;
+        };
+        ReviewList: {
+            execution_id: string;
+            reviews: ({
+                /** Format: date-time */
+                deadline: string | null;
+                decided: number;
+                /** @description The first 1,000 items by position */
+                items: components["schemas"]["ReviewItem"][];
+                /** @enum {string} */
+                status: "waiting" | "applying" | "done";
+                step_key: string;
+                total: number;
+            } & {
+                [key: string]: unknown;
+            })[];
+        } & {
+            [key: string]: unknown;
+        };
+        ReviewRest: {
+            decided: number;
+            /** @enum {string} */
+            decision: "approve" | "reject";
+            step_key: string;
+        } & {
+            [key: string]: unknown;
+        };
+        ReviewRestDecisionDto: {
+            /** @enum {string} */
+            decision: "approve" | "reject";
+            reason?: string;
         };
         Schedule: {
             /** Format: date-time */
@@ -2999,6 +3124,100 @@ export interface operations {
             409: components["responses"]["Error409"];
             415: components["responses"]["Error415"];
             422: components["responses"]["Error422"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    AiReviewsController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run's reviews: each held item with the original, the AI's proposal and its decision */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewList"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    AiReviewsController_decide: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                key: string;
+                step: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewItemDecisionDto"];
+            };
+        };
+        responses: {
+            /** @description The item with its decision (the run goes on once every item has one) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewItem"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            415: components["responses"]["Error415"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    AiReviewsController_decideRest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                step: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewRestDecisionDto"];
+            };
+        };
+        responses: {
+            /** @description How many items the decision covered */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewRest"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            415: components["responses"]["Error415"];
             503: components["responses"]["Error503"];
         };
     };

@@ -87,6 +87,18 @@ export class RemoteApi {
     return unwrap(await this.client.GET('/executions/{id}/items', { params: { path: { id }, query } }));
   }
 
+  async reviews(id: string) {
+    return unwrap(await this.client.GET('/executions/{id}/reviews', { params: { path: { id } } }));
+  }
+
+  async reviewItem(id: string, step: string, key: string, body: Schemas['ReviewItemDecisionDto']) {
+    return unwrap(await this.client.POST('/executions/{id}/reviews/{step}/items/{key}', { params: { path: { id, step, key } }, body }));
+  }
+
+  async reviewRest(id: string, step: string, body: Schemas['ReviewRestDecisionDto']) {
+    return unwrap(await this.client.POST('/executions/{id}/reviews/{step}/rest', { params: { path: { id, step } }, body }));
+  }
+
   /** The items export as text (CSV or JSON Lines), streamed to `write` line by line as it arrives. */
   async exportItems(id: string, query: Record<string, string>, write: (chunk: string) => void): Promise<void> {
     const res = await this.client.GET('/executions/{id}/items/export', { params: { path: { id }, query }, parseAs: 'stream' });

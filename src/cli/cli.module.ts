@@ -11,6 +11,7 @@ import { CoreModule } from '@src/core/core.module';
 import { ExecutionQueriesService } from '@src/executions/execution-queries.service';
 import { ExecutionItemsService } from '@src/executions/execution-items.service';
 import { RecoveryService } from '@src/executions/recovery.service';
+import { AiReviewsService } from '@src/executions/ai-reviews.service';
 import { ExecutionsModule } from '@src/executions/executions.module';
 import { ExecutionsService } from '@src/executions/executions.service';
 import { NestLoggerAdapter, type Logger } from '@src/logging/logger';
@@ -35,6 +36,7 @@ export interface Services {
   queries: ExecutionQueriesService;
   items: ExecutionItemsService;
   recovery: RecoveryService;
+  reviews: AiReviewsService;
   templates: TemplatesService;
   schedules: SchedulesService;
   stats: StatsService;
@@ -85,6 +87,7 @@ export function servicesOf(app: INestApplicationContext): Services {
     queries: app.get(ExecutionQueriesService),
     items: app.get(ExecutionItemsService),
     recovery: app.get(RecoveryService),
+    reviews: app.get(AiReviewsService),
     templates: app.get(TemplatesService),
     schedules: app.get(SchedulesService),
     stats: app.get(StatsService),

@@ -103,6 +103,9 @@ export const OPERATION_RESPONSES: Record<string, { status: number; schema: strin
   ExecutionItemsController_counts: { status: 200, schema: 'ItemCounts', description: 'Counts by outcome, and by step, outcome and reason (most first)' },
   ExecutionItemsController_export: { status: 200, schema: null, description: 'The matching items: CSV with a header line, or one JSON object a line', media: ['text/csv', 'application/x-ndjson'] },
   ExecutionItemsController_payload: { status: 200, schema: 'ItemPayload', description: 'The item as the step received it' },
+  AiReviewsController_list: { status: 200, schema: 'ReviewList', description: "The run's reviews: each held item with the original, the AI's proposal and its decision" },
+  AiReviewsController_decide: { status: 202, schema: 'ReviewItem', description: 'The item with its decision (the run goes on once every item has one)' },
+  AiReviewsController_decideRest: { status: 202, schema: 'ReviewRest', description: 'How many items the decision covered' },
 };
 
 /** Operations that need no key. */

@@ -513,3 +513,46 @@ export const ItemPayload = named(
   z.looseObject({ id: z.string(), step_key: z.string(), item_key: z.string(), item_index: z.int().nullable(), item: json }),
   'An item kept in the ledger',
 );
+
+export const ReviewItem = named(
+  'ReviewItem',
+  z.looseObject({
+    key: z.string().meta({ description: 'The item key (SKU, external id, ...; `key#index` for a repeated key)' }),
+    index: z.int().meta({ description: "Position in the step's item list" }),
+    confidence: z.number().nullable(),
+    original: jsonObject.meta({ description: 'The item as the step received it' }),
+    proposal: jsonObject.meta({ description: "The item as it continues if approved: the AI's answer applied" }),
+    decision: z.enum(['approve', 'edit', 'reject']).nullable(),
+    edited: jsonObject.nullable().meta({ description: 'With edit: the item as it continues' }),
+    reason: z.string().nullable(),
+    decided_by: z.string().nullable(),
+    decided_at: timestamp.nullable(),
+    timed_out: z.boolean(),
+    applied: z.boolean().meta({ description: "Merged back into the step's output" }),
+  }),
+  'One item an ai_process step held for review',
+);
+
+export const ReviewList = named(
+  'ReviewList',
+  z.looseObject({
+    execution_id: z.string(),
+    reviews: z.array(
+      z.looseObject({
+        step_key: z.string(),
+        status: z.enum(['waiting', 'applying', 'done']),
+        total: z.int(),
+        decided: z.int(),
+        deadline: timestamp.nullable(),
+        items: z.array(ReviewItem).meta({ description: 'The first 1,000 items by position' }),
+      }),
+    ),
+  }),
+  "A run's reviews of ai_process answers",
+);
+
+export const ReviewRest = named(
+  'ReviewRest',
+  z.looseObject({ step_key: z.string(), decision: z.enum(['approve', 'reject']), decided: z.int() }),
+  'A decision for every item not decided yet',
+);

@@ -46,8 +46,11 @@ const EXPORT_CHUNK = 10_000;
 
 /**
  * Each item's latest outcome in a run (one row per step and item), from the
- * ledger's batches: every batch unnested, and of an item recorded by several
- * attempts, the last attempt's outcome.
+ * ledger's batches: every batch unnested (its `items`, one element per
+ * outcome, and its `ok_runs`, runs of consecutive ok items as
+ * `[first index, [keys]]`), and of an item recorded by several attempts, the
+ * last attempt's outcome. An outcome of a run is numbered after the batch's
+ * `items` (its position past them: `<batch>-<n>` names it all the same).
  */
 export const LATEST = (stepFilter: string) => `
   SELECT DISTINCT ON (b.step_key, u.ref)
@@ -58,7 +61,13 @@ export const LATEST = (stepFilter: string) => `
          SELECT e.ord, e.v->>0 AS item_key, (e.v->>1)::int AS item_index, e.v->>2 AS status, e.v->>3 AS reason_code, e.v->>4 AS message,
                 CASE WHEN json_typeof(e.v->5) = 'null' THEN NULL ELSE (e.v->5)::jsonb END AS payload,
                 COALESCE('#' || (e.v->>1), 'k:' || (e.v->>0)) AS ref
-           FROM json_array_elements(b.items) WITH ORDINALITY AS e(v, ord)) u
+           FROM json_array_elements(b.items) WITH ORDINALITY AS e(v, ord)
+         UNION ALL
+         SELECT json_array_length(b.items) + 1 + (r.v->>0)::bigint + k.ord - 1 - (b.ok_runs->0->>0)::bigint, k.key, (r.v->>0)::int + k.ord::int - 1, 'ok', NULL, NULL,
+                NULL::jsonb, '#' || ((r.v->>0)::int + k.ord::int - 1)
+           FROM json_array_elements(b.ok_runs) AS r(v)
+          CROSS JOIN LATERAL json_array_elements_text(r.v->1) WITH ORDINALITY AS k(key, ord)
+          WHERE b.ok_runs IS NOT NULL) u
    WHERE b.execution_id = $1 ${stepFilter}
    ORDER BY b.step_key, u.ref, b.attempt DESC, b.id DESC`;
 
@@ -113,8 +122,9 @@ export class ExecutionItemsService {
       [run.execution_id, batch, position],
     );
     const row = rows[0];
-    if (!row || row.item_key === null) throw new NotFoundError('Item', itemId);
-    if (row.payload === null || row.payload === undefined) throw new NotFoundError('Item payload', itemId);
+    if (!row) throw new NotFoundError('Item', itemId);
+    // Past the batch's `items`: an ok item of its `ok_runs`, which keeps no payload.
+    if (row.item_key === null || row.payload === null || row.payload === undefined) throw new NotFoundError('Item payload', itemId);
     return { id: itemId, step_key: row.step_key, item_key: row.item_key, item_index: row.item_index, item: row.payload };
   }
 

@@ -6,11 +6,13 @@ import { ExecutionItemsController } from '@src/executions/execution-items.contro
 import { ExecutionItemsService } from '@src/executions/execution-items.service';
 import { RecoveryService } from '@src/executions/recovery.service';
 import { WorkflowsModule } from '@src/workflows/workflows.module';
+import { AiReviewsController } from '@src/executions/ai-reviews.controller';
+import { AiReviewsService } from '@src/executions/ai-reviews.service';
 
 @Module({
   imports: [WorkflowsModule],
-  controllers: [ExecutionsController, ExecutionItemsController, WorkflowExecuteController],
-  providers: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService, RecoveryService],
-  exports: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService, RecoveryService],
+  controllers: [ExecutionsController, ExecutionItemsController, AiReviewsController, WorkflowExecuteController],
+  providers: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService, RecoveryService, AiReviewsService],
+  exports: [ExecutionsService, ExecutionQueriesService, ExecutionItemsService, RecoveryService, AiReviewsService],
 })
 export class ExecutionsModule {}

@@ -433,7 +433,9 @@ export class ExecutionsService {
       if (sched?.activityId) scheduled.set(String(ev.eventId), sched.activityId);
       const done = ev.activityTaskCompletedEventAttributes;
       if (done) {
-        const key = scheduled.get(String(done.scheduledEventId));
+        // An ai_process step's review (`review:<step>`) ends with the step's output as the run used it.
+        const id = scheduled.get(String(done.scheduledEventId));
+        const key = id?.startsWith('review:') ? id.slice('review:'.length) : id;
         const payload = done.result?.payloads?.[0];
         if (key && payload) outputs[key] = (defaultPayloadConverter.fromPayload(payload) as StepResult).output;
       }

@@ -132,6 +132,57 @@ export interface ApprovalDecision {
 export const progressQuery = defineQuery<RunProgress>('progress');
 export const approvalSignal = defineSignal<[ApprovalDecision]>('approval');
 
+/** What an operator decides for one item an `ai_process` step held for review (`review.below_confidence`). */
+export type AiReviewVerdict = 'approve' | 'edit' | 'reject';
+
+/**
+ * One decision on a step's review: for the item `key`, or (with `rest`) for
+ * every item not decided yet. The API checks the key against the step's held
+ * items before it signals; the first decision of an item stands.
+ */
+export interface AiReviewDecision {
+  step_key: string;
+  /** The held item's key (its SKU, external id, ... or its index); absent with `rest`. */
+  key?: string;
+  decision: AiReviewVerdict;
+  /** With `edit`: the item as it continues (a JSON object). */
+  item?: Record<string, unknown>;
+  reason?: string | null;
+  /** Who decided (the API key's name or the admin user) and when (ISO time, set by the API). */
+  by?: string | null;
+  at: string;
+  /** The decision applies to every item of the step not decided yet (approve-all / reject-rest). */
+  rest?: boolean;
+}
+
+/** Where a step's review stands, as the workflow knows it (`aiReviewQuery`). */
+export interface AiReviewState {
+  step_key: string;
+  /** Items held for review. */
+  pending: number;
+  /** Decisions so far, in the order they came; a `rest` decision closes the review. */
+  decisions: AiReviewDecision[];
+  status: 'waiting' | 'applying' | 'done';
+  /** ISO time the review times out, if it does. */
+  deadline: string | null;
+}
+
+export const aiReviewSignal = defineSignal<[AiReviewDecision]>('aiReview');
+export const aiReviewQuery = defineQuery<AiReviewState[]>('aiReviews');
+
+/** What the interpreter hands to `applyAiReview` once a step's review is decided. */
+export interface AiReviewRequest {
+  execution_id: string;
+  step_key: string;
+  attempt: number;
+  /** The step's output (value or payload ref): its items, the held ones in place. */
+  output: unknown;
+  decisions: AiReviewDecision[];
+  /** What happens to items nobody decided (the timeout's `on_timeout`, or a `rest` decision). */
+  undecided: AiReviewVerdict;
+  timed_out: boolean;
+}
+
 /** What the interpreter hands to a step executor activity. */
 export interface StepRequest {
   execution_id: string;

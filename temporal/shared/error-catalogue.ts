@@ -166,6 +166,8 @@ export const API_ERROR_CATALOGUE = {
   CONNECTION_IN_USE: { http: 409, message: 'the connection is used by schedules; change them or disable the connection' },
   WORKFLOW_ALREADY_RUNNING: { http: 409, message: 'the workflow runs one at a time and a run is in progress' },
   COMPENSATION_FAILED: { http: 409, message: "a compensation failed, so the step's output cannot be reused by a restart" },
+  REVIEW_ITEM_DECIDED: { http: 409, message: 'the reviewed item has a decision already (the first decision stands)' },
+  REVIEW_CLOSED: { http: 409, message: 'the review is no longer waiting for decisions' },
   // 5xx
   INTERNAL: { http: 500, message: 'an unexpected error; the request id is in details' },
   CONFIG_INVALID: { http: 500, message: 'the server configuration is invalid' },

@@ -26,11 +26,15 @@ import { compensationsByTarget, failureHandlers, readySteps } from '@engine/dsl/
 import { evaluateCondition } from '@engine/dsl/conditions';
 import { referencedSteps, PayloadRefEncountered } from '@engine/dsl/references';
 import {
+  aiReviewQuery,
+  aiReviewSignal,
   approvalSignal,
   DEFAULT_OUTAGE_BUDGET_SECONDS,
   ErrorCodes,
   NON_RETRYABLE_ERROR_TYPES,
   progressQuery,
+  type AiReviewDecision,
+  type AiReviewState,
   type ApprovalDecision,
   type InterpreterInput,
   type RunProgress,
@@ -45,6 +49,8 @@ import type { Activities } from '@engine/worker';
 
 /** The interpreter's own bookkeeping activities (projection writes), run as local activities. */
 type BookkeepingActivities = Pick<Activities, 'projectRun' | 'projectSteps'>;
+/** The review of an `ai_process` step's held items: listed for the operator, then merged back once decided. */
+type ReviewActivities = Pick<Activities, 'openAiReview' | 'applyAiReview'>;
 /** Condition evaluation (claim-checked context), and the step executors: activities named by step type. */
 type StepActivities = Pick<Activities, 'evaluateCondition'> & Record<string, StepActivity>;
 type StepActivity = (req: StepRequest | StepCall) => Promise<StepResult>;
@@ -138,6 +144,9 @@ interface StepState {
   partial?: unknown;
   /** Items the step could not process after their retries (from its result's summary). */
   failed_items?: number;
+  /** An `ai_process` step with `review`: items it held for an operator, and its result's summary. */
+  review_pending?: number;
+  summary?: Record<string, unknown>;
 }
 
 function nowIso(): string {
@@ -191,6 +200,8 @@ class Run {
   private readonly def: WorkflowDefinition;
   private readonly states = new Map<string, StepState>();
   private readonly approvals = new Map<string, ApprovalDecision>();
+  /** Reviews of `ai_process` steps' held items, by step key: open while their step waits. */
+  private readonly reviews = new Map<string, AiReviewState>();
   private readonly main: StepDefinition[];
   private readonly sources: Dependencies;
   private readonly deps: Dependencies;
@@ -288,6 +299,18 @@ class Run {
     const s = this.states.get(decision.step_key);
     if (!s || s.step.step_type !== 'approval') return;
     if (!this.approvals.has(decision.step_key)) this.approvals.set(decision.step_key, decision);
+  }
+
+  /** A decision on an `ai_process` step's review: kept while the review waits, the first per item (and the first `rest`). */
+  onAiReview(decision: AiReviewDecision): void {
+    const review = this.reviews.get(decision.step_key);
+    if (!review || review.status !== 'waiting') return;
+    if (decision.rest ? review.decisions.some((d) => d.rest) : decision.key === undefined || review.decisions.some((d) => !d.rest && d.key === decision.key)) return;
+    review.decisions.push(decision);
+  }
+
+  reviewStates(): AiReviewState[] {
+    return [...this.reviews.values()];
   }
 
   async run(): Promise<RunResult> {
@@ -560,7 +583,9 @@ class Run {
     const step = state.step;
     this.showDetails();
     try {
-      const output = step.step_type === 'approval' ? await this.awaitApproval(state) : await this.execute(state);
+      let output = step.step_type === 'approval' ? await this.awaitApproval(state) : await this.execute(state);
+      // An ai_process step that held low-confidence answers for an operator: the run waits for the decisions.
+      if ((state.review_pending ?? 0) > 0) output = await this.awaitReview(state, output);
       Object.assign(state, { status: 'completed', output, completed_at: nowIso(), error: null });
       if (step.role === 'main') {
         this.completionOrder.push(step.key);
@@ -649,6 +674,50 @@ class Run {
     state.attempt = result.attempt;
     const failedItems = result.summary?.failed_items;
     if (typeof failedItems === 'number') state.failed_items = failedItems;
+    const held = result.summary?.review_pending;
+    if (step.step_type === 'ai_process' && typeof held === 'number' && held > 0) Object.assign(state, { review_pending: held, summary: result.summary });
+    return result.output;
+  }
+
+  /**
+   * The review of an `ai_process` step's held items (its `review` config):
+   * lists them for the operator, waits for a decision on each (or a `rest`
+   * decision) by `aiReviewSignal`, at most `review.timeout_seconds` (then
+   * `on_timeout` decides the rest), and merges the decided items back into
+   * the step's output, which is what its dependents get.
+   */
+  private async awaitReview(state: StepState, output: unknown): Promise<unknown> {
+    const step = state.step;
+    const config = (step.config.review ?? {}) as { timeout_seconds?: number; on_timeout?: string };
+    const timeoutSeconds = Number(config.timeout_seconds ?? 0);
+    const review: AiReviewState = {
+      step_key: step.key,
+      pending: state.review_pending!,
+      decisions: [],
+      status: 'waiting',
+      deadline: timeoutSeconds > 0 ? new Date(new Date().getTime() + timeoutSeconds * 1000).toISOString() : null,
+    };
+    this.reviews.set(step.key, review);
+    await reviewActivities(this.outageBudgetSeconds, `review-open:${step.key}`).openAiReview({ execution_id: this.executionId, step_key: step.key, output });
+    state.status = 'waiting';
+    await this.projectSteps([this.projection(state, { output_summary: { ...state.summary } })]);
+    this.showDetails();
+    const decided = () => review.decisions.some((d) => d.rest) || new Set(review.decisions.map((d) => d.key)).size >= review.pending;
+    const got = timeoutSeconds > 0 ? await waitUntil(decided, `${timeoutSeconds} seconds`) : (await waitUntil(decided), true);
+    review.status = 'applying';
+    // Named `review:<step>`: a restart of this run reuses the reviewed output as the step's (ExecutionsService).
+    const result = await reviewActivities(this.outageBudgetSeconds, `review:${step.key}`).applyAiReview({
+      execution_id: this.executionId,
+      step_key: step.key,
+      attempt: state.attempt,
+      output,
+      decisions: review.decisions,
+      undecided: !got && config.on_timeout === 'approve' ? 'approve' : 'reject',
+      timed_out: !got,
+    });
+    review.status = 'done';
+    // The step's row ends completed with what the review did (dependents start once runStep records it).
+    await this.projectSteps([this.projection({ ...state, status: 'completed', completed_at: nowIso() }, { output_summary: { ...state.summary, review_pending: 0, ...result.summary } })]);
     return result.output;
   }
 
@@ -780,6 +849,16 @@ class Run {
   }
 }
 
+/** The review activities: short database work, retried for as long as the outage budget. */
+function reviewActivities(outageBudgetSeconds: number, activityId: string): ReviewActivities {
+  return proxyActivities<ReviewActivities>({
+    activityId,
+    startToCloseTimeout: '5 minutes',
+    scheduleToCloseTimeout: `${Math.max(outageBudgetSeconds, 60) + 300} seconds`,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  });
+}
+
 function stepActivities(options: ActivityOptions): StepActivities {
   return proxyActivities<StepActivities>(options);
 }
@@ -789,6 +868,8 @@ export async function interpret(input: InterpreterInput): Promise<RunResult> {
   const run = new Run(input);
   setHandler(progressQuery, () => run.progress());
   setHandler(approvalSignal, (d) => run.onApproval(d));
+  setHandler(aiReviewSignal, (d) => run.onAiReview(d));
+  setHandler(aiReviewQuery, () => run.reviewStates());
   return await run.run();
 }
 

@@ -942,7 +942,9 @@
     const def = await definitionOf(r.workflow_id, r.version);
     const statuses = Object.fromEntries([...(r.steps || []).map((s) => [s.step_key, s.status]), ...((r.progress && r.progress.steps) || []).map((s) => [s.key, s.status])]);
     const p = r.progress || {};
-    const waiting = (r.steps || []).filter((s) => s.status === 'waiting');
+    // Approval steps wait for a run-wide decision; ai_process steps waiting hold items for the review panel.
+    const waiting = (r.steps || []).filter((s) => s.status === 'waiting' && s.step_type === 'approval');
+    const reviewing = (r.steps || []).some((s) => s.status === 'waiting' && s.step_type === 'ai_process');
     const finished = ['completed', 'failed', 'cancelled'].includes(r.status);
     app.innerHTML = html`<h1>Run ${r.execution_id}</h1>
       <div class="toolbar">${outcome(r)} ${bar(stepsDone(p.total_steps ? p : r), p.total_steps ?? r.total_steps, r.status)}
@@ -959,6 +961,7 @@
         ${finished && r.status !== 'completed' ? raw('<button id="restart">Restart from failed step</button>') : ''}
         ${waiting.map((s) => raw(html`<span>Approval <b>${s.step_name}</b>:</span><button data-approve="${s.step_key}">Approve</button><button class="secondary" data-reject="${s.step_key}">Reject</button>`))}
       </div>
+      <section id="ai-review" aria-label="AI review"></section>
       <section id="items-ledger" aria-label="Items"></section>
       ${(r.edits || []).length ? raw(editsTable(r)) : ''}
       <h2>Steps</h2>
@@ -989,8 +992,10 @@
     );
     on('[data-approve]', (el) => act(() => api(`/executions/${encodeURIComponent(id)}/signal/`, { method: 'POST', body: { step_key: el.dataset.approve, decision: 'approve' } }), 'Approved'));
     on('[data-reject]', (el) => act(() => api(`/executions/${encodeURIComponent(id)}/signal/`, { method: 'POST', body: { step_key: el.dataset.reject, decision: 'reject' } }), 'Rejected'));
-    refreshWhile(!finished, 1000);
+    // While items wait for a decision the page is not redrawn on its own: an edit in progress stays.
+    if (!reviewing) refreshWhile(!finished, 1000);
     itemsLedger(id, document.getElementById('items-ledger'), undefined, undefined, r).catch((e) => toast(e.message, true));
+    aiReviewPanel(id, document.getElementById('ai-review'), reviewing, finished).catch((e) => toast(e.message, true));
   }
 
   // ---------- recovery: version choice, retry of items, edits (docs/recovery.md) ----------
@@ -1040,6 +1045,71 @@
       });
       dlg.showModal();
     });
+  }
+
+  /**
+   * The review of ai_process answers below `review.below_confidence`: each
+   * held item with the original and the AI's proposal; the operator approves,
+   * edits (the item as it continues, JSON) or rejects (with a reason) each,
+   * or decides all the rest at once. Once decided (or closed), the audit: who
+   * decided what, and when.
+   */
+  async function aiReviewPanel(id, el, reviewing, finished) {
+    const run = encodeURIComponent(id);
+    const { reviews } = await api(`/executions/${run}/reviews/`);
+    if (reviews.length === 0) {
+      el.innerHTML = '';
+      return;
+    }
+    const json = (v) => JSON.stringify(v, null, 2);
+    el.innerHTML = reviews
+      .map((rv) => {
+        const open = rv.status === 'waiting';
+        return html`<h2>AI review · ${rv.step_key} <span class="muted">${rv.status} · ${rv.decided} of ${rv.total} decided${rv.deadline ? ` · times out ${when(rv.deadline)}` : ''}</span></h2>
+      ${open ? raw(html`<div class="toolbar"><input class="review-reason" data-rest-reason="${rv.step_key}" placeholder="Reason (optional)" aria-label="Reason for the rest">
+        <button data-rest-approve="${rv.step_key}">Approve all remaining</button><button class="secondary" data-rest-reject="${rv.step_key}">Reject remaining</button></div>`) : ''}
+      <table class="ai-review" data-step="${rv.step_key}"><thead><tr><th>Item</th><th>Confidence</th><th>Original</th><th>AI proposal</th><th>Decision</th></tr></thead><tbody>
+      ${rv.items.map((i) =>
+        raw(html`<tr data-key="${i.key}"><td><code>${i.key}</code> <span class="muted">#${i.index}</span></td><td>${i.confidence === null ? '—' : i.confidence}</td>
+        <td><pre>${json(i.original)}</pre></td><td><pre>${json(i.proposal)}</pre></td>
+        <td>${i.decision
+          ? raw(html`<b class="decision">${i.decision}</b>${i.timed_out ? ' (timed out)' : ''}<br><span class="muted">${i.decided_by || ''} ${i.decided_at ? when(i.decided_at) : ''}</span>
+            ${i.reason ? raw(html`<br>${i.reason}`) : ''}${i.edited ? raw(html`<pre>${json(i.edited)}</pre>`) : ''}`)
+          : open
+            ? raw(html`<textarea class="review-edit" rows="6" aria-label="Item ${i.key} as it continues">${json(i.proposal)}</textarea>
+            <input class="review-reason" placeholder="Reason (optional)" aria-label="Reason for item ${i.key}">
+            <div class="toolbar"><button data-decide="approve">Approve</button><button class="secondary" data-decide="edit">Save edit</button><button class="danger" data-decide="reject">Reject</button></div>`)
+            : raw('<span class="muted">waiting</span>')}</td></tr>`),
+      )}
+      </tbody></table>`;
+      })
+      .join('');
+    const decide = (step, key, body) => api(`/executions/${run}/reviews/${encodeURIComponent(step)}/items/${encodeURIComponent(key)}/`, { method: 'POST', body });
+    el.querySelectorAll('table.ai-review [data-decide]').forEach((b) =>
+      b.addEventListener('click', () => {
+        const row = b.closest('tr');
+        const step = b.closest('table').dataset.step;
+        const reason = row.querySelector('.review-reason').value.trim();
+        const decision = b.dataset.decide;
+        act(async () => {
+          const body = { decision, ...(reason ? { reason } : {}) };
+          if (decision === 'edit') body.item = parseJson(row.querySelector('.review-edit').value, `Item ${row.dataset.key}`);
+          await decide(step, row.dataset.key, body);
+        }, decision === 'approve' ? 'Approved' : decision === 'edit' ? 'Edited' : 'Rejected');
+      }),
+    );
+    const rest = (attr, decision) =>
+      el.querySelectorAll(`[${attr}]`).forEach((b) =>
+        b.addEventListener('click', () => {
+          const step = b.getAttribute(attr);
+          const reason = el.querySelector(`[data-rest-reason="${step}"]`).value.trim();
+          act(() => api(`/executions/${run}/reviews/${encodeURIComponent(step)}/rest/`, { method: 'POST', body: { decision, ...(reason ? { reason } : {}) } }), decision === 'approve' ? 'Approved the rest' : 'Rejected the rest');
+        }),
+      );
+    rest('data-rest-approve', 'approve');
+    rest('data-rest-reject', 'reject');
+    // Every item decided: the run goes on, and the page follows it again.
+    if (reviewing && !finished && reviews.every((rv) => rv.status !== 'waiting' || rv.decided >= rv.total)) refreshWhile(true, 1000);
   }
 
   /**

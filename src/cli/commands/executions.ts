@@ -20,6 +20,8 @@ merchflow executions retry-items ID [--key K...] [--reason R...] [--step KEY] [-
 merchflow executions edit-output ID STEP --file F [--reason TEXT] [--wait]
 merchflow executions items ID [--status ok|invalid|failed|skipped] [--step KEY] [--reason CODE] [--q TEXT]
                               [--csv | --jsonl | --json] [--page N] [--page-size N]
+merchflow executions review ID [--json]
+merchflow executions review ID --step KEY (--item KEY (--approve | --edit JSON | --reject) | --approve-rest | --reject-rest) [--reason TEXT]
 
 items lists what each item-wise step did with each item (the per-item ledger,
 docs/recovery.md); --csv and --jsonl write every matching item, not a page
@@ -32,13 +34,18 @@ edit-output replaces a completed or failed step's output with the JSON of
 --file (audited) and continues from the next step. --version: the definition
 version of the new run (default: current when a newer one exists).
 
+review shows the items ai_process steps held for an operator (review.below_confidence),
+with the original and the AI's proposal; with --step and --item it approves, edits
+(the item as it continues, a JSON object) or rejects one; --approve-rest / --reject-rest
+decide every item not decided yet. The run goes on once every item has a decision.
+
 ID is the numeric id or the execution_id. With --api-url URL (or MERCHFLOW_API_URL) and
 MERCHFLOW_API_KEY, every executions command goes through the REST API.`;
 
-/** `executions list|show|cancel|restart|items|retry-items|edit-output`. */
+/** `executions list|show|cancel|restart|items|retry-items|edit-output|review`. */
 export const executionsCommand: Command = {
   name: 'executions',
-  summary: 'List, show, cancel and restart runs, list or export their items, retry the failed items, edit a step output and continue',
+  summary: 'List, show, cancel and restart runs, list or export their items, retry the failed items, edit a step output and continue, review AI answers',
   remote: true,
   usage: USAGE,
   async run(ctx, argv) {
@@ -58,6 +65,8 @@ export const executionsCommand: Command = {
         return retryItems(ctx, rest);
       case 'edit-output':
         return editOutput(ctx, rest);
+      case 'review':
+        return review(ctx, rest);
       default:
         throw new UsageError(sub ? `unknown executions command "${sub}"\n\n${USAGE}` : `executions needs a command\n\n${USAGE}`);
     }
@@ -113,6 +122,73 @@ async function items(ctx: CliContext, argv: string[]): Promise<number> {
   }
   ctx.io.out(table(['STEP', 'ITEM', '#', 'STATUS', 'REASON', 'MESSAGE'], page.results.map((i) => [i.step_key, i.item_key, i.item_index ?? '', i.status, i.reason_code ?? '', i.message ?? ''])));
   ctx.io.out(`${page.results.length} of ${page.count} (page ${page.page})`);
+  return EXIT_OK;
+}
+
+/** `executions review ID`: the held items of the run's AI reviews, or a decision on one of them (or on the rest). */
+async function review(ctx: CliContext, argv: string[]): Promise<number> {
+  const { positionals, options } = parseOptions(
+    argv,
+    {
+      step: { kind: 'string' },
+      item: { kind: 'string' },
+      approve: { kind: 'boolean' },
+      edit: { kind: 'string' },
+      reject: { kind: 'boolean' },
+      'approve-rest': { kind: 'boolean' },
+      'reject-rest': { kind: 'boolean' },
+      reason: { kind: 'string' },
+      json: { kind: 'boolean' },
+    },
+    { maxPositionals: 1 },
+  );
+  const id = needId(positionals, 'review');
+  const verdicts = [options.approve, options.edit !== undefined, options.reject, options['approve-rest'], options['reject-rest']].filter(Boolean).length;
+  if (verdicts === 0) {
+    const { reviews } = ctx.remote ? await ctx.remote.reviews(id) : await (await ctx.services()).reviews.list(id);
+    if (options.json) {
+      ctx.io.out(json({ reviews }));
+      return EXIT_OK;
+    }
+    if (reviews.length === 0) ctx.io.out('no AI review in this run');
+    for (const r of reviews) {
+      ctx.io.out(`step ${r.step_key}: ${r.status}, ${r.decided} of ${r.total} decided${r.deadline ? `, times out at ${r.deadline}` : ''}`);
+      ctx.io.out(
+        table(
+          ['ITEM', '#', 'CONFIDENCE', 'DECISION', 'BY', 'REASON'],
+          r.items.map((i) => [i.key, i.index, i.confidence ?? '', i.decision ?? '(waiting)', i.decided_by ?? '', i.reason ?? '']),
+        ),
+      );
+    }
+    return EXIT_OK;
+  }
+  if (verdicts > 1) throw new UsageError('give one of --approve, --edit JSON, --reject, --approve-rest, --reject-rest');
+  const step = options.step as string | undefined;
+  if (!step) throw new UsageError('a decision needs --step KEY (the ai_process step)');
+  const reason = (options.reason as string | undefined) ?? null;
+  if (options['approve-rest'] || options['reject-rest']) {
+    const decision = options['approve-rest'] ? 'approve' : 'reject';
+    const res = ctx.remote
+      ? await ctx.remote.reviewRest(id, step, { decision, ...(reason ? { reason } : {}) })
+      : await (await ctx.services()).reviews.decideRest(id, step, { decision, reason }, cliUser());
+    ctx.io.out(`${decision === 'approve' ? 'approved' : 'rejected'} ${res.decided} item(s) of step ${step}`);
+    return EXIT_OK;
+  }
+  const key = options.item as string | undefined;
+  if (!key) throw new UsageError('a decision on one item needs --item KEY');
+  let item: Record<string, unknown> | undefined;
+  if (options.edit !== undefined) {
+    try {
+      item = JSON.parse(String(options.edit)) as Record<string, unknown>;
+    } catch {
+      throw new UsageError('--edit must be a JSON object: the item as it continues');
+    }
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) throw new UsageError('--edit must be a JSON object: the item as it continues');
+  }
+  const decision = options.approve ? 'approve' : options.reject ? 'reject' : 'edit';
+  const body = { decision, ...(item ? { item } : {}), ...(reason ? { reason } : {}) } as const;
+  const res = ctx.remote ? await ctx.remote.reviewItem(id, step, key, body) : await (await ctx.services()).reviews.decide(id, step, key, { ...body, reason }, cliUser());
+  ctx.io.out(`${res.key}: ${res.decision} (by ${res.decided_by ?? 'unknown'})`);
   return EXIT_OK;
 }
 

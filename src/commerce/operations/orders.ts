@@ -179,6 +179,9 @@ export const reserveInventory = operation<{ marketplace_id: number; orders?: unk
       step.execution_id,
       p.claim_lease_seconds,
     );
+    // The ledger: each order reserved (ok), left to another run or skipped as flagged (skipped), or not reservable (failed).
+    const note = (index: number, externalId: string | null, status: 'skipped' | 'failed', code: string, reason: string) =>
+      step.items?.record({ key: externalId ?? String(index), index, status, code, message: reason, item: orders[index] });
     for (const [n, order] of orders.entries()) {
       // Each order is its own transaction: a cancelled step stops between two (the heartbeat throws).
       step.heartbeat({ orders: n, total: orders.length });
@@ -188,6 +191,7 @@ export const reserveInventory = operation<{ marketplace_id: number; orders?: unk
       if (externalId && !claimed.has(orderClaimKey(p.marketplace_id, externalId))) {
         claimedElsewhere++;
         notReserved.push({ external_id: externalId, reason: 'claimed by another run' });
+        note(n, externalId, 'skipped', 'CLAIMED_ELSEWHERE', 'claimed by another run');
         continue;
       }
       const skip = !externalId
@@ -197,11 +201,13 @@ export const reserveInventory = operation<{ marketplace_id: number; orders?: unk
           : null;
       if (skip) {
         notReserved.push({ external_id: externalId, reason: skip });
+        note(n, externalId, externalId ? 'skipped' : 'failed', externalId ? 'ORDER_FLAGGED' : 'ORDER_INVALID', skip);
         if (externalId) unclaim.push(orderClaimKey(p.marketplace_id, externalId));
         continue;
       }
       if (lines.length === 0 || lines.some((l) => toInt(l.inventory_id) === null || (toInt(l.quantity) ?? 0) <= 0)) {
         notReserved.push({ external_id: externalId, reason: toText(allocation.reason) ?? 'the order has no allocated lines' });
+        note(n, externalId, 'failed', 'NOT_ALLOCATED', toText(allocation.reason) ?? 'the order has no allocated lines');
         unclaim.push(orderClaimKey(p.marketplace_id, externalId!));
         continue;
       }
@@ -262,6 +268,7 @@ export const reserveInventory = operation<{ marketplace_id: number; orders?: unk
       });
       if (!outcome.ok) {
         notReserved.push({ external_id: externalId, reason: outcome.reason });
+        note(n, externalId, 'failed', 'NOT_RESERVED', outcome.reason);
         unclaim.push(orderClaimKey(p.marketplace_id, externalId!));
         continue;
       }
@@ -269,6 +276,7 @@ export const reserveInventory = operation<{ marketplace_id: number; orders?: unk
       const orderKeys = wanted.map((w) => w.key);
       keys.push(...orderKeys);
       reserved.push({ ...order, reservation_keys: orderKeys });
+      step.items?.record({ key: externalId!, index: n, status: 'ok' });
     }
     // Orders this run will not act on go back at once: a later run (more stock, a fixed order) may take them.
     await releaseClaims(client, ORDER_CLAIM, unclaim, step.execution_id);

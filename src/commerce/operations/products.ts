@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { isPlainObject } from '@engine/dsl/references';
 import { canonicalJson, contentHash, sha256Hex } from '@engine/activities/database_query/values';
-import { ItemFailures } from '@engine/activities/shared/item-failures';
+import { ItemFailures, itemKeyGuess } from '@engine/activities/shared/item-failures';
 import { operation } from './types';
 import { asRecord, listOf, notFound, numericRows, params, toInt, toNumber, toText } from './util';
 import { LISTING_CLAIM, claimEntities, completeClaims, heldElsewhereSql, listingClaimKey } from './claims';
@@ -136,13 +136,17 @@ export const importProducts = operation<{
     const errors: ItemError[] = [];
     let invalid = 0;
     const unique = new Map<string, NormalisedProduct>();
+    // Which items are valid products (1): what the ledger records as stored, or as not stored when the transaction fails.
+    const validAt = new Uint8Array(items.length);
     items.forEach((item, index) => {
       const r = normaliseProduct(item);
       if ('field' in r) {
         invalid++;
         if (errors.length < MAX_REPORTED) errors.push({ index, external_id: isPlainObject(item) ? toText(item.external_id) : null, field: r.field, message: r.message });
+        step.items?.record({ key: itemKeyGuess(item, index), index, status: 'invalid', code: 'INVALID_RECORD', message: `${r.field}: ${r.message}`, item });
         return;
       }
+      validAt[index] = 1;
       // The last occurrence of an external id wins: one statement may not touch a row twice.
       unique.delete(r.product.external_id);
       unique.set(r.product.external_id, r.product);
@@ -176,102 +180,118 @@ export const importProducts = operation<{
     const counts = { inserted: 0, updated: 0, unchanged: 0 };
     const source = { inserted: 0, updated: 0, unchanged: 0 };
     const BATCH = 5000;
-    await client.transaction(async (client) => {
-      const known = new Map<string, { sd: string | null; product: string | null; source_data_id: string | null; bare: boolean }>();
-      for (let start = 0; start < rows.length; start += 20_000) {
-        const ids = rows.slice(start, start + 20_000).map((r) => r.x.external_id);
-        const existing = await client.query<{ external_id: string; sd_hash: string | null; p_hash: string | null; source_data_id: string | null; bare: boolean | null }>(
-          `SELECT x.external_id, s.content_hash AS sd_hash, p.content_hash AS p_hash, p.source_data_id, (p.enrichment IS NULL) AS bare
-           FROM unnest($1::text[]) AS x(external_id)
-           LEFT JOIN source_data s ON s.source_type = $2 AND s.supplier_id = $3 AND s.marketplace_id IS NULL AND s.external_id = x.external_id
-           LEFT JOIN products p ON p.supplier_id = $3 AND p.external_id = x.external_id`,
-          [ids, sourceType, p.supplier_id],
-        );
-        for (const e of existing.rows) known.set(e.external_id, { sd: e.sd_hash, product: e.p_hash, source_data_id: e.source_data_id, bare: e.bare ?? true });
-      }
-      const sdChanged = rows.filter((r) => known.get(r.x.external_id)?.sd !== r.rawHash);
-      const sdNew = new Set(sdChanged.filter((r) => !known.get(r.x.external_id)?.sd).map((r) => r.x.external_id));
-      const productChanged = rows.filter((r) => {
-        const k = known.get(r.x.external_id);
-        return !k?.product || k.product !== r.productHash || k.source_data_id === null || sdNew.has(r.x.external_id) || (r.enrichment !== null && k.bare);
+    const ledger = step.items;
+    try {
+      await client.transaction(async (client) => {
+        const known = new Map<string, { sd: string | null; product: string | null; source_data_id: string | null; bare: boolean }>();
+        for (let start = 0; start < rows.length; start += 20_000) {
+          const ids = rows.slice(start, start + 20_000).map((r) => r.x.external_id);
+          const existing = await client.query<{ external_id: string; sd_hash: string | null; p_hash: string | null; source_data_id: string | null; bare: boolean | null }>(
+            `SELECT x.external_id, s.content_hash AS sd_hash, p.content_hash AS p_hash, p.source_data_id, (p.enrichment IS NULL) AS bare
+             FROM unnest($1::text[]) AS x(external_id)
+             LEFT JOIN source_data s ON s.source_type = $2 AND s.supplier_id = $3 AND s.marketplace_id IS NULL AND s.external_id = x.external_id
+             LEFT JOIN products p ON p.supplier_id = $3 AND p.external_id = x.external_id`,
+            [ids, sourceType, p.supplier_id],
+          );
+          for (const e of existing.rows) known.set(e.external_id, { sd: e.sd_hash, product: e.p_hash, source_data_id: e.source_data_id, bare: e.bare ?? true });
+        }
+        const sdChanged = rows.filter((r) => known.get(r.x.external_id)?.sd !== r.rawHash);
+        const sdNew = new Set(sdChanged.filter((r) => !known.get(r.x.external_id)?.sd).map((r) => r.x.external_id));
+        const productChanged = rows.filter((r) => {
+          const k = known.get(r.x.external_id);
+          return !k?.product || k.product !== r.productHash || k.source_data_id === null || sdNew.has(r.x.external_id) || (r.enrichment !== null && k.bare);
+        });
+        source.unchanged = rows.length - sdChanged.length;
+        counts.unchanged = rows.length - productChanged.length;
+  
+        for (let start = 0; start < sdChanged.length; start += BATCH) {
+          const batch = sdChanged.slice(start, start + BATCH);
+          const sd = await client.query<{ inserted: boolean }>(
+            `INSERT INTO source_data AS t (source_type, source_name, external_id, supplier_id, raw_data, content_hash, status, execution_id, step_key)
+             SELECT $1, $2, x.external_id, $3, x.raw_data, x.content_hash, 'processed', $4, $5
+             FROM unnest($6::text[], $7::jsonb[], $8::text[]) AS x(external_id, raw_data, content_hash)
+             ON CONFLICT (source_type, supplier_id, marketplace_id, external_id) DO UPDATE SET
+               raw_data = EXCLUDED.raw_data, content_hash = EXCLUDED.content_hash, status = EXCLUDED.status,
+               execution_id = EXCLUDED.execution_id, step_key = EXCLUDED.step_key, updated_at = now()
+             WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+             RETURNING (t.xmax = 0) AS inserted`,
+            [
+              sourceType,
+              supplier.rows[0].code,
+              p.supplier_id,
+              step.execution_id,
+              step.step_key,
+              batch.map((r) => r.x.external_id),
+              batch.map((r) => r.rawJson),
+              batch.map((r) => r.rawHash),
+            ],
+          );
+          for (const r of sd.rows) source[r.inserted ? 'inserted' : 'updated']++;
+          source.unchanged += batch.length - sd.rows.length;
+          step.heartbeat({ source_data: Math.min(start + BATCH, sdChanged.length), total: sdChanged.length });
+        }
+  
+        for (let start = 0; start < productChanged.length; start += BATCH) {
+          const batch = productChanged.slice(start, start + BATCH);
+          const res = await client.query<{ inserted: boolean }>(
+            `INSERT INTO products AS p (supplier_id, external_id, sku, title, description, brand, category, cost_price, currency, weight_kg,
+                                        images, attributes, status, content_hash, source_data_id, enrichment, execution_id, step_key)
+             SELECT $1, x.external_id, x.sku, x.title, x.description, x.brand, x.category, x.cost_price, x.currency, x.weight_kg,
+                    x.images, x.attributes, $2, x.content_hash, s.id, x.enrichment, $3, $4
+             FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::numeric[], $12::text[],
+                         $13::numeric[], $14::jsonb[], $15::jsonb[], $16::text[], $17::jsonb[])
+                  AS x(external_id, sku, title, description, brand, category, cost_price, currency, weight_kg, images, attributes, content_hash, enrichment)
+             LEFT JOIN source_data s ON s.source_type = $18 AND s.supplier_id = $1 AND s.marketplace_id IS NULL AND s.external_id = x.external_id
+             ON CONFLICT (supplier_id, external_id) DO UPDATE SET
+               sku = EXCLUDED.sku, title = EXCLUDED.title, description = EXCLUDED.description, brand = EXCLUDED.brand,
+               category = EXCLUDED.category, cost_price = EXCLUDED.cost_price, currency = EXCLUDED.currency, weight_kg = EXCLUDED.weight_kg,
+               images = EXCLUDED.images, attributes = EXCLUDED.attributes, content_hash = EXCLUDED.content_hash,
+               source_data_id = EXCLUDED.source_data_id, enrichment = COALESCE(EXCLUDED.enrichment, p.enrichment),
+               execution_id = EXCLUDED.execution_id, step_key = EXCLUDED.step_key, updated_at = now()
+             WHERE p.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+                OR p.source_data_id IS DISTINCT FROM EXCLUDED.source_data_id
+                OR (p.enrichment IS NULL AND EXCLUDED.enrichment IS NOT NULL)
+             RETURNING (p.xmax = 0) AS inserted`,
+            [
+              p.supplier_id,
+              p.status ?? 'imported',
+              step.execution_id,
+              step.step_key,
+              batch.map((r) => r.x.external_id),
+              batch.map((r) => r.x.sku),
+              batch.map((r) => r.x.title),
+              batch.map((r) => r.x.description),
+              batch.map((r) => r.x.brand),
+              batch.map((r) => r.x.category),
+              batch.map((r) => r.x.cost_price),
+              batch.map((r) => r.x.currency),
+              batch.map((r) => r.x.weight_kg),
+              batch.map((r) => JSON.stringify(r.x.images)),
+              batch.map((r) => canonicalJson(r.x.attributes)),
+              batch.map((r) => r.productHash),
+              batch.map((r) => r.enrichment),
+              sourceType,
+            ],
+          );
+          for (const r of res.rows) counts[r.inserted ? 'inserted' : 'updated']++;
+          counts.unchanged += batch.length - res.rows.length;
+          step.heartbeat({ products: Math.min(start + BATCH, productChanged.length), total: productChanged.length });
+        }
       });
-      source.unchanged = rows.length - sdChanged.length;
-      counts.unchanged = rows.length - productChanged.length;
-
-      for (let start = 0; start < sdChanged.length; start += BATCH) {
-        const batch = sdChanged.slice(start, start + BATCH);
-        const sd = await client.query<{ inserted: boolean }>(
-          `INSERT INTO source_data AS t (source_type, source_name, external_id, supplier_id, raw_data, content_hash, status, execution_id, step_key)
-           SELECT $1, $2, x.external_id, $3, x.raw_data, x.content_hash, 'processed', $4, $5
-           FROM unnest($6::text[], $7::jsonb[], $8::text[]) AS x(external_id, raw_data, content_hash)
-           ON CONFLICT (source_type, supplier_id, marketplace_id, external_id) DO UPDATE SET
-             raw_data = EXCLUDED.raw_data, content_hash = EXCLUDED.content_hash, status = EXCLUDED.status,
-             execution_id = EXCLUDED.execution_id, step_key = EXCLUDED.step_key, updated_at = now()
-           WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash
-           RETURNING (t.xmax = 0) AS inserted`,
-          [
-            sourceType,
-            supplier.rows[0].code,
-            p.supplier_id,
-            step.execution_id,
-            step.step_key,
-            batch.map((r) => r.x.external_id),
-            batch.map((r) => r.rawJson),
-            batch.map((r) => r.rawHash),
-          ],
-        );
-        for (const r of sd.rows) source[r.inserted ? 'inserted' : 'updated']++;
-        source.unchanged += batch.length - sd.rows.length;
-        step.heartbeat({ source_data: Math.min(start + BATCH, sdChanged.length), total: sdChanged.length });
+    } catch (err) {
+      // One transaction: none of the valid products is stored (each with the reason, without a copy: the step's input has them).
+      if (ledger) {
+        const code = (err as { code?: unknown }).code;
+        const reason = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? 'DB_ERROR' : 'STEP_FAILED';
+        const message = `not stored: ${err instanceof Error ? err.message : String(err)}`;
+        items.forEach((item, index) => {
+          if (validAt[index] === 1) ledger.record({ key: itemKeyGuess(item, index), index, status: 'failed', code: reason, message });
+        });
       }
-
-      for (let start = 0; start < productChanged.length; start += BATCH) {
-        const batch = productChanged.slice(start, start + BATCH);
-        const res = await client.query<{ inserted: boolean }>(
-          `INSERT INTO products AS p (supplier_id, external_id, sku, title, description, brand, category, cost_price, currency, weight_kg,
-                                      images, attributes, status, content_hash, source_data_id, enrichment, execution_id, step_key)
-           SELECT $1, x.external_id, x.sku, x.title, x.description, x.brand, x.category, x.cost_price, x.currency, x.weight_kg,
-                  x.images, x.attributes, $2, x.content_hash, s.id, x.enrichment, $3, $4
-           FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::numeric[], $12::text[],
-                       $13::numeric[], $14::jsonb[], $15::jsonb[], $16::text[], $17::jsonb[])
-                AS x(external_id, sku, title, description, brand, category, cost_price, currency, weight_kg, images, attributes, content_hash, enrichment)
-           LEFT JOIN source_data s ON s.source_type = $18 AND s.supplier_id = $1 AND s.marketplace_id IS NULL AND s.external_id = x.external_id
-           ON CONFLICT (supplier_id, external_id) DO UPDATE SET
-             sku = EXCLUDED.sku, title = EXCLUDED.title, description = EXCLUDED.description, brand = EXCLUDED.brand,
-             category = EXCLUDED.category, cost_price = EXCLUDED.cost_price, currency = EXCLUDED.currency, weight_kg = EXCLUDED.weight_kg,
-             images = EXCLUDED.images, attributes = EXCLUDED.attributes, content_hash = EXCLUDED.content_hash,
-             source_data_id = EXCLUDED.source_data_id, enrichment = COALESCE(EXCLUDED.enrichment, p.enrichment),
-             execution_id = EXCLUDED.execution_id, step_key = EXCLUDED.step_key, updated_at = now()
-           WHERE p.content_hash IS DISTINCT FROM EXCLUDED.content_hash
-              OR p.source_data_id IS DISTINCT FROM EXCLUDED.source_data_id
-              OR (p.enrichment IS NULL AND EXCLUDED.enrichment IS NOT NULL)
-           RETURNING (p.xmax = 0) AS inserted`,
-          [
-            p.supplier_id,
-            p.status ?? 'imported',
-            step.execution_id,
-            step.step_key,
-            batch.map((r) => r.x.external_id),
-            batch.map((r) => r.x.sku),
-            batch.map((r) => r.x.title),
-            batch.map((r) => r.x.description),
-            batch.map((r) => r.x.brand),
-            batch.map((r) => r.x.category),
-            batch.map((r) => r.x.cost_price),
-            batch.map((r) => r.x.currency),
-            batch.map((r) => r.x.weight_kg),
-            batch.map((r) => JSON.stringify(r.x.images)),
-            batch.map((r) => canonicalJson(r.x.attributes)),
-            batch.map((r) => r.productHash),
-            batch.map((r) => r.enrichment),
-            sourceType,
-          ],
-        );
-        for (const r of res.rows) counts[r.inserted ? 'inserted' : 'updated']++;
-        counts.unchanged += batch.length - res.rows.length;
-        step.heartbeat({ products: Math.min(start + BATCH, productChanged.length), total: productChanged.length });
-      }
-    });
+      throw err;
+    }
+    // Stored (inserted, updated or unchanged; of items with one external id, the last).
+    if (ledger) items.forEach((item, index) => validAt[index] === 1 && ledger.record({ key: itemKeyGuess(item, index), index, status: 'ok' }));
     return {
       supplier_id: p.supplier_id,
       total: items.length,

@@ -6,8 +6,8 @@ import type { StepExecutionContext } from '@engine/activities/runtime/executor';
 /** What an operation runs with: one pooled connection for the whole step, and the step's context. */
 export interface OperationContext {
   client: Db;
-  /** The run and step writing (lineage), heartbeats, cancellation and logging. */
-  step: Pick<StepExecutionContext, 'execution_id' | 'step_key' | 'heartbeat' | 'logger' | 'signal'>;
+  /** The run and step writing (lineage), heartbeats, cancellation and logging; `items`, the per-item ledger, when there is one. */
+  step: Pick<StepExecutionContext, 'execution_id' | 'step_key' | 'heartbeat' | 'logger' | 'signal'> & Partial<Pick<StepExecutionContext, 'items'>>;
 }
 
 /**

@@ -168,3 +168,34 @@ export class ExportItemsQueryDto extends ItemFilterQueryDto {
   @IsIn(['csv', 'jsonl'])
   format?: 'csv' | 'jsonl';
 }
+
+/** `POST /executions/{id}/reviews/{step}/items/{key}/`: an operator's decision on one item an ai_process step held. */
+export class ReviewItemDecisionDto {
+  @ApiProperty({ enum: ['approve', 'edit', 'reject'], description: "approve: the AI's proposal continues; edit: `item` continues; reject: the item is dropped (skipped, with `reason`)" })
+  @IsIn(['approve', 'edit', 'reject'])
+  decision: 'approve' | 'edit' | 'reject';
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'With edit: the item as it continues (a JSON object)' })
+  @IsOptional()
+  @IsObject()
+  item?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ maxLength: 2000, description: 'Why (kept in the ledger and the audit)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  reason?: string;
+}
+
+/** `POST /executions/{id}/reviews/{step}/rest/`: approve every item not decided yet, or reject them. */
+export class ReviewRestDecisionDto {
+  @ApiProperty({ enum: ['approve', 'reject'] })
+  @IsIn(['approve', 'reject'])
+  decision: 'approve' | 'reject';
+
+  @ApiPropertyOptional({ maxLength: 2000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  reason?: string;
+}

@@ -36,12 +36,15 @@ export interface AiProcessSummary {
   flagged: number;
   failed: number;
   requests: number;
+  /** With `review`: items held for an operator. */
+  held?: number;
   usage: { prompt_tokens: number; completion_tokens: number };
 }
 
 type Outcome =
   | { kind: 'applied'; item: Record<string, unknown> }
   | { kind: 'flagged'; item: Record<string, unknown> }
+  | { kind: 'held'; item: Record<string, unknown> }
   | { kind: 'failed'; item: unknown; code: string; message: string };
 
 function configError(field: string, message: string): StepError {
@@ -136,6 +139,7 @@ function build(deps: ExecutorDeps): ExecutorImplementation {
       const batchSize = num('batch_size', AI_PROCESS_DEFAULTS.batchSize, 1, 50, true);
       const concurrency = num('concurrency', AI_PROCESS_DEFAULTS.concurrency, 1, 16, true);
       const minConfidence = num('min_confidence', AI_PROCESS_DEFAULTS.minConfidence, 0, 1, false);
+      const review = config.review as { below_confidence: number; timeout_seconds?: number; on_timeout?: 'approve' | 'reject' } | undefined;
       const temperature = num('temperature', AI_PROCESS_DEFAULTS.temperature, 0, 2, false);
       const timeoutMs = num('timeout_seconds', AI_PROCESS_DEFAULTS.timeoutSeconds, 1, 600, true) * 1000;
       const options = taskOptions(config, input, ctx);
@@ -156,6 +160,7 @@ function build(deps: ExecutorDeps): ExecutorImplementation {
         flagged: 0,
         failed: 0,
         requests: 0,
+        ...(review ? { held: 0 } : {}),
         usage: { prompt_tokens: 0, completion_tokens: 0 },
       };
       // Aborts requests in flight when the activity is cancelled or another batch failed for good.
@@ -211,7 +216,7 @@ function build(deps: ExecutorDeps): ExecutorImplementation {
               lastProblems.set(original, parsed.problems.get(local) ?? 'no result');
               return;
             }
-            outcomes[original] = decide(task, options, items[local], result, model, minConfidence);
+            outcomes[original] = decide(task, options, items[local], result, model, minConfidence, review?.below_confidence);
           });
           if (still.length > 0) ctx.logger.warn('AI output invalid for some items', { task_type: task, items: still.length, round: round + 1 });
           pending = still;
@@ -243,12 +248,22 @@ function build(deps: ExecutorDeps): ExecutorImplementation {
 
       // Items the model did not answer well even when asked again pass through unchanged (with `ai_error`) and are failed items.
       const failures = new ItemFailures();
+      const heldKeys = new Set<string>();
       const items = outcomes.flat().map((o, index) => {
-        summary[o.kind === 'applied' ? 'applied' : o.kind === 'flagged' ? 'flagged' : 'failed']++;
+        if (o.kind === 'held') summary.held = (summary.held ?? 0) + 1;
+        else summary[o.kind === 'applied' ? 'applied' : o.kind === 'flagged' ? 'flagged' : 'failed']++;
         const key = itemKeyGuess(o.item, index);
         if (o.kind === 'failed') {
           failures.add({ key, index, code: o.code, message: o.message });
           ctx.items?.record({ key, index, status: 'failed', code: o.code, message: o.message, item: o.item });
+        } else if (o.kind === 'held') {
+          // Held for an operator, under a key unique in the step (a repeated key gets its index).
+          const reviewKey = heldKeys.has(key) ? `${key}#${index}` : key;
+          heldKeys.add(reviewKey);
+          const held: Record<string, unknown> = { ...o.item, ai_review: { ...(o.item.ai_review as Record<string, unknown>), key: reviewKey, index } };
+          const { ai_review: _r, needs_review: _n, ai_suggestion: _s, ...original } = held;
+          ctx.items?.record({ key, index, status: 'skipped', code: 'AI_REVIEW_PENDING', message: 'waiting for an operator to approve, edit or reject the answer', item: original });
+          return held;
         } else ctx.items?.record({ key, index, status: 'ok', ...(o.kind === 'flagged' ? { code: 'AI_FLAGGED' } : {}) });
         return o.item;
       });
@@ -258,7 +273,21 @@ function build(deps: ExecutorDeps): ExecutorImplementation {
       }
       failures.enforce(list.length, { max_failed_items: maxFailed as number | undefined }, 'items');
       // Under `ai_process`, so they never mix with what the input carries through from earlier steps.
-      const report = { ...summary, ...(failures.count > 0 ? failures.report() : {}) };
+      const report = {
+        ...summary,
+        ...(review
+          ? {
+              review: {
+                below_confidence: review.below_confidence,
+                pending: summary.held ?? 0,
+                timeout_seconds: review.timeout_seconds ?? 0,
+                on_timeout: review.on_timeout ?? 'reject',
+                items_field: Array.isArray(input) || !sourceField ? 'items' : sourceField,
+              },
+            }
+          : {}),
+        ...(failures.count > 0 ? failures.report() : {}),
+      };
       if (Array.isArray(input) || !sourceField) return { items, ai_process: report };
       return { ...setPath(input as Record<string, unknown>, sourceField.split('.'), items), ai_process: report };
     },
@@ -268,16 +297,34 @@ function build(deps: ExecutorDeps): ExecutorImplementation {
     summarize(output) {
       const s = isPlainObject(output) ? output.ai_process : undefined;
       if (!isPlainObject(s)) return {};
-      const { task_type, processed, applied, flagged, failed, requests } = s;
-      return { task_type, processed, applied, flagged, failed, requests };
+      const { task_type, processed, applied, flagged, failed, requests, held } = s;
+      // `review_pending`: what the interpreter reads to hold the run for the review.
+      return { task_type, processed, applied, flagged, failed, requests, ...(typeof held === 'number' ? { held, review_pending: held } : {}) };
     },
   };
 }
 
-/** Applies a result that meets `minConfidence`; otherwise keeps the item and attaches the suggestion for review. */
-function decide(task: TaskType, options: TaskOptions, item: Record<string, unknown>, result: Record<string, unknown>, model: string, minConfidence: number): Outcome {
+/**
+ * Applies a result that meets `minConfidence`; otherwise keeps the item and attaches the suggestion for review.
+ * Below `reviewBelow` (the step's `review`), the item is held for an operator with the AI's proposal: the
+ * item as it would continue if approved.
+ */
+function decide(
+  task: TaskType,
+  options: TaskOptions,
+  item: Record<string, unknown>,
+  result: Record<string, unknown>,
+  model: string,
+  minConfidence: number,
+  reviewBelow?: number,
+): Outcome {
   const { index: _index, confidence, ...suggestion } = result;
   const c = confidence as number;
+  if (reviewBelow !== undefined && c < reviewBelow) {
+    const ai = isPlainObject(item.ai) ? item.ai : {};
+    const proposal = { ...TASKS[task].apply(item, suggestion, options), ai: { ...ai, [task]: { model, confidence: c, reviewed: true } } };
+    return { kind: 'held', item: { ...item, needs_review: true, ai_suggestion: { task_type: task, model, confidence: c, ...suggestion }, ai_review: { status: 'pending', confidence: c, proposal } } };
+  }
   if (c < minConfidence) {
     return { kind: 'flagged', item: { ...item, needs_review: true, ai_suggestion: { task_type: task, model, confidence: c, ...suggestion } } };
   }

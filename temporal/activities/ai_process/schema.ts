@@ -24,12 +24,26 @@
  * | temperature     | 0                     | 0-2                                                     |
  * | timeout_seconds | 120                   | per request                                             |
  * | max_failed_items| unset                 | items left unanswered after a re-ask are `failed_items`; the step fails when more than this failed (unset: when every item failed) |
+ * | review          | unset                 | `{below_confidence, timeout_seconds?, on_timeout?}`: answers below `below_confidence` wait for an operator (see below) |
+ *
+ * With `review`, items whose answer is below `review.below_confidence` are
+ * held: the run waits (the step shows `waiting`) while an operator approves
+ * (the AI's proposal continues), edits (their JSON object continues) or
+ * rejects (the item is dropped, `skipped` in the ledger with the reason) each
+ * of them (`GET /executions/{id}/reviews/`, `merchflow executions review`, the
+ * run page's review panel). Then the decided items are merged back into the
+ * step's output in their places and the run goes on. `timeout_seconds` (0 or
+ * unset: none) decides the items left when it passes, by `on_timeout`
+ * (`reject`, the default, or `approve`). `min_confidence` still flags answers
+ * between the two thresholds.
  *
  * @example The specification's config
  * { "task_type": "enrich_product", "source_field": "products" }
  * @example
  * { "task_type": "categorize", "source_field": "products", "categories": ["Shoes", "Bags", "Accessories"],
  *   "batch_size": 20, "concurrency": 4, "min_confidence": 0.8 }
+ * @example Answers below 0.8 wait for an operator for a day at most
+ * { "task_type": "enrich_product", "review": { "below_confidence": 0.8, "timeout_seconds": 86400, "on_timeout": "reject" } }
  * @example
  * { "task_type": "translate", "target_language": "$config.marketplace_language", "fields": ["title", "description"] }
  */
@@ -43,6 +57,8 @@ import { maxFailedItemsSchema } from '@engine/activities/shared/item-failures';
 import { zodIssues, type ConfigIssue } from '@engine/activities/shared/config-issues';
 
 export type { ConfigIssue };
+
+const REVIEW_TIMEOUT = 'must be a whole number of seconds from 0 (no timeout) to 31536000';
 
 export const AI_PROCESS_DEFAULTS = {
   batchSize: 10,
@@ -81,6 +97,23 @@ const configSchema = z.strictObject({
   temperature: refOr(z.number().min(0).max(2), 'a number from 0 to 2').optional(),
   timeout_seconds: int(1, 600).optional(),
   max_failed_items: refOr(maxFailedItemsSchema, 'a whole number of items, 0 or more').optional(),
+  review: z
+    .strictObject(
+      {
+        below_confidence: z.number({ error: 'must be a number from 0 to 1' }).min(0, 'must be a number from 0 to 1').max(1, 'must be a number from 0 to 1'),
+        timeout_seconds: z
+          .number({ error: REVIEW_TIMEOUT })
+          .int(REVIEW_TIMEOUT)
+          .min(0, REVIEW_TIMEOUT)
+          .max(31_536_000, REVIEW_TIMEOUT)
+          .optional()
+          .describe('seconds to wait for the decisions; 0 or unset: no timeout'),
+        on_timeout: z.enum(['approve', 'reject'], { error: 'must be "approve" or "reject"' }).optional().describe('what happens to the items left undecided at the timeout; default reject'),
+      },
+      { error: 'must be {"below_confidence": 0.8, "timeout_seconds"?: 86400, "on_timeout"?: "reject" | "approve"}' },
+    )
+    .optional()
+    .describe('answers below below_confidence wait for an operator to approve, edit or reject each item'),
 });
 
 /** Validates an `ai_process` config; every issue names its field. */

@@ -17,7 +17,7 @@ function build(deps?: ExecutorDeps): ExecutorImplementation {
   const statsOf = new WeakMap<object, TransformStats>();
   return {
     async execute(config, ctx) {
-      const { output, stats, warnings } = await transformData(ctx.input, config, { run: ctx.run, expressions, signal: ctx.signal, ...executorProgress(ctx) });
+      const { output, stats, warnings } = await transformData(ctx.input, config, { run: ctx.run, expressions, signal: ctx.signal, items: ctx.items, ...executorProgress(ctx) });
       for (const warning of warnings) ctx.logger.warn(`data_transform: ${warning}`);
       if (stats.error_count) {
         ctx.logger.warn('data_transform: some values could not be converted', { error_count: stats.error_count, samples: stats.error_samples });

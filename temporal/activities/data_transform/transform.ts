@@ -60,6 +60,8 @@ import {
   type TextOperation,
 } from '@engine/activities/shared/values';
 import { ErrorCodes } from '@engine/shared/contracts';
+import type { ItemRecorder } from '@engine/activities/runtime/item-ledger';
+import { itemKeyGuess } from '@engine/activities/shared/item-failures';
 
 /** Options of the pure operations. */
 export interface OperationOptions extends ProgressHooks {
@@ -69,6 +71,8 @@ export interface OperationOptions extends ProgressHooks {
   expressions?: ExpressionPool;
   /** Aborted when the step is cancelled: stops the expressions in flight. */
   signal?: AbortSignal;
+  /** The per-item ledger: a filter records each item kept (ok) and each item dropped (skipped, `FILTERED`). */
+  items?: ItemRecorder;
 }
 
 /** A value that could not be converted (map casts, normalize operations). */
@@ -394,6 +398,13 @@ export type FilterConfig = Pick<TransformConfig, 'rules' | 'match' | 'expression
 export async function filterItems(items: readonly unknown[], config: FilterConfig, opts: OperationOptions = {}): Promise<unknown[]> {
   assertConfig('filter', config);
   const out: unknown[] = [];
+  const ledger = opts.items;
+  const why = config.expression !== undefined ? 'the filter expression is not true for it' : `it does not match the filter's rules (match: ${config.match ?? 'all'})`;
+  const keep = (i: number, kept: boolean) => {
+    if (kept) out.push(items[i]);
+    // Dropped by design, not in error: the reason, without a copy of the item (the step's input has it).
+    if (ledger) ledger.record(kept ? { key: itemKeyGuess(items[i], i), index: i, status: 'ok' } : { key: itemKeyGuess(items[i], i), index: i, status: 'skipped', code: 'FILTERED', message: why });
+  };
   if (config.expression !== undefined) {
     const source = checkExpression(config.expression, 'expression');
     const where = (_e: number, i: number) => ({ label: `filter expression (item ${i})`, extra: { index: i } });
@@ -401,7 +412,7 @@ export async function filterItems(items: readonly unknown[], config: FilterConfi
       for (let i = from; i < to; i++) {
         const failed = chunk.failure(i, 0);
         if (failed) throw expressionFailure(failed, `filter expression (item ${i})`, { index: i });
-        if (isTruthy(chunk.value(i, 0))) out.push(items[i]);
+        keep(i, isTruthy(chunk.value(i, 0)));
       }
     });
     return out;
@@ -410,7 +421,7 @@ export async function filterItems(items: readonly unknown[], config: FilterConfi
   const test: Predicate =
     parts.length === 1 ? parts[0] : (config.match ?? 'all') === 'any' ? (item, i) => parts.some((p) => p(item, i)) : (item, i) => parts.every((p) => p(item, i));
   await inChunks(items.length, opts, (from, to) => {
-    for (let i = from; i < to; i++) if (test(items[i], i)) out.push(items[i]);
+    for (let i = from; i < to; i++) keep(i, test(items[i], i));
   });
   return out;
 }

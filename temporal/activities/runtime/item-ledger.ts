@@ -70,7 +70,7 @@ interface Row {
   payload: string | null;
 }
 
-const INSERT_SQL = `INSERT INTO item_outcome_batches (execution_id, step_key, attempt, item_count, items) VALUES ($1, $2, $3, $4, $5::json)`;
+const INSERT_SQL = `INSERT INTO item_outcome_batches (execution_id, step_key, attempt, item_count, items, ok_runs) VALUES ($1, $2, $3, $4, $5::json, $6::json)`;
 
 /** Strings without NUL characters: PostgreSQL's JSON text functions refuse `\u0000`. */
 const noNul = (s: string) => (s.includes('\0') ? s.replace(/\0/g, '') : s);
@@ -105,14 +105,34 @@ export class ItemLedgerStore {
   }
 }
 
+/** Consecutive ok items by index: the first index and each item's key, in order. */
+interface OkRun {
+  start: number;
+  keys: string[];
+}
+
 /**
  * The outcomes of one attempt: buffered, written a batch at a time in the
  * background while the step runs, the rest on {@link flush}. A write that
  * fails is reported by `flush` (the step runner rides it through an outage
  * like its other writes).
+ *
+ * Ok items with an index and nothing to say (the bulk of a step's items) are
+ * kept as runs of consecutive indexes, `[first index, [key, key, ...]]`, in
+ * the batch's `ok_runs`: one array push per item instead of an object, a map
+ * entry and a JSON text each (what made the ledger cost a quarter of a
+ * 100,000-item validation; docs/performance.md). Every other outcome is an
+ * element of `items` as before.
  */
 export class ItemLedgerSession implements ItemRecorder {
   private buffer: Row[] = [];
+  private runs: OkRun[] = [];
+  /** Outcomes buffered (rows and run entries): a batch is written at `batchRows`. */
+  private pending = 0;
+  /** The highest index recorded so far: an ok item above it cannot repeat an earlier outcome, so it joins a run. */
+  private maxIndex = -1;
+  /** Whether a buffered row may repeat an index of a buffered run (a row is always the later outcome then). */
+  private overlapping = false;
   private writing: Promise<void> = Promise.resolve();
   private failure: unknown;
   private readonly batchRows: number;
@@ -134,16 +154,28 @@ export class ItemLedgerSession implements ItemRecorder {
     this.counts[o.status]++;
     const index = typeof o.index === 'number' && Number.isInteger(o.index) && o.index >= 0 ? o.index : null;
     const key = String(o.key ?? index ?? '').slice(0, MAX_KEY_CHARS);
-    this.buffer.push({
-      ref: index !== null ? `#${index}` : `k:${key}`,
-      key,
-      index,
-      status: o.status,
-      code: o.code ? o.code.slice(0, MAX_CODE_CHARS) : null,
-      message: o.message ? o.message.slice(0, MAX_MESSAGE_CHARS) : null,
-      payload: o.status === 'ok' || o.item === undefined ? null : this.payloadOf(o.item),
-    });
-    if (this.buffer.length >= this.batchRows) this.startWrite();
+    if (index !== null && index > this.maxIndex && o.status === 'ok' && !o.code && !o.message) {
+      // The common case, kept cheap: an ok item after every item recorded so far.
+      this.maxIndex = index;
+      const last = this.runs.length > 0 ? this.runs[this.runs.length - 1] : undefined;
+      if (last !== undefined && last.start + last.keys.length === index) last.keys.push(key);
+      else this.runs.push({ start: index, keys: [key] });
+    } else {
+      if (index !== null) {
+        if (index <= this.maxIndex) this.overlapping = true;
+        else this.maxIndex = index;
+      }
+      this.buffer.push({
+        ref: index !== null ? `#${index}` : `k:${key}`,
+        key,
+        index,
+        status: o.status,
+        code: o.code ? o.code.slice(0, MAX_CODE_CHARS) : null,
+        message: o.message ? o.message.slice(0, MAX_MESSAGE_CHARS) : null,
+        payload: o.status === 'ok' || o.item === undefined ? null : this.payloadOf(o.item),
+      });
+    }
+    if (++this.pending >= this.batchRows) this.startWrite();
   }
 
   /** Writes whatever is buffered and waits for every write of this attempt; throws the first write's failure. */
@@ -160,25 +192,36 @@ export class ItemLedgerSession implements ItemRecorder {
   }
 
   private startWrite(): void {
-    if (this.buffer.length === 0) return;
+    if (this.pending === 0) return;
     const rows = this.buffer;
+    const runs = this.runs;
+    const overlapping = this.overlapping;
+    const pending = this.pending;
     this.buffer = [];
+    this.runs = [];
+    this.pending = 0;
+    this.overlapping = false;
     this.writing = this.writing.then(() =>
-      this.write(rows).catch((err: unknown) => {
-        // Kept for flush; the rows go back so a flush after the outage writes them.
+      this.write(rows, runs, overlapping).catch((err: unknown) => {
+        // Kept for flush; the outcomes go back so a flush after the outage writes them.
         this.failure ??= err;
         this.buffer = rows.concat(this.buffer);
+        this.runs = runs.concat(this.runs);
+        this.pending += pending;
+        this.overlapping ||= overlapping;
       }),
     );
   }
 
-  private async write(rows: Row[]): Promise<void> {
+  private async write(rows: Row[], runs: OkRun[], overlapping: boolean): Promise<void> {
     // An item recorded twice in one batch: its last outcome wins.
     const byRef = new Map<string, Row>();
     for (const r of rows) {
       byRef.delete(r.ref);
       byRef.set(r.ref, r);
     }
+    // A row recorded for an index of a run came after it (runs only take indexes above every earlier one): the row wins.
+    if (overlapping) runs = withoutIndexes(runs, rows);
     // One JSON array per batch, an array per item: [key, index, status, reason, message, item]. Built as text
     // (the kept items are JSON already): V8 writes it and PostgreSQL only checks it, the cheapest path measured.
     const parts: string[] = [];
@@ -186,13 +229,33 @@ export class ItemLedgerSession implements ItemRecorder {
       const message = r.message === null ? 'null' : JSON.stringify(noNul(this.clean(r.message)));
       parts.push(`[${JSON.stringify(noNul(r.key))},${r.index === null ? 'null' : r.index},"${r.status}",${r.code === null ? 'null' : JSON.stringify(noNul(r.code))},${message},${r.payload ?? 'null'}]`);
     }
-    await this.db.query(INSERT_SQL, [this.scope.execution_id, this.scope.step_key, this.scope.attempt, parts.length, `[${parts.join(',')}]`]);
+    let okCount = 0;
+    const okParts: string[] = [];
+    for (const run of runs) {
+      okCount += run.keys.length;
+      let keys = JSON.stringify(run.keys);
+      if (keys.includes('\\u0000')) keys = JSON.stringify(run.keys.map(noNul));
+      okParts.push(`[${run.start},${keys}]`);
+    }
+    const count = parts.length + okCount;
+    if (count === 0) return;
+    await this.db.query(INSERT_SQL, [
+      this.scope.execution_id,
+      this.scope.step_key,
+      this.scope.attempt,
+      count,
+      `[${parts.join(',')}]`,
+      okParts.length > 0 ? `[${okParts.join(',')}]` : null,
+    ]);
   }
 
   private payloadOf(item: unknown): string | null {
     let text: string | undefined;
     try {
-      text = JSON.stringify(this.clean(item), (_k, v: unknown) => (typeof v === 'string' ? noNul(v) : v));
+      // Without a replacer (a call per value costs more than the write); again with one only when a NUL is there.
+      const cleaned = this.clean(item);
+      text = JSON.stringify(cleaned);
+      if (text !== undefined && text.includes('\\u0000')) text = JSON.stringify(cleaned, (_k, v: unknown) => (typeof v === 'string' ? noNul(v) : v));
     } catch {
       return JSON.stringify({ $unserializable: true });
     }
@@ -200,4 +263,21 @@ export class ItemLedgerSession implements ItemRecorder {
     const bytes = Buffer.byteLength(text);
     return bytes > this.maxItemBytes ? JSON.stringify({ $truncated: true, bytes }) : text;
   }
+}
+
+/** The runs without the indexes of `rows`: each run split around them. */
+function withoutIndexes(runs: OkRun[], rows: Row[]): OkRun[] {
+  const taken = new Set<number>();
+  for (const r of rows) if (r.index !== null) taken.add(r.index);
+  const out: OkRun[] = [];
+  for (const run of runs) {
+    let current: OkRun | null = null;
+    for (let i = 0; i < run.keys.length; i++) {
+      const index = run.start + i;
+      if (taken.has(index)) current = null;
+      else if (current) current.keys.push(run.keys[i]);
+      else out.push((current = { start: index, keys: [run.keys[i]] }));
+    }
+  }
+  return out;
 }

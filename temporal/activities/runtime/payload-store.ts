@@ -12,8 +12,8 @@ export interface PayloadStoreOptions {
   cacheBytes?: number;
 }
 
-/** What one offload is: the step's output, or the partial output a failed attempt left. */
-export type PayloadKind = 'output' | 'partial';
+/** What one offload is: the step's output, the partial output a failed attempt left, or the output after an AI review. */
+export type PayloadKind = 'output' | 'partial' | 'review';
 import type { WorkerMetrics } from '@engine/observability/worker-metrics';
 
 /**

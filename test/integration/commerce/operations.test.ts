@@ -9,6 +9,7 @@ import { resolveReferences } from '@engine/dsl/references';
 import type { RunContext } from '@engine/dsl/types';
 import { createDatabaseQueryExecutor } from '@engine/activities/database_query';
 import type { StepExecutionContext, StepExecutor } from '@engine/activities/runtime/executor';
+import type { ItemOutcome } from '@engine/activities/runtime/item-ledger';
 import { reservationKey } from '@src/commerce/operations';
 
 /** A step context good enough to call the executor directly: references resolve against `run` and the input. */
@@ -107,6 +108,47 @@ describe('database_query operations', () => {
     const [p] = await ds.query(`SELECT p.*, s.raw_data FROM products p JOIN source_data s ON s.id = p.source_data_id WHERE p.supplier_id = $1 AND p.external_id = 'e1'`, [supplierId]);
     assert.deepEqual([p.title, Number(p.cost_price), p.status, p.enrichment.description, p.raw_data.cost_price], ['Lamp', 11, 'ready_for_listing', 'AI text', 11]);
     await ds.query(`DELETE FROM products WHERE supplier_id = $1`, [supplierId]);
+  });
+
+  it('records each item in the ledger: import_products stored or invalid, reserve_inventory reserved or not with the reason', async () => {
+    const outcomes: ItemOutcome[] = [];
+    const items = { record: (o: ItemOutcome) => void outcomes.push(o) };
+    const ledgered = async (operation: string, params: Record<string, unknown>) =>
+      (await sut.execute({ query_type: 'operation', operation, params }, { ...stepContext({}, {}, RUN), items })) as Record<string, any>;
+    await ledgered('import_products', {
+      supplier_id: supplierId,
+      products: [
+        { external_id: 'l1', sku: 'L-1', title: 'One', raw_data: {} },
+        { external_id: 'l2', sku: '', title: 'No SKU' },
+        { external_id: 'l3', sku: 'L-3', title: 'Three', raw_data: {} },
+      ],
+    });
+    assert.deepEqual(
+      outcomes.map((o) => [o.key, o.index, o.status, o.code ?? null]),
+      [
+        ['l2', 1, 'invalid', 'INVALID_RECORD'],
+        ['L-1', 0, 'ok', null],
+        ['L-3', 2, 'ok', null],
+      ],
+    );
+    assert.equal(outcomes[0].message, 'sku: is required');
+    assert.deepEqual(outcomes[0].item, { external_id: 'l2', sku: '', title: 'No SKU' });
+    await ds.query(`DELETE FROM products WHERE supplier_id = $1`, [supplierId]);
+
+    outcomes.length = 0;
+    await stockedSku(`${tag}-LEDGER`, 1);
+    const checked = await op('check_availability', { marketplace_id: marketplaceId, orders: [order('lo-1', [[`${tag}-LEDGER`, 1]]), order('lo-2', [['NOPE', 1]])] });
+    await ledgered('reserve_inventory', { marketplace_id: marketplaceId, orders: [...checked.items, { ...checked.items[0], id: 'lo-3' }] });
+    assert.deepEqual(
+      outcomes.map((o) => [o.key, o.index, o.status, o.code ?? null]),
+      [
+        ['lo-1', 0, 'ok', null],
+        ['lo-2', 1, 'failed', 'NOT_ALLOCATED'],
+        ['lo-3', 2, 'failed', 'NOT_RESERVED'],
+      ],
+    );
+    assert.match(outcomes[2].message ?? '', /not enough stock/);
+    await op('release_reservations', { marketplace_id: marketplaceId, orders: checked.items });
   });
 
   it('reserve_inventory holds every line of an order or none, once per line, and never oversells under concurrency', async () => {

@@ -36,10 +36,16 @@ describe('item ledger of api_call per-item steps', () => {
 
   const ledger = (executionId: string): Promise<LedgerRow[]> =>
     h.dataSource.query(
-      `SELECT e.v->>0 AS item_key, (e.v->>1)::int AS item_index, e.v->>2 AS status, e.v->>3 AS reason_code, e.v->>4 AS message, b.attempt,
-              (e.v->5)::jsonb AS payload
-         FROM item_outcome_batches b, json_array_elements(b.items) AS e(v)
-        WHERE b.execution_id = $1 ORDER BY (e.v->>1)::int, b.attempt`,
+      `SELECT * FROM (
+         SELECT e.v->>0 AS item_key, (e.v->>1)::int AS item_index, e.v->>2 AS status, e.v->>3 AS reason_code, e.v->>4 AS message, b.attempt,
+                (e.v->5)::jsonb AS payload
+           FROM item_outcome_batches b, json_array_elements(b.items) AS e(v)
+          WHERE b.execution_id = $1
+         UNION ALL
+         SELECT k.key, (r.v->>0)::int + k.ord::int - 1, 'ok', NULL, NULL, b.attempt, 'null'::jsonb
+           FROM item_outcome_batches b, json_array_elements(b.ok_runs) AS r(v), json_array_elements_text(r.v->1) WITH ORDINALITY AS k(key, ord)
+          WHERE b.execution_id = $1) o
+        ORDER BY item_index, attempt`,
       [executionId],
     );
 

@@ -436,6 +436,25 @@ describe(filterItems.name, () => {
     assert.equal(err.nonRetryable, true);
     assert.match(err.message, /item 0/);
   });
+
+  it('records each item in the ledger: kept ok, dropped skipped as FILTERED with the reason and no copy of the item', async () => {
+    const recorded: Array<{ key: string; index?: number; status: string; code?: string; message?: string; item?: unknown }> = [];
+    const ledger = { record: (o: (typeof recorded)[number]) => void recorded.push(o) };
+    await filterItems(items, { rules: [{ field: 'qty', operator: 'gt', value: 0 }] }, { items: ledger });
+    assert.deepEqual(
+      recorded.map((o) => [o.key, o.index, o.status, o.code ?? null, 'item' in o]),
+      [
+        ['A-1', 0, 'skipped', 'FILTERED', false],
+        ['B-2', 1, 'ok', null, false],
+        ['c-3', 2, 'ok', null, false],
+      ],
+    );
+    assert.match(recorded[0].message ?? '', /does not match the filter's rules/);
+    recorded.length = 0;
+    await filterItems(items, { expression: 'qty > 5' }, { items: ledger });
+    assert.deepEqual(recorded.map((o) => o.status), ['skipped', 'skipped', 'ok']);
+    assert.match(recorded[0].message ?? '', /expression is not true/);
+  });
 });
 
 describe(aggregateItems.name, () => {

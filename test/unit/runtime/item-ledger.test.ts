@@ -19,8 +19,17 @@ function recordingDb(failures = 0): LedgerDatabase & { calls: unknown[][] } {
 
 const scope = { execution_id: 'run-1', step_key: 'validate', attempt: 2 };
 const same = <T>(v: T) => v;
-/** The items of one batch row: [key, index, status, reason, message, item]. */
-const rowsOf = (params: unknown[]) => JSON.parse(params[4] as string) as unknown[][];
+/**
+ * The outcomes of one batch row as [key, index, status, reason, message, item]: its `items`, and its `ok_runs`
+ * expanded (what the readers do), by index, those without one last.
+ */
+const rowsOf = (params: unknown[]) => {
+  const items = JSON.parse(params[4] as string) as unknown[][];
+  const runs = params[5] === null ? [] : (JSON.parse(params[5] as string) as Array<[number, string[]]>);
+  const expanded = runs.flatMap(([start, keys]) => keys.map((key, i) => [key, start + i, 'ok', null, null, null]));
+  const rank = (r: unknown[]) => (r[1] === null ? Infinity : (r[1] as number));
+  return [...items, ...expanded].sort((a, b) => rank(a) - rank(b));
+};
 
 describe('item ledger session', () => {
   it('writes in batches of one statement each, the rest on flush, with the run, step and attempt', async () => {
@@ -68,6 +77,55 @@ describe('item ledger session', () => {
     assert.equal(rows[1][4], 'token [secret] in price');
     assert.deepEqual(rows[2][5], { $truncated: true, bytes: 511 });
     assert.deepEqual(rows[3], ['D', 3, 'failed', 'HTTP_STATUS', 'ab', { n: 'cd' }]);
+  });
+
+  it('keeps consecutive ok items as runs of indexes with their keys, one element each for every other outcome', async () => {
+    const db = recordingDb();
+    const s = new ItemLedgerStore(db).open(scope, same);
+    for (const i of [0, 1, 2, 4, 5, 7]) s.record({ key: `SKU-${i}`, index: i, status: 'ok' });
+    s.record({ key: 'SKU-3', index: 3, status: 'invalid', code: 'required', message: 'title is required', item: { sku: 'SKU-3' } });
+    s.record({ key: 'SKU-8', index: 8, status: 'ok', code: 'AI_FLAGGED' });
+    s.record({ key: 'N\0UL', index: 9, status: 'ok' });
+    await s.flush();
+    const [call] = db.calls;
+    assert.equal(call[3], 9);
+    assert.deepEqual(JSON.parse(call[5] as string), [
+      [0, ['SKU-0', 'SKU-1', 'SKU-2']],
+      [4, ['SKU-4', 'SKU-5']],
+      [7, ['SKU-7']],
+      [9, ['NUL']],
+    ]);
+    assert.deepEqual(JSON.parse(call[4] as string), [
+      ['SKU-3', 3, 'invalid', 'required', 'title is required', { sku: 'SKU-3' }],
+      ['SKU-8', 8, 'ok', 'AI_FLAGGED', null, null],
+    ]);
+  });
+
+  it('lets a later outcome of an item in a run replace it, and an ok item recorded again after a failure win', async () => {
+    const db = recordingDb();
+    const s = new ItemLedgerStore(db).open(scope, same);
+    for (let i = 0; i < 5; i++) s.record({ key: `K${i}`, index: i, status: 'ok' });
+    s.record({ key: 'K2', index: 2, status: 'failed', code: 'HTTP_STATUS', message: '503', item: { sku: 'K2' } });
+    s.record({ key: 'K6', index: 6, status: 'failed', code: 'HTTP_STATUS', message: '503' });
+    s.record({ key: 'K6', index: 6, status: 'ok' });
+    await s.flush();
+    const [call] = db.calls;
+    assert.deepEqual(JSON.parse(call[5] as string), [
+      [0, ['K0', 'K1']],
+      [3, ['K3', 'K4']],
+    ]);
+    assert.deepEqual(
+      rowsOf(call).map((r) => [r[0], r[2]]),
+      [
+        ['K0', 'ok'],
+        ['K1', 'ok'],
+        ['K2', 'failed'],
+        ['K3', 'ok'],
+        ['K4', 'ok'],
+        ['K6', 'ok'],
+      ],
+    );
+    assert.equal(call[3], 6);
   });
 
   it('reports a failed write on flush and writes the same rows again on the next flush', async () => {

@@ -18,8 +18,9 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { normalizeDefinition } from '@engine/dsl/normalize';
 import { evaluateCondition } from '@engine/dsl/conditions';
 import type { Condition, DefinitionInput, RunContext, StepInput, WorkflowDefinition } from '@engine/dsl/types';
-import type { InterpreterInput, RunProjectionEvent, StepProjection, StepRequest, StepResult } from '@engine/shared/contracts';
+import type { AiReviewRequest, InterpreterInput, RunProjectionEvent, StepProjection, StepRequest, StepResult } from '@engine/shared/contracts';
 import { fromStepCall, isStepCall, type StepCall } from '@engine/shared/step-call';
+import { applyReview, heldItems } from '@engine/activities/ai_process/review';
 import { unknownStepTypeActivity } from '@engine/activities/runtime/step-runner';
 
 export const bundle = path.resolve(__dirname, '..', '..', '..', 'workflow-bundle.js');
@@ -159,6 +160,20 @@ function fakeActivities(recorders: Map<string, Recorder>, now: () => Promise<num
     items: (sent: StepRequest | StepCall) => {
       const { rec, req } = received(sent);
       return rec.steps.items(req);
+    },
+    // An ai_process step as a test scripts it, and its review: the real merge over in-memory payloads.
+    ai_process: (sent: StepRequest | StepCall) => {
+      const { rec, req } = received(sent);
+      return rec.steps.ai_process(req);
+    },
+    async openAiReview(req: { execution_id: string; output: unknown }) {
+      return { pending: heldItems(hydrate(of(req.execution_id), req.output)).length };
+    },
+    async applyAiReview(req: AiReviewRequest) {
+      const { output, outcomes } = applyReview(hydrate(of(req.execution_id), req.output), req.decisions, req.undecided, req.timed_out);
+      const counts = { approved: 0, edited: 0, rejected: 0 };
+      for (const o of outcomes) counts[o.verdict === 'approve' ? 'approved' : o.verdict === 'edit' ? 'edited' : 'rejected']++;
+      return { output, summary: { review: { ...counts, timed_out: req.timed_out } } };
     },
     default: unknownStepTypeActivity,
   };
