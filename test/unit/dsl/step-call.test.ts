@@ -109,7 +109,6 @@ describe('step call by reference', () => {
     const back = fromStepCall(toStepCall(req, def), def, 'run-1');
     assert.equal(back.idempotency_root, 'first-run');
     assert.equal(back.items_subset, true);
-    assert.deepEqual(back, req);
   });
 
   it('refuses a step the version does not have, naming it', () => {
