@@ -12,6 +12,7 @@ import { Connections1796221788023 } from './1796221788023-Connections';
 import { NotificationChannels1796223858495 } from './1796223858495-NotificationChannels';
 import { PayloadText1796222568383 } from './1796222568383-PayloadText';
 import { ItemLedger1796224200000 } from './1796224200000-ItemLedger';
+import { FanOut1796232000000 } from './1796232000000-FanOut';
 
 /** Every migration, in order. Listed explicitly so the bundle and the CLI agree. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   PayloadText1796222568383,
   NotificationChannels1796223858495,
   ItemLedger1796224200000,
+  FanOut1796232000000,
 ];

@@ -4,6 +4,7 @@
  */
 import type { DefinitionInput, StepDefinition, StepInput, WorkflowDefinition } from './types';
 import { inputSources } from './graph';
+import { normalizeFanOut } from './fan-out';
 
 /** Step types that work on a list of items; after a `data_fetch` they read its `items` by default. */
 const ITEM_WISE_AFTER_FETCH = new Set(['data_transform', 'data_validate']);
@@ -91,6 +92,7 @@ export function normalizeDefinition(input: DefinitionInput, meta: DefinitionMeta
     retry_delay_seconds: input.retry_delay_seconds ?? w.retry_delay_seconds,
     max_parallel_steps: input.max_parallel_steps ?? w.max_parallel_steps,
     input_schema: input.input_schema ?? null,
+    fan_out: normalizeFanOut(input.fan_out),
     steps: readFetchItems(input.steps.map(normalizeStep)),
   };
 }

@@ -52,6 +52,8 @@ export interface InterpreterInput {
    * (config `outage.budgetSeconds`); absent in older runs: DEFAULT_OUTAGE_BUDGET_SECONDS.
    */
   outage_budget_seconds?: number;
+  /** Set on a child run started by a fan-out parent (temporal/workflows/fan-out.ts): the parent's execution id. */
+  parent_execution_id?: string | null;
 }
 
 /** The outage budget of runs whose input does not name one. */
@@ -174,6 +176,8 @@ export type RunProjectionEvent =
       total_steps: number;
       restarted_from: string | null;
       schedule_id?: number | null;
+      /** A fan-out child's parent run. */
+      parent_execution_id?: string | null;
       started_at: string;
     }
   | {

@@ -18,7 +18,7 @@ import { HTTP_RETRY, SANDBOX_DEFAULTS, type TemplateDefinition } from './types';
  * including the failed step's own when it got part way), then the on-failure
  * notification says what was undone. Cancelling a run unwinds it the same way.
  *
- * Config: `marketplace_id`, `marketplace_url`, `carrier_url`,
+ * Config: `marketplace_id` (null: every active marketplace, one child run each), `marketplace_url`, `carrier_url`,
  * `enable_fraud_detection`, `auto_ship_max_total`, `auto_ship_countries`, `shipping_service`.
  */
 export const orderProcessingTemplate: TemplateDefinition = {
@@ -26,8 +26,17 @@ export const orderProcessingTemplate: TemplateDefinition = {
   name: 'Order Processing',
   description: 'Processes new marketplace orders from receipt to shipment, with stock reservations, optional fraud screening and compensation.',
   workflow_type: 'order_processing',
+  input_schema: {
+    type: 'object',
+    properties: {
+      marketplace_id: { type: 'integer', minimum: 1, description: 'The marketplace, when the config names none.' },
+      marketplace_ids: { type: 'array', items: { type: 'integer', minimum: 1 }, description: 'Without marketplace_id: only these of the active marketplaces.' },
+    },
+  },
+  fan_out: { over: 'marketplaces', field: 'marketplace_id', max_concurrent: 4 },
   config: {
-    marketplace_id: 1,
+    // null: every active marketplace (one child run each, docs/definitions.md#fan-out).
+    marketplace_id: null,
     marketplace_url: SANDBOX_DEFAULTS.marketplace_url,
     // Names of notification channels (see /channels/); empty: the worker log.
     summary_channel: '',
