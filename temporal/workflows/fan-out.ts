@@ -228,7 +228,10 @@ export async function runFanOut(input: InterpreterInput, level: FanOutLevel): Pr
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
         memo: { ...(info.memo ?? {}), parent_execution_id: executionId, [level.field]: c.target.id },
-        typedSearchAttributes: info.typedSearchAttributes.updateCopy([{ key: TRIGGER_KEY, value: FAN_OUT_TRIGGER }]),
+        // The parent's search attributes (registered on the namespace, as its start proved) with the child's trigger.
+        ...(info.typedSearchAttributes.getAll().length > 0
+          ? { typedSearchAttributes: info.typedSearchAttributes.updateCopy([{ key: TRIGGER_KEY, value: FAN_OUT_TRIGGER }]) }
+          : {}),
         staticSummary: `${def.code}: ${stepName(c)}`,
       });
       const result = (await handle.result()) as RunResult;
