@@ -47,7 +47,7 @@ describe('fan-out: every supplier and every marketplace in one run', () => {
 
   async function execute(workflowId: number, input: unknown): Promise<string> {
     const r = await api.request<{ execution_id: string }>('POST', `/workflows/${workflowId}/execute/`, { body: { input_data: input } });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.status, 202, JSON.stringify(r.body));
     await api.h.wait(r.body.execution_id);
     return r.body.execution_id;
   }
