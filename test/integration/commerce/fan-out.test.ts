@@ -63,15 +63,16 @@ describe('fan-out: every supplier and every marketplace in one run', () => {
     assert.equal(detail.status, 'completed');
     assert.equal(detail.outcome, 'completed_with_failures');
     assert.equal(detail.parent_execution_id, null);
-    const children = detail.children as Child[];
+    // Listed in the order they started (concurrently): sorted here by supplier.
+    const children = (detail.children as Child[]).sort((a, b) => a.target_id - b.target_id);
     assert.deepEqual(
       children.map((c) => [c.execution_id, c.kind, c.target_id, c.status]),
       [
         [`${parentId}:supplier-${shop.supplierId}`, 'supplier', shop.supplierId, 'completed'],
         [`${parentId}:supplier-${broken}`, 'supplier', broken, 'failed'],
-      ],
+      ].sort((a, b) => (a[2] as number) - (b[2] as number)),
     );
-    assert.match(children[1].error_message ?? '', /fetch_products/);
+    assert.match(children.find((c) => c.target_id === broken)!.error_message ?? '', /fetch_products/);
     assert.equal(detail.output_data.total, 2);
     assert.match(detail.output_data.summary, /1 completed, 1 failed/);
 
@@ -80,14 +81,15 @@ describe('fan-out: every supplier and every marketplace in one run', () => {
     assert.ok(n > 0, 'products of the good supplier were stored');
 
     // A child is a run like any other, pointing at its parent.
-    const child = (await api.request<Record<string, any>>('GET', `/executions/${encodeURIComponent(children[0].execution_id)}/`)).body;
+    const good = children.find((c) => c.target_id === shop.supplierId)!;
+    const child = (await api.request<Record<string, any>>('GET', `/executions/${encodeURIComponent(good.execution_id)}/`)).body;
     assert.deepEqual([child.parent_execution_id, child.trigger_type, child.input_data.supplier_id], [parentId, 'fan_out', shop.supplierId]);
     assert.equal(child.steps.find((s: { step_key: string }) => s.step_key === 'store_products').status, 'completed');
-    const listed = (await api.request<{ items: Array<{ execution_id: string }> }>('GET', `/executions/?parent=${encodeURIComponent(parentId)}`)).body;
-    assert.deepEqual(listed.items.map((r) => r.execution_id).sort(), children.map((c) => c.execution_id).sort());
+    const listed = (await api.request<{ results: Array<{ execution_id: string }> }>('GET', `/executions/?parent=${encodeURIComponent(parentId)}`)).body;
+    assert.deepEqual(listed.results.map((r) => r.execution_id).sort(), children.map((c) => c.execution_id).sort());
 
     // In Temporal, the children are the parent's child workflows.
-    const desc = await api.h.client.workflow.getHandle(children[0].execution_id).describe();
+    const desc = await api.h.client.workflow.getHandle(good.execution_id).describe();
     assert.equal(desc.parentExecution?.workflowId, parentId);
   });
 
@@ -100,8 +102,8 @@ describe('fan-out: every supplier and every marketplace in one run', () => {
     await api.h.workflows.update(shop.workflow.listing_creation, { config: { ...wf.config, marketplace_id: null } });
     const id = await execute(shop.workflow.listing_creation, { marketplace_ids: [shop.marketplaceId, second] });
     const detail = (await api.request<Record<string, any>>('GET', `/executions/${encodeURIComponent(id)}/`)).body;
-    const children = detail.children as Child[];
-    assert.deepEqual(children.map((c) => [c.kind, c.target_id, c.status]), [['marketplace', shop.marketplaceId, 'completed'], ['marketplace', second, 'completed']], JSON.stringify(children));
+    const children = (detail.children as Child[]).sort((a, b) => a.target_id - b.target_id);
+    assert.deepEqual(children.map((c) => [c.kind, c.target_id, c.status]), [['marketplace', Math.min(shop.marketplaceId, second), 'completed'], ['marketplace', Math.max(shop.marketplaceId, second), 'completed']], JSON.stringify(children));
     assert.equal(detail.outcome, 'completed');
     // Each child stored its listings under its own marketplace.
     const rows: Array<{ marketplace_id: number }> = await api.h.dataSource.query(`SELECT DISTINCT marketplace_id FROM listings WHERE marketplace_id = ANY($1::int[])`, [[shop.marketplaceId, second]]);
