@@ -231,7 +231,7 @@ export class WorkflowsService {
       retry_delay_seconds: v.retry_delay_seconds,
       max_parallel_steps: v.max_parallel_steps,
       input_schema: v.input_schema ?? null,
-      fan_out: v.fan_out ?? null,
+      ...(v.fan_out ? { fan_out: v.fan_out } : {}),
       steps: stored.steps,
     };
   }

@@ -80,6 +80,8 @@ export function normalizeStep(step: StepInput, index: number): StepDefinition {
  */
 export function normalizeDefinition(input: DefinitionInput, meta: DefinitionMeta = {}): WorkflowDefinition {
   const w = WORKFLOW_DEFAULTS;
+  // Only a definition with a fan-out carries the key: one without is exactly what it was before fan-out existed.
+  const fanOut = normalizeFanOut(input.fan_out);
   return {
     workflow_id: meta.workflow_id ?? 0,
     version_id: meta.version_id ?? 0,
@@ -92,7 +94,7 @@ export function normalizeDefinition(input: DefinitionInput, meta: DefinitionMeta
     retry_delay_seconds: input.retry_delay_seconds ?? w.retry_delay_seconds,
     max_parallel_steps: input.max_parallel_steps ?? w.max_parallel_steps,
     input_schema: input.input_schema ?? null,
-    fan_out: normalizeFanOut(input.fan_out),
+    ...(fanOut ? { fan_out: fanOut } : {}),
     steps: readFetchItems(input.steps.map(normalizeStep)),
   };
 }

@@ -51,7 +51,8 @@ describe('fan-out (time-skipping)', () => {
     assert.match(summary.summary, /1 completed, 1 failed \(supplier 2 south: .*supplier 2 answered 500/);
     // Each child ran the steps with its own supplier id, in its input and its config.
     assert.deepEqual(rec.calls.filter((c) => c.step_key === 'store').map((c) => c.execution_id), [`${workflowId}:supplier-1`]);
-    const childStarts = rec.runs.filter((e) => e.kind === 'started' && e.execution_id !== workflowId);
+    // Children run side by side: their events come in either order.
+    const childStarts = rec.runs.filter((e) => e.kind === 'started' && e.execution_id !== workflowId).sort((a, b) => a.execution_id.localeCompare(b.execution_id));
     assert.deepEqual(
       childStarts.map((e) => e.kind === 'started' && [e.execution_id, e.trigger_type, e.parent_execution_id, (e.input as { supplier_id: number }).supplier_id]),
       [
@@ -127,7 +128,7 @@ describe('fan-out (time-skipping)', () => {
       rec,
     );
     assert.equal((result as RunResult).outcome, 'completed');
-    const children = rec.runs.filter((e) => e.kind === 'started' && e.execution_id !== workflowId).map((e) => e.execution_id);
+    const children = rec.runs.filter((e) => e.kind === 'started' && e.execution_id !== workflowId).map((e) => e.execution_id).sort();
     assert.deepEqual(children, [`${workflowId}:marketplace-4`, `${workflowId}:marketplace-9`]);
     const pushes = rec.calls.filter((c) => c.step_key === 'push');
     assert.equal(pushes.length, 2);
