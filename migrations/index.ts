@@ -13,6 +13,7 @@ import { NotificationChannels1796223858495 } from './1796223858495-NotificationC
 import { PayloadText1796222568383 } from './1796222568383-PayloadText';
 import { ItemLedger1796224200000 } from './1796224200000-ItemLedger';
 import { BasicCredentials1796230100000 } from './1796230100000-BasicCredentials';
+import { FanOut1796232000000 } from './1796232000000-FanOut';
 import { RateBudgets1796233000000 } from './1796233000000-RateBudgets';
 import { Recovery1796234000000 } from './1796234000000-Recovery';
 import { ItemLedgerOkRuns1796235000000 } from './1796235000000-ItemLedgerOkRuns';
@@ -35,6 +36,7 @@ export const MIGRATIONS = [
   NotificationChannels1796223858495,
   ItemLedger1796224200000,
   BasicCredentials1796230100000,
+  FanOut1796232000000,
   RateBudgets1796233000000,
   Recovery1796234000000,
   ItemLedgerOkRuns1796235000000,

@@ -5,6 +5,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as Temp
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '@src/config/config';
 import type { Logger } from '@src/logging/logger';
+import { FanOutService } from '@engine/activities/fan-out/fan-out.service';
 import { ProjectionService } from '@engine/activities/projection/projection.service';
 import { PayloadStore } from '@engine/activities/runtime/payload-store';
 import { buildConditionActivity, buildStepActivities } from '@engine/activities/runtime/step-runner';
@@ -84,7 +85,10 @@ export async function createActivities(opts: Pick<MerchflowWorkerOptions, 'confi
   addLogRedactor((line) => scrubber.scrubText(line));
   const executors = [...(await builtinExecutors({ config: opts.config, dataSource: opts.dataSource, secrets, logger: opts.logger })), ...(opts.executors ?? [])];
   const ledger = opts.config.itemLedger.enabled ? new ItemLedgerStore(opts.dataSource) : undefined;
+  const fanOut = new FanOutService(opts.dataSource);
   return {
+    listFanOutTargets: fanOut.listFanOutTargets.bind(fanOut),
+    fanOutChildOutcome: fanOut.fanOutChildOutcome.bind(fanOut),
     projectRun: opts.metrics ? countingRuns(projection, opts.dataSource, opts.metrics) : projection.projectRun.bind(projection),
     projectSteps: projection.projectSteps.bind(projection),
     evaluateCondition: buildConditionActivity(payloads),

@@ -240,7 +240,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List runs (filters: workflow, status, outcome, trigger_type, schedule, created_after, created_before) */
+        /** List runs (filters: workflow, status, outcome, trigger_type, schedule, parent, created_after, created_before) */
         get: operations["ExecutionsController_list"];
         put?: never;
         post?: never;
@@ -257,7 +257,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One run by numeric id or execution_id: status, progress (live while running), input, output, steps */
+        /** One run by numeric id or execution_id: status, progress (live while running), input, output, steps, and a fan-out parent's children */
         get: operations["ExecutionsController_get"];
         put?: never;
         post?: never;
@@ -1129,6 +1129,43 @@ export interface components {
             } | null;
             description?: string;
             /**
+             * @description Run once per active supplier / marketplace (as child runs) when the run names none (docs/definitions.md#fan-out)
+             * @example {
+             *       "over": "suppliers",
+             *       "field": "supplier_id",
+             *       "max_concurrent": 4
+             *     }
+             */
+            fan_out?: ({
+                /** @description The input (and config) key each child gets the row id in; default supplier_id / marketplace_id */
+                field?: string;
+                /**
+                 * @description Children running at once
+                 * @default 4
+                 */
+                max_concurrent: number;
+                /**
+                 * @description The active rows to run once each for
+                 * @example suppliers
+                 * @enum {string}
+                 */
+                over: "suppliers" | "marketplaces";
+            } | {
+                /** @description The input (and config) key each child gets the row id in; default supplier_id / marketplace_id */
+                field?: string;
+                /**
+                 * @description Children running at once
+                 * @default 4
+                 */
+                max_concurrent: number;
+                /**
+                 * @description The active rows to run once each for
+                 * @example suppliers
+                 * @enum {string}
+                 */
+                over: "suppliers" | "marketplaces";
+            }[]) | null;
+            /**
              * @description JSON Schema that every run's input_data must match; checked before a run starts (400 naming the field). null removes it.
              * @example {
              *       "type": "object",
@@ -1214,6 +1251,8 @@ export interface components {
             input_data?: unknown;
             /** @description The status, or completed_with_failures */
             outcome: string;
+            /** @description The fan-out parent that started this run (docs/definitions.md#fan-out) */
+            parent_execution_id: string | null;
             progress_percent: number;
             recovery: {
                 [key: string]: unknown;
@@ -1307,6 +1346,8 @@ export interface components {
             input_data?: unknown;
             /** @description The status, or completed_with_failures */
             outcome: string;
+            /** @description The fan-out parent that started this run (docs/definitions.md#fan-out) */
+            parent_execution_id: string | null;
             progress_percent: number;
             /** @description Recovery runs (restart, retry-items, edited output): kind, version_choice, version, reused and re-run steps, idempotency_root */
             recovery?: {
@@ -1340,6 +1381,27 @@ export interface components {
         ExecutionDetail: {
             accepted?: boolean;
             cancel_requested?: boolean;
+            /** @description A fan-out parent's child runs, one per supplier or marketplace; empty for other runs */
+            children: ({
+                /** Format: date-time */
+                completed_at: string | null;
+                error_message: string | null;
+                execution_id: string;
+                failed_items_total: number;
+                id: number;
+                /** @enum {string|null} */
+                kind: "supplier" | "marketplace" | null;
+                marketplace_id: number | null;
+                outcome: string;
+                /** Format: date-time */
+                started_at: string | null;
+                status: string;
+                supplier_id: number | null;
+                /** @description The id of the supplier or marketplace the child ran for */
+                target_id: number | null;
+            } & {
+                [key: string]: unknown;
+            })[];
             compensations: {
                 [key: string]: unknown;
             }[];
@@ -1388,6 +1450,8 @@ export interface components {
             /** @description The status, or completed_with_failures */
             outcome: string;
             output_data: unknown;
+            /** @description The fan-out parent that started this run (docs/definitions.md#fan-out) */
+            parent_execution_id: string | null;
             progress: {
                 completed_steps: number;
                 failed_items_total: number;
@@ -1661,6 +1725,8 @@ export interface components {
             input_data?: unknown;
             /** @description The status, or completed_with_failures */
             outcome: string;
+            /** @description The fan-out parent that started this run (docs/definitions.md#fan-out) */
+            parent_execution_id: string | null;
             progress_percent: number;
             recovery: {
                 [key: string]: unknown;
@@ -2046,6 +2112,43 @@ export interface components {
             } | null;
             description?: string;
             /**
+             * @description Run once per active supplier / marketplace (as child runs) when the run names none (docs/definitions.md#fan-out)
+             * @example {
+             *       "over": "suppliers",
+             *       "field": "supplier_id",
+             *       "max_concurrent": 4
+             *     }
+             */
+            fan_out?: ({
+                /** @description The input (and config) key each child gets the row id in; default supplier_id / marketplace_id */
+                field?: string;
+                /**
+                 * @description Children running at once
+                 * @default 4
+                 */
+                max_concurrent: number;
+                /**
+                 * @description The active rows to run once each for
+                 * @example suppliers
+                 * @enum {string}
+                 */
+                over: "suppliers" | "marketplaces";
+            } | {
+                /** @description The input (and config) key each child gets the row id in; default supplier_id / marketplace_id */
+                field?: string;
+                /**
+                 * @description Children running at once
+                 * @default 4
+                 */
+                max_concurrent: number;
+                /**
+                 * @description The active rows to run once each for
+                 * @example suppliers
+                 * @enum {string}
+                 */
+                over: "suppliers" | "marketplaces";
+            }[]) | null;
+            /**
              * @description JSON Schema that every run's input_data must match; checked before a run starts (400 naming the field). null removes it.
              * @example {
              *       "type": "object",
@@ -2097,6 +2200,10 @@ export interface components {
             current_version: number;
             description: string | null;
             failed_executions: number;
+            /** @description Fan-out levels (docs/definitions.md#fan-out); null for none */
+            fan_out?: {
+                [key: string]: unknown;
+            }[] | null;
             graph?: {
                 edges: string[][];
             } & {
@@ -2843,10 +2950,12 @@ export interface operations {
                 outcome?: "pending" | "running" | "completed" | "failed" | "cancelled" | "completed_with_failures";
                 page?: number;
                 page_size?: number;
+                /** @description Child runs of this fan-out parent (its execution_id) */
+                parent?: string;
                 /** @description Runs started by this schedule */
                 schedule?: number;
                 status?: "pending" | "running" | "completed" | "failed" | "cancelled";
-                trigger_type?: "manual" | "api" | "schedule" | "restart" | "cli" | "retry_items" | "edit_output";
+                trigger_type?: "manual" | "api" | "schedule" | "restart" | "cli" | "retry_items" | "edit_output" | "fan_out";
                 /** @description Workflow id or code */
                 workflow?: string;
             };

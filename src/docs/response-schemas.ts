@@ -86,6 +86,7 @@ export const Workflow = named(
     retry_delay_seconds: z.int(),
     max_parallel_steps: z.int(),
     input_schema: jsonObject.nullable().optional(),
+    fan_out: z.array(jsonObject).nullable().optional().meta({ description: 'Fan-out levels (docs/definitions.md#fan-out); null for none' }),
     total_executions: z.int(),
     successful_executions: z.int(),
     failed_executions: z.int(),
@@ -162,6 +163,7 @@ export const Execution = named(
     triggered_by: z.string().nullable(),
     schedule_id: z.int().nullable(),
     restarted_from: z.string().nullable(),
+    parent_execution_id: z.string().nullable().meta({ description: 'The fan-out parent that started this run (docs/definitions.md#fan-out)' }),
     total_steps: z.int(),
     completed_steps: z.int(),
     failed_steps: z.int(),
@@ -263,6 +265,24 @@ export const ExecutionDetail = named(
     steps: z.array(StepRun),
     compensations: z.array(jsonObject),
     edits: z.array(StepOutputEdit).meta({ description: 'Audited edits of step outputs made on this run or that started it' }),
+    children: z
+      .array(
+        z.looseObject({
+          id: z.int(),
+          execution_id: z.string(),
+          status: z.string(),
+          outcome: z.string(),
+          kind: z.enum(['supplier', 'marketplace']).nullable(),
+          target_id: z.int().nullable().meta({ description: 'The id of the supplier or marketplace the child ran for' }),
+          supplier_id: z.int().nullable(),
+          marketplace_id: z.int().nullable(),
+          failed_items_total: z.int(),
+          error_message: z.string().nullable(),
+          started_at: timestamp.nullable(),
+          completed_at: timestamp.nullable(),
+        }),
+      )
+      .meta({ description: "A fan-out parent's child runs, one per supplier or marketplace; empty for other runs" }),
   }),
   'One run in full: input, output, progress (live while it runs), each step.',
 );

@@ -20,9 +20,31 @@ export interface ExecutionFilter {
   outcome?: string;
   trigger_type?: TriggerType;
   schedule?: number;
+  /** Children of this fan-out parent (its execution_id). */
+  parent?: string;
   created_after?: Date;
   created_before?: Date;
 }
+
+/** One child of a fan-out parent, as its detail lists it. */
+export interface ExecutionChild {
+  id: number;
+  execution_id: string;
+  status: string;
+  outcome: string;
+  /** `supplier` / `marketplace` and its id (from the child's input). */
+  kind: string | null;
+  target_id: number | null;
+  supplier_id: number | null;
+  marketplace_id: number | null;
+  failed_items_total: number;
+  error_message: string | null;
+  started_at: Date | null;
+  completed_at: Date | null;
+}
+
+/** Most children a parent's detail lists (`GET /executions/?parent=` pages through all). */
+const MAX_CHILDREN_SHOWN = 1000;
 
 export interface ExecutionSummary {
   id: number;
@@ -38,6 +60,8 @@ export interface ExecutionSummary {
   triggered_by: string | null;
   schedule_id: number | null;
   restarted_from: string | null;
+  /** The fan-out parent that started this run, if any. */
+  parent_execution_id: string | null;
   total_steps: number;
   completed_steps: number;
   failed_steps: number;
@@ -94,6 +118,7 @@ export class ExecutionQueriesService {
     else if (filter.outcome) qb.andWhere('e.status = :outcome', { outcome: filter.outcome });
     if (filter.trigger_type) qb.andWhere('e.trigger_type = :trigger', { trigger: filter.trigger_type });
     if (filter.schedule !== undefined) qb.andWhere('e.schedule_id = :schedule', { schedule: filter.schedule });
+    if (filter.parent !== undefined) qb.andWhere('e.parent_execution_id = :parent', { parent: filter.parent });
     if (filter.created_after) qb.andWhere('e.created_at >= :after', { after: filter.created_after });
     if (filter.created_before) qb.andWhere('e.created_at < :before', { before: filter.created_before });
     const [rows, count] = await qb.orderBy('e.created_at', 'DESC').addOrderBy('e.id', 'DESC').skip(offsetOf(page)).take(page.page_size).getManyAndCount();
@@ -114,6 +139,7 @@ export class ExecutionQueriesService {
       triggered_by: r.triggered_by,
       schedule_id: r.schedule_id,
       restarted_from: r.restarted_from,
+      parent_execution_id: r.parent_execution_id ?? null,
       total_steps: r.total_steps,
       completed_steps: r.completed_steps,
       failed_steps: r.failed_steps,
@@ -139,9 +165,10 @@ export class ExecutionQueriesService {
   /** One run in full: input, output, progress (live while it runs), each step. */
   async detail(id: string, opts: { liveTimeoutMs?: number } = {}) {
     const row = await this.executions.get(id);
-    const [workflow, stepRows] = await Promise.all([
+    const [workflow, stepRows, children] = await Promise.all([
       this.dataSource.query(`SELECT code, name FROM workflows WHERE id = $1`, [row.workflow_id]) as Promise<Array<{ code: string; name: string }>>,
       this.executions.steps(row.execution_id),
+      this.children(row.execution_id),
     ]);
     const live = LIVE.has(row.status) ? await this.liveProgress(row.execution_id, opts.liveTimeoutMs ?? 3000) : null;
     const compensations = await this.compensations(row.workflow_version_id, stepRows);
@@ -183,6 +210,8 @@ export class ExecutionQueriesService {
       // Recovery runs: what they reuse and retry, and the audited edits of step outputs (on this run, or that started it).
       recovery: row.recovery ?? null,
       edits: await this.edits(row.execution_id),
+      // A fan-out parent's child runs (one per supplier / marketplace); empty for any other run.
+      children,
     };
   }
 
@@ -195,6 +224,37 @@ export class ExecutionQueriesService {
         [executionId],
       );
     return rows.map((r) => ({ ...r, id: Number(r.id), created_at: new Date(r.created_at).toISOString() }));
+  }
+
+  /** The child runs of a fan-out parent, by id. */
+  async children(parentExecutionId: string): Promise<ExecutionChild[]> {
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT id, execution_id, status, failed_items_total, error_message, started_at, completed_at,
+              input_data->'supplier_id' AS supplier_id, input_data->'marketplace_id' AS marketplace_id
+       FROM workflow_executions WHERE parent_execution_id = $1 ORDER BY id LIMIT $2`,
+      [parentExecutionId, MAX_CHILDREN_SHOWN],
+    );
+    const int = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) ? v : null);
+    return rows.map((r) => {
+      // The child's id says which level it is (`...:supplier-3`); its input has the row's id.
+      const kind = /:(supplier|marketplace)-\d+$/.exec(String(r.execution_id))?.[1] ?? null;
+      const supplier = int(r.supplier_id);
+      const marketplace = int(r.marketplace_id);
+      return {
+        id: Number(r.id),
+        execution_id: String(r.execution_id),
+        status: String(r.status),
+        outcome: outcomeOf(String(r.status), Number(r.failed_items_total)),
+        kind,
+        target_id: kind === 'supplier' ? supplier : kind === 'marketplace' ? marketplace : null,
+        supplier_id: supplier,
+        marketplace_id: marketplace,
+        failed_items_total: Number(r.failed_items_total ?? 0),
+        error_message: (r.error_message as string | null) ?? null,
+        started_at: (r.started_at as Date | null) ?? null,
+        completed_at: (r.completed_at as Date | null) ?? null,
+      };
+    });
   }
 
   /**

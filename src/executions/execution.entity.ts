@@ -3,7 +3,8 @@ import type { RunStatus, StepStatus } from '@engine/dsl/types';
 import type { FailedItemRecord } from '@engine/shared/contracts';
 import { Workflow, WorkflowVersion, numericTransformer } from '@src/workflows/workflow.entity';
 
-export const TRIGGER_TYPES = ['manual', 'api', 'schedule', 'restart', 'cli', 'retry_items', 'edit_output'] as const;
+/** `fan_out`: a child run started by a fan-out parent (its `parent_execution_id`). */
+export const TRIGGER_TYPES = ['manual', 'api', 'schedule', 'restart', 'cli', 'retry_items', 'edit_output', 'fan_out'] as const;
 export type TriggerType = (typeof TRIGGER_TYPES)[number];
 
 /** The projection of one run, kept current by the worker; Temporal stays the source of truth. */
@@ -101,6 +102,10 @@ export class WorkflowExecution {
 
   @Column({ type: 'integer', nullable: true })
   schedule_id: number | null;
+
+  /** The fan-out parent that started this run (docs/definitions.md#fan-out); null for any other run. */
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  parent_execution_id: string | null;
 
   /** At most one pending or running run per key (the order workflow per marketplace); see docs/exactly-once.md. */
   @Column({ type: 'varchar', length: 200, nullable: true })

@@ -26,17 +26,17 @@ export class ExecutionsController {
 
   @Get()
   @RequireRole('viewer')
-  @ApiOperation({ summary: 'List runs (filters: workflow, status, outcome, trigger_type, schedule, created_after, created_before)' })
+  @ApiOperation({ summary: 'List runs (filters: workflow, status, outcome, trigger_type, schedule, parent, created_after, created_before)' })
   list(@Query() q: ListExecutionsQueryDto) {
     return this.queries.list(
-      { workflow: q.workflow, status: q.status, outcome: q.outcome, trigger_type: q.trigger_type, schedule: q.schedule, created_after: q.created_after, created_before: q.created_before },
+      { workflow: q.workflow, status: q.status, outcome: q.outcome, trigger_type: q.trigger_type, schedule: q.schedule, parent: q.parent, created_after: q.created_after, created_before: q.created_before },
       pageRequest(q),
     );
   }
 
   @Get(':id')
   @RequireRole('viewer')
-  @ApiOperation({ summary: 'One run by numeric id or execution_id: status, progress (live while running), input, output, steps' })
+  @ApiOperation({ summary: 'One run by numeric id or execution_id: status, progress (live while running), input, output, steps, and a fan-out parent\'s children' })
   get(@Param('id', ExecutionRefPipe) id: string) {
     return this.queries.detail(id);
   }

@@ -9,6 +9,7 @@ import { defaultPayloadConverter, type SearchAttributePair, defineSearchAttribut
 import { In, type DataSource } from 'typeorm';
 import type { StepTypeRegistry, WorkflowDefinition } from '@engine/dsl/types';
 import { effectiveDependencies } from '@engine/dsl/graph';
+import { childDefinition, fanOutLevel } from '@engine/dsl/fan-out';
 import { validateDefinition, formatIssues } from '@engine/dsl/validate';
 import { clientCodecs, decodeHistoryPayloads } from '@engine/codec/data-converter';
 import {
@@ -194,7 +195,7 @@ export class ExecutionsService {
     }
     const args: InterpreterInput = {
       execution_id: executionId,
-      definition,
+      definition: await this.pinFanOutInput(definition, input),
       input,
       trigger_type: row.trigger_type,
       triggered_by: row.triggered_by,
@@ -244,6 +245,29 @@ export class ExecutionsService {
       throw new AppError(ErrorCodes.DEPENDENCY_UNAVAILABLE, `could not start the run: Temporal did not answer (${message})`, 503, { dependency: 'temporal' });
     }
     return row;
+  }
+
+  /**
+   * A run of a fan-out definition that names its supplier / marketplace in
+   * its input (`{"marketplace_id": 2}`, or a restarted child) runs as that
+   * row's child would: the field goes into its config too, and a
+   * marketplace's endpoint becomes `marketplace_url` when the config has
+   * that key (temporal/dsl/fan-out.ts `childDefinition`).
+   */
+  private async pinFanOutInput(definition: WorkflowDefinition, input: unknown): Promise<WorkflowDefinition> {
+    if (!definition.fan_out || !isObject(input)) return definition;
+    let def = definition;
+    for (const level of definition.fan_out) {
+      const id = input[level.field];
+      if (id === undefined || id === null || id === '' || (def.config[level.field] !== undefined && def.config[level.field] !== null && def.config[level.field] !== '')) continue;
+      const rows: Array<{ id: number; code: string; name: string; api_base_url: string | null }> =
+        typeof id === 'number' && Number.isInteger(id)
+          ? await this.dataSource.query(`SELECT id, code, name, api_base_url FROM ${level.over === 'suppliers' ? 'suppliers' : 'marketplaces'} WHERE id = $1`, [id])
+          : [];
+      const target = rows[0] ? { id: Number(rows[0].id), code: rows[0].code, name: rows[0].name, endpoint: rows[0].api_base_url } : { id: id as number, code: '', name: '', endpoint: null };
+      def = childDefinition(def, level, target);
+    }
+    return def;
   }
 
   /**
@@ -331,6 +355,23 @@ export class ExecutionsService {
     const old = await this.get(id);
     assertFinished(old);
     const { original, definition, choice } = await this.chooseVersion(old, opts.version);
+    if (fanOutLevel(definition, old.input_data) && !opts.from_step) {
+      // A fan-out parent has no steps of its own to reuse: restarting it fans out again, over the rows active now.
+      const input = opts.input_overrides && isObject(old.input_data) ? { ...old.input_data, ...opts.input_overrides } : opts.input_overrides ?? old.input_data;
+      return this.start(
+        old.workflow_id,
+        {
+          input_data: input,
+          trigger_type: 'restart',
+          triggered_by: opts.triggered_by ?? null,
+          version: definition.version,
+          task_queue: opts.task_queue,
+          recovery: { kind: 'restart', version_choice: choice, version: definition.version, from_version: original.version, reused_steps: [], rerun_steps: [], changed_steps: [], idempotency_root: typeof old.recovery?.idempotency_root === 'string' ? old.recovery.idempotency_root : old.execution_id },
+        },
+        undefined,
+        old.execution_id,
+      );
+    }
     const main = definition.steps.filter((s) => s.role === 'main');
     if (opts.from_step !== undefined && !main.some((s) => s.key === opts.from_step)) {
       throw new AppError('STEP_NOT_FOUND', `from_step: workflow ${definition.code} v${definition.version} has no step "${opts.from_step}"`, 400, { field: 'from_step' });

@@ -10,7 +10,7 @@ import {
   PrimaryGeneratedColumn,
   UpdateDateColumn,
 } from 'typeorm';
-import type { Condition, StepRole } from '@engine/dsl/types';
+import type { Condition, FanOutLevel, StepRole } from '@engine/dsl/types';
 import { numericTransformer } from '@src/database/column-transformers';
 
 export const WORKFLOW_TYPES = ['product_import', 'listing_creation', 'inventory_sync', 'order_processing', 'custom'] as const;
@@ -131,6 +131,10 @@ export class WorkflowVersion {
   /** JSON Schema of the runs' input_data; null for none. */
   @Column({ type: 'jsonb', nullable: true })
   input_schema: Record<string, unknown> | null;
+
+  /** Fan-out levels (temporal/dsl/fan-out.ts); null for none. */
+  @Column({ type: 'jsonb', nullable: true })
+  fan_out: FanOutLevel[] | null;
 
   /** sha256 of the canonical definition; identical edits do not create versions. */
   @Column({ type: 'char', length: 64 })

@@ -19,7 +19,7 @@ export function presentWorkflow(wf: Workflow, def?: WorkflowDefinition, extra: {
     max_retries: def?.max_retries ?? wf.max_retries,
     retry_delay_seconds: def?.retry_delay_seconds ?? wf.retry_delay_seconds,
     max_parallel_steps: def?.max_parallel_steps ?? wf.max_parallel_steps,
-    ...(def ? { input_schema: def.input_schema } : {}),
+    ...(def ? { input_schema: def.input_schema, fan_out: def.fan_out ?? null } : {}),
     total_executions: wf.total_executions,
     successful_executions: wf.successful_executions,
     failed_executions: wf.failed_executions,

@@ -26,7 +26,7 @@ export type UpdateWorkflowInput = Partial<CreateWorkflowInput>;
 /** Versions kept in memory per process (each a few KB). */
 const VERSION_CACHE_SIZE = 500;
 
-const DEFINITION_FIELDS = ['name', 'workflow_type', 'config', 'max_retries', 'retry_delay_seconds', 'max_parallel_steps', 'input_schema', 'steps'] as const;
+const DEFINITION_FIELDS = ['name', 'workflow_type', 'config', 'max_retries', 'retry_delay_seconds', 'max_parallel_steps', 'input_schema', 'fan_out', 'steps'] as const;
 
 /** Filters of `list`. */
 export interface WorkflowFilter {
@@ -117,6 +117,8 @@ export class WorkflowsService {
           max_parallel_steps: patch.max_parallel_steps ?? current.max_parallel_steps,
           // null removes the schema; absent keeps it.
           input_schema: patch.input_schema === undefined ? current.input_schema : patch.input_schema,
+          // null removes the fan-out; absent keeps it.
+          fan_out: patch.fan_out === undefined ? (current.fan_out ?? null) : patch.fan_out,
           steps: patch.steps ?? current.steps,
         };
         const next = this.validate(merged);
@@ -230,6 +232,7 @@ export class WorkflowsService {
       retry_delay_seconds: def.retry_delay_seconds,
       max_parallel_steps: def.max_parallel_steps,
       input_schema: def.input_schema,
+      fan_out: def.fan_out ?? null,
       checksum: checksum(def),
       created_by: by,
     });
@@ -241,9 +244,9 @@ export class WorkflowsService {
 
 /** sha256 of the definition's content (not its identity), with object keys sorted. */
 export function checksum(def: WorkflowDefinition): string {
-  const { workflow_id: _w, version_id: _v, version: _n, input_schema, ...rest } = def;
-  // A definition without a schema keeps the checksum it had before schemas existed.
-  const content = input_schema ? { ...rest, input_schema } : rest;
+  const { workflow_id: _w, version_id: _v, version: _n, input_schema, fan_out, ...rest } = def;
+  // A definition without a schema (or a fan-out) keeps the checksum it had before they existed.
+  const content = { ...rest, ...(input_schema ? { input_schema } : {}), ...(fan_out ? { fan_out } : {}) };
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 

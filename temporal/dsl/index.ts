@@ -10,3 +10,4 @@ export * from './scheduler';
 export * from './references';
 export * from './conditions';
 export * from './validate';
+export * from './fan-out';

@@ -4,6 +4,7 @@
  */
 import type { DefinitionInput, StepDefinition, StepInput, WorkflowDefinition } from './types';
 import { inputSources } from './graph';
+import { normalizeFanOut } from './fan-out';
 
 /** Step types that work on a list of items; after a `data_fetch` they read its `items` by default. */
 const ITEM_WISE_AFTER_FETCH = new Set(['data_transform', 'data_validate']);
@@ -79,6 +80,8 @@ export function normalizeStep(step: StepInput, index: number): StepDefinition {
  */
 export function normalizeDefinition(input: DefinitionInput, meta: DefinitionMeta = {}): WorkflowDefinition {
   const w = WORKFLOW_DEFAULTS;
+  // Only a definition with a fan-out carries the key: one without is exactly what it was before fan-out existed.
+  const fanOut = normalizeFanOut(input.fan_out);
   return {
     workflow_id: meta.workflow_id ?? 0,
     version_id: meta.version_id ?? 0,
@@ -91,6 +94,7 @@ export function normalizeDefinition(input: DefinitionInput, meta: DefinitionMeta
     retry_delay_seconds: input.retry_delay_seconds ?? w.retry_delay_seconds,
     max_parallel_steps: input.max_parallel_steps ?? w.max_parallel_steps,
     input_schema: input.input_schema ?? null,
+    ...(fanOut ? { fan_out: fanOut } : {}),
     steps: readFetchItems(input.steps.map(normalizeStep)),
   };
 }

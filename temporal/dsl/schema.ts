@@ -18,6 +18,8 @@
 import { z } from 'zod';
 import { validateCondition } from './conditions';
 import { isPlainObject, MAX_NESTING } from './references';
+import { DEFAULT_FAN_OUT_CONCURRENCY, FAN_OUT_DEFAULT_FIELD, MAX_FAN_OUT_CONCURRENCY } from './fan-out';
+import { FAN_OUT_OVER } from './types';
 
 /** Most steps a definition may have; keeps validation and scheduling cheap. */
 export const MAX_STEPS = 500;
@@ -167,6 +169,39 @@ const stepShape = {
   condition: condition.nullish(),
 };
 
+/** One level of `fan_out` (./fan-out). */
+const fanOutLevel = z
+  .strictObject({
+    over: z.enum(FAN_OUT_OVER, { error: `must be one of ${FAN_OUT_OVER.join(', ')}` }).meta({ description: 'The active rows to run once each for', example: 'suppliers' }),
+    field: z
+      .string({ error: 'must be a string' })
+      .regex(STEP_KEY_PATTERN, { error: 'must be a slug of lowercase letters, digits and _ starting with a letter' })
+      .optional()
+      .meta({ description: 'The input (and config) key each child gets the row id in; default supplier_id / marketplace_id' }),
+    max_concurrent: integer(1, MAX_FAN_OUT_CONCURRENCY).optional().meta({ default: DEFAULT_FAN_OUT_CONCURRENCY, description: 'Children running at once' }),
+  })
+  .meta({ description: 'One fan-out level' });
+
+/** `fan_out`: one level or a list of levels (outermost first), each over another table and field. */
+const fanOut = z
+  .union([fanOutLevel, z.array(fanOutLevel, { error: 'must be a fan-out level or a list of them' }).min(1, { error: 'must list at least one level' }).max(2, { error: 'may have at most 2 levels' })], {
+    error: 'must be {"over": "suppliers" | "marketplaces", "field"?, "max_concurrent"?} or a list of them',
+  })
+  .superRefine((v, ctx) => {
+    const levels = Array.isArray(v) ? v : [v];
+    const seen = new Set<string>();
+    levels.forEach((l, i) => {
+      const field = l.field ?? FAN_OUT_DEFAULT_FIELD[l.over];
+      if (seen.has(l.over) || seen.has(field)) ctx.addIssue({ code: 'custom', message: 'two levels over the same table or field', path: Array.isArray(v) ? [i] : [], input: l });
+      seen.add(l.over);
+      seen.add(field);
+    });
+  })
+  .meta({
+    description: 'Run once per active supplier / marketplace (as child runs) when the run names none (docs/definitions.md#fan-out)',
+    example: { over: 'suppliers', field: 'supplier_id', max_concurrent: 4 },
+  });
+
 /** Definition fields of a workflow (stored in each version). */
 const definitionShape = {
   code: z.string({ error: 'must be a string' }).regex(WORKFLOW_CODE_PATTERN, { error: 'must be 1-60 letters, digits, _, . or -, starting with a letter or digit' }).meta({ example: 'daily_product_import' }),
@@ -184,6 +219,8 @@ const definitionShape = {
       description: "JSON Schema that every run's input_data must match; checked before a run starts (400 naming the field). null removes it.",
       example: { type: 'object', properties: { supplier_id: { type: 'integer', minimum: 1 } }, required: ['supplier_id'] },
     }),
+  // OpenAPI 3.0 wants a type beside nullable: the union is described as an object (a list of them is accepted too).
+  fan_out: fanOut.nullable().optional().meta({ type: 'object' }),
 };
 
 /** Workflow settings outside the definition (not versioned). */

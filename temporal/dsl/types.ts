@@ -93,8 +93,33 @@ export interface WorkflowDefinition {
   max_parallel_steps: number;
   /** JSON Schema the run's `input_data` must match (checked before a run starts); null for none. */
   input_schema: Record<string, unknown> | null;
+  /**
+   * Run once per active supplier or marketplace when the run does not name one
+   * (see ./fan-out): the levels, outermost first; null (or absent, in versions
+   * stored before fan-out existed) for none.
+   */
+  fan_out?: FanOutLevel[] | null;
   steps: StepDefinition[];
 }
+
+/** What a fan-out iterates over: the active rows of the `suppliers` or `marketplaces` table. */
+export const FAN_OUT_OVER = ['suppliers', 'marketplaces'] as const;
+export type FanOutOver = (typeof FAN_OUT_OVER)[number];
+
+/**
+ * One level of a definition's fan-out: a run whose input (and, for
+ * marketplaces, whose config) has no `field` is a parent that starts one child
+ * run per active supplier / marketplace, at most `max_concurrent` at a time.
+ */
+export interface FanOutLevel {
+  over: FanOutOver;
+  /** The key each child's input gets (`supplier_id` / `marketplace_id`); marketplace children also get it in their config. */
+  field: string;
+  max_concurrent: number;
+}
+
+/** `fan_out` as a user writes it: one level or a list; `field` and `max_concurrent` may be left out. */
+export type FanOutInput = { over: FanOutOver; field?: string; max_concurrent?: number };
 
 /** A step definition as a user writes it: everything but key, name, step_type and config may be left out. */
 export type StepInput = Pick<StepDefinition, 'key' | 'name' | 'step_type'> &
@@ -110,6 +135,7 @@ export interface DefinitionInput {
   retry_delay_seconds?: number;
   max_parallel_steps?: number;
   input_schema?: Record<string, unknown> | null;
+  fan_out?: FanOutInput | FanOutInput[] | null;
   steps: StepInput[];
 }
 

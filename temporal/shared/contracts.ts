@@ -60,6 +60,8 @@ export interface InterpreterInput {
   idempotency_root?: string;
   /** Set when the run retries a subset of a step's items: per-item keys come from the item, not its position. */
   items_subset?: boolean;
+  /** Set on a child run started by a fan-out parent (temporal/workflows/fan-out.ts): the parent's execution id. */
+  parent_execution_id?: string | null;
 }
 
 /** The outage budget of runs whose input does not name one. */
@@ -237,6 +239,8 @@ export type RunProjectionEvent =
       total_steps: number;
       restarted_from: string | null;
       schedule_id?: number | null;
+      /** A fan-out child's parent run. */
+      parent_execution_id?: string | null;
       started_at: string;
     }
   | {

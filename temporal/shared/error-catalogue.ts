@@ -42,6 +42,8 @@ export const ERROR_CATALOGUE = {
   APPROVAL_REJECTED: entry('an approver rejected the step'),
   APPROVAL_TIMED_OUT: entry('no decision came before the approval timeout'),
   TRANSFORM_FAILED: entry('a data_transform operation failed on the data'),
+  FAN_OUT_FAILED: entry('every child run of a fan-out (one per supplier or marketplace) failed', false),
+  FAN_OUT_CHILD_RUNNING: entry('a child run that an earlier attempt of its fan-out parent started has not ended yet', true),
   // Infrastructure
   DEPENDENCY_UNAVAILABLE: answered('PostgreSQL or Temporal is unreachable; a step waits it out within the outage budget', true, 503),
   PAYLOAD_NOT_FOUND: entry('a claim-checked payload is missing from the payload store', false),

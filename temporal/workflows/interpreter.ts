@@ -25,6 +25,8 @@ import { effectiveDependencies, inputSources, sameDependencies, type Dependencie
 import { compensationsByTarget, failureHandlers, readySteps } from '@engine/dsl/scheduler';
 import { evaluateCondition } from '@engine/dsl/conditions';
 import { referencedSteps, PayloadRefEncountered } from '@engine/dsl/references';
+import { fanOutLevel } from '@engine/dsl/fan-out';
+import { runFanOut } from './fan-out';
 import {
   aiReviewQuery,
   aiReviewSignal,
@@ -330,6 +332,7 @@ class Run {
       total_steps: this.main.length,
       restarted_from: this.input.resume?.from_execution_id ?? null,
       schedule_id: this.input.schedule_id ?? null,
+      parent_execution_id: this.input.parent_execution_id ?? null,
       started_at: nowIso(),
     });
     const restored = [...this.states.values()].filter((s) => s.status !== 'pending');
@@ -863,8 +866,14 @@ function stepActivities(options: ActivityOptions): StepActivities {
   return proxyActivities<StepActivities>(options);
 }
 
-/** Runs the definition carried by `input`. Every named workflow type delegates here. */
+/**
+ * Runs the definition carried by `input`. Every named workflow type delegates here.
+ * A definition with `fan_out` whose run names no supplier / marketplace runs as a
+ * fan-out parent instead (./fan-out); definitions without it never take that path.
+ */
 export async function interpret(input: InterpreterInput): Promise<RunResult> {
+  const level = input.resume ? null : fanOutLevel(input.definition, input.input);
+  if (level) return runFanOut(input, level);
   const run = new Run(input);
   setHandler(progressQuery, () => run.progress());
   setHandler(approvalSignal, (d) => run.onApproval(d));

@@ -952,6 +952,7 @@
         <a href="${r.temporal_ui_url}" target="_blank" rel="noopener">history in Temporal ↗</a></div>
       <p class="muted">Workflow <a href="#/workflows/${r.workflow_id}">${r.workflow_code || r.workflow_id}</a> v${r.version} · trigger ${r.trigger_type}
         ${r.restarted_from ? raw(html` · restarted from <a href="#/executions/${encodeURIComponent(r.restarted_from)}">${r.restarted_from}</a>`) : ''}
+        ${r.parent_execution_id ? raw(html` · <span id="parent-run">child of <a href="#/executions/${encodeURIComponent(r.parent_execution_id)}">${r.parent_execution_id}</a></span>`) : ''}
         · started ${when(r.started_at)} · duration ${seconds(r.duration_seconds)}</p>
       ${r.recovery ? raw(recoveryNote(r.recovery)) : ''}
       ${r.error_message ? raw(html`<p class="error">${r.error_message}</p>`) : ''}
@@ -964,8 +965,15 @@
       <section id="ai-review" aria-label="AI review"></section>
       <section id="items-ledger" aria-label="Items"></section>
       ${(r.edits || []).length ? raw(editsTable(r)) : ''}
+      ${(r.children || []).length ? raw(html`<h2>Child runs</h2>
+      <p class="muted">A fan-out: one run per ${r.children[0].kind || 'row'}, each with its own steps and history.</p>
+      <table id="children"><thead><tr><th>Run</th><th>For</th><th>Status</th><th>Failed items</th><th>Started</th><th>Error</th></tr></thead><tbody>
+      ${r.children.map((c) => raw(html`<tr><td><a href="#/executions/${encodeURIComponent(c.execution_id)}">${c.execution_id}</a></td>
+        <td>${c.kind || '—'} ${c.target_id ?? ''}</td><td>${outcome(c)}</td><td>${c.failed_items_total}</td><td>${when(c.started_at)}</td>
+        <td>${c.error_message ? raw(html`<span class="error">${c.error_message}</span>`) : ''}</td></tr>`))}
+      </tbody></table>`) : ''}
       <h2>Steps</h2>
-      ${def && def.steps ? raw(dagSvg(def.steps, (def.graph && def.graph.edges) || [], statuses)) : ''}
+      ${def && def.steps && !(r.children || []).length ? raw(dagSvg(def.steps, (def.graph && def.graph.edges) || [], statuses)) : ''}
       <table><thead><tr><th>Step</th><th>Type</th><th>Status</th><th>Attempt</th><th>Started</th><th>Duration</th><th>Result</th></tr></thead><tbody>
       ${(r.steps || []).map((s) => raw(html`<tr><td>${s.step_name} <span class="muted">${s.step_key}${s.role && s.role !== 'main' ? ' · ' + s.role : ''}</span></td>
         <td>${s.step_type}</td><td>${outcome(s)}</td><td>${s.attempt}${s.max_attempts ? ' / ' + s.max_attempts : ''}</td>

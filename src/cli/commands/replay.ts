@@ -61,6 +61,22 @@ export function buildQuery(opts: { since?: string; types?: string[]; query?: str
   return parts.join(' AND ');
 }
 
+/**
+ * The workflow id to replay a history under: a fan-out parent derives its
+ * children's ids from its own (`<parent>:supplier-3`), so it must replay under
+ * the id it ran with, read back from its first child's id; any other history
+ * replays under `fallback`.
+ */
+export function replayWorkflowId(history: History, fallback: string): string {
+  for (const e of history.events ?? []) {
+    const child = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+    const parent = child ? /^(.+):(?:supplier|marketplace)-\d+$/.exec(child)?.[1] : undefined;
+    if (parent && !/\+[0-9a-f]{8}$/.test(parent)) return parent;
+    if (child) break;
+  }
+  return fallback;
+}
+
 function readHistoryFile(file: string): History {
   const bytes = fs.readFileSync(file);
   if (file.endsWith('.json')) {
@@ -194,10 +210,13 @@ export const replayCommand: Command = {
       // A runtime already exists in this process (tests): keep it.
     }
     const options: ReplayWorkerOptions = { workflowBundle: { codePath: bundle }, dataConverter: merchflowDataConverter(ctx.config) };
-    const byId = new Map(sources.map((s, i) => [`${i}`, s]));
+    const ids = sources.map((s, i) => replayWorkflowId(s.history, `${i}`));
+    // Ids must be unique in one batch: a repeated one (the same history twice) replays under its position.
+    const unique = ids.map((id, i) => (ids.indexOf(id) === i ? id : `${i}`));
+    const byId = new Map(sources.map((s, i) => [unique[i], s]));
     const failures: Array<{ source: Source; message: string; nondeterministic: boolean }> = [];
     let replayed = 0;
-    for await (const r of Worker.runReplayHistories(options, sources.map((s, i) => ({ workflowId: `${i}`, history: s.history })))) {
+    for await (const r of Worker.runReplayHistories(options, sources.map((s, i) => ({ workflowId: unique[i], history: s.history })))) {
       const source = byId.get(r.workflowId)!;
       replayed++;
       if (r.error) failures.push({ source, message: r.error.message, nondeterministic: r.error.name === 'DeterminismViolationError' });

@@ -52,6 +52,7 @@ export function templateDefinition(template: TemplateDefinition, opts: CreateFro
     retry_delay_seconds: template.retry_delay_seconds,
     max_parallel_steps: template.max_parallel_steps,
     input_schema: template.input_schema ? structuredClone(template.input_schema) : null,
+    fan_out: template.fan_out ? structuredClone(template.fan_out) : null,
     // Deep copies: a stored workflow is edited independently of the template.
     steps: structuredClone(template.steps),
   };

@@ -9,7 +9,10 @@ import { HTTP_RETRY, SANDBOX_DEFAULTS, type TemplateDefinition } from './types';
  * fails, the tracking records are put back by their compensation); low stock
  * raises an alert; a summary is logged.
  *
- * Input: `{"supplier_id": 1}`. Config: `marketplace_id`, `marketplace_url`, `low_stock_threshold`,
+ * Input: `{"supplier_id": 1}`; `{}` runs for every active supplier, and a
+ * config without `marketplace_id` pushes to every active marketplace (child
+ * runs per supplier, then per marketplace: docs/definitions.md#fan-out).
+ * Config: `marketplace_id` (null: every active marketplace), `marketplace_url`, `low_stock_threshold`,
  * `alerts_channel` and `summary_channel` (notification channel names; empty logs).
  */
 export const inventorySyncTemplate: TemplateDefinition = {
@@ -19,11 +22,20 @@ export const inventorySyncTemplate: TemplateDefinition = {
   workflow_type: 'inventory_sync',
   input_schema: {
     type: 'object',
-    properties: { supplier_id: { type: 'integer', minimum: 1, description: 'The supplier whose stock to sync (its id in Merchflow).' } },
-    required: ['supplier_id'],
+    properties: {
+      supplier_id: { type: 'integer', minimum: 1, description: 'The supplier whose stock to sync (its id in Merchflow); leave out for every active supplier.' },
+      supplier_ids: { type: 'array', items: { type: 'integer', minimum: 1 }, description: 'Without supplier_id: only these of the active suppliers.' },
+      marketplace_id: { type: 'integer', minimum: 1, description: 'The marketplace to push to, when the config names none.' },
+      marketplace_ids: { type: 'array', items: { type: 'integer', minimum: 1 }, description: 'Without marketplace_id: only these of the active marketplaces.' },
+    },
   },
+  fan_out: [
+    { over: 'suppliers', field: 'supplier_id', max_concurrent: 4 },
+    { over: 'marketplaces', field: 'marketplace_id', max_concurrent: 4 },
+  ],
   config: {
-    marketplace_id: 1,
+    // null: every active marketplace (one child run each).
+    marketplace_id: null,
     marketplace_url: SANDBOX_DEFAULTS.marketplace_url,
     low_stock_threshold: 10,
     // Names of notification channels (see /channels/); empty: the worker log.

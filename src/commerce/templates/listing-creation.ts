@@ -10,7 +10,7 @@ const M = '$steps.fetch_products.marketplace';
  * marketplace API (one idempotent call per SKU: a retry or a re-run never
  * lists a SKU twice), stored as listings, and marked listed.
  *
- * Config: `marketplace_id`, `marketplace_url`, `supplier_id` (null: every
+ * Config: `marketplace_id` (null: every active marketplace), `marketplace_url`, `supplier_id` (null: every
  * supplier), `listing_batch_size`, `enable_ai_optimization`,
  * `enable_translation` with `target_language`.
  */
@@ -19,8 +19,17 @@ export const listingCreationTemplate: TemplateDefinition = {
   name: 'Listing Creation',
   description: 'Creates marketplace listings from products ready for listing: requirements, AI optimisation, pricing with markup, optional translation.',
   workflow_type: 'listing_creation',
+  input_schema: {
+    type: 'object',
+    properties: {
+      marketplace_id: { type: 'integer', minimum: 1, description: 'The marketplace, when the config names none.' },
+      marketplace_ids: { type: 'array', items: { type: 'integer', minimum: 1 }, description: 'Without marketplace_id: only these of the active marketplaces.' },
+    },
+  },
+  fan_out: { over: 'marketplaces', field: 'marketplace_id', max_concurrent: 4 },
   config: {
-    marketplace_id: 1,
+    // null: every active marketplace (one child run each, docs/definitions.md#fan-out).
+    marketplace_id: null,
     marketplace_url: SANDBOX_DEFAULTS.marketplace_url,
     supplier_id: null,
     listing_batch_size: 1000,

@@ -24,7 +24,7 @@ import { HTTP_RETRY, SANDBOX_DEFAULTS, type TemplateDefinition } from './types';
  * `api_base_url`, so its credentials secret is resolved in the worker (never
  * in config or history) and its rate budget is spent.
  *
- * Config: `marketplace_id`, `marketplace_url`, `carrier_id` (null: the first active carrier),
+ * Config: `marketplace_id` (null: every active marketplace, one child run each), `marketplace_url`, `carrier_id` (null: the first active carrier),
  * `enable_fraud_detection`, `auto_ship_max_total`, `auto_ship_countries`, `shipping_service`.
  */
 export const orderProcessingTemplate: TemplateDefinition = {
@@ -32,8 +32,17 @@ export const orderProcessingTemplate: TemplateDefinition = {
   name: 'Order Processing',
   description: 'Processes new marketplace orders from receipt to shipment, with stock reservations, optional fraud screening and compensation.',
   workflow_type: 'order_processing',
+  input_schema: {
+    type: 'object',
+    properties: {
+      marketplace_id: { type: 'integer', minimum: 1, description: 'The marketplace, when the config names none.' },
+      marketplace_ids: { type: 'array', items: { type: 'integer', minimum: 1 }, description: 'Without marketplace_id: only these of the active marketplaces.' },
+    },
+  },
+  fan_out: { over: 'marketplaces', field: 'marketplace_id', max_concurrent: 4 },
   config: {
-    marketplace_id: 1,
+    // null: every active marketplace (one child run each, docs/definitions.md#fan-out).
+    marketplace_id: null,
     marketplace_url: SANDBOX_DEFAULTS.marketplace_url,
     // Names of notification channels (see /channels/); empty: the worker log.
     summary_channel: '',

@@ -7,7 +7,9 @@ import type { TemplateDefinition } from './types';
  * (idempotent upserts keyed by supplier + external id, content-hashed), update
  * the supplier's statistics, and report.
  *
- * Input: `{"supplier_id": 1}`.
+ * Input: `{"supplier_id": 1}` for one supplier; `{}` for every active supplier
+ * (a fan-out parent with one child run per supplier, docs/definitions.md#fan-out),
+ * `{"supplier_ids": [1, 2]}` for some of them.
  */
 export const productImportTemplate: TemplateDefinition = {
   code: 'product_import_template',
@@ -16,9 +18,12 @@ export const productImportTemplate: TemplateDefinition = {
   workflow_type: 'product_import',
   input_schema: {
     type: 'object',
-    properties: { supplier_id: { type: 'integer', minimum: 1, description: 'The supplier to import from (its id in Merchflow).' } },
-    required: ['supplier_id'],
+    properties: {
+      supplier_id: { type: 'integer', minimum: 1, description: 'The supplier to import from (its id in Merchflow); leave out to import from every active supplier.' },
+      supplier_ids: { type: 'array', items: { type: 'integer', minimum: 1 }, description: 'Without supplier_id: only these of the active suppliers.' },
+    },
   },
+  fan_out: { over: 'suppliers', field: 'supplier_id', max_concurrent: 4 },
   config: {
     enable_ai_enrichment: false,
     /** New products land here; `imported` holds them back for review before listing. */

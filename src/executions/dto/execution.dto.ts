@@ -35,6 +35,12 @@ export class ListExecutionsQueryDto extends PageQueryDto {
   @IdQueryField('Runs started by this schedule')
   schedule?: number;
 
+  @ApiPropertyOptional({ description: 'Child runs of this fan-out parent (its execution_id)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._:@+=-]{0,99}$/, { message: 'must be an execution_id' })
+  parent?: string;
+
   @DateQueryField()
   created_after?: Date;
 

@@ -8,7 +8,7 @@
  * src/commerce/templates) and `manual_approval`. Tests hand the API and the
  * services a registry of their own.
  */
-import type { StepInput } from '@engine/dsl/types';
+import type { FanOutInput, StepInput } from '@engine/dsl/types';
 import { AppError } from '@src/common/errors';
 import type { WorkflowsService, WorkflowWithDefinition } from '@src/workflows/workflows.service';
 import { COMMERCE_TEMPLATES } from '@src/commerce/templates';
@@ -26,6 +26,8 @@ export interface TemplateDefinition {
   max_parallel_steps?: number;
   /** JSON Schema of the runs' input_data (see docs/definitions.md). */
   input_schema?: Record<string, unknown> | null;
+  /** Run once per active supplier / marketplace when a run names none (docs/definitions.md#fan-out). */
+  fan_out?: FanOutInput | FanOutInput[] | null;
   steps: StepInput[];
 }
 
@@ -99,6 +101,7 @@ export async function createWorkflowFromTemplate(
     retry_delay_seconds: template.retry_delay_seconds,
     max_parallel_steps: template.max_parallel_steps,
     input_schema: template.input_schema ?? null,
+    fan_out: template.fan_out ?? null,
     steps: template.steps,
     is_template: opts.is_template ?? false,
   };

@@ -121,6 +121,7 @@ export class TemplatesService {
         retry_delay_seconds: t.retry_delay_seconds,
         max_parallel_steps: t.max_parallel_steps,
         input_schema: t.input_schema ?? null,
+        fan_out: t.fan_out ?? null,
         steps: t.steps,
         is_template: true,
       },

@@ -28,9 +28,9 @@ export class ProjectionService {
       await this.dataSource.query(
         `INSERT INTO workflow_executions
            (execution_id, workflow_id, workflow_version_id, version, temporal_run_id, status, trigger_type, triggered_by,
-            input_data, total_steps, started_at, restarted_from, schedule_id)
+            input_data, total_steps, started_at, restarted_from, schedule_id, parent_execution_id)
          VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10, $11,
-                 (SELECT id FROM workflow_schedules WHERE id = $12))
+                 (SELECT id FROM workflow_schedules WHERE id = $12), $13)
          ON CONFLICT (execution_id) DO UPDATE SET
            status = CASE WHEN workflow_executions.status IN ${TERMINAL} THEN workflow_executions.status ELSE 'running' END,
            temporal_run_id = EXCLUDED.temporal_run_id,
@@ -38,6 +38,7 @@ export class ProjectionService {
            started_at = COALESCE(workflow_executions.started_at, EXCLUDED.started_at),
            restarted_from = COALESCE(workflow_executions.restarted_from, EXCLUDED.restarted_from),
            schedule_id = COALESCE(workflow_executions.schedule_id, EXCLUDED.schedule_id),
+           parent_execution_id = COALESCE(workflow_executions.parent_execution_id, EXCLUDED.parent_execution_id),
            updated_at = now()`,
         [
           e.execution_id,
@@ -52,6 +53,7 @@ export class ProjectionService {
           e.started_at,
           e.restarted_from,
           e.schedule_id ?? null,
+          e.parent_execution_id ?? null,
         ],
       );
       return;

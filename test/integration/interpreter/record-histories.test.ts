@@ -113,7 +113,22 @@ describe('interpreter: replay of recorded scenarios', () => {
     assert.deepEqual({ n: b.n, q: b.q }, { n: 3, q: 'shoes' });
     assert.match(b.code, /^t-/);
     assert.deepEqual(Object.keys(sent[2].steps as object), ['b']);
-    assert.equal(recorded.length, 9);
+
+    // A fan-out parent: one child workflow per listed supplier (narrowed to this test's two rows; the DB is shared).
+    const suppliers: Array<{ id: number }> = await h.dataSource.query(
+      `INSERT INTO suppliers (code, name, api_base_url) VALUES ($1, 'Fan A', 'http://127.0.0.1:1'), ($2, 'Fan B', 'http://127.0.0.1:1') RETURNING id`,
+      [`fan_a_${Date.now()}`, `fan_b_${Date.now()}`],
+    );
+    const fanId = await h.createWorkflow({
+      steps: [{ key: 'a', name: 'a', step_type: 'test_echo', config: { output: { supplier: '$input.supplier_id' } } }] as never,
+      fan_out: { over: 'suppliers', max_concurrent: 1 },
+    } as never);
+    const fan = await h.start(fanId, { supplier_ids: suppliers.map((r) => r.id) });
+    await h.wait(fan.execution_id);
+    const [parent] = await h.dataSource.query(`SELECT status, total_steps FROM workflow_executions WHERE execution_id = $1`, [fan.execution_id]);
+    assert.deepEqual([parent.status, parent.total_steps], ['completed', 2]);
+    recorded.push({ name: 'fan-out-parent', workflowId: fan.execution_id });
+    assert.equal(recorded.length, 10);
   });
 
   it('replays every fresh history with the current workflow code', async () => {

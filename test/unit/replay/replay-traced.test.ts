@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker, DefaultLogger, Runtime } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
+import { replayWorkflowId } from '@src/cli/commands/replay';
 import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry/lib/worker';
 import { Resource } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -19,7 +20,7 @@ const dist = path.resolve(__dirname, '..', '..', '..');
 describe('workflow replay with tracing', () => {
   const files = fs.readdirSync(fixtures).filter((f) => f.endsWith('.history.pb')).sort();
   const histories = () =>
-    files.map((f) => ({ workflowId: path.basename(f, '.history.pb'), history: temporal.api.history.v1.History.decode(fs.readFileSync(path.join(fixtures, f))) }));
+    files.map((f) => ({ workflowId: replayWorkflowId(temporal.api.history.v1.History.decode(fs.readFileSync(path.join(fixtures, f))), path.basename(f, '.history.pb')), history: temporal.api.history.v1.History.decode(fs.readFileSync(path.join(fixtures, f))) }));
 
   it('replays every recorded history on the traced bundle, and exports no span while replaying', async () => {
     Runtime.install({ logger: new DefaultLogger('ERROR') });

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker, DefaultLogger, Runtime } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
+import { replayWorkflowId } from '@src/cli/commands/replay';
 
 const fixtures = path.resolve(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'histories');
 const bundle = path.resolve(__dirname, '..', '..', '..', 'workflow-bundle.js');
@@ -24,7 +25,7 @@ describe('workflow replay', () => {
   it('replays every recorded history without nondeterminism', async () => {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     const histories = files.map((f) => ({
-      workflowId: path.basename(f, '.history.pb'),
+      workflowId: replayWorkflowId(temporal.api.history.v1.History.decode(fs.readFileSync(path.join(fixtures, f))), path.basename(f, '.history.pb')),
       history: temporal.api.history.v1.History.decode(fs.readFileSync(path.join(fixtures, f))),
     }));
     const failures: string[] = [];

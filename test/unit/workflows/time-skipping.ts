@@ -22,6 +22,8 @@ import type { AiReviewRequest, InterpreterInput, RunProjectionEvent, StepProject
 import { fromStepCall, isStepCall, type StepCall } from '@engine/shared/step-call';
 import { applyReview, heldItems } from '@engine/activities/ai_process/review';
 import { unknownStepTypeActivity } from '@engine/activities/runtime/step-runner';
+import type { FanOutTarget } from '@engine/dsl/fan-out';
+import type { ChildRow } from '@engine/activities/fan-out/fan-out.service';
 
 export const bundle = path.resolve(__dirname, '..', '..', '..', 'workflow-bundle.js');
 export const fixtures = path.resolve(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'histories');
@@ -39,6 +41,8 @@ export function testServerPath(): string {
 
 /** One call of a fake step activity, in the order the worker received them. */
 export interface Call {
+  /** The run (workflow id) that called: a fan-out child's calls land in its parent's Recorder. */
+  execution_id: string;
   step_key: string;
   role: string;
   attempt: number;
@@ -63,13 +67,31 @@ export class Recorder {
   readonly sent: Array<StepRequest | StepCall> = [];
   /** Extra step types for this run, by type. */
   readonly steps: Record<string, (req: StepRequest) => Promise<StepResult>> = {};
+  /** What `listFanOutTargets` answers for this run (and its children), by table. */
+  readonly targets: Partial<Record<string, FanOutTarget[]>> = {};
+  /** The `listFanOutTargets` requests this run's fan-outs made. */
+  readonly listings: Array<{ over: string; ids: number[] | null }> = [];
+  /** Ends of runs started outside the fan-out, by execution id, for `fanOutChildOutcome`. */
+  readonly existing = new Map<string, ChildRow>();
+  /** Steps of `task` running at once at most (with `ms`). */
+  maxConcurrent = 0;
+  private concurrent = 0;
+
+  enter(): void {
+    this.concurrent++;
+    this.maxConcurrent = Math.max(this.maxConcurrent, this.concurrent);
+  }
+
+  leave(): void {
+    this.concurrent--;
+  }
 
   started(key: string): Call[] {
     return this.calls.filter((c) => c.step_key === key);
   }
 
-  finished(): Extract<RunProjectionEvent, { kind: 'finished' }> | undefined {
-    return this.runs.find((e): e is Extract<RunProjectionEvent, { kind: 'finished' }> => e.kind === 'finished');
+  finished(executionId?: string): Extract<RunProjectionEvent, { kind: 'finished' }> | undefined {
+    return this.runs.find((e): e is Extract<RunProjectionEvent, { kind: 'finished' }> => e.kind === 'finished' && (executionId === undefined || e.execution_id === executionId));
   }
 }
 
@@ -78,7 +100,9 @@ export class Recorder {
  * - `output`: what it returns (default `{ step: <key> }`);
  * - `fail_attempts: n`: the first n attempts fail (retryable);
  * - `fail: true` (`non_retryable`, `code`, `message`, `partial`): every attempt fails;
- * - `block: true`: heartbeats until cancelled, then reports a cancellation.
+ * - `block: true`: heartbeats until cancelled, then reports a cancellation;
+ * - `fail_for: {field: value}`: every attempt fails when the run's input has that value (one fan-out child, say);
+ * - `ms`: takes that long (real time), counted in the Recorder's `maxConcurrent`.
  */
 async function task(rec: Recorder, req: StepRequest, now: () => Promise<number>): Promise<StepResult> {
   const ctx = Context.current();
@@ -91,9 +115,20 @@ async function task(rec: Recorder, req: StepRequest, now: () => Promise<number>)
     message?: string;
     partial?: unknown;
     block?: boolean;
+    fail_for?: Record<string, unknown>;
+    ms?: number;
   };
   const attempt = ctx.info.attempt;
-  rec.calls.push({ step_key: req.step_key, role: req.role, attempt, at_ms: await now(), input: req.input, idempotency_key: req.idempotency_key, idempotency_root: req.idempotency_root, items_subset: req.items_subset });
+  rec.calls.push({ execution_id: req.execution_id, step_key: req.step_key, role: req.role, attempt, at_ms: await now(), input: req.input, idempotency_key: req.idempotency_key, idempotency_root: req.idempotency_root, items_subset: req.items_subset });
+  if (cfg.ms) {
+    rec.enter();
+    await new Promise((r) => setTimeout(r, cfg.ms));
+    rec.leave();
+  }
+  const input = (req.context.input ?? {}) as Record<string, unknown>;
+  if (cfg.fail_for && Object.entries(cfg.fail_for).every(([k, v]) => input[k] === v)) {
+    throw ApplicationFailure.create({ type: cfg.code ?? 'TEST_FAILURE', message: cfg.message ?? `${req.step_key} failed for ${JSON.stringify(cfg.fail_for)}`, nonRetryable: true, details: [{ attempt }] });
+  }
   if (cfg.block) {
     while (!ctx.cancellationSignal.aborted) {
       ctx.heartbeat();
@@ -130,7 +165,9 @@ function hydrate(rec: Recorder, v: unknown): unknown {
  */
 function fakeActivities(recorders: Map<string, Recorder>, now: () => Promise<number>) {
   const of = (id: string): Recorder => {
-    const rec = recorders.get(id);
+    // A fan-out child (`<parent>:supplier-3`, any depth) reports to its parent's Recorder.
+    let rec = recorders.get(id);
+    for (let at = id.lastIndexOf(':'); !rec && at > 0; at = id.lastIndexOf(':', at - 1)) rec = recorders.get(id.slice(0, at));
     if (!rec) throw new Error(`no recorder for run ${id}`);
     return rec;
   };
@@ -155,6 +192,17 @@ function fakeActivities(recorders: Map<string, Recorder>, now: () => Promise<num
     task: (sent: StepRequest | StepCall) => {
       const { rec, req } = received(sent);
       return task(rec, req, now);
+    },
+    async listFanOutTargets(req: { over: string; ids: number[] | null }): Promise<FanOutTarget[]> {
+      const rec = of(Context.current().info.workflowExecution!.workflowId);
+      rec.listings.push(req);
+      const ids = req.ids;
+      return (rec.targets[req.over] ?? []).filter((t) => ids === null || ids.includes(t.id));
+    },
+    async fanOutChildOutcome(req: { execution_id: string }): Promise<ChildRow> {
+      const row = of(req.execution_id).existing.get(req.execution_id);
+      if (!row) throw new Error(`no run ${req.execution_id}`);
+      return row;
     },
     // Step types a test builds with the real step runner, per run.
     items: (sent: StepRequest | StepCall) => {
@@ -217,6 +265,12 @@ export class FastEnv {
     return sut;
   }
 
+  /** Runs `input` to its end as a workflow of its own, outside any Recorder's bookkeeping checks (`rec` gets its events). */
+  async runAlone(input: InterpreterInput, rec: Recorder, workflowId: string): Promise<unknown> {
+    this.recorders.set(workflowId, rec);
+    return this.env.client.workflow.execute('definitionWorkflow', { taskQueue: this.taskQueue, workflowId, args: [input] });
+  }
+
   async close(): Promise<void> {
     this.worker.shutdown();
     await this.running;
@@ -231,8 +285,8 @@ export class FastEnv {
     input: InterpreterInput,
     rec: Recorder,
     drive?: (handle: WorkflowHandle) => Promise<void>,
+    workflowId = `fast-${randomUUID()}`,
   ): Promise<{ result?: unknown; error?: unknown; history: temporal.api.history.v1.IHistory; workflowId: string }> {
-    const workflowId = `fast-${randomUUID()}`;
     this.recorders.set(workflowId, rec);
     rec.definition = input.definition;
     const handle = await this.env.client.workflow.start('definitionWorkflow', { taskQueue: this.taskQueue, workflowId, args: [input] });
