@@ -43,6 +43,8 @@ export function definitionOf(wf: Pick<Workflow, 'id' | 'code' | 'workflow_type'>
     retry_delay_seconds: v.retry_delay_seconds,
     max_parallel_steps: v.max_parallel_steps,
     input_schema: v.input_schema ?? null,
+    // Versions stored before fan-out existed have none: the key stays absent, as in their recorded runs.
+    ...(v.fan_out ? { fan_out: v.fan_out } : {}),
     steps,
   };
 }

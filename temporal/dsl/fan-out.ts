@@ -156,11 +156,11 @@ export function childInput(input: unknown, level: FanOutLevel, target: FanOutTar
  * config too (so `$config.marketplace_id` reads the child's marketplace), and
  * a marketplace's endpoint as `marketplace_url` when the config has that key.
  */
-export function childDefinition<D extends Pick<WorkflowDefinition, 'config'>>(def: D, level: FanOutLevel, target: FanOutTarget): D {
-  const config: Record<string, unknown> = { ...def.config, [level.field]: target.id };
+export function childDefinition<D extends Pick<WorkflowDefinition, 'config' | 'config_overrides'>>(def: D, level: FanOutLevel, target: FanOutTarget): D {
+  const overrides: Record<string, unknown> = { ...def.config_overrides, [level.field]: target.id };
   const urlKey = FAN_OUT_URL_KEY[level.over];
-  if (urlKey && urlKey in def.config && target.endpoint) config[urlKey] = target.endpoint;
-  return { ...def, config };
+  if (urlKey && urlKey in def.config && target.endpoint) overrides[urlKey] = target.endpoint;
+  return { ...def, config: { ...def.config, ...overrides }, config_overrides: overrides };
 }
 
 /**

@@ -99,6 +99,13 @@ export interface WorkflowDefinition {
    * stored before fan-out existed) for none.
    */
   fan_out?: FanOutLevel[] | null;
+  /**
+   * Config keys this run sets over its stored version's config (a fan-out
+   * child's `marketplace_id` and endpoint): already merged into `config`, and
+   * sent with each step called by reference, whose worker reads the stored
+   * version's config (temporal/shared/step-call.ts).
+   */
+  config_overrides?: Record<string, unknown>;
   steps: StepDefinition[];
 }
 

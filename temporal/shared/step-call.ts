@@ -28,6 +28,8 @@ export interface StepCall {
    * (left out when `running` / null) status, error, triggered_by; `compensated` for on-failure steps.
    */
   execution: Record<string, unknown>;
+  /** Config keys the run sets over the stored version's (a fan-out child's marketplace): merged over it by the worker. */
+  config_overrides?: Record<string, unknown>;
   /** Recovery runs (retry-items, restart): the first run's id, for per-item idempotency keys. */
   idempotency_root?: string;
   /** Recovery runs fed only some items: per-item keys come from the item, never its position. */
@@ -48,7 +50,7 @@ const FROM_DEFINITION = ['id', 'execution_id', 'workflow_code', 'workflow_name',
  * the step's config mentions `input` at all (a `$input` reference, or the
  * `$input` variable of an expression): a config that does not name it cannot read it.
  */
-export function toStepCall(req: StepRequest, def: Pick<WorkflowDefinition, 'version_id' | 'steps'>): StepCall {
+export function toStepCall(req: StepRequest, def: Pick<WorkflowDefinition, 'version_id' | 'steps' | 'config_overrides'>): StepCall {
   const step = def.steps.find((s) => s.key === req.step_key);
   const readsInput = step !== undefined && JSON.stringify(step.config).includes('input');
   const execution: Record<string, unknown> = {};
@@ -63,6 +65,7 @@ export function toStepCall(req: StepRequest, def: Pick<WorkflowDefinition, 'vers
     ...(Object.keys(req.context.steps).length > 0 ? { steps: req.context.steps } : {}),
     ...(readsInput ? (req.context.input === req.input ? { run_input_is_input: true as const } : { run_input: req.context.input }) : {}),
     execution,
+    ...(def.config_overrides && Object.keys(def.config_overrides).length > 0 ? { config_overrides: def.config_overrides } : {}),
     ...(req.idempotency_root ? { idempotency_root: req.idempotency_root } : {}),
     ...(req.items_subset ? { items_subset: true as const } : {}),
   };
@@ -89,7 +92,7 @@ export function fromStepCall(call: StepCall, def: WorkflowDefinition, executionI
     context: {
       input: call.run_input_is_input ? call.input : call.run_input,
       steps: call.steps ?? {},
-      config: def.config,
+      config: call.config_overrides ? { ...def.config, ...call.config_overrides } : def.config,
       execution: {
         id: executionId,
         execution_id: executionId,

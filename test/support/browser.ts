@@ -27,3 +27,22 @@ export async function signInAdmin(page: Page, origin: string, key: string): Prom
   await page.fill('#key', key);
   await page.click('#login button[type=submit]');
 }
+
+/**
+ * A new tab for an admin UI test, with room for a loaded machine (60 s per
+ * action) and every page error and console error collected in `errors`.
+ */
+export async function openAdminTab(browser: Browser, options: Parameters<Browser['newPage']>[0] = {}): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage(options);
+  const errors: string[] = [];
+  // The whole suite shares two cores: give the page room before calling it stuck.
+  page.setDefaultTimeout(60_000);
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  return { page, errors };
+}
+
+/** The errors a tab collected beyond the expected ones: refused sign-ins (401/403) and the failed loads they log. */
+export function unexpectedPageErrors(errors: string[]): string[] {
+  return errors.filter((e) => !/401|403|Failed to load resource/.test(e));
+}

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { runToCompletion, startApi, type ApiHarness } from '../api/support';
-import { launchChromium, signInAdmin, skipWithoutChromium } from '@test/support/browser';
+import { launchChromium, signInAdmin, skipWithoutChromium, openAdminTab, unexpectedPageErrors } from '@test/support/browser';
 
 const skip = skipWithoutChromium;
 
@@ -17,16 +17,13 @@ describe('admin UI: a run\'s items', { skip }, () => {
   let browser: Browser;
   let page: Page;
   let origin: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   before(async () => {
     api = await startApi();
     origin = api.base.replace(/\/orchestration\/api$/, '');
     browser = await launchChromium();
-    page = await browser.newPage({ acceptDownloads: true });
-    page.setDefaultTimeout(60_000);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
+    ({ page, errors: pageErrors } = await openAdminTab(browser, { acceptDownloads: true }));
   });
   after(async () => {
     await browser?.close();
@@ -77,6 +74,6 @@ describe('admin UI: a run\'s items', { skip }, () => {
       ['CHEAP-1', 'CHEAP-2'],
     );
     // A viewer's key may not open a codec session (403): the page goes on without it.
-    assert.deepEqual(pageErrors.filter((e) => !/401|403|Failed to load resource/.test(e)), []);
+    assert.deepEqual(unexpectedPageErrors(pageErrors), []);
   });
 });

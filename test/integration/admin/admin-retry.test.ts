@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { startApi, uniqueCode, type ApiHarness } from '../api/support';
 import { eventually } from '@test/support/harness';
-import { launchChromium, signInAdmin, skipWithoutChromium } from '@test/support/browser';
+import { launchChromium, signInAdmin, skipWithoutChromium, openAdminTab, unexpectedPageErrors } from '@test/support/browser';
 
 const skip = skipWithoutChromium;
 
@@ -24,16 +24,13 @@ describe('admin UI: retry failed items', { skip }, () => {
   let browser: Browser;
   let page: Page;
   let origin: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   before(async () => {
     api = await startApi();
     origin = api.base.replace(/\/orchestration\/api$/, '');
     browser = await launchChromium();
-    page = await browser.newPage();
-    page.setDefaultTimeout(60_000);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
+    ({ page, errors: pageErrors } = await openAdminTab(browser));
   });
   after(async () => {
     await browser?.close();
@@ -71,6 +68,6 @@ describe('admin UI: retry failed items', { skip }, () => {
     await eventually(async () => ((await api.request<{ status: string }>('GET', `/executions/${next}/`)).body.status === 'completed' ? true : null), 60_000, 'retry run');
     const items = await api.request<{ results: Array<{ item_key: string; status: string }> }>('GET', `/executions/${next}/items/`);
     assert.deepEqual(items.body.results.map((i) => [i.item_key, i.status]), [['FREE-1', 'ok'], ['FREE-2', 'ok']], 'only the items of that reason, now valid');
-    assert.deepEqual(pageErrors.filter((e) => !/401|403|Failed to load resource/.test(e)), []);
+    assert.deepEqual(unexpectedPageErrors(pageErrors), []);
   });
 });

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { startApi, type ApiHarness } from '../api/support';
-import { launchChromium, signInAdmin, skipWithoutChromium } from '@test/support/browser';
+import { launchChromium, signInAdmin, skipWithoutChromium, openAdminTab, unexpectedPageErrors } from '@test/support/browser';
 
 const skip = skipWithoutChromium;
 
@@ -15,17 +15,13 @@ describe('admin UI', { skip }, () => {
   let browser: Browser;
   let page: Page;
   let origin: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   before(async () => {
     api = await startApi();
     origin = api.base.replace(/\/orchestration\/api$/, '');
     browser = await launchChromium();
-    page = await browser.newPage();
-    // The whole suite shares two cores: give the page room before calling it stuck.
-    page.setDefaultTimeout(60_000);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
+    ({ page, errors: pageErrors } = await openAdminTab(browser));
   });
   after(async () => {
     await browser?.close();
@@ -436,6 +432,6 @@ describe('admin UI', { skip }, () => {
   });
 
   it('raised no script errors', () => {
-    assert.deepEqual(pageErrors.filter((e) => !/401|403|Failed to load resource/.test(e)), []);
+    assert.deepEqual(unexpectedPageErrors(pageErrors), []);
   });
 });

@@ -104,10 +104,12 @@ describe('a Shopify-shaped marketplace created through the API', () => {
     const wooTest = await call<{ ok: boolean; authenticated: boolean }>('POST', `/marketplaces/${woo.body.id}/test/`);
     assert.deepEqual([wooTest.body.ok, wooTest.body.authenticated], [true, true], wooTest.text);
 
-    // Suppliers and carriers have no Shopify adapter in this build: refused, naming the field.
-    const supplier = await call<{ details: { errors: Array<{ field: string }> } }>('POST', '/suppliers/', { code: `s_${suffix.toLowerCase()}`, name: 'x', endpoint: shop.sandbox.urls.shopify, platform: 'shopify' });
-    assert.equal(supplier.status, 400);
-    assert.deepEqual(supplier.body.details.errors.map((e) => e.field), ['platform']);
+    // A shop can also be a supplier (its products and stock); a carrier it is not: refused, naming the field.
+    const supplier = await call('POST', '/suppliers/', { code: `s_${suffix.toLowerCase()}`, name: 'x', endpoint: shop.sandbox.urls.shopify, platform: 'shopify', credentials: { type: 'api_key', secret: TOKEN_SECRET } });
+    assert.equal(supplier.status, 201, supplier.text);
+    const carrier = await call<{ details: { errors: Array<{ field: string }> } }>('POST', '/carriers/', { code: `c_${suffix.toLowerCase()}`, name: 'x', endpoint: shop.sandbox.urls.shopify, platform: 'shopify' });
+    assert.equal(carrier.status, 400);
+    assert.deepEqual(carrier.body.details.errors.map((e) => e.field), ['platform']);
   });
 
   it('lists every product on the Shopify shop, pushes inventory there and processes its orders to completion', async () => {

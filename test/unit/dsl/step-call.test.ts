@@ -111,6 +111,15 @@ describe('step call by reference', () => {
     assert.equal(back.items_subset, true);
   });
 
+  it('carries the config keys a fan-out child sets over its stored version, and the worker merges them', () => {
+    const child = { ...def, config: { ...def.config, marketplace_id: 9 }, config_overrides: { marketplace_id: 9 } };
+    const call = toStepCall(request(child.steps[1], null, {}, {}), child);
+    assert.deepEqual(call.config_overrides, { marketplace_id: 9 });
+    const back = fromStepCall(call, def, 'run-1');
+    assert.deepEqual(back.context.config, { region: 'eu', big: 'x'.repeat(500), marketplace_id: 9 });
+    assert.equal(toStepCall(request(def.steps[1], null, {}, {}), def).config_overrides, undefined);
+  });
+
   it('refuses a step the version does not have, naming it', () => {
     const call = toStepCall(request(undo, null, {}, {}), def);
     assert.throws(() => fromStepCall({ ...call, step_ref: { version_id: 17, step_key: 'gone' } }, def, 'run-1'), /has no step "gone"/);

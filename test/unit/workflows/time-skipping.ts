@@ -125,7 +125,8 @@ async function task(rec: Recorder, req: StepRequest, now: () => Promise<number>)
     await new Promise((r) => setTimeout(r, cfg.ms));
     rec.leave();
   }
-  const input = (req.context.input ?? {}) as Record<string, unknown>;
+  // A first step's input is the run's input (sent once, as the step's input, when called by reference).
+  const input = (req.context.input ?? req.input ?? {}) as Record<string, unknown>;
   if (cfg.fail_for && Object.entries(cfg.fail_for).every(([k, v]) => input[k] === v)) {
     throw ApplicationFailure.create({ type: cfg.code ?? 'TEST_FAILURE', message: cfg.message ?? `${req.step_key} failed for ${JSON.stringify(cfg.fail_for)}`, nonRetryable: true, details: [{ attempt }] });
   }
@@ -268,6 +269,7 @@ export class FastEnv {
   /** Runs `input` to its end as a workflow of its own, outside any Recorder's bookkeeping checks (`rec` gets its events). */
   async runAlone(input: InterpreterInput, rec: Recorder, workflowId: string): Promise<unknown> {
     this.recorders.set(workflowId, rec);
+    rec.definition ??= input.definition;
     return this.env.client.workflow.execute('definitionWorkflow', { taskQueue: this.taskQueue, workflowId, args: [input] });
   }
 
