@@ -408,6 +408,16 @@ describe('api_call executor in workflow runs', () => {
       assert.equal(failed.status, 'failed');
       assert.equal(api.requestsTo('/t13/echo')[0].headers.authorization, `Bearer ${value}`, 'the value set through the API went out');
 
+      // The connection test reads one item through the supplier's adapter; this remote echoes the credential in it.
+      api.route('/t13/products', (req, res) => json(res, 200, { items: [{ sku: 'ECHO-1', external_id: 'e1', seen: String(req.headers.authorization) }], next_cursor: null }));
+      const tested = await call('POST', `/suppliers/${supplierId}/test/`);
+      assert.equal(tested.status, 200, tested.text);
+      assert.match(tested.text, /ECHO-1/, 'the answer shows the sample item');
+      assert.equal(api.requestsTo('/t13/products')[0].headers.authorization, `Bearer ${value}`, 'the connection test sent the stored value');
+      for (const path of [`/executions/${failed.executionId}/items/`, `/executions/${failed.executionId}/items/export/?format=jsonl`, `/executions/${ok.executionId}/reviews/`]) {
+        const res = await call('GET', path);
+        assert.equal(res.status, 200, `${path}: ${res.text.slice(0, 200)}`);
+      }
       for (const path of ['/secrets/', `/secrets/${name}/`, `/suppliers/${supplierId}/`, '/suppliers/', `/executions/${ok.executionId}/`, `/executions/${failed.executionId}/`]) {
         const res = await call('GET', path);
         assert.equal(res.status, 200, `${path}: ${res.text.slice(0, 200)}`);
