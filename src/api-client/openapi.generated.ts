@@ -461,7 +461,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** A step's output as later steps read it, to edit it (left out above 1 MiB, the most an edit may have) */
+        get: operations["ExecutionsController_stepOutput"];
         put?: never;
         /** Edit a completed or failed step's output (audited) and continue: a new run reuses it and runs the steps after it */
         post: operations["ExecutionsController_editOutput"];
@@ -2037,6 +2038,18 @@ export interface components {
             /** @default 300 */
             timeout_seconds: number | null;
         };
+        StepOutput: {
+            /** @description Size of the output as JSON */
+            bytes: number;
+            /** @description The run is finished and the step completed or failed: POST here edits it */
+            editable: boolean;
+            /** @description The output; absent above 1 MiB */
+            output?: unknown;
+            status: string;
+            step_key: string;
+        } & {
+            [key: string]: unknown;
+        };
         StepType: {
             /** @description JSON Schema (draft 2020-12) of the config as written in a definition; null when the type publishes none yet. Cross-field rules are checked by the server only. */
             config_schema: {
@@ -3360,6 +3373,34 @@ export interface operations {
             404: components["responses"]["Error404"];
             409: components["responses"]["Error409"];
             415: components["responses"]["Error415"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    ExecutionsController_stepOutput: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                step_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The step's output (left out above 1 MiB) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StepOutput"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
             503: components["responses"]["Error503"];
         };
     };

@@ -50,6 +50,7 @@ export const OPERATION_RESPONSES: Record<string, { status: number; schema: strin
   ExecutionsController_restart: { status: 202, schema: 'Execution', description: 'The new run' },
   ExecutionsController_signal: { status: 202, schema: 'Execution', description: 'The decision was delivered' },
   ExecutionsController_retryItems: { status: 202, schema: 'RetryItemsRun', description: 'The new run, with the step, count and version of what it retries' },
+  ExecutionsController_stepOutput: { status: 200, schema: 'StepOutput', description: "The step's output (left out above 1 MiB)" },
   ExecutionsController_editOutput: { status: 202, schema: 'EditedOutputRun', description: 'The new run that continues from the edited output, with the audit record' },
   WorkflowExecuteController_execute: { status: 202, schema: 'Execution', description: 'The run was started (or, for a known idempotency_key, the first run)' },
   SchedulesController_list: { status: 200, schema: 'SchedulePage', description: 'A page of schedules' },

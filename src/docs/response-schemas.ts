@@ -216,6 +216,18 @@ export const RetryItemsRun = named(
   'The new run, and what it retries.',
 );
 
+export const StepOutput = named(
+  'StepOutput',
+  z.looseObject({
+    step_key: z.string(),
+    status: z.string(),
+    editable: z.boolean().meta({ description: 'The run is finished and the step completed or failed: POST here edits it' }),
+    bytes: z.int().meta({ description: 'Size of the output as JSON' }),
+    output: json.optional().meta({ description: 'The output; absent above 1 MiB' }),
+  }),
+  "A step's output, to edit it.",
+);
+
 export const EditedOutputRun = named('EditedOutputRun', Execution.extend({ recovery: jsonObject, edit: StepOutputEdit }), 'The new run that continues from the edited output, and the audit record.');
 
 export const ExecutionPage = page('ExecutionPage', Execution);

@@ -70,6 +70,14 @@ export class ExecutionsController {
     return { ...(await this.queries.present(run)), recovery: run.recovery, retry };
   }
 
+  @Get(':id/steps/:step_key/output')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: "A step's output as later steps read it, to edit it (left out above 1 MiB, the most an edit may have)" })
+  async stepOutput(@Param('id', ExecutionRefPipe) id: string, @Param('step_key') stepKey: string) {
+    if (!STEP_KEY_PATTERN.test(stepKey)) throw new AppError('BAD_REQUEST', `step_key: "${stepKey.slice(0, 100)}" is not a step key`, 400, { field: 'step_key' });
+    return this.recovery.stepOutput(id, stepKey);
+  }
+
   @Post(':id/steps/:step_key/output')
   @HttpCode(202)
   @RequireRole('operator')

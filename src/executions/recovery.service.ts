@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { isPayloadRef, type StepDefinition } from '@engine/dsl/types';
 import { PayloadStore } from '@engine/activities/runtime/payload-store';
-import { AppError, ConflictError } from '@src/common/errors';
+import { AppError, ConflictError, NotFoundError } from '@src/common/errors';
 import { LATEST } from '@src/executions/execution-items.service';
 import { ExecutionsService, assertFinished } from '@src/executions/executions.service';
 import type { WorkflowExecution } from '@src/executions/execution.entity';
@@ -185,6 +185,23 @@ export class RecoveryService {
       old.execution_id,
     );
     return { run, retry };
+  }
+
+  /**
+   * A step's output as a later step would read it (from the run's Temporal
+   * history or the payload store), for an operator about to edit it: left out
+   * when larger than an edit may be.
+   */
+  async stepOutput(id: string, stepKey: string): Promise<{ step_key: string; status: string; editable: boolean; bytes: number; output?: unknown }> {
+    const run = await this.executions.get(id);
+    const row = (await this.executions.steps(run.execution_id)).find((r) => r.step_key === stepKey && r.role === 'main');
+    if (!row) throw new NotFoundError('Step', `${run.execution_id}/${stepKey}`);
+    const finished = run.status !== 'running' && run.status !== 'pending';
+    const outputs = finished ? await this.executions.completedOutputs(run.execution_id) : {};
+    const output = stepKey in outputs ? await this.resolve(outputs[stepKey]) : null;
+    const bytes = Buffer.byteLength(JSON.stringify(output));
+    const editable = finished && (row.status === 'completed' || row.status === 'failed');
+    return { step_key: stepKey, status: row.status, editable, bytes, ...(bytes <= MAX_EDIT_BYTES ? { output } : {}) };
   }
 
   /**

@@ -978,7 +978,8 @@
       ${(r.steps || []).map((s) => raw(html`<tr><td>${s.step_name} <span class="muted">${s.step_key}${s.role && s.role !== 'main' ? ' · ' + s.role : ''}</span></td>
         <td>${s.step_type}</td><td>${outcome(s)}</td><td>${s.attempt}${s.max_attempts ? ' / ' + s.max_attempts : ''}</td>
         <td>${when(s.started_at)}</td><td>${s.duration_ms === null || s.duration_ms === undefined ? '—' : s.duration_ms + ' ms'}</td>
-        <td>${s.error_message ? raw(html`<span class="error">${s.error_message}</span>`) : raw(html`<span class="muted">${summary(s.output_summary)}</span>`)}</td></tr>`))}
+        <td>${s.error_message ? raw(html`<span class="error">${s.error_message}</span>`) : raw(html`<span class="muted">${summary(s.output_summary)}</span>`)}
+          ${finished && (s.role || 'main') === 'main' && (s.status === 'completed' || s.status === 'failed') ? raw(html` <button class="secondary small" data-edit-output="${s.step_key}">Edit output</button>`) : ''}</td></tr>`))}
       </tbody></table>
       ${(r.compensations || []).length ? raw(html`<h2>Undone by the saga</h2>
       <table id="compensations"><thead><tr><th>Step undone</th><th>By</th><th>Status</th><th>Result</th></tr></thead><tbody>
@@ -998,6 +999,7 @@
         location.hash = `#/executions/${encodeURIComponent(next.execution_id)}`;
       }),
     );
+    on('[data-edit-output]', (el) => act(() => editOutput(r, el.dataset.editOutput)));
     on('[data-approve]', (el) => act(() => api(`/executions/${encodeURIComponent(id)}/signal/`, { method: 'POST', body: { step_key: el.dataset.approve, decision: 'approve' } }), 'Approved'));
     on('[data-reject]', (el) => act(() => api(`/executions/${encodeURIComponent(id)}/signal/`, { method: 'POST', body: { step_key: el.dataset.reject, decision: 'reject' } }), 'Rejected'));
     // While items wait for a decision the page is not redrawn on its own: an edit in progress stays.
@@ -1007,6 +1009,40 @@
   }
 
   // ---------- recovery: version choice, retry of items, edits (docs/recovery.md) ----------
+
+  /**
+   * Edit a step's output and continue (docs/recovery.md): the output as later
+   * steps read it, in an editor; saving records the edit (who, when, why,
+   * before and after) and starts a run from the steps after it.
+   */
+  async function editOutput(r, stepKey) {
+    const run = encodeURIComponent(r.execution_id);
+    const current = await api(`/executions/${run}/steps/${encodeURIComponent(stepKey)}/output/`);
+    const dlg = document.createElement('dialog');
+    dlg.id = 'edit-output-dialog';
+    dlg.innerHTML = html`<form method="dialog"><h2>Edit the output of ${stepKey}</h2>
+      <p class="muted">${current.output === undefined ? `The output is ${current.bytes} bytes, more than an edit may have: write the new one.` : 'As the steps after it read it. Saving starts a new run that continues from here; the edit is recorded.'}</p>
+      <textarea id="edit-output-json" rows="16" aria-label="Output (JSON)">${current.output === undefined ? '{}' : JSON.stringify(current.output, null, 2)}</textarea>
+      <input id="edit-output-reason" placeholder="Reason (recorded)" aria-label="Reason">
+      <div class="toolbar"><button value="ok">Save and continue</button><button value="cancel" class="secondary" formnovalidate>Cancel</button></div></form>`;
+    document.body.appendChild(dlg);
+    const picked = await new Promise((resolve) => {
+      dlg.addEventListener('close', () => resolve(dlg.returnValue === 'ok'));
+      dlg.showModal();
+    });
+    const text = dlg.querySelector('#edit-output-json').value;
+    const reason = dlg.querySelector('#edit-output-reason').value.trim();
+    dlg.remove();
+    if (!picked) return;
+    let output;
+    try {
+      output = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`output: not JSON (${e.message})`);
+    }
+    const next = await api(`/executions/${run}/steps/${encodeURIComponent(stepKey)}/output/`, { method: 'POST', body: { output, ...(reason ? { reason } : {}) } });
+    location.hash = `#/executions/${encodeURIComponent(next.execution_id)}`;
+  }
 
   /** What a recovery run is: its kind, the version chosen, what it reuses and re-runs. */
   function recoveryNote(rec) {

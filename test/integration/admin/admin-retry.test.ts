@@ -70,4 +70,35 @@ describe('admin UI: retry failed items', { skip }, () => {
     assert.deepEqual(items.body.results.map((i) => [i.item_key, i.status]), [['FREE-1', 'ok'], ['FREE-2', 'ok']], 'only the items of that reason, now valid');
     assert.deepEqual(unexpectedPageErrors(pageErrors), []);
   });
+  it("edits a step's output in the run page and continues from it, the edit recorded", async () => {
+    const code = uniqueCode('ui_edit');
+    const wf = await api.request<{ id: number }>('POST', '/workflows/', { body: { code, name: code, steps: [validate(0.01)] } });
+    assert.equal(wf.status, 201, wf.text);
+    const run = await api.request<{ execution_id: string }>('POST', `/workflows/${wf.body.id}/execute/`, { body: { input_data: { products: [{ sku: 'A-1', price: 2 }, { sku: 'B-1', price: 5 }] } } });
+    const id = run.body.execution_id;
+    await eventually(async () => ((await api.request<{ status: string }>('GET', `/executions/${id}/`)).body.status === 'completed' ? true : null), 60_000, 'first run');
+
+    await signInAdmin(page, origin, api.keys.operator);
+    await page.waitForSelector('h1:has-text("Dashboard")');
+    await page.goto(`${origin}/orchestration/admin/#/executions/${encodeURIComponent(id)}`);
+    await page.click('[data-edit-output="validate"]');
+    await page.waitForSelector('dialog#edit-output-dialog[open]');
+    // The editor holds the output as later steps read it: both products passed.
+    const shown = JSON.parse(await page.inputValue('#edit-output-json')) as { products: Array<{ sku: string }> };
+    assert.deepEqual(shown.products.map((p) => p.sku), ['A-1', 'B-1']);
+    await page.fill('#edit-output-json', JSON.stringify({ ...shown, products: shown.products.slice(1) }));
+    await page.fill('#edit-output-reason', 'A-1 is withdrawn');
+    await page.click('dialog#edit-output-dialog button[value="ok"]');
+    await page.waitForURL((url) => url.hash.startsWith('#/executions/') && !url.hash.includes(encodeURIComponent(id)));
+    await page.waitForSelector('#recovery');
+    assert.match((await page.textContent('#recovery')) ?? '', /Continued from an edited output/);
+    const next = decodeURIComponent(new URL(page.url()).hash.replace('#/executions/', ''));
+    const done = await eventually(async () => {
+      const r = await api.request<{ status: string; edits: Array<{ step_key: string; reason: string; edited_by: string; after: { products: Array<{ sku: string }> } }> }>('GET', `/executions/${next}/`);
+      return r.body.status === 'completed' ? r.body : null;
+    }, 60_000, 'the continued run');
+    assert.deepEqual(done.edits.map((e) => [e.step_key, e.reason, e.after.products.map((p) => p.sku)]), [['validate', 'A-1 is withdrawn', ['B-1']]]);
+    assert.match(done.edits[0].edited_by, /operator/);
+    assert.deepEqual(unexpectedPageErrors(pageErrors), []);
+  });
 });

@@ -38,6 +38,7 @@ const MATRIX: Record<string, Role | 'public'> = {
   'POST /executions/{id}/restart': 'operator',
   'POST /executions/{id}/signal': 'operator',
   'POST /executions/{id}/retry-items': 'operator',
+  'GET /executions/{id}/steps/{step_key}/output': 'viewer',
   'POST /executions/{id}/steps/{step_key}/output': 'operator',
   'GET /executions/{id}/items': 'viewer',
   'GET /executions/{id}/items/counts': 'viewer',
