@@ -81,7 +81,8 @@ export class AiReviewsService {
     // What the run says of its open reviews (their deadline, and whether it is still taking decisions).
     let live: AiReviewState[] = [];
     if (run.status === 'running' || run.status === 'pending') {
-      live = await (await this.executions.handle(run.execution_id)).query(aiReviewQuery).catch(() => []);
+      // Bounded like the progress query: a run busy with queries answers late, and the page polls.
+      live = await this.executions.boundedQuery(run.execution_id, aiReviewQuery, []);
     }
     const byStep = new Map<string, ReviewView>();
     for (const r of rows) {

@@ -4,6 +4,7 @@ import { EXECUTION_LIMITS, STEP_TYPE_REGISTRY, TASK_QUEUE, TEMPORAL_CLIENT } fro
 import { runMetadata } from '@src/executions/run-metadata';
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { QueryDefinition } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter, type SearchAttributePair, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { In, type DataSource } from 'typeorm';
@@ -308,6 +309,16 @@ export class ExecutionsService {
   async handle(id: string): Promise<WorkflowHandle> {
     const row = await this.get(id);
     return (await this.temporal()).workflow.getHandle(row.execution_id);
+  }
+
+  /** A query of a run, bounded in time (3 s); `fallback` when Temporal or the run cannot answer in time. */
+  async boundedQuery<T>(executionId: string, query: QueryDefinition<T>, fallback: T, timeoutMs = 3000): Promise<T> {
+    try {
+      const client = await this.temporal();
+      return await client.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(executionId).query(query));
+    } catch {
+      return fallback;
+    }
   }
 
   /** Live progress from the running workflow; null when Temporal cannot answer (the projection still can). */

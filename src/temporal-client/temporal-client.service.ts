@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ClientInterceptors } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ClientInterceptors, type GrpcRetryOptions } from '@temporalio/client';
 import { APP_CONFIG } from '@src/config/config.module';
 import type { AppConfig } from '@src/config/config';
 import { merchflowDataConverter } from '@engine/codec/data-converter';
@@ -24,6 +24,10 @@ export async function tracingClientInterceptors(): Promise<ClientInterceptors | 
 export class TemporalClientService implements OnModuleDestroy {
   private connecting: Promise<Client> | null = null;
   private connection: Connection | null = null;
+  /** Set on shutdown: no call is retried any more. */
+  private closing = false;
+  /** When the last retry scheduled by the gRPC retry interceptor is due (epoch ms). */
+  private retriesDueBy = 0;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
@@ -48,7 +52,7 @@ export class TemporalClientService implements OnModuleDestroy {
         this.connection = await Connection.connect({
           address: this.config.temporal.address,
           connectTimeout: this.config.outage.temporalCallTimeoutMs,
-          interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))],
+          interceptors: [makeGrpcRetryInterceptor(this.retryOptions())],
         });
         return new Client({
           connection: this.connection,
@@ -75,7 +79,29 @@ export class TemporalClientService implements OnModuleDestroy {
     }
   }
 
+  /**
+   * The client's gRPC retries (three tries), noting when each scheduled retry
+   * is due and scheduling none once shutdown began: a retry timer that fires
+   * after the connection closed throws from the timer ("Channel has been shut
+   * down", an uncaught exception), so shutdown waits out the ones scheduled.
+   */
+  private retryOptions(): GrpcRetryOptions {
+    const base = defaultGrpcRetryOptions({ maxAttempts: 3 });
+    return {
+      retryableDecider: (attempt, status) => !this.closing && base.retryableDecider(attempt, status),
+      delayFunction: (attempt, status) => {
+        const ms = base.delayFunction(attempt, status);
+        this.retriesDueBy = Math.max(this.retriesDueBy, Date.now() + ms);
+        return ms;
+      },
+    };
+  }
+
   async onModuleDestroy(): Promise<void> {
+    this.closing = true;
+    // Let a retry already scheduled run (and fail fast, being refused by the decider next time) before closing.
+    const wait = Math.min(this.retriesDueBy - Date.now(), 5_000);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait + 50));
     await this.connection?.close().catch(() => undefined);
   }
 }
