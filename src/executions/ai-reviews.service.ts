@@ -93,20 +93,7 @@ export class AiReviewsService {
         byStep.set(r.step_key, view);
       }
       if (r.applied) view.status = 'done';
-      view.items.push({
-        key: r.item_key,
-        index: r.item_index,
-        confidence: r.confidence,
-        original: r.original,
-        proposal: r.proposal,
-        decision: r.decision,
-        edited: r.edited,
-        reason: r.reason,
-        decided_by: r.decided_by,
-        decided_at: r.decided_at ? new Date(r.decided_at).toISOString() : null,
-        timed_out: r.timed_out,
-        applied: r.applied,
-      });
+      view.items.push(viewOf(r));
     }
     return { execution_id: run.execution_id, reviews: [...byStep.values()] };
   }

@@ -9,7 +9,6 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { defaultPayloadConverter, type SearchAttributePair, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { In, type DataSource } from 'typeorm';
 import type { StepTypeRegistry, WorkflowDefinition } from '@engine/dsl/types';
-import { effectiveDependencies } from '@engine/dsl/graph';
 import { childDefinition, fanOutLevel } from '@engine/dsl/fan-out';
 import { validateDefinition, formatIssues } from '@engine/dsl/validate';
 import { clientCodecs, decodeHistoryPayloads } from '@engine/codec/data-converter';
@@ -29,7 +28,7 @@ import { assertInputMatches } from '@src/workflows/input-schema';
 import { assertAiConfigured } from '@src/executions/preflight';
 import { WorkflowExecution, WorkflowStepExecution, type TriggerType } from '@src/executions/execution.entity';
 import { WorkflowsService } from '@src/workflows/workflows.service';
-import { reusePlan, type VersionChoice } from '@src/executions/recovery-plan';
+import { downstreamOf, reusePlan, type VersionChoice } from '@src/executions/recovery-plan';
 
 export interface StartOptions {
   input_data?: unknown;
@@ -441,7 +440,7 @@ export class ExecutionsService {
     const rerun = plan.rerun;
     // A step the old run's saga undid is not done any more: it runs again, and so does everything after it.
     const { undone, notUndone } = compensatedSteps(original, stepRows);
-    for (const key of undone) for (const k of downstreamOf(definition, key)) rerun.add(k);
+    for (const key of undone) for (const k of downstreamOf(definition, [key])) rerun.add(k);
     const main = definition.steps.filter((s) => s.role === 'main');
     const unsafe = notUndone.find((key) => !rerun.has(key) && key in outputs && main.some((s) => s.key === key));
     if (unsafe !== undefined) {
@@ -560,23 +559,6 @@ export function compensatedSteps(def: WorkflowDefinition, rows: Array<Pick<Workf
     else if (r.status === 'failed') notUndone.push(t);
   }
   return { undone, notUndone };
-}
-
-/** The step and every main step that depends on it, transitively. */
-function downstreamOf(def: WorkflowDefinition, key: string): Set<string> {
-  const deps = effectiveDependencies(def);
-  const out = new Set([key]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [k, ds] of Object.entries(deps)) {
-      if (!out.has(k) && ds.some((d) => out.has(d))) {
-        out.add(k);
-        grew = true;
-      }
-    }
-  }
-  return out;
 }
 
 /** A recovery run starts from a finished run only. */
