@@ -53,6 +53,24 @@ export interface WriteOptions extends CallOptions {
   idempotencyKey?: string;
 }
 
+/**
+ * A connection's base URL without its trailing slashes, and the `host:port`
+ * its credentials may be sent to; fails for good naming `api_base_url` when it
+ * is not an http(s) URL.
+ */
+export function parseBaseUrl(baseUrl: string): { baseUrl: string; credentialsHost: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(baseUrl);
+  } catch {
+    throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, `api_base_url ${JSON.stringify(baseUrl.slice(0, 200))} is not a URL`, { details: { field: 'api_base_url' } });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, 'api_base_url must be an http(s) URL', { details: { field: 'api_base_url' } });
+  }
+  return { baseUrl: baseUrl.replace(/\/+$/, ''), credentialsHost: `${parsed.hostname}:${parsed.port || (parsed.protocol === 'https:' ? 443 : 80)}` };
+}
+
 /** A row's credentials and settings as connector options. `secretValue` is the resolved value of `credentials.secret`. */
 export function connectorOptionsFrom(row: { api_base_url: string; credentials?: ApiCredentials | null; settings?: ConnectorSettings | null }, secretValue?: string | null): ConnectorOptions {
   const settings = row.settings ?? {};
@@ -112,17 +130,7 @@ export class ConnectorHttp {
     readonly options: ConnectorOptions,
   ) {
     this.client = options.budget ? budgetedClient(client, options.budget.budgets, options.budget.key) : client;
-    let parsed: URL;
-    try {
-      parsed = new URL(options.baseUrl);
-    } catch {
-      throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, `api_base_url ${JSON.stringify(options.baseUrl.slice(0, 200))} is not a URL`, { details: { field: 'api_base_url' } });
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, 'api_base_url must be an http(s) URL', { details: { field: 'api_base_url' } });
-    }
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.credentialsHost = `${parsed.hostname}:${parsed.port || (parsed.protocol === 'https:' ? 443 : 80)}`;
+    ({ baseUrl: this.baseUrl, credentialsHost: this.credentialsHost } = parseBaseUrl(options.baseUrl));
     this.pacer = options.requestsPerSecond ? new RequestPacer(options.requestsPerSecond) : null;
     this.retry = { attempts: CONNECTOR_DEFAULTS.retryAttempts, ...options.retry };
   }

@@ -1,25 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { eventually } from '@test/support/harness';
 import { startOpenAIStub, type OpenAIStub } from '@test/support/openai-stub';
 import { startApi, uniqueCode, type ApiHarness } from './support';
+import { runCli } from '@test/support/cli';
 
 const API_KEY = 'sk-review-test';
-const CLI = path.resolve(__dirname, '../../../src/cli/main.js');
 
-/** The CLI as a process, over the test's PostgreSQL and Temporal (or the API with --api-url). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    let stdout = '';
-    let stderr = '';
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 interface ReviewItem {
   key: string;
@@ -201,17 +188,17 @@ describe('AI output behind a human: the review of ai_process answers', () => {
   it('decides from the CLI: lists the held items, approves one over the API, rejects the rest directly', async () => {
     const id = await start({ below_confidence: 0.8 });
     await eventually(async () => ((await reviewsOf(id))[0]?.status === 'waiting' ? true : null), 30_000, 'the review opens');
-    const listed = await cli(['executions', 'review', id]);
+    const listed = await runCli(['executions', 'review', id]);
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, /step enrich: waiting, 0 of 4 decided/);
     assert.match(listed.stdout, /B\s+1\s+0\.4\s+\(waiting\)/);
-    const bad = await cli(['executions', 'review', id, '--step', 'enrich', '--item', 'C', '--edit', '[1]']);
+    const bad = await runCli(['executions', 'review', id, '--step', 'enrich', '--item', 'C', '--edit', '[1]']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /--edit must be a JSON object/);
-    const approved = await cli(['executions', 'review', id, '--step', 'enrich', '--item', 'B', '--approve', '--api-url', api.base], { MERCHFLOW_API_KEY: api.keys.operator });
+    const approved = await runCli(['executions', 'review', id, '--step', 'enrich', '--item', 'B', '--approve', '--api-url', api.base], { MERCHFLOW_API_KEY: api.keys.operator });
     assert.equal(approved.code, 0, approved.stderr);
     assert.match(approved.stdout, /B: approve \(by key:test-operator-/);
-    const rest = await cli(['executions', 'review', id, '--step', 'enrich', '--reject-rest', '--reason', 'from the CLI']);
+    const rest = await runCli(['executions', 'review', id, '--step', 'enrich', '--reject-rest', '--reason', 'from the CLI']);
     assert.equal(rest.code, 0, rest.stderr);
     assert.match(rest.stdout, /rejected 3 item\(s\) of step enrich/);
     const done = await finished(id);

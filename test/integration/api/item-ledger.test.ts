@@ -1,8 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { runToCompletion, startApi, type ApiHarness } from './support';
+import { runCli } from '@test/support/cli';
 
 interface Item {
   id: number;
@@ -30,19 +29,7 @@ const PRODUCTS = [
   { sku: 'ABC-10', price: 2 },
 ];
 
-const CLI = path.resolve(__dirname, '../../../src/cli/main.js');
 
-/** The CLI as a process; `env` on top of the test's own (which points at the test's PostgreSQL and Temporal). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    let stdout = '';
-    let stderr = '';
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('per-item ledger API', () => {
   let api: ApiHarness;
@@ -158,13 +145,13 @@ describe('per-item ledger API', () => {
   });
 
   it('lists and exports the items with the CLI, directly and through the API', async () => {
-    const table = await cli(['executions', 'items', executionId, '--status', 'invalid']);
+    const table = await runCli(['executions', 'items', executionId, '--status', 'invalid']);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /STEP\s+ITEM\s+#\s+STATUS\s+REASON\s+MESSAGE/);
     assert.match(table.stdout, /validate\s+abc-6\s+5\s+invalid\s+pattern/);
     assert.match(table.stdout, /3 of 3 \(page 1\)/);
     for (const remote of [[], ['--api-url', api.base]]) {
-      const csv = await cli(['executions', 'items', executionId, '--status', 'invalid', '--csv', ...remote], { MERCHFLOW_API_KEY: api.keys.viewer });
+      const csv = await runCli(['executions', 'items', executionId, '--status', 'invalid', '--csv', ...remote], { MERCHFLOW_API_KEY: api.keys.viewer });
       assert.equal(csv.code, 0, csv.stderr);
       const lines = csv.stdout.trim().split('\r\n');
       assert.equal(lines[0], 'step_key,item_key,item_index,status,reason_code,message,attempt,recorded_at', remote.join(' '));
@@ -176,10 +163,10 @@ describe('per-item ledger API', () => {
         ['3', 'ABC-2', 'abc-6'],
       );
     }
-    const jsonl = await cli(['executions', 'items', executionId, '--reason', 'required', '--jsonl', '--api-url', api.base], { MERCHFLOW_API_KEY: api.keys.viewer });
+    const jsonl = await runCli(['executions', 'items', executionId, '--reason', 'required', '--jsonl', '--api-url', api.base], { MERCHFLOW_API_KEY: api.keys.viewer });
     assert.equal(jsonl.code, 0, jsonl.stderr);
     assert.deepEqual(JSON.parse(jsonl.stdout.trim()).item, { price: 7 });
-    const bad = await cli(['executions', 'items', executionId, '--status', 'broken']);
+    const bad = await runCli(['executions', 'items', executionId, '--status', 'broken']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--status must be one of ok, invalid, failed, skipped/);
   });

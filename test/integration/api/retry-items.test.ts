@@ -1,10 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { startSandbox, type Sandbox } from '@src/sandbox';
 import { eventually } from '@test/support/harness';
 import { startApi, uniqueCode, type ApiHarness } from './support';
+import { runCli } from '@test/support/cli';
 
 /**
  * Issue 13 items 3 and 4 on the real stack: an import of PRODUCTS supplier
@@ -18,19 +17,7 @@ const PRODUCTS = Number(process.env.RETRY_ITEMS_PRODUCTS ?? 10_000);
 const INVALID = Math.floor(PRODUCTS * 0.1);
 const REJECTED = Math.floor(PRODUCTS * 0.02);
 
-const CLI = path.resolve(__dirname, '../../../src/cli/main.js');
 
-/** The CLI as a process. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    let stdout = '';
-    let stderr = '';
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 interface Run {
   execution_id: string;
@@ -389,10 +376,10 @@ describe('retry only the failed items; version choice; edit a step output and co
     assert.equal(retry.body.retry.count, 1);
     assert.equal((await finished(retry.body.execution_id)).outcome, 'completed');
     // Once more, from the CLI through the API: the label is not bought twice.
-    const twice = await cli(['executions', 'retry-items', done.execution_id, '--key', failing, '--wait', '--api-url', api.base], { MERCHFLOW_API_KEY: api.keys.operator });
+    const twice = await runCli(['executions', 'retry-items', done.execution_id, '--key', failing, '--wait', '--api-url', api.base], { MERCHFLOW_API_KEY: api.keys.operator });
     assert.equal(twice.code, 0, twice.stderr);
     assert.match(twice.stderr, /retrying 1 item\(s\) of step labels on version 1 \(original\)/);
-    const bad = await cli(['executions', 'retry-items', done.execution_id, '--version', 'newest']);
+    const bad = await runCli(['executions', 'retry-items', done.execution_id, '--version', 'newest']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--version must be current or original/);
     const s = await state();

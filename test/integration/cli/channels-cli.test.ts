@@ -1,14 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { startApi, type ApiHarness } from '@test/integration/api/support';
 import { startRoutedServer, json, type RoutedServer } from '@test/integration/executors/http-executors-support';
 import { mailboxStore, startSmtpCatcher, type SmtpCatcher } from '@src/channels/smtp-catcher';
 import { eventually } from '@test/support/harness';
+import { runCli } from '@test/support/cli';
 
-const CLI = path.resolve(__dirname, '../../../src/cli/main.js');
 const suffix = randomUUID().slice(0, 8);
 
 /** `merchflow channels ...` on the database directly and through the API (--api-url), against a real webhook receiver and SMTP catcher. */
@@ -32,17 +30,7 @@ describe('merchflow channels CLI', () => {
   });
 
   const cli = (args: string[], env: Record<string, string> = {}) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [CLI, ...args], {
-        env: { ...process.env, SMTP_URL: catcher.url, HTTP_ALLOW_HOSTS: hooks.hostPort, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    runCli(args, { LOG_LEVEL: process.env.LOG_LEVEL, SMTP_URL: catcher.url, HTTP_ALLOW_HOSTS: hooks.hostPort, ...env });
 
   it('creates, lists, updates, test-sends, disables and deletes channels on the database directly', async () => {
     const mail = `ops-${suffix}`;

@@ -9,7 +9,7 @@ import jsonata from 'jsonata';
 import { StepError } from '@engine/activities/shared/errors';
 import type { AuthProvider, HttpBody, HttpClient, HttpResponse, RetryPolicy } from '@engine/activities/shared/http';
 import { ErrorCodes } from '@engine/shared/contracts';
-import { CONNECTOR_DEFAULTS, connectorOptionsFrom, RequestPacer } from '../connector-http';
+import { CONNECTOR_DEFAULTS, connectorOptionsFrom, parseBaseUrl, RequestPacer } from '../connector-http';
 import type { ConnectionRow, ProbeResult } from './types';
 import type { CallOptions as ReadCallOptions } from '../connector-http';
 
@@ -53,17 +53,7 @@ export class PlatformHttp {
     private readonly client: Pick<HttpClient, 'request'>,
     private readonly options: PlatformHttpOptions,
   ) {
-    let parsed: URL;
-    try {
-      parsed = new URL(options.baseUrl);
-    } catch {
-      throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, `api_base_url ${JSON.stringify(options.baseUrl.slice(0, 200))} is not a URL`, { details: { field: 'api_base_url' } });
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, 'api_base_url must be an http(s) URL', { details: { field: 'api_base_url' } });
-    }
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.credentialsHost = `${parsed.hostname}:${parsed.port || (parsed.protocol === 'https:' ? 443 : 80)}`;
+    ({ baseUrl: this.baseUrl, credentialsHost: this.credentialsHost } = parseBaseUrl(options.baseUrl));
     this.pacer = options.requestsPerSecond ? new RequestPacer(options.requestsPerSecond) : null;
     this.secrets = Object.values(options.authQuery ?? {});
   }
