@@ -14,7 +14,6 @@ import type { StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
 import { budgetedClient, connectionKey, rateBudgetsFor } from '@src/commerce/connectors/rate-budget';
 import { marketplaceAdapter, supplierAdapter, type ConnectionRow } from '@src/commerce/connectors/platforms';
-import type { ApiCredentials, ConnectionPlatform, ConnectorSettings, RateBudget } from '@src/commerce/entities/shared';
 import type { DataFetchOutput } from '@engine/activities/data_fetch/executor';
 import { ErrorCodes } from '@engine/shared/contracts';
 import { adapterDepsFor, loadConnectionRow } from '@engine/activities/shared/connection-row';
@@ -31,46 +30,15 @@ export interface ConnectorFetchRequest {
   retry?: Partial<RetryPolicy>;
 }
 
-interface SourceRow extends ConnectionRow {
-  id: number;
-  code: string;
-  api_base_url: string;
-  credentials: ApiCredentials | null;
-  settings: ConnectorSettings | null;
-  platform: ConnectionPlatform;
-  field_mapping: Record<string, string> | null;
-  rate_budget: RateBudget | null;
-  is_active: boolean;
-}
-
 /** Most unmapped items a fetch reports in its output (all of them go to the item ledger). */
 const MAX_UNMAPPED_IN_OUTPUT = 100;
-
-/** The row of a supplier or marketplace; a missing or inactive one fails the step for good. */
-export async function loadSourceRow(dataSource: DataSource, kind: 'supplier' | 'marketplace', id: number): Promise<SourceRow> {
-  const table = kind === 'supplier' ? 'suppliers' : 'marketplaces';
-  const rows: SourceRow[] = await dataSource.query(`SELECT id, code, api_base_url, credentials, settings, platform, field_mapping, rate_budget, is_active FROM ${table} WHERE id = $1`, [id]);
-  const row = rows[0];
-  if (!row) throw new StepError(ErrorCodes.SOURCE_NOT_FOUND, `${kind} ${id} does not exist`, { details: { field: `${kind}_id`, id } });
-  if (!row.is_active) throw new StepError(ErrorCodes.SOURCE_INACTIVE, `${kind} ${row.code} (${id}) is inactive`, { details: { field: `${kind}_id`, id } });
-  return row;
-}
-
-/** The value of a row's credentials secret, resolved through the step (scrubbed from anything the step reports); null without credentials. */
-export async function secretForRow(row: Pick<SourceRow, 'code' | 'credentials'>, ctx: Pick<StepExecutionContext, 'resolveSecrets'>): Promise<string | null> {
-  const credentials = row.credentials ?? {};
-  if ((credentials.type ?? 'none') === 'none') return null;
-  if (!credentials.secret) throw new StepError(ErrorCodes.SECRET_NOT_FOUND, `credentials of ${row.code} name no secret`);
-  return (await ctx.resolveSecrets({ secret: credentials.secret })) as string;
-}
 
 /**
  * A supplier's products or stock through the adapter of its platform, page by
  * page. Unmapped items go to the item ledger (when the step has one) and, the
  * first {@link MAX_UNMAPPED_IN_OUTPUT}, to `unmapped` in the output.
  */
-async function fetchFromSupplier(deps: { dataSource: DataSource; client: HttpClient }, req: ConnectorFetchRequest, row: SourceRow, ctx: StepExecutionContext): Promise<DataFetchOutput & { unmapped_count: number; unmapped: Array<{ reason: string; item: unknown }> }> {
-  const secret = await secretForRow(row, ctx);
+async function fetchFromSupplier(deps: { dataSource: DataSource; client: HttpClient }, req: ConnectorFetchRequest, row: ConnectionRow, ctx: StepExecutionContext): Promise<DataFetchOutput & { unmapped_count: number; unmapped: Array<{ reason: string; item: unknown }> }> {
   // Per-step overrides of timeout and retries apply to every request the adapter makes.
   const stepClient: Pick<HttpClient, 'request'> = {
     request: (method, url, options = {}) =>
@@ -82,7 +50,7 @@ async function fetchFromSupplier(deps: { dataSource: DataSource; client: HttpCli
   };
   // Every request the adapter makes spends the supplier's shared rate budget.
   const client = budgetedClient(stepClient, rateBudgetsFor(deps.dataSource), connectionKey('supplier', row.id));
-  const adapter = await supplierAdapter({ row, secret, client });
+  const adapter = await supplierAdapter(await adapterDepsFor(row, ctx, client));
   const read = { signal: ctx.signal, heartbeat: (d: unknown) => ctx.heartbeat(d), maxItems: req.max_items, pageSize: req.page_size };
   const pages = req.fetch_type === 'inventory' ? adapter.inventory(read) : adapter.products(read);
   const items: unknown[] = [];
@@ -129,7 +97,7 @@ export async function fetchFromConnector(
   const id = req.source_type === 'supplier' ? req.supplier_id : req.marketplace_id;
   if (id === undefined) throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, `config.${req.source_type}_id: is required`, { details: { field: `${req.source_type}_id` } });
   if (req.source_type === 'marketplace') return fetchFromMarketplace(deps, { ...req, marketplace_id: id }, ctx);
-  const row = await loadSourceRow(deps.dataSource, req.source_type, id);
+  const row = await loadConnectionRow(deps.dataSource, 'supplier', id);
   const out = await fetchFromSupplier(deps, req, row, ctx);
   ctx.logger.debug('data_fetch completed', { source_type: 'supplier', platform: row.platform, fetch_type: req.fetch_type, id, count: out.count, pages: out.pages, unmapped: out.unmapped_count });
   return out;

@@ -4,4 +4,4 @@ export * from '@engine/activities/data_fetch/schema';
 export * from '@engine/activities/shared/pagination';
 export * from '@engine/activities/data_fetch/source-data';
 export { FetchCursorStore } from '@engine/activities/data_fetch/cursor-store';
-export { fetchFromConnector, loadSourceRow } from '@engine/activities/data_fetch/connector-source';
+export { fetchFromConnector } from '@engine/activities/data_fetch/connector-source';
