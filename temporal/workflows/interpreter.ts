@@ -227,6 +227,8 @@ class Run {
    * generated workflow id, so the workflow id is the one to trust.
    */
   private readonly executionId: string;
+  /** Step activities get a reference to their stored version (`perf-activity-reference`); ad-hoc definitions (no version) the full request. */
+  private readonly byReference: boolean;
 
   constructor(private readonly input: InterpreterInput) {
     this.executionId = workflowInfo().workflowId;
@@ -237,6 +239,7 @@ class Run {
     const deps = effectiveDependencies(this.def);
     const legacy = effectiveDependencies(this.def, { sameOrder: 'parallel' });
     this.deps = sameDependencies(deps, legacy) || patched(PATCH_CAN_RUN_PARALLEL) ? deps : legacy;
+    this.byReference = this.def.version_id > 0 && patched(PATCH_ACTIVITY_REFERENCE);
     this.sources = inputSources(this.def, this.deps);
     for (const step of this.def.steps) {
       this.states.set(step.key, { step, status: 'pending', attempt: 0, started_at: null, completed_at: null, error: null });
@@ -555,11 +558,6 @@ class Run {
     };
   }
 
-  /** Step activities get a reference to their stored version (`perf-activity-reference`); ad-hoc definitions (no version) the full request. */
-  private byReference(): boolean {
-    return this.def.version_id > 0 && patched(PATCH_ACTIVITY_REFERENCE);
-  }
-
   private activityOptions(step: StepDefinition, byReference = false): ActivityOptions {
     const retry = effectiveRetry(step, this.def);
     // The runner enforces timeout_seconds on the step's work; start-to-close also allows for waiting out an outage.
@@ -670,7 +668,7 @@ class Run {
   private async execute(state: StepState): Promise<unknown> {
     const step = state.step;
     // A step type no worker registers fails with UNKNOWN_STEP_TYPE, non-retryable (the worker's `default` activity).
-    const byReference = this.byReference();
+    const byReference = this.byReference;
     const fn = stepActivities(this.activityOptions(step, byReference))[step.step_type];
     state.applied = true;
     const result = await fn(byReference ? toStepCall(this.request(step), this.def) : this.request(step));
