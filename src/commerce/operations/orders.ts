@@ -68,7 +68,7 @@ export const checkAvailability = operation<{ marketplace_id: number; orders?: un
   name: 'check_availability',
   summary: 'annotates orders with where their stock comes from and whether it suffices',
   params: (mode) => z.strictObject({ marketplace_id: params.id(mode), orders: params.listOrNull(mode) }),
-  async run(p, { client }) {
+  async run(p, { client, step }) {
     const orders = listOf(p.orders).map(asRecord);
     const skus = [...new Set(orders.flatMap((o) => linesOf(o).map((l) => l.sku)).filter(Boolean))];
     const res = await client.query<{ sku: string; listing_id: string; product_id: string; weight_kg: string | null; inventory_id: string | null; available: number | null }>(
@@ -84,7 +84,7 @@ export const checkAvailability = operation<{ marketplace_id: number; orders?: un
     for (const r of res.rows) if (r.inventory_id !== null) pool.set(r.inventory_id, r.available ?? 0);
 
     let allocatable = 0;
-    const items = orders.map((order) => {
+    const items = orders.map((order, index) => {
       const lines: AllocatedLine[] = linesOf(order).map((l) => {
         const s = bySku.get(l.sku);
         return {
@@ -97,27 +97,31 @@ export const checkAvailability = operation<{ marketplace_id: number; orders?: un
         };
       });
       const need = new Map<number, number>();
+      // The reason an order cannot be served, and its code in the ledger.
       let reason: string | null = lines.length === 0 ? 'the order has no lines' : null;
+      let code = 'NO_LINES';
       for (const l of lines) {
         if (reason) break;
-        if (l.quantity <= 0) reason = `line ${l.line_id} has no quantity`;
-        else if (l.listing_id === null) reason = `SKU ${l.sku} is not listed on this marketplace`;
-        else if (l.inventory_id === null) reason = `SKU ${l.sku} has no inventory record`;
+        if (l.quantity <= 0) [reason, code] = [`line ${l.line_id} has no quantity`, 'BAD_QUANTITY'];
+        else if (l.listing_id === null) [reason, code] = [`SKU ${l.sku} is not listed on this marketplace`, 'NOT_LISTED'];
+        else if (l.inventory_id === null) [reason, code] = [`SKU ${l.sku} has no inventory record`, 'NO_INVENTORY'];
         else need.set(l.inventory_id, (need.get(l.inventory_id) ?? 0) + l.quantity);
       }
       if (!reason) {
         for (const l of lines) {
           const key = String(l.inventory_id);
           if ((pool.get(key) ?? 0) < need.get(l.inventory_id!)!) {
-            reason = `not enough stock of ${l.sku}: ${pool.get(key) ?? 0} available, ${need.get(l.inventory_id!)} needed`;
+            [reason, code] = [`not enough stock of ${l.sku}: ${pool.get(key) ?? 0} available, ${need.get(l.inventory_id!)} needed`, 'OUT_OF_STOCK'];
             break;
           }
         }
       }
+      const key = toText(order.id) ?? String(index);
       if (!reason) {
         for (const [inv, n] of need) pool.set(String(inv), (pool.get(String(inv)) ?? 0) - n);
         allocatable++;
-      }
+        step.items?.record({ key, index, status: 'ok' });
+      } else step.items?.record({ key, index, status: 'failed', code, message: reason, item: order });
       const weight = lines.reduce((sum, l) => sum + (l.weight_kg ?? 0.5) * Math.max(0, l.quantity), 0);
       return {
         ...order,
@@ -400,9 +404,8 @@ export const recordOrders = operation<{
       claim_lease_seconds: leaseParam(mode),
     }),
   async run(p, { client, step }) {
-    const given = listOf(p.orders)
-      .map(asRecord)
-      .filter((o) => toText(o.id) !== null);
+    const all = listOf(p.orders).map(asRecord);
+    const given = all.filter((o) => toText(o.id) !== null);
     // Only orders this run holds (claimed by reserve_inventory, or free now); the lease is renewed.
     const claimed = await claimEntities(
       client,
@@ -491,6 +494,15 @@ export const recordOrders = operation<{
         p.marketplace_id,
       ]);
       const inserted = res.rows.filter((r) => r.inserted).length;
+      // The ledger: each order recorded (ok), left to another run or already past `reserved` (skipped), or without an id (failed).
+      const elsewhere = new Set(claimedElsewhere);
+      all.forEach((o, index) => {
+        const id = toText(o.id);
+        if (id === null) step.items?.record({ key: String(index), index, status: 'failed', code: 'ORDER_INVALID', message: 'the order has no id', item: o });
+        else if (idOf.has(id)) step.items?.record({ key: id, index, status: 'ok' });
+        else if (elsewhere.has(id)) step.items?.record({ key: id, index, status: 'skipped', code: 'CLAIMED_ELSEWHERE', message: 'held by another run, or finished' });
+        else step.items?.record({ key: id, index, status: 'skipped', code: 'ALREADY_PROCESSED', message: 'the order is already past reserved' });
+      });
       return {
         marketplace_id: p.marketplace_id,
         orders: recorded.map((o) => ({
@@ -660,6 +672,17 @@ export const updateOrderStatus = operation<{ marketplace_id: number; orders?: un
       }
       const shippedSet = new Set(shipped.map((s) => s.order_external_id));
       const awaiting = acked.filter((e) => !shippedSet.has(e));
+      // The ledger: each order shipped or acknowledged and waiting for manual shipping (ok), its label refused (failed), or neither (skipped).
+      const ackedSet = new Set(acked);
+      const refusedBy = new Map(refused.map((r) => [r.order_external_id, r.reason]));
+      orders.forEach((o, index) => {
+        const id = toText(o.external_id);
+        const key = id ?? String(index);
+        if (id !== null && shippedSet.has(id)) step.items?.record({ key, index, status: 'ok' });
+        else if (id !== null && refusedBy.has(id)) step.items?.record({ key, index, status: 'failed', code: 'SHIPMENT_REFUSED', message: refusedBy.get(id)!, item: o });
+        else if (id !== null && ackedSet.has(id)) step.items?.record({ key, index, status: 'ok', code: 'AWAITING_SHIPMENT', message: 'acknowledged; no label: waiting for manual shipping' });
+        else step.items?.record({ key, index, status: 'skipped', code: 'NOT_ACKNOWLEDGED', message: 'neither acknowledged by the marketplace nor labelled', item: o });
+      });
       // Final for this workflow (shipped, or acknowledged and waiting for manual shipping): the claims are done.
       const finished = [...new Set([...shippedSet, ...acked, ...refused.map((r) => r.order_external_id)])];
       await completeClaims(

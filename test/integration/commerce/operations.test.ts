@@ -255,6 +255,49 @@ describe('database_query operations', () => {
     assert.deepEqual(o, { status: 'failed', error: 'boom' });
   });
 
+  it('records each order in the ledger: check_availability, record_orders and update_order_status with their reasons', async () => {
+    const outcomes: ItemOutcome[] = [];
+    const items = { record: (o: ItemOutcome) => void outcomes.push(o) };
+    const ledgered = async (operation: string, params: Record<string, unknown>, executionId = RUN) =>
+      (await sut.execute({ query_type: 'operation', operation, params }, { ...stepContext({}, {}, executionId), items })) as Record<string, any>;
+    const seen = () => outcomes.splice(0).map((o) => [o.key, o.index, o.status, o.code ?? null]);
+    await stockedSku(`${tag}-LG`, 1);
+    const checked = await ledgered('check_availability', {
+      marketplace_id: marketplaceId,
+      orders: [order('lg-1', [[`${tag}-LG`, 1]]), order('lg-2', [[`${tag}-LG`, 1]]), order('lg-3', [['NOPE', 1]]), order('lg-4', [])],
+    });
+    assert.deepEqual(seen(), [
+      ['lg-1', 0, 'ok', null],
+      ['lg-2', 1, 'failed', 'OUT_OF_STOCK'],
+      ['lg-3', 2, 'failed', 'NOT_LISTED'],
+      ['lg-4', 3, 'failed', 'NO_LINES'],
+    ]);
+    const reserved = await op('reserve_inventory', { marketplace_id: marketplaceId, orders: [checked.items[0]] });
+    // lg-5 is held by another run; the order without an id cannot be recorded.
+    await op('record_orders', { marketplace_id: marketplaceId, orders: [{ ...reserved.items[0], id: 'lg-5' }] }, `${RUN}-other`);
+    const recorded = await ledgered('record_orders', { marketplace_id: marketplaceId, orders: [...reserved.items, { ...reserved.items[0], id: 'lg-5' }, { total: 1 }] });
+    assert.deepEqual(seen(), [
+      ['lg-1', 0, 'ok', null],
+      ['lg-5', 1, 'skipped', 'CLAIMED_ELSEWHERE'],
+      ['2', 2, 'failed', 'ORDER_INVALID'],
+    ]);
+    // An order already acknowledged (a run that stopped after it) is not recorded again.
+    await ds.query(`UPDATE orders SET status = 'acknowledged' WHERE marketplace_id = $1 AND external_id = 'lg-1'`, [marketplaceId]);
+    await ledgered('record_orders', { marketplace_id: marketplaceId, orders: reserved.items });
+    assert.deepEqual(seen(), [['lg-1', 0, 'skipped', 'ALREADY_PROCESSED']]);
+    const label = { order_id: 'lg-1', label_id: 'lbl_lg', tracking_number: 'TLG', carrier: 'c', service: 'ground', label_url: 'http://x' };
+    await ledgered('update_order_status', { marketplace_id: marketplaceId, orders: recorded.orders, acknowledged: [{ id: 'lg-1' }], labels: [label] });
+    assert.deepEqual(seen(), [['lg-1', 0, 'ok', null]]);
+    await ledgered('update_order_status', { marketplace_id: marketplaceId, orders: recorded.orders, labels: [{ ...label, label_id: 'lbl_lg2', tracking_number: 'TLG2' }] });
+    const refused = outcomes[0];
+    assert.deepEqual(seen(), [['lg-1', 0, 'failed', 'SHIPMENT_REFUSED']]);
+    assert.match(refused.message ?? '', /already has a shipment/);
+    await ledgered('update_order_status', { marketplace_id: marketplaceId, orders: recorded.orders });
+    assert.deepEqual(seen(), [['lg-1', 0, 'skipped', 'NOT_ACKNOWLEDGED']]);
+    assert.equal((await ledgered('record_orders', { marketplace_id: marketplaceId, orders: reserved.items })).orders.length, 0);
+    assert.deepEqual(seen(), [['lg-1', 0, 'skipped', 'CLAIMED_ELSEWHERE']], 'a shipped order is finished: not recorded again, and the ledger says why');
+  });
+
   it('claims: a crashed run\'s orders come back when its lease expires; a finished order is never claimed again', async () => {
     await stockedSku(`${tag}-K`, 10);
     const [checked] = (await op('check_availability', { marketplace_id: marketplaceId, orders: [order('o-crash', [[`${tag}-K`, 1]])] })).items;
