@@ -49,10 +49,12 @@ const FROM_DEFINITION = ['id', 'execution_id', 'workflow_code', 'workflow_name',
  * `def` (a stored version: `version_id` > 0). The run's input is kept only when
  * the step's config mentions `input` at all (a `$input` reference, or the
  * `$input` variable of an expression): a config that does not name it cannot read it.
+ * `configReadsInput` says it for a step whose config `def` does not hold whole (a slim definition).
  */
-export function toStepCall(req: StepRequest, def: Pick<WorkflowDefinition, 'version_id' | 'steps' | 'config_overrides'>): StepCall {
+export function toStepCall(req: StepRequest, def: Pick<WorkflowDefinition, 'version_id' | 'steps' | 'config_overrides'>, configReadsInput?: boolean): StepCall {
   const step = def.steps.find((s) => s.key === req.step_key);
-  const readsInput = step !== undefined && JSON.stringify(step.config).includes('input');
+  // A slim definition's configs are not whole: its input says whether the full config mentions `input` (slim-definition.ts).
+  const readsInput = configReadsInput ?? (step !== undefined && JSON.stringify(step.config).includes('input'));
   const execution: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(req.context.execution)) {
     if (FROM_DEFINITION.includes(k)) continue;
