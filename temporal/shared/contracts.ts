@@ -232,6 +232,12 @@ export interface StepResult {
   /** The output value, or a payload ref when it was larger than the threshold. */
   output: unknown | PayloadRef;
   attempt: number;
+  /**
+   * What the interpreter reads of the step's summary: `failed_items`, and the
+   * whole summary of an `ai_process` step holding items for review
+   * (`review_pending` > 0). Results written before held the whole summary;
+   * the step row's `output_summary` always does.
+   */
   summary: Record<string, unknown>;
 }
 

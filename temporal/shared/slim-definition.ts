@@ -13,7 +13,8 @@
  * the keys the interpreter reads itself: an `approval` step's `timeout_seconds`
  * and `on_timeout`, an `ai_process` step's `review.timeout_seconds` and
  * `review.on_timeout`; and, for the by-reference call, which steps the config
- * references (`reads`) and whether it mentions `input` at all (`reads_input`).
+ * references (`reads`) and whether it mentions `input` / `execution` at all
+ * (`reads_input`, `reads_execution`).
  * Left out: the rest of every config, the input schema (checked before a run
  * starts).
  *
@@ -54,6 +55,8 @@ export interface SlimStep {
   reads?: string[];
   /** The full config mentions `input` (a `$input` reference or expression variable): the run's input travels with the call. */
   reads_input?: true;
+  /** The full config mentions `execution`: the run's `$execution` facts travel with the call. */
+  reads_execution?: true;
 }
 
 /** A definition as a slim run input carries it. */
@@ -63,6 +66,7 @@ export type SlimDefinition = Omit<WorkflowDefinition, 'steps' | 'input_schema'> 
 export interface ConfigReads {
   steps: string[];
   input: boolean;
+  execution: boolean;
 }
 
 /** Values of the fields a slim step leaves out. Fixed for good: runs in flight inflate with them. */
@@ -107,11 +111,12 @@ function sameValue(a: unknown, b: unknown): boolean {
 
 /**
  * What a step's config reads of the run: the steps it references and whether
- * it mentions `input` anywhere (the test the by-reference call has always
- * used to decide whether the run's input travels with it).
+ * it mentions `input` / `execution` anywhere (the test the by-reference call
+ * uses to decide whether the run's input / `$execution` facts travel with it).
  */
 export function configReads(config: Record<string, unknown>): ConfigReads {
-  return { steps: [...referencedSteps(config)], input: JSON.stringify(config).includes('input') };
+  const text = JSON.stringify(config);
+  return { steps: [...referencedSteps(config)], input: text.includes('input'), execution: text.includes('execution') };
 }
 
 /**
@@ -136,6 +141,7 @@ function slimStep(step: StepDefinition, index: number): SlimStep {
   const reads = configReads(step.config);
   if (reads.steps.length > 0) out.reads = reads.steps;
   if (reads.input) out.reads_input = true;
+  if (reads.execution) out.reads_execution = true;
   return out;
 }
 
@@ -147,7 +153,7 @@ function slimStep(step: StepDefinition, index: number): SlimStep {
 export function inflateDefinition(slim: SlimDefinition): { definition: WorkflowDefinition; reads: Map<string, ConfigReads> } {
   const reads = new Map<string, ConfigReads>();
   const steps = slim.steps.map((s, index): StepDefinition => {
-    reads.set(s.key, { steps: [...(s.reads ?? [])], input: s.reads_input === true });
+    reads.set(s.key, { steps: [...(s.reads ?? [])], input: s.reads_input === true, execution: s.reads_execution === true });
     const d = SLIM_STEP_DEFAULTS;
     return {
       key: s.key,

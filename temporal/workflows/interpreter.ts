@@ -685,7 +685,7 @@ class Run {
     const byReference = this.byReference;
     const fn = stepActivities(this.activityOptions(step, byReference))[step.step_type];
     state.applied = true;
-    const result = await fn(byReference ? toStepCall(this.request(step), this.def, this.configReads?.get(step.key)?.input) : this.request(step));
+    const result = await fn(byReference ? toStepCall(this.request(step), this.def, this.configReads?.get(step.key)) : this.request(step));
     state.attempt = result.attempt;
     const failedItems = result.summary?.failed_items;
     if (typeof failedItems === 'number') state.failed_items = failedItems;

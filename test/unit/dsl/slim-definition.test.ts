@@ -78,6 +78,8 @@ describe('slim definition', () => {
     assert.deepEqual(by.push.reads, ['check']);
     assert.equal(by.fetch.reads_input, true);
     assert.equal(by.shape.reads_input, undefined);
+    assert.equal(by.push.reads_execution, true);
+    assert.equal(by.fetch.reads_execution, undefined);
     assert.ok(!JSON.stringify(slim).includes('bbbb'));
     assert.ok(!JSON.stringify(slim).includes('Check the prices'));
     assert.equal('input_schema' in slim, false);
@@ -120,7 +122,7 @@ describe('slim definition', () => {
         };
       };
       const whole = toStepCall(build(step, referencedSteps(step.config), def), def);
-      const slim = toStepCall(build(view, reads.get(step.key)!.steps, seen), seen, reads.get(step.key)!.input);
+      const slim = toStepCall(build(view, reads.get(step.key)!.steps, seen), seen, reads.get(step.key));
       assert.deepEqual(slim, whole, step.key);
       // The worker rebuilds the request from the stored (whole) version.
       assert.deepEqual(fromStepCall(slim, def, 'run-1'), fromStepCall(whole, def, 'run-1'), step.key);
