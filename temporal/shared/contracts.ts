@@ -235,10 +235,10 @@ export interface StepResult {
   /**
    * What the interpreter reads of the step's summary: `failed_items`, and the
    * whole summary of an `ai_process` step holding items for review
-   * (`review_pending` > 0). Results written before held the whole summary;
-   * the step row's `output_summary` always does.
+   * (`review_pending` > 0); absent when none of that. Results written before
+   * held the whole summary; the step row's `output_summary` always does.
    */
-  summary: Record<string, unknown>;
+  summary?: Record<string, unknown>;
 }
 
 /** Projection events the workflow records through local activities. */
