@@ -10,6 +10,7 @@ import { defaultPayloadConverter, type SearchAttributePair, defineSearchAttribut
 import { In, type DataSource } from 'typeorm';
 import type { StepTypeRegistry, WorkflowDefinition } from '@engine/dsl/types';
 import { childDefinition, fanOutLevel } from '@engine/dsl/fan-out';
+import { startDefinition } from '@engine/shared/slim-definition';
 import { validateDefinition, formatIssues } from '@engine/dsl/validate';
 import { clientCodecs, decodeHistoryPayloads } from '@engine/codec/data-converter';
 import {
@@ -193,9 +194,12 @@ export class ExecutionsService {
         throw err;
       }
     }
+    // A stored version's run carries its slim definition: the worker loads the steps' configs (slim-definition.ts).
+    const start = startDefinition(definition);
     const args: InterpreterInput = {
       execution_id: executionId,
-      definition: await this.pinFanOutInput(definition, input),
+      ...start,
+      definition: await this.pinFanOutInput(start.definition, input),
       input,
       trigger_type: row.trigger_type,
       triggered_by: row.triggered_by,
@@ -254,7 +258,7 @@ export class ExecutionsService {
    * marketplace's endpoint becomes `marketplace_url` when the config has
    * that key (temporal/dsl/fan-out.ts `childDefinition`).
    */
-  private async pinFanOutInput(definition: WorkflowDefinition, input: unknown): Promise<WorkflowDefinition> {
+  private async pinFanOutInput<D extends Pick<WorkflowDefinition, 'fan_out' | 'config' | 'config_overrides'>>(definition: D, input: unknown): Promise<D> {
     if (!definition.fan_out || !isObject(input)) return definition;
     let def = definition;
     for (const level of definition.fan_out) {

@@ -20,6 +20,7 @@ import { AppError, ConflictError, NotFoundError, ValidationFailedError } from '@
 import { offsetOf, pageOf, type Page, type PageRequest } from '@src/common/pagination';
 import { searchAttributes, singletonKeyOf } from '@src/executions/executions.service';
 import { runMetadata } from '@src/executions/run-metadata';
+import { startDefinition } from '@engine/shared/slim-definition';
 import type { Logger } from '@src/logging/logger';
 import { cronProblem, cronTimingProblem, timezoneProblem } from '@src/schedules/cron';
 import { WorkflowSchedule } from '@src/schedules/schedule.entity';
@@ -450,7 +451,8 @@ export class SchedulesService {
   private scheduleOptions(row: WorkflowSchedule, definition: WorkflowDefinition): ScheduleOptions {
     const input: InterpreterInput = {
       // No execution_id: Temporal names each run `<workflowId>-<time>` and the interpreter uses its workflow id.
-      definition,
+      // The slim definition (slim-definition.ts): the worker loads the pinned version's step configs.
+      ...startDefinition(definition),
       input: row.input_data ?? {},
       trigger_type: 'schedule',
       triggered_by: `schedule:${row.id}`,

@@ -5,6 +5,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { PayloadRef, RunStatus, StepStatus, WorkflowDefinition } from '@engine/dsl/types';
+import type { SlimDefinition } from '@engine/shared/slim-definition';
 
 export const DEFAULT_TASK_QUEUE = 'merchflow';
 
@@ -39,7 +40,17 @@ export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int'> = {
 export interface InterpreterInput {
   /** Informational: the interpreter uses its Temporal workflow id (the same value for API-started runs). */
   execution_id?: string;
-  definition: WorkflowDefinition;
+  /** The whole definition, or (with `slim_definition`) its slim form (temporal/shared/slim-definition.ts). */
+  definition: WorkflowDefinition | SlimDefinition;
+  /**
+   * The definition is slim (a stored version, `version_id` > 0): what the
+   * interpreter reads, not the steps' configs. Its step activities are called
+   * by reference (temporal/shared/step-call.ts), with no patch marker: the
+   * worker loads the version. Set on every run the API, a Temporal Schedule
+   * or a fan-out parent of a slim run starts; absent in runs started before
+   * it (they carry the whole definition) and for ad-hoc definitions (version 0).
+   */
+  slim_definition?: true;
   input: unknown;
   trigger_type: string;
   triggered_by: string | null;
@@ -221,7 +232,13 @@ export interface StepResult {
   /** The output value, or a payload ref when it was larger than the threshold. */
   output: unknown | PayloadRef;
   attempt: number;
-  summary: Record<string, unknown>;
+  /**
+   * What the interpreter reads of the step's summary: `failed_items`, and the
+   * whole summary of an `ai_process` step holding items for review
+   * (`review_pending` > 0); absent when none of that. Results written before
+   * held the whole summary; the step row's `output_summary` always does.
+   */
+  summary?: Record<string, unknown>;
 }
 
 /** Projection events the workflow records through local activities. */

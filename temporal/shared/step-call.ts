@@ -26,8 +26,9 @@ export interface StepCall {
   /**
    * `$execution` facts the definition does not hold: trigger, start time, and
    * (left out when `running` / null) status, error, triggered_by; `compensated` for on-failure steps.
+   * Absent when the step's config does not mention `execution` at all (nothing could read them).
    */
-  execution: Record<string, unknown>;
+  execution?: Record<string, unknown>;
   /** Config keys the run sets over the stored version's (a fan-out child's marketplace): merged over it by the worker. */
   config_overrides?: Record<string, unknown>;
   /** Recovery runs (retry-items, restart): the first run's id, for per-item idempotency keys. */
@@ -49,10 +50,19 @@ const FROM_DEFINITION = ['id', 'execution_id', 'workflow_code', 'workflow_name',
  * `def` (a stored version: `version_id` > 0). The run's input is kept only when
  * the step's config mentions `input` at all (a `$input` reference, or the
  * `$input` variable of an expression): a config that does not name it cannot read it.
+ * The `$execution` facts likewise, only when the config mentions `execution`.
+ * `reads` says both for a step whose config `def` does not hold whole (a slim
+ * definition, temporal/shared/slim-definition.ts).
  */
-export function toStepCall(req: StepRequest, def: Pick<WorkflowDefinition, 'version_id' | 'steps' | 'config_overrides'>): StepCall {
+export function toStepCall(
+  req: StepRequest,
+  def: Pick<WorkflowDefinition, 'version_id' | 'steps' | 'config_overrides'>,
+  reads?: { input: boolean; execution: boolean },
+): StepCall {
   const step = def.steps.find((s) => s.key === req.step_key);
-  const readsInput = step !== undefined && JSON.stringify(step.config).includes('input');
+  const text = reads || step === undefined ? '' : JSON.stringify(step.config);
+  const readsInput = reads ? reads.input : text.includes('input');
+  const readsExecution = reads ? reads.execution : text.includes('execution');
   const execution: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(req.context.execution)) {
     if (FROM_DEFINITION.includes(k)) continue;
@@ -64,7 +74,7 @@ export function toStepCall(req: StepRequest, def: Pick<WorkflowDefinition, 'vers
     input: req.input,
     ...(Object.keys(req.context.steps).length > 0 ? { steps: req.context.steps } : {}),
     ...(readsInput ? (req.context.input === req.input ? { run_input_is_input: true as const } : { run_input: req.context.input }) : {}),
-    execution,
+    ...(readsExecution ? { execution } : {}),
     ...(def.config_overrides && Object.keys(def.config_overrides).length > 0 ? { config_overrides: def.config_overrides } : {}),
     ...(req.idempotency_root ? { idempotency_root: req.idempotency_root } : {}),
     ...(req.items_subset ? { items_subset: true as const } : {}),
@@ -79,7 +89,7 @@ export function toStepCall(req: StepRequest, def: Pick<WorkflowDefinition, 'vers
 export function fromStepCall(call: StepCall, def: WorkflowDefinition, executionId: string): StepRequest {
   const step = def.steps.find((s) => s.key === call.step_ref.step_key);
   if (!step) throw new Error(`definition version ${def.version_id} (${def.code} v${def.version}) has no step "${call.step_ref.step_key}"`);
-  const { trigger_type, triggered_by = null, started_at, status = 'running', error = null, ...rest } = call.execution;
+  const { trigger_type, triggered_by = null, started_at, status = 'running', error = null, ...rest } = call.execution ?? {};
   return {
     execution_id: executionId,
     workflow_code: def.code,

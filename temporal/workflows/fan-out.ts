@@ -217,6 +217,8 @@ export async function runFanOut(input: InterpreterInput, level: FanOutLevel): Pr
           {
             execution_id: c.execution_id,
             definition: childDefinition(def, level, c.target),
+            // A slim parent's children are slim too (the same version; its configs are loaded by the worker).
+            ...(input.slim_definition ? { slim_definition: true as const } : {}),
             input: childInput(input.input, level, c.target),
             trigger_type: FAN_OUT_TRIGGER,
             triggered_by: input.triggered_by,

@@ -47,6 +47,7 @@ import {
   type StepResult,
 } from '@engine/shared/contracts';
 import { toStepCall, type StepCall } from '@engine/shared/step-call';
+import { inflateDefinition, type ConfigReads, type SlimDefinition } from '@engine/shared/slim-definition';
 import type { Activities } from '@engine/worker';
 
 /** The interpreter's own bookkeeping activities (projection writes), run as local activities. */
@@ -229,17 +230,29 @@ class Run {
   private readonly executionId: string;
   /** Step activities get a reference to their stored version (`perf-activity-reference`); ad-hoc definitions (no version) the full request. */
   private readonly byReference: boolean;
+  /** A slim input's steps: what each step's full config reads (its config here holds only what the interpreter reads). */
+  private readonly configReads: Map<string, ConfigReads> | null = null;
 
   constructor(private readonly input: InterpreterInput) {
     this.executionId = workflowInfo().workflowId;
     this.outageBudgetSeconds = input.outage_budget_seconds ?? DEFAULT_OUTAGE_BUDGET_SECONDS;
     this.bookkeeping = bookkeepingProfile(this.outageBudgetSeconds);
-    this.def = input.definition;
+    if (input.slim_definition) {
+      if (!(input.definition.version_id > 0)) {
+        throw ApplicationFailure.create({ type: ErrorCodes.DEFINITION_INVALID, message: 'a slim definition must name a stored version (version_id > 0)', nonRetryable: true });
+      }
+      const inflated = inflateDefinition(input.definition as SlimDefinition);
+      this.def = inflated.definition;
+      this.configReads = inflated.reads;
+    } else {
+      this.def = input.definition as WorkflowDefinition;
+    }
     this.main = this.def.steps.filter((s) => s.role === 'main');
     const deps = effectiveDependencies(this.def);
     const legacy = effectiveDependencies(this.def, { sameOrder: 'parallel' });
     this.deps = sameDependencies(deps, legacy) || patched(PATCH_CAN_RUN_PARALLEL) ? deps : legacy;
-    this.byReference = this.def.version_id > 0 && patched(PATCH_ACTIVITY_REFERENCE);
+    // A slim input says so itself: no patch marker. Whole definitions of stored versions ask the patch, as before.
+    this.byReference = this.def.version_id > 0 && (input.slim_definition === true || patched(PATCH_ACTIVITY_REFERENCE));
     this.sources = inputSources(this.def, this.deps);
     for (const step of this.def.steps) {
       this.states.set(step.key, { step, status: 'pending', attempt: 0, started_at: null, completed_at: null, error: null });
@@ -533,7 +546,8 @@ class Run {
 
   private request(step: StepDefinition): StepRequest {
     const steps: Record<string, unknown> = {};
-    const referenced = new Set([...referencedSteps(step.config), ...referencedSteps(step.condition, 'condition')]);
+    const fromConfig = this.configReads?.get(step.key)?.steps ?? referencedSteps(step.config);
+    const referenced = new Set([...fromConfig, ...referencedSteps(step.condition, 'condition')]);
     for (const key of referenced) {
       const s = this.states.get(key);
       if (s && s.output !== undefined) steps[key] = s.output;
@@ -671,7 +685,7 @@ class Run {
     const byReference = this.byReference;
     const fn = stepActivities(this.activityOptions(step, byReference))[step.step_type];
     state.applied = true;
-    const result = await fn(byReference ? toStepCall(this.request(step), this.def) : this.request(step));
+    const result = await fn(byReference ? toStepCall(this.request(step), this.def, this.configReads?.get(step.key)) : this.request(step));
     state.attempt = result.attempt;
     const failedItems = result.summary?.failed_items;
     if (typeof failedItems === 'number') state.failed_items = failedItems;

@@ -133,6 +133,19 @@ export async function expandStepCall(call: StepCall, deps: Pick<StepRunnerDeps, 
   }
 }
 
+/**
+ * What the interpreter reads of a step's summary, which is all its result
+ * carries (written to the run's history once per step): `failed_items`, and
+ * for an `ai_process` step that held items for review the whole summary (the
+ * interpreter shows it on the waiting step's row); the result leaves it out
+ * when that is nothing. The whole summary is the step row's `output_summary`
+ * (API, admin UI), written by this runner.
+ */
+export function workflowSummary(summary: Record<string, unknown>): Record<string, unknown> {
+  if (typeof summary.review_pending === 'number' && summary.review_pending > 0) return summary;
+  return typeof summary.failed_items === 'number' ? { failed_items: summary.failed_items } : {};
+}
+
 async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunnerDeps): Promise<StepResult> {
   const actx = Context.current();
   const attempt = actx.info.attempt;
@@ -288,7 +301,8 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     const outage = outages.waitedMs > 0 ? { outage_waited_ms: outages.waitedMs } : {};
     logger.info('step completed', { duration_ms: completed.getTime() - started.getTime(), ...outage, ...summary });
     deps.metrics?.attemptCompleted(labels, seconds(), summary);
-    return { output: stored, attempt, summary };
+    const forWorkflow = workflowSummary(summary);
+    return { output: stored, attempt, ...(Object.keys(forWorkflow).length > 0 ? { summary: forWorkflow } : {}) };
   } catch (err) {
     await deps.scrubber.refresh().catch(() => undefined);
     // What the step had done when it stopped (claim-checked when large): the input of its compensation.

@@ -114,6 +114,32 @@ describe('interpreter: replay of recorded scenarios', () => {
     assert.match(b.code, /^t-/);
     assert.deepEqual(Object.keys(sent[2].steps as object), ['b']);
 
+    // The slim start input (temporal/shared/slim-definition.ts): every run the API starts carries the definition
+    // without the steps' configs, marked `slim_definition`; no patch marker decides the by-reference calls.
+    const slimRun = await scenario('slim-definition', [
+      { key: 'fetch', name: 'Fetch', step_type: 'test_echo', config: { output: { n: '$input.n', big: 'y'.repeat(500) } } },
+      { key: 'check', name: 'Check', step_type: 'approval', config: { timeout_seconds: 60, on_timeout: 'approve', instructions: 'z'.repeat(300) } },
+      { key: 'push', name: 'Push', step_type: 'test_echo', config: { output: { n: '$steps.fetch.n', ok: '$steps.check.approved' } }, condition: { type: 'value_check', path: 'steps.fetch.n', operator: 'equals', value: 4 }, max_retries: 2 },
+      { key: 'skip', name: 'skip', step_type: 'test_echo', config: {}, condition: { type: 'value_check', path: 'workflow.config.enabled', operator: 'equals', value: true } },
+      { key: 'undo', name: 'Undo', step_type: 'test_echo', config: {}, role: 'compensation', compensates: 'fetch' },
+    ], async (executionId) => {
+      await eventually(async () => (await h.client.workflow.getHandle(executionId).query(progressQuery)).steps[1].status === 'waiting');
+      await h.executions.signal(executionId, { step_key: 'check', decision: 'approve' });
+    }, { n: 4 }, { enabled: false });
+    const slimResult = (await h.wait(slimRun)).result as { status: string; output: unknown; steps: Record<string, { status: string }> };
+    assert.equal(slimResult.status, 'completed');
+    assert.deepEqual(Object.fromEntries(Object.entries(slimResult.steps).map(([k, v]) => [k, v.status])), { fetch: 'completed', check: 'completed', push: 'completed', skip: 'skipped', undo: 'pending' });
+    assert.deepEqual(slimResult.output, { n: 4, ok: true });
+    const slimHistory = (await h.history(slimRun)).events ?? [];
+    const started = JSON.parse(Buffer.from(slimHistory[0].workflowExecutionStartedEventAttributes!.input!.payloads![0].data!).toString()) as {
+      slim_definition?: boolean;
+      definition: { steps: Array<{ key: string; config?: unknown }> };
+    };
+    assert.equal(started.slim_definition, true);
+    assert.deepEqual(started.definition.steps.map((s) => [s.key, s.config ?? null]), [['fetch', null], ['check', { timeout_seconds: 60, on_timeout: 'approve' }], ['push', null], ['skip', null], ['undo', null]]);
+    assert.equal(slimHistory.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').length, 0);
+    assert.ok(!slimHistory.some((e) => e.upsertWorkflowSearchAttributesEventAttributes));
+
     // A fan-out parent: one child workflow per listed supplier (narrowed to this test's two rows; the DB is shared).
     const suppliers: Array<{ id: number }> = await h.dataSource.query(
       `INSERT INTO suppliers (code, name, api_base_url) VALUES ($1, 'Fan A', 'http://127.0.0.1:1'), ($2, 'Fan B', 'http://127.0.0.1:1') RETURNING id`,
@@ -128,7 +154,7 @@ describe('interpreter: replay of recorded scenarios', () => {
     const [parent] = await h.dataSource.query(`SELECT status, total_steps FROM workflow_executions WHERE execution_id = $1`, [fan.execution_id]);
     assert.deepEqual([parent.status, parent.total_steps], ['completed', 2]);
     recorded.push({ name: 'fan-out-parent', workflowId: fan.execution_id });
-    assert.equal(recorded.length, 10);
+    assert.equal(recorded.length, 11);
   });
 
   it('replays every fresh history with the current workflow code', async () => {

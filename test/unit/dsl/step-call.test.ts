@@ -18,8 +18,8 @@ const def: WorkflowDefinition = {
     config: { region: 'eu', big: 'x'.repeat(500) },
     max_retries: 2,
     steps: [
-      { key: 'fetch', name: 'Fetch', step_type: 'data_fetch', config: { url: 'http://127.0.0.1/items?q=$input.q' } },
-      { key: 'shape', name: 'Shape', step_type: 'data_transform', config: { mapping: { id: '$.sku', src: '$steps.fetch.source' } }, timeout_seconds: 90, max_retries: 5 },
+      { key: 'fetch', name: 'Fetch', step_type: 'data_fetch', config: { url: 'http://127.0.0.1/items?q=$input.q&run=$execution.id' } },
+      { key: 'shape', name: 'Shape', step_type: 'data_transform', config: { mapping: { id: '$.sku', src: '$steps.fetch.source', at: '$execution.started_at' } }, timeout_seconds: 90, max_retries: 5 },
       { key: 'undo', name: 'Undo', step_type: 'api_call', config: { url: 'http://127.0.0.1/undo' }, role: 'compensation', compensates: 'fetch' },
     ],
   }),
@@ -94,13 +94,25 @@ describe('step call by reference', () => {
   });
 
   it('keeps the run input for a later step whose config reads it, and the compensated report of on-failure steps', () => {
-    const later = { ...def, steps: def.steps.map((s) => (s.key === 'undo' ? { ...s, config: { url: 'http://127.0.0.1/undo/$input.q' } } : s)) };
+    const later = { ...def, steps: def.steps.map((s) => (s.key === 'undo' ? { ...s, config: { url: 'http://127.0.0.1/undo/$input.q', why: '$execution.compensated.summary' } } : s)) };
     const step = later.steps[2];
     const req = request(step, { n: 1 }, { q: 'shoes' }, {}, { compensated: { undone: ['fetch'] } });
     const call = toStepCall(req, later);
     assert.deepEqual(call.run_input, { q: 'shoes' });
     assert.deepEqual(fromStepCall(call, later, 'run-1'), req);
     assert.equal(fromStepCall(call, later, 'run-1').compensates, 'fetch');
+  });
+
+  it('leaves the run facts out for a step whose config does not mention `execution`', () => {
+    const req = request(undo, { n: 1 }, { q: 'shoes' }, {}, { triggered_by: 'ops@example.test' });
+    const call = toStepCall(req, def);
+    assert.deepEqual(call, { step_ref: { version_id: 17, step_key: 'undo' }, input: { n: 1 } });
+    const back = fromStepCall(call, def, 'run-1');
+    // What the definition holds is rebuilt; the run facts nothing could read are not.
+    assert.deepEqual(back.context.execution, { ...req.context.execution, trigger_type: undefined, triggered_by: null, started_at: undefined });
+    assert.deepEqual({ ...back, context: null }, { ...req, context: null });
+    // A slim definition says what the whole config mentions.
+    assert.deepEqual(toStepCall(req, def, { input: true, execution: true }).execution, { trigger_type: 'api', started_at: '2026-12-03T08:00:00.000Z', triggered_by: 'ops@example.test' });
   });
 
   it('carries a recovery run\'s idempotency root and item subset to the worker', () => {

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import { aiReviewQuery, aiReviewSignal, type StepRequest, type StepResult } from '@engine/shared/contracts';
-import { FastEnv, Recorder, maybeRecord, runInput, step } from './time-skipping';
+import { FastEnv, Recorder, maybeRecord, runInput, slim, step } from './time-skipping';
 
 const held = (sku: string, index: number) => ({
   sku,
@@ -88,5 +88,20 @@ describe('interpreter: review of ai_process answers', () => {
     });
     const got = rest.started('after')[0].input as { items: Array<Record<string, unknown>> };
     assert.deepEqual(got.items.map((i) => i.sku), ['A', 'B', 'D']);
+  });
+
+  it('times the review of a slim input (what the API starts) out as its stored config says', async () => {
+    const rec = new Recorder();
+    rec.steps.ai_process = aiStep;
+    const input = slim(runInput([enrich({ below_confidence: 0.8, timeout_seconds: 3600, on_timeout: 'approve' }), step('after', { depends_on_steps: ['enrich'] })]), rec);
+    const { history } = await sut.run(input, rec, async (handle) => {
+      await waiting(handle);
+      const states = await handle.query(aiReviewQuery);
+      assert.ok(states[0]?.deadline, 'the review has the deadline of its timeout_seconds');
+    });
+    const got = rec.started('after')[0].input as { items: Array<Record<string, unknown>> };
+    assert.deepEqual(got.items.map((i) => [i.sku, (i.ai_review as { status?: string } | undefined)?.status ?? null]), [['A', null], ['B', 'approved'], ['C', 'approved'], ['D', null]]);
+    const timer = (history.events ?? []).find((e) => e.timerStartedEventAttributes);
+    assert.equal(Number(timer?.timerStartedEventAttributes?.startToFireTimeout?.seconds), 3600);
   });
 });

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { FanOutSummary, FanOutTarget } from '@engine/dsl/fan-out';
 import type { RunResult } from '@engine/shared/contracts';
-import { FastEnv, Recorder, failureType, maybeRecord, runInput, step } from './time-skipping';
+import { FastEnv, Recorder, failureType, maybeRecord, runInput, slim, step } from './time-skipping';
 
 const suppliers: FanOutTarget[] = [
   { id: 1, code: 'north', name: 'North', endpoint: 'http://127.0.0.1:1/north' },
@@ -139,6 +139,28 @@ describe('fan-out (time-skipping)', () => {
     const args = defaultPayloadConverter.fromPayload(start.input!.payloads![0]) as { definition: { config: Record<string, unknown> }; input: Record<string, unknown> };
     assert.deepEqual([args.definition.config.marketplace_id, args.definition.config.marketplace_url, args.input.marketplace_id], [9, 'http://127.0.0.1:1/b/v1', 9]);
     assert.equal(start.parentWorkflowExecution?.workflowId, workflowId);
+  });
+
+  it('starts a slim parent\'s children slim, with their marketplace over the stored config', async () => {
+    const rec = new Recorder();
+    rec.targets.marketplaces = [{ id: 9, code: 'woo_like', name: 'Shop B', endpoint: 'http://127.0.0.1:1/b/v1' }];
+    const input = runInput([step('push', { config: { output: 'pushed', extra: 'w'.repeat(200) } })], {
+      fan_out: { over: 'marketplaces' },
+      config: { marketplace_id: null, marketplace_url: 'http://127.0.0.1:1/default' },
+    });
+    const { result, workflowId } = await sut.run(slim(input, rec), rec);
+    assert.equal((result as RunResult).outcome, 'completed');
+    const childHistory = await sut.env.client.workflow.getHandle(`${workflowId}:marketplace-9`).fetchHistory();
+    const start = childHistory.events![0].workflowExecutionStartedEventAttributes!;
+    const { defaultPayloadConverter } = await import('@temporalio/common');
+    const args = defaultPayloadConverter.fromPayload(start.input!.payloads![0]) as { slim_definition?: boolean; definition: { config: Record<string, unknown>; steps: Array<{ config?: unknown }> } };
+    assert.equal(args.slim_definition, true);
+    assert.equal(args.definition.steps[0].config, undefined);
+    assert.deepEqual([args.definition.config.marketplace_id, args.definition.config.marketplace_url], [9, 'http://127.0.0.1:1/b/v1']);
+    // The child's call carries the overrides; the worker merges them over the stored config.
+    const push = rec.sent.find((c) => 'step_ref' in c && c.step_ref.step_key === 'push') as { config_overrides?: unknown };
+    assert.deepEqual(push.config_overrides, { marketplace_id: 9, marketplace_url: 'http://127.0.0.1:1/b/v1' });
+    assert.equal(rec.calls.filter((c) => c.step_key === 'push').length, 1);
   });
 
   it('never starts a second child for an id that exists: it reads that child\'s outcome instead', async () => {

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { approvalSignal } from '@engine/shared/contracts';
 import type { temporal } from '@temporalio/proto';
-import { FastEnv, Recorder, failureType, maybeRecord, runInput, step } from './time-skipping';
+import { FastEnv, Recorder, failureType, maybeRecord, runInput, slim, step } from './time-skipping';
 
 /** Each step activity's scheduled and completed event ids in a history, by activity id (the step key). */
 function activitySpans(history: temporal.api.history.v1.IHistory): Record<string, { scheduled: number; completed: number }> {
@@ -78,6 +78,49 @@ describe('interpreter (time-skipping)', () => {
     await sut.run({ ...input, definition: { ...input.definition, workflow_id: 0, version_id: 0, version: 0 } }, adhoc);
     assert.deepEqual(adhoc.sent.map((c) => ('step_type' in c ? c.step_key : null)), ['a', 'b']);
     assert.equal(adhoc.finished()?.output, 'done');
+  });
+
+  it('runs a slim input (what the API starts) by reference with no patch marker, making the same calls as the whole definition', async () => {
+    const steps = [
+      step('a', { config: { output: { n: 2 }, q: '$input.q', bulky: 'z'.repeat(300) } }),
+      step('b', { config: { output: 'skipped' }, condition: { type: 'value_check', path: 'steps.a.n', operator: 'equals', value: 3 } }),
+      step('c', { config: { output: 'done', read: '$steps.a.n' }, depends_on_steps: ['a'], max_retries: 4, timeout_seconds: 45 }),
+      step('undo', { role: 'compensation', compensates: 'a' }),
+    ];
+    const whole = new Recorder();
+    const full = await sut.run(runInput(steps, { config: { k: 1 } }, { q: 'shoes' }), whole);
+    const thin = new Recorder();
+    const { result, history } = await sut.run(slim(runInput(steps, { config: { k: 1 } }, { q: 'shoes' }), thin), thin);
+    assert.deepEqual((result as { steps: unknown }).steps, (full.result as { steps: unknown }).steps);
+    assert.deepEqual(thin.finished()?.output, { b: { n: 2 }, c: 'done' });
+    assert.deepEqual(thin.finished()?.output, whole.finished()?.output);
+    // The same calls, as sent and as the worker rebuilds them.
+    assert.deepEqual(thin.sent.map((c) => ({ ...c, execution: null })), whole.sent.map((c) => ({ ...c, execution: null })));
+    assert.deepEqual(thin.calls.map((c) => [c.step_key, c.input]), whole.calls.map((c) => [c.step_key, c.input]));
+    assert.deepEqual(thin.rows.map((r) => [r.step_key, r.status]), whole.rows.map((r) => [r.step_key, r.status]));
+    // No patch marker (nor its search attribute), and no step config in the start event.
+    const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
+    assert.equal(markers.length, 0);
+    assert.equal((full.history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').length, 1);
+    assert.ok(!(history.events ?? []).some((e) => e.upsertWorkflowSearchAttributesEventAttributes));
+    const start = history.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0].data!;
+    assert.ok(!Buffer.from(start).toString().includes('zzzz'));
+    assert.ok(start.length < full.history.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0].data!.length / 2);
+  });
+
+  it('waits on a slim input\'s approval with its timeout, and fails a slim input with no stored version', async () => {
+    const rec = new Recorder();
+    const { result } = await sut.run(
+      slim(runInput([step('review', { step_type: 'approval', config: { timeout_seconds: 3600, on_timeout: 'approve', instructions: 'Look' } }), step('publish')]), rec),
+      rec,
+    );
+    assert.equal((result as { status: string }).status, 'completed');
+    assert.deepEqual(rec.started('publish')[0].input, { approved: true, decision: 'approve', timed_out: true, data: null, by: null });
+    const bad = new Recorder();
+    const input = slim(runInput([step('a')]), bad);
+    const { error } = await sut.run({ ...input, definition: { ...input.definition, version_id: 0 } }, bad);
+    assert.equal(failureType(error), 'DEFINITION_INVALID');
+    assert.equal(bad.calls.length, 0);
   });
 
   it('skips a step whose condition is false and passes its input through', async () => {

@@ -20,6 +20,8 @@ import { evaluateCondition } from '@engine/dsl/conditions';
 import type { Condition, DefinitionInput, RunContext, StepInput, WorkflowDefinition } from '@engine/dsl/types';
 import type { AiReviewRequest, InterpreterInput, RunProjectionEvent, StepProjection, StepRequest, StepResult } from '@engine/shared/contracts';
 import { fromStepCall, isStepCall, type StepCall } from '@engine/shared/step-call';
+import { startDefinition } from '@engine/shared/slim-definition';
+import assert from 'node:assert/strict';
 import { applyReview, heldItems } from '@engine/activities/ai_process/review';
 import { unknownStepTypeActivity } from '@engine/activities/runtime/step-runner';
 import type { FanOutTarget } from '@engine/dsl/fan-out';
@@ -239,6 +241,17 @@ export function runInput(steps: StepInput[], extra: Partial<DefinitionInput> = {
   return { definition: { ...def, workflow_id: 1, version_id: 1, version: 1 }, input, trigger_type: 'manual', triggered_by: 'test' };
 }
 
+/**
+ * `input` as the API starts a stored version's run: its slim definition
+ * (temporal/shared/slim-definition.ts); `rec` keeps the whole one, which the
+ * fake step activities expand calls against as a worker does the stored version.
+ */
+export function slim(input: InterpreterInput, rec: Recorder): InterpreterInput {
+  const whole = input.definition as WorkflowDefinition;
+  rec.definition = whole;
+  return { ...input, ...startDefinition(whole) };
+}
+
 /** One time-skipping test server and one worker for a test file; each run gets its own workflow id and Recorder. */
 export class FastEnv {
   private readonly recorders = new Map<string, Recorder>();
@@ -269,7 +282,7 @@ export class FastEnv {
   /** Runs `input` to its end as a workflow of its own, outside any Recorder's bookkeeping checks (`rec` gets its events). */
   async runAlone(input: InterpreterInput, rec: Recorder, workflowId: string): Promise<unknown> {
     this.recorders.set(workflowId, rec);
-    rec.definition ??= input.definition;
+    if (!input.slim_definition) rec.definition ??= input.definition as WorkflowDefinition;
     return this.env.client.workflow.execute('definitionWorkflow', { taskQueue: this.taskQueue, workflowId, args: [input] });
   }
 
@@ -290,7 +303,9 @@ export class FastEnv {
     workflowId = `fast-${randomUUID()}`,
   ): Promise<{ result?: unknown; error?: unknown; history: temporal.api.history.v1.IHistory; workflowId: string }> {
     this.recorders.set(workflowId, rec);
-    rec.definition = input.definition;
+    // A slim input's steps are expanded against the whole definition, set by `slim()`.
+    if (input.slim_definition) assert(rec.definition, 'a slim run needs its whole definition: use slim(input, rec)');
+    else rec.definition = input.definition as WorkflowDefinition;
     const handle = await this.env.client.workflow.start('definitionWorkflow', { taskQueue: this.taskQueue, workflowId, args: [input] });
     if (drive) await drive(handle);
     let result: unknown;
