@@ -106,3 +106,30 @@ export function loadAverage(): string {
 }
 
 export const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
+/**
+ * Time the threads of a process spent on a CPU and waiting for one (runnable
+ * but not running: the machine's other work), in ms, from
+ * /proc/<pid>/task/<tid>/schedstat, all threads and the main thread's wait
+ * (a Node process's event loop). Threads that exited are not counted.
+ */
+export function schedMs(pid: number): { runMs: number; waitMs: number; mainWaitMs: number } {
+  let run = 0;
+  let wait = 0;
+  let mainWait = 0;
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const [r, w] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+        run += r;
+        wait += w;
+        if (tid === String(pid)) mainWait = w;
+      } catch {
+        /* gone */
+      }
+    }
+  } catch {
+    /* gone */
+  }
+  return { runMs: run / 1e6, waitMs: wait / 1e6, mainWaitMs: mainWait / 1e6 };
+}

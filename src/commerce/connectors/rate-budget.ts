@@ -316,13 +316,15 @@ export class ConnectionDirectory {
   constructor(private readonly db: Db) {}
 
   async match(url: string): Promise<string[]> {
+    const rows = await this.rows();
+    // No connections: nothing to match (and no URL to parse, once per request of a per-item step).
+    if (rows.length === 0) return [];
     let target: URL;
     try {
       target = new URL(url);
     } catch {
       return [];
     }
-    const rows = await this.rows();
     let best = -1;
     let keys: string[] = [];
     for (const r of rows) {

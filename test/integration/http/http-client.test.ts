@@ -175,6 +175,23 @@ describe(HttpClient.name, () => {
     await rejectsWith(sut.get(`${server.origin}/big-chunked`, { maxResponseBytes: 1024 * 1024 }), 'RESPONSE_TOO_LARGE');
   });
 
+  it('fails retryably when the connection closes part way through a body, and retries the request', async () => {
+    behaviour.set('/cut', (res, index) => {
+      if (index === 0) {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+        res.write('{"partial":');
+        setImmediate(() => res.socket?.destroy());
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"whole":true}');
+    });
+    const once = await rejectsWith(sut.get(`${server.origin}/cut`, { retry: { attempts: 1 } }), 'HTTP_CONNECTION_ERROR');
+    assert.equal(once.retryable, true);
+    hits.delete('/cut');
+    const res = await sut.get(`${server.origin}/cut`, { retry: { attempts: 2, baseDelayMs: 1 } });
+    assert.deepEqual([res.body, res.attempts], [{ whole: true }, 2]);
+  });
+
   it('streams a 2xx body chunk by chunk (decompressed), after retrying a 503, with an idle timeout, a size limit and cancellation', async () => {
     const readAll = async (r: Readable) => {
       const chunks: Buffer[] = [];

@@ -10,6 +10,7 @@ import { HttpClient, type HttpRequestOptions } from '@engine/activities/shared/h
 import { Logger } from '@src/logging/logger';
 import {
   API_CALL_STEP_TYPE,
+  CHECKPOINT_INTERVAL_MS,
   apiCallExecutorModule,
   businessKeyOf,
   contentKeyOf,
@@ -421,6 +422,21 @@ describe(createApiCallExecutor.name, () => {
     );
     assert.ok(calls[0].options.auth, 'an auth provider is passed to the client');
     assert.deepEqual(ctx.beats.at(-1), { done: 2, total: 2, failed: 0, through: 2, results: [{ listing_id: 'L-a' }, { listing_id: 'L-b' }], redo: [] });
+  });
+
+  it('heartbeats its checkpoint at its first item, at most once a second, and when it ends, not once per item', async () => {
+    const { client } = fakeClient((c) => ({ body: { ok: c.url } }));
+    const sut = createApiCallExecutor(deps, { client });
+    const items = Array.from({ length: 200 }, (_, i) => ({ id: i }));
+    const ctx = fakeContext(items);
+    const started = Date.now();
+    const out = (await sut.execute({ url: 'https://api.example.com/items/$id', concurrency: 8, response_path: 'ok' }, ctx)) as { succeeded: number };
+    const elapsed = Date.now() - started;
+    assert.equal(out.succeeded, 200);
+    // The first item's, one per CHECKPOINT_INTERVAL_MS elapsed at most, and the end's (the calls answer at once: usually 2).
+    assert.ok(ctx.beats.length >= 2 && ctx.beats.length <= 2 + Math.floor(elapsed / CHECKPOINT_INTERVAL_MS), `${ctx.beats.length} heartbeats in ${elapsed} ms`);
+    const last = ctx.beats.at(-1) as { done: number; through: number; results: unknown[] };
+    assert.deepEqual([last.done, last.through, last.results.length], [200, 200, 200], 'the last heartbeat carries every result');
   });
 
   it('sends the whole input once in batch mode', async () => {

@@ -144,6 +144,8 @@ const DEFAULT_CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'x-a
 const CONTROLLED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer']);
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Distinct `credentialsHosts` lists a client keeps parsed (cleared when full). */
+const CREDENTIAL_PATTERN_CACHE_SIZE = 256;
 const TLS_ERROR = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_TLS_|ERR_SSL_|HOSTNAME_MISMATCH)/;
 
 const defaultLookup: HostLookup = (hostname) => dns.promises.lookup(hostname, { all: true });
@@ -206,6 +208,8 @@ export class HttpClient {
   private readonly logger?: HttpLogger;
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
+  /** Parsed `credentialsHosts` lists: a per-item step passes the same list with each of its requests. */
+  private readonly credentialPatterns = new Map<string, HostPattern[]>();
 
   constructor(options: HttpClientOptions = {}) {
     this.allow = parseHostList(options.allowHosts);
@@ -286,7 +290,7 @@ export class HttpClient {
       ...(options.credentialHeaders ?? []).map((h) => h.toLowerCase()),
       ...(options.auth?.headerNames ?? []).map((h) => h.toLowerCase()),
     ]);
-    const credentialPatterns = options.credentialsHosts ? parseHostList(options.credentialsHosts) : undefined;
+    const credentialPatterns = options.credentialsHosts ? this.credentialPatternsOf(options.credentialsHosts) : undefined;
 
     const plain: Record<string, string> = {};
     const credentials: Record<string, string> = {};
@@ -428,38 +432,61 @@ export class HttpClient {
     this.logger?.warn('retrying HTTP request', { method, url: safeUrl(url, secrets), attempt, delayMs, reason });
   }
 
+  private credentialPatternsOf(hosts: readonly string[]): HostPattern[] {
+    const key = hosts.join('\n');
+    let patterns = this.credentialPatterns.get(key);
+    if (!patterns) {
+      patterns = parseHostList(hosts);
+      if (this.credentialPatterns.size >= CREDENTIAL_PATTERN_CACHE_SIZE) this.credentialPatterns.clear();
+      this.credentialPatterns.set(key, patterns);
+    }
+    return patterns;
+  }
+
+  /**
+   * The target of a hop whose host is an IP literal (nothing to resolve), or
+   * null for a host name. Applies the SSRF policy like {@link resolveTarget}.
+   */
+  private literalTarget(url: URL): ResolvedTarget | null {
+    const { hostname, ip } = normalizeHost(url.hostname);
+    if (!ip) return null;
+    return this.checkedTarget(hostname, ip, effectivePort(url), [{ address: ip, family: net.isIP(ip) as 4 | 6 }]);
+  }
+
   /** Resolves the hop's host and applies the SSRF policy to every address. */
   private async resolveTarget(url: URL): Promise<ResolvedTarget> {
-    const { hostname, ip } = normalizeHost(url.hostname);
+    const literal = this.literalTarget(url);
+    if (literal) return literal;
+    const { hostname } = normalizeHost(url.hostname);
     const port = effectivePort(url);
-    const allowListed = hostMatches(this.allow, hostname, port);
-    let addresses: ResolvedTarget['addresses'];
-    if (ip) {
-      addresses = [{ address: ip, family: net.isIP(ip) as 4 | 6 }];
-    } else {
-      let answer: readonly LookupAddress[];
-      try {
-        answer = await this.lookup(hostname);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException)?.code ?? 'error';
-        throw new StepError(ErrorCodes.DNS_LOOKUP_FAILED, `could not resolve ${hostname}: ${code}`, {
-          retryable: true,
-          details: { host: hostname, reason: code },
+    let answer: readonly LookupAddress[];
+    try {
+      answer = await this.lookup(hostname);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException)?.code ?? 'error';
+      throw new StepError(ErrorCodes.DNS_LOOKUP_FAILED, `could not resolve ${hostname}: ${code}`, {
+        retryable: true,
+        details: { host: hostname, reason: code },
+      });
+    }
+    const addresses: ResolvedTarget['addresses'] = answer.map((a) => {
+      const family = net.isIP(a.address.split('%')[0]);
+      if (!family) {
+        throw new StepError(ErrorCodes.SSRF_BLOCKED, `refusing ${hostname}: resolver returned a non-address ${JSON.stringify(a.address)}`, {
+          details: { host: hostname },
         });
       }
-      addresses = answer.map((a) => {
-        const family = net.isIP(a.address.split('%')[0]);
-        if (!family) {
-          throw new StepError(ErrorCodes.SSRF_BLOCKED, `refusing ${hostname}: resolver returned a non-address ${JSON.stringify(a.address)}`, {
-            details: { host: hostname },
-          });
-        }
-        return { address: a.address, family: family as 4 | 6 };
-      });
-      if (addresses.length === 0) {
-        throw new StepError(ErrorCodes.DNS_LOOKUP_FAILED, `could not resolve ${hostname}: no addresses`, { retryable: true, details: { host: hostname } });
-      }
+      return { address: a.address, family: family as 4 | 6 };
+    });
+    if (addresses.length === 0) {
+      throw new StepError(ErrorCodes.DNS_LOOKUP_FAILED, `could not resolve ${hostname}: no addresses`, { retryable: true, details: { host: hostname } });
     }
+    return this.checkedTarget(hostname, null, port, addresses);
+  }
+
+  /** A hop's target once its addresses are known: refused when any is not public, unless the host is allow-listed. */
+  private checkedTarget(hostname: string, ip: string | null, port: number, addresses: ResolvedTarget['addresses']): ResolvedTarget {
+    const allowListed = hostMatches(this.allow, hostname, port);
     if (!allowListed) {
       for (const a of addresses) {
         const c = classifyAddress(a.address);
@@ -484,7 +511,9 @@ export class HttpClient {
     if (ctx.signal?.aborted) onAbort();
     else ctx.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const target = await untilAborted(this.resolveTarget(url), attempt.signal);
+      // An IP literal needs no lookup: no promise to race against the abort.
+      if (attempt.signal.aborted) throw attempt.signal.reason;
+      const target = this.literalTarget(url) ?? (await untilAborted(this.resolveTarget(url), attempt.signal));
       return await this.send(url, target, method, headers, body, attempt.signal, ctx);
     } finally {
       clearTimeout(timer);
@@ -614,22 +643,35 @@ async function readBody(
     return Buffer.alloc(0);
   }
   const stream = decompress(res, method, url, secrets);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      stream.destroy();
-      res.destroy();
-      if (truncate) {
-        chunks.push(chunk.subarray(0, chunk.length - (size - limit)));
-        break;
+  // Listeners rather than `for await`: an async iterator costs a few promises per chunk, on every response.
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (err: unknown, bytes?: Buffer) => {
+      if (settled) return;
+      settled = true;
+      stream.off('data', onData);
+      if (err) reject(err);
+      else resolve(bytes!);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        if (truncate) chunks.push(chunk.subarray(0, chunk.length - (size - limit)));
+        settle(truncate ? undefined : tooLarge(`>${limit}`), truncate ? Buffer.concat(chunks) : undefined);
+        stream.destroy();
+        res.destroy();
+        return;
       }
-      throw tooLarge(`>${limit}`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+      chunks.push(chunk);
+    };
+    stream.on('data', onData);
+    stream.once('end', () => settle(undefined, Buffer.concat(chunks)));
+    stream.once('error', (err) => settle(err));
+    // Closed without its end (the socket went away): as the async iterator reported it.
+    stream.once('close', () => settle(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })));
+  });
 }
 
 /** Limits apply to the decompressed size, so a small gzip bomb is caught too. */
