@@ -10,6 +10,13 @@ export interface PayloadStoreOptions {
   thresholdBytes: number;
   /** Bound of the in-memory cache, in bytes of JSON (PAYLOAD_CACHE_BYTES); 0 turns it off. */
   cacheBytes?: number;
+  /**
+   * Bound of the handoff, in bytes of JSON (PAYLOAD_HANDOFF_BYTES); 0 turns it off. Outputs too large for the
+   * cache that this worker just wrote are kept here for the run's next step (see `Handoff`).
+   */
+  handoffBytes?: number;
+  /** How long a handed-off output waits for its reader (default HANDOFF_MS). */
+  handoffMs?: number;
 }
 
 /** What one offload is: the step's output, the partial output a failed attempt left, or the output after an AI review. */
@@ -25,10 +32,14 @@ import type { WorkerMetrics } from '@engine/observability/worker-metrics';
  * Costs chosen by measurement (docs/performance.md): the id is derived from the
  * execution, step, kind and attempt (no hash of the content), the JSON is not
  * compressed by the worker (PostgreSQL's TOAST does it, lz4 where available).
- * The cache keeps recently used values, bounded by bytes of JSON.
+ * The cache keeps recently used values, bounded by bytes of JSON. An output
+ * too large for it is handed off instead (`Handoff`): kept until the next
+ * output of the same run is offloaded, or for HANDOFF_MS, so the step that
+ * reads it next on this worker skips the SELECT and the parse.
  */
 export class PayloadStore {
   private readonly cache: ByteLru<unknown>;
+  private readonly handoff: Handoff;
   private readonly thresholdBytes: number;
   /** Reads in progress, by payload id. */
   private readonly loading = new Map<string, Promise<unknown>>();
@@ -41,10 +52,14 @@ export class PayloadStore {
     const o = typeof options === 'number' ? { thresholdBytes: options } : options;
     this.thresholdBytes = o.thresholdBytes;
     this.cache = new ByteLru(o.cacheBytes ?? DEFAULT_CACHE_BYTES);
+    this.handoff = new Handoff(o.handoffBytes ?? DEFAULT_HANDOFF_BYTES, o.handoffMs ?? HANDOFF_MS);
   }
 
   /** Returns the value itself when small, else stores it and returns a reference. */
   async offload(executionId: string, stepKey: string, value: unknown, at: { kind?: PayloadKind; attempt?: number } = {}): Promise<unknown> {
+    // A run's earlier outputs have been read by the step that wrote this one (steps run one after the other,
+    // or a later step reads them again from PostgreSQL): the handoff lets go of them.
+    this.handoff.release(executionId);
     if (value === undefined) return null;
     const json = JSON.stringify(value);
     // JSON is ASCII but for non-ASCII text: its length is the byte size unless that text is there.
@@ -60,13 +75,14 @@ export class PayloadStore {
     this.metrics?.payloadWritten(size);
     const ref: PayloadRef = { $payload: { id, size } };
     if (Array.isArray(value)) ref.$payload.items = value.length;
-    this.remember(ref, value);
+    if (size <= this.cache.maxBytes) this.remember(ref, value);
+    else this.handoff.set(executionId, id, value, size);
     return ref;
   }
 
   async load(ref: PayloadRef): Promise<unknown> {
     const id = ref.$payload.id;
-    const cached = this.cache.get(id);
+    const cached = this.cache.get(id) ?? this.handoff.get(id);
     if (cached !== undefined) return cached;
     // One read and one parse for callers that ask at the same time (a step whose input is also a `$steps`
     // reference of its config asks twice at once), and one copy in memory, even when the value is too large to cache.
@@ -109,6 +125,11 @@ export class PayloadStore {
     return this.cache.bytes;
   }
 
+  /** Bytes of JSON the handoff holds now. */
+  get handedOffBytes(): number {
+    return this.handoff.bytes;
+  }
+
   /**
    * Deletes the payloads of runs that ended more than `days` ago, at most
    * `limit` rows a call (so one call never holds locks for long); returns how
@@ -136,6 +157,87 @@ export class PayloadStore {
 
 /** Default bound of the payload cache: 64 MiB of JSON (about 3-5 times that as JavaScript objects). */
 export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** Default bound of the handoff: 256 MiB of JSON, a few outputs of 100,000 products. */
+export const DEFAULT_HANDOFF_BYTES = 256 * 1024 * 1024;
+
+/** How long a handed-off output is kept for its reader: longer than the gap between two steps of a run. */
+export const HANDOFF_MS = 30_000;
+
+/**
+ * Outputs too large for the cache, kept by the worker that wrote them until
+ * the same run offloads its next output (the step that read them has ended)
+ * or for `ttlMs`, bounded by bytes of JSON (the oldest out first). An
+ * item-wise step's input is the previous step's output, written a moment
+ * before by this worker: handing it over skips a SELECT of its whole text and
+ * a JSON.parse (and the garbage of both), without keeping it longer than the
+ * step that reads it needs it. A reader on another worker reads PostgreSQL as
+ * before. The reader gets the writer's object, as from the cache: executors
+ * never change their input.
+ */
+export class Handoff {
+  private readonly entries = new Map<string, { executionId: string; value: unknown; size: number; at: number }>();
+  bytes = 0;
+
+  constructor(
+    readonly maxBytes: number,
+    readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  set(executionId: string, id: string, value: unknown, size: number): void {
+    this.delete(id);
+    this.expire();
+    if (size > this.maxBytes) return;
+    this.entries.set(id, { executionId, value, size, at: this.now() });
+    this.bytes += size;
+    // Oldest first (insertion order).
+    for (const key of this.entries.keys()) {
+      if (this.bytes <= this.maxBytes) break;
+      this.delete(key);
+    }
+    this.schedule();
+  }
+
+  get(id: string): unknown {
+    this.expire();
+    return this.entries.get(id)?.value;
+  }
+
+  /** Lets go of every output of `executionId`. */
+  release(executionId: string): void {
+    for (const [id, e] of this.entries) if (e.executionId === executionId) this.delete(id);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private delete(id: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    this.entries.delete(id);
+    this.bytes -= e.size;
+  }
+
+  private expire(): void {
+    const now = this.now();
+    for (const [id, e] of this.entries) if (now - e.at >= this.ttlMs) this.delete(id);
+  }
+
+  private timer: NodeJS.Timeout | null = null;
+
+  /** Expires what nobody read, even when the worker stays idle (the timer does not keep the process alive). */
+  private schedule(): void {
+    if (this.timer || this.entries.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.expire();
+      this.schedule();
+    }, this.ttlMs);
+    this.timer.unref();
+  }
+}
 
 /** A least-recently-used map bounded by the total size of its values (sizes given by the caller). */
 export class ByteLru<V> {
