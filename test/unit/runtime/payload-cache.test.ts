@@ -134,7 +134,7 @@ describe('PayloadStore handoff', () => {
 
   it('hands an output too large for the cache to the run\'s next step without reading it back, then lets go of it', async () => {
     const { ds, sql } = store();
-    const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 20 });
+    const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 20, compression: 'postgres' });
     const items = Array.from({ length: 10 }, (_, i) => ({ i }));
     const ref = (await sut.offload('run-1', 'fetch', { items })) as { $payload: { id: string; size: number } };
     assert.ok(ref.$payload.size > 20, 'larger than the cache');
@@ -152,9 +152,54 @@ describe('PayloadStore handoff', () => {
 
   it('with a handoff of 0 reads every output back', async () => {
     const { ds, sql } = store();
-    const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0 });
+    const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, compression: 'postgres' });
     const ref = await sut.offload('run-1', 'fetch', { items: [1, 2, 3, 4, 5, 6] });
     assert.deepEqual(await sut.hydrate(ref), { items: [1, 2, 3, 4, 5, 6] });
     assert.deepEqual(sql, ['INSERT', 'SELECT']);
+  });
+});
+
+describe('PayloadStore compression', () => {
+  /** A data source that stores payload rows as the store writes them (text or gzip bytes), answering the column's compression with `attcompression`. */
+  function store(attcompression: string) {
+    const rows = new Map<string, { body: string | null; data: Buffer | null }>();
+    const sql: string[] = [];
+    const ds = {
+      async query(text: string, params: unknown[]) {
+        sql.push(text.trim().split(/\s+/)[0]);
+        if (text.includes('pg_attribute')) return [{ c: attcompression }];
+        if (text.includes('INSERT')) {
+          const v = params[4];
+          rows.set(params[0] as string, Buffer.isBuffer(v) ? { body: null, data: v } : { body: v as string, data: null });
+          return [];
+        }
+        return [rows.get(params[0] as string)];
+      },
+    };
+    return { ds: ds as unknown as DataSource, rows, sql };
+  }
+  const value = { items: Array.from({ length: 100 }, (_, i) => ({ i, name: `product ${i}` })) };
+
+  it('gzips in the worker where the column has no lz4, and reads it back', async () => {
+    const { ds, rows, sql } = store('');
+    const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0 });
+    assert.equal(await sut.compression(), 'worker');
+    const ref = (await sut.offload('run-1', 'fetch', value)) as { $payload: { id: string; size: number } };
+    const row = rows.get(ref.$payload.id)!;
+    assert.equal(row.body, null);
+    assert.ok(row.data!.length < ref.$payload.size, 'compressed');
+    assert.equal(row.data![0], 0x1f, 'gzip');
+    assert.deepEqual(await sut.load(ref), value);
+    assert.equal(sql.filter((s) => s === 'SELECT').length, 2, 'the column asked once, then the payload read');
+  });
+
+  it('writes JSON text where the column compresses with lz4, or when told to', async () => {
+    for (const [att, option] of [['l', undefined], ['', 'postgres']] as const) {
+      const { ds, rows } = store(att);
+      const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, ...(option ? { compression: option } : {}) });
+      const ref = (await sut.offload('run-1', 'fetch', value)) as { $payload: { id: string; size: number } };
+      assert.equal(rows.get(ref.$payload.id)!.body, JSON.stringify(value));
+      assert.deepEqual(await sut.load(ref), value);
+    }
   });
 });
