@@ -264,6 +264,15 @@ async function main(): Promise<void> {
       return { ...r, peak: rss.stop() };
     };
     const ratios: number[] = [];
+    // What the process still holds after each import once garbage is collected (run.ts starts benches with --expose-gc).
+    const retainedAfter: NodeJS.MemoryUsage[] = [];
+    const afterGc = (): NodeJS.MemoryUsage | null => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) return null;
+      gc();
+      gc();
+      return process.memoryUsage();
+    };
     for (let round = 1; round <= REPEAT; round++) {
       const label = round === 1 ? 'first import' : `import ${round} (unchanged)`;
       // Alternate which side goes first, so neither always runs on a warmer machine.
@@ -281,11 +290,15 @@ async function main(): Promise<void> {
         `SELECT products_total, last_import_imported, last_import_updated, last_import_unchanged, last_import_invalid FROM suppliers WHERE id = $1`,
         [seeded.supplier_id],
       );
-      const payloads = await dataSource.query(`SELECT count(*)::int AS n, COALESCE(sum(size_bytes), 0)::bigint AS bytes FROM payloads WHERE execution_id = $1`, [run.execution_id]);
+      const payloads = await dataSource.query(
+        `SELECT count(*)::int AS n, COALESCE(sum(size_bytes), 0)::bigint AS bytes, COALESCE(sum(pg_column_size(body)), 0)::bigint AS text_stored,
+                COALESCE(sum(octet_length(data)), 0)::bigint AS gzip_stored FROM payloads WHERE execution_id = $1`,
+        [run.execution_id],
+      );
       say('');
       say(`${label}: ${result.status} in ${wall.toFixed(1)} s, ${Math.round(PRODUCTS / wall).toLocaleString('en')} items/s`);
       say(`  history       ${bytes.toLocaleString('en')} bytes (protobuf), ${history.events?.length ?? 0} events`);
-      say(`  payloads      ${payloads[0].n} claim-checked outputs, ${mb(Number(payloads[0].bytes))} of JSON (stored as text, compressed by PostgreSQL)`);
+      say(`  payloads      ${payloads[0].n} claim-checked outputs, ${mb(Number(payloads[0].bytes))} of JSON, stored as ${mb(Number(payloads[0].text_stored))} of text (compressed by PostgreSQL) and ${mb(Number(payloads[0].gzip_stored))} of gzip (by the worker)`);
       say(
         `  supplier      ${stats.products_total} products: ${stats.last_import_imported} new, ${stats.last_import_updated} updated, ${stats.last_import_unchanged} unchanged, ${stats.last_import_invalid} invalid`,
       );
@@ -293,6 +306,11 @@ async function main(): Promise<void> {
       peaks.push(rss.stop());
       rssAfter.push(rssBytes(process.pid));
       say(`  RSS           peak ${mb(peaks.at(-1)!)} during the import, ${mb(rssAfter.at(-1)!)} after it`);
+      const retained = afterGc();
+      if (retained) {
+        retainedAfter.push(retained);
+        say(`  after a GC    RSS ${mb(retained.rss)}, JS heap ${mb(retained.heapUsed)}, external ${mb(retained.external)} (array buffers ${mb(retained.arrayBuffers)})`);
+      }
       if (DIRECT) {
         baseline ??= await runDirect(round);
         const step = (key: string) => (steps.find((st) => st.step_key === key)?.duration_ms ?? 0);
@@ -315,6 +333,13 @@ async function main(): Promise<void> {
       const later = rssAfter.slice(1);
       const spread = (Math.max(...later) - Math.min(...later)) / Math.min(...later);
       say(`RSS after imports 2..${REPEAT} varies by ${(spread * 100).toFixed(1)} % (flat: within 10 %)`);
+    }
+    if (retainedAfter.length > 0) {
+      say(`after a GC, each import: RSS ${retainedAfter.map((m) => mb(m.rss)).join(' -> ')}; JS heap ${retainedAfter.map((m) => mb(m.heapUsed)).join(' -> ')}`);
+      if (retainedAfter.length > 2) {
+        const later = retainedAfter.slice(1).map((m) => m.heapUsed);
+        say(`JS heap after a GC, imports 2..${REPEAT}, varies by ${(((Math.max(...later) - Math.min(...later)) / Math.min(...later)) * 100).toFixed(1)} %`);
+      }
     }
     say(`${loadAverage()}`);
     say('');
