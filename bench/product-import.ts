@@ -22,7 +22,10 @@
  * N more times on each of two workers side by side, one with the per-item
  * ledger (ITEM_LEDGER) and one without, interleaved so both share the
  * machine's noise; prints the median wall time and each step's median time on
- * each, and the ratios (ledger / no ledger).
+ * each, and the ratios (ledger / no ledger). `--payload-ab` does the same with
+ * the payload store as it is (handoff, `PAYLOAD_COMPRESSION=auto`) against
+ * one that reads every input back and stores text (`PAYLOAD_HANDOFF_BYTES=0`,
+ * `PAYLOAD_COMPRESSION=postgres`).
  *
  * With `--feed csv|jsonl|xml`, each round imports the same catalogue twice,
  * side by side: from the sandbox's JSON supplier API (the baseline) and from
@@ -56,6 +59,7 @@ import { directImport, type DirectImportResult } from './support/direct-import';
 
 const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--repeat');
 const LEDGER_AB = process.argv.includes('--ledger-ab');
+const PAYLOAD_AB = process.argv.includes('--payload-ab');
 const PRODUCTS = Number(positional[0] ?? 100_000);
 const INVALID_RATE = Number(positional[1] ?? 0.1);
 const DIRECT = !process.argv.includes('--no-direct');
@@ -201,11 +205,14 @@ async function main(): Promise<void> {
       say(`${loadAverage()}`);
       return;
     }
-    if (LEDGER_AB) {
-      // A second worker without the ledger, on its own task queue, and a service that starts runs there.
-      const plainQueue = `${taskQueue}-noledger`;
+    if (LEDGER_AB || PAYLOAD_AB) {
+      // A second worker without the ledger (or with the payload store of before), on its own task queue, and a service that starts runs there.
+      const plainQueue = `${taskQueue}-${LEDGER_AB ? 'noledger' : 'readback'}`;
       const plainConnection = await NativeConnection.connect({ address: config.temporal.address });
-      const plainConfig = { ...config, itemLedger: { ...config.itemLedger, enabled: false } };
+      const plainConfig = LEDGER_AB
+        ? { ...config, itemLedger: { ...config.itemLedger, enabled: false } }
+        : { ...config, payloads: { ...config.payloads, handoffBytes: 0, compression: 'postgres' as const } };
+      const [A, B] = LEDGER_AB ? ['ledger', 'no ledger'] : ['handoff', 'readback'];
       const plainWorker = await createMerchflowWorker({ config: plainConfig, dataSource, connection: plainConnection, logger, taskQueue: plainQueue });
       const plainRunning = plainWorker.run();
       cleanups.push(async () => {
@@ -238,16 +245,16 @@ async function main(): Promise<void> {
           on.push(await once(executions));
           off.push(await once(plain));
         }
-        say(`round ${round}: ledger ${on.at(-1)!.wall.toFixed(2)} s (${on.at(-1)!.ledgerRows.toLocaleString('en')} rows), no ledger ${off.at(-1)!.wall.toFixed(2)} s (${off.at(-1)!.ledgerRows} rows)`);
+        say(`round ${round}: ${A} ${on.at(-1)!.wall.toFixed(2)} s (${on.at(-1)!.ledgerRows.toLocaleString('en')} ledger rows), ${B} ${off.at(-1)!.wall.toFixed(2)} s (${off.at(-1)!.ledgerRows} ledger rows)`);
       }
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
       say('');
       say(`median of ${REPEAT} unchanged imports of ${PRODUCTS.toLocaleString('en')} products, side by side:`);
-      say(`  ${'whole run'.padEnd(28)} ledger ${median(on.map((r) => r.wall)).toFixed(2).padStart(7)} s  no ledger ${median(off.map((r) => r.wall)).toFixed(2).padStart(7)} s  ratio ${(median(on.map((r) => r.wall)) / median(off.map((r) => r.wall))).toFixed(3)}`);
+      say(`  ${'whole run'.padEnd(28)} ${A} ${median(on.map((r) => r.wall)).toFixed(2).padStart(7)} s  ${B} ${median(off.map((r) => r.wall)).toFixed(2).padStart(7)} s  ratio ${(median(on.map((r) => r.wall)) / median(off.map((r) => r.wall))).toFixed(3)}`);
       for (const key of Object.keys(on[0].steps)) {
         const a = median(on.map((r) => r.steps[key] ?? 0));
         const b = median(off.map((r) => r.steps[key] ?? 0));
-        say(`  ${key.padEnd(28)} ledger ${a.toFixed(2).padStart(7)} s  no ledger ${b.toFixed(2).padStart(7)} s  ratio ${b > 0 ? (a / b).toFixed(3) : '—'}`);
+        say(`  ${key.padEnd(28)} ${A} ${a.toFixed(2).padStart(7)} s  ${B} ${b.toFixed(2).padStart(7)} s  ratio ${b > 0 ? (a / b).toFixed(3) : '—'}`);
       }
       say(`${loadAverage()}`);
       return;
