@@ -22,7 +22,10 @@
  * N more times on each of two workers side by side, one with the per-item
  * ledger (ITEM_LEDGER) and one without, interleaved so both share the
  * machine's noise; prints the median wall time and each step's median time on
- * each, and the ratios (ledger / no ledger).
+ * each, and the ratios (ledger / no ledger). `--payload-ab` does the same with
+ * the payload store as it is (handoff, `PAYLOAD_COMPRESSION=auto`) against
+ * one that reads every input back and stores text (`PAYLOAD_HANDOFF_BYTES=0`,
+ * `PAYLOAD_COMPRESSION=postgres`).
  *
  * With `--feed csv|jsonl|xml`, each round imports the same catalogue twice,
  * side by side: from the sandbox's JSON supplier API (the baseline) and from
@@ -56,6 +59,7 @@ import { directImport, type DirectImportResult } from './support/direct-import';
 
 const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--repeat');
 const LEDGER_AB = process.argv.includes('--ledger-ab');
+const PAYLOAD_AB = process.argv.includes('--payload-ab');
 const PRODUCTS = Number(positional[0] ?? 100_000);
 const INVALID_RATE = Number(positional[1] ?? 0.1);
 const DIRECT = !process.argv.includes('--no-direct');
@@ -201,11 +205,14 @@ async function main(): Promise<void> {
       say(`${loadAverage()}`);
       return;
     }
-    if (LEDGER_AB) {
-      // A second worker without the ledger, on its own task queue, and a service that starts runs there.
-      const plainQueue = `${taskQueue}-noledger`;
+    if (LEDGER_AB || PAYLOAD_AB) {
+      // A second worker without the ledger (or with the payload store of before), on its own task queue, and a service that starts runs there.
+      const plainQueue = `${taskQueue}-${LEDGER_AB ? 'noledger' : 'readback'}`;
       const plainConnection = await NativeConnection.connect({ address: config.temporal.address });
-      const plainConfig = { ...config, itemLedger: { ...config.itemLedger, enabled: false } };
+      const plainConfig = LEDGER_AB
+        ? { ...config, itemLedger: { ...config.itemLedger, enabled: false } }
+        : { ...config, payloads: { ...config.payloads, handoffBytes: 0, compression: 'postgres' as const } };
+      const [A, B] = LEDGER_AB ? ['ledger', 'no ledger'] : ['handoff', 'readback'];
       const plainWorker = await createMerchflowWorker({ config: plainConfig, dataSource, connection: plainConnection, logger, taskQueue: plainQueue });
       const plainRunning = plainWorker.run();
       cleanups.push(async () => {
@@ -238,16 +245,16 @@ async function main(): Promise<void> {
           on.push(await once(executions));
           off.push(await once(plain));
         }
-        say(`round ${round}: ledger ${on.at(-1)!.wall.toFixed(2)} s (${on.at(-1)!.ledgerRows.toLocaleString('en')} rows), no ledger ${off.at(-1)!.wall.toFixed(2)} s (${off.at(-1)!.ledgerRows} rows)`);
+        say(`round ${round}: ${A} ${on.at(-1)!.wall.toFixed(2)} s (${on.at(-1)!.ledgerRows.toLocaleString('en')} ledger rows), ${B} ${off.at(-1)!.wall.toFixed(2)} s (${off.at(-1)!.ledgerRows} ledger rows)`);
       }
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
       say('');
       say(`median of ${REPEAT} unchanged imports of ${PRODUCTS.toLocaleString('en')} products, side by side:`);
-      say(`  ${'whole run'.padEnd(28)} ledger ${median(on.map((r) => r.wall)).toFixed(2).padStart(7)} s  no ledger ${median(off.map((r) => r.wall)).toFixed(2).padStart(7)} s  ratio ${(median(on.map((r) => r.wall)) / median(off.map((r) => r.wall))).toFixed(3)}`);
+      say(`  ${'whole run'.padEnd(28)} ${A} ${median(on.map((r) => r.wall)).toFixed(2).padStart(7)} s  ${B} ${median(off.map((r) => r.wall)).toFixed(2).padStart(7)} s  ratio ${(median(on.map((r) => r.wall)) / median(off.map((r) => r.wall))).toFixed(3)}`);
       for (const key of Object.keys(on[0].steps)) {
         const a = median(on.map((r) => r.steps[key] ?? 0));
         const b = median(off.map((r) => r.steps[key] ?? 0));
-        say(`  ${key.padEnd(28)} ledger ${a.toFixed(2).padStart(7)} s  no ledger ${b.toFixed(2).padStart(7)} s  ratio ${b > 0 ? (a / b).toFixed(3) : '—'}`);
+        say(`  ${key.padEnd(28)} ${A} ${a.toFixed(2).padStart(7)} s  ${B} ${b.toFixed(2).padStart(7)} s  ratio ${b > 0 ? (a / b).toFixed(3) : '—'}`);
       }
       say(`${loadAverage()}`);
       return;
@@ -264,6 +271,15 @@ async function main(): Promise<void> {
       return { ...r, peak: rss.stop() };
     };
     const ratios: number[] = [];
+    // What the process still holds after each import once garbage is collected (run.ts starts benches with --expose-gc).
+    const retainedAfter: NodeJS.MemoryUsage[] = [];
+    const afterGc = (): NodeJS.MemoryUsage | null => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) return null;
+      gc();
+      gc();
+      return process.memoryUsage();
+    };
     for (let round = 1; round <= REPEAT; round++) {
       const label = round === 1 ? 'first import' : `import ${round} (unchanged)`;
       // Alternate which side goes first, so neither always runs on a warmer machine.
@@ -281,11 +297,15 @@ async function main(): Promise<void> {
         `SELECT products_total, last_import_imported, last_import_updated, last_import_unchanged, last_import_invalid FROM suppliers WHERE id = $1`,
         [seeded.supplier_id],
       );
-      const payloads = await dataSource.query(`SELECT count(*)::int AS n, COALESCE(sum(size_bytes), 0)::bigint AS bytes FROM payloads WHERE execution_id = $1`, [run.execution_id]);
+      const payloads = await dataSource.query(
+        `SELECT count(*)::int AS n, COALESCE(sum(size_bytes), 0)::bigint AS bytes, COALESCE(sum(pg_column_size(body)), 0)::bigint AS text_stored,
+                COALESCE(sum(octet_length(data)), 0)::bigint AS gzip_stored FROM payloads WHERE execution_id = $1`,
+        [run.execution_id],
+      );
       say('');
       say(`${label}: ${result.status} in ${wall.toFixed(1)} s, ${Math.round(PRODUCTS / wall).toLocaleString('en')} items/s`);
       say(`  history       ${bytes.toLocaleString('en')} bytes (protobuf), ${history.events?.length ?? 0} events`);
-      say(`  payloads      ${payloads[0].n} claim-checked outputs, ${mb(Number(payloads[0].bytes))} of JSON (stored as text, compressed by PostgreSQL)`);
+      say(`  payloads      ${payloads[0].n} claim-checked outputs, ${mb(Number(payloads[0].bytes))} of JSON, stored as ${mb(Number(payloads[0].text_stored))} of text (compressed by PostgreSQL) and ${mb(Number(payloads[0].gzip_stored))} of gzip (by the worker)`);
       say(
         `  supplier      ${stats.products_total} products: ${stats.last_import_imported} new, ${stats.last_import_updated} updated, ${stats.last_import_unchanged} unchanged, ${stats.last_import_invalid} invalid`,
       );
@@ -293,6 +313,11 @@ async function main(): Promise<void> {
       peaks.push(rss.stop());
       rssAfter.push(rssBytes(process.pid));
       say(`  RSS           peak ${mb(peaks.at(-1)!)} during the import, ${mb(rssAfter.at(-1)!)} after it`);
+      const retained = afterGc();
+      if (retained) {
+        retainedAfter.push(retained);
+        say(`  after a GC    RSS ${mb(retained.rss)}, JS heap ${mb(retained.heapUsed)}, external ${mb(retained.external)} (array buffers ${mb(retained.arrayBuffers)})`);
+      }
       if (DIRECT) {
         baseline ??= await runDirect(round);
         const step = (key: string) => (steps.find((st) => st.step_key === key)?.duration_ms ?? 0);
@@ -315,6 +340,13 @@ async function main(): Promise<void> {
       const later = rssAfter.slice(1);
       const spread = (Math.max(...later) - Math.min(...later)) / Math.min(...later);
       say(`RSS after imports 2..${REPEAT} varies by ${(spread * 100).toFixed(1)} % (flat: within 10 %)`);
+    }
+    if (retainedAfter.length > 0) {
+      say(`after a GC, each import: RSS ${retainedAfter.map((m) => mb(m.rss)).join(' -> ')}; JS heap ${retainedAfter.map((m) => mb(m.heapUsed)).join(' -> ')}`);
+      if (retainedAfter.length > 2) {
+        const later = retainedAfter.slice(1).map((m) => m.heapUsed);
+        say(`JS heap after a GC, imports 2..${REPEAT}, varies by ${(((Math.max(...later) - Math.min(...later)) / Math.min(...later)) * 100).toFixed(1)} %`);
+      }
     }
     say(`${loadAverage()}`);
     say('');

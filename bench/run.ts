@@ -21,5 +21,5 @@ if (!available.includes(name)) {
   console.error(`bench: no benchmark "${name}" (have: ${available.join(', ')})`);
   process.exit(2);
 }
-const res = spawnSync(process.execPath, ['--enable-source-maps', path.join(dir, `${name}.js`), ...args], { stdio: 'inherit' });
+const res = spawnSync(process.execPath, ['--enable-source-maps', '--expose-gc', path.join(dir, `${name}.js`), ...args], { stdio: 'inherit' });
 process.exit(res.status ?? 1);

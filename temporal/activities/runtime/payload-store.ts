@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import { gunzip, gzip } from 'node:zlib';
+import { promisify } from 'node:util';
 import type { DataSource } from 'typeorm';
 import { isPayloadRef, type PayloadRef } from '@engine/dsl/types';
 import { StepError } from '@engine/activities/shared/errors';
@@ -10,7 +11,30 @@ export interface PayloadStoreOptions {
   thresholdBytes: number;
   /** Bound of the in-memory cache, in bytes of JSON (PAYLOAD_CACHE_BYTES); 0 turns it off. */
   cacheBytes?: number;
+  /**
+   * Bound of the handoff, in bytes of JSON (PAYLOAD_HANDOFF_BYTES); 0 turns it off. Outputs too large for the
+   * cache that this worker just wrote are kept here for the run's next step (see `Handoff`).
+   */
+  handoffBytes?: number;
+  /** How long a handed-off output waits for its reader (default HANDOFF_MS). */
+  handoffMs?: number;
+  /** Who compresses what is written (PAYLOAD_COMPRESSION, see `PayloadCompression`); default `auto`. */
+  compression?: PayloadCompression | 'auto';
 }
+
+/**
+ * Who compresses a stored output. `postgres`: the JSON text goes to the `body`
+ * column and TOAST compresses it, cheaply with lz4. `worker`: the worker gzips
+ * it (level 1, in libuv's thread pool, off the event loop) into the `data`
+ * column. `auto` (the default) picks `postgres` where the `body` column uses
+ * lz4 and `worker` where the server was built without it (TOAST's pglz took
+ * 3.8-4.2 s to store 57.7 MB of products, against 0.7-1.6 s of gzip plus
+ * 0.2-0.4 s for its 9.7 MB: docs/performance.md). Both kinds of rows load.
+ */
+export type PayloadCompression = 'postgres' | 'worker';
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
 
 /** What one offload is: the step's output, the partial output a failed attempt left, or the output after an AI review. */
 export type PayloadKind = 'output' | 'partial' | 'review';
@@ -18,17 +42,24 @@ import type { WorkerMetrics } from '@engine/observability/worker-metrics';
 
 /**
  * The claim-check store. Outputs larger than the threshold are written to the
- * `payloads` table as JSON text (PostgreSQL compresses it) and travel through
+ * `payloads` table (JSON text, or gzip bytes: `PayloadCompression`) and travel through
  * workflow history as a small reference; executors get the value back without
  * knowing.
  *
  * Costs chosen by measurement (docs/performance.md): the id is derived from the
- * execution, step, kind and attempt (no hash of the content), the JSON is not
- * compressed by the worker (PostgreSQL's TOAST does it, lz4 where available).
- * The cache keeps recently used values, bounded by bytes of JSON.
+ * execution, step, kind and attempt (no hash of the content); the JSON is
+ * compressed by PostgreSQL where it has lz4, else gzipped by the worker off
+ * its event loop (`PayloadCompression`).
+ * The cache keeps recently used values, bounded by bytes of JSON. An output
+ * too large for it is handed off instead (`Handoff`): kept until the next
+ * output of the same run is offloaded, or for HANDOFF_MS, so the step that
+ * reads it next on this worker skips the SELECT and the parse.
  */
 export class PayloadStore {
   private readonly cache: ByteLru<unknown>;
+  private readonly handoff: Handoff;
+  private readonly compressionOption: PayloadCompression | 'auto';
+  private compressionChoice: Promise<PayloadCompression> | null = null;
   private readonly thresholdBytes: number;
   /** Reads in progress, by payload id. */
   private readonly loading = new Map<string, Promise<unknown>>();
@@ -41,10 +72,29 @@ export class PayloadStore {
     const o = typeof options === 'number' ? { thresholdBytes: options } : options;
     this.thresholdBytes = o.thresholdBytes;
     this.cache = new ByteLru(o.cacheBytes ?? DEFAULT_CACHE_BYTES);
+    this.handoff = new Handoff(o.handoffBytes ?? DEFAULT_HANDOFF_BYTES, o.handoffMs ?? HANDOFF_MS);
+    this.compressionOption = o.compression ?? 'auto';
+  }
+
+  /** Who compresses this worker's writes: the option, or for `auto` what the `body` column's compression says (asked once). */
+  compression(): Promise<PayloadCompression> {
+    if (this.compressionOption !== 'auto') return Promise.resolve(this.compressionOption);
+    this.compressionChoice ??= this.dataSource
+      .query(`SELECT attcompression::text AS c FROM pg_attribute WHERE attrelid = 'payloads'::regclass AND attname = 'body'`)
+      .then((rows: Array<{ c: string | null }>): PayloadCompression => (rows[0]?.c === 'l' ? 'postgres' : 'worker'))
+      .catch((err: unknown) => {
+        // Asked again by the next write (an outage is ridden out by the caller).
+        this.compressionChoice = null;
+        throw err;
+      });
+    return this.compressionChoice;
   }
 
   /** Returns the value itself when small, else stores it and returns a reference. */
   async offload(executionId: string, stepKey: string, value: unknown, at: { kind?: PayloadKind; attempt?: number } = {}): Promise<unknown> {
+    // A run's earlier outputs have been read by the step that wrote this one (steps run one after the other,
+    // or a later step reads them again from PostgreSQL): the handoff lets go of them.
+    this.handoff.release(executionId);
     if (value === undefined) return null;
     const json = JSON.stringify(value);
     // JSON is ASCII but for non-ASCII text: its length is the byte size unless that text is there.
@@ -52,21 +102,31 @@ export class PayloadStore {
     if (size <= this.thresholdBytes) return value;
     // Deterministic id: the same attempt writing again (after an outage) reuses its row instead of orphaning one.
     const id = uuidFrom(`${executionId}\u0000${stepKey}\u0000${at.kind ?? 'output'}\u0000${at.attempt ?? 1}`);
-    await this.dataSource.query(
-      `INSERT INTO payloads (id, execution_id, step_key, size_bytes, body) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, size_bytes = EXCLUDED.size_bytes, data = NULL, sha256 = NULL`,
-      [id, executionId, stepKey, size, json],
-    );
+    if ((await this.compression()) === 'worker') {
+      const data = await gzipAsync(json, { level: 1 });
+      await this.dataSource.query(
+        `INSERT INTO payloads (id, execution_id, step_key, size_bytes, data) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, size_bytes = EXCLUDED.size_bytes, body = NULL, sha256 = NULL`,
+        [id, executionId, stepKey, size, data],
+      );
+    } else {
+      await this.dataSource.query(
+        `INSERT INTO payloads (id, execution_id, step_key, size_bytes, body) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, size_bytes = EXCLUDED.size_bytes, data = NULL, sha256 = NULL`,
+        [id, executionId, stepKey, size, json],
+      );
+    }
     this.metrics?.payloadWritten(size);
     const ref: PayloadRef = { $payload: { id, size } };
     if (Array.isArray(value)) ref.$payload.items = value.length;
-    this.remember(ref, value);
+    if (size <= this.cache.maxBytes) this.remember(ref, value);
+    else this.handoff.set(executionId, id, value, size);
     return ref;
   }
 
   async load(ref: PayloadRef): Promise<unknown> {
     const id = ref.$payload.id;
-    const cached = this.cache.get(id);
+    const cached = this.cache.get(id) ?? this.handoff.get(id);
     if (cached !== undefined) return cached;
     // One read and one parse for callers that ask at the same time (a step whose input is also a `$steps`
     // reference of its config asks twice at once), and one copy in memory, even when the value is too large to cache.
@@ -82,7 +142,7 @@ export class PayloadStore {
     const rows: Array<{ body: string | null; data: Buffer | null }> = await this.dataSource.query(`SELECT body, data FROM payloads WHERE id = $1`, [id]);
     if (rows.length === 0) throw new StepError(ErrorCodes.PAYLOAD_NOT_FOUND, `payload ${id} not found (deleted with its run, or past PAYLOAD_RETENTION_DAYS)`);
     const { body, data } = rows[0];
-    const json = body ?? gunzipSync(data!).toString('utf8');
+    const json = body ?? (await gunzipAsync(data!)).toString('utf8');
     this.metrics?.payloadRead(json.length);
     const value = JSON.parse(json);
     this.remember(ref, value);
@@ -107,6 +167,11 @@ export class PayloadStore {
   /** Bytes of JSON the cache holds now. */
   get cachedBytes(): number {
     return this.cache.bytes;
+  }
+
+  /** Bytes of JSON the handoff holds now. */
+  get handedOffBytes(): number {
+    return this.handoff.bytes;
   }
 
   /**
@@ -136,6 +201,87 @@ export class PayloadStore {
 
 /** Default bound of the payload cache: 64 MiB of JSON (about 3-5 times that as JavaScript objects). */
 export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** Default bound of the handoff: 256 MiB of JSON, a few outputs of 100,000 products. */
+export const DEFAULT_HANDOFF_BYTES = 256 * 1024 * 1024;
+
+/** How long a handed-off output is kept for its reader: longer than the gap between two steps of a run. */
+export const HANDOFF_MS = 30_000;
+
+/**
+ * Outputs too large for the cache, kept by the worker that wrote them until
+ * the same run offloads its next output (the step that read them has ended)
+ * or for `ttlMs`, bounded by bytes of JSON (the oldest out first). An
+ * item-wise step's input is the previous step's output, written a moment
+ * before by this worker: handing it over skips a SELECT of its whole text and
+ * a JSON.parse (and the garbage of both), without keeping it longer than the
+ * step that reads it needs it. A reader on another worker reads PostgreSQL as
+ * before. The reader gets the writer's object, as from the cache: executors
+ * never change their input.
+ */
+export class Handoff {
+  private readonly entries = new Map<string, { executionId: string; value: unknown; size: number; at: number }>();
+  bytes = 0;
+
+  constructor(
+    readonly maxBytes: number,
+    readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  set(executionId: string, id: string, value: unknown, size: number): void {
+    this.delete(id);
+    this.expire();
+    if (size > this.maxBytes) return;
+    this.entries.set(id, { executionId, value, size, at: this.now() });
+    this.bytes += size;
+    // Oldest first (insertion order).
+    for (const key of this.entries.keys()) {
+      if (this.bytes <= this.maxBytes) break;
+      this.delete(key);
+    }
+    this.schedule();
+  }
+
+  get(id: string): unknown {
+    this.expire();
+    return this.entries.get(id)?.value;
+  }
+
+  /** Lets go of every output of `executionId`. */
+  release(executionId: string): void {
+    for (const [id, e] of this.entries) if (e.executionId === executionId) this.delete(id);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private delete(id: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    this.entries.delete(id);
+    this.bytes -= e.size;
+  }
+
+  private expire(): void {
+    const now = this.now();
+    for (const [id, e] of this.entries) if (now - e.at >= this.ttlMs) this.delete(id);
+  }
+
+  private timer: NodeJS.Timeout | null = null;
+
+  /** Expires what nobody read, even when the worker stays idle (the timer does not keep the process alive). */
+  private schedule(): void {
+    if (this.timer || this.entries.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.expire();
+      this.schedule();
+    }, this.ttlMs);
+    this.timer.unref();
+  }
+}
 
 /** A least-recently-used map bounded by the total size of its values (sizes given by the caller). */
 export class ByteLru<V> {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DataSource } from 'typeorm';
-import { ByteLru, PayloadStore } from '@engine/activities/runtime/payload-store';
+import { ByteLru, Handoff, PayloadStore } from '@engine/activities/runtime/payload-store';
 
 describe(ByteLru.name, () => {
   it('evicts the least recently used values once the byte bound is passed', () => {
@@ -71,5 +71,135 @@ describe('PayloadStore.load', () => {
     // Not cached (cache of 0 bytes): a later call reads again rather than keeping the value.
     await sut.load(ref);
     assert.equal(reads.length, 2);
+  });
+});
+
+describe(Handoff.name, () => {
+  it('keeps an output until its run lets go of it', () => {
+    const sut = new Handoff(1000, 30_000);
+    sut.set('run-1', 'a', 'A', 100);
+    sut.set('run-2', 'b', 'B', 100);
+    assert.equal(sut.get('a'), 'A');
+    sut.release('run-1');
+    assert.equal(sut.get('a'), undefined);
+    assert.equal(sut.get('b'), 'B', "another run's output stays");
+    assert.equal(sut.bytes, 100);
+  });
+
+  it('lets go of what nobody read once its time is up', () => {
+    let now = 0;
+    const sut = new Handoff(1000, 30_000, () => now);
+    sut.set('run-1', 'a', 'A', 100);
+    now = 29_999;
+    assert.equal(sut.get('a'), 'A');
+    now = 30_000;
+    assert.equal(sut.get('a'), undefined);
+    assert.equal(sut.bytes, 0);
+    assert.equal(sut.size, 0);
+  });
+
+  it('never holds more than its bound: the oldest goes first, a value larger than the bound is not kept', () => {
+    const sut = new Handoff(250, 30_000);
+    sut.set('r', 'a', 'A', 100);
+    sut.set('r', 'b', 'B', 100);
+    sut.set('r', 'c', 'C', 100);
+    assert.equal(sut.get('a'), undefined);
+    assert.equal(sut.get('b'), 'B');
+    assert.equal(sut.get('c'), 'C');
+    assert.equal(sut.bytes, 200);
+    sut.set('r', 'd', 'D', 251);
+    assert.equal(sut.get('d'), undefined);
+    assert.equal(sut.bytes, 200);
+    const off = new Handoff(0, 30_000);
+    off.set('r', 'a', 'A', 1);
+    assert.equal(off.size, 0);
+  });
+});
+
+describe('PayloadStore handoff', () => {
+  /** A data source that stores payload rows and answers their SELECT, counting statements. */
+  function store() {
+    const rows = new Map<string, string>();
+    const sql: string[] = [];
+    const ds = {
+      async query(text: string, params: unknown[]) {
+        sql.push(text.trim().split(/\s+/)[0]);
+        if (text.includes('INSERT')) rows.set(params[0] as string, params[4] as string);
+        else return [{ body: rows.get(params[0] as string), data: null }];
+        return [];
+      },
+    };
+    return { ds: ds as unknown as DataSource, sql };
+  }
+
+  it('hands an output too large for the cache to the run\'s next step without reading it back, then lets go of it', async () => {
+    const { ds, sql } = store();
+    const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 20, compression: 'postgres' });
+    const items = Array.from({ length: 10 }, (_, i) => ({ i }));
+    const ref = (await sut.offload('run-1', 'fetch', { items })) as { $payload: { id: string; size: number } };
+    assert.ok(ref.$payload.size > 20, 'larger than the cache');
+    assert.equal(sut.cachedBytes, 0);
+    assert.equal(sut.handedOffBytes, ref.$payload.size);
+    const input = await sut.hydrate(ref);
+    assert.deepEqual(input, { items });
+    assert.deepEqual(sql, ['INSERT'], 'no SELECT');
+    // The next step's output: the run's earlier one is let go of, and read from PostgreSQL when asked again.
+    await sut.offload('run-1', 'validate', { valid: items });
+    assert.equal(sut.handedOffBytes > 0, true);
+    assert.deepEqual(await sut.load(ref), { items });
+    assert.deepEqual(sql, ['INSERT', 'INSERT', 'SELECT']);
+  });
+
+  it('with a handoff of 0 reads every output back', async () => {
+    const { ds, sql } = store();
+    const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, compression: 'postgres' });
+    const ref = await sut.offload('run-1', 'fetch', { items: [1, 2, 3, 4, 5, 6] });
+    assert.deepEqual(await sut.hydrate(ref), { items: [1, 2, 3, 4, 5, 6] });
+    assert.deepEqual(sql, ['INSERT', 'SELECT']);
+  });
+});
+
+describe('PayloadStore compression', () => {
+  /** A data source that stores payload rows as the store writes them (text or gzip bytes), answering the column's compression with `attcompression`. */
+  function store(attcompression: string) {
+    const rows = new Map<string, { body: string | null; data: Buffer | null }>();
+    const sql: string[] = [];
+    const ds = {
+      async query(text: string, params: unknown[]) {
+        sql.push(text.trim().split(/\s+/)[0]);
+        if (text.includes('pg_attribute')) return [{ c: attcompression }];
+        if (text.includes('INSERT')) {
+          const v = params[4];
+          rows.set(params[0] as string, Buffer.isBuffer(v) ? { body: null, data: v } : { body: v as string, data: null });
+          return [];
+        }
+        return [rows.get(params[0] as string)];
+      },
+    };
+    return { ds: ds as unknown as DataSource, rows, sql };
+  }
+  const value = { items: Array.from({ length: 100 }, (_, i) => ({ i, name: `product ${i}` })) };
+
+  it('gzips in the worker where the column has no lz4, and reads it back', async () => {
+    const { ds, rows, sql } = store('');
+    const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0 });
+    assert.equal(await sut.compression(), 'worker');
+    const ref = (await sut.offload('run-1', 'fetch', value)) as { $payload: { id: string; size: number } };
+    const row = rows.get(ref.$payload.id)!;
+    assert.equal(row.body, null);
+    assert.ok(row.data!.length < ref.$payload.size, 'compressed');
+    assert.equal(row.data![0], 0x1f, 'gzip');
+    assert.deepEqual(await sut.load(ref), value);
+    assert.equal(sql.filter((s) => s === 'SELECT').length, 2, 'the column asked once, then the payload read');
+  });
+
+  it('writes JSON text where the column compresses with lz4, or when told to', async () => {
+    for (const [att, option] of [['l', undefined], ['', 'postgres']] as const) {
+      const { ds, rows } = store(att);
+      const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, ...(option ? { compression: option } : {}) });
+      const ref = (await sut.offload('run-1', 'fetch', value)) as { $payload: { id: string; size: number } };
+      assert.equal(rows.get(ref.$payload.id)!.body, JSON.stringify(value));
+      assert.deepEqual(await sut.load(ref), value);
+    }
   });
 });
