@@ -311,7 +311,8 @@ export class ExecutionsService {
       try {
         const rows: Array<Record<string, unknown>> = await this.dataSource.query(INSERT_RUN, values);
         if (rows.length === 0) return { kind: 'stale' };
-        return { kind: 'inserted', row: repo.create(rows[0] as Partial<WorkflowExecution>) };
+        // The row as PostgreSQL returned it (column names are the entity's): repo.create() would copy it property by property.
+        return { kind: 'inserted', row: Object.assign(new WorkflowExecution(), rows[0]) };
       } catch (err) {
         const e = err as { code?: string; constraint?: string; driverError?: { constraint?: string } };
         if (e.code !== '23505') throw err;
