@@ -104,6 +104,17 @@ const SA = {
   version: defineSearchAttributeKey(SEARCH_ATTRIBUTES.version, SearchAttributeType.INT),
 };
 
+/**
+ * A `workflow_executions` row as PostgreSQL returns it, as the entity (the
+ * column names are its properties; `duration_seconds` is numeric, read as a
+ * string): cheaper than TypeORM's hydration or `repo.create()`.
+ */
+export function runRow(raw: Record<string, unknown>): WorkflowExecution {
+  const row = Object.assign(new WorkflowExecution(), raw);
+  row.duration_seconds = raw.duration_seconds === null || raw.duration_seconds === undefined ? null : Number(raw.duration_seconds);
+  return row;
+}
+
 /** Definition versions whose validation an ExecutionsService remembers. */
 const VALIDATED_VERSIONS = 1000;
 /** Workflows whose row an ExecutionsService remembers between starts. */
@@ -146,8 +157,9 @@ export class ExecutionsService {
   async start(workflowId: number, opts: StartOptions = {}, resume?: InterpreterInput['resume'], restartedFrom?: string): Promise<WorkflowExecution> {
     const repo = this.dataSource.getRepository(WorkflowExecution);
     if (opts.idempotency_key) {
-      const existing = await repo.findOne({ where: { idempotency_key: opts.idempotency_key } });
-      if (existing) return sameWorkflow(existing, workflowId, opts.idempotency_key);
+      // Plain SQL: TypeORM's findOne costs the API some 3 ms of CPU (query building, hydration).
+      const rows: Array<Record<string, unknown>> = await this.dataSource.query(`SELECT * FROM workflow_executions WHERE idempotency_key = $1`, [opts.idempotency_key]);
+      if (rows[0]) return sameWorkflow(runRow(rows[0]), workflowId, opts.idempotency_key);
     }
     // The workflow's row as this process last saw it (status, current version, code and name are mutable): the
     // run's INSERT inserts only if the row still says the same, so a start is one round trip to PostgreSQL. A miss,
@@ -311,8 +323,7 @@ export class ExecutionsService {
       try {
         const rows: Array<Record<string, unknown>> = await this.dataSource.query(INSERT_RUN, values);
         if (rows.length === 0) return { kind: 'stale' };
-        // The row as PostgreSQL returned it (column names are the entity's): repo.create() would copy it property by property.
-        return { kind: 'inserted', row: Object.assign(new WorkflowExecution(), rows[0]) };
+        return { kind: 'inserted', row: runRow(rows[0]) };
       } catch (err) {
         const e = err as { code?: string; constraint?: string; driverError?: { constraint?: string } };
         if (e.code !== '23505') throw err;
