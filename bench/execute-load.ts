@@ -1,38 +1,69 @@
 /**
- * Load bench of `POST /workflows/{id}/execute/` against a running API, from a
- * separate process (not part of `npm test`):
+ * Load bench of `POST /workflows/{id}/execute/` (not part of `npm test`), N
+ * concurrent keep-alive clients each looping the execute endpoint; prints
+ * requests/s, p50/p90/p99/max latency and the count per status, beside plain
+ * Temporal `workflow.start` calls to the same server (a small input, no API,
+ * no database, a task queue nobody polls), as ratios, with the load average.
  *
- *   node dist/bench/execute-load.js --url http://127.0.0.1:3000/orchestration/api \
- *     --key "$MERCHFLOW_API_KEY" --workflow 1 [--clients 50] [--requests 2000 | --duration 30] [--input '{"n":1}']
+ * Self-contained (no --url): starts what it needs under .data/ on free ports
+ * (embedded PostgreSQL, a Temporal dev server on a SQLite file with the
+ * pragmas `npm start` uses, the API process `dist/src/main.js` as `npm start`
+ * runs it, payload encryption on), creates an operator key and a workflow of
+ * ten steps through the API, and points the API at a task queue nobody polls
+ * (this measures starting runs, not running them). Interleaved rounds, API and
+ * baseline alternating which goes first; also the API process's CPU per
+ * request and the PostgreSQL commits per request. Removes everything at the end.
  *
- * N concurrent clients (keep-alive) each loop POSTing the execute endpoint;
- * prints requests/s, p50/p90/p99/max latency and the count per status. Use an
- * operator key; each request starts a real run, so point it at a workflow
- * whose steps are cheap (or one the worker is not polling for).
+ *   npm run bench -- execute-load [--clients 50] [--requests 1000] [--rounds 2] [--api-cpu-prof DIR]
  *
- * With `--baseline-temporal HOST:PORT` it then runs the same load as plain
- * Temporal `workflow.start` calls (no API, no database, a task queue nobody
- * polls) and prints the API's figures as ratios of that baseline.
+ * Against a running API (each request starts a real run: point it at a
+ * workflow whose steps are cheap, or one no worker polls for):
+ *
+ *   npm run bench -- execute-load --url http://127.0.0.1:3000/orchestration/api \
+ *     --key "$MERCHFLOW_API_KEY" --workflow 1 [--clients 50] [--requests 2000 | --duration 30] [--input '{"n":1}'] \
+ *     [--baseline-temporal HOST:PORT]
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '@src/config/config';
+import { createDataSource } from '@src/database/data-source';
+import { ApiKeysService } from '@src/auth/api-keys.service';
+import { generatePayloadKey } from '@engine/codec/encryption-codec';
+import { merchflowDataConverter } from '@engine/codec/data-converter';
+import { workflowTypeName } from '@engine/shared/contracts';
+import { stepTypeRegistry } from '@engine/activities/registry';
+import { WorkflowsService } from '@src/workflows/workflows.service';
+import { searchAttributes } from '@src/executions/executions.service';
+import { runMetadata } from '@src/executions/run-metadata';
+import { startEmbeddedPostgres } from '../scripts/lib/embedded-postgres';
+import { startTemporalDevServer } from '../scripts/lib/temporal-server';
+import { freePort, waitFor } from '../scripts/lib/ports';
+import { startNodeProcess, stopAll } from '../scripts/lib/supervisor';
+import { cpuMsOfTrees, loadAverage } from './support/proc';
 
 interface Options {
-  url: string;
-  key: string;
-  workflow: number;
+  url: string | null;
+  key: string | null;
+  workflow: number | null;
   clients: number;
   requests: number | null;
   durationSeconds: number | null;
   input: Record<string, unknown>;
   warmup: number;
+  rounds: number;
   baselineTemporal: string | null;
+  /** Self-contained mode: write a CPU profile of the API process into this directory (node --cpu-prof). */
+  apiCpuProf: string | null;
 }
 
 function usage(message?: string): never {
   if (message) console.error(`execute-load: ${message}`);
   console.error(
-    'usage: node dist/bench/execute-load.js --url URL --key KEY --workflow ID [--clients 50] [--requests N | --duration SECONDS] [--input JSON] [--warmup N]',
+    'usage: npm run bench -- execute-load [--clients 50] [--requests N | --duration SECONDS] [--rounds 2] [--input JSON] [--warmup N] [--api-cpu-prof DIR]\n' +
+      '       npm run bench -- execute-load --url URL --key KEY --workflow ID [--baseline-temporal HOST:PORT] [same options]',
   );
   process.exit(2);
 }
@@ -52,14 +83,13 @@ function parse(argv: string[]): Options {
     if (!Number.isInteger(n) || n < 1) usage(`--${name} must be a positive integer`);
     return n;
   };
-  const known = new Set(['url', 'key', 'workflow', 'clients', 'requests', 'duration', 'input', 'warmup', 'baseline-temporal']);
+  const known = new Set(['url', 'key', 'workflow', 'clients', 'requests', 'duration', 'input', 'warmup', 'rounds', 'baseline-temporal', 'api-cpu-prof']);
   for (const a of argv) if (a.startsWith('--') && !known.has(a.slice(2))) usage(`unknown option ${a}`);
-  const url = get('url') ?? process.env.MERCHFLOW_API_URL ?? 'http://127.0.0.1:3000/orchestration/api';
-  const key = get('key') ?? process.env.MERCHFLOW_API_KEY;
-  if (!key) usage('--key (or MERCHFLOW_API_KEY) is required: an operator API key');
+  const url = get('url') ?? process.env.MERCHFLOW_API_URL ?? null;
+  const key = get('key') ?? process.env.MERCHFLOW_API_KEY ?? null;
   const workflow = int('workflow', null);
-  if (workflow === null) usage('--workflow ID is required');
-  let input: Record<string, unknown> = {};
+  if (url !== null && (!key || workflow === null)) usage('with --url, --key (or MERCHFLOW_API_KEY, an operator key) and --workflow ID are required');
+  let input: Record<string, unknown> = { n: 1 };
   const rawInput = get('input');
   if (rawInput !== undefined) {
     try {
@@ -69,17 +99,19 @@ function parse(argv: string[]): Options {
     }
   }
   const durationSeconds = int('duration', null);
-  const requests = int('requests', durationSeconds === null ? 2000 : null);
+  const requests = int('requests', durationSeconds === null ? (url === null ? 1000 : 2000) : null);
   return {
-    url: url.replace(/\/+$/, ''),
+    url: url === null ? null : url.replace(/\/+$/, ''),
     key,
     workflow,
     clients: int('clients', 50)!,
     requests,
     durationSeconds,
     input,
-    warmup: int('warmup', 20)!,
+    warmup: int('warmup', 50)!,
+    rounds: int('rounds', url === null ? 2 : 1)!,
     baselineTemporal: get('baseline-temporal') ?? null,
+    apiCpuProf: get('api-cpu-prof') ?? null,
   };
 }
 
@@ -89,12 +121,14 @@ function percentile(sorted: number[], p: number): number {
   return sorted[i];
 }
 
-async function main(): Promise<void> {
-  const o = parse(process.argv.slice(2));
-  const endpoint = `${o.url}/workflows/${o.workflow}/execute/`;
-  const body = JSON.stringify({ input_data: o.input });
-  const headers = { authorization: `Bearer ${o.key}`, 'content-type': 'application/json' };
-  const once = async (): Promise<{ status: number; ms: number }> => {
+type Once = () => Promise<{ status: number; ms: number }>;
+
+/** One POST of the execute endpoint, timed. */
+function executeOnce(url: string, key: string, workflow: number, input: Record<string, unknown>): Once {
+  const endpoint = `${url}/workflows/${workflow}/execute/`;
+  const body = JSON.stringify({ input_data: input });
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  return async () => {
     const t0 = performance.now();
     try {
       const res = await fetch(endpoint, { method: 'POST', headers, body });
@@ -104,50 +138,215 @@ async function main(): Promise<void> {
       return { status: 0, ms: performance.now() - t0 };
     }
   };
+}
 
-  // A first request checks the setup (key, workflow) before the clients start.
-  const probe = await once();
-  if (probe.status !== 202) {
-    console.error(`execute-load: the first request answered ${probe.status || 'no connection'}; check --url, --key (operator) and --workflow`);
-    process.exit(1);
-  }
-  for (let i = 0; i < o.warmup; i++) await once();
+/** One plain `workflow.start` with the same input on a task queue nobody polls, timed; `ids` collects the started ids. */
+function baselineOnce(client: Client, input: Record<string, unknown>, ids: string[]): Once {
+  const stamp = Date.now().toString(36);
+  let n = 0;
+  return async () => {
+    const t0 = performance.now();
+    const workflowId = `baseline-${stamp}-${n++}`;
+    try {
+      await client.workflow.start('executeLoadBaseline', { taskQueue: `execute-load-baseline-${stamp}`, workflowId, args: [input] });
+      ids.push(workflowId);
+      return { status: 202, ms: performance.now() - t0 };
+    } catch {
+      return { status: 0, ms: performance.now() - t0 };
+    }
+  };
+}
 
-  const api = await load(o, once);
-  report(`POST ${endpoint}`, o, api, 202);
-  if (api.ok !== api.latencies.length) process.exitCode = 1;
+/** What the self-contained mode started: the API's URL, key, workflow and pid, the Temporal address, and how to stop it all. */
+interface Stack {
+  url: string;
+  key: string;
+  workflow: number;
+  temporal: string;
+  apiPid: number;
+  /** The Temporal start the API makes for this workflow (definition, search attributes, memo, metadata, encrypted), from the bench's own client. */
+  sameStart(connection: Connection): Once;
+  commits(): Promise<number>;
+  stop(): Promise<void>;
+}
 
-  if (o.baselineTemporal) {
-    // The same number of runs started straight through the Temporal client: what the API adds on top.
-    const client = new Client({ connection: await Connection.connect({ address: o.baselineTemporal }) });
-    const stamp = Date.now().toString(36);
-    let n = 0;
-    const start = async (): Promise<{ status: number; ms: number }> => {
-      const t0 = performance.now();
-      try {
-        await client.workflow.start('executeLoadBaseline', { taskQueue: `execute-load-baseline-${stamp}`, workflowId: `baseline-${stamp}-${n++}`, args: [o.input] });
-        return { status: 202, ms: performance.now() - t0 };
-      } catch {
-        return { status: 0, ms: performance.now() - t0 };
-      }
+async function startStack(o: Options): Promise<Stack> {
+  const root = path.resolve(__dirname, '..', '..');
+  const dataDir = path.join(root, '.data', `bench-execute-load-${process.pid}`);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  const cleanups: Array<() => Promise<unknown>> = [() => Promise.resolve(fs.rmSync(dataDir, { recursive: true, force: true }))];
+  const stop = async () => {
+    for (const c of cleanups.reverse()) await c().catch((e) => say(`cleanup: ${(e as Error).message}`));
+  };
+  try {
+    const [pg, tmp] = await Promise.all([
+      startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), port: await freePort(), database: 'merchflow_bench', password: 'bench' }),
+      startTemporalDevServer({ port: await freePort(), uiPort: null, dbFile: path.join(dataDir, 'temporal.db') }),
+    ]);
+    cleanups.push(() => pg.stop(), () => tmp.stop());
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_ENV: 'development',
+      MERCHFLOW_DATA_DIR: dataDir,
+      DATABASE_URL: pg.url,
+      TEMPORAL_ADDRESS: tmp.address,
+      // Nobody polls it: the bench measures starting runs.
+      TEMPORAL_TASK_QUEUE: `execute-load-${process.pid}`,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      // The API gives up on a Temporal call after 1.5 s by default (then answers 503): under 50 clients on a loaded
+      // machine the dev server answers later than that, and the bench measures starts, not that timeout.
+      TEMPORAL_CALL_TIMEOUT_MS: process.env.TEMPORAL_CALL_TIMEOUT_MS ?? '60000',
+      // Encrypted payloads, as `npm start` and production run.
+      PAYLOAD_KEYS: `bench:${generatePayloadKey()}`,
+      MERCHFLOW_PUBLIC_URL: `http://127.0.0.1:${port}`,
     };
-    const base = await load(o, start);
-    report(`baseline: Temporal workflow.start at ${o.baselineTemporal}`, o, base, 202);
-    // Nobody polls the baseline's task queue: end its runs so they do not pile up on the server.
-    const ids = Array.from({ length: n }, (_, i) => `baseline-${stamp}-${i}`);
-    await Promise.all(
-      Array.from({ length: o.clients }, async (_, c) => {
-        for (let i = c; i < ids.length; i += o.clients) {
-          await client.workflow.getHandle(ids[i]).terminate('execute-load baseline done').catch(() => undefined);
-        }
+    const config = loadConfig(env);
+    const ds = await createDataSource(config, { poolSize: 2 }).initialize();
+    cleanups.push(() => ds.destroy());
+    await ds.runMigrations();
+    const keys = new ApiKeysService(ds);
+    const { key } = await keys.create({ name: 'execute-load', role: 'operator' });
+    const { key: adminKey } = await keys.create({ name: 'execute-load-admin', role: 'admin' });
+    // The API of the build this bench belongs to (dist, or BUILD_OUT's directory).
+    const api = startNodeProcess('api', 2, path.join(__dirname, '..', 'src', 'main.js'), [], env, o.apiCpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.apiCpuProf)}`] : []);
+    cleanups.push(() => stopAll([api], 10_000));
+    const url = `http://127.0.0.1:${port}${config.http.basePath}`;
+    await waitFor('the API', async () => {
+      try {
+        return (await fetch(`${url}/health/`)).status === 200;
+      } catch {
+        return false;
+      }
+    }, 90_000, 300);
+    const res = await fetch(`${url}/workflows/`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        code: `execute_load_${Date.now()}`,
+        name: 'Ten transform steps',
+        steps: Array.from({ length: 10 }, (_, i) => ({
+          key: `step_${i + 1}`,
+          name: `Step ${i + 1}`,
+          step_type: 'data_transform',
+          timeout_seconds: 60,
+          config: { transform_type: 'filter', match: 'all', rules: [{ field: 'qty', operator: 'gt', value: 0 }] },
+          ...(i > 0 ? { depends_on_steps: [`step_${i}`] } : {}),
+        })),
       }),
-    );
-    const p = (r: LoadResult, q: number) => percentile(r.latencies, q);
-    console.log(
-      `ratio API / baseline: throughput ${(api.latencies.length / api.elapsed / (base.latencies.length / base.elapsed)).toFixed(2)}x, ` +
-        `p50 ${(p(api, 50) / p(base, 50)).toFixed(2)}x, p99 ${(p(api, 99) / p(base, 99)).toFixed(2)}x`,
-    );
-    await client.connection.close();
+    });
+    const created = (await res.json()) as { id?: number; workflow?: { id: number } };
+    const workflow = created.id ?? created.workflow?.id;
+    if (res.status !== 201 || typeof workflow !== 'number') throw new Error(`creating the workflow answered ${res.status}: ${JSON.stringify(created).slice(0, 500)}`);
+    const commits = async () => {
+      const rows: Array<{ n: string }> = await ds.query(`SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()`);
+      return Number(rows[0].n);
+    };
+    const { workflow: row, definition } = await new WorkflowsService(ds, stepTypeRegistry([])).definition(workflow);
+    const sameStart = (connection: Connection): Once => {
+      const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: merchflowDataConverter(config) });
+      return async () => {
+        const t0 = performance.now();
+        const id = `${row.code}-same-${randomUUID()}`;
+        try {
+          await client.workflow.start(workflowTypeName(definition.workflow_type), {
+            workflowId: id,
+            taskQueue: config.temporal.taskQueue,
+            args: [{ execution_id: id, definition, input: { n: 1 }, trigger_type: 'api', triggered_by: null }],
+            typedSearchAttributes: searchAttributes(definition, 'api'),
+            memo: { workflow_id: row.id, workflow_name: row.name, version: definition.version, restarted_from: null },
+            ...runMetadata({ definition, executionId: id, trigger: 'api', input: { n: 1 }, publicUrl: `http://127.0.0.1:${port}`, scheduleId: null }),
+          });
+          return { status: 202, ms: performance.now() - t0 };
+        } catch {
+          return { status: 0, ms: performance.now() - t0 };
+        }
+      };
+    };
+    return { url, key, workflow, temporal: tmp.address, apiPid: api.child.pid!, sameStart, commits, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+const say = (line: string) => console.log(`execute-load | ${line}`);
+
+async function main(): Promise<void> {
+  const o = parse(process.argv.slice(2));
+  const stack = o.url === null ? await startStack(o) : null;
+  try {
+    const url = stack?.url ?? o.url!;
+    const key = stack?.key ?? o.key!;
+    const workflow = stack?.workflow ?? o.workflow!;
+    const temporal = stack?.temporal ?? o.baselineTemporal;
+    const api = executeOnce(url, key, workflow, o.input);
+
+    // A first request checks the setup (key, workflow) before the clients start.
+    const probe = await api();
+    if (probe.status !== 202) throw new Error(`the first request answered ${probe.status || 'no connection'}; check --url, --key (operator) and --workflow`);
+    const connection = temporal ? await Connection.connect({ address: temporal }) : null;
+    const client = connection ? new Client({ connection }) : null;
+    const baselineIds: string[] = [];
+    const sides: Array<{ name: string; once: Once; results: LoadResult[]; cpuMs: number; commits: number }> = [
+      { name: `POST ${url}/workflows/${workflow}/execute/`, once: api, results: [], cpuMs: 0, commits: 0 },
+      ...(client ? [{ name: `baseline: Temporal workflow.start at ${temporal}`, once: baselineOnce(client, o.input, baselineIds), results: [], cpuMs: 0, commits: 0 }] : []),
+      // The API's own Temporal start without the API: tells what the start costs from what the API adds around it.
+      ...(stack && connection ? [{ name: 'same start: the API\'s Temporal start from the bench, without the API', once: stack.sameStart(connection), results: [], cpuMs: 0, commits: 0 }] : []),
+    ];
+    // Warm-up: connections open, caches filled, the JIT warm on both sides.
+    for (const s of sides) await Promise.all(Array.from({ length: o.warmup }, s.once));
+    say(`${o.clients} clients, ${o.requests ?? `${o.durationSeconds} s of`} requests a round, ${o.rounds} round(s); ${loadAverage()}`);
+    for (let round = 0; round < o.rounds; round++) {
+      for (const s of round % 2 ? [...sides].reverse() : sides) {
+        const cpu0 = stack ? cpuMsOfTrees([stack.apiPid]) : 0;
+        const commits0 = stack ? await stack.commits() : 0;
+        const r = await load(o, s.once);
+        if (stack) {
+          s.cpuMs += cpuMsOfTrees([stack.apiPid]) - cpu0;
+          s.commits += (await stack.commits()) - commits0;
+        }
+        s.results.push(r);
+        report(`round ${round + 1}: ${s.name}`, o, r);
+        if (s === sides[0] && r.ok !== r.latencies.length) process.exitCode = 1;
+      }
+    }
+    const rate = (rs: LoadResult[]) => rs.reduce((a, r) => a + r.ok / r.elapsed, 0) / rs.length; // runs started (202) a second
+    const p = (rs: LoadResult[], q: number) => rs.reduce((a, r) => a + percentile(r.latencies, q), 0) / rs.length;
+    const count = (rs: LoadResult[]) => rs.reduce((a, r) => a + r.latencies.length, 0);
+    const [mf, base, same] = sides;
+    say('');
+    say(`API: ${rate(mf.results).toFixed(1)} runs started/s, p50 ${p(mf.results, 50).toFixed(1)} ms, p99 ${p(mf.results, 99).toFixed(1)} ms (mean of ${o.rounds} round(s))`);
+    if (stack) {
+      const n = count(mf.results);
+      say(`API process CPU ${(mf.cpuMs / n).toFixed(2)} ms a request; PostgreSQL commits ${(mf.commits / n).toFixed(2)} a request (baseline rounds: ${(base ? base.commits / count(base.results) : 0).toFixed(2)})`);
+    }
+    if (base) {
+      say(`baseline: ${rate(base.results).toFixed(1)} starts/s, p50 ${p(base.results, 50).toFixed(1)} ms, p99 ${p(base.results, 99).toFixed(1)} ms`);
+      say(
+        `ratio API / baseline: throughput ${(rate(mf.results) / rate(base.results)).toFixed(2)}x, ` +
+          `p50 ${(p(mf.results, 50) / p(base.results, 50)).toFixed(2)}x, p99 ${(p(mf.results, 99) / p(base.results, 99)).toFixed(2)}x`,
+      );
+    }
+    if (base && same) {
+      say(`same start: ${rate(same.results).toFixed(1)} starts/s, p50 ${p(same.results, 50).toFixed(1)} ms, p99 ${p(same.results, 99).toFixed(1)} ms`);
+      say(`ratio same start / baseline: throughput ${(rate(same.results) / rate(base.results)).toFixed(2)}x; API / same start: ${(rate(mf.results) / rate(same.results)).toFixed(2)}x`);
+    }
+    say(`done; ${loadAverage()}`);
+    if (client && !stack) {
+      // Nobody polls the baseline's task queue: end its runs so they do not pile up on a server that stays.
+      await Promise.all(
+        Array.from({ length: o.clients }, async (_, c) => {
+          for (let i = c; i < baselineIds.length; i += o.clients) {
+            await client.workflow.getHandle(baselineIds[i]).terminate('execute-load baseline done').catch(() => undefined);
+          }
+        }),
+      );
+    }
+    await connection?.close();
+  } finally {
+    await stack?.stop();
   }
 }
 
@@ -159,7 +358,7 @@ interface LoadResult {
 }
 
 /** N clients each looping `once` until the request count or the duration is reached. */
-async function load(o: Options, once: () => Promise<{ status: number; ms: number }>): Promise<LoadResult> {
+async function load(o: Options, once: Once): Promise<LoadResult> {
   const latencies: number[] = [];
   const statuses = new Map<number, number>();
   let issued = 0;
@@ -181,16 +380,18 @@ async function load(o: Options, once: () => Promise<{ status: number; ms: number
   return { latencies, statuses, elapsed, ok: statuses.get(202) ?? 0 };
 }
 
-function report(title: string, o: Options, r: LoadResult, okStatus: number): void {
+function report(title: string, o: Options, r: LoadResult): void {
   const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
-  console.log(title);
-  console.log(`  clients ${o.clients}, requests ${r.latencies.length} in ${r.elapsed.toFixed(2)} s`);
-  console.log(`  throughput ${(r.latencies.length / r.elapsed).toFixed(1)} requests/s (${((r.statuses.get(okStatus) ?? 0) / r.elapsed).toFixed(1)} runs started/s)`);
-  console.log(`  latency p50 ${fmt(percentile(r.latencies, 50))}  p90 ${fmt(percentile(r.latencies, 90))}  p99 ${fmt(percentile(r.latencies, 99))}  max ${fmt(r.latencies.at(-1) ?? NaN)}`);
-  console.log(`  statuses ${[...r.statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s || 'error'}: ${n}`).join(', ')}`);
+  say(title);
+  say(`  clients ${o.clients}, requests ${r.latencies.length} in ${r.elapsed.toFixed(2)} s: ${(r.latencies.length / r.elapsed).toFixed(1)} requests/s (${(r.ok / r.elapsed).toFixed(1)} runs started/s)`);
+  say(`  latency p50 ${fmt(percentile(r.latencies, 50))}  p90 ${fmt(percentile(r.latencies, 90))}  p99 ${fmt(percentile(r.latencies, 99))}  max ${fmt(r.latencies.at(-1) ?? NaN)}`);
+  say(`  statuses ${[...r.statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s || 'error'}: ${n}`).join(', ')}`);
 }
 
-main().catch((err) => {
-  console.error(`execute-load: ${(err as Error).message}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err) => {
+    console.error(`execute-load: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);

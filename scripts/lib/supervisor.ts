@@ -19,8 +19,9 @@ export interface Supervised {
 }
 
 /** Starts a node script as a child whose output lines carry its name. */
-export function startNodeProcess(name: string, index: number, script: string, args: string[], env: NodeJS.ProcessEnv): Supervised {
-  const child = spawn(process.execPath, ['--enable-source-maps', script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `nodeArgs`: options of node itself (e.g. a bench's `--cpu-prof`, which NODE_OPTIONS does not take). */
+export function startNodeProcess(name: string, index: number, script: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Supervised {
+  const child = spawn(process.execPath, ['--enable-source-maps', ...nodeArgs, script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = prefixer(name, index);
   readline.createInterface({ input: child.stdout! }).on('line', out);
   readline.createInterface({ input: child.stderr! }).on('line', out);

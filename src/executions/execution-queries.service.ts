@@ -156,8 +156,13 @@ export class ExecutionQueriesService {
     };
   }
 
-  /** The summary of a row whose workflow relation is not loaded (a run just started, cancelled, signalled). */
+  /**
+   * The summary of a row whose workflow relation may not be loaded (a run
+   * cancelled, signalled); a run just started carries its workflow's code and
+   * name already (ExecutionsService.start), so nothing is read.
+   */
   async present(r: WorkflowExecution): Promise<ExecutionSummary> {
+    if (r.workflow) return this.summary(r);
     const wf: Array<{ code: string; name: string }> = await this.dataSource.query(`SELECT code, name FROM workflows WHERE id = $1`, [r.workflow_id]);
     return this.summary(r, wf[0]);
   }

@@ -42,6 +42,9 @@ export interface WorkflowWithDefinition {
   definition: WorkflowDefinition;
 }
 
+/** The columns of a workflow that starting a run reads. */
+export type StartableWorkflow = Pick<Workflow, 'id' | 'code' | 'name' | 'status' | 'current_version' | 'workflow_type'>;
+
 /**
  * Stores workflow definitions. Every edit of the definition creates a new
  * immutable version; runs pin one version, so later edits never change a
@@ -162,6 +165,25 @@ export class WorkflowsService {
     return { workflow: wf, definition: await this.loadDefinition(this.dataSource.manager, wf, version ?? wf.current_version) };
   }
 
+  /**
+   * A live workflow's columns that a start reads, in one plain query: the
+   * entity's `findOne` costs the API some 3 ms of CPU a call (query building
+   * and hydration of every column), most of the execute path's own work.
+   */
+  async startable(id: number): Promise<StartableWorkflow> {
+    const rows: StartableWorkflow[] = await this.dataSource.query(
+      `SELECT id, code, name, status, current_version, workflow_type FROM workflows WHERE id = $1 AND deleted_at IS NULL`,
+      [id],
+    );
+    if (!rows[0]) throw new NotFoundError('Workflow', id);
+    return rows[0];
+  }
+
+  /** The definition of one version of `wf` (its current one by default), from the cache of immutable versions. */
+  async definitionFor(wf: Pick<Workflow, 'id' | 'code' | 'workflow_type' | 'current_version'>, version?: number): Promise<WorkflowDefinition> {
+    return this.loadDefinition(this.dataSource.manager, wf, version ?? wf.current_version);
+  }
+
   async versions(id: number): Promise<WorkflowVersion[]> {
     await this.get(id);
     return this.dataSource.getRepository(WorkflowVersion).find({ where: { workflow_id: id }, order: { version: 'DESC' } });
@@ -207,7 +229,7 @@ export class WorkflowsService {
     await this.dataSource.getRepository(Workflow).softRemove(wf);
   }
 
-  private async loadDefinition(m: EntityManager, wf: Workflow, version: number): Promise<WorkflowDefinition> {
+  private async loadDefinition(m: EntityManager, wf: Pick<Workflow, 'id' | 'code' | 'workflow_type'>, version: number): Promise<WorkflowDefinition> {
     const key = `${wf.id}:${version}`;
     let stored = this.versionCache.get(key);
     if (!stored) {

@@ -253,4 +253,37 @@ describe('workflows API', () => {
     assert.equal(inactive.status, 409);
     assert.equal(inactive.body.code, 'WORKFLOW_INACTIVE');
   });
+
+  it('executes what the workflow says now after an edit, a rename, reactivation or deletion since its last run', async () => {
+    type Run = { execution_id: string; version: number; workflow_name: string; total_steps: number };
+    const wf = (await create(echoDefinition(uniqueCode('edits')))).body;
+    const execute = () => api.request<Run>('POST', `/workflows/${wf.id}/execute/`, { body: { input_data: { n: 1 } } });
+    const first = await execute();
+    assert.equal(first.status, 202, first.text);
+    assert.deepEqual([first.body.version, first.body.workflow_name, first.body.total_steps], [1, wf.name, 2]);
+
+    const steps = [...wf.steps.map((s) => ({ key: s.key, name: s.key, step_type: s.step_type, depends_on_steps: s.depends_on_steps })), { key: 'third', name: 'Third', step_type: 'test_echo', depends_on_steps: ['second'] }];
+    assert.equal((await api.request('PATCH', `/workflows/${wf.id}/`, { body: { steps } })).status, 200);
+    const edited = await execute();
+    assert.equal(edited.status, 202, edited.text);
+    assert.deepEqual([edited.body.version, edited.body.total_steps], [2, 3]);
+
+    const rename = await api.request<WorkflowBody>('PATCH', `/workflows/${wf.id}/`, { body: { name: 'Renamed' } });
+    assert.equal(rename.status, 200, rename.text);
+    const renamed = await execute();
+    assert.equal(renamed.status, 202, renamed.text);
+    assert.deepEqual([renamed.body.version, renamed.body.workflow_name], [rename.body.current_version, 'Renamed']);
+    const row = await api.request<{ workflow_name: string; version: number }>('GET', `/executions/${renamed.body.execution_id}/`);
+    assert.deepEqual([row.body.workflow_name, row.body.version], ['Renamed', rename.body.current_version]);
+
+    await api.request('PATCH', `/workflows/${wf.id}/`, { body: { status: 'inactive' } });
+    assert.equal((await execute()).status, 409);
+    await api.request('PATCH', `/workflows/${wf.id}/`, { body: { status: 'active' } });
+    assert.equal((await execute()).status, 202);
+
+    assert.equal((await api.request('DELETE', `/workflows/${wf.id}/`)).status, 204);
+    const deleted = await api.request('POST', `/workflows/${wf.id}/execute/`, { body: { input_data: { n: 1 } } });
+    assert.equal(deleted.status, 404);
+    assert.equal(deleted.body.code, 'NOT_FOUND');
+  });
 });
