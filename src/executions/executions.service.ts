@@ -321,7 +321,8 @@ export class ExecutionsService {
       workflow.code,
       workflow.name,
       workflow.workflow_type,
-      opts.version === undefined ? workflow.current_version : null,
+      // No version asked (absent, or null from a JSON body): the run is on the current version, which the INSERT checks.
+      opts.version == null ? workflow.current_version : null,
     ];
     for (let attempt = 0; ; attempt++) {
       try {
