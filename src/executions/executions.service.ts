@@ -332,6 +332,12 @@ export class ExecutionsService {
       } catch (err) {
         const e = err as { code?: string; constraint?: string; driverError?: { constraint?: string } };
         if (e.code !== '23505') throw err;
+        // A concurrent request with the same idempotency key won the race: answer with its run (before the
+        // singleton check: the losing INSERT may meet the one-at-a-time index first, and the winner holds that slot).
+        if (opts.idempotency_key) {
+          const existing = await repo.findOne({ where: { idempotency_key: opts.idempotency_key } });
+          if (existing) return { kind: 'existing', row: sameWorkflow(existing, workflow.id, opts.idempotency_key) };
+        }
         if ((e.constraint ?? e.driverError?.constraint) === SINGLETON_INDEX && singletonKey) {
           // Another run holds the slot: refused, unless the projection is only late in saying that run is over.
           if (attempt === 0 && (await this.freeStaleSingleton(singletonKey))) continue;
@@ -342,11 +348,6 @@ export class ExecutionsService {
               `${holder ? ` (${holder.execution_id})` : ''}; it runs one at a time (docs/exactly-once.md)`,
             { execution_id: holder?.execution_id ?? null, singleton_key: singletonKey },
           );
-        }
-        // A concurrent request with the same idempotency key won the race: answer with its run.
-        if (opts.idempotency_key) {
-          const existing = await repo.findOne({ where: { idempotency_key: opts.idempotency_key } });
-          if (existing) return { kind: 'existing', row: sameWorkflow(existing, workflow.id, opts.idempotency_key) };
         }
         throw err;
       }

@@ -157,6 +157,16 @@ describe('executions API', () => {
     const third = await execute(wf.id);
     assert.notEqual(third.execution_id, first.execution_id, 'once it is over the next run starts');
     await api.request('POST', `/executions/${third.id}/cancel/`, { key: api.keys.operator });
+    await until(third.execution_id, (d) => d.status === 'cancelled', 'the third run to be cancelled');
+
+    // Requests racing with one idempotency key get the one run they started, never the 409 its slot would give another.
+    const key = `race-${Date.now()}`;
+    const raced = await Promise.all(
+      Array.from({ length: 6 }, () => api.request<{ execution_id: string; id: number }>('POST', `/workflows/${wf.id}/execute/`, { body: { input_data: {}, idempotency_key: key } })),
+    );
+    assert.deepEqual(raced.map((r) => r.status), [202, 202, 202, 202, 202, 202], raced.map((r) => r.text).join('\n'));
+    assert.equal(new Set(raced.map((r) => r.body.execution_id)).size, 1);
+    await api.request('POST', `/executions/${raced[0].body.id}/cancel/`, { key: api.keys.operator });
   });
 
   it('signals an approval step, checking the step first', async () => {
