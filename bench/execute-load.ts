@@ -43,6 +43,7 @@ import { startTemporalDevServer } from '../scripts/lib/temporal-server';
 import { freePort, waitFor } from '../scripts/lib/ports';
 import { startNodeProcess, stopAll } from '../scripts/lib/supervisor';
 import { cpuMsOfTrees, loadAverage } from './support/proc';
+import { chainOfFilterSteps } from './support/chain-steps';
 
 interface Options {
   url: string | null;
@@ -226,14 +227,7 @@ async function startStack(o: Options): Promise<Stack> {
       body: JSON.stringify({
         code: `execute_load_${Date.now()}`,
         name: 'Ten transform steps',
-        steps: Array.from({ length: 10 }, (_, i) => ({
-          key: `step_${i + 1}`,
-          name: `Step ${i + 1}`,
-          step_type: 'data_transform',
-          timeout_seconds: 60,
-          config: { transform_type: 'filter', match: 'all', rules: [{ field: 'qty', operator: 'gt', value: 0 }] },
-          ...(i > 0 ? { depends_on_steps: [`step_${i}`] } : {}),
-        })),
+        steps: chainOfFilterSteps(10),
       }),
     });
     const created = (await res.json()) as { id?: number; workflow?: { id: number } };

@@ -37,6 +37,7 @@ import { startEmbeddedPostgres } from '../scripts/lib/embedded-postgres';
 import { startTemporalDevServer } from '../scripts/lib/temporal-server';
 import { freePort } from '../scripts/lib/ports';
 import { cpuMsOfTrees, loadAverage } from './support/proc';
+import { chainOfFilterSteps } from './support/chain-steps';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -143,14 +144,7 @@ async function main(): Promise<void> {
     const { workflow } = await workflows.create({
       code: `bench_observability_${Date.now()}`,
       name: 'Ten small steps',
-      steps: Array.from({ length: STEPS }, (_, i) => ({
-        key: `step_${i + 1}`,
-        name: `Step ${i + 1}`,
-        step_type: 'data_transform',
-        timeout_seconds: 60,
-        config: { transform_type: 'filter', match: 'all', rules: [{ field: 'qty', operator: 'gt', value: 0 }] },
-        ...(i > 0 ? { depends_on_steps: [`step_${i}`] } : {}),
-      })),
+      steps: chainOfFilterSteps(STEPS),
     });
     for (const s of sides) s.executions = new ExecutionsService(ds, async () => client, workflows, registry, s.taskQueue, { startTimeoutMs: 120_000 });
     const input = { items: [{ sku: 'A', qty: 1 }, { sku: 'B', qty: 0 }] };

@@ -158,9 +158,8 @@ export class ExecutionsService {
   async start(workflowId: number, opts: StartOptions = {}, resume?: InterpreterInput['resume'], restartedFrom?: string): Promise<WorkflowExecution> {
     const repo = this.dataSource.getRepository(WorkflowExecution);
     if (opts.idempotency_key) {
-      // Plain SQL: TypeORM's findOne costs the API some 3 ms of CPU (query building, hydration).
-      const rows: Array<Record<string, unknown>> = await this.dataSource.query(`SELECT * FROM workflow_executions WHERE idempotency_key = $1`, [opts.idempotency_key]);
-      if (rows[0]) return sameWorkflow(runRow(rows[0]), workflowId, opts.idempotency_key);
+      const existing = await this.runByIdempotencyKey(opts.idempotency_key);
+      if (existing) return sameWorkflow(existing, workflowId, opts.idempotency_key);
     }
     // The workflow's row as this process last saw it (status, current version, code and name are mutable): the
     // run's INSERT inserts only if the row still says the same, so a start is one round trip to PostgreSQL. A miss,
@@ -280,6 +279,12 @@ export class ExecutionsService {
     if (this.limits.aiConfigured !== undefined) assertAiConfigured(definition, input, this.limits.aiConfigured);
   }
 
+  /** The run started with an idempotency key, if any. Plain SQL: TypeORM's findOne costs the API some 3 ms of CPU (query building, hydration). */
+  private async runByIdempotencyKey(key: string): Promise<WorkflowExecution | null> {
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(`SELECT * FROM workflow_executions WHERE idempotency_key = $1`, [key]);
+    return rows[0] ? runRow(rows[0]) : null;
+  }
+
   /** Remembers an active workflow's row for the next starts (bounded: the longest remembered goes first). */
   private remember(workflow: StartableWorkflow): void {
     this.startables.delete(workflow.id);
@@ -335,7 +340,7 @@ export class ExecutionsService {
         // A concurrent request with the same idempotency key won the race: answer with its run (before the
         // singleton check: the losing INSERT may meet the one-at-a-time index first, and the winner holds that slot).
         if (opts.idempotency_key) {
-          const existing = await repo.findOne({ where: { idempotency_key: opts.idempotency_key } });
+          const existing = await this.runByIdempotencyKey(opts.idempotency_key);
           if (existing) return { kind: 'existing', row: sameWorkflow(existing, workflow.id, opts.idempotency_key) };
         }
         if ((e.constraint ?? e.driverError?.constraint) === SINGLETON_INDEX && singletonKey) {
