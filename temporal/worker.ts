@@ -78,7 +78,7 @@ async function tracingOptions(bundled: boolean): Promise<Pick<WorkerOptions, 'in
 /** The worker's activities: projection bookkeeping, condition evaluation and one activity per step type. */
 export async function createActivities(opts: Pick<MerchflowWorkerOptions, 'config' | 'dataSource' | 'logger' | 'executors' | 'metrics'>) {
   const projection = new ProjectionService(opts.dataSource);
-  const payloads = new PayloadStore(opts.dataSource, { thresholdBytes: opts.config.payloadThresholdBytes, cacheBytes: opts.config.payloads.cacheBytes, handoffBytes: opts.config.payloads.handoffBytes, compression: opts.config.payloads.compression }, opts.metrics);
+  const payloads = new PayloadStore(opts.dataSource, { thresholdBytes: opts.config.payloadThresholdBytes, cacheBytes: opts.config.payloads.cacheBytes, handoffBytes: opts.config.payloads.handoffBytes, compression: opts.config.payloads.compression, pageItems: opts.config.payloads.pageItems }, opts.metrics);
   const secrets = createSecretResolver(opts.config, opts.dataSource);
   // Worker-wide: every known secret value is scrubbed from every step and every log line of the process.
   const scrubber = createSecretScrubber(opts.config, opts.dataSource, opts.logger);

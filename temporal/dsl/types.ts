@@ -168,9 +168,11 @@ export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancel
 /**
  * A claim-check reference: a value too large for workflow history, stored in the
  * payload table. Executors receive the resolved value; the workflow only sees this.
+ * With `pages`, a list stored page by page (`items` items in `pages` rows, see
+ * PayloadStore.pageWriter); it stands for one list of an output.
  */
 export interface PayloadRef {
-  $payload: { id: string; size: number; sha256?: string; items?: number };
+  $payload: { id: string; size: number; sha256?: string; items?: number; pages?: number };
 }
 
 export function isPayloadRef(value: unknown): value is PayloadRef {

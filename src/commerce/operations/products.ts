@@ -7,7 +7,9 @@ import { z } from 'zod';
 import { isPlainObject } from '@engine/dsl/references';
 import { canonicalJson, contentHash, sha256Hex } from '@engine/activities/database_query/values';
 import { ItemFailures, itemKeyGuess } from '@engine/activities/shared/item-failures';
-import { operation } from './types';
+import { operation, type OperationContext } from './types';
+import type { Db } from './db';
+import { isPayloadRef } from '@engine/dsl/types';
 import { asRecord, listOf, notFound, numericRows, params, toInt, toNumber, toText } from './util';
 import { LISTING_CLAIM, claimEntities, completeClaims, heldElsewhereSql, listingClaimKey } from './claims';
 
@@ -120,162 +122,72 @@ export const importProducts = operation<{
       status: params.oneOf(mode, ['imported', 'ready_for_listing']).optional(),
       source_type: params.text(mode, 50).optional(),
     }),
+  pagedParams: ['products', 'enriched'],
   async run(p, { client, step }) {
-    const items = listOf(p.products);
     const sourceType = p.source_type ?? 'supplier_product';
     const supplier = await client.query<{ code: string }>(`SELECT code FROM suppliers WHERE id = $1`, [p.supplier_id]);
     if (supplier.rows.length === 0) throw notFound('supplier', p.supplier_id);
+    const pagesOf = (v: unknown): AsyncIterable<readonly unknown[]> => step.pages?.of(v) ?? (async function* () { yield listOf(v); })();
 
+    // The enrichment of each item by external id; when `enriched` is the very list of `products` (the AI step was
+    // skipped and passed it on), each item's own, read as it is stored.
+    const sameList = p.enriched === p.products || (isPayloadRef(p.enriched) && isPayloadRef(p.products) && p.enriched.$payload.id === p.products.$payload.id);
     const enrichedById = new Map<string, Record<string, unknown>>();
-    for (const e of listOf(p.enriched)) {
-      const id = isPlainObject(e) ? toText(e.external_id) : null;
-      const enrichment = id ? enrichmentOf(e) : null;
-      if (id && enrichment) enrichedById.set(id, enrichment);
+    if (!sameList) {
+      for await (const page of pagesOf(p.enriched)) {
+        for (const e of page) {
+          const id = isPlainObject(e) ? toText(e.external_id) : null;
+          const enrichment = id ? enrichmentOf(e) : null;
+          if (id && enrichment) enrichedById.set(id, enrichment);
+        }
+      }
     }
+    const enrichmentFor = (id: string, item: unknown) => (sameList ? enrichmentOf(item) : (enrichedById.get(id) ?? null));
 
     const errors: ItemError[] = [];
     let invalid = 0;
-    const unique = new Map<string, NormalisedProduct>();
-    // Which items are valid products (1): what the ledger records as stored, or as not stored when the transaction fails.
-    const validAt = new Uint8Array(items.length);
-    items.forEach((item, index) => {
-      const r = normaliseProduct(item);
-      if ('field' in r) {
-        invalid++;
-        if (errors.length < MAX_REPORTED) errors.push({ index, external_id: isPlainObject(item) ? toText(item.external_id) : null, field: r.field, message: r.message });
-        step.items?.record({ key: itemKeyGuess(item, index), index, status: 'invalid', code: 'INVALID_RECORD', message: `${r.field}: ${r.message}`, item });
-        return;
-      }
-      validAt[index] = 1;
-      // The last occurrence of an external id wins: one statement may not touch a row twice.
-      unique.delete(r.product.external_id);
-      unique.set(r.product.external_id, r.product);
-    });
-    const products = [...unique.values()];
-
-    // Hashes first: what the database already holds unchanged is not sent at all (a re-import of
-    // 100,000 unchanged products is two index scans, not 200,000 upserts).
-    const rows = products.map((x) => {
-      const rawJson = canonicalJson(x.raw_data);
-      const enrichment = enrichedById.get(x.external_id) ?? null;
-      return {
-        x,
-        rawJson,
-        rawHash: sha256Hex(rawJson),
-        productHash: contentHash({
-          sku: x.sku,
-          title: x.title,
-          description: x.description,
-          brand: x.brand,
-          category: x.category,
-          cost_price: x.cost_price,
-          currency: x.currency,
-          weight_kg: x.weight_kg,
-          images: x.images,
-          attributes: x.attributes,
-        }),
-        enrichment: enrichment ? canonicalJson(enrichment) : null,
-      };
-    });
+    let total = 0;
+    let enriched = 0;
+    // Every external id written, for the duplicates count across pages; the ledger's key and index of each valid item,
+    // recorded as stored (or not stored) once the one transaction has ended.
+    const seen = new Set<string>();
+    const validKeys: string[] = [];
+    const validIndexes: number[] = [];
     const counts = { inserted: 0, updated: 0, unchanged: 0 };
     const source = { inserted: 0, updated: 0, unchanged: 0 };
-    const BATCH = 5000;
     const ledger = step.items;
     try {
       await client.transaction(async (client) => {
-        const known = new Map<string, { sd: string | null; product: string | null; source_data_id: string | null; bare: boolean }>();
-        for (let start = 0; start < rows.length; start += 20_000) {
-          const ids = rows.slice(start, start + 20_000).map((r) => r.x.external_id);
-          const existing = await client.query<{ external_id: string; sd_hash: string | null; p_hash: string | null; source_data_id: string | null; bare: boolean | null }>(
-            `SELECT x.external_id, s.content_hash AS sd_hash, p.content_hash AS p_hash, p.source_data_id, (p.enrichment IS NULL) AS bare
-             FROM unnest($1::text[]) AS x(external_id)
-             LEFT JOIN source_data s ON s.source_type = $2 AND s.supplier_id = $3 AND s.marketplace_id IS NULL AND s.external_id = x.external_id
-             LEFT JOIN products p ON p.supplier_id = $3 AND p.external_id = x.external_id`,
-            [ids, sourceType, p.supplier_id],
-          );
-          for (const e of existing.rows) known.set(e.external_id, { sd: e.sd_hash, product: e.p_hash, source_data_id: e.source_data_id, bare: e.bare ?? true });
-        }
-        const sdChanged = rows.filter((r) => known.get(r.x.external_id)?.sd !== r.rawHash);
-        const sdNew = new Set(sdChanged.filter((r) => !known.get(r.x.external_id)?.sd).map((r) => r.x.external_id));
-        const productChanged = rows.filter((r) => {
-          const k = known.get(r.x.external_id);
-          return !k?.product || k.product !== r.productHash || k.source_data_id === null || sdNew.has(r.x.external_id) || (r.enrichment !== null && k.bare);
-        });
-        source.unchanged = rows.length - sdChanged.length;
-        counts.unchanged = rows.length - productChanged.length;
-  
-        for (let start = 0; start < sdChanged.length; start += BATCH) {
-          const batch = sdChanged.slice(start, start + BATCH);
-          const sd = await client.query<{ inserted: boolean }>(
-            `INSERT INTO source_data AS t (source_type, source_name, external_id, supplier_id, raw_data, content_hash, status, execution_id, step_key)
-             SELECT $1, $2, x.external_id, $3, x.raw_data, x.content_hash, 'processed', $4, $5
-             FROM unnest($6::text[], $7::jsonb[], $8::text[]) AS x(external_id, raw_data, content_hash)
-             ON CONFLICT (source_type, supplier_id, marketplace_id, external_id) DO UPDATE SET
-               raw_data = EXCLUDED.raw_data, content_hash = EXCLUDED.content_hash, status = EXCLUDED.status,
-               execution_id = EXCLUDED.execution_id, step_key = EXCLUDED.step_key, updated_at = now()
-             WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash
-             RETURNING (t.xmax = 0) AS inserted`,
-            [
-              sourceType,
-              supplier.rows[0].code,
-              p.supplier_id,
-              step.execution_id,
-              step.step_key,
-              batch.map((r) => r.x.external_id),
-              batch.map((r) => r.rawJson),
-              batch.map((r) => r.rawHash),
-            ],
-          );
-          for (const r of sd.rows) source[r.inserted ? 'inserted' : 'updated']++;
-          source.unchanged += batch.length - sd.rows.length;
-          step.heartbeat({ source_data: Math.min(start + BATCH, sdChanged.length), total: sdChanged.length });
-        }
-  
-        for (let start = 0; start < productChanged.length; start += BATCH) {
-          const batch = productChanged.slice(start, start + BATCH);
-          const res = await client.query<{ inserted: boolean }>(
-            `INSERT INTO products AS p (supplier_id, external_id, sku, title, description, brand, category, cost_price, currency, weight_kg,
-                                        images, attributes, status, content_hash, source_data_id, enrichment, execution_id, step_key)
-             SELECT $1, x.external_id, x.sku, x.title, x.description, x.brand, x.category, x.cost_price, x.currency, x.weight_kg,
-                    x.images, x.attributes, $2, x.content_hash, s.id, x.enrichment, $3, $4
-             FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::numeric[], $12::text[],
-                         $13::numeric[], $14::jsonb[], $15::jsonb[], $16::text[], $17::jsonb[])
-                  AS x(external_id, sku, title, description, brand, category, cost_price, currency, weight_kg, images, attributes, content_hash, enrichment)
-             LEFT JOIN source_data s ON s.source_type = $18 AND s.supplier_id = $1 AND s.marketplace_id IS NULL AND s.external_id = x.external_id
-             ON CONFLICT (supplier_id, external_id) DO UPDATE SET
-               sku = EXCLUDED.sku, title = EXCLUDED.title, description = EXCLUDED.description, brand = EXCLUDED.brand,
-               category = EXCLUDED.category, cost_price = EXCLUDED.cost_price, currency = EXCLUDED.currency, weight_kg = EXCLUDED.weight_kg,
-               images = EXCLUDED.images, attributes = EXCLUDED.attributes, content_hash = EXCLUDED.content_hash,
-               source_data_id = EXCLUDED.source_data_id, enrichment = COALESCE(EXCLUDED.enrichment, p.enrichment),
-               execution_id = EXCLUDED.execution_id, step_key = EXCLUDED.step_key, updated_at = now()
-             WHERE p.content_hash IS DISTINCT FROM EXCLUDED.content_hash
-                OR p.source_data_id IS DISTINCT FROM EXCLUDED.source_data_id
-                OR (p.enrichment IS NULL AND EXCLUDED.enrichment IS NOT NULL)
-             RETURNING (p.xmax = 0) AS inserted`,
-            [
-              p.supplier_id,
-              p.status ?? 'imported',
-              step.execution_id,
-              step.step_key,
-              batch.map((r) => r.x.external_id),
-              batch.map((r) => r.x.sku),
-              batch.map((r) => r.x.title),
-              batch.map((r) => r.x.description),
-              batch.map((r) => r.x.brand),
-              batch.map((r) => r.x.category),
-              batch.map((r) => r.x.cost_price),
-              batch.map((r) => r.x.currency),
-              batch.map((r) => r.x.weight_kg),
-              batch.map((r) => JSON.stringify(r.x.images)),
-              batch.map((r) => canonicalJson(r.x.attributes)),
-              batch.map((r) => r.productHash),
-              batch.map((r) => r.enrichment),
-              sourceType,
-            ],
-          );
-          for (const r of res.rows) counts[r.inserted ? 'inserted' : 'updated']++;
-          counts.unchanged += batch.length - res.rows.length;
-          step.heartbeat({ products: Math.min(start + BATCH, productChanged.length), total: productChanged.length });
+        // A page at a time (a paged list: ITEM_PAGE_SIZE items; a plain list: all of it), in the one transaction.
+        for await (const page of pagesOf(p.products)) {
+          const offset = total;
+          total += page.length;
+          const unique = new Map<string, { x: NormalisedProduct; item: unknown }>();
+          page.forEach((item, i) => {
+            const index = offset + i;
+            const r = normaliseProduct(item);
+            if ('field' in r) {
+              invalid++;
+              if (errors.length < MAX_REPORTED) errors.push({ index, external_id: isPlainObject(item) ? toText(item.external_id) : null, field: r.field, message: r.message });
+              ledger?.record({ key: itemKeyGuess(item, index), index, status: 'invalid', code: 'INVALID_RECORD', message: `${r.field}: ${r.message}`, item });
+              return;
+            }
+            if (ledger) {
+              validKeys.push(itemKeyGuess(item, index));
+              validIndexes.push(index);
+            }
+            // The last occurrence of an external id wins: one statement may not touch a row twice (a later page writes it again).
+            unique.delete(r.product.external_id);
+            unique.set(r.product.external_id, { x: r.product, item });
+            seen.add(r.product.external_id);
+          });
+          const rows = [...unique.values()].map(({ x, item }) => {
+            const enrichment = enrichmentFor(x.external_id, item);
+            if (enrichment) enriched++;
+            return { ...hashedRow(x), enrichment: enrichment ? canonicalJson(enrichment) : null };
+          });
+          await storeProducts(client, { supplierId: p.supplier_id, supplierCode: supplier.rows[0].code, sourceType, status: p.status ?? 'imported', step }, rows, counts, source);
+          step.heartbeat({ products: total });
         }
       });
     } catch (err) {
@@ -284,26 +196,156 @@ export const importProducts = operation<{
         const code = (err as { code?: unknown }).code;
         const reason = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? 'DB_ERROR' : 'STEP_FAILED';
         const message = `not stored: ${err instanceof Error ? err.message : String(err)}`;
-        items.forEach((item, index) => {
-          if (validAt[index] === 1) ledger.record({ key: itemKeyGuess(item, index), index, status: 'failed', code: reason, message });
-        });
+        validKeys.forEach((key, k) => ledger.record({ key, index: validIndexes[k], status: 'failed', code: reason, message }));
       }
       throw err;
     }
     // Stored (inserted, updated or unchanged; of items with one external id, the last).
-    if (ledger) items.forEach((item, index) => validAt[index] === 1 && ledger.record({ key: itemKeyGuess(item, index), index, status: 'ok' }));
+    if (ledger) validKeys.forEach((key, k) => ledger.record({ key, index: validIndexes[k], status: 'ok' }));
     return {
       supplier_id: p.supplier_id,
-      total: items.length,
+      total,
       ...counts,
       invalid,
-      duplicates: items.length - invalid - products.length,
-      enriched: enrichedById.size,
+      duplicates: total - invalid - seen.size,
+      enriched: sameList ? enriched : enrichedById.size,
       source_data: source,
       ...(errors.length > 0 ? { errors } : {}),
     };
   },
 });
+
+/** A normalised product with the hashes that tell whether the database already holds it unchanged. */
+function hashedRow(x: NormalisedProduct) {
+  const rawJson = canonicalJson(x.raw_data);
+  return {
+    x,
+    rawJson,
+    rawHash: sha256Hex(rawJson),
+    productHash: contentHash({
+      sku: x.sku,
+      title: x.title,
+      description: x.description,
+      brand: x.brand,
+      category: x.category,
+      cost_price: x.cost_price,
+      currency: x.currency,
+      weight_kg: x.weight_kg,
+      images: x.images,
+      attributes: x.attributes,
+    }),
+  };
+}
+
+/**
+ * Upserts one page of products (each external id once) and their source
+ * data: what the database already holds unchanged is not sent at all (a
+ * re-import of 100,000 unchanged products is index scans, not 200,000
+ * upserts). Adds to `counts` (products) and `source` (source data).
+ */
+async function storeProducts(
+  client: Db,
+  at: { supplierId: number; supplierCode: string; sourceType: string; status: string; step: OperationContext['step'] },
+  rows: Array<ReturnType<typeof hashedRow> & { enrichment: string | null }>,
+  counts: { inserted: number; updated: number; unchanged: number },
+  source: { inserted: number; updated: number; unchanged: number },
+): Promise<void> {
+  const { supplierId, sourceType, step } = at;
+  const BATCH = 5000;
+  const known = new Map<string, { sd: string | null; product: string | null; source_data_id: string | null; bare: boolean }>();
+  for (let start = 0; start < rows.length; start += 20_000) {
+    const ids = rows.slice(start, start + 20_000).map((r) => r.x.external_id);
+    const existing = await client.query<{ external_id: string; sd_hash: string | null; p_hash: string | null; source_data_id: string | null; bare: boolean | null }>(
+      `SELECT x.external_id, s.content_hash AS sd_hash, p.content_hash AS p_hash, p.source_data_id, (p.enrichment IS NULL) AS bare
+       FROM unnest($1::text[]) AS x(external_id)
+       LEFT JOIN source_data s ON s.source_type = $2 AND s.supplier_id = $3 AND s.marketplace_id IS NULL AND s.external_id = x.external_id
+       LEFT JOIN products p ON p.supplier_id = $3 AND p.external_id = x.external_id`,
+      [ids, sourceType, supplierId],
+    );
+    for (const e of existing.rows) known.set(e.external_id, { sd: e.sd_hash, product: e.p_hash, source_data_id: e.source_data_id, bare: e.bare ?? true });
+  }
+  const sdChanged = rows.filter((r) => known.get(r.x.external_id)?.sd !== r.rawHash);
+  const sdNew = new Set(sdChanged.filter((r) => !known.get(r.x.external_id)?.sd).map((r) => r.x.external_id));
+  const productChanged = rows.filter((r) => {
+    const k = known.get(r.x.external_id);
+    return !k?.product || k.product !== r.productHash || k.source_data_id === null || sdNew.has(r.x.external_id) || (r.enrichment !== null && k.bare);
+  });
+  source.unchanged += rows.length - sdChanged.length;
+  counts.unchanged += rows.length - productChanged.length;
+  for (let start = 0; start < sdChanged.length; start += BATCH) {
+    const batch = sdChanged.slice(start, start + BATCH);
+    const sd = await client.query<{ inserted: boolean }>(
+      `INSERT INTO source_data AS t (source_type, source_name, external_id, supplier_id, raw_data, content_hash, status, execution_id, step_key)
+       SELECT $1, $2, x.external_id, $3, x.raw_data, x.content_hash, 'processed', $4, $5
+       FROM unnest($6::text[], $7::jsonb[], $8::text[]) AS x(external_id, raw_data, content_hash)
+       ON CONFLICT (source_type, supplier_id, marketplace_id, external_id) DO UPDATE SET
+         raw_data = EXCLUDED.raw_data, content_hash = EXCLUDED.content_hash, status = EXCLUDED.status,
+         execution_id = EXCLUDED.execution_id, step_key = EXCLUDED.step_key, updated_at = now()
+       WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+       RETURNING (t.xmax = 0) AS inserted`,
+      [
+        sourceType,
+        at.supplierCode,
+        supplierId,
+        step.execution_id,
+        step.step_key,
+        batch.map((r) => r.x.external_id),
+        batch.map((r) => r.rawJson),
+        batch.map((r) => r.rawHash),
+      ],
+    );
+    for (const r of sd.rows) source[r.inserted ? 'inserted' : 'updated']++;
+    source.unchanged += batch.length - sd.rows.length;
+    step.heartbeat({ source_data: Math.min(start + BATCH, sdChanged.length), total: sdChanged.length });
+  }
+
+  for (let start = 0; start < productChanged.length; start += BATCH) {
+    const batch = productChanged.slice(start, start + BATCH);
+    const res = await client.query<{ inserted: boolean }>(
+      `INSERT INTO products AS p (supplier_id, external_id, sku, title, description, brand, category, cost_price, currency, weight_kg,
+                                  images, attributes, status, content_hash, source_data_id, enrichment, execution_id, step_key)
+       SELECT $1, x.external_id, x.sku, x.title, x.description, x.brand, x.category, x.cost_price, x.currency, x.weight_kg,
+              x.images, x.attributes, $2, x.content_hash, s.id, x.enrichment, $3, $4
+       FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::numeric[], $12::text[],
+                   $13::numeric[], $14::jsonb[], $15::jsonb[], $16::text[], $17::jsonb[])
+            AS x(external_id, sku, title, description, brand, category, cost_price, currency, weight_kg, images, attributes, content_hash, enrichment)
+       LEFT JOIN source_data s ON s.source_type = $18 AND s.supplier_id = $1 AND s.marketplace_id IS NULL AND s.external_id = x.external_id
+       ON CONFLICT (supplier_id, external_id) DO UPDATE SET
+         sku = EXCLUDED.sku, title = EXCLUDED.title, description = EXCLUDED.description, brand = EXCLUDED.brand,
+         category = EXCLUDED.category, cost_price = EXCLUDED.cost_price, currency = EXCLUDED.currency, weight_kg = EXCLUDED.weight_kg,
+         images = EXCLUDED.images, attributes = EXCLUDED.attributes, content_hash = EXCLUDED.content_hash,
+         source_data_id = EXCLUDED.source_data_id, enrichment = COALESCE(EXCLUDED.enrichment, p.enrichment),
+         execution_id = EXCLUDED.execution_id, step_key = EXCLUDED.step_key, updated_at = now()
+       WHERE p.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+          OR p.source_data_id IS DISTINCT FROM EXCLUDED.source_data_id
+          OR (p.enrichment IS NULL AND EXCLUDED.enrichment IS NOT NULL)
+       RETURNING (p.xmax = 0) AS inserted`,
+      [
+        supplierId,
+        at.status,
+        step.execution_id,
+        step.step_key,
+        batch.map((r) => r.x.external_id),
+        batch.map((r) => r.x.sku),
+        batch.map((r) => r.x.title),
+        batch.map((r) => r.x.description),
+        batch.map((r) => r.x.brand),
+        batch.map((r) => r.x.category),
+        batch.map((r) => r.x.cost_price),
+        batch.map((r) => r.x.currency),
+        batch.map((r) => r.x.weight_kg),
+        batch.map((r) => JSON.stringify(r.x.images)),
+        batch.map((r) => canonicalJson(r.x.attributes)),
+        batch.map((r) => r.productHash),
+        batch.map((r) => r.enrichment),
+        sourceType,
+      ],
+    );
+    for (const r of res.rows) counts[r.inserted ? 'inserted' : 'updated']++;
+    counts.unchanged += batch.length - res.rows.length;
+    step.heartbeat({ products: Math.min(start + BATCH, productChanged.length), total: productChanged.length });
+  }
+}
 
 /** One invalid item as data_validate reports it: `{index, item?, errors: [{field, rule, message}]}`. */
 function reportOf(entry: unknown): { index: number; external_id: string | null; sku: string | null; errors: unknown[] } {

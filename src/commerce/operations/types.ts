@@ -7,7 +7,7 @@ import type { StepExecutionContext } from '@engine/activities/runtime/executor';
 export interface OperationContext {
   client: Db;
   /** The run and step writing (lineage), heartbeats, cancellation and logging; `items`, the per-item ledger, when there is one. */
-  step: Pick<StepExecutionContext, 'execution_id' | 'step_key' | 'heartbeat' | 'logger' | 'signal'> & Partial<Pick<StepExecutionContext, 'items'>>;
+  step: Pick<StepExecutionContext, 'execution_id' | 'step_key' | 'heartbeat' | 'logger' | 'signal'> & Partial<Pick<StepExecutionContext, 'items' | 'pages'>>;
 }
 
 /**
@@ -21,6 +21,12 @@ export interface OperationSpec<P = Record<string, unknown>> {
   summary: string;
   /** `params` in `definition` mode (values may be references) or `runtime` mode (resolved). */
   params(mode: SchemaMode): z.ZodType;
+  /**
+   * Params that may be paged lists (PayloadStore.pageWriter), read page by
+   * page with `step.pages`: they reach `run` as the list or its reference
+   * (checked as a list), never loaded whole.
+   */
+  pagedParams?: readonly string[];
   run(params: P, octx: OperationContext): Promise<Record<string, unknown>>;
 }
 

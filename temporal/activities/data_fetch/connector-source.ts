@@ -53,13 +53,18 @@ async function fetchFromSupplier(deps: { dataSource: DataSource; client: HttpCli
   const adapter = await supplierAdapter(await adapterDepsFor(row, ctx, client));
   const read = { signal: ctx.signal, heartbeat: (d: unknown) => ctx.heartbeat(d), maxItems: req.max_items, pageSize: req.page_size };
   const pages = req.fetch_type === 'inventory' ? adapter.inventory(read) : adapter.products(read);
-  const items: unknown[] = [];
+  // Long catalogues are stored page by page as they arrive (ITEM_PAGE_SIZE), never held whole.
+  const items = ctx.pages?.writer('items');
+  const held: unknown[] = [];
+  let count = 0;
   const unmapped: Array<{ reason: string; item: unknown }> = [];
   let unmappedCount = 0;
   let pageCount = 0;
   for await (const page of pages) {
     pageCount++;
-    for (const item of page.items) items.push(item);
+    count += page.items.length;
+    if (items) await items.push(page.items);
+    else for (const item of page.items) held.push(item);
     for (const u of page.unmapped ?? []) {
       ctx.items?.record({ key: unmappedKey(u.item, unmappedCount), status: 'invalid', code: 'UNMAPPED', message: u.reason, item: u.item });
       if (unmapped.length < MAX_UNMAPPED_IN_OUTPUT) unmapped.push({ reason: u.reason, item: u.item });
@@ -68,8 +73,8 @@ async function fetchFromSupplier(deps: { dataSource: DataSource; client: HttpCli
   }
   if (unmappedCount > 0) ctx.logger.info('data_fetch: unmapped items', { supplier: row.code, unmapped: unmappedCount, first: unmapped[0]?.reason });
   return {
-    items,
-    count: items.length,
+    items: items ? await items.finish() : held,
+    count,
     pages: pageCount,
     next_cursor: null,
     source: { type: 'supplier', id: row.id, code: row.code, fetch_type: req.fetch_type },

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { PayloadRef } from '@engine/dsl/types';
 import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { HttpClient, type HttpBody } from '@engine/activities/shared/http';
 import { OAuthProviderCache, authProviderOf, credentialHeaderNames, normalizeAuth, retryPolicyOf, scrubProviderSecrets, type RenderedAuth } from '@engine/activities/shared/http-config';
@@ -23,7 +24,8 @@ import { fetchFromConnector } from '@engine/activities/data_fetch/connector-sour
 
 /** What a `data_fetch` step returns (large item lists are claim-checked by the runner). */
 export interface DataFetchOutput {
-  items: unknown[];
+  /** The items, or past ITEM_PAGE_SIZE from a supplier, a paged list (PayloadStore.pageWriter). */
+  items: unknown[] | PayloadRef;
   count: number;
   pages: number;
   /** Where to continue: the stored cursor of an incremental fetch, or where max_pages/max_items stopped; else null. */

@@ -17,7 +17,7 @@ function build(deps?: ExecutorDeps): ExecutorImplementation {
   const statsOf = new WeakMap<object, TransformStats>();
   return {
     async execute(config, ctx) {
-      const { output, stats, warnings } = await transformData(ctx.input, config, { run: ctx.run, expressions, signal: ctx.signal, items: ctx.items, ...executorProgress(ctx) });
+      const { output, stats, warnings } = await transformData(ctx.input, config, { run: ctx.run, expressions, signal: ctx.signal, items: ctx.items, pages: ctx.pages, ...executorProgress(ctx) });
       for (const warning of warnings) ctx.logger.warn(`data_transform: ${warning}`);
       if (stats.error_count) {
         ctx.logger.warn('data_transform: some values could not be converted', { error_count: stats.error_count, samples: stats.error_samples });
@@ -25,12 +25,19 @@ function build(deps?: ExecutorDeps): ExecutorImplementation {
       if (output !== null && typeof output === 'object') statsOf.set(output, stats);
       return output;
     },
+    // Page by page for map, normalize and filter without expressions (an expression may read `$steps` whole).
+    readsPages: (config) => ['map', 'normalize', 'filter'].includes(config.transform_type as string) && !mentionsExpression(config),
     summarize(output) {
       const stats = output !== null && typeof output === 'object' ? statsOf.get(output) : undefined;
       if (stats) return { ...stats };
       return Array.isArray(output) ? { output_count: output.length } : {};
     },
   };
+}
+
+/** Whether a config has a JSONata expression anywhere (`expression` keys: a filter's, a mapping rule's). */
+function mentionsExpression(config: Record<string, unknown>): boolean {
+  return JSON.stringify(config).includes('"expression"');
 }
 
 /** The `data_transform` step executor: its config (type and validator, from schema.ts) and its factory. */

@@ -10,7 +10,8 @@
 import { deepEqual } from '@engine/dsl/conditions';
 import { compileJsonata, DEFAULT_EXPRESSION_LIMITS } from '@engine/dsl/expressions';
 import { isPlainObject, parseReference, resolveReferences } from '@engine/dsl/references';
-import type { RunContext } from '@engine/dsl/types';
+import type { PayloadRef, RunContext } from '@engine/dsl/types';
+import type { ItemPages } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
 import { evaluateInPool, ExpressionChunks, ExpressionStopped, type ChunkOutcome, type ExpressionPool } from '@engine/activities/shared/expressions';
 import {
@@ -18,6 +19,9 @@ import {
   expressionBindings,
   expressionFailure,
   PROGRESS_EVERY,
+  pagedListAt,
+  pageProgress,
+  pageRecorder,
   selectItems,
   shapeOutput,
   type ProgressHooks,
@@ -73,6 +77,8 @@ export interface OperationOptions extends ProgressHooks {
   signal?: AbortSignal;
   /** The per-item ledger: a filter records each item kept (ok) and each item dropped (skipped, `FILTERED`). */
   items?: ItemRecorder;
+  /** Lists page by page (the step runner's): map, normalize and filter take a paged list at `source_field` a page at a time. */
+  pages?: ItemPages;
 }
 
 /** A value that could not be converted (map casts, normalize operations). */
@@ -766,6 +772,8 @@ export async function transformData(input: unknown, rawConfig: Record<string, un
   }
 
   const listPath = config.source_field ?? config.items_field;
+  const paged = opts.pages && type !== 'aggregate' ? pagedListAt(data, listPath) : null;
+  if (paged) return transformPages(paged, listPath!, config, { ...opts, run, pages: opts.pages! });
   const { items, shape, warning } = selectItems(data, listPath, config.output_field);
   // Every operation but jsonata reads fields of the items: a number or a string would only read as nulls.
   requireObjectItems(items, `transform_type ${type} reads fields of each item`, listPath);
@@ -787,3 +795,48 @@ export async function transformData(input: unknown, rawConfig: Record<string, un
   return { output, stats, warnings: warning ? [warning] : [] };
 }
 
+
+/**
+ * `transformData` (map, normalize, filter) on a paged list
+ * (PayloadStore.pageWriter): a page at a time, the result written as a paged
+ * list too, so the step holds a page and its result, not the list.
+ */
+async function transformPages(
+  list: PayloadRef & { $payload: { items: number } },
+  listPath: string,
+  config: TransformConfig,
+  opts: OperationOptions & { run: RunContext; pages: ItemPages },
+): Promise<TransformResult> {
+  const type = config.transform_type;
+  const outputPath = mustParsePath(config.output_field ?? listPath);
+  const out = opts.pages.writer(config.output_field ?? listPath);
+  const total = list.$payload.items;
+  let offset = 0;
+  let errorCount = 0;
+  const samples: ConversionError[] = [];
+  for await (const page of opts.pages.of(list)!) {
+    requireObjectItems(page, `transform_type ${type} reads fields of each item`, listPath);
+    const pageOpts: OperationOptions = { ...opts, ...pageProgress(opts, offset, total), items: pageRecorder(opts.items, offset) };
+    let result: unknown[];
+    let errors: { count: number; samples: ConversionError[] } | null = null;
+    if (type === 'map') ({ items: result, errors } = await mapItems(page, config, pageOpts));
+    else if (type === 'normalize') ({ items: result, errors } = await normalizeItems(page, config, pageOpts));
+    else result = await filterItems(page, config, pageOpts);
+    if (errors) {
+      errorCount += errors.count;
+      for (const e of errors.samples) if (samples.length < ERROR_SAMPLES) samples.push({ ...e, index: e.index + offset });
+    }
+    await out.push(result);
+    offset += page.length;
+  }
+  const stats: TransformStats = { transform_type: type, input_count: offset, output_count: out.count };
+  const counts: Record<string, unknown> = { input_count: stats.input_count, output_count: stats.output_count };
+  if (type !== 'filter') {
+    stats.error_count = errorCount;
+    if (samples.length > 0) stats.error_samples = samples;
+    counts.error_count = errorCount;
+  }
+  const output: Record<string, unknown> = { ...counts };
+  setIn(output, outputPath, await out.finish());
+  return { output, stats, warnings: [] };
+}

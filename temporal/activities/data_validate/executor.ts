@@ -16,7 +16,7 @@ function build(deps?: ExecutorDeps): ExecutorImplementation {
   const expressions = deps?.config ? expressionPool(deps.config.expressions) : undefined;
   return {
     async execute(config, ctx) {
-      const { output, counts, warnings } = await validateData(ctx.input, config, { run: ctx.run, expressions, signal: ctx.signal, items: ctx.items, ...executorProgress(ctx) });
+      const { output, counts, warnings } = await validateData(ctx.input, config, { run: ctx.run, expressions, signal: ctx.signal, items: ctx.items, pages: ctx.pages, ...executorProgress(ctx) });
       for (const warning of warnings) ctx.logger.warn(`data_validate: ${warning}`);
       if (counts.invalid_count > 0) ctx.logger.info('data_validate: invalid items', { ...counts });
       return output;
@@ -25,7 +25,14 @@ function build(deps?: ExecutorDeps): ExecutorImplementation {
       const o = (output ?? {}) as Record<string, unknown>;
       return { total: o.total, valid_count: o.valid_count, invalid_count: o.invalid_count };
     },
+    // Page by page when its rules are plain checks: a custom rule's expression may read `$steps` whole.
+    readsPages: (config) => !hasCustomRule(config),
   };
+}
+
+function hasCustomRule(config: Record<string, unknown>): boolean {
+  const rules = config.validation_rules;
+  return !Array.isArray(rules) || rules.some((r) => (r as { type?: unknown } | null)?.type === 'custom');
 }
 
 /** The `data_validate` step executor: its config (type and validator, from schema.ts) and its factory. */

@@ -15,9 +15,14 @@ import {
   expressionBindings,
   expressionFailure,
   PROGRESS_EVERY,
+  pagedListAt,
+  pageProgress,
+  pageRecorder,
   selectItems,
   type ProgressHooks,
 } from '@engine/activities/shared/items';
+import type { ItemPages } from '@engine/activities/runtime/executor';
+import type { PayloadRef } from '@engine/dsl/types';
 import { requireObjectItems } from '@engine/activities/shared/input-shape';
 import { configInvalid } from '@engine/activities/shared/config-issues';
 import { itemKeyGuess } from '@engine/activities/shared/item-failures';
@@ -56,6 +61,20 @@ export interface ValidateOptions extends ProgressHooks {
   signal?: AbortSignal;
   /** The per-item ledger: each item's outcome (ok, or invalid with its reasons) is recorded here. */
   items?: ItemRecorder;
+  /** Lists page by page (the step runner's): a paged list at `source_field` is validated a page at a time. */
+  pages?: ItemPages;
+}
+
+/** Rules compiled once for several calls of `validateItems` (pages of one list: `unique` sees all of them). */
+export interface CompiledRules {
+  readonly checks: readonly Check[];
+}
+
+/** Compiles rules for {@link validateItems}'s `compiled` option. */
+export function compileRules(rules: readonly ValidationRule[]): CompiledRules {
+  const issues = checkValidateConfig({ validation_rules: rules }, 'runtime');
+  if (issues.length > 0) throw configInvalid(issues);
+  return { checks: rules.map((r, i) => compileRule(r, i)) };
 }
 
 /** One compiled rule: returns the reason message, or null when the item passes. */
@@ -263,11 +282,15 @@ function compileRule(rule: ValidationRule, index: number): Check {
  * @example await validateItems([{ sku: 'A1', price: 0 }], [{ type: 'min_value', field: 'price', min_value: 0.01 }])
  * // { valid: [], invalid: [{ index: 0, item: {...}, errors: [{ field: 'price', rule: 'min_value', message: 'price must be at least 0.01 (got 0)' }] }] }
  */
-export async function validateItems(items: readonly unknown[], rules: readonly ValidationRule[], opts: ValidateOptions = {}): Promise<ValidationResult> {
+export async function validateItems(
+  items: readonly unknown[],
+  rules: readonly ValidationRule[],
+  opts: ValidateOptions & { compiled?: CompiledRules; offset?: number } = {},
+): Promise<ValidationResult> {
   const run = opts.run ?? EMPTY_RUN;
-  const issues = checkValidateConfig({ validation_rules: rules }, 'runtime');
-  if (issues.length > 0) throw configInvalid(issues);
-  const checks = rules.map((r, i) => compileRule(r, i));
+  const checks = (opts.compiled ?? compileRules(rules)).checks;
+  // Items are numbered from `offset` (a page of a longer list).
+  const offset = opts.offset ?? 0;
   const includeItems = opts.includeItems !== false;
   const valid: unknown[] = [];
   const invalid: InvalidItem[] = [];
@@ -300,20 +323,21 @@ export async function validateItems(items: readonly unknown[], rules: readonly V
       }
       for (let i = from; i < to; i++) {
         const item = items[i];
+        const n = i + offset;
         let errors: ValidationReason[] | null = null;
         for (const c of checks) {
           let why: string | null;
-          if (c.test) why = c.test(item, i);
+          if (c.test) why = c.test(item, n);
           else {
             const e = slot.get(c)!;
-            why = c.custom!.judge(chunk!.value(i, e), chunk!.failure(i, e), i);
+            why = c.custom!.judge(chunk!.value(i, e), chunk!.failure(i, e), n);
           }
           if (why !== null) (errors ??= []).push({ field: c.field, rule: c.rule, message: why });
         }
         if (errors === null) valid.push(item);
-        else invalid.push(includeItems ? { index: i, item, errors } : { index: i, errors });
+        else invalid.push(includeItems ? { index: n, item, errors } : { index: n, errors });
         // Recorded as they are judged: the ledger writes in the background while later chunks are checked.
-        if (opts.items) recordOutcome(opts.items, item, i, errors);
+        if (opts.items) recordOutcome(opts.items, item, n, errors);
       }
       await opts.progress?.(to, items.length);
     }
@@ -400,6 +424,8 @@ export async function validateData(input: unknown, rawConfig: Record<string, unk
   const config = resolved as unknown as ValidateConfig;
   const data = 'input' in rawConfig ? config.input : input;
   const sourceField = config.source_field ?? config.items_field;
+  const paged = opts.pages ? pagedListAt(data, sourceField) : null;
+  if (paged) return validatePages(paged, sourceField!, config, { ...opts, run, pages: opts.pages! });
   const { items, shape, warning } = selectItems(data, sourceField);
   const fieldRule = config.validation_rules.find((r) => typeof r.field === 'string' && r.field !== '');
   if (fieldRule) requireObjectItems(items, `rule ${fieldRule.type} reads field ${JSON.stringify(fieldRule.field)} of each item`, sourceField);
@@ -412,4 +438,50 @@ export async function validateData(input: unknown, rawConfig: Record<string, unk
   else output.valid = result.valid;
   Object.assign(output, { invalid: result.invalid, ...counts });
   return { output, counts, warnings: warning ? [warning] : [] };
+}
+
+/**
+ * `validateData` on a paged list (PayloadStore.pageWriter): page after page,
+ * `unique` across all of them, the valid and the invalid items written as
+ * paged lists too, so the step holds a page and its results, not the list.
+ * The thresholds apply to the whole list, at the end.
+ */
+async function validatePages(
+  list: PayloadRef & { $payload: { items: number } },
+  sourceField: string,
+  config: ValidateConfig,
+  opts: ValidateOptions & { run: RunContext; pages: ItemPages },
+): Promise<ValidateDataResult> {
+  const outputPath = mustParsePath(sourceField);
+  const compiled = compileRules(config.validation_rules);
+  const fieldRule = config.validation_rules.find((r) => typeof r.field === 'string' && r.field !== '');
+  const valid = opts.pages.writer(sourceField);
+  const invalid = opts.pages.writer('invalid');
+  const total = list.$payload.items;
+  const first: InvalidItem[] = [];
+  let offset = 0;
+  let invalidCount = 0;
+  for await (const page of opts.pages.of(list)!) {
+    if (fieldRule) requireObjectItems(page, `rule ${fieldRule.type} reads field ${JSON.stringify(fieldRule.field)} of each item`, sourceField);
+    const r = await validateItems(page, config.validation_rules, {
+      ...opts,
+      ...pageProgress(opts, offset, total),
+      items: pageRecorder(opts.items, offset),
+      compiled,
+      offset,
+      includeItems: config.include_invalid_items !== false,
+    });
+    await valid.push(r.valid);
+    await invalid.push(r.invalid);
+    invalidCount += r.invalid.length;
+    for (const x of r.invalid) if (first.length < FAILURE_SAMPLES) first.push(x);
+    offset += page.length;
+  }
+  const counts: ValidationCounts = { total: offset, valid_count: offset - invalidCount, invalid_count: invalidCount };
+  const failure = thresholdFailure({ valid: [], invalid: first }, counts, config);
+  if (failure) throw failure;
+  const output: Record<string, unknown> = {};
+  setIn(output, outputPath, await valid.finish());
+  Object.assign(output, { invalid: await invalid.finish(), ...counts });
+  return { output, counts, warnings: [] };
 }

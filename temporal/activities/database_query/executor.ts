@@ -10,6 +10,7 @@
  */
 import type { PoolClient, QueryConfig, QueryResult } from 'pg';
 import { getPath, isPlainObject, readsItemFields } from '@engine/dsl/references';
+import { isPayloadRef } from '@engine/dsl/types';
 import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
 import { failedItemsOf, itemKeyGuess } from '@engine/activities/shared/item-failures';
@@ -151,6 +152,9 @@ function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): Executor
       }
     },
 
+    // An operation that reads paged lists page by page (import_products) gets them as references.
+    readsPages: (config) => config.query_type === 'operation' && (DATABASE_OPERATIONS[config.operation as string]?.pagedParams?.length ?? 0) > 0,
+
     // Operations that act per item (record_listings) list the items they could not do.
     failedItems: (output) => failedItemsOf(output),
 
@@ -166,14 +170,19 @@ function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): Executor
     const op = DATABASE_OPERATIONS[config.operation as string];
     const input = stepInput(config, ctx);
     const resolved = ctx.resolve(config.params ?? {}, input);
-    const parsed = op.params('runtime').safeParse(resolved);
+    // Paged lists stay references (the operation reads them page by page); the schema checks them as lists.
+    const paged = new Map<string, unknown>();
+    if (op.pagedParams && isPlainObject(resolved)) {
+      for (const k of op.pagedParams) if (isPayloadRef(resolved[k])) paged.set(k, resolved[k]);
+    }
+    const parsed = op.params('runtime').safeParse(paged.size === 0 ? resolved : { ...(resolved as Record<string, unknown>), ...Object.fromEntries([...paged.keys()].map((k) => [k, []])) });
     if (!parsed.success) {
       const issues = zodIssues(parsed.error).map((i) => ({ field: i.field === 'config' ? 'params' : `params.${i.field}`, message: i.message }));
       throw new StepError(ErrorCodes.STEP_CONFIG_INVALID, `operation ${op.name}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, { details: { issues } });
     }
     let result: Record<string, unknown>;
     try {
-      result = await commerce.run(op.name, parsed.data as Record<string, unknown>, ctx);
+      result = await commerce.run(op.name, { ...(parsed.data as Record<string, unknown>), ...Object.fromEntries(paged) }, ctx);
     } catch (err) {
       throw databaseError(err);
     }

@@ -6,6 +6,17 @@ import type { Logger } from '@src/logging/logger';
 import type { SecretResolver, SecretsResolved } from '@engine/activities/shared/secrets';
 import type { FailedItemRecord } from '@engine/shared/contracts';
 import type { ItemRecorder } from '@engine/activities/runtime/item-ledger';
+import type { PageWriter } from '@engine/activities/runtime/payload-store';
+
+/** Lists page by page through the payload store (see `StepExecutor.readsPages`). */
+export interface ItemPages {
+  /** Items in one page. */
+  readonly pageItems: number;
+  /** The pages of a list: a plain array is one page, a paged reference yields its pages in order; undefined when the value is not a list. */
+  of(value: unknown): AsyncIterable<readonly unknown[]> | undefined;
+  /** A writer of one list (`field`: its name in the output) of this attempt's output: pages are stored as they fill. */
+  writer(field: string): PageWriter;
+}
 
 /** What executor factories get from the worker: one configuration, one data source, one secrets resolver. */
 export interface ExecutorDeps {
@@ -67,6 +78,13 @@ export interface StepExecutionContext {
    * ask for it and on a worker with ITEM_LEDGER=false.
    */
   items?: ItemRecorder;
+  /**
+   * Lists page by page (the worker's payload store). With it, an item-wise
+   * step writes its output lists as pages (`writer`), and, when its executor
+   * says it `readsPages`, finds the paged lists of its input and `$steps`
+   * left as references to read with `of`.
+   */
+  pages?: ItemPages;
 }
 
 /**
@@ -87,6 +105,12 @@ export interface StepExecutor {
    * never counts that step's failed items again.
    */
   failedItems?(output: unknown): { total: number; items: FailedItemRecord[] } | null;
+  /**
+   * Whether this config's step reads paged lists page by page (`ctx.pages.of`):
+   * the runner then leaves them as references in its input and `$steps`
+   * instead of loading them whole. Absent: every list arrives whole.
+   */
+  readsPages?(config: Record<string, unknown>): boolean;
 }
 
 export { StepError } from '@engine/activities/shared/errors';

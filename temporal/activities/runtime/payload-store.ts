@@ -20,6 +20,24 @@ export interface PayloadStoreOptions {
   handoffMs?: number;
   /** Who compresses what is written (PAYLOAD_COMPRESSION, see `PayloadCompression`); default `auto`. */
   compression?: PayloadCompression | 'auto';
+  /** Items in one page of a paged list (ITEM_PAGE_SIZE, see `pageWriter`); default DEFAULT_PAGE_ITEMS. */
+  pageItems?: number;
+  /** A paged list this worker writes stays in the handoff while its JSON is at most this many bytes (default PAGED_HANDOFF_BYTES). */
+  pagedHandoffBytes?: number;
+}
+
+/**
+ * A list written page by page (`PayloadStore.pageWriter`): items go in as
+ * they are produced, each full page is stored (at most two on their way at
+ * once), and the writer never holds more than a page and the pages in flight.
+ */
+export interface PageWriter {
+  /** Adds items; waits when two pages are already being written. */
+  push(items: readonly unknown[]): Promise<void>;
+  /** Stores what is left: the list itself when it fit in one page (stored by the step's output like any value), else a paged reference. */
+  finish(): Promise<unknown[] | PayloadRef>;
+  /** Items pushed so far. */
+  readonly count: number;
 }
 
 /**
@@ -63,6 +81,9 @@ export class PayloadStore {
   private readonly thresholdBytes: number;
   /** Reads in progress, by payload id. */
   private readonly loading = new Map<string, Promise<unknown>>();
+  /** Items in one page of a paged list. */
+  readonly pageItems: number;
+  private readonly pagedHandoffBytes: number;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -74,6 +95,8 @@ export class PayloadStore {
     this.cache = new ByteLru(o.cacheBytes ?? DEFAULT_CACHE_BYTES);
     this.handoff = new Handoff(o.handoffBytes ?? DEFAULT_HANDOFF_BYTES, o.handoffMs ?? HANDOFF_MS);
     this.compressionOption = o.compression ?? 'auto';
+    this.pageItems = Math.max(1, o.pageItems ?? DEFAULT_PAGE_ITEMS);
+    this.pagedHandoffBytes = Math.min(o.pagedHandoffBytes ?? PAGED_HANDOFF_BYTES, this.handoff.maxBytes);
   }
 
   /** Who compresses this worker's writes: the option, or for `auto` what the `body` column's compression says (asked once). */
@@ -93,8 +116,8 @@ export class PayloadStore {
   /** Returns the value itself when small, else stores it and returns a reference. */
   async offload(executionId: string, stepKey: string, value: unknown, at: { kind?: PayloadKind; attempt?: number } = {}): Promise<unknown> {
     // A run's earlier outputs have been read by the step that wrote this one (steps run one after the other,
-    // or a later step reads them again from PostgreSQL): the handoff lets go of them.
-    this.handoff.release(executionId);
+    // or a later step reads them again from PostgreSQL): the handoff lets go of them, but for this step's own pages.
+    this.handoff.release(executionId, stepKey);
     if (value === undefined) return null;
     const json = JSON.stringify(value);
     // JSON is ASCII but for non-ASCII text: its length is the byte size unless that text is there.
@@ -102,6 +125,16 @@ export class PayloadStore {
     if (size <= this.thresholdBytes) return value;
     // Deterministic id: the same attempt writing again (after an outage) reuses its row instead of orphaning one.
     const id = uuidFrom(`${executionId}\u0000${stepKey}\u0000${at.kind ?? 'output'}\u0000${at.attempt ?? 1}`);
+    await this.write(id, executionId, stepKey, json, size);
+    const ref: PayloadRef = { $payload: { id, size } };
+    if (Array.isArray(value)) ref.$payload.items = value.length;
+    if (size <= this.cache.maxBytes) this.remember(ref, value);
+    else this.handoff.set(executionId, stepKey, id, value, size);
+    return ref;
+  }
+
+  /** Writes one row of JSON (text, or gzipped by the worker: `compression()`); the same id again replaces it. */
+  private async write(id: string, executionId: string, stepKey: string, json: string, size: number): Promise<void> {
     if ((await this.compression()) === 'worker') {
       const data = await gzipAsync(json, { level: 1 });
       await this.dataSource.query(
@@ -117,15 +150,111 @@ export class PayloadStore {
       );
     }
     this.metrics?.payloadWritten(size);
-    const ref: PayloadRef = { $payload: { id, size } };
-    if (Array.isArray(value)) ref.$payload.items = value.length;
-    if (size <= this.cache.maxBytes) this.remember(ref, value);
-    else this.handoff.set(executionId, id, value, size);
-    return ref;
+  }
+
+  /**
+   * A writer of one list of a step's output, page by page (`pageItems` items a
+   * page, one `payloads` row each): an item-wise step hands its results over
+   * as it makes them instead of holding the whole list, so its memory is
+   * bounded by the page size, not the catalogue. `field` names the list
+   * within the output (`items`, `invalid`). A list that ends within its first
+   * page is returned as it is. Pages are kept for the run's next step on this
+   * worker (the handoff) while the whole list is at most `pagedHandoffBytes`
+   * of JSON; a longer list is read back page by page.
+   */
+  pageWriter(executionId: string, stepKey: string, at: { field: string; attempt?: number; clean?: <T>(page: T) => T }): PageWriter {
+    const id = uuidFrom(`${executionId}\u0000${stepKey}\u0000items:${at.field}\u0000${at.attempt ?? 1}`);
+    let buffer: unknown[] = [];
+    let pages = 0;
+    let count = 0;
+    let size = 0;
+    const handedOff: string[] = [];
+    let keep = this.pagedHandoffBytes > 0;
+    const inFlight: Array<Promise<void>> = [];
+    const flush = async (): Promise<void> => {
+      // Scrubbed of secrets page by page, as the runner scrubs a whole output.
+      const page = at.clean ? at.clean(buffer) : buffer;
+      buffer = [];
+      const pageId = pageIdOf(id, pages++);
+      const json = JSON.stringify(page);
+      const bytes = Buffer.byteLength(json);
+      size += bytes;
+      if (keep && size <= this.pagedHandoffBytes) {
+        this.handoff.set(executionId, stepKey, pageId, page, bytes);
+        handedOff.push(pageId);
+      } else if (keep) {
+        // Too long to keep: the reader reads every page back (a list is kept whole or not at all).
+        keep = false;
+        for (const p of handedOff.splice(0)) this.handoff.drop(p);
+      }
+      inFlight.push(this.write(pageId, executionId, stepKey, json, bytes));
+      // At most two pages on their way: the third waits for the first.
+      if (inFlight.length > 2) await inFlight.shift();
+    };
+    return {
+      get count() {
+        return count;
+      },
+      push: async (items) => {
+        for (const item of items) {
+          // A full page goes once the next item comes: a list of exactly one page stays a plain list.
+          if (buffer.length >= this.pageItems) await flush();
+          buffer.push(item);
+          count++;
+        }
+      },
+      finish: async () => {
+        // One page or less: the list itself, which the runner scrubs and stores with the output.
+        if (pages === 0) return buffer;
+        if (buffer.length > 0) await flush();
+        await Promise.all(inFlight.splice(0));
+        return { $payload: { id, size, items: count, pages } };
+      },
+    };
+  }
+
+  /**
+   * The items of a list page by page: a plain array is one page; a paged
+   * reference (`pageWriter`) yields its pages in order, reading the next while
+   * the caller works on this one. Anything else is not a list: undefined.
+   */
+  pagesOf(value: unknown): AsyncIterable<readonly unknown[]> | undefined {
+    if (Array.isArray(value)) {
+      return (async function* () {
+        yield value;
+      })();
+    }
+    if (!isPagedRef(value)) return undefined;
+    const { id, pages } = value.$payload;
+    const loadPage = (k: number) => this.loadPage(id, k);
+    return (async function* () {
+      let next: Promise<unknown> | null = pages > 0 ? loadPage(0) : null;
+      for (let k = 0; k < pages; k++) {
+        const page = await next!;
+        next = k + 1 < pages ? loadPage(k + 1) : null;
+        // A rejected read-ahead the caller stopped before is not an unhandled rejection.
+        next?.catch(() => undefined);
+        if (!Array.isArray(page)) throw new StepError(ErrorCodes.PAYLOAD_NOT_FOUND, `page ${k} of payload ${id} is not a list`);
+        yield page;
+      }
+    })();
+  }
+
+  private async loadPage(id: string, k: number): Promise<unknown> {
+    const pageId = pageIdOf(id, k);
+    const kept = this.handoff.get(pageId);
+    if (kept !== undefined) return kept;
+    return this.readJson(pageId, `page ${k} of payload ${id}`);
   }
 
   async load(ref: PayloadRef): Promise<unknown> {
     const id = ref.$payload.id;
+    if (isPagedRef(ref)) {
+      // A paged list asked for whole (a step that does not work page by page): its pages, one after the other.
+      const all: unknown[] = [];
+      for await (const page of this.pagesOf(ref)!) for (const item of page) all.push(item);
+      return all;
+    }
     const cached = this.cache.get(id) ?? this.handoff.get(id);
     if (cached !== undefined) return cached;
     // One read and one parse for callers that ask at the same time (a step whose input is also a `$steps`
@@ -138,28 +267,40 @@ export class PayloadStore {
   }
 
   private async read(ref: PayloadRef): Promise<unknown> {
-    const id = ref.$payload.id;
-    const rows: Array<{ body: string | null; data: Buffer | null }> = await this.dataSource.query(`SELECT body, data FROM payloads WHERE id = $1`, [id]);
-    if (rows.length === 0) throw new StepError(ErrorCodes.PAYLOAD_NOT_FOUND, `payload ${id} not found (deleted with its run, or past PAYLOAD_RETENTION_DAYS)`);
-    const { body, data } = rows[0];
-    const json = body ?? (await gunzipAsync(data!)).toString('utf8');
-    this.metrics?.payloadRead(json.length);
-    const value = JSON.parse(json);
+    const value = await this.readJson(ref.$payload.id, `payload ${ref.$payload.id}`);
     this.remember(ref, value);
     return value;
   }
 
+  private async readJson(id: string, what: string): Promise<unknown> {
+    const rows: Array<{ body: string | null; data: Buffer | null }> = await this.dataSource.query(`SELECT body, data FROM payloads WHERE id = $1`, [id]);
+    if (rows.length === 0) throw new StepError(ErrorCodes.PAYLOAD_NOT_FOUND, `${what} not found (deleted with its run, or past PAYLOAD_RETENTION_DAYS)`);
+    const { body, data } = rows[0];
+    const json = body ?? (await gunzipAsync(data!)).toString('utf8');
+    this.metrics?.payloadRead(json.length);
+    return JSON.parse(json);
+  }
+
   /**
-   * Replaces payload refs by their content. Refs only ever stand for a whole
-   * step output (or the run input), so they sit at the top or one level down
-   * (an input keyed by step): no need to walk large item lists.
+   * Replaces payload refs by their content. Refs stand for a whole step output
+   * (or the run input), at the top or one level down (an input keyed by step),
+   * and paged lists for a list of an output, one level further: objects are
+   * walked that deep, lists never (no need to walk large item lists). With
+   * `keepPaged`, paged lists stay references, for a step that reads them page
+   * by page (`pagesOf`).
    */
-  async hydrate(value: unknown): Promise<unknown> {
-    if (isPayloadRef(value)) return this.load(value);
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  async hydrate(value: unknown, opts: { keepPaged?: boolean } = {}, depth = 0): Promise<unknown> {
+    if (isPayloadRef(value)) {
+      if (opts.keepPaged && isPagedRef(value)) return value;
+      // A whole output read back may hold paged lists of its own.
+      return depth < HYDRATE_DEPTH ? this.hydrate(await this.load(value), opts, depth + 1) : this.load(value);
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || depth >= HYDRATE_DEPTH) return value;
     let out: Record<string, unknown> | null = null;
     for (const [k, v] of Object.entries(value)) {
-      if (isPayloadRef(v)) (out ??= { ...(value as Record<string, unknown>) })[k] = await this.load(v);
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) continue;
+      const h = await this.hydrate(v, opts, depth + 1);
+      if (h !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = h;
     }
     return out ?? value;
   }
@@ -199,6 +340,24 @@ export class PayloadStore {
   }
 }
 
+/** How deep `hydrate` looks for refs: steps -> output -> list. */
+const HYDRATE_DEPTH = 3;
+
+/** Default page of a paged list (ITEM_PAGE_SIZE). */
+export const DEFAULT_PAGE_ITEMS = 10_000;
+
+/** Default bound of a paged list kept for the next step on the same worker: 32 MiB of JSON. */
+export const PAGED_HANDOFF_BYTES = 32 * 1024 * 1024;
+
+/** A paged list (`PayloadStore.pageWriter`): a payload ref whose content is in `pages` rows. */
+export function isPagedRef(value: unknown): value is PayloadRef & { $payload: { pages: number; items: number } } {
+  return isPayloadRef(value) && typeof value.$payload.pages === 'number';
+}
+
+function pageIdOf(listId: string, k: number): string {
+  return uuidFrom(`${listId}\u0000page\u0000${k}`);
+}
+
 /** Default bound of the payload cache: 64 MiB of JSON (about 3-5 times that as JavaScript objects). */
 export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
@@ -220,7 +379,7 @@ export const HANDOFF_MS = 30_000;
  * never change their input.
  */
 export class Handoff {
-  private readonly entries = new Map<string, { executionId: string; value: unknown; size: number; at: number }>();
+  private readonly entries = new Map<string, { executionId: string; stepKey: string; value: unknown; size: number; at: number }>();
   bytes = 0;
 
   constructor(
@@ -229,11 +388,11 @@ export class Handoff {
     private readonly now: () => number = Date.now,
   ) {}
 
-  set(executionId: string, id: string, value: unknown, size: number): void {
+  set(executionId: string, stepKey: string, id: string, value: unknown, size: number): void {
     this.delete(id);
     this.expire();
     if (size > this.maxBytes) return;
-    this.entries.set(id, { executionId, value, size, at: this.now() });
+    this.entries.set(id, { executionId, stepKey, value, size, at: this.now() });
     this.bytes += size;
     // Oldest first (insertion order).
     for (const key of this.entries.keys()) {
@@ -248,9 +407,14 @@ export class Handoff {
     return this.entries.get(id)?.value;
   }
 
-  /** Lets go of every output of `executionId`. */
-  release(executionId: string): void {
-    for (const [id, e] of this.entries) if (e.executionId === executionId) this.delete(id);
+  /** Lets go of every output of `executionId` but those `exceptStep` wrote (its own pages, written before its output). */
+  release(executionId: string, exceptStep?: string): void {
+    for (const [id, e] of this.entries) if (e.executionId === executionId && e.stepKey !== exceptStep) this.delete(id);
+  }
+
+  /** Lets go of one entry. */
+  drop(id: string): void {
+    this.delete(id);
   }
 
   get size(): number {

@@ -9,7 +9,7 @@ import { fromStepCall, isStepCall, type StepCall } from '@engine/shared/step-cal
 import { DefinitionVersionNotFound, type DefinitionStore } from '@engine/activities/runtime/definition-store';
 import { ErrorCodes, NON_RETRYABLE_ERROR_TYPES } from '@engine/shared/contracts';
 import type { ProjectionService } from '@engine/activities/projection/projection.service';
-import type { PayloadStore } from '@engine/activities/runtime/payload-store';
+import { isPagedRef, type PayloadStore } from '@engine/activities/runtime/payload-store';
 import type { StepExecutor, StepExecutionContext } from '@engine/activities/runtime/executor';
 import type { Logger } from '@src/logging/logger';
 import { redact, redactString, resolveSecretRefs, type SecretResolver } from '@engine/activities/shared/secrets';
@@ -218,8 +218,10 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   };
   try {
     logger.info('step started', { step_type: req.step_type });
+    // A step that reads lists page by page gets paged lists as references; any other gets them whole.
+    const keepPaged = executor.readsPages?.(req.config) === true;
     const [input, contextInput, steps] = await outages.ride('loading inputs', () =>
-      Promise.all([deps.payloads.hydrate(req.input), deps.payloads.hydrate(req.context.input), deps.payloads.hydrate(req.context.steps)]),
+      Promise.all([deps.payloads.hydrate(req.input, { keepPaged }), deps.payloads.hydrate(req.context.input, { keepPaged }), deps.payloads.hydrate(req.context.steps, { keepPaged })]),
     );
     const run: RunContext = {
       input: contextInput,
@@ -256,6 +258,11 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
         return resolved;
       },
       ...(ledger ? { items: ledger } : {}),
+      pages: {
+        pageItems: deps.payloads.pageItems,
+        of: (value) => deps.payloads.pagesOf(value),
+        writer: (field) => deps.payloads.pageWriter(req.execution_id, req.step_key, { field, attempt, clean: cleanValue }),
+      },
     };
     // Validated once, here, with the validator the definition was saved with: executors start from a well-formed config
     // (a definition stored before a validator changed fails here, non-retryable, naming the field).
@@ -353,6 +360,7 @@ function summarize(output: unknown): Record<string, unknown> {
     const counts: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(o)) {
       if (Array.isArray(v)) counts[`${k}_count`] = v.length;
+      else if (isPagedRef(v)) counts[`${k}_count`] = v.$payload.items;
       else if (typeof v === 'number' || typeof v === 'boolean') counts[k] = v;
       if (Object.keys(counts).length >= 12) break;
     }

@@ -10,6 +10,8 @@ import { StepError } from '@engine/activities/shared/errors';
 import { configInvalid } from '@engine/activities/shared/config-issues';
 import { inputShapeError } from '@engine/activities/shared/input-shape';
 import { getIn, parsePath, setIn, type Path } from '@engine/activities/shared/paths';
+import { isPayloadRef, type PayloadRef } from '@engine/dsl/types';
+import type { ItemRecorder } from '@engine/activities/runtime/item-ledger';
 
 // ---------------------------------------------------------------- input and output shapes
 
@@ -128,4 +130,39 @@ export function executorProgress(ctx: { heartbeat(details?: unknown): void; sign
       if (done < total) await new Promise<void>((resolve) => setImmediate(resolve));
     },
   };
+}
+
+// ---------------------------------------------------------------- page by page
+
+/**
+ * The paged list at `sourceField` of an input (a reference the step runner
+ * left for a step that reads pages, PayloadStore.pageWriter), or null when the
+ * list there is a plain array or there is no `sourceField`.
+ */
+export function pagedListAt(input: unknown, sourceField: string | undefined): (PayloadRef & { $payload: { pages: number; items: number } }) | null {
+  if (sourceField === undefined) return null;
+  const parsed = parsePath(sourceField);
+  if ('error' in parsed) return null;
+  const list = getIn(input, parsed.path);
+  return isPayloadRef(list) && typeof list.$payload.pages === 'number' ? (list as PayloadRef & { $payload: { pages: number; items: number } }) : null;
+}
+
+/**
+ * A ledger recorder for one page: indexes counted from the start of the whole
+ * list (and an item keyed by its index, having no id, keyed by that index).
+ */
+export function pageRecorder(ledger: ItemRecorder | undefined, offset: number): ItemRecorder | undefined {
+  if (!ledger || offset === 0) return ledger;
+  return {
+    record: (o) => {
+      if (o.index === undefined) return ledger.record(o);
+      const index = o.index + offset;
+      ledger.record({ ...o, index, key: o.key === String(o.index) ? String(index) : o.key });
+    },
+  };
+}
+
+/** Progress hooks for one page: done and total counted over the whole list. */
+export function pageProgress(hooks: ProgressHooks, offset: number, total: number): ProgressHooks {
+  return { every: hooks.every, progress: hooks.progress ? (done) => hooks.progress!(offset + done, total) : undefined };
 }

@@ -1,16 +1,21 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { ExecutionItemsService } from '@src/executions/execution-items.service';
 import { assertCompleted, count, createShop, rows, runWorkflow, startCommerceEnv, stepOutputs, type CommerceEnv, type Shop } from './support';
 
 const PRODUCTS = 10_000;
 
-/** A 10,000-product import where 10 % of the supplier's records are invalid. */
-describe('product import: 10,000 products, 10 % invalid', () => {
+/**
+ * A 10,000-product import where 10 % of the supplier's records are invalid:
+ * the catalogue in one page (ITEM_PAGE_SIZE 10,000, the default), and in ten
+ * (1,000), where fetch, validate, transform and store work page by page.
+ */
+for (const pageSize of [10_000, 1_000]) describe(`product import: 10,000 products, 10 % invalid, pages of ${pageSize}`, () => {
   let env: CommerceEnv;
   let shop: Shop;
 
   before(async () => {
-    env = await startCommerceEnv([{ products: PRODUCTS, invalidRate: 0.1, seed: 5 }]);
+    env = await startCommerceEnv([{ products: PRODUCTS, invalidRate: 0.1, seed: 5 }], { env: { ITEM_PAGE_SIZE: String(pageSize) } });
     shop = await createShop(env.h, env.sandboxes[0]);
   });
   after(async () => env?.close());
@@ -69,5 +74,29 @@ describe('product import: 10,000 products, 10 % invalid', () => {
     const history = await h.client.workflow.getHandle(run.executionId).fetchHistory();
     const size = JSON.stringify(history).length;
     assert.ok(size < 300_000, `history is ${size} bytes`);
+
+    // Page by page: each item-wise step's lists are paged references, one payload row a page.
+    const raw = await stepOutputs(h, run.executionId, { keepPaged: true });
+    const pagesOf = (v: unknown) => (v as { $payload?: { pages?: number; items?: number } } | null)?.$payload;
+    if (pageSize < PRODUCTS) {
+      assert.deepEqual(pagesOf(raw.fetch_products.items), { ...pagesOf(raw.fetch_products.items), pages: 10, items: PRODUCTS });
+      assert.equal(pagesOf(raw.validate_products.items)?.items, PRODUCTS - invalid);
+      assert.equal(pagesOf(raw.validate_products.invalid), undefined, '1,000 invalid items fit in one page: a plain list');
+      assert.equal(pagesOf(raw.transform_products.items)?.pages, 9);
+      assert.equal(run.steps.fetch_products.output_summary?.items_count, PRODUCTS, 'the summary counts a paged list');
+    } else {
+      for (const step of ['fetch_products', 'validate_products', 'transform_products']) assert.ok(Array.isArray(raw[step].items), `${step}: one page, a plain list`);
+    }
+    // The ledger numbers items across pages: 9,000 ok and 1,000 invalid at validation, each index once.
+    const items = new ExecutionItemsService(h.dataSource, h.executions);
+    const counts = await items.counts(run.executionId, { step: 'validate_products' });
+    assert.deepEqual({ ok: counts.by_status.ok, invalid: counts.by_status.invalid }, { ok: PRODUCTS - invalid, invalid });
+    const stored = await items.counts(run.executionId, { step: 'store_products' });
+    assert.equal(stored.by_status.ok, PRODUCTS - invalid, 'store records each valid product as stored');
+
+    // The same catalogue again: everything unchanged, across pages too.
+    const again = await runWorkflow(h, shop.workflow.product_import, { supplier_id: shop.supplierId });
+    assertCompleted(again, 'second import');
+    assert.match((again.result?.output as { message: string }).message, /0 new, 0 updated, 9000 unchanged, 1000 invalid/);
   });
 });

@@ -3,6 +3,7 @@
  * harness whose worker runs the built-in executors, plus a "shop" (supplier,
  * marketplace and the four predefined workflows) made by the real seed.
  */
+import { PayloadStore } from '@engine/activities/runtime/payload-store';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -116,9 +117,10 @@ export function assertCompleted(run: Run, what: string): void {
   throw new Error(`${what} ended ${run.status}: ${String((run.error as Error | undefined)?.message ?? '')}\n${failed.join('\n')}`);
 }
 
-/** Every step output of a finished run, read from its Temporal history, payload refs loaded. */
-export async function stepOutputs(h: Harness, executionId: string): Promise<Record<string, any>> {
+/** Every step output of a finished run, read from its Temporal history, payload refs loaded (with `keepPaged`, paged lists left as references). */
+export async function stepOutputs(h: Harness, executionId: string, opts: { keepPaged?: boolean } = {}): Promise<Record<string, any>> {
   const history = await h.history(executionId);
+  const payloads = new PayloadStore(h.dataSource, { thresholdBytes: 0, cacheBytes: 0, handoffBytes: 0 });
   const scheduled = new Map<string, string>();
   const out: Record<string, any> = {};
   for (const ev of history.events ?? []) {
@@ -127,17 +129,11 @@ export async function stepOutputs(h: Harness, executionId: string): Promise<Reco
     const done = ev.activityTaskCompletedEventAttributes;
     const key = done ? scheduled.get(String(done.scheduledEventId)) : undefined;
     const payload = done?.result?.payloads?.[0];
-    if (key && payload) out[key] = await loadPayload(h.dataSource, (defaultPayloadConverter.fromPayload(payload) as StepResult).output);
+    if (!key || !payload) continue;
+    const output = (defaultPayloadConverter.fromPayload(payload) as StepResult).output;
+    out[key] = await payloads.hydrate(output, { keepPaged: opts.keepPaged });
   }
   return out;
-}
-
-async function loadPayload(ds: DataSource, v: unknown): Promise<unknown> {
-  const ref = (v as { $payload?: { id: string } } | null)?.$payload;
-  if (!ref) return v;
-  const { gunzipSync } = await import('node:zlib');
-  const rows: Array<{ body: string | null; data: Buffer | null }> = await ds.query(`SELECT body, data FROM payloads WHERE id = $1`, [ref.id]);
-  return JSON.parse(rows[0].body ?? gunzipSync(rows[0].data!).toString('utf8'));
 }
 
 /** Rows as plain comparable values (numbers instead of numeric strings). */

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DataSource } from 'typeorm';
-import { ByteLru, Handoff, PayloadStore } from '@engine/activities/runtime/payload-store';
+import { ByteLru, Handoff, PayloadStore, isPagedRef } from '@engine/activities/runtime/payload-store';
 
 describe(ByteLru.name, () => {
   it('evicts the least recently used values once the byte bound is passed', () => {
@@ -77,8 +77,8 @@ describe('PayloadStore.load', () => {
 describe(Handoff.name, () => {
   it('keeps an output until its run lets go of it', () => {
     const sut = new Handoff(1000, 30_000);
-    sut.set('run-1', 'a', 'A', 100);
-    sut.set('run-2', 'b', 'B', 100);
+    sut.set('run-1', 'step', 'a', 'A', 100);
+    sut.set('run-2', 'step', 'b', 'B', 100);
     assert.equal(sut.get('a'), 'A');
     sut.release('run-1');
     assert.equal(sut.get('a'), undefined);
@@ -86,10 +86,19 @@ describe(Handoff.name, () => {
     assert.equal(sut.bytes, 100);
   });
 
+  it("keeps the pages a step wrote when that step's own output is offloaded", () => {
+    const sut = new Handoff(1000, 30_000);
+    sut.set('run-1', 'fetch', 'fetch-page', 'F', 100);
+    sut.set('run-1', 'validate', 'validate-page', 'V', 100);
+    sut.release('run-1', 'validate');
+    assert.equal(sut.get('fetch-page'), undefined, "the earlier step's pages go");
+    assert.equal(sut.get('validate-page'), 'V', "the step's own pages stay for the next step");
+  });
+
   it('lets go of what nobody read once its time is up', () => {
     let now = 0;
     const sut = new Handoff(1000, 30_000, () => now);
-    sut.set('run-1', 'a', 'A', 100);
+    sut.set('run-1', 'step', 'a', 'A', 100);
     now = 29_999;
     assert.equal(sut.get('a'), 'A');
     now = 30_000;
@@ -100,18 +109,18 @@ describe(Handoff.name, () => {
 
   it('never holds more than its bound: the oldest goes first, a value larger than the bound is not kept', () => {
     const sut = new Handoff(250, 30_000);
-    sut.set('r', 'a', 'A', 100);
-    sut.set('r', 'b', 'B', 100);
-    sut.set('r', 'c', 'C', 100);
+    sut.set('r', 'step', 'a', 'A', 100);
+    sut.set('r', 'step', 'b', 'B', 100);
+    sut.set('r', 'step', 'c', 'C', 100);
     assert.equal(sut.get('a'), undefined);
     assert.equal(sut.get('b'), 'B');
     assert.equal(sut.get('c'), 'C');
     assert.equal(sut.bytes, 200);
-    sut.set('r', 'd', 'D', 251);
+    sut.set('r', 'step', 'd', 'D', 251);
     assert.equal(sut.get('d'), undefined);
     assert.equal(sut.bytes, 200);
     const off = new Handoff(0, 30_000);
-    off.set('r', 'a', 'A', 1);
+    off.set('r', 'step', 'a', 'A', 1);
     assert.equal(off.size, 0);
   });
 });
@@ -156,6 +165,79 @@ describe('PayloadStore handoff', () => {
     const ref = await sut.offload('run-1', 'fetch', { items: [1, 2, 3, 4, 5, 6] });
     assert.deepEqual(await sut.hydrate(ref), { items: [1, 2, 3, 4, 5, 6] });
     assert.deepEqual(sql, ['INSERT', 'SELECT']);
+  });
+});
+
+describe('PayloadStore paged lists', () => {
+  /** A data source that stores payload rows and answers their SELECT, counting statements. */
+  function store() {
+    const rows = new Map<string, string>();
+    const sql: string[] = [];
+    const ds = {
+      async query(text: string, params: unknown[]) {
+        sql.push(text.trim().split(/\s+/)[0]);
+        if (text.includes('INSERT')) rows.set(params[0] as string, params[4] as string);
+        else return rows.has(params[0] as string) ? [{ body: rows.get(params[0] as string), data: null }] : [];
+        return [];
+      },
+    };
+    return { ds: ds as unknown as DataSource, sql, rows };
+  }
+  const items = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
+  async function collect(pages: AsyncIterable<readonly unknown[]>): Promise<number[]> {
+    const sizes: number[] = [];
+    for await (const page of pages) sizes.push(page.length);
+    return sizes;
+  }
+
+  it('stores a list longer than a page as pages, reads it page by page or whole, and keeps it a reference for a reader of pages', async () => {
+    const { ds, sql, rows } = store();
+    const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, compression: 'postgres', pageItems: 10 });
+    const w = sut.pageWriter('run-1', 'fetch', { field: 'items', attempt: 1 });
+    await w.push(items(7));
+    await w.push(items(18).slice(7));
+    await w.push(items(25).slice(18));
+    assert.equal(w.count, 25);
+    const ref = await w.finish();
+    assert.ok(isPagedRef(ref));
+    assert.equal(ref.$payload.pages, 3);
+    assert.equal(ref.$payload.items, 25);
+    assert.equal(rows.size, 3, 'one row a page');
+    assert.deepEqual(await collect(sut.pagesOf(ref)!), [10, 10, 5]);
+    assert.deepEqual(await sut.load(ref), items(25));
+    const steps = { fetch: { items: ref, count: 25 } };
+    assert.deepEqual(await sut.hydrate(steps), { fetch: { items: items(25), count: 25 } }, 'loaded whole for a step that does not read pages');
+    assert.equal(await sut.hydrate(steps, { keepPaged: true }), steps, 'left as it is for one that does');
+    assert.equal(sql.filter((q) => q === 'SELECT').length, 9, 'every page read back: nothing handed off');
+  });
+
+  it('gives a list that fits in one page back as it is, and reads a plain list as one page', async () => {
+    const { ds, sql } = store();
+    const sut = new PayloadStore(ds, { thresholdBytes: 10, compression: 'postgres', pageItems: 10 });
+    const w = sut.pageWriter('run-1', 'fetch', { field: 'items' });
+    await w.push(items(10));
+    assert.deepEqual(await w.finish(), items(10));
+    assert.deepEqual(sql, []);
+    assert.deepEqual(await collect(sut.pagesOf(items(3))!), [3]);
+    assert.equal(sut.pagesOf({ not: 'a list' }), undefined);
+  });
+
+  it("hands a short list's pages to the next step on this worker, reads a long one back, and scrubs every page", async () => {
+    const { ds, sql, rows } = store();
+    const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, compression: 'postgres', pageItems: 2, pagedHandoffBytes: 100 });
+    const clean = <T>(page: T): T => (page as Array<{ i: number }>).map((x) => ({ i: x.i, secret: '***' })) as T;
+    const short = sut.pageWriter('run-1', 'fetch', { field: 'items', clean });
+    await short.push(items(3));
+    const s = await short.finish();
+    const long = sut.pageWriter('run-1', 'other', { field: 'items' });
+    await long.push(items(20));
+    const l = await long.finish();
+    sql.length = 0;
+    assert.deepEqual(await sut.load(s as never), items(3).map((x) => ({ ...x, secret: '***' })));
+    assert.deepEqual(sql, [], 'the short list from the handoff');
+    assert.equal([...rows.values()][0], '[{"i":0,"secret":"***"},{"i":1,"secret":"***"}]', 'stored scrubbed');
+    assert.equal((await sut.load(l as never) as unknown[]).length, 20);
+    assert.equal(sql.length, 10, 'the long list read back, a page at a time');
   });
 });
 
