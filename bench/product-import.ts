@@ -280,6 +280,9 @@ async function main(): Promise<void> {
       gc();
       return process.memoryUsage();
     };
+    // What the process holds before any import (sandbox, Temporal runtime and workflow bundle, pools): the imports' share is above it.
+    const idle = afterGc();
+    say(`before the imports: RSS ${mb(rssBytes(process.pid))}${idle ? `, JS heap ${mb(idle.heapUsed)} after a GC` : ''}; ITEM_PAGE_SIZE ${config.payloads.pageItems}`);
     for (let round = 1; round <= REPEAT; round++) {
       const label = round === 1 ? 'first import' : `import ${round} (unchanged)`;
       // Alternate which side goes first, so neither always runs on a warmer machine.

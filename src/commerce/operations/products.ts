@@ -256,10 +256,12 @@ async function storeProducts(
   for (let start = 0; start < rows.length; start += 20_000) {
     const ids = rows.slice(start, start + 20_000).map((r) => r.x.external_id);
     const existing = await client.query<{ external_id: string; sd_hash: string | null; p_hash: string | null; source_data_id: string | null; bare: boolean | null }>(
+      // One index lookup per id (LATERAL ... LIMIT 1): this runs once a page inside the import's one transaction, while
+      // the tables grow with its own rows, which a hash join would scan whole for every page.
       `SELECT x.external_id, s.content_hash AS sd_hash, p.content_hash AS p_hash, p.source_data_id, (p.enrichment IS NULL) AS bare
        FROM unnest($1::text[]) AS x(external_id)
-       LEFT JOIN source_data s ON s.source_type = $2 AND s.supplier_id = $3 AND s.marketplace_id IS NULL AND s.external_id = x.external_id
-       LEFT JOIN products p ON p.supplier_id = $3 AND p.external_id = x.external_id`,
+       LEFT JOIN LATERAL (SELECT content_hash FROM source_data WHERE source_type = $2 AND supplier_id = $3 AND marketplace_id IS NULL AND external_id = x.external_id LIMIT 1) s ON true
+       LEFT JOIN LATERAL (SELECT content_hash, source_data_id, enrichment FROM products WHERE supplier_id = $3 AND external_id = x.external_id LIMIT 1) p ON true`,
       [ids, sourceType, supplierId],
     );
     for (const e of existing.rows) known.set(e.external_id, { sd: e.sd_hash, product: e.p_hash, source_data_id: e.source_data_id, bare: e.bare ?? true });
@@ -309,7 +311,7 @@ async function storeProducts(
        FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::numeric[], $12::text[],
                    $13::numeric[], $14::jsonb[], $15::jsonb[], $16::text[], $17::jsonb[])
             AS x(external_id, sku, title, description, brand, category, cost_price, currency, weight_kg, images, attributes, content_hash, enrichment)
-       LEFT JOIN source_data s ON s.source_type = $18 AND s.supplier_id = $1 AND s.marketplace_id IS NULL AND s.external_id = x.external_id
+       LEFT JOIN LATERAL (SELECT id FROM source_data WHERE source_type = $18 AND supplier_id = $1 AND marketplace_id IS NULL AND external_id = x.external_id LIMIT 1) s ON true
        ON CONFLICT (supplier_id, external_id) DO UPDATE SET
          sku = EXCLUDED.sku, title = EXCLUDED.title, description = EXCLUDED.description, brand = EXCLUDED.brand,
          category = EXCLUDED.category, cost_price = EXCLUDED.cost_price, currency = EXCLUDED.currency, weight_kg = EXCLUDED.weight_kg,
@@ -389,9 +391,17 @@ export const updateSupplierStatistics = operation<{
       invalid: params.count(mode).optional(),
       invalid_items: params.listOrNull(mode).optional(),
     }),
+  pagedParams: ['invalid_items'],
   async run(p, { client, step }) {
-    const reports = listOf(p.invalid_items).map(reportOf);
-    const invalid = p.invalid ?? reports.length;
+    // Only the first ones are kept: a paged list is read no further than its first page.
+    const reports: Array<ReturnType<typeof reportOf>> = [];
+    const pages = step.pages?.of(p.invalid_items) ?? [listOf(p.invalid_items)];
+    for await (const page of pages) {
+      for (const entry of page) if (reports.length < MAX_REPORTED) reports.push(reportOf(entry));
+      if (reports.length >= MAX_REPORTED) break;
+    }
+    const total = isPayloadRef(p.invalid_items) ? (p.invalid_items.$payload.items ?? reports.length) : listOf(p.invalid_items).length;
+    const invalid = p.invalid ?? total;
     const res = await client.query<{ products_total: number }>(
       `UPDATE suppliers SET
          products_total = (SELECT count(*) FROM products WHERE supplier_id = $1),

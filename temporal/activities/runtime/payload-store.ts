@@ -187,7 +187,10 @@ export class PayloadStore {
         keep = false;
         for (const p of handedOff.splice(0)) this.handoff.drop(p);
       }
-      inFlight.push(this.write(pageId, executionId, stepKey, json, bytes));
+      const written = this.write(pageId, executionId, stepKey, json, bytes);
+      // A failed write is the step's failure when it is awaited (below, or at finish), never an unhandled rejection meanwhile.
+      written.catch(() => undefined);
+      inFlight.push(written);
       // At most two pages on their way: the third waits for the first.
       if (inFlight.length > 2) await inFlight.shift();
     };
