@@ -9,7 +9,7 @@
  * 100 ms: its peak during each import and after each is printed, to show it
  * flat over repeated imports.
  *
- *   npm run bench -- product-import [products] [invalid_rate] [--repeat N] [--ledger-ab]
+ *   npm run bench -- product-import [products] [invalid_rate] [--repeat N] [--ledger-ab] [--worker-process]
  *
  * Each import runs side by side with a direct script of the bench's own doing
  * the same work (bench/support/direct-import.ts: same pages, validation rules,
@@ -55,6 +55,7 @@ import { startEmbeddedPostgres } from '../scripts/lib/embedded-postgres';
 import { startTemporalDevServer } from '../scripts/lib/temporal-server';
 import { freePort } from '../scripts/lib/ports';
 import { loadAverage, rssBytes, sampleRss } from './support/proc';
+import { startWorkerProcess } from './support/worker-process';
 import { directImport, type DirectImportResult } from './support/direct-import';
 
 const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--repeat');
@@ -63,6 +64,8 @@ const PAYLOAD_AB = process.argv.includes('--payload-ab');
 const PRODUCTS = Number(positional[0] ?? 100_000);
 const INVALID_RATE = Number(positional[1] ?? 0.1);
 const DIRECT = !process.argv.includes('--no-direct');
+/** The worker in a process of its own (`dist/temporal/worker-main.js`), its RSS sampled apart from the sandbox's and the bench's. */
+const WORKER_PROCESS = process.argv.includes('--worker-process');
 const REPEAT = process.argv.includes('--repeat') ? Number(process.argv[process.argv.indexOf('--repeat') + 1]) : 2;
 const FEED = process.argv.includes('--feed') ? process.argv[process.argv.indexOf('--feed') + 1] : null;
 if (FEED !== null && !['csv', 'jsonl', 'xml'].includes(FEED)) throw new Error('--feed takes csv, jsonl or xml');
@@ -139,14 +142,28 @@ async function main(): Promise<void> {
     installTemporalRuntime(new Logger({ level: 'error', format: 'pretty' }), 'ERROR');
     const logger = new Logger({ level: 'warn', format: 'pretty' });
     const taskQueue = `bench-${randomUUID()}`;
-    const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
-    const worker = await createMerchflowWorker({ config, dataSource, connection: workerConnection, logger, taskQueue });
-    const running = worker.run();
-    cleanups.push(async () => {
-      worker.shutdown();
-      await running;
-      await workerConnection.close();
-    });
+    let workerPid: number | null = null;
+    if (WORKER_PROCESS) {
+      const child = await startWorkerProcess({
+        env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: pg.url, TEMPORAL_ADDRESS: tmp.address, HTTP_ALLOW_HOSTS: `127.0.0.1:${sandbox.port}`, LOG_LEVEL: 'warn' },
+        taskQueue,
+        dist: distDir,
+      });
+      workerPid = child.pid!;
+      cleanups.push(async () => {
+        child.kill('SIGTERM');
+        await new Promise((resolve) => child.once('exit', resolve));
+      });
+    } else {
+      const workerConnection = await NativeConnection.connect({ address: config.temporal.address });
+      const worker = await createMerchflowWorker({ config, dataSource, connection: workerConnection, logger, taskQueue });
+      const running = worker.run();
+      cleanups.push(async () => {
+        worker.shutdown();
+        await running;
+        await workerConnection.close();
+      });
+    }
 
     const connection = await Connection.connect({ address: config.temporal.address });
     cleanups.push(() => connection.close());
@@ -282,12 +299,14 @@ async function main(): Promise<void> {
     };
     // What the process holds before any import (sandbox, Temporal runtime and workflow bundle, pools): the imports' share is above it.
     const idle = afterGc();
-    say(`before the imports: RSS ${mb(rssBytes(process.pid))}${idle ? `, JS heap ${mb(idle.heapUsed)} after a GC` : ''}; ITEM_PAGE_SIZE ${config.payloads.pageItems}`);
+    say(`before the imports: RSS ${mb(rssBytes(process.pid))}${idle ? `, JS heap ${mb(idle.heapUsed)} after a GC` : ''}${workerPid ? `; worker process RSS ${mb(rssBytes(workerPid))}` : ''}; ITEM_PAGE_SIZE ${config.payloads.pageItems}`);
+    const workerPeaks: number[] = [];
     for (let round = 1; round <= REPEAT; round++) {
       const label = round === 1 ? 'first import' : `import ${round} (unchanged)`;
       // Alternate which side goes first, so neither always runs on a warmer machine.
       let baseline: (DirectImportResult & { peak: number }) | null = DIRECT && round % 2 === 0 ? await runDirect(round) : null;
       const rss = sampleRss(process.pid);
+      const workerRss = workerPid ? sampleRss(workerPid) : null;
       const started = Date.now();
       const run = await executions.start(workflowId, { input_data: { supplier_id: seeded.supplier_id }, trigger_type: 'api' });
       const handle = client.workflow.getHandle(run.execution_id);
@@ -315,7 +334,11 @@ async function main(): Promise<void> {
       for (const s of steps) say(`  ${s.step_key.padEnd(28)} ${String(s.status).padEnd(10)} ${((s.duration_ms ?? 0) / 1000).toFixed(2).padStart(7)} s`);
       peaks.push(rss.stop());
       rssAfter.push(rssBytes(process.pid));
-      say(`  RSS           peak ${mb(peaks.at(-1)!)} during the import, ${mb(rssAfter.at(-1)!)} after it`);
+      say(`  RSS           peak ${mb(peaks.at(-1)!)} during the import, ${mb(rssAfter.at(-1)!)} after it${workerPid ? ' (this process: bench and sandbox)' : ''}`);
+      if (workerRss && workerPid) {
+        workerPeaks.push(workerRss.stop());
+        say(`  worker        peak RSS ${mb(workerPeaks.at(-1)!)} during the import, ${mb(rssBytes(workerPid))} after it (its own process)`);
+      }
       const retained = afterGc();
       if (retained) {
         retainedAfter.push(retained);
@@ -339,6 +362,7 @@ async function main(): Promise<void> {
     say('');
     say(`RSS after each import: ${rssAfter.map(mb).join(' -> ')}`);
     say(`peak RSS during each import: ${peaks.map(mb).join(' -> ')}`);
+    if (workerPeaks.length > 0) say(`worker process: peak RSS during each import: ${workerPeaks.map(mb).join(' -> ')}`);
     if (rssAfter.length > 2) {
       const later = rssAfter.slice(1);
       const spread = (Math.max(...later) - Math.min(...later)) / Math.min(...later);

@@ -24,7 +24,8 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { startWorkerProcess } from './support/worker-process';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
@@ -246,28 +247,8 @@ async function main(): Promise<void> {
 }
 
 /** A worker process on the task queue; resolves once it polls. */
-async function startWorker(env: NodeJS.ProcessEnv, taskQueue: string, workerDist: string): Promise<ChildProcess> {
-  const prof = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
-  const child = spawn(process.execPath, [...prof, path.join(workerDist, 'temporal/worker-main.js'), '--task-queue', taskQueue], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const onData = (b: Buffer) => {
-      out += b.toString('utf8');
-      if (out.includes('worker polling')) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${out.slice(-2000)}`)));
-  });
-  if (WORKER_LOG) {
-    const log = fs.createWriteStream(WORKER_LOG, { flags: 'a' });
-    child.stdout!.pipe(log);
-    child.stderr!.pipe(log);
-  } else {
-    child.stdout!.resume();
-    child.stderr!.resume();
-  }
-  return child;
+function startWorker(env: NodeJS.ProcessEnv, taskQueue: string, workerDist: string): Promise<ChildProcess> {
+  return startWorkerProcess({ env, taskQueue, dist: workerDist, cpuProfDir: CPU_PROF_DIR, logFile: WORKER_LOG });
 }
 
 main().then(
