@@ -24,6 +24,7 @@
  *     [--baseline-temporal HOST:PORT]
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -42,7 +43,7 @@ import { startEmbeddedPostgres } from '../scripts/lib/embedded-postgres';
 import { startTemporalDevServer } from '../scripts/lib/temporal-server';
 import { freePort, waitFor } from '../scripts/lib/ports';
 import { startNodeProcess, stopAll } from '../scripts/lib/supervisor';
-import { cpuMsOfTrees, loadAverage } from './support/proc';
+import { childrenOf, cpuMsOfTrees, loadAverage } from './support/proc';
 import { chainOfFilterSteps } from './support/chain-steps';
 
 interface Options {
@@ -165,6 +166,9 @@ interface Stack {
   workflow: number;
   temporal: string;
   apiPid: number;
+  /** The Temporal dev server and PostgreSQL's postmaster (its backends are its children). */
+  temporalPid: number;
+  pgPids: number[];
   /** The Temporal start the API makes for this workflow (definition, search attributes, memo, metadata, encrypted), from the bench's own client. */
   sameStart(connection: Connection): Once;
   commits(): Promise<number>;
@@ -196,9 +200,7 @@ async function startStack(o: Options): Promise<Stack> {
       TEMPORAL_TASK_QUEUE: `execute-load-${process.pid}`,
       PORT: String(port),
       LOG_LEVEL: 'warn',
-      // The API gives up on a Temporal call after 1.5 s by default (then answers 503): under 50 clients on a loaded
-      // machine the dev server answers later than that, and the bench measures starts, not that timeout.
-      TEMPORAL_CALL_TIMEOUT_MS: process.env.TEMPORAL_CALL_TIMEOUT_MS ?? '60000',
+      // The start's timeout is the default (TEMPORAL_START_TIMEOUT_MS, 10 s) unless the environment says otherwise.
       // Encrypted payloads, as `npm start` and production run.
       PAYLOAD_KEYS: `bench:${generatePayloadKey()}`,
       MERCHFLOW_PUBLIC_URL: `http://127.0.0.1:${port}`,
@@ -258,7 +260,8 @@ async function startStack(o: Options): Promise<Stack> {
         }
       };
     };
-    return { url, key, workflow, temporal: tmp.address, apiPid: api.child.pid!, sameStart, commits, stop };
+    const pgPids = childrenOf(process.pid, [tmp.process.pid!, api.child.pid!]);
+    return { url, key, workflow, temporal: tmp.address, apiPid: api.child.pid!, temporalPid: tmp.process.pid!, pgPids, sameStart, commits, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -283,22 +286,25 @@ async function main(): Promise<void> {
     const connection = temporal ? await Connection.connect({ address: temporal }) : null;
     const client = connection ? new Client({ connection }) : null;
     const baselineIds: string[] = [];
-    const sides: Array<{ name: string; once: Once; results: LoadResult[]; cpuMs: number; commits: number }> = [
-      { name: `POST ${url}/workflows/${workflow}/execute/`, once: api, results: [], cpuMs: 0, commits: 0 },
-      ...(client ? [{ name: `baseline: Temporal workflow.start at ${temporal}`, once: baselineOnce(client, o.input, baselineIds), results: [], cpuMs: 0, commits: 0 }] : []),
+    const side = (name: string, once: Once): Side => ({ name, once, results: [], cpuMs: 0, commits: 0, cpu: { api: 0, temporal: 0, pg: 0, bench: 0 } });
+    const sides: Side[] = [
+      side(`POST ${url}/workflows/${workflow}/execute/`, api),
+      ...(client ? [side(`baseline: Temporal workflow.start at ${temporal}`, baselineOnce(client, o.input, baselineIds))] : []),
       // The API's own Temporal start without the API: tells what the start costs from what the API adds around it.
-      ...(stack && connection ? [{ name: 'same start: the API\'s Temporal start from the bench, without the API', once: stack.sameStart(connection), results: [], cpuMs: 0, commits: 0 }] : []),
+      ...(stack && connection ? [side('same start: the API\'s Temporal start from the bench, without the API', stack.sameStart(connection))] : []),
     ];
     // Warm-up: connections open, caches filled, the JIT warm on both sides.
     for (const s of sides) await Promise.all(Array.from({ length: o.warmup }, s.once));
     say(`${o.clients} clients, ${o.requests ?? `${o.durationSeconds} s of`} requests a round, ${o.rounds} round(s); ${loadAverage()}`);
     for (let round = 0; round < o.rounds; round++) {
       for (const s of round % 2 ? [...sides].reverse() : sides) {
-        const cpu0 = stack ? cpuMsOfTrees([stack.apiPid]) : 0;
+        const cpu0 = stack ? cpuByProcess(stack) : null;
         const commits0 = stack ? await stack.commits() : 0;
         const r = await load(o, s.once);
         if (stack) {
-          s.cpuMs += cpuMsOfTrees([stack.apiPid]) - cpu0;
+          const cpu1 = cpuByProcess(stack);
+          for (const k of Object.keys(s.cpu) as Array<keyof CpuByProcess>) s.cpu[k] += cpu1[k] - cpu0![k];
+          s.cpuMs += cpu1.api - cpu0!.api;
           s.commits += (await stack.commits()) - commits0;
         }
         s.results.push(r);
@@ -327,6 +333,19 @@ async function main(): Promise<void> {
       say(`same start: ${rate(same.results).toFixed(1)} starts/s, p50 ${p(same.results, 50).toFixed(1)} ms, p99 ${p(same.results, 99).toFixed(1)} ms`);
       say(`ratio same start / baseline: throughput ${(rate(same.results) / rate(base.results)).toFixed(2)}x; API / same start: ${(rate(mf.results) / rate(same.results)).toFixed(2)}x`);
     }
+    if (stack) {
+      // Where the machine's CPU went for each side: on a machine this small every process takes from the others.
+      for (const s of sides) {
+        const n = count(s.results);
+        const secs = s.results.reduce((a, r) => a + r.elapsed, 0);
+        const all = s.cpu.api + s.cpu.temporal + s.cpu.pg + s.cpu.bench;
+        say(
+          `CPU a request, ${s.name.split(':')[0]}: API ${(s.cpu.api / n).toFixed(2)} ms, Temporal ${(s.cpu.temporal / n).toFixed(2)} ms, ` +
+            `PostgreSQL ${(s.cpu.pg / n).toFixed(2)} ms, bench ${(s.cpu.bench / n).toFixed(2)} ms; all ${(all / n).toFixed(2)} ms ` +
+            `(${((all / (secs * 1000 * os.cpus().length)) * 100).toFixed(0)} % of ${os.cpus().length} cores)`,
+        );
+      }
+    }
     say(`done; ${loadAverage()}`);
     if (client && !stack) {
       // Nobody polls the baseline's task queue: end its runs so they do not pile up on a server that stays.
@@ -342,6 +361,34 @@ async function main(): Promise<void> {
   } finally {
     await stack?.stop();
   }
+}
+
+interface CpuByProcess {
+  api: number;
+  temporal: number;
+  pg: number;
+  bench: number;
+}
+
+interface Side {
+  name: string;
+  once: Once;
+  results: LoadResult[];
+  cpuMs: number;
+  commits: number;
+  /** CPU ms spent during this side's rounds, by process. */
+  cpu: CpuByProcess;
+}
+
+/** CPU ms spent so far by the API, the Temporal server, PostgreSQL and this process. */
+function cpuByProcess(stack: Stack): CpuByProcess {
+  const self = process.cpuUsage();
+  return {
+    api: cpuMsOfTrees([stack.apiPid]),
+    temporal: cpuMsOfTrees([stack.temporalPid]),
+    pg: cpuMsOfTrees(stack.pgPids),
+    bench: (self.user + self.system) / 1000,
+  };
 }
 
 interface LoadResult {
