@@ -14,7 +14,11 @@
  * baseline alternating which goes first; also the API process's CPU per
  * request and the PostgreSQL commits per request. Removes everything at the end.
  *
- *   npm run bench -- execute-load [--clients 50] [--requests 1000] [--rounds 2] [--api-cpu-prof DIR]
+ *   npm run bench -- execute-load [--clients 50] [--requests 1000] [--rounds 2] [--api-cpu-prof DIR] [--pin]
+ *
+ * --pin puts the Temporal server on the last core and the rest on the others (Linux taskset), as when Temporal
+ * runs on machines of its own; without it every process shares every core, and on two cores the API's CPU is
+ * taken from the Temporal server both sides wait on.
  *
  * Against a running API (each request starts a real run: point it at a
  * workflow whose steps are cheap, or one no worker polls for):
@@ -25,6 +29,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -43,7 +48,7 @@ import { startEmbeddedPostgres } from '../scripts/lib/embedded-postgres';
 import { startTemporalDevServer } from '../scripts/lib/temporal-server';
 import { freePort, waitFor } from '../scripts/lib/ports';
 import { startNodeProcess, stopAll } from '../scripts/lib/supervisor';
-import { childrenOf, cpuMsOfTrees, loadAverage } from './support/proc';
+import { childrenOf, cpuMsOfTrees, loadAverage, processTree } from './support/proc';
 import { chainOfFilterSteps } from './support/chain-steps';
 
 interface Options {
@@ -59,12 +64,17 @@ interface Options {
   baselineTemporal: string | null;
   /** Self-contained mode: write a CPU profile of the API process into this directory (node --cpu-prof). */
   apiCpuProf: string | null;
+  /**
+   * Self-contained mode: the Temporal server on the last core, everything else (API, PostgreSQL, this process) on
+   * the others (taskset), as when Temporal runs on machines of its own: the API's CPU no longer takes from it.
+   */
+  pin: boolean;
 }
 
 function usage(message?: string): never {
   if (message) console.error(`execute-load: ${message}`);
   console.error(
-    'usage: npm run bench -- execute-load [--clients 50] [--requests N | --duration SECONDS] [--rounds 2] [--input JSON] [--warmup N] [--api-cpu-prof DIR]\n' +
+    'usage: npm run bench -- execute-load [--clients 50] [--requests N | --duration SECONDS] [--rounds 2] [--input JSON] [--warmup N] [--api-cpu-prof DIR] [--pin]\n' +
       '       npm run bench -- execute-load --url URL --key KEY --workflow ID [--baseline-temporal HOST:PORT] [same options]',
   );
   process.exit(2);
@@ -86,7 +96,8 @@ function parse(argv: string[]): Options {
     return n;
   };
   const known = new Set(['url', 'key', 'workflow', 'clients', 'requests', 'duration', 'input', 'warmup', 'rounds', 'baseline-temporal', 'api-cpu-prof']);
-  for (const a of argv) if (a.startsWith('--') && !known.has(a.slice(2))) usage(`unknown option ${a}`);
+  const flags = new Set(['pin']);
+  for (const a of argv) if (a.startsWith('--') && !known.has(a.slice(2)) && !flags.has(a.slice(2))) usage(`unknown option ${a}`);
   const url = get('url') ?? process.env.MERCHFLOW_API_URL ?? null;
   const key = get('key') ?? process.env.MERCHFLOW_API_KEY ?? null;
   const workflow = int('workflow', null);
@@ -114,6 +125,7 @@ function parse(argv: string[]): Options {
     rounds: int('rounds', url === null ? 2 : 1)!,
     baselineTemporal: get('baseline-temporal') ?? null,
     apiCpuProf: get('api-cpu-prof') ?? null,
+    pin: argv.includes('--pin'),
   };
 }
 
@@ -261,6 +273,21 @@ async function startStack(o: Options): Promise<Stack> {
       };
     };
     const pgPids = childrenOf(process.pid, [tmp.process.pid!, api.child.pid!]);
+    if (o.pin) {
+      const cores = os.cpus().length;
+      if (cores < 2) throw new Error('--pin needs two cores or more');
+      const rest = `0-${cores - 2}`;
+      // -a: every thread of the process; PostgreSQL's backends are processes of their own (the pool's, open by now).
+      const pin = (list: string, pids: number[]) => {
+        for (const pid of pids) {
+          const r = spawnSync('taskset', ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' });
+          if (r.status !== 0) throw new Error(`taskset could not pin process ${pid} to cores ${list}`);
+        }
+      };
+      pin(String(cores - 1), processTree(tmp.process.pid!));
+      pin(rest, [...processTree(api.child.pid!), ...pgPids.flatMap((p) => processTree(p)), process.pid]);
+      say(`pinned: Temporal on core ${cores - 1}; API, PostgreSQL and the bench on cores ${rest}`);
+    }
     return { url, key, workflow, temporal: tmp.address, apiPid: api.child.pid!, temporalPid: tmp.process.pid!, pgPids, sameStart, commits, stop };
   } catch (err) {
     await stop();
