@@ -14,7 +14,11 @@
  * baseline alternating which goes first; also the API process's CPU per
  * request and the PostgreSQL commits per request. Removes everything at the end.
  *
- *   npm run bench -- execute-load [--clients 50] [--requests 1000] [--rounds 2] [--api-cpu-prof DIR]
+ *   npm run bench -- execute-load [--clients 50] [--requests 1000] [--rounds 2] [--api-cpu-prof DIR] [--pin]
+ *
+ * --pin puts the Temporal server on the last core and the rest on the others (Linux taskset), as when Temporal
+ * runs on machines of its own; without it every process shares every core, and on two cores the API's CPU is
+ * taken from the Temporal server both sides wait on.
  *
  * Against a running API (each request starts a real run: point it at a
  * workflow whose steps are cheap, or one no worker polls for):
@@ -24,6 +28,8 @@
  *     [--baseline-temporal HOST:PORT]
  */
 import fs from 'node:fs';
+import os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -42,7 +48,7 @@ import { startEmbeddedPostgres } from '../scripts/lib/embedded-postgres';
 import { startTemporalDevServer } from '../scripts/lib/temporal-server';
 import { freePort, waitFor } from '../scripts/lib/ports';
 import { startNodeProcess, stopAll } from '../scripts/lib/supervisor';
-import { cpuMsOfTrees, loadAverage } from './support/proc';
+import { childrenOf, cpuMsOfTrees, loadAverage, processTree } from './support/proc';
 import { chainOfFilterSteps } from './support/chain-steps';
 
 interface Options {
@@ -58,12 +64,17 @@ interface Options {
   baselineTemporal: string | null;
   /** Self-contained mode: write a CPU profile of the API process into this directory (node --cpu-prof). */
   apiCpuProf: string | null;
+  /**
+   * Self-contained mode: the Temporal server on the last core, everything else (API, PostgreSQL, this process) on
+   * the others (taskset), as when Temporal runs on machines of its own: the API's CPU no longer takes from it.
+   */
+  pin: boolean;
 }
 
 function usage(message?: string): never {
   if (message) console.error(`execute-load: ${message}`);
   console.error(
-    'usage: npm run bench -- execute-load [--clients 50] [--requests N | --duration SECONDS] [--rounds 2] [--input JSON] [--warmup N] [--api-cpu-prof DIR]\n' +
+    'usage: npm run bench -- execute-load [--clients 50] [--requests N | --duration SECONDS] [--rounds 2] [--input JSON] [--warmup N] [--api-cpu-prof DIR] [--pin]\n' +
       '       npm run bench -- execute-load --url URL --key KEY --workflow ID [--baseline-temporal HOST:PORT] [same options]',
   );
   process.exit(2);
@@ -85,7 +96,8 @@ function parse(argv: string[]): Options {
     return n;
   };
   const known = new Set(['url', 'key', 'workflow', 'clients', 'requests', 'duration', 'input', 'warmup', 'rounds', 'baseline-temporal', 'api-cpu-prof']);
-  for (const a of argv) if (a.startsWith('--') && !known.has(a.slice(2))) usage(`unknown option ${a}`);
+  const flags = new Set(['pin']);
+  for (const a of argv) if (a.startsWith('--') && !known.has(a.slice(2)) && !flags.has(a.slice(2))) usage(`unknown option ${a}`);
   const url = get('url') ?? process.env.MERCHFLOW_API_URL ?? null;
   const key = get('key') ?? process.env.MERCHFLOW_API_KEY ?? null;
   const workflow = int('workflow', null);
@@ -113,6 +125,7 @@ function parse(argv: string[]): Options {
     rounds: int('rounds', url === null ? 2 : 1)!,
     baselineTemporal: get('baseline-temporal') ?? null,
     apiCpuProf: get('api-cpu-prof') ?? null,
+    pin: argv.includes('--pin'),
   };
 }
 
@@ -165,6 +178,9 @@ interface Stack {
   workflow: number;
   temporal: string;
   apiPid: number;
+  /** The Temporal dev server and PostgreSQL's postmaster (its backends are its children). */
+  temporalPid: number;
+  pgPids: number[];
   /** The Temporal start the API makes for this workflow (definition, search attributes, memo, metadata, encrypted), from the bench's own client. */
   sameStart(connection: Connection): Once;
   commits(): Promise<number>;
@@ -196,9 +212,7 @@ async function startStack(o: Options): Promise<Stack> {
       TEMPORAL_TASK_QUEUE: `execute-load-${process.pid}`,
       PORT: String(port),
       LOG_LEVEL: 'warn',
-      // The API gives up on a Temporal call after 1.5 s by default (then answers 503): under 50 clients on a loaded
-      // machine the dev server answers later than that, and the bench measures starts, not that timeout.
-      TEMPORAL_CALL_TIMEOUT_MS: process.env.TEMPORAL_CALL_TIMEOUT_MS ?? '60000',
+      // The start's timeout is the default (TEMPORAL_START_TIMEOUT_MS, 10 s) unless the environment says otherwise.
       // Encrypted payloads, as `npm start` and production run.
       PAYLOAD_KEYS: `bench:${generatePayloadKey()}`,
       MERCHFLOW_PUBLIC_URL: `http://127.0.0.1:${port}`,
@@ -258,7 +272,23 @@ async function startStack(o: Options): Promise<Stack> {
         }
       };
     };
-    return { url, key, workflow, temporal: tmp.address, apiPid: api.child.pid!, sameStart, commits, stop };
+    const pgPids = childrenOf(process.pid, [tmp.process.pid!, api.child.pid!]);
+    if (o.pin) {
+      const cores = os.cpus().length;
+      if (cores < 2) throw new Error('--pin needs two cores or more');
+      const rest = `0-${cores - 2}`;
+      // -a: every thread of the process; PostgreSQL's backends are processes of their own (the pool's, open by now).
+      const pin = (list: string, pids: number[]) => {
+        for (const pid of pids) {
+          const r = spawnSync('taskset', ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' });
+          if (r.status !== 0) throw new Error(`taskset could not pin process ${pid} to cores ${list}`);
+        }
+      };
+      pin(String(cores - 1), processTree(tmp.process.pid!));
+      pin(rest, [...processTree(api.child.pid!), ...pgPids.flatMap((p) => processTree(p)), process.pid]);
+      say(`pinned: Temporal on core ${cores - 1}; API, PostgreSQL and the bench on cores ${rest}`);
+    }
+    return { url, key, workflow, temporal: tmp.address, apiPid: api.child.pid!, temporalPid: tmp.process.pid!, pgPids, sameStart, commits, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -283,22 +313,25 @@ async function main(): Promise<void> {
     const connection = temporal ? await Connection.connect({ address: temporal }) : null;
     const client = connection ? new Client({ connection }) : null;
     const baselineIds: string[] = [];
-    const sides: Array<{ name: string; once: Once; results: LoadResult[]; cpuMs: number; commits: number }> = [
-      { name: `POST ${url}/workflows/${workflow}/execute/`, once: api, results: [], cpuMs: 0, commits: 0 },
-      ...(client ? [{ name: `baseline: Temporal workflow.start at ${temporal}`, once: baselineOnce(client, o.input, baselineIds), results: [], cpuMs: 0, commits: 0 }] : []),
+    const side = (name: string, once: Once): Side => ({ name, once, results: [], cpuMs: 0, commits: 0, cpu: { api: 0, temporal: 0, pg: 0, bench: 0 } });
+    const sides: Side[] = [
+      side(`POST ${url}/workflows/${workflow}/execute/`, api),
+      ...(client ? [side(`baseline: Temporal workflow.start at ${temporal}`, baselineOnce(client, o.input, baselineIds))] : []),
       // The API's own Temporal start without the API: tells what the start costs from what the API adds around it.
-      ...(stack && connection ? [{ name: 'same start: the API\'s Temporal start from the bench, without the API', once: stack.sameStart(connection), results: [], cpuMs: 0, commits: 0 }] : []),
+      ...(stack && connection ? [side('same start: the API\'s Temporal start from the bench, without the API', stack.sameStart(connection))] : []),
     ];
     // Warm-up: connections open, caches filled, the JIT warm on both sides.
     for (const s of sides) await Promise.all(Array.from({ length: o.warmup }, s.once));
     say(`${o.clients} clients, ${o.requests ?? `${o.durationSeconds} s of`} requests a round, ${o.rounds} round(s); ${loadAverage()}`);
     for (let round = 0; round < o.rounds; round++) {
       for (const s of round % 2 ? [...sides].reverse() : sides) {
-        const cpu0 = stack ? cpuMsOfTrees([stack.apiPid]) : 0;
+        const cpu0 = stack ? cpuByProcess(stack) : null;
         const commits0 = stack ? await stack.commits() : 0;
         const r = await load(o, s.once);
         if (stack) {
-          s.cpuMs += cpuMsOfTrees([stack.apiPid]) - cpu0;
+          const cpu1 = cpuByProcess(stack);
+          for (const k of Object.keys(s.cpu) as Array<keyof CpuByProcess>) s.cpu[k] += cpu1[k] - cpu0![k];
+          s.cpuMs += cpu1.api - cpu0!.api;
           s.commits += (await stack.commits()) - commits0;
         }
         s.results.push(r);
@@ -327,6 +360,19 @@ async function main(): Promise<void> {
       say(`same start: ${rate(same.results).toFixed(1)} starts/s, p50 ${p(same.results, 50).toFixed(1)} ms, p99 ${p(same.results, 99).toFixed(1)} ms`);
       say(`ratio same start / baseline: throughput ${(rate(same.results) / rate(base.results)).toFixed(2)}x; API / same start: ${(rate(mf.results) / rate(same.results)).toFixed(2)}x`);
     }
+    if (stack) {
+      // Where the machine's CPU went for each side: on a machine this small every process takes from the others.
+      for (const s of sides) {
+        const n = count(s.results);
+        const secs = s.results.reduce((a, r) => a + r.elapsed, 0);
+        const all = s.cpu.api + s.cpu.temporal + s.cpu.pg + s.cpu.bench;
+        say(
+          `CPU a request, ${s.name.split(':')[0]}: API ${(s.cpu.api / n).toFixed(2)} ms, Temporal ${(s.cpu.temporal / n).toFixed(2)} ms, ` +
+            `PostgreSQL ${(s.cpu.pg / n).toFixed(2)} ms, bench ${(s.cpu.bench / n).toFixed(2)} ms; all ${(all / n).toFixed(2)} ms ` +
+            `(${((all / (secs * 1000 * os.cpus().length)) * 100).toFixed(0)} % of ${os.cpus().length} cores)`,
+        );
+      }
+    }
     say(`done; ${loadAverage()}`);
     if (client && !stack) {
       // Nobody polls the baseline's task queue: end its runs so they do not pile up on a server that stays.
@@ -342,6 +388,34 @@ async function main(): Promise<void> {
   } finally {
     await stack?.stop();
   }
+}
+
+interface CpuByProcess {
+  api: number;
+  temporal: number;
+  pg: number;
+  bench: number;
+}
+
+interface Side {
+  name: string;
+  once: Once;
+  results: LoadResult[];
+  cpuMs: number;
+  commits: number;
+  /** CPU ms spent during this side's rounds, by process. */
+  cpu: CpuByProcess;
+}
+
+/** CPU ms spent so far by the API, the Temporal server, PostgreSQL and this process. */
+function cpuByProcess(stack: Stack): CpuByProcess {
+  const self = process.cpuUsage();
+  return {
+    api: cpuMsOfTrees([stack.apiPid]),
+    temporal: cpuMsOfTrees([stack.temporalPid]),
+    pg: cpuMsOfTrees(stack.pgPids),
+    bench: (self.user + self.system) / 1000,
+  };
 }
 
 interface LoadResult {

@@ -68,6 +68,11 @@ export interface CreateKeyInput {
 export class ApiKeysService {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
   private readonly lastUsedWritten = new Map<number, number>();
+  /**
+   * Look-ups under way by key hash, with the generation they started in: requests that miss the cache together
+   * (every 50 or so in flight when an entry expires) share one query instead of each making its own.
+   */
+  private readonly lookups = new Map<string, { generation: number; answer: Promise<{ principal: Principal | null; until: number }> }>();
   /** Bumped on every invalidation, so a look-up that raced a revocation does not cache its stale answer. */
   private generation = 0;
   private listener: PgClient | null = null;
@@ -220,6 +225,24 @@ export class ApiKeysService {
     const now = Date.now();
     const cached = this.listening ? this.cache.get(hash) : undefined;
     if (cached && cached.until > now) return cached.principal;
+    // Joined only within the same generation: a look-up that began before a revocation answers no later request.
+    const pending = this.lookups.get(hash);
+    if (pending && pending.generation === this.generation) {
+      const { principal, until } = await pending.answer;
+      // A key that expired while the look-up it joined was under way is refused as the cache would refuse it.
+      return until > Date.now() ? principal : null;
+    }
+    const entry = { generation: this.generation, answer: this.lookUp(presented, hash, now) };
+    this.lookups.set(hash, entry);
+    try {
+      return (await entry.answer).principal;
+    } finally {
+      if (this.lookups.get(hash) === entry) this.lookups.delete(hash);
+    }
+  }
+
+  /** The principal of a presented key from the database, cached unless the keys changed meanwhile. */
+  private async lookUp(presented: string, hash: string, now: number): Promise<{ principal: Principal | null; until: number }> {
     const generation = this.generation;
 
     const m = KEY_PATTERN.exec(presented);
@@ -246,7 +269,7 @@ export class ApiKeysService {
       if (this.cache.size > 1000) this.cache.clear();
       this.cache.set(hash, { principal, until });
     }
-    return principal;
+    return { principal, until };
   }
 
   /**

@@ -90,9 +90,11 @@ export interface AppConfig {
    * step failure: the worker waits it out for up to `budgetSeconds` without
    * spending the step's retries (OUTAGE_BUDGET_SECONDS, default 600). The API
    * answers 503 with `Retry-After: retryAfterSeconds` meanwhile, and gives up
-   * on Temporal calls after `temporalCallTimeoutMs` (TEMPORAL_CALL_TIMEOUT_MS).
+   * on Temporal calls after `temporalCallTimeoutMs` (TEMPORAL_CALL_TIMEOUT_MS:
+   * connecting, health), on a run's start after `temporalStartTimeoutMs`
+   * (TEMPORAL_START_TIMEOUT_MS).
    */
-  outage: { budgetSeconds: number; retryAfterSeconds: number; temporalCallTimeoutMs: number };
+  outage: { budgetSeconds: number; retryAfterSeconds: number; temporalCallTimeoutMs: number; temporalStartTimeoutMs: number };
   /** `minIntervalSeconds`: the shortest time a schedule may leave between two runs (SCHEDULE_MIN_INTERVAL_SECONDS, default 60). */
   schedules: { minIntervalSeconds: number };
   /** Encryption of Temporal payloads (workflow inputs, step outputs, results) by the client and worker codec. */
@@ -270,7 +272,11 @@ export const ENV_SCHEMA = z.object({
   SANDBOX_PRODUCTS: envVar(integer(0, 10_000_000).default(1000), { default: '1000', description: 'Products in the sandbox supplier catalogue.' }),
   OUTAGE_BUDGET_SECONDS: envVar(integer(0, 7 * 24 * 3600).default(600), { default: '600', description: 'How long steps and bookkeeping wait out a PostgreSQL/Temporal outage without spending retries (docs/reliability.md).' }),
   OUTAGE_RETRY_AFTER_SECONDS: envVar(integer(1, 3600).default(5), { default: '5', description: '`Retry-After` of the API’s 503 answers during an outage.' }),
-  TEMPORAL_CALL_TIMEOUT_MS: envVar(integer(100, 60_000).default(1500), { default: '1500', description: 'The API gives up on a Temporal call after this long.' }),
+  TEMPORAL_CALL_TIMEOUT_MS: envVar(integer(100, 60_000).default(1500), { default: '1500', description: 'The API gives up connecting to Temporal, or on its health check, after this long.' }),
+  TEMPORAL_START_TIMEOUT_MS: envVar(integer(100, 120_000).default(10_000), {
+    default: '10000',
+    description: 'How long a run’s start waits for Temporal before `POST /execute/` answers 503 (a start that timed out but reached Temporal answers 202; docs/api.md).',
+  }),
   SCHEDULE_MIN_INTERVAL_SECONDS: envVar(integer(1, 31 * 86_400).default(60), { default: '60', description: 'Shortest time a schedule may leave between two runs.' }),
   PAYLOAD_ENCRYPTION: envVar(bool().optional(), { default: 'on in production and wherever keys are configured', description: 'Encrypt Temporal payloads (inputs, step outputs, results).' }),
   PAYLOAD_KEYS: envVar(text().optional(), { default: 'none', description: 'Payload keys `key-id:base64-32-byte-key`, separated by commas, spaces or new lines.', secret: true }),
@@ -407,7 +413,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     smtp: { url: e.SMTP_URL ?? null, from: e.SMTP_FROM },
     security: { masterKey: e.MERCHFLOW_MASTER_KEY ?? null, masterKeySource: null, adminApiKey: e.MERCHFLOW_ADMIN_API_KEY ?? null, scrubMinLength: e.SECRET_SCRUB_MIN_LENGTH },
     sandbox: { enabled: e.SANDBOX_ENABLED, port: e.SANDBOX_PORT, products: e.SANDBOX_PRODUCTS },
-    outage: { budgetSeconds: e.OUTAGE_BUDGET_SECONDS, retryAfterSeconds: e.OUTAGE_RETRY_AFTER_SECONDS, temporalCallTimeoutMs: e.TEMPORAL_CALL_TIMEOUT_MS },
+    outage: { budgetSeconds: e.OUTAGE_BUDGET_SECONDS, retryAfterSeconds: e.OUTAGE_RETRY_AFTER_SECONDS, temporalCallTimeoutMs: e.TEMPORAL_CALL_TIMEOUT_MS, temporalStartTimeoutMs: e.TEMPORAL_START_TIMEOUT_MS },
     schedules: { minIntervalSeconds: e.SCHEDULE_MIN_INTERVAL_SECONDS },
     payloadEncryption: readPayloadEncryption(e, errors, dataDir),
     codecCorsOrigins: [],

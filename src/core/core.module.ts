@@ -39,7 +39,8 @@ export class CoreModule {
           provide: EXECUTION_LIMITS,
           useFactory: (config: AppConfig): ExecutionLimits => ({
             outageBudgetSeconds: config.outage.budgetSeconds,
-            startTimeoutMs: config.outage.temporalCallTimeoutMs,
+            startTimeoutMs: config.outage.temporalStartTimeoutMs,
+            callTimeoutMs: config.outage.temporalCallTimeoutMs,
             aiConfigured: config.openai.apiKey !== null,
             publicUrl: config.http.publicUrl,
             ...options.executionLimits,

@@ -5,7 +5,7 @@ import { runMetadata } from '@src/executions/run-metadata';
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/common';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, isGrpcDeadlineError } from '@temporalio/client';
 import { defaultPayloadConverter, type SearchAttributePair, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { In, type DataSource } from 'typeorm';
 import type { StepTypeRegistry, WorkflowDefinition } from '@engine/dsl/types';
@@ -86,8 +86,13 @@ export interface RestartOptions {
 export interface ExecutionLimits {
   /** Config `outage.budgetSeconds`, handed to each run (its steps wait out outages this long). */
   outageBudgetSeconds?: number;
-  /** How long a start may wait for Temporal before it answers 503 (config `outage.temporalCallTimeoutMs`; default 10 s). */
+  /** How long a start may wait for Temporal before it answers 503 (config `outage.temporalStartTimeoutMs`; default 10 s). */
   startTimeoutMs?: number;
+  /**
+   * How long asking Temporal whether a start that timed out reached it may take
+   * (config `outage.temporalCallTimeoutMs`; default 1.5 s).
+   */
+  callTimeoutMs?: number;
   /**
    * Whether a default model key is configured (OPENAI_API_KEY). When false, a
    * run whose required AI steps would run without one is refused with 409
@@ -212,10 +217,13 @@ export class ExecutionsService {
       ...(opts.items_subset ? { items_subset: true } : {}),
       ...(this.limits.outageBudgetSeconds !== undefined ? { outage_budget_seconds: this.limits.outageBudgetSeconds } : {}),
     };
+    // Bounded: while Temporal is down the client would retry for a minute; the caller gets a 503 within the limit instead.
+    // A gRPC deadline, not an AbortSignal: the server learns it too, and nothing outlives the call (a timeout signal
+    // with a listener stays referenced, with the call it would cancel, until its timer fires).
+    const deadline = Date.now() + (this.limits.startTimeoutMs ?? 10_000);
     try {
       const client = await this.temporal();
-      // Bounded: while Temporal is down the client would retry for a minute; the caller gets a 503 within the limit instead.
-      const handle = await client.withAbortSignal(AbortSignal.timeout(this.limits.startTimeoutMs ?? 10_000), () =>
+      const handle = await client.withDeadline(deadline, () =>
         client.workflow.start(workflowTypeName(definition.workflow_type), {
           workflowId: executionId,
           taskQueue: opts.task_queue ?? this.defaultTaskQueue,
@@ -252,12 +260,35 @@ export class ExecutionsService {
         await repo.update({ execution_id: executionId }, { status: 'failed', error_message: `could not start: ${message}`, completed_at: new Date() });
         throw new ConflictError('ALREADY_STARTED', message, { execution_id: executionId });
       }
+      // A start given up on at the deadline may have reached Temporal all the same (a loaded server answers late):
+      // ask it. When it has the run, the start succeeded and the answer says so; the row stays.
+      const runId = Date.now() >= deadline || isGrpcDeadlineError(err) ? await this.startedAfterAll(executionId) : null;
+      if (runId !== null) {
+        row.temporal_run_id = runId;
+        row.workflow = { id: workflow.id, code: workflow.code, name: workflow.name } as Workflow;
+        return row;
+      }
       // The run never started: leave no row claiming it did. (Should Temporal have taken the start after all,
       // the worker's projection records the run when it begins; the start is never retried behind the caller's back.)
       await repo.delete({ execution_id: executionId }).catch(() => undefined);
       throw new AppError(ErrorCodes.DEPENDENCY_UNAVAILABLE, `could not start the run: Temporal did not answer (${why})`, 503, { dependency: 'temporal' });
     }
     return row;
+  }
+
+  /**
+   * The run id of `executionId` when Temporal has the run (a start that timed out reached it after all), null
+   * when it says it has none or does not answer within the call timeout. The start's gRPC call carried its
+   * deadline to the server, which drops a request it has not carried out by then.
+   */
+  private async startedAfterAll(executionId: string): Promise<string | null> {
+    try {
+      const client = await this.temporal();
+      const desc = await client.withDeadline(Date.now() + (this.limits.callTimeoutMs ?? 1500), () => client.workflow.getHandle(executionId).describe());
+      return desc.runId;
+    } catch {
+      return null;
+    }
   }
 
   /** Refuses a run the workflow cannot take now: inactive, an invalid definition, an input its schema refuses, AI not configured. */
