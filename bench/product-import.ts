@@ -9,7 +9,7 @@
  * 100 ms: its peak during each import and after each is printed, to show it
  * flat over repeated imports.
  *
- *   npm run bench -- product-import [products] [invalid_rate] [--repeat N] [--ledger-ab] [--worker-process]
+ *   npm run bench -- product-import [products] [invalid_rate] [--repeat N] [--ledger-ab] [--worker-process [--worker-heap-mb N]]
  *
  * Each import runs side by side with a direct script of the bench's own doing
  * the same work (bench/support/direct-import.ts: same pages, validation rules,
@@ -58,7 +58,7 @@ import { loadAverage, rssBytes, sampleRss } from './support/proc';
 import { startWorkerProcess } from './support/worker-process';
 import { directImport, type DirectImportResult } from './support/direct-import';
 
-const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--repeat');
+const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--repeat' && all[i - 1] !== '--worker-heap-mb');
 const LEDGER_AB = process.argv.includes('--ledger-ab');
 const PAYLOAD_AB = process.argv.includes('--payload-ab');
 const PRODUCTS = Number(positional[0] ?? 100_000);
@@ -66,6 +66,8 @@ const INVALID_RATE = Number(positional[1] ?? 0.1);
 const DIRECT = !process.argv.includes('--no-direct');
 /** The worker in a process of its own (`dist/temporal/worker-main.js`), its RSS sampled apart from the sandbox's and the bench's. */
 const WORKER_PROCESS = process.argv.includes('--worker-process');
+/** With --worker-process: the worker's V8 heap limit (`--max-old-space-size`), as a container's memory limit would set it. */
+const WORKER_HEAP_MB = process.argv.includes('--worker-heap-mb') ? Number(process.argv[process.argv.indexOf('--worker-heap-mb') + 1]) : null;
 const REPEAT = process.argv.includes('--repeat') ? Number(process.argv[process.argv.indexOf('--repeat') + 1]) : 2;
 const FEED = process.argv.includes('--feed') ? process.argv[process.argv.indexOf('--feed') + 1] : null;
 if (FEED !== null && !['csv', 'jsonl', 'xml'].includes(FEED)) throw new Error('--feed takes csv, jsonl or xml');
@@ -145,9 +147,11 @@ async function main(): Promise<void> {
     let workerPid: number | null = null;
     if (WORKER_PROCESS) {
       const child = await startWorkerProcess({
-        env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: pg.url, TEMPORAL_ADDRESS: tmp.address, HTTP_ALLOW_HOSTS: `127.0.0.1:${sandbox.port}`, LOG_LEVEL: 'warn' },
+        // `info`: the worker says when it polls (its output is read and dropped).
+        env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: pg.url, TEMPORAL_ADDRESS: tmp.address, HTTP_ALLOW_HOSTS: `127.0.0.1:${sandbox.port}`, LOG_LEVEL: 'info' },
         taskQueue,
         dist: distDir,
+        heapMb: WORKER_HEAP_MB,
       });
       workerPid = child.pid!;
       cleanups.push(async () => {
@@ -299,7 +303,7 @@ async function main(): Promise<void> {
     };
     // What the process holds before any import (sandbox, Temporal runtime and workflow bundle, pools): the imports' share is above it.
     const idle = afterGc();
-    say(`before the imports: RSS ${mb(rssBytes(process.pid))}${idle ? `, JS heap ${mb(idle.heapUsed)} after a GC` : ''}${workerPid ? `; worker process RSS ${mb(rssBytes(workerPid))}` : ''}; ITEM_PAGE_SIZE ${config.payloads.pageItems}`);
+    say(`before the imports: RSS ${mb(rssBytes(process.pid))}${idle ? `, JS heap ${mb(idle.heapUsed)} after a GC` : ''}${workerPid ? `; worker process RSS ${mb(rssBytes(workerPid))}${WORKER_HEAP_MB ? `, heap limit ${WORKER_HEAP_MB} MiB` : ''}` : ''}; ITEM_PAGE_SIZE ${config.payloads.pageItems}`);
     const workerPeaks: number[] = [];
     for (let round = 1; round <= REPEAT; round++) {
       const label = round === 1 ? 'first import' : `import ${round} (unchanged)`;

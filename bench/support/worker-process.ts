@@ -7,9 +7,18 @@ import * as path from 'node:path';
  * resolved once it polls. `cpuProfDir` writes a V8 profile of it; `logFile`
  * keeps its output (else it is read and dropped).
  */
-export async function startWorkerProcess(opts: { env: NodeJS.ProcessEnv; taskQueue: string; dist: string; cpuProfDir?: string | null; logFile?: string | null }): Promise<ChildProcess> {
+export async function startWorkerProcess(opts: {
+  env: NodeJS.ProcessEnv;
+  taskQueue: string;
+  dist: string;
+  cpuProfDir?: string | null;
+  logFile?: string | null;
+  /** Node's `--max-old-space-size` for the worker (MiB). */
+  heapMb?: number | null;
+}): Promise<ChildProcess> {
   const prof = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
-  const child = spawn(process.execPath, [...prof, path.join(opts.dist, 'temporal/worker-main.js'), '--task-queue', opts.taskQueue], { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const heap = opts.heapMb ? [`--max-old-space-size=${opts.heapMb}`] : [];
+  const child = spawn(process.execPath, [...prof, ...heap, path.join(opts.dist, 'temporal/worker-main.js'), '--task-queue', opts.taskQueue], { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     const onData = (b: Buffer) => {

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { isPayloadRef, type StepDefinition } from '@engine/dsl/types';
-import { PayloadStore } from '@engine/activities/runtime/payload-store';
+import { PayloadStore, isPagedRef } from '@engine/activities/runtime/payload-store';
 import { AppError, ConflictError, NotFoundError } from '@src/common/errors';
 import { LATEST } from '@src/executions/execution-items.service';
 import { ExecutionsService, assertFinished } from '@src/executions/executions.service';
@@ -146,7 +146,8 @@ export class RecoveryService {
         );
       }
       const before = await this.resolve(plan.completed[origin.step]);
-      if (!Array.isArray(itemsAt(before, origin.path)) && origin.path.length > 0) {
+      const list = itemsAt(before, origin.path);
+      if (!Array.isArray(list) && !isPagedRef(list) && origin.path.length > 0) {
         throw new AppError('RETRY_NOT_POSSIBLE', `step "${origin.step}" has no list at ${origin.path.join('.')} in its output`, 422, { step: stepKey });
       }
       plan.completed[origin.step] = await this.maybeOffload(old.execution_id, origin.step, withItemsAt(before, origin.path, items));
@@ -302,8 +303,9 @@ export class RecoveryService {
     );
   }
 
+  /** A stored output as written: its claim-checked parts loaded, its paged lists (PayloadStore.pageWriter) left as references. */
   private async resolve(value: unknown): Promise<unknown> {
-    return isPayloadRef(value) ? this.payloads.load(value) : value;
+    return this.payloads.hydrate(value, { keepPaged: true });
   }
 
   /** A large value goes to the payload store (under the earlier run, which it is derived from). */

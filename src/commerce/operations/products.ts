@@ -148,11 +148,8 @@ export const importProducts = operation<{
     let invalid = 0;
     let total = 0;
     let enriched = 0;
-    // Every external id written, for the duplicates count across pages; the ledger's key and index of each valid item,
-    // recorded as stored (or not stored) once the one transaction has ended.
-    const seen = new Set<string>();
-    const validKeys: string[] = [];
-    const validIndexes: number[] = [];
+    // Products written more than once (the same external id again, in a page or a later one): counted once.
+    const tally = { duplicates: 0 };
     const counts = { inserted: 0, updated: 0, unchanged: 0 };
     const source = { inserted: 0, updated: 0, unchanged: 0 };
     const ledger = step.items;
@@ -163,6 +160,7 @@ export const importProducts = operation<{
           const offset = total;
           total += page.length;
           const unique = new Map<string, { x: NormalisedProduct; item: unknown }>();
+          const valid: Array<{ key: string; index: number }> = [];
           page.forEach((item, i) => {
             const index = offset + i;
             const r = normaliseProduct(item);
@@ -172,21 +170,20 @@ export const importProducts = operation<{
               ledger?.record({ key: itemKeyGuess(item, index), index, status: 'invalid', code: 'INVALID_RECORD', message: `${r.field}: ${r.message}`, item });
               return;
             }
-            if (ledger) {
-              validKeys.push(itemKeyGuess(item, index));
-              validIndexes.push(index);
-            }
             // The last occurrence of an external id wins: one statement may not touch a row twice (a later page writes it again).
-            unique.delete(r.product.external_id);
+            if (unique.delete(r.product.external_id)) tally.duplicates++;
             unique.set(r.product.external_id, { x: r.product, item });
-            seen.add(r.product.external_id);
+            if (ledger) valid.push({ key: itemKeyGuess(item, index), index });
           });
           const rows = [...unique.values()].map(({ x, item }) => {
             const enrichment = enrichmentFor(x.external_id, item);
             if (enrichment) enriched++;
             return { ...hashedRow(x), enrichment: enrichment ? canonicalJson(enrichment) : null };
           });
-          await storeProducts(client, { supplierId: p.supplier_id, supplierCode: supplier.rows[0].code, sourceType, status: p.status ?? 'imported', step }, rows, counts, source);
+          await storeProducts(client, { supplierId: p.supplier_id, supplierCode: supplier.rows[0].code, sourceType, status: p.status ?? 'imported', step }, rows, counts, source, tally);
+          // Recorded as this page is written; should the transaction fail later, every valid item is recorded again, not stored
+          // (a later outcome of an item replaces an earlier one).
+          if (ledger) for (const v of valid) ledger.record({ key: v.key, index: v.index, status: 'ok' });
           step.heartbeat({ products: total });
         }
       });
@@ -196,18 +193,28 @@ export const importProducts = operation<{
         const code = (err as { code?: unknown }).code;
         const reason = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? 'DB_ERROR' : 'STEP_FAILED';
         const message = `not stored: ${err instanceof Error ? err.message : String(err)}`;
-        validKeys.forEach((key, k) => ledger.record({ key, index: validIndexes[k], status: 'failed', code: reason, message }));
+        // The valid items again, page by page (the list is not kept in memory); a list that cannot be read again keeps the
+        // outcomes recorded so far.
+        let index = 0;
+        try {
+          for await (const page of pagesOf(p.products)) {
+            for (const item of page) {
+              if (!('field' in normaliseProduct(item))) ledger.record({ key: itemKeyGuess(item, index), index, status: 'failed', code: reason, message });
+              index++;
+            }
+          }
+        } catch (readErr) {
+          step.logger.warn('import_products: could not read the items again to record them as not stored', { error: readErr });
+        }
       }
       throw err;
     }
-    // Stored (inserted, updated or unchanged; of items with one external id, the last).
-    if (ledger) validKeys.forEach((key, k) => ledger.record({ key, index: validIndexes[k], status: 'ok' }));
     return {
       supplier_id: p.supplier_id,
       total,
       ...counts,
       invalid,
-      duplicates: total - invalid - seen.size,
+      duplicates: tally.duplicates,
       enriched: sameList ? enriched : enrichedById.size,
       source_data: source,
       ...(errors.length > 0 ? { errors } : {}),
@@ -249,22 +256,25 @@ async function storeProducts(
   rows: Array<ReturnType<typeof hashedRow> & { enrichment: string | null }>,
   counts: { inserted: number; updated: number; unchanged: number },
   source: { inserted: number; updated: number; unchanged: number },
+  tally: { duplicates: number },
 ): Promise<void> {
   const { supplierId, sourceType, step } = at;
   const BATCH = 5000;
-  const known = new Map<string, { sd: string | null; product: string | null; source_data_id: string | null; bare: boolean }>();
+  const known = new Map<string, { sd: string | null; product: string | null; source_data_id: string | null; bare: boolean; here: boolean }>();
   for (let start = 0; start < rows.length; start += 20_000) {
     const ids = rows.slice(start, start + 20_000).map((r) => r.x.external_id);
-    const existing = await client.query<{ external_id: string; sd_hash: string | null; p_hash: string | null; source_data_id: string | null; bare: boolean | null }>(
+    const existing = await client.query<{ external_id: string; sd_hash: string | null; p_hash: string | null; source_data_id: string | null; bare: boolean | null; here: boolean | null }>(
       // One index lookup per id (LATERAL ... LIMIT 1): this runs once a page inside the import's one transaction, while
-      // the tables grow with its own rows, which a hash join would scan whole for every page.
-      `SELECT x.external_id, s.content_hash AS sd_hash, p.content_hash AS p_hash, p.source_data_id, (p.enrichment IS NULL) AS bare
+      // the tables grow with its own rows, which a hash join would scan whole for every page. `here`: the product row
+      // was written by this very transaction, an earlier page (its xmin is this transaction's id).
+      `SELECT x.external_id, s.content_hash AS sd_hash, p.content_hash AS p_hash, p.source_data_id, (p.enrichment IS NULL) AS bare,
+              (p.xmin = pg_current_xact_id()::xid) AS here
        FROM unnest($1::text[]) AS x(external_id)
        LEFT JOIN LATERAL (SELECT content_hash FROM source_data WHERE source_type = $2 AND supplier_id = $3 AND marketplace_id IS NULL AND external_id = x.external_id LIMIT 1) s ON true
-       LEFT JOIN LATERAL (SELECT content_hash, source_data_id, enrichment FROM products WHERE supplier_id = $3 AND external_id = x.external_id LIMIT 1) p ON true`,
+       LEFT JOIN LATERAL (SELECT content_hash, source_data_id, enrichment, xmin FROM products WHERE supplier_id = $3 AND external_id = x.external_id LIMIT 1) p ON true`,
       [ids, sourceType, supplierId],
     );
-    for (const e of existing.rows) known.set(e.external_id, { sd: e.sd_hash, product: e.p_hash, source_data_id: e.source_data_id, bare: e.bare ?? true });
+    for (const e of existing.rows) known.set(e.external_id, { sd: e.sd_hash, product: e.p_hash, source_data_id: e.source_data_id, bare: e.bare ?? true, here: e.here === true });
   }
   const sdChanged = rows.filter((r) => known.get(r.x.external_id)?.sd !== r.rawHash);
   const sdNew = new Set(sdChanged.filter((r) => !known.get(r.x.external_id)?.sd).map((r) => r.x.external_id));
@@ -272,11 +282,16 @@ async function storeProducts(
     const k = known.get(r.x.external_id);
     return !k?.product || k.product !== r.productHash || k.source_data_id === null || sdNew.has(r.x.external_id) || (r.enrichment !== null && k.bare);
   });
-  source.unchanged += rows.length - sdChanged.length;
-  counts.unchanged += rows.length - productChanged.length;
+  // A product an earlier page of this import wrote is written again (the last occurrence wins) but counted once, as a duplicate.
+  const again = new Set(rows.filter((r) => known.get(r.x.external_id)?.here).map((r) => r.x.external_id));
+  tally.duplicates += again.size;
+  const sdChangedAgain = sdChanged.filter((r) => again.has(r.x.external_id)).length;
+  const productChangedAgain = productChanged.filter((r) => again.has(r.x.external_id)).length;
+  source.unchanged += rows.length - sdChanged.length - (again.size - sdChangedAgain);
+  counts.unchanged += rows.length - productChanged.length - (again.size - productChangedAgain);
   for (let start = 0; start < sdChanged.length; start += BATCH) {
     const batch = sdChanged.slice(start, start + BATCH);
-    const sd = await client.query<{ inserted: boolean }>(
+    const sd = await client.query<{ external_id: string; inserted: boolean }>(
       `INSERT INTO source_data AS t (source_type, source_name, external_id, supplier_id, raw_data, content_hash, status, execution_id, step_key)
        SELECT $1, $2, x.external_id, $3, x.raw_data, x.content_hash, 'processed', $4, $5
        FROM unnest($6::text[], $7::jsonb[], $8::text[]) AS x(external_id, raw_data, content_hash)
@@ -284,7 +299,7 @@ async function storeProducts(
          raw_data = EXCLUDED.raw_data, content_hash = EXCLUDED.content_hash, status = EXCLUDED.status,
          execution_id = EXCLUDED.execution_id, step_key = EXCLUDED.step_key, updated_at = now()
        WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash
-       RETURNING (t.xmax = 0) AS inserted`,
+       RETURNING t.external_id, (t.xmax = 0) AS inserted`,
       [
         sourceType,
         at.supplierCode,
@@ -296,14 +311,14 @@ async function storeProducts(
         batch.map((r) => r.rawHash),
       ],
     );
-    for (const r of sd.rows) source[r.inserted ? 'inserted' : 'updated']++;
-    source.unchanged += batch.length - sd.rows.length;
+    for (const r of sd.rows) if (!again.has(r.external_id)) source[r.inserted ? 'inserted' : 'updated']++;
+    source.unchanged += batch.filter((r) => !again.has(r.x.external_id)).length - sd.rows.filter((r) => !again.has(r.external_id)).length;
     step.heartbeat({ source_data: Math.min(start + BATCH, sdChanged.length), total: sdChanged.length });
   }
 
   for (let start = 0; start < productChanged.length; start += BATCH) {
     const batch = productChanged.slice(start, start + BATCH);
-    const res = await client.query<{ inserted: boolean }>(
+    const res = await client.query<{ external_id: string; inserted: boolean }>(
       `INSERT INTO products AS p (supplier_id, external_id, sku, title, description, brand, category, cost_price, currency, weight_kg,
                                   images, attributes, status, content_hash, source_data_id, enrichment, execution_id, step_key)
        SELECT $1, x.external_id, x.sku, x.title, x.description, x.brand, x.category, x.cost_price, x.currency, x.weight_kg,
@@ -321,7 +336,7 @@ async function storeProducts(
        WHERE p.content_hash IS DISTINCT FROM EXCLUDED.content_hash
           OR p.source_data_id IS DISTINCT FROM EXCLUDED.source_data_id
           OR (p.enrichment IS NULL AND EXCLUDED.enrichment IS NOT NULL)
-       RETURNING (p.xmax = 0) AS inserted`,
+       RETURNING p.external_id, (p.xmax = 0) AS inserted`,
       [
         supplierId,
         at.status,
@@ -343,8 +358,8 @@ async function storeProducts(
         sourceType,
       ],
     );
-    for (const r of res.rows) counts[r.inserted ? 'inserted' : 'updated']++;
-    counts.unchanged += batch.length - res.rows.length;
+    for (const r of res.rows) if (!again.has(r.external_id)) counts[r.inserted ? 'inserted' : 'updated']++;
+    counts.unchanged += batch.filter((r) => !again.has(r.x.external_id)).length - res.rows.filter((r) => !again.has(r.external_id)).length;
     step.heartbeat({ products: Math.min(start + BATCH, productChanged.length), total: productChanged.length });
   }
 }

@@ -122,7 +122,8 @@ describe('retry only the failed items; version choice; edit a step output and co
   before(async () => {
     sandbox = await startSandbox({ products: PRODUCTS, invalidRate: 0.1, seed: 13, initialOrders: 0 });
     const host = new URL(sandbox.urls.admin).host;
-    api = await startApi({ env: { HTTP_ALLOW_HOSTS: host }, workerEnv: { HTTP_ALLOW_HOSTS: host } });
+    // Pages of 2,500: the import's lists are paged (PayloadStore.pageWriter), and a retry replaces one of them by the kept items.
+    api = await startApi({ env: { HTTP_ALLOW_HOSTS: host }, workerEnv: { HTTP_ALLOW_HOSTS: host, ITEM_PAGE_SIZE: '2500' } });
     // 2 % of the products, all valid ones, are refused by the marketplace for good.
     const catalogue = sandbox.state.catalogue;
     for (let i = 0; rejected.length < REJECTED && i < PRODUCTS; i += 7) {

@@ -110,6 +110,52 @@ describe('database_query operations', () => {
     await ds.query(`DELETE FROM products WHERE supplier_id = $1`, [supplierId]);
   });
 
+  it('import_products reads a paged list a page at a time: a product again in a later page is written last-wins and counted once, ledger indexes run across pages', async () => {
+    const outcomes: ItemOutcome[] = [];
+    // Pages of two, as the step runner hands a paged list over (PayloadStore.pagesOf).
+    const pages = {
+      pageItems: 2,
+      of: (v: unknown) =>
+        Array.isArray(v)
+          ? (async function* () {
+              for (let i = 0; i < v.length; i += 2) yield v.slice(i, i + 2);
+            })()
+          : undefined,
+      writer: () => {
+        throw new Error('not used');
+      },
+    };
+    const run = async (products: unknown[]) =>
+      (await sut.execute(
+        { query_type: 'operation', operation: 'import_products', params: { supplier_id: supplierId, products } },
+        { ...stepContext({}, {}, RUN), items: { record: (o: ItemOutcome) => void outcomes.push(o) }, pages },
+      )) as Record<string, any>;
+    const products = [
+      { external_id: 'pg1', sku: 'PG-1', title: 'First title', raw_data: { v: 1 } },
+      { external_id: 'pg2', sku: 'PG-2', title: 'Two', raw_data: {} },
+      { external_id: 'pg1', sku: 'PG-1', title: 'Last title', raw_data: { v: 2 } },
+      { external_id: 'pg3', sku: '', title: 'No SKU' },
+      { external_id: 'pg4', sku: 'PG-4', title: 'Four', raw_data: {} },
+    ];
+    const first = await run(products);
+    assert.deepEqual(
+      { total: first.total, inserted: first.inserted, updated: first.updated, unchanged: first.unchanged, invalid: first.invalid, duplicates: first.duplicates },
+      { total: 5, inserted: 3, updated: 0, unchanged: 0, invalid: 1, duplicates: 1 },
+    );
+    assert.deepEqual(first.source_data, { inserted: 3, updated: 0, unchanged: 0 });
+    const [row] = await ds.query(`SELECT p.title, s.raw_data FROM products p JOIN source_data s ON s.id = p.source_data_id WHERE p.supplier_id = $1 AND p.external_id = 'pg1'`, [supplierId]);
+    assert.deepEqual([row.title, row.raw_data], ['Last title', { v: 2 }], 'the last occurrence wins');
+    assert.deepEqual(
+      outcomes.map((o) => [o.index, o.status]).sort((a, b) => Number(a[0]) - Number(b[0])),
+      [[0, 'ok'], [1, 'ok'], [2, 'ok'], [3, 'invalid'], [4, 'ok']],
+    );
+    // Again: each distinct product counted once, whatever the pages wrote on the way.
+    const again = await run(products);
+    assert.equal(again.inserted + again.updated + again.unchanged, 3);
+    assert.deepEqual([again.inserted, again.duplicates, again.invalid], [0, 1, 1]);
+    await ds.query(`DELETE FROM products WHERE supplier_id = $1`, [supplierId]);
+  });
+
   it('records each item in the ledger: import_products stored or invalid, reserve_inventory reserved or not with the reason', async () => {
     const outcomes: ItemOutcome[] = [];
     const items = { record: (o: ItemOutcome) => void outcomes.push(o) };
