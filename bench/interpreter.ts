@@ -9,7 +9,7 @@
  * of this process (worker + client), of PostgreSQL and of the Temporal server,
  * and PostgreSQL commits per run.
  *
- *   npm run bench -- interpreter [--runs 200] [--latency-runs 10] [--rounds 2] [--store file|memory]
+ *   npm run bench -- interpreter [--runs 200] [--latency-runs 10] [--rounds 2] [--store file|memory] [--history-out DIR]
  *
  * `--store file` (default) runs the dev server on a SQLite file with the
  * pragmas `npm start` uses; `memory` on its in-memory store.
@@ -43,6 +43,8 @@ const RUNS = Number(arg('runs', '200'));
 const LATENCY_RUNS = Number(arg('latency-runs', '10'));
 const ROUNDS = Number(arg('rounds', '2'));
 const STORE = arg('store', 'file');
+/** Writes the history of one run of each side (protobuf `History`, `<side>.history.pb`) into this directory. */
+const HISTORY_OUT = arg('history-out', '');
 const STEPS = 10;
 /** Clients starting the runs of a throughput round at once. */
 const STARTERS = 20;
@@ -223,6 +225,10 @@ async function main(): Promise<void> {
         t.n++;
         t.bytes += temporal.api.history.v1.HistoryEvent.encode(e).finish().length;
         byType.set(type, t);
+      }
+      if (HISTORY_OUT) {
+        fs.mkdirSync(HISTORY_OUT, { recursive: true });
+        fs.writeFileSync(path.join(HISTORY_OUT, `${s.name}.history.pb`), temporal.api.history.v1.History.encode(history).finish());
       }
       hist[s.name] = { bytes: temporal.api.history.v1.History.encode(history).finish().length, events: history.events?.length ?? 0, byType };
     }

@@ -51,6 +51,18 @@ export interface InterpreterInput {
    * it (they carry the whole definition) and for ad-hoc definitions (version 0).
    */
   slim_definition?: true;
+  /**
+   * The interpreter's behaviour revision this run was started with (absent: 0),
+   * decided once in its constructor, like a patch but without a marker in the
+   * history (the input is in the history already). Starters set
+   * INTERPRETER_REVISION on new runs (temporal/shared/slim-definition.ts
+   * `startDefinition`; a fan-out parent passes its own on); runs started before
+   * replay as recorded. 1: the main loop awaits fewer promises — a step without
+   * a condition starts without awaiting one, a step that is the only one ready
+   * with none running gets no cancellation scope of its own (no sibling can be
+   * cancelled with it), and one running step is awaited without a race.
+   */
+  revision?: number;
   input: unknown;
   trigger_type: string;
   triggered_by: string | null;
@@ -74,6 +86,9 @@ export interface InterpreterInput {
   /** Set on a child run started by a fan-out parent (temporal/workflows/fan-out.ts): the parent's execution id. */
   parent_execution_id?: string | null;
 }
+
+/** The revision new runs are started with (InterpreterInput.revision). */
+export const INTERPRETER_REVISION = 1;
 
 /** The outage budget of runs whose input does not name one. */
 export const DEFAULT_OUTAGE_BUDGET_SECONDS = 600;

@@ -27,6 +27,7 @@
  */
 import type { Condition, StepDefinition, StepRole, WorkflowDefinition } from '@engine/dsl/types';
 import { referencedSteps } from '@engine/dsl/references';
+import { INTERPRETER_REVISION } from '@engine/shared/contracts';
 
 /** One step of a slim definition; a field left out has its value in SLIM_STEP_DEFAULTS. */
 export interface SlimStep {
@@ -181,8 +182,13 @@ export function inflateDefinition(slim: SlimDefinition): { definition: WorkflowD
 
 /**
  * The definition fields of a run's start input: the slim form, marked, for a
- * stored version; an ad-hoc definition (version 0) as it is.
+ * stored version; an ad-hoc definition (version 0) as it is. Either with the
+ * interpreter's current behaviour revision (InterpreterInput.revision).
  */
-export function startDefinition(def: WorkflowDefinition): { definition: WorkflowDefinition; slim_definition?: undefined } | { definition: SlimDefinition; slim_definition: true } {
-  return def.version_id > 0 ? { definition: slimDefinition(def), slim_definition: true } : { definition: def };
+export function startDefinition(
+  def: WorkflowDefinition,
+): { definition: WorkflowDefinition; slim_definition?: undefined; revision: number } | { definition: SlimDefinition; slim_definition: true; revision: number } {
+  return def.version_id > 0
+    ? { definition: slimDefinition(def), slim_definition: true, revision: INTERPRETER_REVISION }
+    : { definition: def, revision: INTERPRETER_REVISION };
 }

@@ -219,6 +219,8 @@ export async function runFanOut(input: InterpreterInput, level: FanOutLevel): Pr
             definition: childDefinition(def, level, c.target),
             // A slim parent's children are slim too (the same version; its configs are loaded by the worker).
             ...(input.slim_definition ? { slim_definition: true as const } : {}),
+            // The parent's behaviour revision (a parent started before revisions starts its children without one, as it did).
+            ...(input.revision !== undefined ? { revision: input.revision } : {}),
             input: childInput(input.input, level, c.target),
             trigger_type: FAN_OUT_TRIGGER,
             triggered_by: input.triggered_by,

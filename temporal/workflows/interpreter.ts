@@ -232,11 +232,14 @@ class Run {
   private readonly byReference: boolean;
   /** A slim input's steps: what each step's full config reads (its config here holds only what the interpreter reads). */
   private readonly configReads: Map<string, ConfigReads> | null = null;
+  /** Revision 1 (InterpreterInput.revision): the main loop awaits fewer promises (decided here, once, from the input). */
+  private readonly fewerAwaits: boolean;
 
   constructor(private readonly input: InterpreterInput) {
     this.executionId = workflowInfo().workflowId;
     this.outageBudgetSeconds = input.outage_budget_seconds ?? DEFAULT_OUTAGE_BUDGET_SECONDS;
     this.bookkeeping = bookkeepingProfile(this.outageBudgetSeconds);
+    this.fewerAwaits = (input.revision ?? 0) >= 1;
     if (input.slim_definition) {
       if (!(input.definition.version_id > 0)) {
         throw ApplicationFailure.create({ type: ErrorCodes.DEFINITION_INVALID, message: 'a slim definition must name a stored version (version_id > 0)', nonRetryable: true });
@@ -410,7 +413,8 @@ class Run {
   }
 
   private async runMain(): Promise<void> {
-    const running = new Map<string, { scope: CancellationScope; done: Promise<void> }>();
+    // Every promise a workflow makes costs the SDK a stack trace (its stack-trace query): revision 1 makes fewer.
+    const running = new Map<string, { scope: CancellationScope | null; done: Promise<void> }>();
     const limit = Math.max(1, this.def.max_parallel_steps);
     for (;;) {
       if (this.failure === null) {
@@ -421,7 +425,7 @@ class Run {
           const state = this.states.get(key)!;
           let shouldRun: boolean;
           try {
-            shouldRun = await this.conditionHolds(state.step);
+            shouldRun = this.fewerAwaits && !state.step.condition ? true : await this.conditionHolds(state.step);
           } catch (err) {
             if (isCancellation(err)) throw err;
             // A condition that cannot be evaluated fails its step, rather than failing the workflow task over and over.
@@ -436,9 +440,15 @@ class Run {
             skipped.push(state);
             continue;
           }
-          const scope = new CancellationScope();
           state.status = 'running';
           state.started_at = nowIso();
+          // The only step ready, none running: until it ends nothing else starts, so no sibling is ever cancelled
+          // with it, and cancelling the run reaches its activity through the run's own scope.
+          if (this.fewerAwaits && ready.length === 1 && running.size === 0) {
+            running.set(key, { scope: null, done: this.runStep(state) });
+            continue;
+          }
+          const scope = new CancellationScope();
           running.set(key, { scope, done: scope.run(() => this.runStep(state)) });
         }
         if (skipped.length > 0) {
@@ -447,9 +457,14 @@ class Run {
         }
       }
       if (running.size === 0) return;
-      const finished = await Promise.race(
-        [...running.entries()].map(([key, r]) => r.done.then(() => key)),
-      );
+      let finished: string;
+      if (this.fewerAwaits && running.size === 1) {
+        const [key, only] = running.entries().next().value!;
+        await only.done;
+        finished = key;
+      } else {
+        finished = await Promise.race([...running.entries()].map(([key, r]) => r.done.then(() => key)));
+      }
       running.delete(finished);
       if (this.cancelled) {
         // The run was cancelled: every running step's scope is cancelled with it; wait for them.
@@ -458,7 +473,7 @@ class Run {
       }
       if (this.failure !== null && running.size > 0) {
         // A required step failed: cancel the siblings still running and wait for them to settle.
-        for (const r of running.values()) r.scope.cancel();
+        for (const r of running.values()) r.scope?.cancel();
         await Promise.all([...running.values()].map((r) => r.done));
         running.clear();
         return;

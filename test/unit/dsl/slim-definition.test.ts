@@ -12,6 +12,7 @@ import { effectiveDependencies, inputSources } from '@engine/dsl/graph';
 import { referencedSteps } from '@engine/dsl/references';
 import type { StepDefinition, WorkflowDefinition } from '@engine/dsl/types';
 import type { StepRequest } from '@engine/shared/contracts';
+import { INTERPRETER_REVISION } from '@engine/shared/contracts';
 import { fromStepCall, toStepCall } from '@engine/shared/step-call';
 import { configReads, inflateDefinition, slimDefinition, startDefinition } from '@engine/shared/slim-definition';
 
@@ -134,7 +135,8 @@ describe('slim definition', () => {
     assert.equal(stored.slim_definition, true);
     assert.deepEqual(stored.definition, slimDefinition(def));
     const adhoc = { ...def, workflow_id: 0, version_id: 0, version: 0 };
-    assert.deepEqual(startDefinition(adhoc), { definition: adhoc });
+    assert.deepEqual(startDefinition(adhoc), { definition: adhoc, revision: INTERPRETER_REVISION });
+    assert.equal(stored.revision, INTERPRETER_REVISION);
     assert.throws(() => slimDefinition(adhoc), /stored definition version/);
   });
 });

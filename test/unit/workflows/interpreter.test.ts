@@ -8,9 +8,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { approvalSignal } from '@engine/shared/contracts';
+import { approvalSignal, INTERPRETER_REVISION } from '@engine/shared/contracts';
 import type { temporal } from '@temporalio/proto';
-import { FastEnv, Recorder, failureType, maybeRecord, runInput, slim, step } from './time-skipping';
+import { FastEnv, Recorder, failureType, maybeRecord as record, runInput, slim, step } from './time-skipping';
 
 /** Each step activity's scheduled and completed event ids in a history, by activity id (the step key). */
 function activitySpans(history: temporal.api.history.v1.IHistory): Record<string, { scheduled: number; completed: number }> {
@@ -30,10 +30,14 @@ function activitySpans(history: temporal.api.history.v1.IHistory): Record<string
   return spans;
 }
 
-describe('interpreter (time-skipping)', () => {
+// Every scenario with the runs of before revisions and with the revision new runs get (INTERPRETER_REVISION): the
+// same calls, rows and results. Histories of the latter are recorded under `<name>-revision-<n>`.
+for (const revision of [undefined, INTERPRETER_REVISION])
+describe(`interpreter (time-skipping${revision === undefined ? '' : `, revision ${revision}`})`, () => {
   let sut: FastEnv;
+  const maybeRecord = (name: string, history: temporal.api.history.v1.IHistory) => record(revision === undefined ? name : `${name}-revision-${revision}`, history);
   before(async () => {
-    sut = await FastEnv.start();
+    sut = await FastEnv.start({ revision });
   });
   after(async () => {
     await sut.close();

@@ -259,14 +259,23 @@ export class FastEnv {
   private running!: Promise<void>;
   private worker!: Worker;
 
-  private constructor(readonly env: TestWorkflowEnvironment) {}
+  /** `revision`: the interpreter revision every run gets whose input names none (InterpreterInput.revision). */
+  private constructor(
+    readonly env: TestWorkflowEnvironment,
+    private readonly revision?: number,
+  ) {}
 
-  static async start(): Promise<FastEnv> {
+  /** The input as this environment runs it: with its revision, unless the input names one. */
+  private revised(input: InterpreterInput): InterpreterInput {
+    return this.revision === undefined || input.revision !== undefined ? input : { ...input, revision: this.revision };
+  }
+
+  static async start(opts: { revision?: number } = {}): Promise<FastEnv> {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     const env = await TestWorkflowEnvironment.createTimeSkipping({
       server: { executable: { type: 'existing-path', path: testServerPath() } },
     });
-    const sut = new FastEnv(env);
+    const sut = new FastEnv(env, opts.revision);
     sut.worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue: sut.taskQueue,
@@ -283,7 +292,7 @@ export class FastEnv {
   async runAlone(input: InterpreterInput, rec: Recorder, workflowId: string): Promise<unknown> {
     this.recorders.set(workflowId, rec);
     if (!input.slim_definition) rec.definition ??= input.definition as WorkflowDefinition;
-    return this.env.client.workflow.execute('definitionWorkflow', { taskQueue: this.taskQueue, workflowId, args: [input] });
+    return this.env.client.workflow.execute('definitionWorkflow', { taskQueue: this.taskQueue, workflowId, args: [this.revised(input)] });
   }
 
   async close(): Promise<void> {
@@ -306,7 +315,7 @@ export class FastEnv {
     // A slim input's steps are expanded against the whole definition, set by `slim()`.
     if (input.slim_definition) assert(rec.definition, 'a slim run needs its whole definition: use slim(input, rec)');
     else rec.definition = input.definition as WorkflowDefinition;
-    const handle = await this.env.client.workflow.start('definitionWorkflow', { taskQueue: this.taskQueue, workflowId, args: [input] });
+    const handle = await this.env.client.workflow.start('definitionWorkflow', { taskQueue: this.taskQueue, workflowId, args: [this.revised(input)] });
     if (drive) await drive(handle);
     let result: unknown;
     let error: unknown;
