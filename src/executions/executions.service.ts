@@ -205,8 +205,8 @@ export class ExecutionsService {
     const executionId = row.execution_id;
     // A stored version's run carries its slim definition: the worker loads the steps' configs (slim-definition.ts).
     const start = startDefinition(definition);
+    // No `execution_id`: it is the workflow id, which the interpreter reads (and the history holds already).
     const args: InterpreterInput = {
-      execution_id: executionId,
       ...start,
       definition: await this.pinFanOutInput(start.definition, input),
       input,

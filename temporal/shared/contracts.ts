@@ -38,7 +38,7 @@ export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int'> = {
 
 /** What a run is started with: one immutable definition version and the run's input. */
 export interface InterpreterInput {
-  /** Informational: the interpreter uses its Temporal workflow id (the same value for API-started runs). */
+  /** Informational, left out by the API since the interpreter reads its Temporal workflow id (the same value). */
   execution_id?: string;
   /** The whole definition, or (with `slim_definition`) its slim form (temporal/shared/slim-definition.ts). */
   definition: WorkflowDefinition | SlimDefinition;
