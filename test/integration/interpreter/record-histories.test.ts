@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { progressQuery } from '@engine/shared/contracts';
+import { INTERPRETER_REVISION, progressQuery } from '@engine/shared/contracts';
 import { eventually, startHarness, type Harness } from '@test/support/harness';
 import { testExecutors } from '@test/support/executors';
 import { merchflowDataConverter } from '@engine/codec/data-converter';
@@ -172,9 +172,12 @@ describe('interpreter: replay of recorded scenarios', () => {
       fs.mkdirSync(fixtures, { recursive: true });
       for (const r of histories) {
         // Only new scenarios: a history already recorded is what older workers wrote, and must keep replaying as it is.
-        if (fs.existsSync(path.join(fixtures, `${r.name}.history.pb`))) continue;
+        // A scenario recorded before the current interpreter revision (InterpreterInput.revision, which the API sets)
+        // is recorded again under `<name>-revision-<n>`: both must replay.
+        const name = [r.name, `${r.name}-revision-${INTERPRETER_REVISION}`].find((n) => !fs.existsSync(path.join(fixtures, `${n}.history.pb`)));
+        if (!name) continue;
         // Protobuf bytes, exactly as Temporal stores them.
-        fs.writeFileSync(path.join(fixtures, `${r.name}.history.pb`), temporal.api.history.v1.History.encode(r.history as temporal.api.history.v1.IHistory).finish());
+        fs.writeFileSync(path.join(fixtures, `${name}.history.pb`), temporal.api.history.v1.History.encode(r.history as temporal.api.history.v1.IHistory).finish());
       }
       console.log(`# recorded the new histories in ${fixtures}`);
     }
