@@ -180,7 +180,7 @@ export class PayloadStore {
       const bytes = Buffer.byteLength(json);
       size += bytes;
       if (keep && size <= this.pagedHandoffBytes) {
-        this.handoff.set(executionId, stepKey, pageId, page, bytes);
+        this.handoff.set(executionId, stepKey, pageId, page, bytes, true);
         handedOff.push(pageId);
       } else if (keep) {
         // Too long to keep: the reader reads every page back (a list is kept whole or not at all).
@@ -382,7 +382,7 @@ export const HANDOFF_MS = 30_000;
  * never change their input.
  */
 export class Handoff {
-  private readonly entries = new Map<string, { executionId: string; stepKey: string; value: unknown; size: number; at: number }>();
+  private readonly entries = new Map<string, { executionId: string; stepKey: string; page: boolean; value: unknown; size: number; at: number }>();
   bytes = 0;
 
   constructor(
@@ -391,11 +391,12 @@ export class Handoff {
     private readonly now: () => number = Date.now,
   ) {}
 
-  set(executionId: string, stepKey: string, id: string, value: unknown, size: number): void {
+  /** `page`: a page of a paged list the step is writing (kept when the step's own output is offloaded). */
+  set(executionId: string, stepKey: string, id: string, value: unknown, size: number, page = false): void {
     this.delete(id);
     this.expire();
     if (size > this.maxBytes) return;
-    this.entries.set(id, { executionId, stepKey, value, size, at: this.now() });
+    this.entries.set(id, { executionId, stepKey, page, value, size, at: this.now() });
     this.bytes += size;
     // Oldest first (insertion order).
     for (const key of this.entries.keys()) {
@@ -410,9 +411,9 @@ export class Handoff {
     return this.entries.get(id)?.value;
   }
 
-  /** Lets go of every output of `executionId` but those `exceptStep` wrote (its own pages, written before its output). */
-  release(executionId: string, exceptStep?: string): void {
-    for (const [id, e] of this.entries) if (e.executionId === executionId && e.stepKey !== exceptStep) this.delete(id);
+  /** Lets go of every output of `executionId` but the pages `pagesOf` wrote (its own lists, written before its output). */
+  release(executionId: string, pagesOf?: string): void {
+    for (const [id, e] of this.entries) if (e.executionId === executionId && !(e.page && e.stepKey === pagesOf)) this.delete(id);
   }
 
   /** Lets go of one entry. */

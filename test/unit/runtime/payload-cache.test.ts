@@ -88,10 +88,12 @@ describe(Handoff.name, () => {
 
   it("keeps the pages a step wrote when that step's own output is offloaded", () => {
     const sut = new Handoff(1000, 30_000);
-    sut.set('run-1', 'fetch', 'fetch-page', 'F', 100);
-    sut.set('run-1', 'validate', 'validate-page', 'V', 100);
+    sut.set('run-1', 'fetch', 'fetch-page', 'F', 100, true);
+    sut.set('run-1', 'validate', 'validate-page', 'V', 100, true);
+    sut.set('run-1', 'validate', 'validate-partial', 'P', 100);
     sut.release('run-1', 'validate');
     assert.equal(sut.get('fetch-page'), undefined, "the earlier step's pages go");
+    assert.equal(sut.get('validate-partial'), undefined, "the step's earlier whole output goes");
     assert.equal(sut.get('validate-page'), 'V', "the step's own pages stay for the next step");
   });
 
