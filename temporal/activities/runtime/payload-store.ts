@@ -347,7 +347,7 @@ export class PayloadStore {
 const HYDRATE_DEPTH = 3;
 
 /** Default page of a paged list (ITEM_PAGE_SIZE). */
-export const DEFAULT_PAGE_ITEMS = 10_000;
+export const DEFAULT_PAGE_ITEMS = 5_000;
 
 /** Default bound of a paged list kept for the next step on the same worker: 32 MiB of JSON. */
 export const PAGED_HANDOFF_BYTES = 32 * 1024 * 1024;

@@ -7,7 +7,7 @@ const PRODUCTS = 10_000;
 
 /**
  * A 10,000-product import where 10 % of the supplier's records are invalid:
- * the catalogue in one page (ITEM_PAGE_SIZE 10,000, the default), and in ten
+ * the catalogue in one page (ITEM_PAGE_SIZE 10,000), and in ten
  * (1,000), where fetch, validate, transform and store work page by page.
  */
 for (const pageSize of [10_000, 1_000]) describe(`product import: 10,000 products, 10 % invalid, pages of ${pageSize}`, () => {
