@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gunzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import type { DataSource } from 'typeorm';
 import { isPayloadRef, type PayloadRef } from '@engine/dsl/types';
 import { StepError } from '@engine/activities/shared/errors';
@@ -22,7 +23,7 @@ export interface PayloadStoreOptions {
   compression?: PayloadCompression | 'auto';
   /** Items in one page of a paged list (ITEM_PAGE_SIZE, see `pageWriter`); default DEFAULT_PAGE_ITEMS. */
   pageItems?: number;
-  /** A paged list this worker writes stays in the handoff while its JSON is at most this many bytes (default PAGED_HANDOFF_BYTES). */
+  /** A paged list this worker writes stays in the handoff while its JSON is at most this many bytes (default `pagedHandoffDefault()`: an eighth of the heap limit). */
   pagedHandoffBytes?: number;
 }
 
@@ -96,7 +97,7 @@ export class PayloadStore {
     this.handoff = new Handoff(o.handoffBytes ?? DEFAULT_HANDOFF_BYTES, o.handoffMs ?? HANDOFF_MS);
     this.compressionOption = o.compression ?? 'auto';
     this.pageItems = Math.max(1, o.pageItems ?? DEFAULT_PAGE_ITEMS);
-    this.pagedHandoffBytes = Math.min(o.pagedHandoffBytes ?? PAGED_HANDOFF_BYTES, this.handoff.maxBytes);
+    this.pagedHandoffBytes = Math.min(o.pagedHandoffBytes ?? pagedHandoffDefault(), this.handoff.maxBytes);
   }
 
   /** Who compresses this worker's writes: the option, or for `auto` what the `body` column's compression says (asked once). */
@@ -349,8 +350,17 @@ const HYDRATE_DEPTH = 3;
 /** Default page of a paged list (ITEM_PAGE_SIZE). */
 export const DEFAULT_PAGE_ITEMS = 5_000;
 
-/** Default bound of a paged list kept for the next step on the same worker: 32 MiB of JSON. */
-export const PAGED_HANDOFF_BYTES = 32 * 1024 * 1024;
+/**
+ * Default bound of a paged list kept for the next step on the same worker: an
+ * eighth of the V8 heap limit, in bytes of JSON (as objects a list takes 3-4
+ * times its JSON). The heap limit follows the machine's memory, a container's
+ * limit or `--max-old-space-size`: a worker given 256 MiB keeps lists of up to
+ * 32 MiB (a 1,000,000-product import stays within 512 MiB of RSS), one on a
+ * large machine keeps a 100,000-product import's lists whole (none read back).
+ */
+export function pagedHandoffDefault(): number {
+  return Math.floor(getHeapStatistics().heap_size_limit / 8);
+}
 
 /** A paged list (`PayloadStore.pageWriter`): a payload ref whose content is in `pages` rows. */
 export function isPagedRef(value: unknown): value is PayloadRef & { $payload: { pages: number; items: number } } {
