@@ -127,21 +127,22 @@ describe(Handoff.name, () => {
   });
 });
 
+/** A data source that stores payload rows as text and answers their SELECT, counting statements. */
+function store() {
+  const rows = new Map<string, string>();
+  const sql: string[] = [];
+  const ds = {
+    async query(text: string, params: unknown[]) {
+      sql.push(text.trim().split(/\s+/)[0]);
+      if (text.includes('INSERT')) rows.set(params[0] as string, params[4] as string);
+      else return rows.has(params[0] as string) ? [{ body: rows.get(params[0] as string), data: null }] : [];
+      return [];
+    },
+  };
+  return { ds: ds as unknown as DataSource, sql, rows };
+}
+
 describe('PayloadStore handoff', () => {
-  /** A data source that stores payload rows and answers their SELECT, counting statements. */
-  function store() {
-    const rows = new Map<string, string>();
-    const sql: string[] = [];
-    const ds = {
-      async query(text: string, params: unknown[]) {
-        sql.push(text.trim().split(/\s+/)[0]);
-        if (text.includes('INSERT')) rows.set(params[0] as string, params[4] as string);
-        else return [{ body: rows.get(params[0] as string), data: null }];
-        return [];
-      },
-    };
-    return { ds: ds as unknown as DataSource, sql };
-  }
 
   it('hands an output too large for the cache to the run\'s next step without reading it back, then lets go of it', async () => {
     const { ds, sql } = store();
@@ -171,20 +172,6 @@ describe('PayloadStore handoff', () => {
 });
 
 describe('PayloadStore paged lists', () => {
-  /** A data source that stores payload rows and answers their SELECT, counting statements. */
-  function store() {
-    const rows = new Map<string, string>();
-    const sql: string[] = [];
-    const ds = {
-      async query(text: string, params: unknown[]) {
-        sql.push(text.trim().split(/\s+/)[0]);
-        if (text.includes('INSERT')) rows.set(params[0] as string, params[4] as string);
-        else return rows.has(params[0] as string) ? [{ body: rows.get(params[0] as string), data: null }] : [];
-        return [];
-      },
-    };
-    return { ds: ds as unknown as DataSource, sql, rows };
-  }
   const items = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
   async function collect(pages: AsyncIterable<readonly unknown[]>): Promise<number[]> {
     const sizes: number[] = [];
