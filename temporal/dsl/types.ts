@@ -175,6 +175,13 @@ export interface PayloadRef {
   $payload: { id: string; size: number; sha256?: string; items?: number; pages?: number };
 }
 
+/** A list stored page by page (PayloadStore.pageWriter): a payload ref with its page and item counts. */
+export type PagedRef = PayloadRef & { $payload: { pages: number; items: number } };
+
+export function isPagedRef(value: unknown): value is PagedRef {
+  return isPayloadRef(value) && typeof value.$payload.pages === 'number';
+}
+
 export function isPayloadRef(value: unknown): value is PayloadRef {
   return (
     typeof value === 'object' &&

@@ -10,7 +10,7 @@
 import { deepEqual } from '@engine/dsl/conditions';
 import { compileJsonata, DEFAULT_EXPRESSION_LIMITS } from '@engine/dsl/expressions';
 import { isPlainObject, parseReference, resolveReferences } from '@engine/dsl/references';
-import type { PayloadRef, RunContext } from '@engine/dsl/types';
+import type { PagedRef, RunContext } from '@engine/dsl/types';
 import type { ItemPages } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
 import { evaluateInPool, ExpressionChunks, ExpressionStopped, type ChunkOutcome, type ExpressionPool } from '@engine/activities/shared/expressions';
@@ -19,9 +19,8 @@ import {
   expressionBindings,
   expressionFailure,
   PROGRESS_EVERY,
+  forEachPage,
   pagedListAt,
-  pageProgress,
-  pageRecorder,
   selectItems,
   shapeOutput,
   type ProgressHooks,
@@ -802,7 +801,7 @@ export async function transformData(input: unknown, rawConfig: Record<string, un
  * list too, so the step holds a page and its result, not the list.
  */
 async function transformPages(
-  list: PayloadRef & { $payload: { items: number } },
+  list: PagedRef,
   listPath: string,
   config: TransformConfig,
   opts: OperationOptions & { run: RunContext; pages: ItemPages },
@@ -810,13 +809,10 @@ async function transformPages(
   const type = config.transform_type;
   const outputPath = mustParsePath(config.output_field ?? listPath);
   const out = opts.pages.writer(config.output_field ?? listPath);
-  const total = list.$payload.items;
-  let offset = 0;
   let errorCount = 0;
   const samples: ConversionError[] = [];
-  for await (const page of opts.pages.of(list)!) {
+  const total = await forEachPage(list, opts, async (page, pageOpts, offset) => {
     requireObjectItems(page, `transform_type ${type} reads fields of each item`, listPath);
-    const pageOpts: OperationOptions = { ...opts, ...pageProgress(opts, offset, total), items: pageRecorder(opts.items, offset) };
     let result: unknown[];
     let errors: { count: number; samples: ConversionError[] } | null = null;
     if (type === 'map') ({ items: result, errors } = await mapItems(page, config, pageOpts));
@@ -827,9 +823,8 @@ async function transformPages(
       for (const e of errors.samples) if (samples.length < ERROR_SAMPLES) samples.push({ ...e, index: e.index + offset });
     }
     await out.push(result);
-    offset += page.length;
-  }
-  const stats: TransformStats = { transform_type: type, input_count: offset, output_count: out.count };
+  });
+  const stats: TransformStats = { transform_type: type, input_count: total, output_count: out.count };
   const counts: Record<string, unknown> = { input_count: stats.input_count, output_count: stats.output_count };
   if (type !== 'filter') {
     stats.error_count = errorCount;

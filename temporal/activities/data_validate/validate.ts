@@ -15,14 +15,13 @@ import {
   expressionBindings,
   expressionFailure,
   PROGRESS_EVERY,
+  forEachPage,
   pagedListAt,
-  pageProgress,
-  pageRecorder,
   selectItems,
   type ProgressHooks,
 } from '@engine/activities/shared/items';
 import type { ItemPages } from '@engine/activities/runtime/executor';
-import type { PayloadRef } from '@engine/dsl/types';
+import type { PagedRef } from '@engine/dsl/types';
 import { requireObjectItems } from '@engine/activities/shared/input-shape';
 import { configInvalid } from '@engine/activities/shared/config-issues';
 import { itemKeyGuess } from '@engine/activities/shared/item-failures';
@@ -447,7 +446,7 @@ export async function validateData(input: unknown, rawConfig: Record<string, unk
  * The thresholds apply to the whole list, at the end.
  */
 async function validatePages(
-  list: PayloadRef & { $payload: { items: number } },
+  list: PagedRef,
   sourceField: string,
   config: ValidateConfig,
   opts: ValidateOptions & { run: RunContext; pages: ItemPages },
@@ -457,27 +456,15 @@ async function validatePages(
   const fieldRule = config.validation_rules.find((r) => typeof r.field === 'string' && r.field !== '');
   const valid = opts.pages.writer(sourceField);
   const invalid = opts.pages.writer('invalid');
-  const total = list.$payload.items;
   const first: InvalidItem[] = [];
-  let offset = 0;
-  let invalidCount = 0;
-  for await (const page of opts.pages.of(list)!) {
+  const total = await forEachPage(list, opts, async (page, pageOpts, offset) => {
     if (fieldRule) requireObjectItems(page, `rule ${fieldRule.type} reads field ${JSON.stringify(fieldRule.field)} of each item`, sourceField);
-    const r = await validateItems(page, config.validation_rules, {
-      ...opts,
-      ...pageProgress(opts, offset, total),
-      items: pageRecorder(opts.items, offset),
-      compiled,
-      offset,
-      includeItems: config.include_invalid_items !== false,
-    });
+    const r = await validateItems(page, config.validation_rules, { ...pageOpts, compiled, offset, includeItems: config.include_invalid_items !== false });
     await valid.push(r.valid);
     await invalid.push(r.invalid);
-    invalidCount += r.invalid.length;
     for (const x of r.invalid) if (first.length < FAILURE_SAMPLES) first.push(x);
-    offset += page.length;
-  }
-  const counts: ValidationCounts = { total: offset, valid_count: offset - invalidCount, invalid_count: invalidCount };
+  });
+  const counts: ValidationCounts = { total, valid_count: total - invalid.count, invalid_count: invalid.count };
   const failure = thresholdFailure({ valid: [], invalid: first }, counts, config);
   if (failure) throw failure;
   const output: Record<string, unknown> = {};

@@ -10,7 +10,7 @@
  */
 import type { PoolClient, QueryConfig, QueryResult } from 'pg';
 import { getPath, isPlainObject, readsItemFields } from '@engine/dsl/references';
-import { isPayloadRef } from '@engine/dsl/types';
+import { isPagedRef } from '@engine/dsl/types';
 import { defineExecutor, type ExecutorImplementation, type ExecutorDeps, type StepExecutionContext } from '@engine/activities/runtime/executor';
 import { StepError } from '@engine/activities/shared/errors';
 import { failedItemsOf, itemKeyGuess } from '@engine/activities/shared/item-failures';
@@ -173,7 +173,7 @@ function build(deps: ExecutorDeps, options: DatabaseQueryOptions = {}): Executor
     // Paged lists stay references (the operation reads them page by page); the schema checks them as lists.
     const paged = new Map<string, unknown>();
     if (op.pagedParams && isPlainObject(resolved)) {
-      for (const k of op.pagedParams) if (isPayloadRef(resolved[k])) paged.set(k, resolved[k]);
+      for (const k of op.pagedParams) if (isPagedRef(resolved[k])) paged.set(k, resolved[k]);
     }
     const parsed = op.params('runtime').safeParse(paged.size === 0 ? resolved : { ...(resolved as Record<string, unknown>), ...Object.fromEntries([...paged.keys()].map((k) => [k, []])) });
     if (!parsed.success) {

@@ -3,7 +3,7 @@ import { gunzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import type { DataSource } from 'typeorm';
-import { isPayloadRef, type PayloadRef } from '@engine/dsl/types';
+import { isPagedRef, isPayloadRef, type PagedRef, type PayloadRef } from '@engine/dsl/types';
 import { StepError } from '@engine/activities/shared/errors';
 import { ErrorCodes } from '@engine/shared/contracts';
 
@@ -253,12 +253,6 @@ export class PayloadStore {
 
   async load(ref: PayloadRef): Promise<unknown> {
     const id = ref.$payload.id;
-    if (isPagedRef(ref)) {
-      // A paged list asked for whole (a step that does not work page by page): its pages, one after the other.
-      const all: unknown[] = [];
-      for await (const page of this.pagesOf(ref)!) for (const item of page) all.push(item);
-      return all;
-    }
     const cached = this.cache.get(id) ?? this.handoff.get(id);
     if (cached !== undefined) return cached;
     // One read and one parse for callers that ask at the same time (a step whose input is also a `$steps`
@@ -271,9 +265,16 @@ export class PayloadStore {
   }
 
   private async read(ref: PayloadRef): Promise<unknown> {
-    const value = await this.readJson(ref.$payload.id, `payload ${ref.$payload.id}`);
+    const value = isPagedRef(ref) ? await this.readAllPages(ref) : await this.readJson(ref.$payload.id, `payload ${ref.$payload.id}`);
     this.remember(ref, value);
     return value;
+  }
+
+  /** A paged list asked for whole (a step that does not work page by page): its pages, one after the other. */
+  private async readAllPages(ref: PagedRef): Promise<unknown[]> {
+    const all: unknown[] = [];
+    for await (const page of this.pagesOf(ref)!) for (const item of page) all.push(item);
+    return all;
   }
 
   private async readJson(id: string, what: string): Promise<unknown> {
@@ -360,11 +361,6 @@ export const DEFAULT_PAGE_ITEMS = 5_000;
  */
 export function pagedHandoffDefault(): number {
   return Math.floor(getHeapStatistics().heap_size_limit / 8);
-}
-
-/** A paged list (`PayloadStore.pageWriter`): a payload ref whose content is in `pages` rows. */
-export function isPagedRef(value: unknown): value is PayloadRef & { $payload: { pages: number; items: number } } {
-  return isPayloadRef(value) && typeof value.$payload.pages === 'number';
 }
 
 function pageIdOf(listId: string, k: number): string {

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { StepError, partialOutputOf } from '@engine/activities/shared/errors';
-import type { Condition, RunContext, WorkflowDefinition } from '@engine/dsl/types';
+import { isPagedRef, type Condition, type RunContext, type WorkflowDefinition } from '@engine/dsl/types';
 import { evaluateCondition } from '@engine/dsl/conditions';
 import { resolveReferences } from '@engine/dsl/references';
 import type { StepRequest, StepResult } from '@engine/shared/contracts';
@@ -9,7 +9,7 @@ import { fromStepCall, isStepCall, type StepCall } from '@engine/shared/step-cal
 import { DefinitionVersionNotFound, type DefinitionStore } from '@engine/activities/runtime/definition-store';
 import { ErrorCodes, NON_RETRYABLE_ERROR_TYPES } from '@engine/shared/contracts';
 import type { ProjectionService } from '@engine/activities/projection/projection.service';
-import { isPagedRef, type PayloadStore } from '@engine/activities/runtime/payload-store';
+import type { PayloadStore } from '@engine/activities/runtime/payload-store';
 import type { StepExecutor, StepExecutionContext } from '@engine/activities/runtime/executor';
 import type { Logger } from '@src/logging/logger';
 import { redact, redactString, resolveSecretRefs, type SecretResolver } from '@engine/activities/shared/secrets';

@@ -10,8 +10,9 @@ import { StepError } from '@engine/activities/shared/errors';
 import { configInvalid } from '@engine/activities/shared/config-issues';
 import { inputShapeError } from '@engine/activities/shared/input-shape';
 import { getIn, parsePath, setIn, type Path } from '@engine/activities/shared/paths';
-import { isPayloadRef, type PayloadRef } from '@engine/dsl/types';
+import { isPagedRef, type PagedRef } from '@engine/dsl/types';
 import type { ItemRecorder } from '@engine/activities/runtime/item-ledger';
+import type { ItemPages } from '@engine/activities/runtime/executor';
 
 // ---------------------------------------------------------------- input and output shapes
 
@@ -139,19 +140,38 @@ export function executorProgress(ctx: { heartbeat(details?: unknown): void; sign
  * left for a step that reads pages, PayloadStore.pageWriter), or null when the
  * list there is a plain array or there is no `sourceField`.
  */
-export function pagedListAt(input: unknown, sourceField: string | undefined): (PayloadRef & { $payload: { pages: number; items: number } }) | null {
+export function pagedListAt(input: unknown, sourceField: string | undefined): PagedRef | null {
   if (sourceField === undefined) return null;
   const parsed = parsePath(sourceField);
   if ('error' in parsed) return null;
   const list = getIn(input, parsed.path);
-  return isPayloadRef(list) && typeof list.$payload.pages === 'number' ? (list as PayloadRef & { $payload: { pages: number; items: number } }) : null;
+  return isPagedRef(list) ? list : null;
+}
+
+/**
+ * Walks a paged list a page at a time: `body` gets each page with progress
+ * hooks and a ledger whose item indexes count from the start of the whole
+ * list, and the page's offset. Resolves to the number of items walked.
+ */
+export async function forEachPage<O extends ProgressHooks & { items?: ItemRecorder }>(
+  list: PagedRef,
+  opts: O & { pages: ItemPages },
+  body: (page: readonly unknown[], pageOpts: O, offset: number) => Promise<void>,
+): Promise<number> {
+  const total = list.$payload.items;
+  let offset = 0;
+  for await (const page of opts.pages.of(list)!) {
+    await body(page, { ...opts, ...pageProgress(opts, offset, total), items: pageRecorder(opts.items, offset) }, offset);
+    offset += page.length;
+  }
+  return offset;
 }
 
 /**
  * A ledger recorder for one page: indexes counted from the start of the whole
  * list (and an item keyed by its index, having no id, keyed by that index).
  */
-export function pageRecorder(ledger: ItemRecorder | undefined, offset: number): ItemRecorder | undefined {
+function pageRecorder(ledger: ItemRecorder | undefined, offset: number): ItemRecorder | undefined {
   if (!ledger || offset === 0) return ledger;
   return {
     record: (o) => {
@@ -163,6 +183,6 @@ export function pageRecorder(ledger: ItemRecorder | undefined, offset: number): 
 }
 
 /** Progress hooks for one page: done and total counted over the whole list. */
-export function pageProgress(hooks: ProgressHooks, offset: number, total: number): ProgressHooks {
+function pageProgress(hooks: ProgressHooks, offset: number, total: number): ProgressHooks {
   return { every: hooks.every, progress: hooks.progress ? (done) => hooks.progress!(offset + done, total) : undefined };
 }

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DataSource } from 'typeorm';
-import { ByteLru, Handoff, PayloadStore, isPagedRef } from '@engine/activities/runtime/payload-store';
+import { ByteLru, Handoff, PayloadStore } from '@engine/activities/runtime/payload-store';
+import { isPagedRef } from '@engine/dsl/types';
 
 describe(ByteLru.name, () => {
   it('evicts the least recently used values once the byte bound is passed', () => {
