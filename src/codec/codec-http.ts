@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { AppConfig } from '@src/config/config';
 
-/** Injection token of the API's payload codec (the same one its Temporal client uses). */
+/** Injection token of the API's payload codecs, in encoding order (the chain its Temporal client uses). */
 export const CODEC_PAYLOAD_CODEC = Symbol('CODEC_PAYLOAD_CODEC');
 /** The HttpOnly cookie carrying an operator's key to the codec endpoints only. */
 export const CODEC_SESSION_COOKIE = 'merchflow_codec_key';

@@ -1,14 +1,17 @@
 import { Body, Controller, Delete, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import type { Payload } from '@temporalio/common';
+import type { Payload, PayloadCodec } from '@temporalio/common';
 import { Public, RequireRole } from '@src/auth/roles';
 import { presentedKey } from '@src/auth/api-key.guard';
 import { APP_CONFIG } from '@src/config/config.module';
 import type { AppConfig } from '@src/config/config';
 import { AppError, ValidationFailedError } from '@src/common/errors';
 import { CODEC_PAYLOAD_CODEC, CODEC_SESSION_COOKIE, codecPath } from '@src/codec/codec-http';
-import { PayloadCodecError, type EncryptionCodec } from '@engine/codec/encryption-codec';
+import { PayloadCodecError } from '@engine/codec/encryption-codec';
+import { PayloadInflateError } from '@engine/codec/compression-codec';
+import { decodeWith, encodeWith } from '@engine/codec/data-converter';
+import { ErrorCodes } from '@engine/shared/contracts';
 
 /** A payload in Temporal's remote codec protocol: protobuf JSON, so metadata values and data are base64. */
 interface JsonPayload {
@@ -72,22 +75,26 @@ export function toJsonPayloads(payloads: Payload[]): { payloads: JsonPayload[] }
 @Controller('codec')
 export class CodecController {
   constructor(
-    @Inject(CODEC_PAYLOAD_CODEC) private readonly codec: EncryptionCodec,
+    @Inject(CODEC_PAYLOAD_CODEC) private readonly codecs: PayloadCodec[],
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Post('decode')
   @HttpCode(200)
   @RequireRole('operator')
-  @ApiOperation({ summary: 'Decrypts Temporal payloads (remote codec protocol; operator)' })
+  @ApiOperation({ summary: 'Decodes Temporal payloads: decrypts and inflates (remote codec protocol; operator)' })
   async decode(@Body() body: unknown) {
     const payloads = parsePayloads(body);
     try {
-      return toJsonPayloads(await this.codec.decode(payloads));
+      return toJsonPayloads(await decodeWith(this.codecs, payloads));
     } catch (err) {
       if (err instanceof PayloadCodecError) {
         const index = await this.firstFailing(payloads);
         throw new AppError(err.code, `payloads[${index}]: ${err.message}`, 422, { field: `payloads[${index}]`, ...(err.keyId ? { key_id: err.keyId } : {}) });
+      }
+      if (err instanceof PayloadInflateError) {
+        const index = await this.firstFailing(payloads);
+        throw new AppError(ErrorCodes.PAYLOAD_INFLATE_FAILED, `payloads[${index}]: ${err.message}`, 422, { field: `payloads[${index}]` });
       }
       throw err;
     }
@@ -96,9 +103,9 @@ export class CodecController {
   @Post('encode')
   @HttpCode(200)
   @RequireRole('operator')
-  @ApiOperation({ summary: 'Encrypts Temporal payloads with the active key (remote codec protocol; operator)' })
+  @ApiOperation({ summary: 'Encodes Temporal payloads: compresses large ones, encrypts with the active key (remote codec protocol; operator)' })
   async encode(@Body() body: unknown) {
-    return toJsonPayloads(await this.codec.encode(parsePayloads(body)));
+    return toJsonPayloads(await encodeWith(this.codecs, parsePayloads(body)));
   }
 
   /**
@@ -131,7 +138,7 @@ export class CodecController {
   private async firstFailing(payloads: Payload[]): Promise<number> {
     for (let i = 0; i < payloads.length; i++) {
       try {
-        await this.codec.decode([payloads[i]]);
+        await decodeWith(this.codecs, [payloads[i]]);
       } catch {
         return i;
       }

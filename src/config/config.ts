@@ -108,6 +108,11 @@ export interface AppConfig {
     /** Where the keys came from (for messages; never the keys themselves). */
     source: 'PAYLOAD_KEYS' | 'PAYLOAD_KEYS_FILE' | 'development key file' | null;
   };
+  /**
+   * Temporal payloads of at least this many bytes are compressed before they are encrypted
+   * (TEMPORAL_PAYLOAD_COMPRESS_BYTES, default 256; 0: off). See temporal/codec/compression-codec.ts.
+   */
+  payloadCompressMinBytes: number;
   /** Origins (the Temporal Web UI's) allowed to call the codec endpoints from a browser (CODEC_CORS_ORIGINS). */
   codecCorsOrigins: string[];
   /** OpenTelemetry tracing (src/tracing/tracing.ts), off unless the standard OTEL_* variables turn it on. */
@@ -281,6 +286,7 @@ export const ENV_SCHEMA = z.object({
   PAYLOAD_ENCRYPTION: envVar(bool().optional(), { default: 'on in production and wherever keys are configured', description: 'Encrypt Temporal payloads (inputs, step outputs, results).' }),
   PAYLOAD_KEYS: envVar(text().optional(), { default: 'none', description: 'Payload keys `key-id:base64-32-byte-key`, separated by commas, spaces or new lines.', secret: true }),
   PAYLOAD_KEYS_FILE: envVar(text().optional(), { default: 'none', description: 'File holding the payload keys in the PAYLOAD_KEYS format (not both).' }),
+  TEMPORAL_PAYLOAD_COMPRESS_BYTES: envVar(integer(0, 64 * 1024 * 1024).default(256), { default: '256', description: 'Temporal payloads (a run\'s start input with its definition, its result, the Web UI\'s run details) of at least this many bytes are stored compressed (raw DEFLATE, before encryption) when that saves space; `0` turns it off. The Web UI and `temporal` CLI show them through the codec endpoint.' }),
   PAYLOAD_KEY_ID: envVar(text().optional(), { default: 'the only key', description: 'Key id new payloads are encrypted with; required when several keys are configured.' }),
   CODEC_CORS_ORIGINS: envVar(text().optional(), {
     default: 'the Temporal Web UI’s origins',
@@ -416,6 +422,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     outage: { budgetSeconds: e.OUTAGE_BUDGET_SECONDS, retryAfterSeconds: e.OUTAGE_RETRY_AFTER_SECONDS, temporalCallTimeoutMs: e.TEMPORAL_CALL_TIMEOUT_MS, temporalStartTimeoutMs: e.TEMPORAL_START_TIMEOUT_MS },
     schedules: { minIntervalSeconds: e.SCHEDULE_MIN_INTERVAL_SECONDS },
     payloadEncryption: readPayloadEncryption(e, errors, dataDir),
+    payloadCompressMinBytes: e.TEMPORAL_PAYLOAD_COMPRESS_BYTES,
     codecCorsOrigins: [],
     tracing: readTracing(e, errors),
   };

@@ -2,26 +2,45 @@ import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { AppConfig } from '@src/config/config';
 import { EncryptionCodec, type PayloadKeyring } from '@engine/codec/encryption-codec';
+import { CompressionCodec } from '@engine/codec/compression-codec';
 
 /** The keys of the configuration as the codec needs them (no active key when encryption is off). */
-export function payloadKeyring(config: AppConfig): PayloadKeyring {
+export function payloadKeyring(config: Pick<AppConfig, 'payloadEncryption'>): PayloadKeyring {
   const pe = config.payloadEncryption;
   return { activeKeyId: pe.enabled ? pe.activeKeyId : null, keys: pe.keys };
 }
 
-/** The payload codec of this configuration: encrypts when PAYLOAD_ENCRYPTION is on, always decrypts what it has keys for. */
-export function createPayloadCodec(config: AppConfig): EncryptionCodec {
-  return new EncryptionCodec(payloadKeyring(config));
+/**
+ * The codec chain of this configuration, in encoding order: large payloads
+ * compressed (TEMPORAL_PAYLOAD_COMPRESS_BYTES), then encrypted (PAYLOAD_ENCRYPTION).
+ * Decoding runs it backwards and passes through what a codec did not encode.
+ */
+export function payloadCodecs(config: Pick<AppConfig, 'payloadEncryption' | 'payloadCompressMinBytes'>): PayloadCodec[] {
+  return [new CompressionCodec(config.payloadCompressMinBytes), new EncryptionCodec(payloadKeyring(config))];
 }
 
 /**
  * The one data converter every Temporal client and worker of Merchflow uses
  * (API, worker, CLI, schedules, tests): the default payload converter, then the
- * encryption codec. Workflow code never sees it — the codec runs in the client
- * and in the worker's main thread — so workflow histories replay unchanged.
+ * codecs of {@link payloadCodecs}. Workflow code never sees them — codecs run in
+ * the client and in the worker's main thread — so workflow histories replay unchanged.
  */
 export function merchflowDataConverter(config: AppConfig): DataConverter {
-  return { payloadCodecs: [createPayloadCodec(config)] };
+  return { payloadCodecs: payloadCodecs(config) };
+}
+
+/** Encodes payloads through a codec chain (in order). */
+export async function encodeWith(codecs: PayloadCodec[], payloads: Payload[]): Promise<Payload[]> {
+  let out = payloads;
+  for (const codec of codecs) out = await codec.encode(out);
+  return out;
+}
+
+/** Decodes payloads through a codec chain (in reverse order of encoding). */
+export async function decodeWith(codecs: PayloadCodec[], payloads: Payload[]): Promise<Payload[]> {
+  let out = payloads;
+  for (const codec of [...codecs].reverse()) out = await codec.decode(out);
+  return out;
 }
 
 /** The payload codecs a client was built with. */
@@ -55,9 +74,7 @@ export async function decodeHistoryPayloads<T>(history: T, codecs: PayloadCodec[
     for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push(child);
   }
   if (found.length === 0) return history;
-  let decoded: Payload[] = found;
-  // Codecs decode in reverse order of encoding.
-  for (const codec of [...codecs].reverse()) decoded = await codec.decode(decoded);
+  const decoded = await decodeWith(codecs, found);
   found.forEach((p, i) => {
     p.metadata = decoded[i].metadata;
     p.data = decoded[i].data;

@@ -49,6 +49,7 @@ export const ERROR_CATALOGUE = {
   PAYLOAD_NOT_FOUND: entry('a claim-checked payload is missing from the payload store', false),
   PAYLOAD_KEY_UNKNOWN: answered('a Temporal payload names an encryption key id that is not configured (PAYLOAD_KEYS)', 'per-error', 422),
   PAYLOAD_DECRYPT_FAILED: answered('an encrypted Temporal payload failed authentication', 'per-error', 422),
+  PAYLOAD_INFLATE_FAILED: answered('a compressed Temporal payload is corrupt or inflates past 16 MiB', 'per-error', 422),
   // Expressions
   EXPRESSION_INVALID: entry('an expression does not parse', false),
   EXPRESSION_LIMIT: entry('an expression ran past its time or memory budget, or nested too deep', false),

@@ -13,6 +13,7 @@ import { replayWorkflowId } from '@src/cli/commands/replay';
 import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry/lib/worker';
 import { Resource } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { CompressionCodec } from '@engine/codec/compression-codec';
 
 const fixtures = path.resolve(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'histories');
 const dist = path.resolve(__dirname, '..', '..', '..');
@@ -28,7 +29,7 @@ describe('workflow replay with tracing', () => {
     const sinks = { exporter: makeWorkflowExporter(new SimpleSpanProcessor(exporter), new Resource({ 'service.name': 'replay' })) };
     const failures: string[] = [];
     let replayed = 0;
-    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: path.join(dist, 'workflow-bundle-otel.js') }, sinks }, histories())) {
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: path.join(dist, 'workflow-bundle-otel.js') }, sinks, dataConverter: { payloadCodecs: [new CompressionCodec(0)] } }, histories())) {
       replayed++;
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }

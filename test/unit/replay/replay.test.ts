@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Worker, DefaultLogger, Runtime } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { replayWorkflowId } from '@src/cli/commands/replay';
+import { CompressionCodec } from '@engine/codec/compression-codec';
 
 const fixtures = path.resolve(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'histories');
 const bundle = path.resolve(__dirname, '..', '..', '..', 'workflow-bundle.js');
@@ -29,7 +30,7 @@ describe('workflow replay', () => {
       history: temporal.api.history.v1.History.decode(fs.readFileSync(path.join(fixtures, f))),
     }));
     const failures: string[] = [];
-    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: bundle } }, histories)) {
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: bundle }, dataConverter: { payloadCodecs: [new CompressionCodec(0)] } }, histories)) {
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
     assert.deepEqual(failures, []);
