@@ -61,8 +61,22 @@ export interface InterpreterInput {
    * a condition starts without awaiting one, a step that is the only one ready
    * with none running gets no cancellation scope of its own (no sibling can be
    * cancelled with it), and one running step is awaited without a race.
+   * 2: a step called by reference leaves its key out of the call (it is the
+   * activity id), its result leaves out `attempt` when it is 1, and a run
+   * whose row the API inserted (`run_row_inserted`) writes no `started`
+   * projection: the row goes from `pending` to `running` with the first step
+   * report (temporal/activities/projection/projection.service.ts).
    */
   revision?: number;
+  /**
+   * The API inserted this run's row (`pending`, with its input, version and
+   * step count) before starting it: from revision 2 the interpreter does not
+   * write a `started` projection (one local activity, one marker event and one
+   * commit less a run); the first step report marks the row running and
+   * records the Temporal run id. Absent on runs a Temporal Schedule or a
+   * fan-out parent starts: they have no row yet and write it as before.
+   */
+  run_row_inserted?: true;
   input: unknown;
   trigger_type: string;
   triggered_by: string | null;
@@ -88,7 +102,7 @@ export interface InterpreterInput {
 }
 
 /** The revision new runs are started with (InterpreterInput.revision). */
-export const INTERPRETER_REVISION = 1;
+export const INTERPRETER_REVISION = 2;
 
 /** The outage budget of runs whose input does not name one. */
 export const DEFAULT_OUTAGE_BUDGET_SECONDS = 600;
@@ -246,7 +260,8 @@ export interface StepRequest {
 export interface StepResult {
   /** The output value, or a payload ref when it was larger than the threshold. */
   output: unknown | PayloadRef;
-  attempt: number;
+  /** The attempt that produced it; left out when 1 for a step called by its compact reference (revision 2). */
+  attempt?: number;
   /**
    * What the interpreter reads of the step's summary: `failed_items`, and the
    * whole summary of an `ai_process` step holding items for review
@@ -284,6 +299,8 @@ export type RunProjectionEvent =
       error_message: string | null;
       error_details: Record<string, unknown> | null;
       completed_at: string;
+      /** The Temporal run id, recorded here when no step report did (a run whose row the API inserted, revision 2). */
+      temporal_run_id?: string;
     };
 
 /** One item a step could not process after its retries (see activities/shared/item-failures). */
@@ -311,6 +328,8 @@ export interface StepProjection {
   failed_items?: FailedItemRecord[] | null;
   started_at?: string | null;
   completed_at?: string | null;
+  /** The run's Temporal run id: a `pending` run row (inserted by the API) becomes `running` with it (revision 2). */
+  temporal_run_id?: string;
 }
 
 export { ERROR_CATALOGUE, ErrorCodes, NON_RETRYABLE_ERROR_TYPES, errorCode, isErrorCode, type ErrorCode, type ErrorEntry } from '@engine/shared/error-catalogue';

@@ -13,8 +13,11 @@ import type { WorkflowDefinition } from '@engine/dsl/types';
 import type { StepRequest } from '@engine/shared/contracts';
 
 export interface StepCall {
-  /** The definition version (its database id) and the step's key in it. */
-  step_ref: { version_id: number; step_key: string };
+  /**
+   * The definition version (its database id) and the step's key in it. The key
+   * is left out from revision 2 (InterpreterInput.revision): it is the activity id.
+   */
+  step_ref: { version_id: number; step_key?: string };
   /** The step's input: a value or a payload ref. */
   input: unknown;
   /** Outputs (values or payload refs) of the steps the config or condition reads; absent when none. */
@@ -58,6 +61,7 @@ export function toStepCall(
   req: StepRequest,
   def: Pick<WorkflowDefinition, 'version_id' | 'steps' | 'config_overrides'>,
   reads?: { input: boolean; execution: boolean },
+  opts: { keyIsActivityId?: boolean } = {},
 ): StepCall {
   const step = def.steps.find((s) => s.key === req.step_key);
   const text = reads || step === undefined ? '' : JSON.stringify(step.config);
@@ -70,7 +74,7 @@ export function toStepCall(
     execution[k] = v;
   }
   return {
-    step_ref: { version_id: def.version_id, step_key: req.step_key },
+    step_ref: opts.keyIsActivityId ? { version_id: def.version_id } : { version_id: def.version_id, step_key: req.step_key },
     input: req.input,
     ...(Object.keys(req.context.steps).length > 0 ? { steps: req.context.steps } : {}),
     ...(readsInput ? (req.context.input === req.input ? { run_input_is_input: true as const } : { run_input: req.context.input }) : {}),
@@ -83,12 +87,14 @@ export function toStepCall(
 
 /**
  * The StepRequest a call stands for, given the definition version it names
- * (loaded by the worker) and the run's id (the activity's workflow id).
+ * (loaded by the worker), the run's id (the activity's workflow id) and the
+ * activity's id (the step's key, when the call leaves it out).
  * Throws when the version has no such step.
  */
-export function fromStepCall(call: StepCall, def: WorkflowDefinition, executionId: string): StepRequest {
-  const step = def.steps.find((s) => s.key === call.step_ref.step_key);
-  if (!step) throw new Error(`definition version ${def.version_id} (${def.code} v${def.version}) has no step "${call.step_ref.step_key}"`);
+export function fromStepCall(call: StepCall, def: WorkflowDefinition, executionId: string, activityId?: string): StepRequest {
+  const key = call.step_ref.step_key ?? activityId;
+  const step = def.steps.find((s) => s.key === key);
+  if (!step) throw new Error(`definition version ${def.version_id} (${def.code} v${def.version}) has no step "${key}"`);
   const { trigger_type, triggered_by = null, started_at, status = 'running', error = null, ...rest } = call.execution ?? {};
   return {
     execution_id: executionId,

@@ -234,12 +234,20 @@ class Run {
   private readonly configReads: Map<string, ConfigReads> | null = null;
   /** Revision 1 (InterpreterInput.revision): the main loop awaits fewer promises (decided here, once, from the input). */
   private readonly fewerAwaits: boolean;
+  /**
+   * Revision 2: step calls leave out the step key (the activity id) and, for a run whose row the API inserted,
+   * no `started` projection is written (the first step report marks the row running).
+   */
+  private readonly compactCalls: boolean;
+  private readonly rowInserted: boolean;
 
   constructor(private readonly input: InterpreterInput) {
     this.executionId = workflowInfo().workflowId;
     this.outageBudgetSeconds = input.outage_budget_seconds ?? DEFAULT_OUTAGE_BUDGET_SECONDS;
     this.bookkeeping = bookkeepingProfile(this.outageBudgetSeconds);
     this.fewerAwaits = (input.revision ?? 0) >= 1;
+    this.compactCalls = (input.revision ?? 0) >= 2;
+    this.rowInserted = this.compactCalls && input.run_row_inserted === true;
     if (input.slim_definition) {
       if (!(input.definition.version_id > 0)) {
         throw ApplicationFailure.create({ type: ErrorCodes.DEFINITION_INVALID, message: 'a slim definition must name a stored version (version_id > 0)', nonRetryable: true });
@@ -338,22 +346,25 @@ class Run {
     // The definition was validated when it was saved (and its version is immutable): validating it here
     // again would make a later, stricter rule fail the replay of runs already in flight.
     const info = workflowInfo();
-    await this.bookkeeping.projectRun({
-      kind: 'started',
-      execution_id: this.executionId,
-      workflow_id: this.def.workflow_id,
-      version_id: this.def.version_id,
-      version: this.def.version,
-      temporal_run_id: info.runId,
-      trigger_type: this.input.trigger_type,
-      triggered_by: this.input.triggered_by,
-      input: this.input.input,
-      total_steps: this.main.length,
-      restarted_from: this.input.resume?.from_execution_id ?? null,
-      schedule_id: this.input.schedule_id ?? null,
-      parent_execution_id: this.input.parent_execution_id ?? null,
-      started_at: nowIso(),
-    });
+    // The API inserted the row (revision 2): the first step report marks it running; nothing to write here.
+    if (!this.rowInserted) {
+      await this.bookkeeping.projectRun({
+        kind: 'started',
+        execution_id: this.executionId,
+        workflow_id: this.def.workflow_id,
+        version_id: this.def.version_id,
+        version: this.def.version,
+        temporal_run_id: info.runId,
+        trigger_type: this.input.trigger_type,
+        triggered_by: this.input.triggered_by,
+        input: this.input.input,
+        total_steps: this.main.length,
+        restarted_from: this.input.resume?.from_execution_id ?? null,
+        schedule_id: this.input.schedule_id ?? null,
+        parent_execution_id: this.input.parent_execution_id ?? null,
+        started_at: nowIso(),
+      });
+    }
     const restored = [...this.states.values()].filter((s) => s.status !== 'pending');
     if (restored.length > 0) {
       await this.projectSteps(restored.map((s) => this.projection(s, { output_summary: { restored_from: this.input.resume!.from_execution_id } })));
@@ -700,8 +711,10 @@ class Run {
     const byReference = this.byReference;
     const fn = stepActivities(this.activityOptions(step, byReference))[step.step_type];
     state.applied = true;
-    const result = await fn(byReference ? toStepCall(this.request(step), this.def, this.configReads?.get(step.key)) : this.request(step));
-    state.attempt = result.attempt;
+    const result = await fn(
+      byReference ? toStepCall(this.request(step), this.def, this.configReads?.get(step.key), { keyIsActivityId: this.compactCalls }) : this.request(step),
+    );
+    state.attempt = result.attempt ?? 1;
     const failedItems = result.summary?.failed_items;
     if (typeof failedItems === 'number') state.failed_items = failedItems;
     const held = result.summary?.review_pending;
@@ -855,6 +868,7 @@ class Run {
       error_message: errorMessage,
       error_details: errorDetails,
       completed_at: nowIso(),
+      ...(this.rowInserted ? { temporal_run_id: workflowInfo().runId } : {}),
     });
   }
 
@@ -875,7 +889,7 @@ class Run {
   }
 
   private async projectSteps(rows: StepProjection[]): Promise<void> {
-    await this.bookkeeping.projectSteps({ rows });
+    await this.bookkeeping.projectSteps({ rows: this.rowInserted ? rows.map((r) => ({ ...r, temporal_run_id: workflowInfo().runId })) : rows });
   }
 }
 

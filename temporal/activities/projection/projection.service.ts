@@ -14,6 +14,17 @@ const countsOf = (from: string) => `
 const COUNTS_OF_STEPS = countsOf('workflow_step_executions WHERE execution_id = $1');
 
 /**
+ * A run row the API inserted (`pending`) becomes `running` with the first step
+ * write, which records the Temporal run id and the start (revision 2 writes no
+ * `started` projection for such runs). `$run` is the parameter holding the run
+ * id, `$at` the step's start; rows already running or ended keep theirs.
+ */
+const MARK_RUNNING = (run: string, at: string) => `
+         status = CASE WHEN e.status = 'pending' THEN 'running' ELSE e.status END,
+         temporal_run_id = COALESCE(e.temporal_run_id, ${run}::text),
+         started_at = COALESCE(e.started_at, ${at}::timestamptz, now()),`;
+
+/**
  * Keeps `workflow_executions` and `workflow_step_executions` current. Every
  * write is an idempotent upsert keyed by execution and step, guarded by the
  * attempt number, so a retried or crashed activity never leaves a duplicate or
@@ -66,6 +77,7 @@ export class ProjectionService {
          UPDATE workflow_executions e SET
            status = $2, output_data = $3, error_message = $4, error_details = $5,
            completed_at = $6,
+           temporal_run_id = COALESCE(e.temporal_run_id, $7::text),
            duration_seconds = EXTRACT(EPOCH FROM ($6::timestamptz - COALESCE(e.started_at, e.created_at))),
            current_step = NULL,
            completed_steps = c.completed, failed_steps = c.failed, skipped_steps = c.skipped,
@@ -87,7 +99,15 @@ export class ProjectionService {
          last_executed_at = GREATEST(w.last_executed_at, upd.started_at)
        FROM upd
        WHERE w.id = upd.workflow_id AND upd.prev_status NOT IN ${TERMINAL}`,
-      [e.execution_id, e.status, JSON.stringify(e.output ?? null), e.error_message, e.error_details ? JSON.stringify(e.error_details) : null, e.completed_at],
+      [
+        e.execution_id,
+        e.status,
+        JSON.stringify(e.output ?? null),
+        e.error_message,
+        e.error_details ? JSON.stringify(e.error_details) : null,
+        e.completed_at,
+        e.temporal_run_id ?? null,
+      ],
     );
   }
 
@@ -100,7 +120,7 @@ export class ProjectionService {
     }
     await this.dataSource.transaction(async (m) => {
       for (const row of req.rows) await upsertStep(m, row, true);
-      await this.refreshCounts(m, req.rows[0].execution_id);
+      await this.refreshCounts(m, req.rows[0].execution_id, req.rows.find((r) => r.temporal_run_id)?.temporal_run_id ?? null);
     });
   }
 
@@ -109,16 +129,16 @@ export class ProjectionService {
     await upsertStep(this.dataSource, row, false, true);
   }
 
-  private async refreshCounts(m: Queryable, executionId: string): Promise<void> {
+  private async refreshCounts(m: Queryable, executionId: string, runId: string | null): Promise<void> {
     await m.query(
-      `UPDATE workflow_executions e SET
+      `UPDATE workflow_executions e SET${MARK_RUNNING('$2', 'NULL')}
          completed_steps = c.completed, failed_steps = c.failed, skipped_steps = c.skipped,
          failed_items_total = c.failed_items,
          current_step = CASE WHEN e.status IN ${TERMINAL} THEN NULL ELSE c.current END,
          updated_at = now()
        FROM (${COUNTS_OF_STEPS}) c
        WHERE e.execution_id = $1`,
-      [executionId],
+      [executionId, runId],
     );
   }
 }
@@ -174,7 +194,7 @@ async function upsertStep(
          WHERE execution_id = $1 AND step_key <> ALL (SELECT step_key FROM up)
          UNION ALL SELECT step_key, status, role, failed_items_total, started_at FROM up
        )
-       UPDATE workflow_executions e SET
+       UPDATE workflow_executions e SET${MARK_RUNNING('$18', '$12')}
          completed_steps = c.completed, failed_steps = c.failed, skipped_steps = c.skipped,
          failed_items_total = c.failed_items,
          current_step = CASE WHEN e.status IN ${TERMINAL} THEN NULL ELSE c.current END,
@@ -200,6 +220,7 @@ async function upsertStep(
       row.role ?? 'main',
       row.failed_items_total ?? null,
       row.failed_items && row.failed_items.length > 0 ? JSON.stringify(row.failed_items) : null,
+      ...(withCounts ? [row.temporal_run_id ?? null] : []),
   ]);
 }
 

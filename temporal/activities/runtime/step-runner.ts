@@ -75,8 +75,10 @@ export const RUNNING_REPORT_DELAY_MS = 200;
 export function buildStepActivities(executors: StepExecutor[], deps: StepRunnerDeps): Record<string, (req: StepRequest | StepCall) => Promise<StepResult>> {
   const out: Record<string, (req: StepRequest | StepCall) => Promise<StepResult>> = {};
   for (const executor of executors) {
-    // Runs started before `perf-activity-reference` send the whole request; later ones a reference to their version.
-    out[executor.type] = async (req) => runStep(executor, isStepCall(req) ? await expandStepCall(req, deps) : req, deps);
+    // Runs started before `perf-activity-reference` send the whole request; later ones a reference to their version,
+    // from revision 2 without the step key (the activity id): those get `attempt` in their result only past the first.
+    out[executor.type] = async (req) =>
+      isStepCall(req) ? runStep(executor, await expandStepCall(req, deps), deps, req.step_ref.step_key === undefined) : runStep(executor, req, deps, false);
   }
   // Temporal runs `default` for an activity type no function is registered for.
   out.default = unknownStepTypeActivity;
@@ -127,7 +129,7 @@ export async function expandStepCall(call: StepCall, deps: Pick<StepRunnerDeps, 
   const executionId = actx.info.workflowExecution?.workflowId;
   if (!executionId) throw invalid('a step called by reference runs in a workflow: this activity has none');
   try {
-    return fromStepCall(call, def, executionId);
+    return fromStepCall(call, def, executionId, actx.info.activityId);
   } catch (err) {
     throw invalid((err as Error).message);
   }
@@ -146,7 +148,7 @@ export function workflowSummary(summary: Record<string, unknown>): Record<string
   return typeof summary.failed_items === 'number' ? { failed_items: summary.failed_items } : {};
 }
 
-async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunnerDeps): Promise<StepResult> {
+async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunnerDeps, compact: boolean): Promise<StepResult> {
   const actx = Context.current();
   const attempt = actx.info.attempt;
   const started = new Date();
@@ -162,6 +164,8 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     role: req.role,
     attempt,
     max_attempts: req.max_attempts,
+    // A run whose row the API inserted (still `pending`) is marked running, with this id, by its first report.
+    temporal_run_id: actx.info.workflowExecution?.runId,
   };
   // The step's own timeout: its work, not the time it waited for PostgreSQL or Temporal to come back.
   const stepTimeout = new AbortController();
@@ -309,7 +313,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     logger.info('step completed', { duration_ms: completed.getTime() - started.getTime(), ...outage, ...summary });
     deps.metrics?.attemptCompleted(labels, seconds(), summary);
     const forWorkflow = workflowSummary(summary);
-    return { output: stored, attempt, ...(Object.keys(forWorkflow).length > 0 ? { summary: forWorkflow } : {}) };
+    return { output: stored, ...(compact && attempt === 1 ? {} : { attempt }), ...(Object.keys(forWorkflow).length > 0 ? { summary: forWorkflow } : {}) };
   } catch (err) {
     await deps.scrubber.refresh().catch(() => undefined);
     // What the step had done when it stopped (claim-checked when large): the input of its compensation.

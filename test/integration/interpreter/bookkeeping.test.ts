@@ -61,6 +61,36 @@ describe('interpreter: bookkeeping and payloads', () => {
     assert.ok(steps.every((s) => s.started_at && s.completed_at && s.duration_ms !== null));
   });
 
+  it('writes no started projection for a run the API inserted: the first step report marks its row running with the Temporal run id', async () => {
+    const id = await h.createWorkflow({
+      steps: [
+        { key: 'slow', name: 'slow', step_type: 'test_sleep', config: { ms: 1500 } },
+        { key: 'then', name: 'then', step_type: 'test_echo', config: { output: { n: 1 } } },
+      ],
+    });
+    const run = await h.start(id, { n: 1 });
+    const [inserted] = await h.dataSource.query(`SELECT status, total_steps, input_data FROM workflow_executions WHERE execution_id = $1`, [run.execution_id]);
+    assert.equal(inserted.total_steps, 2, 'the API inserted the row with its step count');
+    assert.deepEqual(inserted.input_data, { n: 1 });
+    const running = await eventually(async () => {
+      const [r] = await h.dataSource.query(`SELECT status, temporal_run_id, started_at, current_step FROM workflow_executions WHERE execution_id = $1`, [run.execution_id]);
+      return r?.status === 'running' ? r : null;
+    });
+    assert.equal(running.current_step, 'slow');
+    assert.ok(running.started_at, 'the first report sets the start');
+    const handle = h.client.workflow.getHandle(run.execution_id);
+    assert.equal(running.temporal_run_id, (await handle.describe()).runId, 'the first report records the Temporal run id');
+    assert.equal((await h.wait(run.execution_id)).status, 'completed');
+    const [done] = await h.dataSource.query(
+      `SELECT status, completed_steps, started_at <= completed_at AS ordered, duration_seconds > 1 AS timed FROM workflow_executions WHERE execution_id = $1`,
+      [run.execution_id],
+    );
+    assert.deepEqual(done, { status: 'completed', completed_steps: 2, ordered: true, timed: true });
+    // One bookkeeping marker in the history: the finish. The start was the API's insert.
+    const markers = ((await handle.fetchHistory()).events ?? []).filter((e) => e.markerRecordedEventAttributes).map((e) => e.markerRecordedEventAttributes!.markerName);
+    assert.deepEqual(markers, ['core_local_activity']);
+  });
+
   it('stores large outputs as text where PostgreSQL has lz4, else gzipped by the worker, keeps a partial apart from the output, deletes payloads with their run and past retention', async () => {
     const id = await h.createWorkflow({ steps: [{ key: 'big', name: 'big', step_type: 'test_big_output', config: { bytes: 2 * 1024 * 1024 } }] });
     const run = await h.start(id);

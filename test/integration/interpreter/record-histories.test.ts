@@ -101,7 +101,10 @@ describe('interpreter: replay of recorded scenarios', () => {
     const scheduled = ((await h.history(refRun)).events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
     assert.equal(scheduled.length, 3);
     const sent = scheduled.map((a) => JSON.parse(Buffer.from(a.input!.payloads![0].data!).toString()) as Record<string, unknown>);
-    assert.deepEqual(sent.map((c) => c.step_ref && (c.step_ref as { step_key: string }).step_key), ['a', 'b', 'c']);
+    // The step's key is the activity id (revision 2); the reference names only the version.
+    assert.deepEqual(scheduled.map((a) => a.activityId), ['a', 'b', 'c']);
+    const version = (sent[0].step_ref as { version_id: number }).version_id;
+    assert.deepEqual(sent.map((c) => c.step_ref), [{ version_id: version }, { version_id: version }, { version_id: version }]);
     // Neither the step's config nor the workflow's config is in the history once per step; the third step
     // does not read the run's input, so it is not sent either.
     for (const c of sent) assert.ok(!JSON.stringify(c).includes('xxxxxxxx') && !('config' in c), JSON.stringify(c));

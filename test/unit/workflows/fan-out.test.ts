@@ -158,7 +158,7 @@ describe('fan-out (time-skipping)', () => {
     assert.equal(args.definition.steps[0].config, undefined);
     assert.deepEqual([args.definition.config.marketplace_id, args.definition.config.marketplace_url], [9, 'http://127.0.0.1:1/b/v1']);
     // The child's call carries the overrides; the worker merges them over the stored config.
-    const push = rec.sent.find((c) => 'step_ref' in c && c.step_ref.step_key === 'push') as { config_overrides?: unknown };
+    const push = rec.sent.find((c) => 'step_ref' in c && 'config_overrides' in c) as { config_overrides?: unknown };
     assert.deepEqual(push.config_overrides, { marketplace_id: 9, marketplace_url: 'http://127.0.0.1:1/b/v1' });
     assert.equal(rec.calls.filter((c) => c.step_key === 'push').length, 1);
   });

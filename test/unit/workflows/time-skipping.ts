@@ -179,7 +179,7 @@ function fakeActivities(recorders: Map<string, Recorder>, now: () => Promise<num
     const id = isStepCall(sent) ? Context.current().info.workflowExecution!.workflowId : sent.execution_id;
     const rec = of(id);
     rec.sent.push(sent);
-    return { rec, req: isStepCall(sent) ? fromStepCall(sent, rec.definition!, id) : sent };
+    return { rec, req: isStepCall(sent) ? fromStepCall(sent, rec.definition!, id, Context.current().info.activityId) : sent };
   };
   return {
     async projectRun(e: RunProjectionEvent) {
