@@ -165,7 +165,8 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   };
   // The step's own timeout: its work, not the time it waited for PostgreSQL or Temporal to come back.
   const stepTimeout = new AbortController();
-  const signal = AbortSignal.any([actx.cancellationSignal, stepTimeout.signal]);
+  // The executor's signal (cancellation or the step's timeout), made when an executor first reads it.
+  let signal: AbortSignal | null = null;
   // Heartbeat details are the executor's: a checkpoint a retried attempt resumes from. Every heartbeat the
   // runner sends repeats the last one (Temporal keeps only the latest details), starting from the checkpoint
   // the previous attempt left, so a retry that fails before its first heartbeat does not lose it.
@@ -217,7 +218,8 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     if (failed) throw failed.error;
   };
   try {
-    logger.info('step started', { step_type: req.step_type });
+    // At debug: the step's row says when it started (its end row, or its running row once it runs for a while).
+    logger.debug('step started', { step_type: req.step_type });
     // A step that reads lists page by page gets paged lists as references; any other gets them whole.
     const keepPaged = executor.readsPages?.(req.config) === true;
     const [input, contextInput, steps] = await outages.ride('loading inputs', () =>
@@ -249,7 +251,9 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
         beat();
       },
       checkpoint,
-      signal,
+      get signal() {
+        return (signal ??= AbortSignal.any([actx.cancellationSignal, stepTimeout.signal]));
+      },
       logger,
       compensates: req.compensates ?? null,
       resolveSecrets: async (value) => {
@@ -278,8 +282,9 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     });
     await outages.ride('loading the secrets to scrub', () => deps.scrubber.refresh());
     if (ledger) await outages.ride('recording the items', () => ledger.flush());
-    const output = cleanValue(raw);
-    const stored = await outages.ride('storing the output', () => deps.payloads.offload(req.execution_id, req.step_key, output, { attempt }));
+    // The scrub serialises the output to look for secrets: when it finds none, the payload store reuses that text.
+    const { value: output, json: outputJson } = deps.scrubber.scrubWithJson(usedSecrets.size > 0 ? redact(raw, usedSecrets) : raw);
+    const stored = await outages.ride('storing the output', () => deps.payloads.offload(req.execution_id, req.step_key, output, { attempt, json: outputJson }));
     const failedItems = executor.failedItems?.(output) ?? null;
     const summary: Record<string, unknown> = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };
     // `failed_items` in the summary is the count of every failed item (the output's list is bounded), set only
