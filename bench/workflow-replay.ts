@@ -19,6 +19,7 @@ import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { loadAverage } from './support/proc';
+import { CompressionCodec } from '@engine/codec/compression-codec';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,7 +47,12 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const read = (name: string) => temporal.api.history.v1.History.decode(fs.readFileSync(path.join(dir, `${name}.history.pb`)));
   const sides = [
-    { name: 'merchflow', history: read('merchflow'), options: { workflowBundle: { codePath: path.resolve(__dirname, '..', 'workflow-bundle.js') } } },
+    // The interpreter's history may hold compressed payloads (TEMPORAL_PAYLOAD_COMPRESS_BYTES): the codec inflates them.
+    {
+      name: 'merchflow',
+      history: read('merchflow'),
+      options: { workflowBundle: { codePath: path.resolve(__dirname, '..', 'workflow-bundle.js') }, dataConverter: { payloadCodecs: [new CompressionCodec(0)] } },
+    },
     { name: 'baseline', history: read('baseline'), options: { workflowsPath: require.resolve('./support/interpreter-baseline-workflow') } },
   ];
   // Warm-up: bundles loaded, the SDK's sandbox built.

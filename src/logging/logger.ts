@@ -85,16 +85,28 @@ export function createPino(options: LoggerOptions): PinoLogger {
  * `step_key` so every line of a step can be found by them.
  */
 export class Logger {
-  /** The pino logger underneath (the API hands it to nestjs-pino for request logging). */
-  readonly pino: PinoLogger;
+  /** The logger this one's bindings are added to; its pino child is made on the first line written (see `pino`). */
+  private readonly base: PinoLogger;
+  private readonly bindings: LogFields | null;
+  private made: PinoLogger | null;
 
   constructor(options: LoggerOptions | PinoLogger, bindings: LogFields = {}) {
-    const base = 'child' in options ? options : createPino(options);
-    this.pino = Object.keys(bindings).length > 0 ? base.child(serializeFields(bindings)) : base;
+    this.base = 'child' in options ? options : createPino(options);
+    this.bindings = Object.keys(bindings).length > 0 ? bindings : null;
+    this.made = this.bindings ? null : this.base;
+  }
+
+  /**
+   * The pino logger underneath (the API hands it to nestjs-pino for request logging). A child logger's is
+   * made when first needed: a step's logger, made for every attempt, usually writes nothing below `info`.
+   */
+  get pino(): PinoLogger {
+    return (this.made ??= this.base.child(serializeFields(this.bindings ?? {})));
   }
 
   child(bindings: LogFields): Logger {
-    return new Logger(this.pino, bindings);
+    // A child of a logger whose pino child is not made yet adds to its bindings instead of making it.
+    return this.made ? new Logger(this.made, bindings) : new Logger(this.base, { ...this.bindings, ...bindings });
   }
 
   debug(msg: string, fields?: LogFields): void {
@@ -111,6 +123,8 @@ export class Logger {
   }
 
   log(level: LogLevel, msg: string, fields?: LogFields): void {
+    // A line below the level costs nothing: no fields serialised, no pino child made.
+    if (!(this.made ?? this.base).isLevelEnabled(level)) return;
     if (fields) this.pino[level](serializeFields(fields), msg);
     else this.pino[level](msg);
   }

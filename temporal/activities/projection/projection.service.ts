@@ -16,13 +16,30 @@ const COUNTS_OF_STEPS = countsOf('workflow_step_executions WHERE execution_id = 
 /**
  * A run row the API inserted (`pending`) becomes `running` with the first step
  * write, which records the Temporal run id and the start (revision 2 writes no
- * `started` projection for such runs). `$run` is the parameter holding the run
- * id, `$at` the step's start; rows already running or ended keep theirs.
+ * `started` projection for such runs). `run` is the parameter holding the run
+ * id, `at` the step's start; rows already running or ended keep theirs.
  */
 const MARK_RUNNING = (run: string, at: string) => `
          status = CASE WHEN e.status = 'pending' THEN 'running' ELSE e.status END,
          temporal_run_id = COALESCE(e.temporal_run_id, ${run}::text),
          started_at = COALESCE(e.started_at, ${at}::timestamptz, now()),`;
+/**
+ * The run row as it was before the write that marks it running, locked as the
+ * UPDATE locks it anyway (a concurrent report of another step waits, then reads
+ * the row as that one left it; FOR NO KEY UPDATE does not conflict with the
+ * key-share lock of the step row's foreign key): whether this write was the
+ * one that started the run is `prev.status = 'pending'`.
+ */
+const PREV_LOCKED = `(SELECT execution_id, status FROM workflow_executions WHERE execution_id = $1 FOR NO KEY UPDATE) prev`;
+const RETURNING_STARTED = `RETURNING CASE WHEN prev.status = 'pending' THEN e.workflow_id END AS started_workflow_id`;
+
+/** The workflow id of a run a write marked running (RETURNING_STARTED), else null; whatever shape the driver answered in. */
+function startedWorkflowOf(result: unknown): number | null {
+  const r = result as { rows?: unknown } | unknown[] | null;
+  const rows = Array.isArray(r) ? (Array.isArray(r[0]) ? r[0] : r) : Array.isArray((r as { rows?: unknown })?.rows) ? ((r as { rows: unknown[] }).rows) : [];
+  const id = (rows[0] as { started_workflow_id?: unknown } | undefined)?.started_workflow_id;
+  return id === null || id === undefined ? null : Number(id);
+}
 
 /**
  * Keeps `workflow_executions` and `workflow_step_executions` current. Every
@@ -32,11 +49,17 @@ const MARK_RUNNING = (run: string, at: string) => `
  * a final one, changes nothing.
  */
 export class ProjectionService {
-  constructor(private readonly dataSource: DataSource) {}
+  /** Runs the service's own statements as named prepared statements on the pool (see preparedQueryOf). */
+  private readonly prepared: PreparedQuery;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.prepared = preparedQueryOf(dataSource);
+  }
 
   async projectRun(e: RunProjectionEvent): Promise<void> {
     if (e.kind === 'started') {
-      await this.dataSource.query(
+      await this.prepared(
+        'mf_project_run_started',
         `INSERT INTO workflow_executions
            (execution_id, workflow_id, workflow_version_id, version, temporal_run_id, status, trigger_type, triggered_by,
             input_data, total_steps, started_at, restarted_from, schedule_id, parent_execution_id)
@@ -72,7 +95,8 @@ export class ProjectionService {
     // One statement, one commit: the run's row with its step counts, and the workflow's statistics moved on by this
     // one run (never a re-count of all its runs). Counted once: only when the row was not yet terminal (a retried
     // write, or one after a cancellation recorded by the API, changes nothing).
-    await this.dataSource.query(
+    await this.prepared(
+      'mf_project_run_finished',
       `WITH c AS (${COUNTS_OF_STEPS}), upd AS (
          UPDATE workflow_executions e SET
            status = $2, output_data = $3, error_message = $4, error_details = $5,
@@ -111,40 +135,75 @@ export class ProjectionService {
     );
   }
 
-  /** Authoritative step states from the workflow (skips, cancellations, final failures, restored steps). */
-  async projectSteps(req: { rows: StepProjection[] }): Promise<void> {
-    if (req.rows.length === 0) return;
-    if (req.rows.length === 1) {
-      await upsertStep(this.dataSource, req.rows[0], true, true);
-      return;
-    }
-    await this.dataSource.transaction(async (m) => {
-      for (const row of req.rows) await upsertStep(m, row, true);
-      await this.refreshCounts(m, req.rows[0].execution_id, req.rows.find((r) => r.temporal_run_id)?.temporal_run_id ?? null);
+  /**
+   * Authoritative step states from the workflow (skips, cancellations, final failures, restored steps).
+   * Returns the workflow id when this write marked a `pending` run row running (its run started: revision 2).
+   */
+  async projectSteps(req: { rows: StepProjection[] }): Promise<number | null> {
+    if (req.rows.length === 0) return null;
+    if (req.rows.length === 1) return upsertStep(this.prepared, req.rows[0], true, true);
+    return this.dataSource.transaction(async (m) => {
+      for (const row of req.rows) await upsertStep(unnamed(m), row, true);
+      return this.refreshCounts(m, req.rows[0].execution_id, req.rows.find((r) => r.temporal_run_id)?.temporal_run_id ?? null);
     });
   }
 
-  /** A step's own report from inside its activity: guarded against stale attempts. */
-  async reportStep(row: StepProjection & { max_attempts?: number; output_payload_id?: string | null; duration_ms?: number | null }): Promise<void> {
-    await upsertStep(this.dataSource, row, false, true);
+  /**
+   * A step's own report from inside its activity: guarded against stale attempts. Returns the workflow id
+   * when this report marked a `pending` run row running (its run started: revision 2).
+   */
+  async reportStep(row: StepProjection & { max_attempts?: number; output_payload_id?: string | null; duration_ms?: number | null }): Promise<number | null> {
+    return upsertStep(this.prepared, row, false, true);
   }
 
-  private async refreshCounts(m: Queryable, executionId: string, runId: string | null): Promise<void> {
-    await m.query(
-      `UPDATE workflow_executions e SET${MARK_RUNNING('$2', 'NULL')}
-         completed_steps = c.completed, failed_steps = c.failed, skipped_steps = c.skipped,
-         failed_items_total = c.failed_items,
-         current_step = CASE WHEN e.status IN ${TERMINAL} THEN NULL ELSE c.current END,
-         updated_at = now()
-       FROM (${COUNTS_OF_STEPS}) c
-       WHERE e.execution_id = $1`,
-      [executionId, runId],
+  private async refreshCounts(m: Queryable, executionId: string, runId: string | null): Promise<number | null> {
+    return startedWorkflowOf(
+      await m.query(
+        `UPDATE workflow_executions e SET${MARK_RUNNING('$2', 'NULL')}
+           completed_steps = c.completed, failed_steps = c.failed, skipped_steps = c.skipped,
+           failed_items_total = c.failed_items,
+           current_step = CASE WHEN e.status IN ${TERMINAL} THEN NULL ELSE c.current END,
+           updated_at = now()
+         FROM (${COUNTS_OF_STEPS}) c, ${PREV_LOCKED}
+         WHERE e.execution_id = prev.execution_id
+         ${RETURNING_STARTED}`,
+        [executionId, runId],
+      ),
     );
   }
 }
 
 interface Queryable {
   query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+/** Runs a statement by name: the same name always comes with the same text. */
+type PreparedQuery = (name: string, sql: string, params: unknown[]) => Promise<unknown>;
+
+/** The node-postgres pool under a TypeORM PostgreSQL data source (`driver.master`). */
+interface PgPool {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<unknown>;
+}
+
+/**
+ * The projection's writes go straight to the node-postgres pool as named prepared statements: each connection
+ * parses and plans a statement once, then sends only its name and parameters (these statements are 2-3 KB of
+ * SQL, written once per step), and TypeORM's query-runner bookkeeping is skipped. The statements return no
+ * rows the callers read. A data source without a pg pool (another driver, a stub) runs them unnamed through
+ * `query` as before. Errors are node-postgres's own (TypeORM wraps the same ones): the outage rider and the
+ * API classify both.
+ */
+function preparedQueryOf(dataSource: DataSource): PreparedQuery {
+  return (name, text, values) => {
+    // Looked up on each call: the pool exists once the data source is initialized (and is replaced if it is again).
+    const pool = dataSource.options?.type === 'postgres' ? ((dataSource as { driver?: { master?: unknown } }).driver?.master as PgPool | undefined) : undefined;
+    return pool && typeof pool.query === 'function' ? pool.query({ name, text, values }) : dataSource.query(text, values);
+  };
+}
+
+/** Inside a transaction: the entity manager's connection, unnamed. */
+function unnamed(m: Queryable): PreparedQuery {
+  return (_name, sql, params) => m.query(sql, params);
 }
 
 /**
@@ -155,11 +214,21 @@ interface Queryable {
  * kept the stored row, that one counts).
  */
 async function upsertStep(
-  m: Queryable,
+  run: PreparedQuery,
   row: StepProjection & { max_attempts?: number; output_payload_id?: string | null; duration_ms?: number | null },
   authoritative: boolean,
   withCounts = false,
-): Promise<void> {
+): Promise<number | null> {
+  const variant = `mf_upsert_step_${authoritative ? 'a' : 'r'}${withCounts ? 'c' : ''}`;
+  const sql = (upsertSql[variant] ??= upsertStepSql(authoritative, withCounts));
+  const result = await run(variant, sql, upsertParams(row, withCounts));
+  return withCounts ? startedWorkflowOf(result) : null;
+}
+
+/** The statements of upsertStep by variant, built once. */
+const upsertSql: Record<string, string> = {};
+
+function upsertStepSql(authoritative: boolean, withCounts: boolean): string {
   // Activity reports never overwrite a final state, nor a newer attempt.
   const guard = authoritative
     ? ''
@@ -187,7 +256,7 @@ async function upsertStep(
          (EXTRACT(EPOCH FROM (EXCLUDED.completed_at - COALESCE(workflow_step_executions.started_at, EXCLUDED.started_at))) * 1000)::int),
        updated_at = now()
      ${guard}`;
-  const sql = withCounts
+  return withCounts
     ? `WITH up AS (${upsert} RETURNING step_key, status, role, failed_items_total, started_at),
        steps AS (
          SELECT step_key, status, role, failed_items_total, started_at FROM workflow_step_executions
@@ -199,29 +268,34 @@ async function upsertStep(
          failed_items_total = c.failed_items,
          current_step = CASE WHEN e.status IN ${TERMINAL} THEN NULL ELSE c.current END,
          updated_at = now()
-       FROM (${countsOf('steps')}) c
-       WHERE e.execution_id = $1`
+       FROM (${countsOf('steps')}) c, ${PREV_LOCKED}
+       WHERE e.execution_id = prev.execution_id
+       ${RETURNING_STARTED}`
     : upsert;
-  await m.query(sql, [
-      row.execution_id,
-      row.step_key,
-      row.step_name,
-      row.step_type,
-      row.status,
-      row.attempt,
-      row.max_attempts ?? null,
-      row.output_summary ? JSON.stringify(row.output_summary) : null,
-      row.output_payload_id ?? null,
-      row.error_message ?? null,
-      row.error_details ? JSON.stringify(row.error_details) : null,
-      row.started_at ?? null,
-      row.completed_at ?? null,
-      row.duration_ms ?? null,
-      row.role ?? 'main',
-      row.failed_items_total ?? null,
-      row.failed_items && row.failed_items.length > 0 ? JSON.stringify(row.failed_items) : null,
-      ...(withCounts ? [row.temporal_run_id ?? null] : []),
-  ]);
+}
+
+function upsertParams(row: StepProjection & { max_attempts?: number; output_payload_id?: string | null; duration_ms?: number | null }, withCounts: boolean): unknown[] {
+  return [
+    row.execution_id,
+    row.step_key,
+    row.step_name,
+    row.step_type,
+    row.status,
+    row.attempt,
+    row.max_attempts ?? null,
+    row.output_summary ? JSON.stringify(row.output_summary) : null,
+    row.output_payload_id ?? null,
+    row.error_message ?? null,
+    row.error_details ? JSON.stringify(row.error_details) : null,
+    row.started_at ?? null,
+    row.completed_at ?? null,
+    row.duration_ms ?? null,
+    row.role ?? 'main',
+    row.failed_items_total ?? null,
+    row.failed_items && row.failed_items.length > 0 ? JSON.stringify(row.failed_items) : null,
+    // The run id for MARK_RUNNING, in the statement that also brings the run's counts up to date.
+    ...(withCounts ? [row.temporal_run_id ?? null] : []),
+  ];
 }
 
 /** Recomputes a workflow's statistics from its executions (idempotent, unlike counters). */

@@ -114,13 +114,16 @@ export class PayloadStore {
     return this.compressionChoice;
   }
 
-  /** Returns the value itself when small, else stores it and returns a reference. */
-  async offload(executionId: string, stepKey: string, value: unknown, at: { kind?: PayloadKind; attempt?: number } = {}): Promise<unknown> {
+  /**
+   * Returns the value itself when small, else stores it and returns a reference. `at.json`: the value's
+   * `JSON.stringify` text when the caller has it already (the step runner's secret scrub made it).
+   */
+  async offload(executionId: string, stepKey: string, value: unknown, at: { kind?: PayloadKind; attempt?: number; json?: string } = {}): Promise<unknown> {
     // A run's earlier outputs have been read by the step that wrote this one (steps run one after the other,
     // or a later step reads them again from PostgreSQL): the handoff lets go of them, but for this step's own pages.
     this.handoff.release(executionId, stepKey);
     if (value === undefined) return null;
-    const json = JSON.stringify(value);
+    const json = at.json ?? JSON.stringify(value);
     // JSON is ASCII but for non-ASCII text: its length is the byte size unless that text is there.
     const size = Buffer.byteLength(json);
     if (size <= this.thresholdBytes) return value;

@@ -96,8 +96,16 @@ export class SecretScrubber {
 
   /** A copy of `value` with every known secret replaced by `[REDACTED]` (the value itself when none occurs). */
   scrub<T>(value: T): T {
-    if (this.secrets.length === 0 || value === undefined || value === null) return value;
-    if (typeof value === 'string') return this.scrubText(value) as T;
+    return this.scrubWithJson(value).value;
+  }
+
+  /**
+   * {@link scrub}, and, when the value comes back as it was and was serialised to look for secrets, its
+   * `JSON.stringify` text: a caller that stores the value as JSON (the payload store) need not serialise it again.
+   */
+  scrubWithJson<T>(value: T): { value: T; json?: string } {
+    if (this.secrets.length === 0 || value === undefined || value === null) return { value };
+    if (typeof value === 'string') return { value: this.scrubText(value) as T };
     let text: string | undefined;
     try {
       text = JSON.stringify(value);
@@ -105,11 +113,11 @@ export class SecretScrubber {
       text = undefined; // cyclic or BigInt: walk it with every value
     }
     // Errors serialise without their message and stack: those are always walked.
-    if (text === undefined || value instanceof Error) return redactForms(value, this.forms);
-    if (!this.probeRe || !this.probeRe.test(text)) return value;
+    if (text === undefined || value instanceof Error) return { value: redactForms(value, this.forms) };
+    if (!this.probeRe || !this.probeRe.test(text)) return { value, json: text };
     // Walk with the spellings of the values that occur only.
     const found = new Set(this.probes.filter((p) => text!.includes(p.text)).map((p) => p.secret));
-    return redactForms(value, secretForms(found));
+    return { value: redactForms(value, secretForms(found)) };
   }
 
   /** `text` with every known secret, in any of its spellings, replaced by `[REDACTED]`. */

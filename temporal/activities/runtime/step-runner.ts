@@ -156,6 +156,10 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   const labels = { workflow_code: req.workflow_code, step_type: req.step_type, step_key: req.step_key };
   const seconds = () => (Date.now() - started.getTime()) / 1000;
   deps.metrics?.attemptStarted(labels, attempt);
+  // The report that turns a run's `pending` row running (revision 2: the API inserted it) counts the run as started.
+  const report = async (row: Parameters<ProjectionService['reportStep']>[0]) => {
+    if ((await deps.projection.reportStep(row)) !== null) deps.metrics?.runStarted(req.workflow_code);
+  };
   const base = {
     execution_id: req.execution_id,
     step_key: req.step_key,
@@ -169,7 +173,8 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   };
   // The step's own timeout: its work, not the time it waited for PostgreSQL or Temporal to come back.
   const stepTimeout = new AbortController();
-  const signal = AbortSignal.any([actx.cancellationSignal, stepTimeout.signal]);
+  // The executor's signal (cancellation or the step's timeout), made when an executor first reads it.
+  let signal: AbortSignal | null = null;
   // Heartbeat details are the executor's: a checkpoint a retried attempt resumes from. Every heartbeat the
   // runner sends repeats the last one (Temporal keeps only the latest details), starting from the checkpoint
   // the previous attempt left, so a retry that fails before its first heartbeat does not lose it.
@@ -208,7 +213,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   let runningReport: Promise<unknown> | null = null;
   const reportRunning = () =>
     (runningReport ??= outages
-      .ride('recording the attempt', () => deps.projection.reportStep({ ...base, status: 'running', started_at: started.toISOString(), error_message: null }))
+      .ride('recording the attempt', () => report({ ...base, status: 'running', started_at: started.toISOString(), error_message: null }))
       .then(
         () => null,
         (e: unknown) => ({ error: e }),
@@ -221,7 +226,8 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     if (failed) throw failed.error;
   };
   try {
-    logger.info('step started', { step_type: req.step_type });
+    // At debug: the step's row says when it started (its end row, or its running row once it runs for a while).
+    logger.debug('step started', { step_type: req.step_type });
     // A step that reads lists page by page gets paged lists as references; any other gets them whole.
     const keepPaged = executor.readsPages?.(req.config) === true;
     const [input, contextInput, steps] = await outages.ride('loading inputs', () =>
@@ -253,7 +259,9 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
         beat();
       },
       checkpoint,
-      signal,
+      get signal() {
+        return (signal ??= AbortSignal.any([actx.cancellationSignal, stepTimeout.signal]));
+      },
       logger,
       compensates: req.compensates ?? null,
       resolveSecrets: async (value) => {
@@ -282,8 +290,9 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     });
     await outages.ride('loading the secrets to scrub', () => deps.scrubber.refresh());
     if (ledger) await outages.ride('recording the items', () => ledger.flush());
-    const output = cleanValue(raw);
-    const stored = await outages.ride('storing the output', () => deps.payloads.offload(req.execution_id, req.step_key, output, { attempt }));
+    // The scrub serialises the output to look for secrets: when it finds none, the payload store reuses that text.
+    const { value: output, json: outputJson } = deps.scrubber.scrubWithJson(usedSecrets.size > 0 ? redact(raw, usedSecrets) : raw);
+    const stored = await outages.ride('storing the output', () => deps.payloads.offload(req.execution_id, req.step_key, output, { attempt, json: outputJson }));
     const failedItems = executor.failedItems?.(output) ?? null;
     const summary: Record<string, unknown> = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };
     // `failed_items` in the summary is the count of every failed item (the output's list is bounded), set only
@@ -296,7 +305,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     const completed = new Date();
     await runningReported();
     await outages.ride('recording the result', () =>
-      deps.projection.reportStep({
+      report({
         ...base,
         status: 'completed',
         output_summary: summary,
@@ -337,7 +346,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     const failedItems = failure.type === ErrorCodes.ITEMS_FAILED ? failedItemsOf(failure.details?.[0]) : null;
     await outages
       .ride('recording the failed attempt', () =>
-        deps.projection.reportStep({
+        report({
           ...base,
           status: 'running',
           ...(failedItems ? { failed_items_total: failedItems.total, failed_items: failedItems.items } : {}),

@@ -27,6 +27,20 @@ function scrubberOver(values: string[], opts: { ttlMs?: number; minLength?: numb
 }
 
 describe(SecretScrubber.name, () => {
+  it('hands back the JSON text it read an output in when it found no secret there, none when it changed the output', async () => {
+    const { sut } = scrubberOver([SECRET]);
+    await sut.refresh();
+    const clean = { items: [{ sku: 'A', n: 1 }], note: 'nothing here' };
+    const kept = sut.scrubWithJson(clean);
+    assert.equal(kept.value, clean);
+    assert.equal(kept.json, JSON.stringify(clean));
+    const dirty = { note: `key ${SECRET}` };
+    const changed = sut.scrubWithJson(dirty);
+    assert.deepEqual(changed.value, { note: 'key [REDACTED]' });
+    assert.equal(changed.json, undefined, 'the text read was the output with its secret: not to be stored');
+    assert.equal(new SecretScrubber({ load: async () => [] }).scrubWithJson(clean).json, undefined, 'no secrets known: nothing serialised');
+  });
+
   it('scrubs every known value from any output, in each of its spellings, and leaves clean outputs as they are', async () => {
     const { sut } = scrubberOver([SECRET, 'p@ss word/+&=long']);
     await sut.refresh();
