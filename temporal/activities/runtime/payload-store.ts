@@ -35,6 +35,13 @@ export interface PayloadStoreOptions {
 export interface PageWriter {
   /** Adds items; waits when two pages are already being written. */
   push(items: readonly unknown[]): Promise<void>;
+  /**
+   * Adds `items`, the items of page `page` of the paged list `source` but those at `dropped` (indexes within
+   * that page, ascending), as one page of this list that refers to the source page instead of holding the
+   * items again (`PageView`): no JSON of them is made, scrubbed, compressed or written. What is buffered goes
+   * first, as a page of its own. Where the writer may not refer (`PageWriterOptions.mayRefer`), the same as `push(items)`.
+   */
+  pushSubset(source: PagedRef, page: number, items: readonly unknown[], dropped: readonly number[]): Promise<void>;
   /** Stores what is left: the list itself when it fit in one page (stored by the step's output like any value), else a paged reference. */
   finish(): Promise<unknown[] | PayloadRef>;
   /** Items pushed so far. */
@@ -135,9 +142,9 @@ export class PayloadStore {
   }
 
   /** Writes one row of JSON (text, or gzipped by the worker: `compression()`); the same id again replaces it. */
-  private async write(id: string, executionId: string, stepKey: string, json: string, size: number): Promise<void> {
+  private async write(id: string, executionId: string, stepKey: string, json: string, size: number, encoded?: Buffer): Promise<void> {
     if ((await this.compression()) === 'worker') {
-      const data = await gzipAsync(json, { level: 1 });
+      const data = await gzipAsync(encoded ?? json, { level: 1 });
       await this.dataSource.query(
         `INSERT INTO payloads (id, execution_id, step_key, size_bytes, data) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, size_bytes = EXCLUDED.size_bytes, body = NULL, sha256 = NULL`,
@@ -163,7 +170,7 @@ export class PayloadStore {
    * worker (the handoff) while the whole list is at most `pagedHandoffBytes`
    * of JSON; a longer list is read back page by page.
    */
-  pageWriter(executionId: string, stepKey: string, at: { field: string; attempt?: number; clean?: <T>(page: T) => T }): PageWriter {
+  pageWriter(executionId: string, stepKey: string, at: PageWriterOptions): PageWriter {
     const id = uuidFrom(`${executionId}\u0000${stepKey}\u0000items:${at.field}\u0000${at.attempt ?? 1}`);
     let buffer: unknown[] = [];
     let pages = 0;
@@ -172,13 +179,8 @@ export class PayloadStore {
     const handedOff: string[] = [];
     let keep = this.pagedHandoffBytes > 0;
     const inFlight: Array<Promise<void>> = [];
-    const flush = async (): Promise<void> => {
-      // Scrubbed of secrets page by page, as the runner scrubs a whole output.
-      const page = at.clean ? at.clean(buffer) : buffer;
-      buffer = [];
-      const pageId = pageIdOf(id, pages++);
-      const json = JSON.stringify(page);
-      const bytes = Buffer.byteLength(json);
+    /** Keeps a page for the next step on this worker while the list is short enough (`bytes`: its JSON, or an estimate of it). */
+    const handOff = (pageId: string, page: readonly unknown[], bytes: number): void => {
       size += bytes;
       if (keep && size <= this.pagedHandoffBytes) {
         this.handoff.set(executionId, stepKey, pageId, page, bytes, true);
@@ -188,24 +190,60 @@ export class PayloadStore {
         keep = false;
         for (const p of handedOff.splice(0)) this.handoff.drop(p);
       }
-      const written = this.write(pageId, executionId, stepKey, json, bytes);
+    };
+    const send = async (written: Promise<void>): Promise<void> => {
       // A failed write is the step's failure when it is awaited (below, or at finish), never an unhandled rejection meanwhile.
       written.catch(() => undefined);
       inFlight.push(written);
       // At most two pages on their way: the third waits for the first.
       if (inFlight.length > 2) await inFlight.shift();
     };
+    const flush = async (): Promise<void> => {
+      let page = buffer;
+      buffer = [];
+      const pageId = pageIdOf(id, pages++);
+      let json = JSON.stringify(page);
+      // Scrubbed of secrets page by page, as the runner scrubs a whole output: the text is searched first (what
+      // SecretScrubber.scrub does before it walks a value), the page copied and stringified again only on a hit.
+      if (at.clean && !(at.isClean?.(json) ?? false)) {
+        const cleaned = at.clean(page);
+        if (cleaned !== page) {
+          page = cleaned;
+          json = JSON.stringify(page);
+        }
+      }
+      // One UTF-8 encoding of the text, for its size and for what is written.
+      const encoded = Buffer.from(json, 'utf8');
+      handOff(pageId, page, encoded.length);
+      await send(this.write(pageId, executionId, stepKey, json, encoded.length, encoded));
+    };
+    const writeView = async (source: PagedRef, k: number, items: readonly unknown[], dropped: readonly number[]): Promise<void> => {
+      const pageId = pageIdOf(id, pages++);
+      const view: PageView = { $view: { id: source.$payload.id, page: k, ...(dropped.length > 0 ? { drop: [...dropped] } : {}) } };
+      const json = JSON.stringify(view);
+      // The items' JSON is not made: estimated from the source list's (its bytes per item), for the handoff's bound and the reference.
+      handOff(pageId, items, Math.ceil((source.$payload.size / Math.max(1, source.$payload.items)) * items.length));
+      await send(this.write(pageId, executionId, stepKey, json, Buffer.byteLength(json)));
+    };
+    const push = async (items: readonly unknown[]): Promise<void> => {
+      for (const item of items) {
+        // A full page goes once the next item comes: a list of exactly one page stays a plain list.
+        if (buffer.length >= this.pageItems) await flush();
+        buffer.push(item);
+        count++;
+      }
+    };
     return {
       get count() {
         return count;
       },
-      push: async (items) => {
-        for (const item of items) {
-          // A full page goes once the next item comes: a list of exactly one page stays a plain list.
-          if (buffer.length >= this.pageItems) await flush();
-          buffer.push(item);
-          count++;
-        }
+      push,
+      pushSubset: async (source, k, items, dropped) => {
+        if (!(at.mayRefer?.() ?? false) || !isPagedRef(source)) return push(items);
+        if (items.length === 0) return;
+        if (buffer.length > 0) await flush();
+        await writeView(source, k, items, dropped);
+        count += items.length;
       },
       finish: async () => {
         // One page or less: the list itself, which the runner scrubs and stores with the output.
@@ -244,11 +282,20 @@ export class PayloadStore {
     })();
   }
 
-  private async loadPage(id: string, k: number): Promise<unknown> {
+  private async loadPage(id: string, k: number, depth = 0): Promise<unknown> {
     const pageId = pageIdOf(id, k);
     const kept = this.handoff.get(pageId);
     if (kept !== undefined) return kept;
-    return this.readJson(pageId, `page ${k} of payload ${id}`);
+    const page = await this.readJson(pageId, `page ${k} of payload ${id}`);
+    if (!isPageView(page)) return page;
+    // A page that refers to a page of another list (`PageWriter.pushSubset`): that page, but the dropped items.
+    if (depth >= MAX_VIEW_DEPTH) throw new StepError(ErrorCodes.PAYLOAD_NOT_FOUND, `page ${k} of payload ${id} refers to pages ${MAX_VIEW_DEPTH} deep`);
+    const source = await this.loadPage(page.$view.id, page.$view.page, depth + 1);
+    if (!Array.isArray(source)) throw new StepError(ErrorCodes.PAYLOAD_NOT_FOUND, `page ${page.$view.page} of payload ${page.$view.id} is not a list`);
+    const drop = page.$view.drop;
+    if (!drop || drop.length === 0) return source;
+    const dropped = new Set(drop);
+    return source.filter((_, i) => !dropped.has(i));
   }
 
   async load(ref: PayloadRef): Promise<unknown> {
@@ -344,6 +391,43 @@ export class PayloadStore {
     this.cache.set(ref.$payload.id, value, ref.$payload.size);
   }
 }
+
+/** Where a page writer's list goes and how its pages are scrubbed. */
+export interface PageWriterOptions {
+  /** The list's name within the output (`items`, `invalid`). */
+  field: string;
+  attempt?: number;
+  /** A page without secrets: the page itself, or a copy with them redacted (the step runner's scrub). */
+  clean?: <T>(page: T) => T;
+  /**
+   * Whether a page's JSON text holds no secret (`SecretScrubber.textIsClean`): then the page is written as it
+   * is, without `clean` (which would stringify it again to search it). Without it, every page goes through `clean`.
+   */
+  isClean?: (json: string) => boolean;
+  /**
+   * Whether `pushSubset` may write a page that refers to a page of another list: that page was scrubbed when it
+   * was written, and the reference stores no item. The step runner allows it while the step has resolved no
+   * secret of its own (those are redacted whatever their length, which the source page's scrub may not have done).
+   */
+  mayRefer?: () => boolean;
+}
+
+/**
+ * A stored page that refers to page `page` of the paged list `id` (a step's input, stored before the step
+ * ran), without the items at the indexes `drop`: a validation's valid items, stored without their JSON.
+ */
+export interface PageView {
+  $view: { id: string; page: number; drop?: number[] };
+}
+
+function isPageView(value: unknown): value is PageView {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const v = (value as { $view?: unknown }).$view as PageView['$view'] | undefined;
+  return typeof v === 'object' && v !== null && typeof v.id === 'string' && typeof v.page === 'number';
+}
+
+/** How many views a page may go through to its items (a view of a view: a validation of a validation's output). */
+const MAX_VIEW_DEPTH = 8;
 
 /** How deep `hydrate` looks for refs: steps -> output -> list. */
 const HYDRATE_DEPTH = 3;
