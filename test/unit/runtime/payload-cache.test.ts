@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DataSource } from 'typeorm';
-import { ByteLru, Handoff, PayloadStore } from '@engine/activities/runtime/payload-store';
+import { ByteLru, Handoff, PayloadStore, payloadDataText } from '@engine/activities/runtime/payload-store';
 import { isPagedRef } from '@engine/dsl/types';
 
 describe(ByteLru.name, () => {
@@ -328,7 +328,7 @@ describe('PayloadStore compression', () => {
   }
   const value = { items: Array.from({ length: 100 }, (_, i) => ({ i, name: `product ${i}` })) };
 
-  it('gzips in the worker where the column has no lz4, and reads it back', async () => {
+  it('compresses in the worker (brotli) where the column has no lz4, and reads it back', async () => {
     const { ds, rows, sql } = store('');
     const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0 });
     assert.equal(await sut.compression(), 'worker');
@@ -336,9 +336,20 @@ describe('PayloadStore compression', () => {
     const row = rows.get(ref.$payload.id)!;
     assert.equal(row.body, null);
     assert.ok(row.data!.length < ref.$payload.size, 'compressed');
-    assert.equal(row.data![0], 0x1f, 'gzip');
+    assert.deepEqual([...row.data!.subarray(0, 4)], [0x00, 0x62, 0x72, 0x01], 'brotli, behind its mark');
+    assert.equal(payloadDataText(row.data!), JSON.stringify(value));
     assert.deepEqual(await sut.load(ref), value);
     assert.equal(sql.filter((s) => s === 'SELECT').length, 2, 'the column asked once, then the payload read');
+  });
+
+  it('gzips with worker-gzip, and reads gzip rows (written before brotli) as well as brotli ones', async () => {
+    const { ds, rows } = store('');
+    const gz = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, compression: 'worker-gzip' });
+    const ref = (await gz.offload('run-1', 'fetch', value)) as { $payload: { id: string; size: number } };
+    assert.equal(rows.get(ref.$payload.id)!.data![0], 0x1f, 'gzip');
+    assert.equal(payloadDataText(rows.get(ref.$payload.id)!.data!), JSON.stringify(value));
+    const reader = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, compression: 'worker' });
+    assert.deepEqual(await reader.load(ref as never), value);
   });
 
   it('writes JSON text where the column compresses with lz4, or when told to', async () => {
