@@ -459,8 +459,8 @@ function isPageView(value: unknown): value is PageView {
   return typeof v === 'object' && v !== null && typeof v.id === 'string' && typeof v.page === 'number';
 }
 
-/** How many views a page may go through to its items (a view of a view: a validation of a validation's output). */
-const MAX_VIEW_DEPTH = 8;
+/** How many views a page may go through to its items (a view of a view: a validation of a validation's output); views refer to lists written before them, so this only stops a corrupt row. */
+const MAX_VIEW_DEPTH = 64;
 
 /** How deep `hydrate` looks for refs: steps -> output -> list. */
 const HYDRATE_DEPTH = 3;
