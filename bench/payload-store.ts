@@ -2,8 +2,9 @@
  * Cost of storing and loading one large step output through the payload store
  * (temporal/activities/runtime/payload-store.ts), by who compresses it:
  * `postgres` (JSON text, TOAST compression: lz4 where the server has it, else
- * pglz) vs `worker` (gzip level 1 in the worker's thread pool, bytes stored
- * as they are), on an embedded PostgreSQL of its own, interleaved rounds.
+ * pglz) vs `worker` (brotli quality 1 in the worker's thread pool, bytes
+ * stored as they are) vs `worker-gzip` (gzip level 1, what `worker` did
+ * before), on an embedded PostgreSQL of its own, interleaved rounds.
  * Also the handoff: a load of an output this store just wrote (no SELECT, no
  * parse) vs a load from PostgreSQL.
  *
@@ -12,7 +13,7 @@
  * The output is `{ items }` of the sandbox catalogue's products (100,000 by
  * default, about 58 MB of JSON): the import's `fetch_products` output.
  * Prints median milliseconds of `offload` (stringify, compress, INSERT) and of
- * `load` (SELECT, decompress, parse), their ratios worker / postgres, the
+ * `load` (SELECT, decompress, parse), their ratios to postgres, the
  * bytes PostgreSQL keeps, and whether the server has lz4.
  *
  * Not part of `npm test`. Data lives in .data/bench-payload-store and is removed at the end.
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
       const value = { items };
       say(`${PRODUCTS.toLocaleString('en')} products, ${(JSON.stringify(value).length / 1e6).toFixed(1)} MB of JSON; the server ${lz4 ? 'has' : 'has no'} lz4 (TOAST uses ${lz4 ? 'lz4' : 'pglz'})`);
       say(loadAverage());
-      const modes: PayloadCompression[] = ['postgres', 'worker'];
+      const modes: PayloadCompression[] = ['postgres', 'worker', 'worker-gzip'];
       const stores = Object.fromEntries(modes.map((m) => [m, new PayloadStore(dataSource, { thresholdBytes: 1024, cacheBytes: 0, handoffBytes: 0, compression: m })])) as Record<PayloadCompression, PayloadStore>;
       const handoff = new PayloadStore(dataSource, { thresholdBytes: 1024, cacheBytes: 0, compression: 'worker' });
       const times: Record<string, number[]> = {};
@@ -77,16 +78,19 @@ async function main(): Promise<void> {
         const ref = (await handoff.offload(exec, 'fetch_products', value)) as PayloadRef;
         await time(round === 0 ? 'warm-up handoff load' : 'handoff load', () => handoff.load(ref));
       }
-      const row = (label: string, a: string, b: string) => {
-        const x = median(times[a]);
-        const y = median(times[b]);
-        say(`${label.padEnd(34)} ${x.toFixed(0).padStart(7)} ms  ${y.toFixed(0).padStart(7)} ms  ratio ${(y / x).toFixed(2)}`);
+      const row = (label: string, what: string) => {
+        const x = median(times[`postgres ${what}`]);
+        const cells = modes.slice(1).map((m) => {
+          const y = median(times[`${m} ${what}`]);
+          return `${y.toFixed(0).padStart(7)} ms (${(y / x).toFixed(2)})`;
+        });
+        say(`${label.padEnd(38)} ${x.toFixed(0).padStart(7)} ms  ${cells.join('  ')}`);
       };
       say('');
-      say(`median of ${ROUNDS} interleaved rounds     postgres    worker`);
-      row('offload (stringify, compress, INSERT)', 'postgres offload', 'worker offload');
-      row('load (SELECT, decompress, parse)', 'postgres load', 'worker load');
-      say(`${'stored bytes'.padEnd(34)} ${(stored.postgres / 1e6).toFixed(1).padStart(7)} MB  ${(stored.worker / 1e6).toFixed(1).padStart(7)} MB`);
+      say(`median of ${ROUNDS} interleaved rounds         postgres   worker (ratio)     worker-gzip (ratio)`);
+      row('offload (stringify, compress, INSERT)', 'offload');
+      row('load (SELECT, decompress, parse)', 'load');
+      say(`${'stored bytes'.padEnd(38)} ${modes.map((m) => `${(stored[m] / 1e6).toFixed(1).padStart(7)} MB`).join('  ')}`);
       say(`${'load of a handed-off output'.padEnd(34)} ${median(times['handoff load']).toFixed(1)} ms (vs ${median(times['worker load']).toFixed(0)} ms from PostgreSQL)`);
       say(loadAverage());
     } finally {

@@ -331,7 +331,7 @@ async function main(): Promise<void> {
       say('');
       say(`${label}: ${result.status} in ${wall.toFixed(1)} s, ${Math.round(PRODUCTS / wall).toLocaleString('en')} items/s`);
       say(`  history       ${bytes.toLocaleString('en')} bytes (protobuf), ${history.events?.length ?? 0} events`);
-      say(`  payloads      ${payloads[0].n} claim-checked outputs, ${mb(Number(payloads[0].bytes))} of JSON, stored as ${mb(Number(payloads[0].text_stored))} of text (compressed by PostgreSQL) and ${mb(Number(payloads[0].gzip_stored))} of gzip (by the worker)`);
+      say(`  payloads      ${payloads[0].n} claim-checked outputs, ${mb(Number(payloads[0].bytes))} of JSON, stored as ${mb(Number(payloads[0].text_stored))} of text (compressed by PostgreSQL) and ${mb(Number(payloads[0].gzip_stored))} compressed by the worker`);
       say(
         `  supplier      ${stats.products_total} products: ${stats.last_import_imported} new, ${stats.last_import_updated} updated, ${stats.last_import_unchanged} unchanged, ${stats.last_import_invalid} invalid`,
       );

@@ -63,7 +63,7 @@ export interface AppConfig {
    * (PAYLOAD_COMPRESSION, default auto) says who compresses stored outputs; `retentionDays` (PAYLOAD_RETENTION_DAYS, default 30, 0 = keep
    * forever) is how long the payloads of a finished run are kept.
    */
-  payloads: { cacheBytes: number; handoffBytes: number; compression: 'auto' | 'postgres' | 'worker'; retentionDays: number; pageItems: number };
+  payloads: { cacheBytes: number; handoffBytes: number; compression: 'auto' | 'postgres' | 'worker' | 'worker-gzip'; retentionDays: number; pageItems: number };
   /**
    * The per-item ledger (docs/recovery.md): `enabled` (ITEM_LEDGER, default true) records each item's outcome of
    * item-wise steps; `retentionDays` (ITEM_LEDGER_RETENTION_DAYS, default 30, 0 = keep) is how long a finished
@@ -246,7 +246,7 @@ export const ENV_SCHEMA = z.object({
   PAYLOAD_THRESHOLD_BYTES: envVar(integer(1024, 64 * 1024 * 1024).default(256 * 1024), { default: '262144', description: 'Step outputs larger than this are stored in PostgreSQL and passed by reference (claim check).' }),
   PAYLOAD_CACHE_BYTES: envVar(integer(0, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024), { default: '67108864 (64 MiB)', description: 'The worker\'s cache of recently used payloads, bounded by bytes of JSON (least recently used out first); `0` turns it off.' }),
   PAYLOAD_HANDOFF_BYTES: envVar(integer(0, 16 * 1024 * 1024 * 1024).default(256 * 1024 * 1024), { default: '268435456 (256 MiB)', description: 'Outputs too large for the payload cache are kept by the worker that wrote them, up to this many bytes of JSON, until the run\'s next output or 30 s, so the next step on that worker does not read and parse them again; `0` turns it off.' }),
-  PAYLOAD_COMPRESSION: envVar(oneOf(['auto', 'postgres', 'worker']).default('auto'), { default: 'auto', description: 'Who compresses stored outputs: `postgres` (JSON text, TOAST compression), `worker` (gzip level 1 in the worker\'s thread pool), `auto`: `postgres` where the server has lz4, else `worker` (pglz is several times slower).' }),
+  PAYLOAD_COMPRESSION: envVar(oneOf(['auto', 'postgres', 'worker', 'worker-gzip']).default('auto'), { default: 'auto', description: 'Who compresses stored outputs: `postgres` (JSON text, TOAST compression), `worker` (brotli quality 1 in the worker\'s thread pool), `worker-gzip` (gzip level 1, what `worker` wrote before: for a rollout alongside workers of earlier builds, which read gzip only), `auto`: `postgres` where the server has lz4, else `worker` (pglz is several times slower). Every kind of row is read.' }),
   ITEM_PAGE_SIZE: envVar(integer(100, 1_000_000).default(5_000), { default: '5000', description: 'Item-wise steps (fetch, validate, transform map/filter, import_products) work on lists longer than this page by page: each page is stored as it fills and read back one at a time, so a worker\'s memory is bounded by the page, not the catalogue.' }),
   PAYLOAD_RETENTION_DAYS: envVar(integer(0, 36_500).default(30), { default: '30', description: 'Payloads of runs that ended longer ago are deleted by the worker (every 15 min); `0` keeps them; deleting a run deletes its payloads.' }),
   ITEM_LEDGER: envVar(bool().default(true), { default: 'true', description: 'Item-wise steps record each item\'s outcome (ok, invalid, failed, skipped, with its reason) in the per-item ledger (docs/recovery.md); `false` records none.' }),

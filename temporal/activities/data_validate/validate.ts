@@ -457,10 +457,12 @@ async function validatePages(
   const valid = opts.pages.writer(sourceField);
   const invalid = opts.pages.writer('invalid');
   const first: InvalidItem[] = [];
-  const total = await forEachPage(list, opts, async (page, pageOpts, offset) => {
+  const total = await forEachPage(list, opts, async (page, pageOpts, offset, k) => {
     if (fieldRule) requireObjectItems(page, `rule ${fieldRule.type} reads field ${JSON.stringify(fieldRule.field)} of each item`, sourceField);
     const r = await validateItems(page, config.validation_rules, { ...pageOpts, compiled, offset, includeItems: config.include_invalid_items !== false });
-    await valid.push(r.valid);
+    // The valid items are the page's but the invalid ones, unchanged: stored as a reference to the input's page
+    // (PageWriter.pushSubset), not as JSON of their own.
+    await valid.pushSubset(list, k, r.valid, r.invalid.map((x) => x.index - offset));
     await invalid.push(r.invalid);
     for (const x of r.invalid) if (first.length < FAILURE_SAMPLES) first.push(x);
   });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { gunzip, gzip } from 'node:zlib';
+import { brotliCompress, brotliDecompress, brotliDecompressSync, constants as zlibConstants, gunzip, gunzipSync, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import type { DataSource } from 'typeorm';
@@ -35,6 +35,13 @@ export interface PayloadStoreOptions {
 export interface PageWriter {
   /** Adds items; waits when two pages are already being written. */
   push(items: readonly unknown[]): Promise<void>;
+  /**
+   * Adds `items`, the items of page `page` of the paged list `source` but those at `dropped` (indexes within
+   * that page, ascending), as one page of this list that refers to the source page instead of holding the
+   * items again (`PageView`): no JSON of them is made, scrubbed, compressed or written. What is buffered goes
+   * first, as a page of its own. Where the writer may not refer (`PageWriterOptions.mayRefer`), the same as `push(items)`.
+   */
+  pushSubset(source: PagedRef, page: number, items: readonly unknown[], dropped: readonly number[]): Promise<void>;
   /** Stores what is left: the list itself when it fit in one page (stored by the step's output like any value), else a paged reference. */
   finish(): Promise<unknown[] | PayloadRef>;
   /** Items pushed so far. */
@@ -43,17 +50,49 @@ export interface PageWriter {
 
 /**
  * Who compresses a stored output. `postgres`: the JSON text goes to the `body`
- * column and TOAST compresses it, cheaply with lz4. `worker`: the worker gzips
- * it (level 1, in libuv's thread pool, off the event loop) into the `data`
- * column. `auto` (the default) picks `postgres` where the `body` column uses
- * lz4 and `worker` where the server was built without it (TOAST's pglz took
- * 3.8-4.2 s to store 57.7 MB of products, against 0.7-1.6 s of gzip plus
- * 0.2-0.4 s for its 9.7 MB: docs/performance.md). Both kinds of rows load.
+ * column and TOAST compresses it, cheaply with lz4. `worker`: the worker
+ * compresses it with brotli at quality 1 (in libuv's thread pool, off the
+ * event loop) into the `data` column, behind a 4-byte mark (`BROTLI_MARK`).
+ * `worker-gzip`: gzip level 1 instead, what `worker` wrote before brotli
+ * (for a rollout alongside workers of earlier builds, which read gzip only).
+ * `auto` (the default) picks `postgres` where the `body` column uses lz4 and
+ * `worker` where the server was built without it (TOAST's pglz took 3.8-4.2 s
+ * to store 57.7 MB of products, against 0.7-1.6 s of gzip plus 0.2-0.4 s for
+ * its 9.7 MB; brotli at quality 1 compresses a page of products 2.3 times as
+ * fast as gzip level 1, 11 % smaller, and decompresses as fast:
+ * docs/performance.md). Every kind of row loads.
  */
-export type PayloadCompression = 'postgres' | 'worker';
+export type PayloadCompression = 'postgres' | 'worker' | 'worker-gzip';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
+const brotliAsync = promisify(brotliCompress);
+const unbrotliAsync = promisify(brotliDecompress);
+
+/** What starts a brotli row of the `data` column (gzip starts with 0x1f 0x8b; brotli has no magic of its own). */
+const BROTLI_MARK = Buffer.from([0x00, 0x62, 0x72, 0x01]);
+
+/** Compresses a row's JSON for the `data` column: brotli at quality 1 behind its mark, or gzip level 1. */
+async function compress(text: Buffer | string, codec: 'brotli' | 'gzip'): Promise<Buffer> {
+  if (codec === 'gzip') return gzipAsync(text, { level: 1 });
+  const input = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  const body = await brotliAsync(input, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 1, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: input.length } });
+  return Buffer.concat([BROTLI_MARK, body]);
+}
+
+function isBrotliRow(data: Buffer): boolean {
+  return data.length >= BROTLI_MARK.length && data.subarray(0, BROTLI_MARK.length).equals(BROTLI_MARK);
+}
+
+/** The JSON text of a `data` column value, gzip or brotli (`compress`). */
+async function decompress(data: Buffer): Promise<string> {
+  return (isBrotliRow(data) ? await unbrotliAsync(data.subarray(BROTLI_MARK.length)) : await gunzipAsync(data)).toString('utf8');
+}
+
+/** `decompress`, synchronously: for tools and tests that read `payloads` rows themselves. */
+export function payloadDataText(data: Buffer): string {
+  return (isBrotliRow(data) ? brotliDecompressSync(data.subarray(BROTLI_MARK.length)) : gunzipSync(data)).toString('utf8');
+}
 
 /** What one offload is: the step's output, the partial output a failed attempt left, or the output after an AI review. */
 export type PayloadKind = 'output' | 'partial' | 'review';
@@ -138,9 +177,10 @@ export class PayloadStore {
   }
 
   /** Writes one row of JSON (text, or gzipped by the worker: `compression()`); the same id again replaces it. */
-  private async write(id: string, executionId: string, stepKey: string, json: string, size: number): Promise<void> {
-    if ((await this.compression()) === 'worker') {
-      const data = await gzipAsync(json, { level: 1 });
+  private async write(id: string, executionId: string, stepKey: string, json: string, size: number, encoded?: Buffer): Promise<void> {
+    const compression = await this.compression();
+    if (compression !== 'postgres') {
+      const data = await compress(encoded ?? json, compression === 'worker-gzip' ? 'gzip' : 'brotli');
       await this.dataSource.query(
         `INSERT INTO payloads (id, execution_id, step_key, size_bytes, data) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, size_bytes = EXCLUDED.size_bytes, body = NULL, sha256 = NULL`,
@@ -166,7 +206,7 @@ export class PayloadStore {
    * worker (the handoff) while the whole list is at most `pagedHandoffBytes`
    * of JSON; a longer list is read back page by page.
    */
-  pageWriter(executionId: string, stepKey: string, at: { field: string; attempt?: number; clean?: <T>(page: T) => T }): PageWriter {
+  pageWriter(executionId: string, stepKey: string, at: PageWriterOptions): PageWriter {
     const id = uuidFrom(`${executionId}\u0000${stepKey}\u0000items:${at.field}\u0000${at.attempt ?? 1}`);
     let buffer: unknown[] = [];
     let pages = 0;
@@ -175,13 +215,8 @@ export class PayloadStore {
     const handedOff: string[] = [];
     let keep = this.pagedHandoffBytes > 0;
     const inFlight: Array<Promise<void>> = [];
-    const flush = async (): Promise<void> => {
-      // Scrubbed of secrets page by page, as the runner scrubs a whole output.
-      const page = at.clean ? at.clean(buffer) : buffer;
-      buffer = [];
-      const pageId = pageIdOf(id, pages++);
-      const json = JSON.stringify(page);
-      const bytes = Buffer.byteLength(json);
+    /** Keeps a page for the next step on this worker while the list is short enough (`bytes`: its JSON, or an estimate of it). */
+    const handOff = (pageId: string, page: readonly unknown[], bytes: number): void => {
       size += bytes;
       if (keep && size <= this.pagedHandoffBytes) {
         this.handoff.set(executionId, stepKey, pageId, page, bytes, true);
@@ -191,24 +226,60 @@ export class PayloadStore {
         keep = false;
         for (const p of handedOff.splice(0)) this.handoff.drop(p);
       }
-      const written = this.write(pageId, executionId, stepKey, json, bytes);
+    };
+    const send = async (written: Promise<void>): Promise<void> => {
       // A failed write is the step's failure when it is awaited (below, or at finish), never an unhandled rejection meanwhile.
       written.catch(() => undefined);
       inFlight.push(written);
       // At most two pages on their way: the third waits for the first.
       if (inFlight.length > 2) await inFlight.shift();
     };
+    const flush = async (): Promise<void> => {
+      let page = buffer;
+      buffer = [];
+      const pageId = pageIdOf(id, pages++);
+      let json = JSON.stringify(page);
+      // Scrubbed of secrets page by page, as the runner scrubs a whole output: the text is searched first (what
+      // SecretScrubber.scrub does before it walks a value), the page copied and stringified again only on a hit.
+      if (at.clean && !(at.isClean?.(json) ?? false)) {
+        const cleaned = at.clean(page);
+        if (cleaned !== page) {
+          page = cleaned;
+          json = JSON.stringify(page);
+        }
+      }
+      // One UTF-8 encoding of the text, for its size and for what is written.
+      const encoded = Buffer.from(json, 'utf8');
+      handOff(pageId, page, encoded.length);
+      await send(this.write(pageId, executionId, stepKey, json, encoded.length, encoded));
+    };
+    const writeView = async (source: PagedRef, k: number, items: readonly unknown[], dropped: readonly number[]): Promise<void> => {
+      const pageId = pageIdOf(id, pages++);
+      const view: PageView = { $view: { id: source.$payload.id, page: k, ...(dropped.length > 0 ? { drop: [...dropped] } : {}) } };
+      const json = JSON.stringify(view);
+      // The items' JSON is not made: estimated from the source list's (its bytes per item), for the handoff's bound and the reference.
+      handOff(pageId, items, Math.ceil((source.$payload.size / Math.max(1, source.$payload.items)) * items.length));
+      await send(this.write(pageId, executionId, stepKey, json, Buffer.byteLength(json)));
+    };
+    const push = async (items: readonly unknown[]): Promise<void> => {
+      for (const item of items) {
+        // A full page goes once the next item comes: a list of exactly one page stays a plain list.
+        if (buffer.length >= this.pageItems) await flush();
+        buffer.push(item);
+        count++;
+      }
+    };
     return {
       get count() {
         return count;
       },
-      push: async (items) => {
-        for (const item of items) {
-          // A full page goes once the next item comes: a list of exactly one page stays a plain list.
-          if (buffer.length >= this.pageItems) await flush();
-          buffer.push(item);
-          count++;
-        }
+      push,
+      pushSubset: async (source, k, items, dropped) => {
+        if (!(at.mayRefer?.() ?? false) || !isPagedRef(source)) return push(items);
+        if (items.length === 0) return;
+        if (buffer.length > 0) await flush();
+        await writeView(source, k, items, dropped);
+        count += items.length;
       },
       finish: async () => {
         // One page or less: the list itself, which the runner scrubs and stores with the output.
@@ -247,11 +318,20 @@ export class PayloadStore {
     })();
   }
 
-  private async loadPage(id: string, k: number): Promise<unknown> {
+  private async loadPage(id: string, k: number, depth = 0): Promise<unknown> {
     const pageId = pageIdOf(id, k);
     const kept = this.handoff.get(pageId);
     if (kept !== undefined) return kept;
-    return this.readJson(pageId, `page ${k} of payload ${id}`);
+    const page = await this.readJson(pageId, `page ${k} of payload ${id}`);
+    if (!isPageView(page)) return page;
+    // A page that refers to a page of another list (`PageWriter.pushSubset`): that page, but the dropped items.
+    if (depth >= MAX_VIEW_DEPTH) throw new StepError(ErrorCodes.PAYLOAD_NOT_FOUND, `page ${k} of payload ${id} refers to pages ${MAX_VIEW_DEPTH} deep`);
+    const source = await this.loadPage(page.$view.id, page.$view.page, depth + 1);
+    if (!Array.isArray(source)) throw new StepError(ErrorCodes.PAYLOAD_NOT_FOUND, `page ${page.$view.page} of payload ${page.$view.id} is not a list`);
+    const drop = page.$view.drop;
+    if (!drop || drop.length === 0) return source;
+    const dropped = new Set(drop);
+    return source.filter((_, i) => !dropped.has(i));
   }
 
   async load(ref: PayloadRef): Promise<unknown> {
@@ -284,7 +364,7 @@ export class PayloadStore {
     const rows: Array<{ body: string | null; data: Buffer | null }> = await this.dataSource.query(`SELECT body, data FROM payloads WHERE id = $1`, [id]);
     if (rows.length === 0) throw new StepError(ErrorCodes.PAYLOAD_NOT_FOUND, `${what} not found (deleted with its run, or past PAYLOAD_RETENTION_DAYS)`);
     const { body, data } = rows[0];
-    const json = body ?? (await gunzipAsync(data!)).toString('utf8');
+    const json = body ?? (await decompress(data!));
     this.metrics?.payloadRead(json.length);
     return JSON.parse(json);
   }
@@ -347,6 +427,43 @@ export class PayloadStore {
     this.cache.set(ref.$payload.id, value, ref.$payload.size);
   }
 }
+
+/** Where a page writer's list goes and how its pages are scrubbed. */
+export interface PageWriterOptions {
+  /** The list's name within the output (`items`, `invalid`). */
+  field: string;
+  attempt?: number;
+  /** A page without secrets: the page itself, or a copy with them redacted (the step runner's scrub). */
+  clean?: <T>(page: T) => T;
+  /**
+   * Whether a page's JSON text holds no secret (`SecretScrubber.textIsClean`): then the page is written as it
+   * is, without `clean` (which would stringify it again to search it). Without it, every page goes through `clean`.
+   */
+  isClean?: (json: string) => boolean;
+  /**
+   * Whether `pushSubset` may write a page that refers to a page of another list: that page was scrubbed when it
+   * was written, and the reference stores no item. The step runner allows it while the step has resolved no
+   * secret of its own (those are redacted whatever their length, which the source page's scrub may not have done).
+   */
+  mayRefer?: () => boolean;
+}
+
+/**
+ * A stored page that refers to page `page` of the paged list `id` (a step's input, stored before the step
+ * ran), without the items at the indexes `drop`: a validation's valid items, stored without their JSON.
+ */
+export interface PageView {
+  $view: { id: string; page: number; drop?: number[] };
+}
+
+function isPageView(value: unknown): value is PageView {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const v = (value as { $view?: unknown }).$view as PageView['$view'] | undefined;
+  return typeof v === 'object' && v !== null && typeof v.id === 'string' && typeof v.page === 'number';
+}
+
+/** How many views a page may go through to its items (a view of a view: a validation of a validation's output); views refer to lists written before them, so this only stops a corrupt row. */
+const MAX_VIEW_DEPTH = 64;
 
 /** How deep `hydrate` looks for refs: steps -> output -> list. */
 const HYDRATE_DEPTH = 3;

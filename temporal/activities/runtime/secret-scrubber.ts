@@ -120,6 +120,17 @@ export class SecretScrubber {
     return { value: redactForms(value, secretForms(found)) };
   }
 
+  /**
+   * Whether the JSON text of a value holds none of the known secrets, nor of `also` (values a step resolved,
+   * of any length), in any spelling: the test `scrub` makes before it walks a value, for a caller that has the
+   * text already (a page of a paged list). When it is true, `scrub` would give the value back as it is.
+   */
+  textIsClean(json: string, also?: ReadonlySet<string>): boolean {
+    if (this.probeRe && this.secrets.length > 0 && this.probeRe.test(json)) return false;
+    if (also && also.size > 0) for (const probe of jsonProbes(also).keys()) if (json.includes(probe)) return false;
+    return true;
+  }
+
   /** `text` with every known secret, in any of its spellings, replaced by `[REDACTED]`. */
   scrubText(text: string): string {
     if (this.secrets.length === 0 || typeof text !== 'string' || text.length < this.minLength) return text;
@@ -129,15 +140,22 @@ export class SecretScrubber {
   private rebuild(): void {
     this.secrets = [...new Set([...this.loaded, ...this.added])];
     this.forms = secretForms(this.secrets);
-    const probes = new Map<string, string>();
-    for (const s of this.secrets) {
-      for (const form of [s, encodeURIComponent(s), new URLSearchParams({ s }).toString().slice(2), JSON.stringify(s).slice(1, -1)]) {
-        const probe = JSON.stringify(form).slice(1, -1);
-        if (probe !== REDACTED && !probes.has(probe)) probes.set(probe, s);
-      }
-    }
+    const probes = jsonProbes(this.secrets);
     this.probes = [...probes].map(([text, secret]) => ({ text, secret }));
     const escaped = [...probes.keys()].sort((a, b) => b.length - a.length).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     this.probeRe = escaped.length > 0 ? new RegExp(escaped.join('|')) : null;
   }
+}
+
+/** Each spelling of each value (`secretForms`) as it appears inside JSON text, with the value it spells. */
+function jsonProbes(secrets: Iterable<string>): Map<string, string> {
+  const probes = new Map<string, string>();
+  for (const s of secrets) {
+    if (typeof s !== 'string' || s === '') continue;
+    for (const form of [s, encodeURIComponent(s), new URLSearchParams({ s }).toString().slice(2), JSON.stringify(s).slice(1, -1)]) {
+      const probe = JSON.stringify(form).slice(1, -1);
+      if (probe !== REDACTED && !probes.has(probe)) probes.set(probe, s);
+    }
+  }
+  return probes;
 }

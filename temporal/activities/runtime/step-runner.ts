@@ -273,7 +273,14 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
       pages: {
         pageItems: deps.payloads.pageItems,
         of: (value) => deps.payloads.pagesOf(value),
-        writer: (field) => deps.payloads.pageWriter(req.execution_id, req.step_key, { field, attempt, clean: cleanValue }),
+        writer: (field) =>
+          deps.payloads.pageWriter(req.execution_id, req.step_key, {
+            field,
+            attempt,
+            clean: cleanValue,
+            isClean: (json) => deps.scrubber.textIsClean(json, usedSecrets),
+            mayRefer: () => usedSecrets.size === 0,
+          }),
       },
     };
     // Validated once, here, with the validator the definition was saved with: executors start from a well-formed config

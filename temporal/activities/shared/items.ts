@@ -151,17 +151,19 @@ export function pagedListAt(input: unknown, sourceField: string | undefined): Pa
 /**
  * Walks a paged list a page at a time: `body` gets each page with progress
  * hooks and a ledger whose item indexes count from the start of the whole
- * list, and the page's offset. Resolves to the number of items walked.
+ * list, the page's offset and its number in the list. Resolves to the number
+ * of items walked.
  */
 export async function forEachPage<O extends ProgressHooks & { items?: ItemRecorder }>(
   list: PagedRef,
   opts: O & { pages: ItemPages },
-  body: (page: readonly unknown[], pageOpts: O, offset: number) => Promise<void>,
+  body: (page: readonly unknown[], pageOpts: O, offset: number, pageNumber: number) => Promise<void>,
 ): Promise<number> {
   const total = list.$payload.items;
   let offset = 0;
+  let k = 0;
   for await (const page of opts.pages.of(list)!) {
-    await body(page, { ...opts, ...pageProgress(opts, offset, total), items: pageRecorder(opts.items, offset) }, offset);
+    await body(page, { ...opts, ...pageProgress(opts, offset, total), items: pageRecorder(opts.items, offset) }, offset, k++);
     offset += page.length;
   }
   return offset;

@@ -4,7 +4,7 @@
  * and a text dump of everything a run left behind (Temporal history with
  * payloads decoded, projection rows, stored payloads) for leak checks.
  */
-import { gunzipSync } from 'node:zlib';
+import { payloadDataText } from '@engine/activities/runtime/payload-store';
 import type http from 'node:http';
 import type { Harness } from '@test/support/harness';
 import type { WorkflowStepExecution } from '@src/executions/execution.entity';
@@ -95,5 +95,5 @@ export async function runFootprint(h: Harness, executionId: string): Promise<str
   const execution = await h.dataSource.query(`SELECT * FROM workflow_executions WHERE execution_id = $1`, [executionId]);
   const steps = await h.dataSource.query(`SELECT * FROM workflow_step_executions WHERE execution_id = $1`, [executionId]);
   const payloads: Array<{ body: string | null; data: Buffer | null }> = await h.dataSource.query(`SELECT body, data FROM payloads WHERE execution_id = $1`, [executionId]);
-  return [textOf(history), textOf(execution), textOf(steps), ...payloads.map((p) => p.body ?? gunzipSync(p.data!).toString('utf8'))].join('\n');
+  return [textOf(history), textOf(execution), textOf(steps), ...payloads.map((p) => p.body ?? payloadDataText(p.data!))].join('\n');
 }

@@ -41,6 +41,29 @@ describe(SecretScrubber.name, () => {
     assert.equal(new SecretScrubber({ load: async () => [] }).scrubWithJson(clean).json, undefined, 'no secrets known: nothing serialised');
   });
 
+  it("tells whether a value's JSON text holds a known secret, or one a step resolved, in any spelling, as scrub would find it", async () => {
+    const { sut } = scrubberOver([SECRET, 'p@ss word/+&=long']);
+    await sut.refresh();
+    const cases: Array<[unknown, boolean]> = [
+      [{ items: [{ sku: 'A' }] }, true],
+      [{ echoed: `Bearer ${SECRET}` }, false],
+      [{ [SECRET]: 'as a key' }, false],
+      [{ url: `https://x.test/?k=${encodeURIComponent('p@ss word/+&=long')}` }, false],
+      [{ form: new URLSearchParams({ k: 'p@ss word/+&=long' }).toString() }, false],
+    ];
+    for (const [value, clean] of cases) {
+      assert.equal(sut.textIsClean(JSON.stringify(value)), clean, JSON.stringify(value));
+      assert.equal(sut.scrub(value) === value, clean, 'scrub agrees');
+    }
+    // A value a step resolved, shorter than the worker-wide minimum, with a character JSON escapes.
+    const used = new Set(['a"b\\c']);
+    assert.equal(sut.textIsClean(JSON.stringify({ v: 'x a"b\\c y' }), used), false);
+    assert.equal(sut.textIsClean(JSON.stringify({ v: 'nothing' }), used), true);
+    const empty = scrubberOver([]).sut;
+    await empty.refresh();
+    assert.equal(empty.textIsClean(JSON.stringify({ v: SECRET })), true, 'no known value: clean');
+  });
+
   it('scrubs every known value from any output, in each of its spellings, and leaves clean outputs as they are', async () => {
     const { sut } = scrubberOver([SECRET, 'p@ss word/+&=long']);
     await sut.refresh();

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DataSource } from 'typeorm';
-import { ByteLru, Handoff, PayloadStore } from '@engine/activities/runtime/payload-store';
+import { ByteLru, Handoff, PayloadStore, payloadDataText } from '@engine/activities/runtime/payload-store';
 import { isPagedRef } from '@engine/dsl/types';
 
 describe(ByteLru.name, () => {
@@ -231,6 +231,82 @@ describe('PayloadStore paged lists', () => {
   });
 });
 
+describe('PayloadStore pages that refer to pages of another list', () => {
+  const items = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
+  async function all(pages: AsyncIterable<readonly unknown[]>): Promise<unknown[][]> {
+    const out: unknown[][] = [];
+    for await (const page of pages) out.push([...page]);
+    return out;
+  }
+
+  it('stores a subset of a source page as a reference to it, read back on a worker without the handoff through the source page', async () => {
+    const { ds, rows } = store();
+    const writer = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, compression: 'postgres', pageItems: 4 });
+    const fetch = writer.pageWriter('run-1', 'fetch', { field: 'items' });
+    await fetch.push(items(10));
+    const source = await fetch.finish();
+    assert.ok(isPagedRef(source));
+    // The validation: page by page, the odd items dropped from the first page, none from the second, all from the third.
+    const valid = writer.pageWriter('run-1', 'validate', { field: 'items', mayRefer: () => true });
+    const pages = await all(writer.pagesOf(source)!);
+    await valid.pushSubset(source, 0, pages[0].filter((_, i) => i % 2 === 0), [1, 3]);
+    await valid.pushSubset(source, 1, pages[1], []);
+    await valid.pushSubset(source, 2, [], [0, 1]);
+    const ref = await valid.finish();
+    assert.ok(isPagedRef(ref));
+    assert.equal(ref.$payload.items, 6);
+    assert.equal(ref.$payload.pages, 2, 'an empty subset is no page');
+    const views = [...rows.values()].filter((t) => t.startsWith('{'));
+    assert.equal(views.length, 2, 'two pages stored as references, without their items');
+    assert.ok(views.every((t) => t.length < 200));
+    const expected = [[{ i: 0 }, { i: 2 }], [{ i: 4 }, { i: 5 }, { i: 6 }, { i: 7 }]];
+    assert.deepEqual(await all(writer.pagesOf(ref)!), expected, 'from the handoff on the writing worker');
+    // Another worker: nothing in memory, every page read from PostgreSQL, the source's pages through the references.
+    const other = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, compression: 'postgres', pageItems: 4 });
+    assert.deepEqual(await all(other.pagesOf(ref)!), expected);
+    assert.deepEqual(await other.load(ref), expected.flat());
+  });
+
+  it('writes the items themselves where it may not refer, and what was buffered as a page of its own', async () => {
+    const { ds, rows } = store();
+    const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, compression: 'postgres', pageItems: 4 });
+    const fetch = sut.pageWriter('run-1', 'fetch', { field: 'items' });
+    await fetch.push(items(8));
+    const source = await fetch.finish();
+    assert.ok(isPagedRef(source));
+    const plain = sut.pageWriter('run-1', 'validate', { field: 'items', mayRefer: () => false });
+    await plain.pushSubset(source, 0, items(3), [3]);
+    await plain.pushSubset(source, 1, items(8).slice(4), []);
+    const p = await plain.finish();
+    assert.ok(isPagedRef(p));
+    assert.deepEqual(await sut.load(p), [...items(3), ...items(8).slice(4)]);
+    const mixed = sut.pageWriter('run-1', 'mixed', { field: 'items', mayRefer: () => true });
+    await mixed.push([{ extra: 1 }]);
+    await mixed.pushSubset(source, 1, items(8).slice(4), []);
+    const m = await mixed.finish();
+    assert.ok(isPagedRef(m));
+    assert.equal(m.$payload.pages, 2);
+    assert.deepEqual(await sut.load(m), [{ extra: 1 }, ...items(8).slice(4)]);
+    assert.equal([...rows.values()].filter((t) => t.startsWith('{"$view"')).length, 1);
+  });
+
+  it('searches the text of a page for secrets and copies the page only on a hit', async () => {
+    const { ds, rows } = store();
+    const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, compression: 'postgres', pageItems: 2 });
+    let cleaned = 0;
+    const clean = <T>(page: T): T => {
+      cleaned++;
+      return JSON.parse(JSON.stringify(page).replaceAll('hunter2-secret', '[REDACTED]')) as T;
+    };
+    const w = sut.pageWriter('run-1', 'fetch', { field: 'items', clean, isClean: (json) => !json.includes('hunter2-secret') });
+    await w.push([{ a: 1 }, { a: 2 }, { a: 'hunter2-secret' }, { a: 4 }, { a: 5 }]);
+    await w.finish();
+    assert.equal(cleaned, 1, 'only the page holding the secret went through clean');
+    assert.ok(![...rows.values()].some((t) => t.includes('hunter2-secret')));
+    assert.ok([...rows.values()].some((t) => t.includes('[REDACTED]')));
+  });
+});
+
 describe('PayloadStore compression', () => {
   /** A data source that stores payload rows as the store writes them (text or gzip bytes), answering the column's compression with `attcompression`. */
   function store(attcompression: string) {
@@ -252,7 +328,7 @@ describe('PayloadStore compression', () => {
   }
   const value = { items: Array.from({ length: 100 }, (_, i) => ({ i, name: `product ${i}` })) };
 
-  it('gzips in the worker where the column has no lz4, and reads it back', async () => {
+  it('compresses in the worker (brotli) where the column has no lz4, and reads it back', async () => {
     const { ds, rows, sql } = store('');
     const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0 });
     assert.equal(await sut.compression(), 'worker');
@@ -260,9 +336,20 @@ describe('PayloadStore compression', () => {
     const row = rows.get(ref.$payload.id)!;
     assert.equal(row.body, null);
     assert.ok(row.data!.length < ref.$payload.size, 'compressed');
-    assert.equal(row.data![0], 0x1f, 'gzip');
+    assert.deepEqual([...row.data!.subarray(0, 4)], [0x00, 0x62, 0x72, 0x01], 'brotli, behind its mark');
+    assert.equal(payloadDataText(row.data!), JSON.stringify(value));
     assert.deepEqual(await sut.load(ref), value);
     assert.equal(sql.filter((s) => s === 'SELECT').length, 2, 'the column asked once, then the payload read');
+  });
+
+  it('gzips with worker-gzip, and reads gzip rows (written before brotli) as well as brotli ones', async () => {
+    const { ds, rows } = store('');
+    const gz = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, compression: 'worker-gzip' });
+    const ref = (await gz.offload('run-1', 'fetch', value)) as { $payload: { id: string; size: number } };
+    assert.equal(rows.get(ref.$payload.id)!.data![0], 0x1f, 'gzip');
+    assert.equal(payloadDataText(rows.get(ref.$payload.id)!.data!), JSON.stringify(value));
+    const reader = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, compression: 'worker' });
+    assert.deepEqual(await reader.load(ref as never), value);
   });
 
   it('writes JSON text where the column compresses with lz4, or when told to', async () => {
