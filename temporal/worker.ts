@@ -16,7 +16,7 @@ import { databasePort } from '@engine/activities/runtime/outage';
 import { addLogRedactor } from '@src/logging/logger';
 import { merchflowDataConverter } from '@engine/codec/data-converter';
 import type { WorkerMetrics } from '@engine/observability/worker-metrics';
-import type { RunProjectionEvent, StepProjection } from '@engine/shared/contracts';
+import type { RunProjectionEvent, RunRowFallback, StepProjection } from '@engine/shared/contracts';
 import { ItemLedgerStore } from '@engine/activities/runtime/item-ledger';
 import { DefinitionStore } from '@engine/activities/runtime/definition-store';
 import { buildAiReviewActivities } from '@engine/activities/ai_process/review';
@@ -94,7 +94,7 @@ export async function createActivities(opts: Pick<MerchflowWorkerOptions, 'confi
     // Nothing in the result: a local activity's result is written to the run's history.
     projectSteps:
       counting?.projectSteps ??
-      (async (req: { rows: StepProjection[] }): Promise<void> => {
+      (async (req: { rows: StepProjection[] } & RunRowFallback): Promise<void> => {
         await projection.projectSteps(req);
       }),
     evaluateCondition: buildConditionActivity(payloads),
@@ -139,7 +139,7 @@ function countingRuns(projection: ProjectionService, dataSource: DataSource, met
       else metrics.runFinished(code, e.status);
     },
     /** A run whose row the API inserted (revision 2) is counted started by the write that marks it running. */
-    async projectSteps(req: { rows: StepProjection[] }): Promise<void> {
+    async projectSteps(req: { rows: StepProjection[] } & RunRowFallback): Promise<void> {
       const started = await projection.projectSteps(req);
       if (started !== null) metrics.runStarted(await codeOf(started).catch(() => 'unknown'));
     },

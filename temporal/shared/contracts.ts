@@ -301,7 +301,25 @@ export type RunProjectionEvent =
       completed_at: string;
       /** The Temporal run id, recorded here when no step report did (a run whose row the API inserted, revision 2). */
       temporal_run_id?: string;
+      /** A run whose row the API inserted (revision 2): what to write should that row be missing (RunRowFallback). */
+      started?: RunStartedEvent;
     };
+
+/** The `started` projection event. */
+export type RunStartedEvent = Extract<RunProjectionEvent, { kind: 'started' }>;
+
+/**
+ * What the interpreter gives its bookkeeping writes for a run whose row the
+ * API inserted (revision 2, `run_row_inserted`): the `started` projection it
+ * did not write. Used only when the row is missing — the API removes a row
+ * when Temporal did not confirm a timed-out start, and Temporal may have taken
+ * it all the same (docs/api.md, Execute) — so such a run records itself as a
+ * run started without the API's row did. Local-activity and activity inputs:
+ * never in the run's history.
+ */
+export interface RunRowFallback {
+  started?: RunStartedEvent;
+}
 
 /** One item a step could not process after its retries (see activities/shared/item-failures). */
 export interface FailedItemRecord {

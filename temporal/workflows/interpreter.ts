@@ -41,6 +41,8 @@ import {
   type InterpreterInput,
   type RunProgress,
   type RunResult,
+  type RunRowFallback,
+  type RunStartedEvent,
   type StepProgress,
   type StepProjection,
   type StepRequest,
@@ -240,6 +242,8 @@ class Run {
    */
   private readonly compactCalls: boolean;
   private readonly rowInserted: boolean;
+  /** A run whose row the API inserted: its `started` projection, written only should the row be missing. */
+  private rowFallback: RunRowFallback = {};
 
   constructor(private readonly input: InterpreterInput) {
     this.executionId = workflowInfo().workflowId;
@@ -345,26 +349,26 @@ class Run {
   async run(): Promise<RunResult> {
     // The definition was validated when it was saved (and its version is immutable): validating it here
     // again would make a later, stricter rule fail the replay of runs already in flight.
-    const info = workflowInfo();
-    // The API inserted the row (revision 2): the first step report marks it running; nothing to write here.
-    if (!this.rowInserted) {
-      await this.bookkeeping.projectRun({
-        kind: 'started',
-        execution_id: this.executionId,
-        workflow_id: this.def.workflow_id,
-        version_id: this.def.version_id,
-        version: this.def.version,
-        temporal_run_id: info.runId,
-        trigger_type: this.input.trigger_type,
-        triggered_by: this.input.triggered_by,
-        input: this.input.input,
-        total_steps: this.main.length,
-        restarted_from: this.input.resume?.from_execution_id ?? null,
-        schedule_id: this.input.schedule_id ?? null,
-        parent_execution_id: this.input.parent_execution_id ?? null,
-        started_at: nowIso(),
-      });
-    }
+    const started: RunStartedEvent = {
+      kind: 'started',
+      execution_id: this.executionId,
+      workflow_id: this.def.workflow_id,
+      version_id: this.def.version_id,
+      version: this.def.version,
+      temporal_run_id: workflowInfo().runId,
+      trigger_type: this.input.trigger_type,
+      triggered_by: this.input.triggered_by,
+      input: this.input.input,
+      total_steps: this.main.length,
+      restarted_from: this.input.resume?.from_execution_id ?? null,
+      schedule_id: this.input.schedule_id ?? null,
+      parent_execution_id: this.input.parent_execution_id ?? null,
+      started_at: nowIso(),
+    };
+    // The API inserted the row (revision 2): the first step report marks it running. The event goes with the
+    // bookkeeping writes (local-activity inputs, not in the history) in case the row is missing.
+    if (this.rowInserted) this.rowFallback = { started };
+    else await this.bookkeeping.projectRun(started);
     const restored = [...this.states.values()].filter((s) => s.status !== 'pending');
     if (restored.length > 0) {
       await this.projectSteps(restored.map((s) => this.projection(s, { output_summary: { restored_from: this.input.resume!.from_execution_id } })));
@@ -868,7 +872,7 @@ class Run {
       error_message: errorMessage,
       error_details: errorDetails,
       completed_at: nowIso(),
-      ...(this.rowInserted ? { temporal_run_id: workflowInfo().runId } : {}),
+      ...(this.rowInserted ? { temporal_run_id: workflowInfo().runId, ...this.rowFallback } : {}),
     });
   }
 
@@ -889,7 +893,9 @@ class Run {
   }
 
   private async projectSteps(rows: StepProjection[]): Promise<void> {
-    await this.bookkeeping.projectSteps({ rows: this.rowInserted ? rows.map((r) => ({ ...r, temporal_run_id: workflowInfo().runId })) : rows });
+    await this.bookkeeping.projectSteps(
+      this.rowInserted ? { rows: rows.map((r) => ({ ...r, temporal_run_id: workflowInfo().runId })), ...this.rowFallback } : { rows },
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { RunProjectionEvent, StepProjection } from '@engine/shared/contracts';
+import type { RunProjectionEvent, RunRowFallback, RunStartedEvent, StepProjection } from '@engine/shared/contracts';
 
 const TERMINAL = `('completed', 'failed', 'skipped', 'cancelled')`;
 
@@ -33,10 +33,19 @@ const MARK_RUNNING = (run: string, at: string) => `
 const PREV_LOCKED = `(SELECT execution_id, status FROM workflow_executions WHERE execution_id = $1 FOR NO KEY UPDATE) prev`;
 const RETURNING_STARTED = `RETURNING CASE WHEN prev.status = 'pending' THEN e.workflow_id END AS started_workflow_id`;
 
-/** The workflow id of a run a write marked running (RETURNING_STARTED), else null; whatever shape the driver answered in. */
-function startedWorkflowOf(result: unknown): number | null {
+/** PostgreSQL's foreign_key_violation. */
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/** The rows a statement returned, whatever shape the driver answered in (pg's result, TypeORM's rows or [rows, count]). */
+function rowsOf(result: unknown): unknown[] {
   const r = result as { rows?: unknown } | unknown[] | null;
-  const rows = Array.isArray(r) ? (Array.isArray(r[0]) ? r[0] : r) : Array.isArray((r as { rows?: unknown })?.rows) ? ((r as { rows: unknown[] }).rows) : [];
+  if (Array.isArray(r)) return Array.isArray(r[0]) ? r[0] : r;
+  return Array.isArray(r?.rows) ? r.rows : [];
+}
+
+/** The workflow id of a run a write marked running (RETURNING_STARTED), else null. */
+function startedWorkflowOf(result: unknown): number | null {
+  const rows = rowsOf(result);
   const id = (rows[0] as { started_workflow_id?: unknown } | undefined)?.started_workflow_id;
   return id === null || id === undefined ? null : Number(id);
 }
@@ -95,7 +104,7 @@ export class ProjectionService {
     // One statement, one commit: the run's row with its step counts, and the workflow's statistics moved on by this
     // one run (never a re-count of all its runs). Counted once: only when the row was not yet terminal (a retried
     // write, or one after a cancellation recorded by the API, changes nothing).
-    await this.prepared(
+    const finished = () => this.prepared(
       'mf_project_run_finished',
       `WITH c AS (${COUNTS_OF_STEPS}), upd AS (
          UPDATE workflow_executions e SET
@@ -122,7 +131,8 @@ export class ProjectionService {
            ELSE w.average_duration_seconds END,
          last_executed_at = GREATEST(w.last_executed_at, upd.started_at)
        FROM upd
-       WHERE w.id = upd.workflow_id AND upd.prev_status NOT IN ${TERMINAL}`,
+       WHERE w.id = upd.workflow_id AND upd.prev_status NOT IN ${TERMINAL}
+       RETURNING w.id`,
       [
         e.execution_id,
         e.status,
@@ -133,27 +143,59 @@ export class ProjectionService {
         e.temporal_run_id ?? null,
       ],
     );
+    const counted = await finished();
+    // Nothing counted: the row was terminal already (a retried write) or is missing (see RunRowFallback).
+    if (e.started && rowsOf(counted).length === 0 && !(await this.runRowExists(e.execution_id))) {
+      await this.projectRun(e.started);
+      await finished();
+    }
+  }
+
+  private async runRowExists(executionId: string): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(`SELECT 1 FROM workflow_executions WHERE execution_id = $1`, [executionId]);
+    return rows.length > 0;
+  }
+
+  /**
+   * A step write for a run whose row is missing fails on the step row's foreign key: with the run's `started`
+   * projection at hand (RunRowFallback), that is written first and the step write made again. Returns what
+   * the write returns (the workflow id when it marked the run started; the fallback's when it wrote the row).
+   */
+  private async withRunRow(started: RunStartedEvent | undefined, write: () => Promise<number | null>): Promise<number | null> {
+    try {
+      return await write();
+    } catch (err) {
+      if (!started || (err as { code?: unknown }).code !== FOREIGN_KEY_VIOLATION) throw err;
+      await this.projectRun(started);
+      await write();
+      return started.workflow_id;
+    }
   }
 
   /**
    * Authoritative step states from the workflow (skips, cancellations, final failures, restored steps).
    * Returns the workflow id when this write marked a `pending` run row running (its run started: revision 2).
    */
-  async projectSteps(req: { rows: StepProjection[] }): Promise<number | null> {
+  async projectSteps(req: { rows: StepProjection[] } & RunRowFallback): Promise<number | null> {
     if (req.rows.length === 0) return null;
-    if (req.rows.length === 1) return upsertStep(this.prepared, req.rows[0], true, true);
-    return this.dataSource.transaction(async (m) => {
-      for (const row of req.rows) await upsertStep(unnamed(m), row, true);
-      return this.refreshCounts(m, req.rows[0].execution_id, req.rows.find((r) => r.temporal_run_id)?.temporal_run_id ?? null);
-    });
+    if (req.rows.length === 1) return this.withRunRow(req.started, () => upsertStep(this.prepared, req.rows[0], true, true));
+    return this.withRunRow(req.started, () =>
+      this.dataSource.transaction(async (m) => {
+        for (const row of req.rows) await upsertStep(unnamed(m), row, true);
+        return this.refreshCounts(m, req.rows[0].execution_id, req.rows.find((r) => r.temporal_run_id)?.temporal_run_id ?? null);
+      }),
+    );
   }
 
   /**
    * A step's own report from inside its activity: guarded against stale attempts. Returns the workflow id
    * when this report marked a `pending` run row running (its run started: revision 2).
    */
-  async reportStep(row: StepProjection & { max_attempts?: number; output_payload_id?: string | null; duration_ms?: number | null }): Promise<number | null> {
-    return upsertStep(this.prepared, row, false, true);
+  async reportStep(
+    row: StepProjection & { max_attempts?: number; output_payload_id?: string | null; duration_ms?: number | null },
+    fallback: RunRowFallback = {},
+  ): Promise<number | null> {
+    return this.withRunRow(fallback.started, () => upsertStep(this.prepared, row, false, true));
   }
 
   private async refreshCounts(m: Queryable, executionId: string, runId: string | null): Promise<number | null> {

@@ -4,7 +4,7 @@ import { StepError, partialOutputOf } from '@engine/activities/shared/errors';
 import { isPagedRef, type Condition, type RunContext, type WorkflowDefinition } from '@engine/dsl/types';
 import { evaluateCondition } from '@engine/dsl/conditions';
 import { resolveReferences } from '@engine/dsl/references';
-import type { StepRequest, StepResult } from '@engine/shared/contracts';
+import type { RunRowFallback, RunStartedEvent, StepRequest, StepResult } from '@engine/shared/contracts';
 import { fromStepCall, isStepCall, type StepCall } from '@engine/shared/step-call';
 import { DefinitionVersionNotFound, type DefinitionStore } from '@engine/activities/runtime/definition-store';
 import { ErrorCodes, NON_RETRYABLE_ERROR_TYPES } from '@engine/shared/contracts';
@@ -77,8 +77,11 @@ export function buildStepActivities(executors: StepExecutor[], deps: StepRunnerD
   for (const executor of executors) {
     // Runs started before `perf-activity-reference` send the whole request; later ones a reference to their version,
     // from revision 2 without the step key (the activity id): those get `attempt` in their result only past the first.
-    out[executor.type] = async (req) =>
-      isStepCall(req) ? runStep(executor, await expandStepCall(req, deps), deps, req.step_ref.step_key === undefined) : runStep(executor, req, deps, false);
+    out[executor.type] = async (req) => {
+      if (!isStepCall(req)) return runStep(executor, req, deps, false);
+      const { request, fallback } = await expandStepCall(req, deps);
+      return runStep(executor, request, deps, req.step_ref.step_key === undefined, fallback);
+    };
   }
   // Temporal runs `default` for an activity type no function is registered for.
   out.default = unknownStepTypeActivity;
@@ -105,7 +108,10 @@ export async function unknownStepTypeActivity(): Promise<never> {
  * and the values the interpreter resolved. A version or step that does not
  * exist fails the step, non-retryably.
  */
-export async function expandStepCall(call: StepCall, deps: Pick<StepRunnerDeps, 'definitions' | 'logger' | 'outageBudgetMs' | 'databasePorts'>): Promise<StepRequest> {
+export async function expandStepCall(
+  call: StepCall,
+  deps: Pick<StepRunnerDeps, 'definitions' | 'logger' | 'outageBudgetMs' | 'databasePorts'>,
+): Promise<{ request: StepRequest; fallback: RunRowFallback }> {
   const actx = Context.current();
   const invalid = (message: string) => ApplicationFailure.create({ type: ErrorCodes.DEFINITION_INVALID, message, nonRetryable: true });
   if (!deps.definitions) throw invalid('this worker cannot load definition versions (no definition store)');
@@ -128,11 +134,30 @@ export async function expandStepCall(call: StepCall, deps: Pick<StepRunnerDeps, 
   }
   const executionId = actx.info.workflowExecution?.workflowId;
   if (!executionId) throw invalid('a step called by reference runs in a workflow: this activity has none');
+  let request: StepRequest;
   try {
-    return fromStepCall(call, def, executionId, actx.info.activityId);
+    request = fromStepCall(call, def, executionId, actx.info.activityId);
   } catch (err) {
     throw invalid((err as Error).message);
   }
+  // A revision-2 call (no step key) comes from a run whose row the API may have inserted: should that row be
+  // missing (RunRowFallback), the step's report writes the run's `started` projection from what the worker knows.
+  if (call.step_ref.step_key !== undefined) return { request, fallback: {} };
+  const started: RunStartedEvent = {
+    kind: 'started',
+    execution_id: executionId,
+    workflow_id: def.workflow_id,
+    version_id: def.version_id,
+    version: def.version,
+    temporal_run_id: actx.info.workflowExecution.runId,
+    trigger_type: typeof call.execution?.trigger_type === 'string' ? call.execution.trigger_type : 'api',
+    triggered_by: typeof call.execution?.triggered_by === 'string' ? call.execution.triggered_by : null,
+    input: call.run_input_is_input ? call.input : (call.run_input ?? {}),
+    total_steps: def.steps.filter((s) => s.role === 'main').length,
+    restarted_from: null,
+    started_at: new Date().toISOString(),
+  };
+  return { request, fallback: { started } };
 }
 
 /**
@@ -148,7 +173,7 @@ export function workflowSummary(summary: Record<string, unknown>): Record<string
   return typeof summary.failed_items === 'number' ? { failed_items: summary.failed_items } : {};
 }
 
-async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunnerDeps, compact: boolean): Promise<StepResult> {
+async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunnerDeps, compact: boolean, fallback: RunRowFallback = {}): Promise<StepResult> {
   const actx = Context.current();
   const attempt = actx.info.attempt;
   const started = new Date();
@@ -158,7 +183,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   deps.metrics?.attemptStarted(labels, attempt);
   // The report that turns a run's `pending` row running (revision 2: the API inserted it) counts the run as started.
   const report = async (row: Parameters<ProjectionService['reportStep']>[0]) => {
-    if ((await deps.projection.reportStep(row)) !== null) deps.metrics?.runStarted(req.workflow_code);
+    if ((await deps.projection.reportStep(row, fallback)) !== null) deps.metrics?.runStarted(req.workflow_code);
   };
   const base = {
     execution_id: req.execution_id,
