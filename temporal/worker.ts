@@ -16,7 +16,7 @@ import { databasePort } from '@engine/activities/runtime/outage';
 import { addLogRedactor } from '@src/logging/logger';
 import { merchflowDataConverter } from '@engine/codec/data-converter';
 import type { WorkerMetrics } from '@engine/observability/worker-metrics';
-import type { RunProjectionEvent, RunRowFallback, StepProjection } from '@engine/shared/contracts';
+import type { RunProjectionEvent } from '@engine/shared/contracts';
 import { ItemLedgerStore } from '@engine/activities/runtime/item-ledger';
 import { DefinitionStore } from '@engine/activities/runtime/definition-store';
 import { buildAiReviewActivities } from '@engine/activities/ai_process/review';
@@ -86,17 +86,11 @@ export async function createActivities(opts: Pick<MerchflowWorkerOptions, 'confi
   const executors = [...(await builtinExecutors({ config: opts.config, dataSource: opts.dataSource, secrets, logger: opts.logger })), ...(opts.executors ?? [])];
   const ledger = opts.config.itemLedger.enabled ? new ItemLedgerStore(opts.dataSource) : undefined;
   const fanOut = new FanOutService(opts.dataSource);
-  const counting = opts.metrics ? countingRuns(projection, opts.dataSource, opts.metrics) : null;
   return {
     listFanOutTargets: fanOut.listFanOutTargets.bind(fanOut),
     fanOutChildOutcome: fanOut.fanOutChildOutcome.bind(fanOut),
-    projectRun: counting?.projectRun ?? projection.projectRun.bind(projection),
-    // Nothing in the result: a local activity's result is written to the run's history.
-    projectSteps:
-      counting?.projectSteps ??
-      (async (req: { rows: StepProjection[] } & RunRowFallback): Promise<void> => {
-        await projection.projectSteps(req);
-      }),
+    projectRun: opts.metrics ? countingRuns(projection, opts.dataSource, opts.metrics) : projection.projectRun.bind(projection),
+    projectSteps: projection.projectSteps.bind(projection),
     evaluateCondition: buildConditionActivity(payloads),
     // The review of an ai_process step's low-confidence answers: listed for the operator, then merged back.
     ...buildAiReviewActivities({ dataSource: opts.dataSource, payloads, ledger, clean: (v) => scrubber.scrub(v) }),
@@ -116,9 +110,8 @@ export async function createActivities(opts: Pick<MerchflowWorkerOptions, 'confi
 }
 
 /**
- * projectRun and projectSteps that also count runs started and finished by workflow code. projectRun counts on
- * the activity's first attempt only, so a retried bookkeeping call does not count a run twice; a run whose row
- * the API inserted is counted started by the one write that marks its row running (the database says which).
+ * projectRun that also counts runs started and finished by workflow code. Counted on the activity's first
+ * attempt only, so a retried bookkeeping call does not count a run twice.
  */
 function countingRuns(projection: ProjectionService, dataSource: DataSource, metrics: WorkerMetrics) {
   const codes = new Map<number, string>();
@@ -130,19 +123,12 @@ function countingRuns(projection: ProjectionService, dataSource: DataSource, met
     if (codes.size < 10_000) codes.set(workflowId, code);
     return code;
   };
-  return {
-    async projectRun(e: RunProjectionEvent): Promise<void> {
-      await projection.projectRun(e);
-      if (Context.current().info.attempt !== 1) return;
-      const code = await codeOf(e.workflow_id).catch(() => 'unknown');
-      if (e.kind === 'started') metrics.runStarted(code);
-      else metrics.runFinished(code, e.status);
-    },
-    /** A run whose row the API inserted (revision 2) is counted started by the write that marks it running. */
-    async projectSteps(req: { rows: StepProjection[] } & RunRowFallback): Promise<void> {
-      const started = await projection.projectSteps(req);
-      if (started !== null) metrics.runStarted(await codeOf(started).catch(() => 'unknown'));
-    },
+  return async function projectRun(e: RunProjectionEvent): Promise<void> {
+    await projection.projectRun(e);
+    if (Context.current().info.attempt !== 1) return;
+    const code = await codeOf(e.workflow_id).catch(() => 'unknown');
+    if (e.kind === 'started') metrics.runStarted(code);
+    else metrics.runFinished(code, e.status);
   };
 }
 

@@ -216,8 +216,6 @@ export class ExecutionsService {
       ...(opts.idempotency_root ? { idempotency_root: opts.idempotency_root } : {}),
       ...(opts.items_subset ? { items_subset: true } : {}),
       ...(this.limits.outageBudgetSeconds !== undefined ? { outage_budget_seconds: this.limits.outageBudgetSeconds } : {}),
-      // The row is in (pending): the interpreter writes no `started` projection, the first step report marks it running.
-      run_row_inserted: true,
     };
     // Bounded: while Temporal is down the client would retry for a minute; the caller gets a 503 within the limit instead.
     // A gRPC deadline, not an AbortSignal: the server learns it too, and nothing outlives the call (a timeout signal

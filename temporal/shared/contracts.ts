@@ -62,21 +62,9 @@ export interface InterpreterInput {
    * with none running gets no cancellation scope of its own (no sibling can be
    * cancelled with it), and one running step is awaited without a race.
    * 2: a step called by reference leaves its key out of the call (it is the
-   * activity id), its result leaves out `attempt` when it is 1, and a run
-   * whose row the API inserted (`run_row_inserted`) writes no `started`
-   * projection: the row goes from `pending` to `running` with the first step
-   * report (temporal/activities/projection/projection.service.ts).
+   * activity id), and its result leaves out `attempt` when it is 1.
    */
   revision?: number;
-  /**
-   * The API inserted this run's row (`pending`, with its input, version and
-   * step count) before starting it: from revision 2 the interpreter does not
-   * write a `started` projection (one local activity, one marker event and one
-   * commit less a run); the first step report marks the row running and
-   * records the Temporal run id. Absent on runs a Temporal Schedule or a
-   * fan-out parent starts: they have no row yet and write it as before.
-   */
-  run_row_inserted?: true;
   input: unknown;
   trigger_type: string;
   triggered_by: string | null;
@@ -299,27 +287,7 @@ export type RunProjectionEvent =
       error_message: string | null;
       error_details: Record<string, unknown> | null;
       completed_at: string;
-      /** The Temporal run id, recorded here when no step report did (a run whose row the API inserted, revision 2). */
-      temporal_run_id?: string;
-      /** A run whose row the API inserted (revision 2): what to write should that row be missing (RunRowFallback). */
-      started?: RunStartedEvent;
     };
-
-/** The `started` projection event. */
-export type RunStartedEvent = Extract<RunProjectionEvent, { kind: 'started' }>;
-
-/**
- * What the interpreter gives its bookkeeping writes for a run whose row the
- * API inserted (revision 2, `run_row_inserted`): the `started` projection it
- * did not write. Used only when the row is missing — the API removes a row
- * when Temporal did not confirm a timed-out start, and Temporal may have taken
- * it all the same (docs/api.md, Execute) — so such a run records itself as a
- * run started without the API's row did. Local-activity and activity inputs:
- * never in the run's history.
- */
-export interface RunRowFallback {
-  started?: RunStartedEvent;
-}
 
 /** One item a step could not process after its retries (see activities/shared/item-failures). */
 export interface FailedItemRecord {
@@ -346,8 +314,6 @@ export interface StepProjection {
   failed_items?: FailedItemRecord[] | null;
   started_at?: string | null;
   completed_at?: string | null;
-  /** The run's Temporal run id: a `pending` run row (inserted by the API) becomes `running` with it (revision 2). */
-  temporal_run_id?: string;
 }
 
 export { ERROR_CATALOGUE, ErrorCodes, NON_RETRYABLE_ERROR_TYPES, errorCode, isErrorCode, type ErrorCode, type ErrorEntry } from '@engine/shared/error-catalogue';

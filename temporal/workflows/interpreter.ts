@@ -41,8 +41,6 @@ import {
   type InterpreterInput,
   type RunProgress,
   type RunResult,
-  type RunRowFallback,
-  type RunStartedEvent,
   type StepProgress,
   type StepProjection,
   type StepRequest,
@@ -236,14 +234,8 @@ class Run {
   private readonly configReads: Map<string, ConfigReads> | null = null;
   /** Revision 1 (InterpreterInput.revision): the main loop awaits fewer promises (decided here, once, from the input). */
   private readonly fewerAwaits: boolean;
-  /**
-   * Revision 2: step calls leave out the step key (the activity id) and, for a run whose row the API inserted,
-   * no `started` projection is written (the first step report marks the row running).
-   */
+  /** Revision 2: step calls leave out the step key (the activity id). */
   private readonly compactCalls: boolean;
-  private readonly rowInserted: boolean;
-  /** A run whose row the API inserted: its `started` projection, written only should the row be missing. */
-  private rowFallback: RunRowFallback = {};
 
   constructor(private readonly input: InterpreterInput) {
     this.executionId = workflowInfo().workflowId;
@@ -251,7 +243,6 @@ class Run {
     this.bookkeeping = bookkeepingProfile(this.outageBudgetSeconds);
     this.fewerAwaits = (input.revision ?? 0) >= 1;
     this.compactCalls = (input.revision ?? 0) >= 2;
-    this.rowInserted = this.compactCalls && input.run_row_inserted === true;
     if (input.slim_definition) {
       if (!(input.definition.version_id > 0)) {
         throw ApplicationFailure.create({ type: ErrorCodes.DEFINITION_INVALID, message: 'a slim definition must name a stored version (version_id > 0)', nonRetryable: true });
@@ -349,7 +340,7 @@ class Run {
   async run(): Promise<RunResult> {
     // The definition was validated when it was saved (and its version is immutable): validating it here
     // again would make a later, stricter rule fail the replay of runs already in flight.
-    const started: RunStartedEvent = {
+    await this.bookkeeping.projectRun({
       kind: 'started',
       execution_id: this.executionId,
       workflow_id: this.def.workflow_id,
@@ -364,11 +355,7 @@ class Run {
       schedule_id: this.input.schedule_id ?? null,
       parent_execution_id: this.input.parent_execution_id ?? null,
       started_at: nowIso(),
-    };
-    // The API inserted the row (revision 2): the first step report marks it running. The event goes with the
-    // bookkeeping writes (local-activity inputs, not in the history) in case the row is missing.
-    if (this.rowInserted) this.rowFallback = { started };
-    else await this.bookkeeping.projectRun(started);
+    });
     const restored = [...this.states.values()].filter((s) => s.status !== 'pending');
     if (restored.length > 0) {
       await this.projectSteps(restored.map((s) => this.projection(s, { output_summary: { restored_from: this.input.resume!.from_execution_id } })));
@@ -872,7 +859,6 @@ class Run {
       error_message: errorMessage,
       error_details: errorDetails,
       completed_at: nowIso(),
-      ...(this.rowInserted ? { temporal_run_id: workflowInfo().runId, ...this.rowFallback } : {}),
     });
   }
 
@@ -893,9 +879,7 @@ class Run {
   }
 
   private async projectSteps(rows: StepProjection[]): Promise<void> {
-    await this.bookkeeping.projectSteps(
-      this.rowInserted ? { rows: rows.map((r) => ({ ...r, temporal_run_id: workflowInfo().runId })), ...this.rowFallback } : { rows },
-    );
+    await this.bookkeeping.projectSteps({ rows });
   }
 }
 

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { RunProjectionEvent, RunRowFallback, RunStartedEvent, StepProjection } from '@engine/shared/contracts';
+import type { RunProjectionEvent, StepProjection } from '@engine/shared/contracts';
 
 const TERMINAL = `('completed', 'failed', 'skipped', 'cancelled')`;
 
@@ -12,43 +12,6 @@ const countsOf = (from: string) => `
          (array_agg(step_key ORDER BY started_at DESC) FILTER (WHERE status IN ('running', 'waiting')))[1] AS current
   FROM ${from}`;
 const COUNTS_OF_STEPS = countsOf('workflow_step_executions WHERE execution_id = $1');
-
-/**
- * A run row the API inserted (`pending`) becomes `running` with the first step
- * write, which records the Temporal run id and the start (revision 2 writes no
- * `started` projection for such runs). `run` is the parameter holding the run
- * id, `at` the step's start; rows already running or ended keep theirs.
- */
-const MARK_RUNNING = (run: string, at: string) => `
-         status = CASE WHEN e.status = 'pending' THEN 'running' ELSE e.status END,
-         temporal_run_id = COALESCE(e.temporal_run_id, ${run}::text),
-         started_at = COALESCE(e.started_at, ${at}::timestamptz, now()),`;
-/**
- * The run row as it was before the write that marks it running, locked as the
- * UPDATE locks it anyway (a concurrent report of another step waits, then reads
- * the row as that one left it; FOR NO KEY UPDATE does not conflict with the
- * key-share lock of the step row's foreign key): whether this write was the
- * one that started the run is `prev.status = 'pending'`.
- */
-const PREV_LOCKED = `(SELECT execution_id, status FROM workflow_executions WHERE execution_id = $1 FOR NO KEY UPDATE) prev`;
-const RETURNING_STARTED = `RETURNING CASE WHEN prev.status = 'pending' THEN e.workflow_id END AS started_workflow_id`;
-
-/** PostgreSQL's foreign_key_violation. */
-const FOREIGN_KEY_VIOLATION = '23503';
-
-/** The rows a statement returned, whatever shape the driver answered in (pg's result, TypeORM's rows or [rows, count]). */
-function rowsOf(result: unknown): unknown[] {
-  const r = result as { rows?: unknown } | unknown[] | null;
-  if (Array.isArray(r)) return Array.isArray(r[0]) ? r[0] : r;
-  return Array.isArray(r?.rows) ? r.rows : [];
-}
-
-/** The workflow id of a run a write marked running (RETURNING_STARTED), else null. */
-function startedWorkflowOf(result: unknown): number | null {
-  const rows = rowsOf(result);
-  const id = (rows[0] as { started_workflow_id?: unknown } | undefined)?.started_workflow_id;
-  return id === null || id === undefined ? null : Number(id);
-}
 
 /**
  * Keeps `workflow_executions` and `workflow_step_executions` current. Every
@@ -104,13 +67,12 @@ export class ProjectionService {
     // One statement, one commit: the run's row with its step counts, and the workflow's statistics moved on by this
     // one run (never a re-count of all its runs). Counted once: only when the row was not yet terminal (a retried
     // write, or one after a cancellation recorded by the API, changes nothing).
-    const finished = () => this.prepared(
+    await this.prepared(
       'mf_project_run_finished',
       `WITH c AS (${COUNTS_OF_STEPS}), upd AS (
          UPDATE workflow_executions e SET
            status = $2, output_data = $3, error_message = $4, error_details = $5,
            completed_at = $6,
-           temporal_run_id = COALESCE(e.temporal_run_id, $7::text),
            duration_seconds = EXTRACT(EPOCH FROM ($6::timestamptz - COALESCE(e.started_at, e.created_at))),
            current_step = NULL,
            completed_steps = c.completed, failed_steps = c.failed, skipped_steps = c.skipped,
@@ -131,86 +93,39 @@ export class ProjectionService {
            ELSE w.average_duration_seconds END,
          last_executed_at = GREATEST(w.last_executed_at, upd.started_at)
        FROM upd
-       WHERE w.id = upd.workflow_id AND upd.prev_status NOT IN ${TERMINAL}
-       RETURNING w.id`,
-      [
-        e.execution_id,
-        e.status,
-        JSON.stringify(e.output ?? null),
-        e.error_message,
-        e.error_details ? JSON.stringify(e.error_details) : null,
-        e.completed_at,
-        e.temporal_run_id ?? null,
-      ],
-    );
-    const counted = await finished();
-    // Nothing counted: the row was terminal already (a retried write) or is missing (see RunRowFallback).
-    if (e.started && rowsOf(counted).length === 0 && !(await this.runRowExists(e.execution_id))) {
-      await this.projectRun(e.started);
-      await finished();
-    }
-  }
-
-  private async runRowExists(executionId: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(`SELECT 1 FROM workflow_executions WHERE execution_id = $1`, [executionId]);
-    return rows.length > 0;
-  }
-
-  /**
-   * A step write for a run whose row is missing fails on the step row's foreign key: with the run's `started`
-   * projection at hand (RunRowFallback), that is written first and the step write made again. Returns what
-   * the write returns (the workflow id when it marked the run started; the fallback's when it wrote the row).
-   */
-  private async withRunRow(started: RunStartedEvent | undefined, write: () => Promise<number | null>): Promise<number | null> {
-    try {
-      return await write();
-    } catch (err) {
-      if (!started || (err as { code?: unknown }).code !== FOREIGN_KEY_VIOLATION) throw err;
-      await this.projectRun(started);
-      await write();
-      return started.workflow_id;
-    }
-  }
-
-  /**
-   * Authoritative step states from the workflow (skips, cancellations, final failures, restored steps).
-   * Returns the workflow id when this write marked a `pending` run row running (its run started: revision 2).
-   */
-  async projectSteps(req: { rows: StepProjection[] } & RunRowFallback): Promise<number | null> {
-    if (req.rows.length === 0) return null;
-    if (req.rows.length === 1) return this.withRunRow(req.started, () => upsertStep(this.prepared, req.rows[0], true, true));
-    return this.withRunRow(req.started, () =>
-      this.dataSource.transaction(async (m) => {
-        for (const row of req.rows) await upsertStep(unnamed(m), row, true);
-        return this.refreshCounts(m, req.rows[0].execution_id, req.rows.find((r) => r.temporal_run_id)?.temporal_run_id ?? null);
-      }),
+       WHERE w.id = upd.workflow_id AND upd.prev_status NOT IN ${TERMINAL}`,
+      [e.execution_id, e.status, JSON.stringify(e.output ?? null), e.error_message, e.error_details ? JSON.stringify(e.error_details) : null, e.completed_at],
     );
   }
 
-  /**
-   * A step's own report from inside its activity: guarded against stale attempts. Returns the workflow id
-   * when this report marked a `pending` run row running (its run started: revision 2).
-   */
-  async reportStep(
-    row: StepProjection & { max_attempts?: number; output_payload_id?: string | null; duration_ms?: number | null },
-    fallback: RunRowFallback = {},
-  ): Promise<number | null> {
-    return this.withRunRow(fallback.started, () => upsertStep(this.prepared, row, false, true));
+  /** Authoritative step states from the workflow (skips, cancellations, final failures, restored steps). */
+  async projectSteps(req: { rows: StepProjection[] }): Promise<void> {
+    if (req.rows.length === 0) return;
+    if (req.rows.length === 1) {
+      await upsertStep(this.prepared, req.rows[0], true, true);
+      return;
+    }
+    await this.dataSource.transaction(async (m) => {
+      for (const row of req.rows) await upsertStep(unnamed(m), row, true);
+      await this.refreshCounts(m, req.rows[0].execution_id);
+    });
   }
 
-  private async refreshCounts(m: Queryable, executionId: string, runId: string | null): Promise<number | null> {
-    return startedWorkflowOf(
-      await m.query(
-        `UPDATE workflow_executions e SET${MARK_RUNNING('$2', 'NULL')}
-           completed_steps = c.completed, failed_steps = c.failed, skipped_steps = c.skipped,
-           failed_items_total = c.failed_items,
-           current_step = CASE WHEN e.status IN ${TERMINAL} THEN NULL ELSE c.current END,
-           updated_at = now()
-         FROM (${COUNTS_OF_STEPS}) c, ${PREV_LOCKED}
-         WHERE e.execution_id = prev.execution_id
-         ${RETURNING_STARTED}`,
-        [executionId, runId],
-      ),
+  /** A step's own report from inside its activity: guarded against stale attempts. */
+  async reportStep(row: StepProjection & { max_attempts?: number; output_payload_id?: string | null; duration_ms?: number | null }): Promise<void> {
+    await upsertStep(this.prepared, row, false, true);
+  }
+
+  private async refreshCounts(m: Queryable, executionId: string): Promise<void> {
+    await m.query(
+      `UPDATE workflow_executions e SET
+         completed_steps = c.completed, failed_steps = c.failed, skipped_steps = c.skipped,
+         failed_items_total = c.failed_items,
+         current_step = CASE WHEN e.status IN ${TERMINAL} THEN NULL ELSE c.current END,
+         updated_at = now()
+       FROM (${COUNTS_OF_STEPS}) c
+       WHERE e.execution_id = $1`,
+      [executionId],
     );
   }
 }
@@ -260,11 +175,10 @@ async function upsertStep(
   row: StepProjection & { max_attempts?: number; output_payload_id?: string | null; duration_ms?: number | null },
   authoritative: boolean,
   withCounts = false,
-): Promise<number | null> {
+): Promise<void> {
   const variant = `mf_upsert_step_${authoritative ? 'a' : 'r'}${withCounts ? 'c' : ''}`;
   const sql = (upsertSql[variant] ??= upsertStepSql(authoritative, withCounts));
-  const result = await run(variant, sql, upsertParams(row, withCounts));
-  return withCounts ? startedWorkflowOf(result) : null;
+  await run(variant, sql, upsertParams(row));
 }
 
 /** The statements of upsertStep by variant, built once. */
@@ -305,18 +219,17 @@ function upsertStepSql(authoritative: boolean, withCounts: boolean): string {
          WHERE execution_id = $1 AND step_key <> ALL (SELECT step_key FROM up)
          UNION ALL SELECT step_key, status, role, failed_items_total, started_at FROM up
        )
-       UPDATE workflow_executions e SET${MARK_RUNNING('$18', '$12')}
+       UPDATE workflow_executions e SET
          completed_steps = c.completed, failed_steps = c.failed, skipped_steps = c.skipped,
          failed_items_total = c.failed_items,
          current_step = CASE WHEN e.status IN ${TERMINAL} THEN NULL ELSE c.current END,
          updated_at = now()
-       FROM (${countsOf('steps')}) c, ${PREV_LOCKED}
-       WHERE e.execution_id = prev.execution_id
-       ${RETURNING_STARTED}`
+       FROM (${countsOf('steps')}) c
+       WHERE e.execution_id = $1`
     : upsert;
 }
 
-function upsertParams(row: StepProjection & { max_attempts?: number; output_payload_id?: string | null; duration_ms?: number | null }, withCounts: boolean): unknown[] {
+function upsertParams(row: StepProjection & { max_attempts?: number; output_payload_id?: string | null; duration_ms?: number | null }): unknown[] {
   return [
     row.execution_id,
     row.step_key,
@@ -335,8 +248,6 @@ function upsertParams(row: StepProjection & { max_attempts?: number; output_payl
     row.role ?? 'main',
     row.failed_items_total ?? null,
     row.failed_items && row.failed_items.length > 0 ? JSON.stringify(row.failed_items) : null,
-    // The run id for MARK_RUNNING, in the statement that also brings the run's counts up to date.
-    ...(withCounts ? [row.temporal_run_id ?? null] : []),
   ];
 }
 

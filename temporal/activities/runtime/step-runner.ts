@@ -4,7 +4,7 @@ import { StepError, partialOutputOf } from '@engine/activities/shared/errors';
 import { isPagedRef, type Condition, type RunContext, type WorkflowDefinition } from '@engine/dsl/types';
 import { evaluateCondition } from '@engine/dsl/conditions';
 import { resolveReferences } from '@engine/dsl/references';
-import type { RunRowFallback, RunStartedEvent, StepRequest, StepResult } from '@engine/shared/contracts';
+import type { StepRequest, StepResult } from '@engine/shared/contracts';
 import { fromStepCall, isStepCall, type StepCall } from '@engine/shared/step-call';
 import { DefinitionVersionNotFound, type DefinitionStore } from '@engine/activities/runtime/definition-store';
 import { ErrorCodes, NON_RETRYABLE_ERROR_TYPES } from '@engine/shared/contracts';
@@ -77,11 +77,8 @@ export function buildStepActivities(executors: StepExecutor[], deps: StepRunnerD
   for (const executor of executors) {
     // Runs started before `perf-activity-reference` send the whole request; later ones a reference to their version,
     // from revision 2 without the step key (the activity id): those get `attempt` in their result only past the first.
-    out[executor.type] = async (req) => {
-      if (!isStepCall(req)) return runStep(executor, req, deps, false);
-      const { request, fallback } = await expandStepCall(req, deps);
-      return runStep(executor, request, deps, req.step_ref.step_key === undefined, fallback);
-    };
+    out[executor.type] = async (req) =>
+      isStepCall(req) ? runStep(executor, await expandStepCall(req, deps), deps, req.step_ref.step_key === undefined) : runStep(executor, req, deps, false);
   }
   // Temporal runs `default` for an activity type no function is registered for.
   out.default = unknownStepTypeActivity;
@@ -108,10 +105,7 @@ export async function unknownStepTypeActivity(): Promise<never> {
  * and the values the interpreter resolved. A version or step that does not
  * exist fails the step, non-retryably.
  */
-export async function expandStepCall(
-  call: StepCall,
-  deps: Pick<StepRunnerDeps, 'definitions' | 'logger' | 'outageBudgetMs' | 'databasePorts'>,
-): Promise<{ request: StepRequest; fallback: RunRowFallback }> {
+export async function expandStepCall(call: StepCall, deps: Pick<StepRunnerDeps, 'definitions' | 'logger' | 'outageBudgetMs' | 'databasePorts'>): Promise<StepRequest> {
   const actx = Context.current();
   const invalid = (message: string) => ApplicationFailure.create({ type: ErrorCodes.DEFINITION_INVALID, message, nonRetryable: true });
   if (!deps.definitions) throw invalid('this worker cannot load definition versions (no definition store)');
@@ -134,30 +128,11 @@ export async function expandStepCall(
   }
   const executionId = actx.info.workflowExecution?.workflowId;
   if (!executionId) throw invalid('a step called by reference runs in a workflow: this activity has none');
-  let request: StepRequest;
   try {
-    request = fromStepCall(call, def, executionId, actx.info.activityId);
+    return fromStepCall(call, def, executionId, actx.info.activityId);
   } catch (err) {
     throw invalid((err as Error).message);
   }
-  // A revision-2 call (no step key) comes from a run whose row the API may have inserted: should that row be
-  // missing (RunRowFallback), the step's report writes the run's `started` projection from what the worker knows.
-  if (call.step_ref.step_key !== undefined) return { request, fallback: {} };
-  const started: RunStartedEvent = {
-    kind: 'started',
-    execution_id: executionId,
-    workflow_id: def.workflow_id,
-    version_id: def.version_id,
-    version: def.version,
-    temporal_run_id: actx.info.workflowExecution.runId,
-    trigger_type: typeof call.execution?.trigger_type === 'string' ? call.execution.trigger_type : 'api',
-    triggered_by: typeof call.execution?.triggered_by === 'string' ? call.execution.triggered_by : null,
-    input: call.run_input_is_input ? call.input : (call.run_input ?? {}),
-    total_steps: def.steps.filter((s) => s.role === 'main').length,
-    restarted_from: null,
-    started_at: new Date().toISOString(),
-  };
-  return { request, fallback: { started } };
 }
 
 /**
@@ -173,7 +148,7 @@ export function workflowSummary(summary: Record<string, unknown>): Record<string
   return typeof summary.failed_items === 'number' ? { failed_items: summary.failed_items } : {};
 }
 
-async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunnerDeps, compact: boolean, fallback: RunRowFallback = {}): Promise<StepResult> {
+async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunnerDeps, compact: boolean): Promise<StepResult> {
   const actx = Context.current();
   const attempt = actx.info.attempt;
   const started = new Date();
@@ -181,10 +156,6 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   const labels = { workflow_code: req.workflow_code, step_type: req.step_type, step_key: req.step_key };
   const seconds = () => (Date.now() - started.getTime()) / 1000;
   deps.metrics?.attemptStarted(labels, attempt);
-  // The report that turns a run's `pending` row running (revision 2: the API inserted it) counts the run as started.
-  const report = async (row: Parameters<ProjectionService['reportStep']>[0]) => {
-    if ((await deps.projection.reportStep(row, fallback)) !== null) deps.metrics?.runStarted(req.workflow_code);
-  };
   const base = {
     execution_id: req.execution_id,
     step_key: req.step_key,
@@ -193,8 +164,6 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     role: req.role,
     attempt,
     max_attempts: req.max_attempts,
-    // A run whose row the API inserted (still `pending`) is marked running, with this id, by its first report.
-    temporal_run_id: actx.info.workflowExecution?.runId,
   };
   // The step's own timeout: its work, not the time it waited for PostgreSQL or Temporal to come back.
   const stepTimeout = new AbortController();
@@ -238,7 +207,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   let runningReport: Promise<unknown> | null = null;
   const reportRunning = () =>
     (runningReport ??= outages
-      .ride('recording the attempt', () => report({ ...base, status: 'running', started_at: started.toISOString(), error_message: null }))
+      .ride('recording the attempt', () => deps.projection.reportStep({ ...base, status: 'running', started_at: started.toISOString(), error_message: null }))
       .then(
         () => null,
         (e: unknown) => ({ error: e }),
@@ -337,7 +306,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     const completed = new Date();
     await runningReported();
     await outages.ride('recording the result', () =>
-      report({
+      deps.projection.reportStep({
         ...base,
         status: 'completed',
         output_summary: summary,
@@ -378,7 +347,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     const failedItems = failure.type === ErrorCodes.ITEMS_FAILED ? failedItemsOf(failure.details?.[0]) : null;
     await outages
       .ride('recording the failed attempt', () =>
-        report({
+        deps.projection.reportStep({
           ...base,
           status: 'running',
           ...(failedItems ? { failed_items_total: failedItems.total, failed_items: failedItems.items } : {}),

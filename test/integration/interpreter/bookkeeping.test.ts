@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { PayloadStore } from '@engine/activities/runtime/payload-store';
 import { eventually, startHarness, type Harness } from '@test/support/harness';
 import { testExecutors } from '@test/support/executors';
@@ -60,61 +59,6 @@ describe('interpreter: bookkeeping and payloads', () => {
       ],
     );
     assert.ok(steps.every((s) => s.started_at && s.completed_at && s.duration_ms !== null));
-  });
-
-  it('writes no started projection for a run the API inserted: the first step report marks its row running with the Temporal run id', async () => {
-    const id = await h.createWorkflow({
-      steps: [
-        { key: 'slow', name: 'slow', step_type: 'test_sleep', config: { ms: 1500 } },
-        { key: 'then', name: 'then', step_type: 'test_echo', config: { output: { n: 1 } } },
-      ],
-    });
-    const run = await h.start(id, { n: 1 });
-    const [inserted] = await h.dataSource.query(`SELECT status, total_steps, input_data FROM workflow_executions WHERE execution_id = $1`, [run.execution_id]);
-    assert.equal(inserted.total_steps, 2, 'the API inserted the row with its step count');
-    assert.deepEqual(inserted.input_data, { n: 1 });
-    const running = await eventually(async () => {
-      const [r] = await h.dataSource.query(`SELECT status, temporal_run_id, started_at, current_step FROM workflow_executions WHERE execution_id = $1`, [run.execution_id]);
-      return r?.status === 'running' ? r : null;
-    });
-    assert.equal(running.current_step, 'slow');
-    assert.ok(running.started_at, 'the first report sets the start');
-    const handle = h.client.workflow.getHandle(run.execution_id);
-    assert.equal(running.temporal_run_id, (await handle.describe()).runId, 'the first report records the Temporal run id');
-    assert.equal((await h.wait(run.execution_id)).status, 'completed');
-    const [done] = await h.dataSource.query(
-      `SELECT status, completed_steps, started_at <= completed_at AS ordered, duration_seconds > 1 AS timed FROM workflow_executions WHERE execution_id = $1`,
-      [run.execution_id],
-    );
-    assert.deepEqual(done, { status: 'completed', completed_steps: 2, ordered: true, timed: true });
-    // One bookkeeping marker in the history: the finish. The start was the API's insert.
-    const markers = ((await handle.fetchHistory()).events ?? []).filter((e) => e.markerRecordedEventAttributes).map((e) => e.markerRecordedEventAttributes!.markerName);
-    assert.deepEqual(markers, ['core_local_activity']);
-  });
-
-  it('records a run whose row the API inserted and then removed (a start Temporal took after the API gave up on it)', async () => {
-    const id = await h.createWorkflow({
-      steps: [
-        { key: 'a', name: 'a', step_type: 'test_echo', config: { output: { n: '$input.n' } } },
-        { key: 'b', name: 'b', step_type: 'test_echo', config: { output: { m: '$steps.a.n' } } },
-      ],
-    });
-    // The start input of an API run (revision 2, run_row_inserted), started again under an id with no row.
-    const first = await h.start(id, { n: 4 });
-    await h.wait(first.execution_id);
-    const startEvent = (await h.history(first.execution_id)).events![0].workflowExecutionStartedEventAttributes!;
-    const input = defaultPayloadConverter.fromPayload(startEvent.input!.payloads![0]) as { run_row_inserted?: boolean; revision?: number };
-    assert.equal(input.run_row_inserted, true);
-    const orphan = `${first.execution_id}-orphan`;
-    await h.client.workflow.start('definitionWorkflow', { taskQueue: h.taskQueue, workflowId: orphan, args: [input] });
-    assert.equal((await h.wait(orphan)).status, 'completed');
-    const [row] = await h.dataSource.query(
-      `SELECT status, workflow_id, trigger_type, total_steps, completed_steps, temporal_run_id IS NOT NULL AS has_run_id FROM workflow_executions WHERE execution_id = $1`,
-      [orphan],
-    );
-    assert.deepEqual(row, { status: 'completed', workflow_id: id, trigger_type: 'api', total_steps: 2, completed_steps: 2, has_run_id: true });
-    const steps = await h.executions.steps(orphan);
-    assert.deepEqual(steps.map((s) => [s.step_key, s.status]), [['a', 'completed'], ['b', 'completed']]);
   });
 
   it('stores large outputs as text where PostgreSQL has lz4, else gzipped by the worker, keeps a partial apart from the output, deletes payloads with their run and past retention', async () => {

@@ -66,21 +66,6 @@ describe(`interpreter (time-skipping${revision === undefined ? '' : `, revision 
     assert.equal(rec.finished()?.output, 'done');
   });
 
-  it('writes the started projection unless the API inserted the row (revision 2), and gives every later write the run id', async () => {
-    const rec = new Recorder();
-    // This suite's revision (slim() gives the current one); older revisions ignore the flag.
-    const input = { ...slim(runInput([step('a', { config: { output: 1 } }), step('b', { config: { output: 2 } })]), rec), revision, run_row_inserted: true as const };
-    const { result, workflowId } = await sut.run(input, rec);
-    assert.equal((result as { status: string }).status, 'completed');
-    const folded = (revision ?? 0) >= 2;
-    assert.deepEqual(
-      rec.runs.map((e) => e.kind),
-      folded ? ['finished'] : ['started', 'finished'],
-    );
-    const runId = (await sut.env.client.workflow.getHandle(workflowId).describe()).runId;
-    assert.equal(rec.finished()?.temporal_run_id, folded ? runId : undefined, 'the finish records the run id the started projection would have');
-  });
-
   it('calls the steps of a stored version by reference (perf-activity-reference), and of an ad-hoc definition with the whole request', async () => {
     const steps = [step('a', { config: { output: { n: 2 } } }), step('b', { config: { output: 'done', read: '$steps.a.n' }, max_retries: 4 })];
     const stored = new Recorder();
