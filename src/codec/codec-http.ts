@@ -4,6 +4,8 @@ import type { AppConfig } from '@src/config/config';
 
 /** Injection token of the API's payload codecs, in encoding order (the chain its Temporal client uses). */
 export const CODEC_PAYLOAD_CODEC = Symbol('CODEC_PAYLOAD_CODEC');
+/** The most the codec endpoint inflates for one request, all its compressed payloads together (32 MiB). */
+export const CODEC_MAX_INFLATED_PER_REQUEST = 32 * 1024 * 1024;
 /** The HttpOnly cookie carrying an operator's key to the codec endpoints only. */
 export const CODEC_SESSION_COOKIE = 'merchflow_codec_key';
 

@@ -41,7 +41,14 @@ export class PayloadInflateError extends Error {
  * takes tens of microseconds.
  */
 export class CompressionCodec implements PayloadCodec {
-  constructor(private readonly minBytes: number) {}
+  /**
+   * `maxInflatedPerCall`: the most one decode call may inflate in all (the codec endpoint's bound: a 1 MB request
+   * of compressed payloads must not become gigabytes); none for workers and clients, which decode whole histories.
+   */
+  constructor(
+    private readonly minBytes: number,
+    private readonly opts: { maxInflatedPerCall?: number } = {},
+  ) {}
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     if (this.minBytes <= 0) return payloads;
@@ -49,7 +56,12 @@ export class CompressionCodec implements PayloadCodec {
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((p) => decodeOne(p));
+    let budget = this.opts.maxInflatedPerCall ?? Number.POSITIVE_INFINITY;
+    return payloads.map((p) => {
+      const out = decodeOne(p, Math.min(MAX_INFLATED_BYTES, budget));
+      if (isCompressed(p)) budget -= out.inflated;
+      return out.payload;
+    });
   }
 
   private encodeOne(p: Payload): Payload {
@@ -69,14 +81,19 @@ export function isCompressed(p: Payload): boolean {
   return encoding !== undefined && encoding !== null && text.decode(encoding) === COMPRESSED_ENCODING;
 }
 
-function decodeOne(p: Payload): Payload {
-  if (!isCompressed(p)) return p;
+function decodeOne(p: Payload, maxBytes: number): { payload: Payload; inflated: number } {
+  if (!isCompressed(p)) return { payload: p, inflated: 0 };
+  if (maxBytes <= 0) throw new PayloadInflateError(`the compressed payloads of one request inflate past the bound of a request`);
   let plain: Buffer;
   try {
-    plain = inflateRawSync(p.data ?? new Uint8Array(), { maxOutputLength: MAX_INFLATED_BYTES });
+    plain = inflateRawSync(p.data ?? new Uint8Array(), { maxOutputLength: maxBytes });
   } catch (err) {
     const tooLarge = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
-    throw new PayloadInflateError(tooLarge ? `a compressed payload inflates past ${MAX_INFLATED_BYTES} bytes` : 'a compressed payload is corrupt');
+    throw new PayloadInflateError(tooLarge ? `a compressed payload inflates past ${maxBytes} bytes` : 'a compressed payload is corrupt');
   }
-  return PayloadProto.decode(plain);
+  try {
+    return { payload: PayloadProto.decode(plain), inflated: plain.length };
+  } catch {
+    throw new PayloadInflateError('a compressed payload is corrupt: it inflates to no Temporal payload');
+  }
 }

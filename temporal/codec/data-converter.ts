@@ -15,8 +15,11 @@ export function payloadKeyring(config: Pick<AppConfig, 'payloadEncryption'>): Pa
  * compressed (TEMPORAL_PAYLOAD_COMPRESS_BYTES), then encrypted (PAYLOAD_ENCRYPTION).
  * Decoding runs it backwards and passes through what a codec did not encode.
  */
-export function payloadCodecs(config: Pick<AppConfig, 'payloadEncryption' | 'payloadCompressMinBytes'>): PayloadCodec[] {
-  return [new CompressionCodec(config.payloadCompressMinBytes), new EncryptionCodec(payloadKeyring(config))];
+export function payloadCodecs(
+  config: Pick<AppConfig, 'payloadEncryption' | 'payloadCompressMinBytes'>,
+  opts: { maxInflatedPerCall?: number } = {},
+): PayloadCodec[] {
+  return [new CompressionCodec(config.payloadCompressMinBytes, opts), new EncryptionCodec(payloadKeyring(config))];
 }
 
 /**

@@ -261,6 +261,19 @@ export class PayloadStore {
       handOff(pageId, items, Math.ceil((source.$payload.size / Math.max(1, source.$payload.items)) * items.length));
       await send(this.write(pageId, executionId, stepKey, json, Buffer.byteLength(json)));
     };
+    // A view may refer only to a list of this run: payloads go with their run (retention, deletion), so a view of
+    // another run's pages (a restart reuses the first run's outputs) would break once that run's payloads go.
+    const ofThisRun = new Map<string, Promise<boolean>>();
+    const sameRun = (source: PagedRef): Promise<boolean> => {
+      let known = ofThisRun.get(source.$payload.id);
+      if (!known) {
+        known = this.dataSource
+          .query(`SELECT execution_id FROM payloads WHERE id = $1`, [pageIdOf(source.$payload.id, 0)])
+          .then((rows: Array<{ execution_id: string }>) => rows[0]?.execution_id === executionId, () => false);
+        ofThisRun.set(source.$payload.id, known);
+      }
+      return known;
+    };
     const push = async (items: readonly unknown[]): Promise<void> => {
       for (const item of items) {
         // A full page goes once the next item comes: a list of exactly one page stays a plain list.
@@ -275,7 +288,7 @@ export class PayloadStore {
       },
       push,
       pushSubset: async (source, k, items, dropped) => {
-        if (!(at.mayRefer?.() ?? false) || !isPagedRef(source)) return push(items);
+        if (!(at.mayRefer?.() ?? false) || !isPagedRef(source) || !(await sameRun(source))) return push(items);
         if (items.length === 0) return;
         if (buffer.length > 0) await flush();
         await writeView(source, k, items, dropped);

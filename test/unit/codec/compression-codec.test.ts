@@ -44,6 +44,18 @@ describe(CompressionCodec.name, () => {
     await assert.rejects(sut.decode([corrupt]), (e: unknown) => e instanceof PayloadInflateError && /corrupt/.test(e.message));
   });
 
+  it('bounds what one decode call may inflate in all when asked (the codec endpoint), and refuses what inflates to no payload', async () => {
+    const big = defaultPayloadConverter.toPayload('x'.repeat(600 * 1024));
+    const [packed] = await new CompressionCodec(256).encode([big]);
+    assert.equal(text(packed.metadata!.encoding), COMPRESSED_ENCODING);
+    const bounded = new CompressionCodec(256, { maxInflatedPerCall: 1024 * 1024 });
+    assert.equal((await bounded.decode([packed])).length, 1, 'one fits');
+    await assert.rejects(bounded.decode([packed, packed]), (e: unknown) => e instanceof PayloadInflateError, 'two do not');
+    assert.equal((await new CompressionCodec(256).decode([packed, packed, packed])).length, 3, 'unbounded for workers and clients');
+    const notAPayload: Payload = { metadata: { encoding: Buffer.from(COMPRESSED_ENCODING) }, data: deflateRawSync(Buffer.from([0xff, 0xff, 0xff, 0xff])) };
+    await assert.rejects(new CompressionCodec(256).decode([notAPayload]), (e: unknown) => e instanceof PayloadInflateError && /no Temporal payload/.test(e.message));
+  });
+
   it('runs before encryption in the configured chain, and the chain decodes both ways back', async () => {
     const codecs = payloadCodecs({ payloadCompressMinBytes: 256, payloadEncryption: { enabled: true, activeKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]), source: 'PAYLOAD_KEYS' } });
     const large = defaultPayloadConverter.toPayload(definition);

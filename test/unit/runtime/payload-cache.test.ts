@@ -131,11 +131,15 @@ describe(Handoff.name, () => {
 /** A data source that stores payload rows as text and answers their SELECT, counting statements. */
 function store() {
   const rows = new Map<string, string>();
+  const runs = new Map<string, string>();
   const sql: string[] = [];
   const ds = {
     async query(text: string, params: unknown[]) {
       sql.push(text.trim().split(/\s+/)[0]);
-      if (text.includes('INSERT')) rows.set(params[0] as string, params[4] as string);
+      if (text.includes('INSERT')) {
+        rows.set(params[0] as string, params[4] as string);
+        runs.set(params[0] as string, params[1] as string);
+      } else if (text.includes('SELECT execution_id')) return runs.has(params[0] as string) ? [{ execution_id: runs.get(params[0] as string) }] : [];
       else return rows.has(params[0] as string) ? [{ body: rows.get(params[0] as string), data: null }] : [];
       return [];
     },
@@ -265,6 +269,22 @@ describe('PayloadStore pages that refer to pages of another list', () => {
     const other = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, compression: 'postgres', pageItems: 4 });
     assert.deepEqual(await all(other.pagesOf(ref)!), expected);
     assert.deepEqual(await other.load(ref), expected.flat());
+  });
+
+  it("never refers to another run's list (a restart's input): payloads go with their run", async () => {
+    const { ds, rows } = store();
+    const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, compression: 'postgres', pageItems: 4 });
+    const fetch = sut.pageWriter('run-1', 'fetch', { field: 'items' });
+    await fetch.push(items(8));
+    const source = await fetch.finish();
+    assert.ok(isPagedRef(source));
+    const restarted = sut.pageWriter('run-2', 'validate', { field: 'items', mayRefer: () => true });
+    await restarted.pushSubset(source, 0, items(3), [3]);
+    await restarted.pushSubset(source, 1, items(8).slice(4), []);
+    const r = await restarted.finish();
+    assert.ok(isPagedRef(r));
+    assert.deepEqual(await sut.load(r), [...items(3), ...items(8).slice(4)]);
+    assert.equal([...rows.values()].filter((t) => t.startsWith('{"$view"')).length, 0, 'the items themselves, no view');
   });
 
   it('writes the items themselves where it may not refer, and what was buffered as a page of its own', async () => {
