@@ -340,13 +340,14 @@ class Run {
   async run(): Promise<RunResult> {
     // The definition was validated when it was saved (and its version is immutable): validating it here
     // again would make a later, stricter rule fail the replay of runs already in flight.
+    const info = workflowInfo();
     await this.bookkeeping.projectRun({
       kind: 'started',
       execution_id: this.executionId,
       workflow_id: this.def.workflow_id,
       version_id: this.def.version_id,
       version: this.def.version,
-      temporal_run_id: workflowInfo().runId,
+      temporal_run_id: info.runId,
       trigger_type: this.input.trigger_type,
       triggered_by: this.input.triggered_by,
       input: this.input.input,

@@ -202,7 +202,9 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
   // every other known secret is scrubbed by the worker-wide scrubber.
   const usedSecrets = new Set<string>();
   const clean = (t: string) => deps.scrubber.scrubText(usedSecrets.size > 0 ? redactString(t, usedSecrets) : t);
-  const cleanValue = <T>(v: T): T => deps.scrubber.scrub(usedSecrets.size > 0 ? redact(v, usedSecrets) : v);
+  // With the JSON text the scrub made of the value to search it, when it came back unchanged (see scrubWithJson).
+  const cleanWithJson = <T>(v: T) => deps.scrubber.scrubWithJson(usedSecrets.size > 0 ? redact(v, usedSecrets) : v);
+  const cleanValue = <T>(v: T): T => cleanWithJson(v).value;
   // The "running" row, written once the step has run for a while (see runningReportDelayMs); the end's write waits for it.
   let runningReport: Promise<unknown> | null = null;
   const reportRunning = () =>
@@ -292,7 +294,7 @@ async function runStep(executor: StepExecutor, req: StepRequest, deps: StepRunne
     await outages.ride('loading the secrets to scrub', () => deps.scrubber.refresh());
     if (ledger) await outages.ride('recording the items', () => ledger.flush());
     // The scrub serialises the output to look for secrets: when it finds none, the payload store reuses that text.
-    const { value: output, json: outputJson } = deps.scrubber.scrubWithJson(usedSecrets.size > 0 ? redact(raw, usedSecrets) : raw);
+    const { value: output, json: outputJson } = cleanWithJson(raw);
     const stored = await outages.ride('storing the output', () => deps.payloads.offload(req.execution_id, req.step_key, output, { attempt, json: outputJson }));
     const failedItems = executor.failedItems?.(output) ?? null;
     const summary: Record<string, unknown> = { ...summarize(output), ...(executor.summarize?.(output) ?? {}) };

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DataSource } from 'typeorm';
-import { ByteLru, Handoff, PayloadStore, payloadDataText } from '@engine/activities/runtime/payload-store';
-import { isPagedRef } from '@engine/dsl/types';
+import { ByteLru, Handoff, PayloadStore, payloadDataText, type PageWriter } from '@engine/activities/runtime/payload-store';
+import { isPagedRef, type PagedRef } from '@engine/dsl/types';
 
 describe(ByteLru.name, () => {
   it('evicts the least recently used values once the byte bound is passed', () => {
@@ -271,35 +271,37 @@ describe('PayloadStore pages that refer to pages of another list', () => {
     assert.deepEqual(await other.load(ref), expected.flat());
   });
 
-  it("never refers to another run's list (a restart's input): payloads go with their run", async () => {
+  /** A store on another worker (nothing handed off) holding run-1's fetched list of 8 items in pages of 4. */
+  async function fetchedByRun1() {
     const { ds, rows } = store();
     const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, compression: 'postgres', pageItems: 4 });
     const fetch = sut.pageWriter('run-1', 'fetch', { field: 'items' });
     await fetch.push(items(8));
     const source = await fetch.finish();
     assert.ok(isPagedRef(source));
+    return { sut, rows, source };
+  }
+
+  /** The first page but its last item and the whole second page, written through `writer`; the list read back. */
+  async function subsetThrough(sut: PayloadStore, writer: PageWriter, source: PagedRef): Promise<unknown> {
+    await writer.pushSubset(source, 0, items(3), [3]);
+    await writer.pushSubset(source, 1, items(8).slice(4), []);
+    const ref = await writer.finish();
+    assert.ok(isPagedRef(ref));
+    return sut.load(ref);
+  }
+
+  it("never refers to another run's list (a restart's input): payloads go with their run", async () => {
+    const { sut, rows, source } = await fetchedByRun1();
     const restarted = sut.pageWriter('run-2', 'validate', { field: 'items', mayRefer: () => true });
-    await restarted.pushSubset(source, 0, items(3), [3]);
-    await restarted.pushSubset(source, 1, items(8).slice(4), []);
-    const r = await restarted.finish();
-    assert.ok(isPagedRef(r));
-    assert.deepEqual(await sut.load(r), [...items(3), ...items(8).slice(4)]);
+    assert.deepEqual(await subsetThrough(sut, restarted, source), [...items(3), ...items(8).slice(4)]);
     assert.equal([...rows.values()].filter((t) => t.startsWith('{"$view"')).length, 0, 'the items themselves, no view');
   });
 
   it('writes the items themselves where it may not refer, and what was buffered as a page of its own', async () => {
-    const { ds, rows } = store();
-    const sut = new PayloadStore(ds, { thresholdBytes: 10, cacheBytes: 0, handoffBytes: 0, compression: 'postgres', pageItems: 4 });
-    const fetch = sut.pageWriter('run-1', 'fetch', { field: 'items' });
-    await fetch.push(items(8));
-    const source = await fetch.finish();
-    assert.ok(isPagedRef(source));
+    const { sut, rows, source } = await fetchedByRun1();
     const plain = sut.pageWriter('run-1', 'validate', { field: 'items', mayRefer: () => false });
-    await plain.pushSubset(source, 0, items(3), [3]);
-    await plain.pushSubset(source, 1, items(8).slice(4), []);
-    const p = await plain.finish();
-    assert.ok(isPagedRef(p));
-    assert.deepEqual(await sut.load(p), [...items(3), ...items(8).slice(4)]);
+    assert.deepEqual(await subsetThrough(sut, plain, source), [...items(3), ...items(8).slice(4)]);
     const mixed = sut.pageWriter('run-1', 'mixed', { field: 'items', mayRefer: () => true });
     await mixed.push([{ extra: 1 }]);
     await mixed.pushSubset(source, 1, items(8).slice(4), []);
